@@ -1,0 +1,67 @@
+"""Areas of geometries stored in EPSG:4490, computed in their own Gauss-Krüger zone."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from layers.crs import STORAGE_EPSG, gk3_epsg, gk3_zone
+
+M2_PER_MU = 10_000.0 / 15.0
+"""One 亩 in square metres (1 ha = 15 亩)."""
+
+AREA_TOLERANCE = 0.01
+"""Relative difference between declared and computed area that gets a parcel flagged."""
+
+
+def mu_from_m2(area_m2: float | np.ndarray) -> float | np.ndarray:
+    """Convert square metres to 亩.
+
+    Examples
+    --------
+    >>> round(mu_from_m2(20_000.0), 3)
+    30.0
+    """
+    return area_m2 / M2_PER_MU
+
+
+def area_m2(geometries: gpd.GeoSeries) -> np.ndarray:
+    """Area in m² of each geometry, each measured in the 3-degree GK zone of its centre.
+
+    ``geometries`` must be in the storage CRS (EPSG:4490). Missing geometries give NaN.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> square = gpd.GeoSeries([shapely.box(396_000, 4_170_000, 396_100, 4_170_200)],
+    ...                        crs=4547).to_crs(4490)
+    >>> round(float(area_m2(square)[0]), 1)
+    20000.0
+    """
+    if geometries.crs is None or geometries.crs.to_epsg() != STORAGE_EPSG:
+        raise ValueError(f"area_m2 expects EPSG:{STORAGE_EPSG} geometries, got {geometries.crs}")
+    out = np.full(len(geometries), np.nan)
+    values = geometries.values
+    present = ~(shapely.is_missing(values) | shapely.is_empty(values))
+    if not present.any():
+        return out
+    lon = shapely.get_x(shapely.centroid(values[present]))
+    zones = np.array([gk3_zone(x) for x in lon])
+    index = np.flatnonzero(present)
+    for zone in np.unique(zones):
+        rows = index[zones == zone]
+        projected = gpd.GeoSeries(values[rows], crs=STORAGE_EPSG).to_crs(gk3_epsg(int(zone)))
+        out[rows] = projected.area.to_numpy()
+    return out
+
+
+def area_mismatch(
+    declared_mu: pd.Series, computed_mu: np.ndarray, *, tolerance: float = AREA_TOLERANCE
+) -> np.ndarray:
+    """True where a declared area differs from the computed one by more than ``tolerance``."""
+    declared = declared_mu.to_numpy(dtype=float, na_value=np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rel = np.abs(declared - computed_mu) / computed_mu
+    return np.asarray(~np.isnan(declared) & (rel > tolerance))

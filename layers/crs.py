@@ -1,0 +1,145 @@
+"""Coordinate reference systems: storage CRS, CGCS2000 Gauss-Krüger zones, transforms.
+
+Everything is stored in CGCS2000 geographic coordinates (EPSG:4490). Areas and
+distances are computed in the 3-degree Gauss-Krüger zone that holds the data.
+
+CGCS2000 3-degree GK codes come in two series that differ only in the false easting:
+EPSG:4513–4533 (zones 25–45) put the zone number in front of the easting
+(38 396 733 m), EPSG:4534–4554 (central meridians 75°E–135°E) do not (396 733 m).
+Both declare northing first; every transformer here is built with ``always_xy=True``
+so that x is always easting/longitude.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import pyproj
+from pyproj import CRS, Transformer
+
+from layers.errors import CRSMismatch
+
+STORAGE_EPSG = 4490
+STORAGE_CRS = CRS.from_epsg(STORAGE_EPSG)
+
+_PREFIXED_FIRST = 4513  # zone 25, central meridian 75°E
+_UNPREFIXED_FIRST = 4534  # central meridian 75°E
+_FIRST_ZONE, _LAST_ZONE = 25, 45
+
+
+def gk3_zone(lon: float) -> int:
+    """The 3-degree Gauss-Krüger zone number that holds a longitude.
+
+    Zone *n* has central meridian 3·n degrees and spans ±1.5°.
+
+    Examples
+    --------
+    >>> gk3_zone(112.8)
+    38
+    >>> gk3_zone(114.0)
+    38
+    """
+    zone = int(np.floor((lon + 1.5) / 3.0))
+    if not _FIRST_ZONE <= zone <= _LAST_ZONE:
+        raise CRSMismatch(
+            f"longitude {lon:.4f}° is outside China's CGCS2000 3-degree zones "
+            f"({_FIRST_ZONE}–{_LAST_ZONE}, 73.5°E–136.5°E); are x and y swapped?"
+        )
+    return zone
+
+
+def gk3_epsg(zone: int, *, prefixed: bool = False) -> int:
+    """EPSG code of a CGCS2000 3-degree GK zone, with or without the zone prefix.
+
+    Examples
+    --------
+    >>> gk3_epsg(38, prefixed=True), gk3_epsg(38)
+    (4526, 4547)
+    """
+    if not _FIRST_ZONE <= zone <= _LAST_ZONE:
+        raise CRSMismatch(f"3-degree zone {zone} is outside {_FIRST_ZONE}–{_LAST_ZONE}")
+    first = _PREFIXED_FIRST if prefixed else _UNPREFIXED_FIRST
+    return first + zone - _FIRST_ZONE
+
+
+def gk3_zone_of_epsg(epsg: int) -> tuple[int, bool] | None:
+    """Zone number and whether eastings carry the prefix, or ``None`` if not a GK3 code.
+
+    Examples
+    --------
+    >>> gk3_zone_of_epsg(4526), gk3_zone_of_epsg(4547), gk3_zone_of_epsg(4326)
+    ((38, True), (38, False), None)
+    """
+    if _PREFIXED_FIRST <= epsg < _PREFIXED_FIRST + (_LAST_ZONE - _FIRST_ZONE + 1):
+        return epsg - _PREFIXED_FIRST + _FIRST_ZONE, True
+    if _UNPREFIXED_FIRST <= epsg < _UNPREFIXED_FIRST + (_LAST_ZONE - _FIRST_ZONE + 1):
+        return epsg - _UNPREFIXED_FIRST + _FIRST_ZONE, False
+    return None
+
+
+def metric_epsg_for(lon: float) -> int:
+    """The unprefixed GK3 code to measure areas and distances at a longitude."""
+    return gk3_epsg(gk3_zone(lon))
+
+
+@lru_cache(maxsize=64)
+def transformer(src: int | str, dst: int | str) -> Transformer:
+    """A cached ``always_xy`` transformer; building one costs far more than using it."""
+    return Transformer.from_crs(CRS.from_user_input(src), CRS.from_user_input(dst), always_xy=True)
+
+
+def epsg_of(crs: pyproj.CRS | str | int | None) -> int | None:
+    """The EPSG code of a CRS, or ``None`` when it has none (or no CRS was given)."""
+    if crs is None:
+        return None
+    code = CRS.from_user_input(crs).to_epsg(min_confidence=70)
+    return int(code) if code is not None else None
+
+
+def check_zone_extent(bounds: tuple[float, float, float, float], epsg: int) -> None:
+    """Refuse projected data whose extent does not fit the GK zone its CRS names.
+
+    This catches the two silent errors of Chinese survey data: eastings without the
+    zone prefix declared with a prefixed code (or the reverse), and swapped axes.
+    ``bounds`` are (minx, miny, maxx, maxy) in the source CRS.
+    """
+    zone_info = gk3_zone_of_epsg(epsg)
+    if zone_info is None:
+        return
+    zone, prefixed = zone_info
+    minx, miny, maxx, maxy = bounds
+    false_easting = 500_000.0 + (zone * 1_000_000.0 if prefixed else 0.0)
+    # A 3-degree zone is at most ~170 km either side of its meridian inside China;
+    # allow 250 km so that data straddling a zone edge is still accepted.
+    half_width = 250_000.0
+    ok_x = false_easting - half_width <= minx and maxx <= false_easting + half_width
+    ok_y = 1_500_000.0 <= miny and maxy <= 6_000_000.0  # 13.5°N–54°N
+    if ok_x and ok_y:
+        return
+    hint = ""
+    if not ok_x and 100_000.0 <= minx and maxx <= 900_000.0 and prefixed:
+        hint = f" 东坐标没有带号: 请声明 EPSG:{gk3_epsg(zone)} (eastings lack the zone prefix)."
+    elif not ok_x and minx > 10_000_000.0 and not prefixed:
+        guess = int(minx // 1_000_000)
+        if _FIRST_ZONE <= guess <= _LAST_ZONE:
+            hint = (
+                f" 东坐标带有 {guess} 带号: 请声明 EPSG:{gk3_epsg(guess, prefixed=True)} "
+                "(eastings carry a zone prefix)."
+            )
+    elif not ok_y and ok_x is False and 1_500_000.0 <= minx:
+        hint = " x 与 y 可能颠倒 (x and y look swapped)."
+    raise CRSMismatch(
+        f"数据范围 ({minx:.0f}, {miny:.0f}, {maxx:.0f}, {maxy:.0f}) 不在 EPSG:{epsg} "
+        f"(3度带第 {zone} 带) 内 — the data extent does not fit the declared CRS.{hint}"
+    )
+
+
+def to_storage_xy(
+    x: np.ndarray, y: np.ndarray, src_epsg: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Transform coordinate arrays from ``src_epsg`` to the storage CRS (lon, lat)."""
+    if src_epsg == STORAGE_EPSG:
+        return x, y
+    lon, lat = transformer(src_epsg, STORAGE_EPSG).transform(x, y)
+    return np.asarray(lon), np.asarray(lat)

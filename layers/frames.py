@@ -1,0 +1,311 @@
+"""Layer frames: a GeoDataFrame in the canonical form of its :class:`LayerSpec`.
+
+``conform`` turns whatever a file reader produced into that form — or refuses it with
+every problem found, each naming the file, row, feature id and field. Nothing is
+repaired silently. ``derive`` adds the computed fields (areas, readiness, remaining
+budgets).
+
+Canonical column types: ``str`` → object (``None`` for missing), ``float`` → float64
+(NaN), ``int`` → nullable Int64, ``bool`` → nullable boolean, ``date`` → object of
+``datetime.date`` (``None``). Geometry is in EPSG:4490.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from layers.area import area_m2, area_mismatch, mu_from_m2
+from layers.catalog import PARCELS, PARKS, POLLUTANTS
+from layers.crs import STORAGE_EPSG, check_zone_extent, epsg_of
+from layers.errors import CRSMismatch, LayerValidationError, Problem
+from layers.readiness import readiness_table
+from layers.schema import FieldSpec, LayerSpec
+
+GEOMETRY = "geometry"
+# A few identifier-like columns that file writers add on their own.
+_IGNORED_COLUMNS = frozenset({"fid", "ogc_fid", "id"})
+_TRUE = frozenset({"true", "1", "yes", "y", "t", "是", "有"})
+_FALSE = frozenset({"false", "0", "no", "n", "f", "否", "无"})
+
+
+def empty_frame(spec: LayerSpec) -> gpd.GeoDataFrame:
+    """A frame with the layer's stored columns and no rows."""
+    data = {f.name: pd.Series([], dtype=_dtype(f)) for f in spec.stored_fields}
+    return gpd.GeoDataFrame(data, geometry=gpd.GeoSeries([], crs=STORAGE_EPSG), crs=STORAGE_EPSG)
+
+
+def _dtype(f: FieldSpec) -> str:
+    return {"str": "object", "float": "float64", "int": "Int64", "bool": "boolean",
+            "date": "object"}[f.kind]
+
+
+def conform(
+    frame: gpd.GeoDataFrame,
+    spec: LayerSpec,
+    *,
+    source: str,
+    declared_crs: str | int | None = None,
+) -> gpd.GeoDataFrame:
+    """Validate ``frame`` against ``spec`` and return it in canonical form in EPSG:4490.
+
+    Parameters
+    ----------
+    frame
+        Features as read from a file; derived columns and writer-added id columns
+        are ignored, any other unknown column is a problem.
+    source
+        Name of the file, used in every problem message.
+    declared_crs
+        CRS to assume when the file carries none; must agree with the file's if both.
+
+    Raises
+    ------
+    LayerValidationError
+        With every problem found; nothing is returned in part.
+    """
+    problems: list[Problem] = []
+    frame = frame.reset_index(drop=True)
+    rows = np.arange(1, len(frame) + 1)
+    ids = _id_labels(frame, spec)
+
+    def problem(message: str, *, index: int | None = None, field: str | None = None) -> None:
+        problems.append(
+            Problem(
+                message,
+                file=source,
+                row=int(rows[index]) if index is not None else None,
+                feature_id=ids[index] if index is not None else None,
+                field=field,
+            )
+        )
+
+    src_epsg = _source_epsg(frame, declared_crs, problem)
+    known = {f.name for f in spec.fields} | _IGNORED_COLUMNS | {GEOMETRY}
+    unknown = [c for c in frame.columns if c not in known and c != frame.geometry.name]
+    if unknown:
+        problem(f"未知字段 (unknown fields, see docs/layers.md): {', '.join(map(str, unknown))}")
+
+    out: dict[str, pd.Series] = {}
+    for f in spec.stored_fields:
+        if f.name not in frame.columns:
+            if f.required:
+                problem("缺少必填字段 (required field missing)", field=f.name)
+            out[f.name] = pd.Series([None] * len(frame), dtype=_dtype(f))
+            continue
+        out[f.name] = _coerce(frame[f.name], f, problem)
+
+    _check_duplicate_ids(out[spec.id_field], spec, problem)
+    geometry = _check_geometry(frame, spec, problem)
+
+    if problems:
+        raise LayerValidationError(
+            f"{source}: {len(problems)} 个问题, 图层 {spec.name} 未导入 "
+            f"({len(problems)} problems; layer {spec.name} not loaded)",
+            problems,
+        )
+    result = gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(geometry, crs=src_epsg))
+    if src_epsg != STORAGE_EPSG:
+        check_zone_extent(tuple(result.total_bounds), src_epsg)  # type: ignore[arg-type]
+        result = result.to_crs(STORAGE_EPSG)
+    _check_storage_extent(result, source)
+    return result
+
+
+def _id_labels(frame: gpd.GeoDataFrame, spec: LayerSpec) -> list[str | None]:
+    if spec.id_field not in frame.columns:
+        return [None] * len(frame)
+    return [None if _is_null(v) else str(v) for v in frame[spec.id_field]]
+
+
+def _is_null(value: object) -> bool:
+    return value is None or (not isinstance(value, str) and bool(pd.isna(value)))
+
+
+def _source_epsg(
+    frame: gpd.GeoDataFrame,
+    declared: str | int | None,
+    problem: Callable[..., None],
+) -> int:
+    file_epsg = epsg_of(frame.crs)
+    declared_epsg = epsg_of(declared)
+    if frame.crs is not None and file_epsg is None:
+        problem(f"坐标系无法识别为 EPSG 代码 (CRS has no EPSG code): {frame.crs.name}")
+        return STORAGE_EPSG
+    if file_epsg and declared_epsg and file_epsg != declared_epsg:
+        problem(
+            f"文件坐标系 EPSG:{file_epsg} 与声明的 EPSG:{declared_epsg} 不一致 "
+            f"(the file's CRS EPSG:{file_epsg} differs from the declared EPSG:{declared_epsg})"
+        )
+    epsg = file_epsg or declared_epsg
+    if epsg is None:
+        problem("文件没有坐标系 (.prj 缺失?), 请声明, 例如 --crs EPSG:4547 "
+                "(no CRS in the file: declare one)")
+        return STORAGE_EPSG
+    return epsg
+
+
+def _check_storage_extent(frame: gpd.GeoDataFrame, source: str) -> None:
+    if frame.empty:
+        return
+    minx, miny, maxx, maxy = frame.total_bounds
+    if not (73.0 <= minx and maxx <= 136.0 and 3.0 <= miny and maxy <= 54.0):
+        raise CRSMismatch(
+            f"{source}: 数据范围 ({minx:.3f}, {miny:.3f}, {maxx:.3f}, {maxy:.3f}) 不在中国境内 — "
+            "the data does not fall inside China after transformation; check the CRS and "
+            "whether x and y are swapped."
+        )
+
+
+def _coerce(series: pd.Series, f: FieldSpec, problem: Callable[..., None]) -> pd.Series:
+    raw = series.reset_index(drop=True).astype(object)
+    present = ~raw.map(_is_null).to_numpy(dtype=bool)
+    values: pd.Series
+    if f.kind == "str":
+        values = pd.Series(
+            [_as_text(v) if p else None for v, p in zip(raw, present, strict=True)], dtype=object
+        )
+        bad = np.zeros(len(raw), dtype=bool)
+    elif f.kind in ("float", "int"):
+        nums = pd.to_numeric(raw.where(present, np.nan), errors="coerce").astype(float)
+        bad = present & nums.isna().to_numpy()
+        if f.kind == "int":
+            bad |= present & ~bad & (nums.fillna(0) % 1 != 0).to_numpy()
+            values = nums.where(~bad, np.nan).round().astype("Int64")
+        else:
+            values = nums
+    elif f.kind == "bool":
+        mapped = raw.map(_as_bool)
+        bad = present & mapped.isna().to_numpy()
+        values = mapped.astype("boolean")
+    else:  # date
+        mapped = raw.map(_as_date)
+        bad = present & mapped.isna().to_numpy()
+        values = mapped.astype(object).where(~mapped.isna(), None)
+    for i in np.flatnonzero(bad):
+        problem(f"值 {raw[i]!r} 不是 {f.kind} (value is not a {f.kind})", index=i, field=f.name)
+    if f.required:
+        for i in np.flatnonzero(~present):
+            problem("必填字段为空 (required value missing)", index=i, field=f.name)
+    if f.choices:
+        for i in np.flatnonzero(present & ~bad):
+            if values[i] not in f.choices:
+                problem(
+                    f"值 {values[i]!r} 不在允许范围 {list(f.choices)} (not an allowed value)",
+                    index=i,
+                    field=f.name,
+                )
+    if f.kind in ("float", "int"):
+        nums = values.astype(float)
+        for limit, cmp, word in ((f.minimum, np.less, "小于下限"), (f.maximum, np.greater,
+                                                                     "大于上限")):
+            if limit is None:
+                continue
+            for i in np.flatnonzero(present & ~bad & cmp(nums.fillna(limit).to_numpy(), limit)):
+                problem(f"值 {values[i]} {word} {limit} (out of range)", index=i, field=f.name)
+    return values
+
+
+def _as_text(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # an id stored as a number by a spreadsheet
+    if isinstance(value, dt.datetime | pd.Timestamp):
+        return value.date().isoformat() if value == pd.Timestamp(value).normalize() else str(value)
+    return str(value)
+
+
+def _as_bool(value: object) -> bool | None:
+    if _is_null(value):
+        return None
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | float | np.number) and value in (0, 1):
+        return bool(value)
+    text = str(value).strip().lower()
+    return True if text in _TRUE else False if text in _FALSE else None
+
+
+def _as_date(value: object) -> dt.date | None:
+    if _is_null(value):
+        return None
+    if isinstance(value, dt.datetime | pd.Timestamp):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value).strip()[:10])
+    except ValueError:
+        return None
+
+
+def _check_duplicate_ids(ids: pd.Series, spec: LayerSpec, problem: Callable[..., None]) -> None:
+    present = ids.dropna()
+    for group in present.groupby(present).groups.values():
+        if len(group) > 1:
+            first = int(group[0])
+            others = ", ".join(str(int(i) + 1) for i in group[1:])
+            problem(f"编号重复, 另见第 {others} 行 (duplicate id, also on rows {others})",
+                    index=first, field=spec.id_field)
+
+
+def _check_geometry(
+    frame: gpd.GeoDataFrame, spec: LayerSpec, problem: Callable[..., None]
+) -> np.ndarray:
+    geoms = frame.geometry.values.to_numpy() if len(frame) else np.array([], dtype=object)
+    missing = shapely.is_missing(geoms)
+    empty = ~missing & shapely.is_empty(geoms)
+    for i in np.flatnonzero(missing | empty):
+        problem("几何为空 (geometry missing or empty)", index=i, field=GEOMETRY)
+    ok = ~(missing | empty)
+    names = np.array([g.geom_type if o else "" for g, o in zip(geoms, ok, strict=True)])
+    for i in np.flatnonzero(ok & ~np.isin(names, spec.geometry_types)):
+        problem(f"几何类型 {geoms[i].geom_type} 不符, 应为 {'/'.join(spec.geometry_types)} "
+                "(wrong geometry type)", index=i, field=GEOMETRY)
+    for i in np.flatnonzero(ok & shapely.has_z(geoms)):
+        problem("含 Z 坐标, 应为二维 (3D coordinates; 2D expected)", index=i, field=GEOMETRY)
+    finite = np.array([bool(np.isfinite(shapely.get_coordinates(g)).all()) if o else True
+                       for g, o in zip(geoms, ok, strict=True)])
+    for i in np.flatnonzero(~finite):
+        problem("坐标含 NaN 或无穷大 (non-finite coordinates)", index=i, field=GEOMETRY)
+    check = ok & finite
+    invalid = check & ~shapely.is_valid(geoms)
+    for i in np.flatnonzero(invalid):
+        problem(f"几何无效: {shapely.is_valid_reason(geoms[i])} (invalid geometry; not repaired)",
+                index=i, field=GEOMETRY)
+    return geoms
+
+
+def _derive_parcels(frame: gpd.GeoDataFrame) -> None:
+    m2 = area_m2(frame.geometry)
+    frame["area_m2"] = np.round(m2, 2)
+    frame["area_mu"] = np.round(mu_from_m2(m2), 3)
+    frame["area_warn"] = pd.array(area_mismatch(frame["decl_mu"], np.asarray(mu_from_m2(m2))),
+                                  dtype="boolean")
+    levels, gaps = readiness_table(frame)
+    frame["readiness"] = levels
+    frame["gaps"] = gaps
+
+
+def _derive_parks(frame: gpd.GeoDataFrame) -> None:
+    frame["egy_left"] = frame["egy_total"] - frame["egy_alloc"]
+    for key in POLLUTANTS:
+        frame[f"{key}_left"] = frame[f"{key}_cap"] - frame[f"{key}_used"]
+
+
+_DERIVATIONS: dict[str, Callable[[gpd.GeoDataFrame], None]] = {
+    PARCELS.name: _derive_parcels,
+    PARKS.name: _derive_parks,
+}
+
+
+def derive(frame: gpd.GeoDataFrame, spec: LayerSpec) -> gpd.GeoDataFrame:
+    """A copy of a canonical frame with the layer's derived fields added, in spec order."""
+    out = frame.copy()
+    if spec.name in _DERIVATIONS:
+        _DERIVATIONS[spec.name](out)
+    return out[[*spec.field_names(), out.geometry.name]]

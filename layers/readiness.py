@@ -1,0 +1,111 @@
+"""Readiness of a parcel for immediate transfer (净地出让), derived from its facts.
+
+The level is never typed in: it follows from the facts on the parcel.
+
+- ``ready``: the seven regional assessments are done (or exempt), the land is acquired,
+  cleared and levelled, all utilities of 七通一平 are connected, and the standard-land
+  control indicators and planning conditions are set.
+- ``not_ready``: the land is not yet in hand (not acquired or not cleared); nothing
+  else can make it transferable soon.
+- ``partly_ready``: the land is in hand, but named gaps remain.
+
+A fact whose status is ``planned`` counts as met on a date ``as_of`` at or after its
+expected date, so a project that starts in a year can be matched with land that will
+be ready by then.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from enum import StrEnum
+
+import numpy as np
+import pandas as pd
+
+from layers.catalog import FACTS, INDICATORS
+
+BLOCKING_FACTS = ("acq", "clear")
+# Standard-land "4+N" indicators that must be set before transfer, and the plot ratio.
+REQUIRED_INDICATORS = ("inv", "tax", "egy", "far")
+
+
+class ReadinessLevel(StrEnum):
+    READY = "ready"
+    PARTLY_READY = "partly_ready"
+    NOT_READY = "not_ready"
+
+    @property
+    def zh(self) -> str:
+        return {"ready": "净地可出让", "partly_ready": "部分就绪", "not_ready": "未就绪"}[self.value]
+
+
+@dataclass(frozen=True)
+class Readiness:
+    level: ReadinessLevel
+    gaps: tuple[str, ...]
+    """Human-readable names of what is missing, in Chinese."""
+
+
+def fact_met(status: pd.Series, date: pd.Series, *, as_of: dt.date | None) -> np.ndarray:
+    """Whether each fact is met (done or exempt; planned and due by ``as_of``)."""
+    st = status.to_numpy(dtype=object)
+    met = np.isin(st, ["done", "exempt"])
+    if as_of is not None:
+        due = pd.to_datetime(date, errors="coerce").dt.date.to_numpy(dtype=object)
+        planned = st == "planned"
+        by_date = np.array([d is not None and d == d and d <= as_of for d in due], dtype=bool)
+        met |= planned & by_date
+    return np.asarray(met)
+
+
+def readiness_table(
+    frame: pd.DataFrame, *, as_of: dt.date | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Readiness level and gap list (joined by "、") for every parcel row.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from layers.catalog import FACTS
+    >>> row = {f"{k}_st": "done" for k in FACTS}
+    >>> row.update(inv_lo=300.0, tax_lo=15.0, egy_hi=0.5, far_lo=1.0)
+    >>> levels, gaps = readiness_table(pd.DataFrame([row, {**row, "as_geo_st": "missing"}]))
+    >>> list(levels), list(gaps)
+    (['ready', 'partly_ready'], ['', '地质灾害评估'])
+    """
+    n = len(frame)
+    gap_lists: list[list[str]] = [[] for _ in range(n)]
+    blocked = np.zeros(n, dtype=bool)
+    for key, (zh, _en) in FACTS.items():
+        status = frame.get(f"{key}_st", pd.Series([None] * n, index=frame.index))
+        date = frame.get(f"{key}_dt", pd.Series([None] * n, index=frame.index))
+        met = fact_met(status, date, as_of=as_of)
+        if key in BLOCKING_FACTS:
+            blocked |= ~met
+        for i in np.flatnonzero(~met):
+            gap_lists[i].append(zh)
+    for key in REQUIRED_INDICATORS:
+        zh = INDICATORS[key][0]
+        lo = frame.get(f"{key}_lo", pd.Series([np.nan] * n, index=frame.index))
+        hi = frame.get(f"{key}_hi", pd.Series([np.nan] * n, index=frame.index))
+        unset = lo.isna().to_numpy() & hi.isna().to_numpy()
+        for i in np.flatnonzero(unset):
+            gap_lists[i].append(f"{zh}未设定")
+    levels = np.array(
+        [
+            ReadinessLevel.NOT_READY.value
+            if blocked[i]
+            else (ReadinessLevel.PARTLY_READY.value if gaps else ReadinessLevel.READY.value)
+            for i, gaps in enumerate(gap_lists)
+        ],
+        dtype=object,
+    )
+    return levels, np.array(["、".join(g) for g in gap_lists], dtype=object)
+
+
+def readiness_of(parcel: dict[str, object], *, as_of: dt.date | None = None) -> Readiness:
+    """Readiness of one parcel given as a mapping of field → value."""
+    levels, gaps = readiness_table(pd.DataFrame([parcel]), as_of=as_of)
+    return Readiness(ReadinessLevel(levels[0]), tuple(g for g in gaps[0].split("、") if g))
+

@@ -1,0 +1,243 @@
+"""The store: layers kept in SQLite (embedded) or PostgreSQL + PostGIS, one schema.
+
+``Store`` reads and writes layers as canonical frames (see :mod:`layers.frames`). It
+knows SQL but not HTTP; callers pass a SQLAlchemy URL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
+
+from layers.crs import STORAGE_EPSG
+from layers.errors import InvalidInput, NotFound, StoreError
+from layers.frames import GEOMETRY, empty_frame
+from layers.schema import LayerSpec
+from layers.store import migrate
+from layers.store.tables import BBOX_COLUMNS, LAYER_TABLES, layer_versions
+
+BBox = tuple[float, float, float, float]
+
+
+def create_engine(url: str) -> Engine:
+    """An engine for a store URL; the SQLite file and its folder are created on first use."""
+    parsed = sa.make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(parsed)
+
+        @sa.event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cursor = dbapi_conn.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=10000")
+            cursor.close()
+
+        return engine
+    if parsed.get_backend_name() != "postgresql":
+        raise StoreError(
+            f"不支持的数据库 {parsed.get_backend_name()!r}: use sqlite:///FILE or "
+            "postgresql+psycopg://USER:PASSWORD@HOST/DB"
+        )
+    return sa.create_engine(parsed, pool_pre_ping=True)
+
+
+class Store:
+    """Layers in a database, read and written as canonical GeoDataFrames."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def open(cls, url: str, *, upgrade: bool = True) -> Store:
+        """Open a store, bringing its schema to the newest migration when ``upgrade``."""
+        engine = create_engine(url)
+        try:
+            if upgrade:
+                migrate.upgrade(engine)
+            elif migrate.current_revision(engine) != migrate.head_revision():
+                raise StoreError("数据库结构不是最新版本 (the store's schema is not up to date); "
+                                 "run `geo-service migrate`")
+        except OperationalError as exc:
+            engine.dispose()
+            raise StoreError(f"无法打开数据库 (cannot open the store): {sa.make_url(url)!r}") from exc
+        return cls(engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @property
+    def is_postgis(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        with self.engine.begin() as conn:
+            yield conn
+
+    # -- reading -------------------------------------------------------------------
+    def count(self, spec: LayerSpec, *, bbox: BBox | None = None) -> int:
+        table = LAYER_TABLES[spec.name]
+        with self.engine.connect() as conn:
+            if bbox is None or self.is_postgis:
+                query = sa.select(sa.func.count()).select_from(table)
+                if bbox is not None:
+                    query = query.where(self._bbox_clause(spec, bbox))
+                return int(conn.execute(query).scalar_one())
+        return len(self.read_layer(spec, bbox=bbox))
+
+    def read_layer(
+        self,
+        spec: LayerSpec,
+        *,
+        bbox: BBox | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+        fids: Sequence[int] | None = None,
+    ) -> gpd.GeoDataFrame:
+        """Features ordered by ``fid`` (the frame's index), optionally those meeting ``bbox``.
+
+        ``bbox`` (minx, miny, maxx, maxy in EPSG:4490) keeps features whose geometry
+        intersects the box.
+        """
+        table = LAYER_TABLES[spec.name]
+        columns = [table.c.fid, *(table.c[f.name] for f in spec.stored_fields), table.c.geom]
+        query = sa.select(*columns).order_by(table.c.fid)
+        exact_in_python = bbox is not None and not self.is_postgis
+        if bbox is not None:
+            query = query.where(self._bbox_clause(spec, bbox))
+        if fids is not None:
+            query = query.where(table.c.fid.in_(list(fids)))
+        if not exact_in_python:
+            query = query.offset(offset).limit(limit)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        frame = self._frame(spec, rows)
+        if exact_in_python and bbox is not None:
+            keep = shapely.intersects(frame.geometry.values, shapely.box(*bbox))
+            frame = frame[keep]
+            frame = frame.iloc[offset : None if limit is None else offset + limit]
+        return frame
+
+    def get_feature(self, spec: LayerSpec, fid: int) -> gpd.GeoDataFrame:
+        frame = self.read_layer(spec, fids=[fid])
+        if frame.empty:
+            raise NotFound(f"{spec.zh} {fid} 不存在 ({spec.en} feature {fid} not found)")
+        return frame
+
+    def _bbox_clause(self, spec: LayerSpec, bbox: BBox) -> sa.ColumnElement[bool]:
+        table = LAYER_TABLES[spec.name]
+        minx, miny, maxx, maxy = bbox
+        if self.is_postgis:
+            envelope = sa.func.ST_MakeEnvelope(minx, miny, maxx, maxy, STORAGE_EPSG)
+            return sa.func.ST_Intersects(table.c.geom, envelope)  # type: ignore[no-any-return]
+        return sa.and_(
+            table.c.maxx >= minx, table.c.minx <= maxx, table.c.maxy >= miny, table.c.miny <= maxy
+        )
+
+    def _frame(self, spec: LayerSpec, rows: Sequence[sa.Row[Any]]) -> gpd.GeoDataFrame:
+        if not rows:
+            frame = empty_frame(spec)
+            frame.index = pd.Index([], dtype="int64", name="fid")
+            return frame
+        records = pd.DataFrame.from_records(
+            rows, columns=["fid", *spec.field_names(spec.stored_fields), GEOMETRY]
+        )
+        data: dict[str, Any] = {}
+        for f in spec.stored_fields:
+            col = records[f.name]
+            if f.kind == "float":
+                data[f.name] = pd.to_numeric(col, errors="coerce").astype(float)
+            elif f.kind == "int":
+                data[f.name] = col.astype("Int64")
+            elif f.kind == "bool":
+                data[f.name] = col.astype("boolean")
+            else:
+                data[f.name] = col.astype(object).where(col.notna(), None)
+        frame = gpd.GeoDataFrame(
+            data,
+            geometry=gpd.GeoSeries(list(records[GEOMETRY]), crs=STORAGE_EPSG),
+            crs=STORAGE_EPSG,
+        )
+        frame.index = pd.Index(records["fid"].astype("int64"), name="fid")
+        return frame
+
+    # -- writing -------------------------------------------------------------------
+    def write_layer(self, spec: LayerSpec, frame: gpd.GeoDataFrame, *, replace: bool = False) -> int:
+        """Store a canonical frame as the layer's content, in one transaction.
+
+        A layer that already holds features is only overwritten with ``replace=True``;
+        otherwise :class:`InvalidInput` is raised and nothing changes.
+        """
+        table = LAYER_TABLES[spec.name]
+        records = _records(spec, frame)
+        with self.engine.begin() as conn:
+            existing = conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+            if existing and not replace:
+                raise InvalidInput(
+                    f"图层 {spec.name} 已有 {existing} 条要素; 如需整体替换请加 --replace "
+                    f"(layer {spec.name} already holds {existing} features; pass --replace)"
+                )
+            conn.execute(table.delete())
+            if records:
+                conn.execute(table.insert(), records)
+            self._bump_version(conn, spec)
+        return len(records)
+
+    def layer_version(self, spec: LayerSpec) -> int:
+        with self.engine.connect() as conn:
+            version = conn.execute(
+                sa.select(layer_versions.c.version).where(layer_versions.c.layer == spec.name)
+            ).scalar_one_or_none()
+        return int(version or 0)
+
+    def _bump_version(self, conn: Connection, spec: LayerSpec) -> None:
+        now = dt.datetime.now(dt.UTC)
+        updated = conn.execute(
+            layer_versions.update()
+            .where(layer_versions.c.layer == spec.name)
+            .values(version=layer_versions.c.version + 1, updated_at=now)
+        )
+        if updated.rowcount == 0:
+            conn.execute(layer_versions.insert().values(layer=spec.name, version=1, updated_at=now))
+
+
+def _records(spec: LayerSpec, frame: gpd.GeoDataFrame) -> list[dict[str, Any]]:
+    geoms = frame.geometry.values.to_numpy()
+    bounds = shapely.bounds(geoms)
+    columns: dict[str, list[Any]] = {}
+    for f in spec.stored_fields:
+        series = frame[f.name] if f.name in frame.columns else pd.Series([None] * len(frame))
+        values = series.astype(object).to_numpy()
+        columns[f.name] = [_plain(v, f.kind) for v in values]
+    out: list[dict[str, Any]] = []
+    for i in range(len(frame)):
+        record = {name: col[i] for name, col in columns.items()}
+        record["geom"] = geoms[i]
+        record.update(zip(BBOX_COLUMNS, map(float, bounds[i]), strict=True))
+        out.append(record)
+    return out
+
+
+def _plain(value: Any, kind: str) -> Any:
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if kind == "int":
+        return int(value)
+    if kind == "float":
+        return float(value)
+    if kind == "bool":
+        return bool(value)
+    return value

@@ -85,8 +85,7 @@ INDICATORS: dict[str, tuple[str, str, str]] = {
 def _fact_fields() -> tuple[FieldSpec, ...]:
     out: list[FieldSpec] = []
     for key, (zh, en) in FACTS.items():
-        out.append(FieldSpec(f"{key}_st", "str", f"{zh}状态", f"{en}: status",
-                             choices=FACT_STATUS))
+        out.append(FieldSpec(f"{key}_st", "str", f"{zh}状态", f"{en}: status", choices=FACT_STATUS))
         out.append(FieldSpec(f"{key}_dt", "date", f"{zh}日期", f"{en}: date (expected if planned)"))
     return tuple(out)
 
@@ -94,10 +93,8 @@ def _fact_fields() -> tuple[FieldSpec, ...]:
 def _indicator_fields() -> tuple[FieldSpec, ...]:
     out: list[FieldSpec] = []
     for key, (zh, en, unit) in INDICATORS.items():
-        out.append(FieldSpec(f"{key}_lo", "float", f"{zh}下限", f"{en}: minimum", unit,
-                             minimum=0))
-        out.append(FieldSpec(f"{key}_hi", "float", f"{zh}上限", f"{en}: maximum", unit,
-                             minimum=0))
+        out.append(FieldSpec(f"{key}_lo", "float", f"{zh}下限", f"{en}: minimum", unit, minimum=0))
+        out.append(FieldSpec(f"{key}_hi", "float", f"{zh}上限", f"{en}: maximum", unit, minimum=0))
         out.append(FieldSpec(f"{key}_due", "date", f"{zh}达标期限", f"{en}: to be met by"))
     return tuple(out)
 
@@ -105,11 +102,29 @@ def _indicator_fields() -> tuple[FieldSpec, ...]:
 def _budget_fields(*, carried: bool) -> tuple[FieldSpec, ...]:
     what_zh = "原用途结转" if carried else "区块核定"
     what_en = "carried over from previous use" if carried else "earmarked for the site"
-    out = [FieldSpec("egy_tce", "float", f"{what_zh}能耗指标", f"energy quota {what_en}",
-                     "吨标准煤/年", INTERNAL, minimum=0)]
+    out = [
+        FieldSpec(
+            "egy_tce",
+            "float",
+            f"{what_zh}能耗指标",
+            f"energy quota {what_en}",
+            "吨标准煤/年",
+            INTERNAL,
+            minimum=0,
+        )
+    ]
     for key, (zh, en) in POLLUTANTS.items():
-        out.append(FieldSpec(f"{key}_t", "float", f"{what_zh}{zh}排放量", f"{en} allowance "
-                             f"{what_en}", "t/年", INTERNAL, minimum=0))
+        out.append(
+            FieldSpec(
+                f"{key}_t",
+                "float",
+                f"{what_zh}{zh}排放量",
+                f"{en} allowance {what_en}",
+                "t/年",
+                INTERNAL,
+                minimum=0,
+            )
+        )
     return tuple(out)
 
 
@@ -127,26 +142,62 @@ PARKS = LayerSpec(
         FieldSpec("industries", "str", "主导产业", "leading industries (separated by ;)"),
         FieldSpec("desk_tel", "str", "招商服务电话", "service-desk telephone"),
         FieldSpec("ledger_q", "str", "台账季度", "ledger quarter, e.g. 2026Q3", audience=INTERNAL),
-        FieldSpec("egy_total", "float", "能耗指标总量", "energy quota, total", "吨标准煤/年",
-                  INTERNAL, minimum=0),
-        FieldSpec("egy_alloc", "float", "能耗指标已分配", "energy quota, allocated",
-                  "吨标准煤/年", INTERNAL, minimum=0),
+        FieldSpec(
+            "egy_total",
+            "float",
+            "能耗指标总量",
+            "energy quota, total",
+            "吨标准煤/年",
+            INTERNAL,
+            minimum=0,
+        ),
+        FieldSpec(
+            "egy_alloc",
+            "float",
+            "能耗指标已分配",
+            "energy quota, allocated",
+            "吨标准煤/年",
+            INTERNAL,
+            minimum=0,
+        ),
         *(
             spec
             for key, (zh, en) in POLLUTANTS.items()
             for spec in (
-                FieldSpec(f"{key}_cap", "float", f"{zh}环境容量", f"{en} capacity", "t/年",
-                          INTERNAL, minimum=0),
-                FieldSpec(f"{key}_used", "float", f"{zh}已使用", f"{en} used", "t/年",
-                          INTERNAL, minimum=0),
+                FieldSpec(
+                    f"{key}_cap",
+                    "float",
+                    f"{zh}环境容量",
+                    f"{en} capacity",
+                    "t/年",
+                    INTERNAL,
+                    minimum=0,
+                ),
+                FieldSpec(
+                    f"{key}_used", "float", f"{zh}已使用", f"{en} used", "t/年", INTERNAL, minimum=0
+                ),
             )
         ),
         FieldSpec("note_int", "str", "内部备注", "internal notes", audience=INTERNAL),
-        FieldSpec("egy_left", "float", "能耗指标剩余", "energy quota, remaining",
-                  "吨标准煤/年", INTERNAL, derived=True),
+        FieldSpec(
+            "egy_left",
+            "float",
+            "能耗指标剩余",
+            "energy quota, remaining",
+            "吨标准煤/年",
+            INTERNAL,
+            derived=True,
+        ),
         *(
-            FieldSpec(f"{key}_left", "float", f"{zh}剩余容量", f"{en} remaining", "t/年",
-                      INTERNAL, derived=True)
+            FieldSpec(
+                f"{key}_left",
+                "float",
+                f"{zh}剩余容量",
+                f"{en} remaining",
+                "t/年",
+                INTERNAL,
+                derived=True,
+            )
             for key, (zh, en) in POLLUTANTS.items()
         ),
     ),
@@ -163,40 +214,79 @@ PARCELS = LayerSpec(
         FieldSpec("parcel_id", "str", "宗地编号", "parcel id", required=True),
         FieldSpec("name", "str", "地块名称", "name"),
         FieldSpec("park_id", "str", "所属园区", "park id", required=True),
-        FieldSpec("land_use", "str", "用地性质", "land-use class", required=True,
-                  choices=LAND_USE),
-        FieldSpec("stock_cat", "str", "存量/增量", "stock category", required=True,
-                  choices=tuple(STOCK_CATEGORY_ZH)),
-        FieldSpec("list_year", "int", "清单年度", "stock-list year", required=True,
-                  minimum=2000, maximum=2100),
-        FieldSpec("status", "str", "状态", "status", required=True,
-                  choices=tuple(PARCEL_STATUS_ZH)),
+        FieldSpec("land_use", "str", "用地性质", "land-use class", required=True, choices=LAND_USE),
+        FieldSpec(
+            "stock_cat",
+            "str",
+            "存量/增量",
+            "stock category",
+            required=True,
+            choices=tuple(STOCK_CATEGORY_ZH),
+        ),
+        FieldSpec(
+            "list_year",
+            "int",
+            "清单年度",
+            "stock-list year",
+            required=True,
+            minimum=2000,
+            maximum=2100,
+        ),
+        FieldSpec(
+            "status", "str", "状态", "status", required=True, choices=tuple(PARCEL_STATUS_ZH)
+        ),
         FieldSpec("decl_mu", "float", "申报面积", "declared area", "亩", minimum=0),
-        FieldSpec("price_wmu", "float", "挂牌起始价", "listing start price", "万元/亩",
-                  minimum=0),
-        FieldSpec("floor_wmu", "float", "出让底价", "reserve (floor) price", "万元/亩",
-                  INTERNAL, minimum=0),
+        FieldSpec("price_wmu", "float", "挂牌起始价", "listing start price", "万元/亩", minimum=0),
+        FieldSpec(
+            "floor_wmu",
+            "float",
+            "出让底价",
+            "reserve (floor) price",
+            "万元/亩",
+            INTERNAL,
+            minimum=0,
+        ),
         FieldSpec("env_std", "str", "环境标准", "emission standard"),
         *_indicator_fields(),
-        FieldSpec("power_kva", "float", "红线外可接电力容量", "power available at boundary",
-                  "kVA", minimum=0),
+        FieldSpec(
+            "power_kva",
+            "float",
+            "红线外可接电力容量",
+            "power available at boundary",
+            "kVA",
+            minimum=0,
+        ),
         FieldSpec("power_kv", "float", "接入电压等级", "supply voltage", "kV", minimum=0),
         FieldSpec("water_m3d", "float", "可供水量", "water available", "m³/日", minimum=0),
         FieldSpec("gas_nm3h", "float", "可供燃气量", "gas available", "Nm³/时", minimum=0),
         FieldSpec("heat_mw", "float", "可供热负荷", "heat available", "MW", minimum=0),
-        FieldSpec("sewage_m3d", "float", "可排污水量", "sewage capacity available",
-                  "m³/日", minimum=0),
+        FieldSpec(
+            "sewage_m3d", "float", "可排污水量", "sewage capacity available", "m³/日", minimum=0
+        ),
         *_budget_fields(carried=False),
         *_fact_fields(),
-        FieldSpec("contact", "str", "原权利人联系方式", "former holder's contact",
-                  audience=INTERNAL),
+        FieldSpec(
+            "contact", "str", "原权利人联系方式", "former holder's contact", audience=INTERNAL
+        ),
         FieldSpec("note_int", "str", "内部备注", "internal notes", audience=INTERNAL),
         FieldSpec("area_m2", "float", "计算面积", "computed area", "m²", derived=True),
         FieldSpec("area_mu", "float", "计算面积", "computed area", "亩", derived=True),
-        FieldSpec("area_warn", "bool", "面积不符", "declared area differs from computed",
-                  derived=True, audience=INTERNAL),
-        FieldSpec("readiness", "str", "净地程度", "readiness", derived=True,
-                  choices=("ready", "partly_ready", "not_ready")),
+        FieldSpec(
+            "area_warn",
+            "bool",
+            "面积不符",
+            "declared area differs from computed",
+            derived=True,
+            audience=INTERNAL,
+        ),
+        FieldSpec(
+            "readiness",
+            "str",
+            "净地程度",
+            "readiness",
+            derived=True,
+            choices=("ready", "partly_ready", "not_ready"),
+        ),
         FieldSpec("gaps", "str", "欠缺条件", "readiness gaps", derived=True),
     ),
 )
@@ -223,17 +313,35 @@ FACTORIES = LayerSpec(
         FieldSpec("water", "bool", "已通供水", "water connected"),
         FieldSpec("gas", "bool", "已通燃气", "gas connected"),
         *_budget_fields(carried=True),
-        FieldSpec("fire_cls", "str", "火灾危险性类别", "fire class",
-                  choices=("甲", "乙", "丙", "丁", "戊")),
-        FieldSpec("env_appr", "str", "原用途环评", "previous use: environmental approval",
-                  choices=("approved", "expired", "none")),
+        FieldSpec(
+            "fire_cls",
+            "str",
+            "火灾危险性类别",
+            "fire class",
+            choices=("甲", "乙", "丙", "丁", "戊"),
+        ),
+        FieldSpec(
+            "env_appr",
+            "str",
+            "原用途环评",
+            "previous use: environmental approval",
+            choices=("approved", "expired", "none"),
+        ),
         FieldSpec("rent_ym", "float", "租金", "rent", "元/m²/月", minimum=0),
         FieldSpec("price_w", "float", "售价", "sale price", "万元", minimum=0),
-        FieldSpec("rent_floor", "float", "最低租金", "lowest acceptable rent", "元/m²/月",
-                  INTERNAL, minimum=0),
+        FieldSpec(
+            "rent_floor",
+            "float",
+            "最低租金",
+            "lowest acceptable rent",
+            "元/m²/月",
+            INTERNAL,
+            minimum=0,
+        ),
         FieldSpec("avail_from", "date", "可用日期", "available from"),
-        FieldSpec("status", "str", "状态", "status", required=True,
-                  choices=tuple(FACTORY_STATUS_ZH)),
+        FieldSpec(
+            "status", "str", "状态", "status", required=True, choices=tuple(FACTORY_STATUS_ZH)
+        ),
         FieldSpec("note_int", "str", "内部备注", "internal notes", audience=INTERNAL),
     ),
 )
@@ -263,18 +371,34 @@ INFRASTRUCTURE = LayerSpec(
         FieldSpec("name", "str", "名称", "name", required=True),
         FieldSpec("name_en", "str", "英文名称", "English name"),
         FieldSpec("voltage_kv", "float", "电压等级", "voltage", "kV", minimum=0),
-        FieldSpec("cap_mva", "float", "主变容量", "transformer capacity", "MVA", INTERNAL,
-                  minimum=0),
-        FieldSpec("spare_mva", "float", "剩余容量", "spare capacity", "MVA", INTERNAL,
-                  minimum=0),
-        FieldSpec("spare_m3d", "float", "剩余能力(水/污水)", "spare water or sewage capacity",
-                  "m³/日", INTERNAL, minimum=0),
-        FieldSpec("gas_press", "str", "压力级制", "gas pressure level",
-                  choices=("low", "medium", "high")),
-        FieldSpec("spare_nm3h", "float", "剩余供气能力", "spare gas capacity", "Nm³/时",
-                  INTERNAL, minimum=0),
-        FieldSpec("spare_mw", "float", "剩余供热能力", "spare heat capacity", "MW", INTERNAL,
-                  minimum=0),
+        FieldSpec(
+            "cap_mva", "float", "主变容量", "transformer capacity", "MVA", INTERNAL, minimum=0
+        ),
+        FieldSpec("spare_mva", "float", "剩余容量", "spare capacity", "MVA", INTERNAL, minimum=0),
+        FieldSpec(
+            "spare_m3d",
+            "float",
+            "剩余能力(水/污水)",
+            "spare water or sewage capacity",
+            "m³/日",
+            INTERNAL,
+            minimum=0,
+        ),
+        FieldSpec(
+            "gas_press", "str", "压力级制", "gas pressure level", choices=("low", "medium", "high")
+        ),
+        FieldSpec(
+            "spare_nm3h",
+            "float",
+            "剩余供气能力",
+            "spare gas capacity",
+            "Nm³/时",
+            INTERNAL,
+            minimum=0,
+        ),
+        FieldSpec(
+            "spare_mw", "float", "剩余供热能力", "spare heat capacity", "MW", INTERNAL, minimum=0
+        ),
         FieldSpec("ledger_q", "str", "台账季度", "ledger quarter", audience=INTERNAL),
     ),
 )
@@ -289,8 +413,7 @@ ROADS = LayerSpec(
     fields=(
         FieldSpec("road_id", "str", "道路编号", "road id", required=True),
         FieldSpec("name", "str", "道路名称", "name"),
-        FieldSpec("width_m", "float", "红线宽度", "width between boundary lines", "m",
-                  minimum=0),
+        FieldSpec("width_m", "float", "红线宽度", "width between boundary lines", "m", minimum=0),
         FieldSpec("grade", "str", "等级", "grade", choices=("trunk", "main", "branch")),
     ),
 )

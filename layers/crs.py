@@ -114,11 +114,11 @@ def check_zone_extent(bounds: tuple[float, float, float, float], epsg: int) -> N
     # allow 250 km so that data straddling a zone edge is still accepted.
     half_width = 250_000.0
     ok_x = false_easting - half_width <= minx and maxx <= false_easting + half_width
-    ok_y = 1_500_000.0 <= miny and maxy <= 6_000_000.0  # 13.5°N–54°N
+    ok_y = miny >= 1_500_000.0 and maxy <= 6_000_000.0  # 13.5°N–54°N
     if ok_x and ok_y:
         return
     hint = ""
-    if not ok_x and 100_000.0 <= minx and maxx <= 900_000.0 and prefixed:
+    if not ok_x and minx >= 100_000.0 and maxx <= 900_000.0 and prefixed:
         hint = f" 东坐标没有带号: 请声明 EPSG:{gk3_epsg(zone)} (eastings lack the zone prefix)."
     elif not ok_x and minx > 10_000_000.0 and not prefixed:
         guess = int(minx // 1_000_000)
@@ -127,7 +127,7 @@ def check_zone_extent(bounds: tuple[float, float, float, float], epsg: int) -> N
                 f" 东坐标带有 {guess} 带号: 请声明 EPSG:{gk3_epsg(guess, prefixed=True)} "
                 "(eastings carry a zone prefix)."
             )
-    elif not ok_y and ok_x is False and 1_500_000.0 <= minx:
+    elif not ok_y and ok_x is False and minx >= 1_500_000.0:
         hint = " x 与 y 可能颠倒 (x and y look swapped)."
     raise CRSMismatch(
         f"数据范围 ({minx:.0f}, {miny:.0f}, {maxx:.0f}, {maxy:.0f}) 不在 EPSG:{epsg} "
@@ -135,9 +135,7 @@ def check_zone_extent(bounds: tuple[float, float, float, float], epsg: int) -> N
     )
 
 
-def to_storage_xy(
-    x: np.ndarray, y: np.ndarray, src_epsg: int
-) -> tuple[np.ndarray, np.ndarray]:
+def to_storage_xy(x: np.ndarray, y: np.ndarray, src_epsg: int) -> tuple[np.ndarray, np.ndarray]:
     """Transform coordinate arrays from ``src_epsg`` to the storage CRS (lon, lat)."""
     if src_epsg == STORAGE_EPSG:
         return x, y

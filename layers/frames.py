@@ -41,8 +41,13 @@ def empty_frame(spec: LayerSpec) -> gpd.GeoDataFrame:
 
 
 def _dtype(f: FieldSpec) -> str:
-    return {"str": "object", "float": "float64", "int": "Int64", "bool": "boolean",
-            "date": "object"}[f.kind]
+    return {
+        "str": "object",
+        "float": "float64",
+        "int": "Int64",
+        "bool": "boolean",
+        "date": "object",
+    }[f.kind]
 
 
 def conform(
@@ -111,7 +116,8 @@ def conform(
         )
     result = gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(geometry, crs=src_epsg))
     if src_epsg != STORAGE_EPSG:
-        check_zone_extent(tuple(result.total_bounds), src_epsg)  # type: ignore[arg-type]
+        minx, miny, maxx, maxy = (float(v) for v in result.total_bounds)
+        check_zone_extent((minx, miny, maxx, maxy), src_epsg)
         result = result.to_crs(STORAGE_EPSG)
     _check_storage_extent(result, source)
     return result
@@ -124,7 +130,7 @@ def _id_labels(frame: gpd.GeoDataFrame, spec: LayerSpec) -> list[str | None]:
 
 
 def _is_null(value: object) -> bool:
-    return value is None or (not isinstance(value, str) and bool(pd.isna(value)))
+    return value is None or (not isinstance(value, str) and bool(pd.isna(value)))  # type: ignore[call-overload]
 
 
 def _source_epsg(
@@ -144,8 +150,10 @@ def _source_epsg(
         )
     epsg = file_epsg or declared_epsg
     if epsg is None:
-        problem("文件没有坐标系 (.prj 缺失?), 请声明, 例如 --crs EPSG:4547 "
-                "(no CRS in the file: declare one)")
+        problem(
+            "文件没有坐标系 (.prj 缺失?), 请声明, 例如 --crs EPSG:4547 "
+            "(no CRS in the file: declare one)"
+        )
         return STORAGE_EPSG
     return epsg
 
@@ -154,7 +162,7 @@ def _check_storage_extent(frame: gpd.GeoDataFrame, source: str) -> None:
     if frame.empty:
         return
     minx, miny, maxx, maxy = frame.total_bounds
-    if not (73.0 <= minx and maxx <= 136.0 and 3.0 <= miny and maxy <= 54.0):
+    if not (minx >= 73.0 and maxx <= 136.0 and miny >= 3.0 and maxy <= 54.0):
         raise CRSMismatch(
             f"{source}: 数据范围 ({minx:.3f}, {miny:.3f}, {maxx:.3f}, {maxy:.3f}) 不在中国境内 — "
             "the data does not fall inside China after transformation; check the CRS and "
@@ -202,8 +210,10 @@ def _coerce(series: pd.Series, f: FieldSpec, problem: Callable[..., None]) -> pd
                 )
     if f.kind in ("float", "int"):
         nums = values.astype(float)
-        for limit, cmp, word in ((f.minimum, np.less, "小于下限"), (f.maximum, np.greater,
-                                                                     "大于上限")):
+        for limit, cmp, word in (
+            (f.minimum, np.less, "小于下限"),
+            (f.maximum, np.greater, "大于上限"),
+        ):
             if limit is None:
                 continue
             for i in np.flatnonzero(present & ~bad & cmp(nums.fillna(limit).to_numpy(), limit)):
@@ -249,8 +259,11 @@ def _check_duplicate_ids(ids: pd.Series, spec: LayerSpec, problem: Callable[...,
         if len(group) > 1:
             first = int(group[0])
             others = ", ".join(str(int(i) + 1) for i in group[1:])
-            problem(f"编号重复, 另见第 {others} 行 (duplicate id, also on rows {others})",
-                    index=first, field=spec.id_field)
+            problem(
+                f"编号重复, 另见第 {others} 行 (duplicate id, also on rows {others})",
+                index=first,
+                field=spec.id_field,
+            )
 
 
 def _check_geometry(
@@ -264,19 +277,30 @@ def _check_geometry(
     ok = ~(missing | empty)
     names = np.array([g.geom_type if o else "" for g, o in zip(geoms, ok, strict=True)])
     for i in np.flatnonzero(ok & ~np.isin(names, spec.geometry_types)):
-        problem(f"几何类型 {geoms[i].geom_type} 不符, 应为 {'/'.join(spec.geometry_types)} "
-                "(wrong geometry type)", index=i, field=GEOMETRY)
+        problem(
+            f"几何类型 {geoms[i].geom_type} 不符, 应为 {'/'.join(spec.geometry_types)} "
+            "(wrong geometry type)",
+            index=i,
+            field=GEOMETRY,
+        )
     for i in np.flatnonzero(ok & shapely.has_z(geoms)):
         problem("含 Z 坐标, 应为二维 (3D coordinates; 2D expected)", index=i, field=GEOMETRY)
-    finite = np.array([bool(np.isfinite(shapely.get_coordinates(g)).all()) if o else True
-                       for g, o in zip(geoms, ok, strict=True)])
+    finite = np.array(
+        [
+            bool(np.isfinite(shapely.get_coordinates(g)).all()) if o else True
+            for g, o in zip(geoms, ok, strict=True)
+        ]
+    )
     for i in np.flatnonzero(~finite):
         problem("坐标含 NaN 或无穷大 (non-finite coordinates)", index=i, field=GEOMETRY)
     check = ok & finite
     invalid = check & ~shapely.is_valid(geoms)
     for i in np.flatnonzero(invalid):
-        problem(f"几何无效: {shapely.is_valid_reason(geoms[i])} (invalid geometry; not repaired)",
-                index=i, field=GEOMETRY)
+        problem(
+            f"几何无效: {shapely.is_valid_reason(geoms[i])} (invalid geometry; not repaired)",
+            index=i,
+            field=GEOMETRY,
+        )
     return geoms
 
 
@@ -284,8 +308,9 @@ def _derive_parcels(frame: gpd.GeoDataFrame) -> None:
     m2 = area_m2(frame.geometry)
     frame["area_m2"] = np.round(m2, 2)
     frame["area_mu"] = np.round(mu_from_m2(m2), 3)
-    frame["area_warn"] = pd.array(area_mismatch(frame["decl_mu"], np.asarray(mu_from_m2(m2))),
-                                  dtype="boolean")
+    frame["area_warn"] = pd.array(
+        area_mismatch(frame["decl_mu"], np.asarray(mu_from_m2(m2))), dtype="boolean"
+    )
     levels, gaps = readiness_table(frame)
     frame["readiness"] = levels
     frame["gaps"] = gaps

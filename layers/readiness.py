@@ -37,7 +37,9 @@ class ReadinessLevel(StrEnum):
 
     @property
     def zh(self) -> str:
-        return {"ready": "净地可出让", "partly_ready": "部分就绪", "not_ready": "未就绪"}[self.value]
+        return {"ready": "净地可出让", "partly_ready": "部分就绪", "not_ready": "未就绪"}[
+            self.value
+        ]
 
 
 @dataclass(frozen=True)
@@ -108,4 +110,3 @@ def readiness_of(parcel: dict[str, object], *, as_of: dt.date | None = None) -> 
     """Readiness of one parcel given as a mapping of field → value."""
     levels, gaps = readiness_table(pd.DataFrame([parcel]), as_of=as_of)
     return Readiness(ReadinessLevel(levels[0]), tuple(g for g in gaps[0].split("、") if g))
-

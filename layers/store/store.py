@@ -68,11 +68,15 @@ class Store:
             if upgrade:
                 migrate.upgrade(engine)
             elif migrate.current_revision(engine) != migrate.head_revision():
-                raise StoreError("数据库结构不是最新版本 (the store's schema is not up to date); "
-                                 "run `geo-service migrate`")
+                raise StoreError(
+                    "数据库结构不是最新版本 (the store's schema is not up to date); "
+                    "run `geo-service migrate`"
+                )
         except OperationalError as exc:
             engine.dispose()
-            raise StoreError(f"无法打开数据库 (cannot open the store): {sa.make_url(url)!r}") from exc
+            raise StoreError(
+                f"无法打开数据库 (cannot open the store): {sa.make_url(url)!r}"
+            ) from exc
         return cls(engine)
 
     def close(self) -> None:
@@ -97,6 +101,19 @@ class Store:
                     query = query.where(self._bbox_clause(spec, bbox))
                 return int(conn.execute(query).scalar_one())
         return len(self.read_layer(spec, bbox=bbox))
+
+    def extent(self, spec: LayerSpec) -> BBox | None:
+        """Bounding box of the whole layer in EPSG:4490, or ``None`` when it is empty."""
+        table = LAYER_TABLES[spec.name]
+        query = sa.select(
+            sa.func.min(table.c.minx),
+            sa.func.min(table.c.miny),
+            sa.func.max(table.c.maxx),
+            sa.func.max(table.c.maxy),
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).one()
+        return None if row[0] is None else (row[0], row[1], row[2], row[3])
 
     def read_layer(
         self,
@@ -142,7 +159,7 @@ class Store:
         minx, miny, maxx, maxy = bbox
         if self.is_postgis:
             envelope = sa.func.ST_MakeEnvelope(minx, miny, maxx, maxy, STORAGE_EPSG)
-            return sa.func.ST_Intersects(table.c.geom, envelope)  # type: ignore[no-any-return]
+            return sa.func.ST_Intersects(table.c.geom, envelope)
         return sa.and_(
             table.c.maxx >= minx, table.c.minx <= maxx, table.c.maxy >= miny, table.c.miny <= maxy
         )
@@ -175,7 +192,9 @@ class Store:
         return frame
 
     # -- writing -------------------------------------------------------------------
-    def write_layer(self, spec: LayerSpec, frame: gpd.GeoDataFrame, *, replace: bool = False) -> int:
+    def write_layer(
+        self, spec: LayerSpec, frame: gpd.GeoDataFrame, *, replace: bool = False
+    ) -> int:
         """Store a canonical frame as the layer's content, in one transaction.
 
         A layer that already holds features is only overwritten with ``replace=True``;

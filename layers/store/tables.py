@@ -8,6 +8,8 @@ filtering on the embedded store, where no spatial index exists). The migrations 
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 
 from layers.catalog import LAYERS
@@ -26,8 +28,8 @@ metadata = sa.MetaData(
 BBOX_COLUMNS = ("minx", "miny", "maxx", "maxy")
 
 
-def _column_type(f: FieldSpec) -> sa.types.TypeEngine[object]:
-    types: dict[str, sa.types.TypeEngine[object]] = {
+def _column_type(f: FieldSpec) -> sa.types.TypeEngine[Any]:
+    types: dict[str, sa.types.TypeEngine[Any]] = {
         "str": sa.Text(),
         "int": sa.Integer(),
         "float": sa.Float(),

@@ -43,13 +43,15 @@ class Geometry4490(TypeDecorator[shapely.Geometry]):
         if value is None:
             return None
         if dialect.name == "postgresql":
-            return shapely.to_wkb(shapely.set_srid(value, STORAGE_EPSG), hex=True,
-                                  include_srid=True)
+            return shapely.to_wkb(
+                shapely.set_srid(value, STORAGE_EPSG), hex=True, include_srid=True
+            )
         return shapely.to_wkb(value)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> shapely.Geometry | None:
         if value is None:
             return None
         if dialect.name == "postgresql":
-            return to_shape(value)
+            geometry: shapely.Geometry = to_shape(value)
+            return geometry
         return shapely.from_wkb(value)

@@ -1,0 +1,32 @@
+"""The FastAPI application."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from geo_service.errors import add_exception_handlers
+from geo_service.features import router as features_router
+from geo_service.settings import Settings
+from layers.store.store import Store
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the service for ``settings``; the lifespan opens and closes the store."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.store = Store.open(settings.store_url)
+        try:
+            yield
+        finally:
+            app.state.store.close()
+
+    app = FastAPI(title=settings.title, version="0.1.0", lifespan=lifespan)
+    app.state.settings = settings
+    add_exception_handlers(app)
+    app.include_router(features_router)
+    return app

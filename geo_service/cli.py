@@ -1,0 +1,229 @@
+"""The ``geo-service`` command line."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from geo_service import auth
+from geo_service.settings import Settings
+from layers.catalog import LAYERS
+from layers.errors import GeoServiceError
+from layers.io import read_layer_file, write_layer_file
+from layers.schema import LayerSpec
+from layers.store.store import Store
+
+app = typer.Typer(
+    help="开发区土地与厂房匹配服务 (land and factory matching for development zones)",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+key_app = typer.Typer(help="API 密钥 (API keys for staff roles)", no_args_is_help=True)
+app.add_typer(key_app, name="key")
+
+console = Console()
+err = Console(stderr=True)
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="SQLAlchemy URL of the store (default: GEO_SERVICE_DB_URL, "
+        "else the embedded file in the data directory)",
+    ),
+]
+HostOption = Annotated[str, typer.Option(help="address to listen on")]
+PortOption = Annotated[int, typer.Option(help="port to listen on")]
+
+
+def _settings(db: str | None) -> Settings:
+    settings = Settings()
+    return settings.model_copy(update={"db_url": db}) if db else settings
+
+
+def _open(db: str | None) -> Store:
+    return Store.open(_settings(db).store_url)
+
+
+def _layer(name: str) -> LayerSpec:
+    if name not in LAYERS:
+        raise typer.BadParameter(f"未知图层 {name!r}; 可选 (choose from): {', '.join(LAYERS)}")
+    return LAYERS[name]
+
+
+def _progress() -> Progress:
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+    )
+
+
+@app.command()
+def load(
+    layer: Annotated[str, typer.Argument(help=f"图层 (layer): {', '.join(LAYERS)}")],
+    file: Annotated[Path, typer.Argument(help=".gpkg, .geojson or zipped Shapefile (.zip)")],
+    db: DbOption = None,
+    crs: Annotated[
+        str | None, typer.Option(help="CRS when the file has none, e.g. EPSG:4547")
+    ] = None,
+    encoding: Annotated[str | None, typer.Option(help="Shapefile encoding, e.g. GBK")] = None,
+    replace: Annotated[
+        bool, typer.Option(help="replace a layer that already has features")
+    ] = False,
+) -> None:
+    """导入图层文件 (load a layer file into the store): all or nothing."""
+    spec = _layer(layer)
+    store = _open(db)
+    with _progress() as progress:
+        task = progress.add_task(f"读取并校验 {file.name} (reading and validating)", total=2)
+        frame = read_layer_file(file, spec, crs=crs, encoding=encoding)
+        progress.update(task, advance=1, description=f"写入 {spec.zh} (writing {len(frame)})")
+        count = store.write_layer(spec, frame, replace=replace)
+        progress.update(task, advance=1)
+    console.print(f"已导入 {count} 条{spec.zh} (loaded {count} {spec.en.lower()}) → {layer}")
+
+
+@app.command()
+def export(
+    layer: Annotated[str, typer.Argument(help=f"图层 (layer): {', '.join(LAYERS)}")],
+    file: Annotated[Path, typer.Argument(help=".gpkg, .geojson or .zip (zipped Shapefile)")],
+    db: DbOption = None,
+    public: Annotated[bool, typer.Option(help="only the public fields")] = False,
+) -> None:
+    """导出图层 (export a layer to a file)."""
+    spec = _layer(layer)
+    store = _open(db)
+    with _progress() as progress:
+        task = progress.add_task(f"导出 {spec.zh} (exporting)", total=2)
+        frame = store.read_layer(spec)
+        progress.update(task, advance=1)
+        count = write_layer_file(frame, spec, file, public=public)
+        progress.update(task, advance=1)
+    console.print(f"已导出 {count} 条{spec.zh} (exported {count}) → {file}")
+
+
+@app.command()
+def migrate(db: DbOption = None) -> None:
+    """升级数据库结构 (bring the store's schema up to date)."""
+    store = _open(db)
+    store.close()
+    console.print("数据库结构已是最新 (the store is up to date)")
+
+
+def _build_demo(store: Store, *, parcels: int, seed: int) -> None:
+    from layers.demo import generate_zone
+
+    with _progress() as progress:
+        task = progress.add_task(
+            "生成演示开发区 (generating the synthetic demo zone)", total=1 + len(LAYERS)
+        )
+        zone = generate_zone(seed=seed, parcels=parcels)
+        progress.update(task, advance=1)
+        for name, frame in zone.items():
+            progress.update(task, description=f"写入 {LAYERS[name].zh} ({len(frame)})")
+            store.write_layer(LAYERS[name], frame)
+            progress.update(task, advance=1)
+
+
+def _serve(settings: Settings, host: str, port: int) -> None:
+    import uvicorn
+
+    from geo_service.app import create_app
+
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+@app.command()
+def demo(
+    db: DbOption = None,
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 8000,
+    serve: Annotated[bool, typer.Option(help="start the service after building")] = True,
+    parcels: Annotated[int, typer.Option(help="number of parcels to generate")] = 300,
+    seed: Annotated[int, typer.Option(help="random seed of the synthetic zone")] = 20260101,
+) -> None:
+    """建立演示开发区并启动服务 (build the demo zone if the store is empty, then serve)."""
+    settings = _settings(db)
+    store = Store.open(settings.store_url)
+    if any(store.count(spec) for spec in LAYERS.values()):
+        console.print("数据库已有数据, 跳过生成 (the store already has data; not regenerated)")
+    else:
+        started = time.perf_counter()
+        _build_demo(store, parcels=parcels, seed=seed)
+        console.print(
+            f"演示开发区已生成 (demo zone built in {time.perf_counter() - started:.1f} s)"
+            " — 合成数据, 非真实 (synthetic data, not real)"
+        )
+    store.close()
+    console.print(f"数据库 (store): {settings.store_url}")
+    base = f"http://{host}:{port}"
+    console.print(f"  首页 (landing page):  {base}/")
+    console.print(f"  API 文档 (API docs):  {base}/docs")
+    for name, spec in LAYERS.items():
+        console.print(f"  {spec.zh} ({spec.en}): {base}/collections/{name}/items")
+    if serve:
+        _serve(settings, host, port)
+
+
+@app.command("serve")
+def serve_command(
+    db: DbOption = None, host: HostOption = "127.0.0.1", port: PortOption = 8000
+) -> None:
+    """启动服务 (start the HTTP service)."""
+    _serve(_settings(db), host, port)
+
+
+@key_app.command("create")
+def key_create(
+    name: Annotated[str, typer.Option(help="holder's name, e.g. 招商部 张三")],
+    role: Annotated[auth.Role, typer.Option(help="planner, land_bureau or admin")],
+    db: DbOption = None,
+) -> None:
+    """创建密钥; 密钥只显示一次 (create a key; it is shown once)."""
+    credential, key = auth.create_key(_open(db), name=name, role=role)
+    console.print(f"密钥 #{credential.id} ({credential.role}) for {credential.name}:")
+    print(key)
+
+
+@key_app.command("list")
+def key_list(db: DbOption = None) -> None:
+    """列出密钥 (list keys; the keys themselves are not stored)."""
+    table = Table("id", "name", "role", "prefix", "created", "revoked")
+    for c in auth.list_keys(_open(db)):
+        table.add_row(
+            str(c.id),
+            c.name,
+            c.role.value,
+            c.key_prefix + "…",
+            f"{c.created_at:%Y-%m-%d %H:%M}",
+            f"{c.revoked_at:%Y-%m-%d %H:%M}" if c.revoked_at else "",
+        )
+    console.print(table)
+
+
+@key_app.command("revoke")
+def key_revoke(
+    credential_id: Annotated[int, typer.Argument(help="id from `key list`")], db: DbOption = None
+) -> None:
+    """吊销密钥 (revoke a key)."""
+    auth.revoke_key(_open(db), credential_id)
+    console.print(f"密钥 #{credential_id} 已吊销 (revoked)")
+
+
+def main() -> None:
+    try:
+        app()
+    except GeoServiceError as exc:
+        err.print(f"[red]错误 (error):[/red] {exc}", markup=True, highlight=False)
+        raise SystemExit(2) from None

@@ -1,0 +1,233 @@
+"""OGC API – Features (Part 1 core, GeoJSON) over every layer.
+
+Properties are cut to the public allow-list for anonymous callers at the point where
+they are serialised, so no route can leak an internal field by forgetting to.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from geo_service.deps import CallerDep, SettingsDep, StoreDep
+from layers import geojson
+from layers.catalog import LAYERS
+from layers.errors import InvalidInput, UnknownLayer
+from layers.frames import derive
+from layers.schema import LayerSpec
+
+router = APIRouter()
+
+GEOJSON = "application/geo+json"
+CONFORMANCE = [
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+]
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+CRS4490 = "http://www.opengis.net/def/crs/EPSG/0/4490"
+_ITEMS_PARAMS = frozenset({"bbox", "limit", "offset", "f"})
+
+
+def _spec(collection_id: str) -> LayerSpec:
+    try:
+        return LAYERS[collection_id]
+    except KeyError:
+        raise UnknownLayer(
+            f"没有图层 {collection_id!r} (no collection {collection_id!r}); "
+            f"collections: {', '.join(LAYERS)}"
+        ) from None
+
+
+def _base(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+def _wants_html(request: Request, f: str | None) -> bool:
+    if f is not None:
+        return f == "html"
+    accept = request.headers.get("accept", "")
+    return "text/html" in accept and "json" not in accept
+
+
+@router.get("/", summary="Landing page", response_model=None)
+def landing(
+    request: Request, settings: SettingsDep, f: Annotated[str | None, Query()] = None
+) -> Response:
+    base = _base(request)
+    links = [
+        {
+            "href": f"{base}/",
+            "rel": "self",
+            "type": "application/json",
+            "title": "本页 (this page)",
+        },
+        {
+            "href": f"{base}/openapi.json",
+            "rel": "service-desc",
+            "type": "application/vnd.oai.openapi+json;version=3.0",
+            "title": "OpenAPI",
+        },
+        {"href": f"{base}/docs", "rel": "service-doc", "type": "text/html", "title": "API 文档"},
+        {
+            "href": f"{base}/conformance",
+            "rel": "conformance",
+            "type": "application/json",
+            "title": "一致性声明 (conformance)",
+        },
+        {
+            "href": f"{base}/collections",
+            "rel": "data",
+            "type": "application/json",
+            "title": "图层 (collections)",
+        },
+    ]
+    if _wants_html(request, f):
+        return HTMLResponse(_landing_html(settings.title, base))
+    return JSONResponse(
+        {
+            "title": settings.title,
+            "description": "开发区可出让土地、闲置厂房与基础设施 (synthetic demo data "
+            "where loaded by `geo-service demo`)",
+            "links": links,
+        }
+    )
+
+
+def _landing_html(title: str, base: str) -> str:
+    rows = "".join(
+        f'<li><a href="{base}/collections/{name}/items?f=json">{html.escape(spec.zh)} '
+        f"({html.escape(spec.en)})</a></li>"
+        for name, spec in LAYERS.items()
+    )
+    return (
+        f'<!doctype html><html lang="zh"><head><meta charset="utf-8"><title>{html.escape(title)}'
+        f"</title></head><body><h1>{html.escape(title)}</h1><ul>{rows}</ul>"
+        f'<p><a href="{base}/docs">API 文档 (API docs)</a> · '
+        f'<a href="{base}/collections">collections</a> · '
+        f'<a href="{base}/conformance">conformance</a></p></body></html>'
+    )
+
+
+@router.get("/conformance", summary="Conformance classes")
+def conformance() -> dict[str, list[str]]:
+    return {"conformsTo": CONFORMANCE}
+
+
+def _collection(request: Request, store: StoreDep, spec: LayerSpec) -> dict[str, Any]:
+    base = _base(request)
+    extent = store.extent(spec)
+    return {
+        "id": spec.name,
+        "title": f"{spec.zh} ({spec.en})",
+        "description": spec.description,
+        "itemType": "feature",
+        "crs": [CRS84, CRS4490],
+        "storageCrs": CRS4490,
+        "extent": {"spatial": {"bbox": [list(extent)] if extent else [], "crs": CRS84}},
+        "links": [
+            {"href": f"{base}/collections/{spec.name}", "rel": "self", "type": "application/json"},
+            {"href": f"{base}/collections/{spec.name}/items", "rel": "items", "type": GEOJSON},
+        ],
+    }
+
+
+@router.get("/collections", summary="Layers")
+def collections(request: Request, store: StoreDep) -> dict[str, Any]:
+    base = _base(request)
+    return {
+        "links": [{"href": f"{base}/collections", "rel": "self", "type": "application/json"}],
+        "collections": [_collection(request, store, spec) for spec in LAYERS.values()],
+    }
+
+
+@router.get("/collections/{collection_id}", summary="One layer")
+def collection(collection_id: str, request: Request, store: StoreDep) -> dict[str, Any]:
+    return _collection(request, store, _spec(collection_id))
+
+
+def _parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
+    if text is None:
+        return None
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        raise InvalidInput(f"bbox 须为 4 个数字 (bbox must be 4 numbers): {text!r}") from None
+    if len(values) != 4:
+        raise InvalidInput("bbox 须为 minx,miny,maxx,maxy (6-number 3D boxes are not supported)")
+    minx, miny, maxx, maxy = values
+    if not (-180 <= minx <= 180 and -180 <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+        raise InvalidInput(f"bbox 超出经纬度范围 (bbox outside lon/lat range): {text!r}")
+    if minx > maxx:
+        raise InvalidInput("bbox 跨越 180° 经线不受支持 (antimeridian-crossing bbox)")
+    return minx, miny, maxx, maxy
+
+
+@router.get(
+    "/collections/{collection_id}/items",
+    summary="Features of a layer",
+    response_class=Response,
+    responses={200: {"content": {GEOJSON: {}}}},
+)
+def items(
+    collection_id: str,
+    request: Request,
+    store: StoreDep,
+    settings: SettingsDep,
+    caller: CallerDep,
+    bbox: Annotated[str | None, Query(description="minx,miny,maxx,maxy (CRS84)")] = None,
+    limit: Annotated[int | None, Query(ge=1)] = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    f: Annotated[str | None, Query(pattern="^(json|geojson)$")] = None,
+) -> Response:
+    spec = _spec(collection_id)
+    unknown = sorted(set(request.query_params) - _ITEMS_PARAMS)
+    if unknown:
+        raise InvalidInput(f"未知查询参数 (unknown query parameters): {', '.join(unknown)}")
+    limit = settings.default_limit if limit is None else limit
+    if limit > settings.max_limit:
+        raise InvalidInput(
+            f"limit 最大为 {settings.max_limit} (limit must be ≤ {settings.max_limit})"
+        )
+    box = _parse_bbox(bbox)
+    frame = store.read_layer(spec, bbox=box, limit=limit, offset=offset)
+    matched = store.count(spec, bbox=box)
+    features = _features(spec, frame, caller.sees_internal)
+    base = f"{_base(request)}/collections/{spec.name}/items"
+    query = {k: v for k, v in request.query_params.items() if k != "offset"}
+    links = [{"href": str(request.url), "rel": "self", "type": GEOJSON}]
+    if offset + len(features) < matched:
+        params = urlencode({**query, "offset": offset + limit})
+        links.append({"href": f"{base}?{params}", "rel": "next", "type": GEOJSON})
+    head = {
+        "type": "FeatureCollection",
+        "numberMatched": matched,
+        "numberReturned": len(features),
+        "timeStamp": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "links": links,
+    }
+    body = json.dumps(head, ensure_ascii=False)[:-1] + ', "features": [' + ",".join(features) + "]}"
+    return Response(body, media_type=GEOJSON)
+
+
+@router.get(
+    "/collections/{collection_id}/items/{fid}",
+    summary="One feature",
+    response_class=Response,
+    responses={200: {"content": {GEOJSON: {}}}},
+)
+def item(collection_id: str, fid: int, store: StoreDep, caller: CallerDep) -> Response:
+    spec = _spec(collection_id)
+    frame = store.get_feature(spec, fid)
+    return Response(_features(spec, frame, caller.sees_internal)[0], media_type=GEOJSON)
+
+
+def _features(spec: LayerSpec, frame: Any, sees_internal: bool) -> list[str]:
+    fields = spec.visible_fields(public=not sees_internal)
+    return geojson.features(derive(frame, spec), fields, ids=list(frame.index))

@@ -1,0 +1,45 @@
+"""Service settings, read from ``GEO_SERVICE_*`` environment variables."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "geo-service"
+
+
+class Settings(BaseSettings):
+    """Where the store is and how the service behaves.
+
+    ``db_url`` is a SQLAlchemy URL: ``sqlite:///path/file.db`` for the embedded store,
+    ``postgresql+psycopg://user:password@host/db`` for PostGIS. Unset, the embedded
+    store ``geo_service.db`` in ``data_dir`` is used.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="GEO_SERVICE_", extra="ignore")
+
+    environment: Literal["development", "production"] = "development"
+    db_url: str | None = None
+    data_dir: Path = Field(default_factory=default_data_dir)
+    title: str = "开发区土地与厂房匹配服务 (Development-zone land and factory service)"
+    default_limit: int = Field(default=100, ge=1)
+    max_limit: int = Field(default=10_000, ge=1)
+
+    @model_validator(mode="after")
+    def _refuse_insecure_defaults(self) -> Settings:
+        if self.environment == "production" and not self.db_url:
+            raise ValueError(
+                "GEO_SERVICE_DB_URL must be set in production (no implicit embedded store)"
+            )
+        return self
+
+    @property
+    def store_url(self) -> str:
+        return self.db_url or f"sqlite:///{self.data_dir / 'geo_service.db'}"

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Quick start (2): install everything the tests need (PostgreSQL + PostGIS, Chromium),
+# then run the linters, the type checker and the whole test suite on both stores.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/setup.sh
+GEO_SERVICE_TEST_PG_URL=$(scripts/ensure-postgis.sh)
+export GEO_SERVICE_TEST_PG_URL
+
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "installing Chromium for the browser tests …" >&2
+  apt-get update -q >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >&2
+fi
+
+echo "== ruff" >&2
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+echo "== mypy" >&2
+.venv/bin/mypy
+echo "== pytest" >&2
+# In CI (CI=true) a skipped test fails the run: see tests/conftest.py.
+.venv/bin/pytest "$@"

@@ -1,0 +1,104 @@
+"""Fixtures: every store test runs on the embedded SQLite store and on PostGIS.
+
+The PostGIS URL comes from ``GEO_SERVICE_TEST_PG_URL`` (set by ``scripts/test.sh``); a
+fresh database is created on that server for the session. In CI (``CI`` set) a missing
+PostGIS, or any skipped test, fails the run: a skipped PostGIS test is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from geo_service.app import create_app
+from geo_service.settings import Settings
+from layers.store.store import Store
+from layers.store.tables import metadata
+
+PG_URL_ENV = "GEO_SERVICE_TEST_PG_URL"
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() not in ("", "0", "false")
+
+
+@pytest.fixture(scope="session")
+def postgis_url() -> Iterator[str]:
+    base = os.environ.get(PG_URL_ENV)
+    if not base:
+        message = f"{PG_URL_ENV} is not set: run scripts/test.sh, which starts PostGIS"
+        if _in_ci():
+            pytest.fail(message)
+        pytest.skip(message)
+    url = sa.make_url(base)
+    name = f"geo_service_t_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    test_url = url.set(database=name)
+    engine = sa.create_engine(test_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS postgis"))
+        assert conn.execute(sa.text("SELECT postgis_version()")).scalar()
+    engine.dispose()
+    yield test_url.render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgis"])
+def store_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    if request.param == "postgis":
+        return str(request.getfixturevalue("postgis_url"))
+    return f"sqlite:///{tmp_path_factory.mktemp('store') / 'geo_service.db'}"
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[Store]:
+    """A migrated store, emptied before each test."""
+    opened = Store.open(store_url)
+    with opened.transaction() as conn:
+        for table in reversed(metadata.sorted_tables):
+            conn.execute(table.delete())
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def settings(store: Store, store_url: str, tmp_path: Path) -> Settings:
+    return Settings(db_url=store_url, data_dir=tmp_path)
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+_skipped: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped:
+        _skipped.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _in_ci() and _skipped and exitstatus == 0:
+        session.exitstatus = 1
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _in_ci() and _skipped:
+        terminalreporter.write_line(
+            f"FAILED: {len(_skipped)} test(s) skipped in CI, which counts as failure: "
+            + ", ".join(_skipped[:10]),
+            red=True,
+        )

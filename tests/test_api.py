@@ -1,0 +1,162 @@
+"""The HTTP service: OGC API – Features reads, roles, the public allow-list, error bodies."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import geopandas as gpd
+import pytest
+from fastapi.testclient import TestClient
+
+from geo_service import auth
+from layers.catalog import LAYERS
+from layers.demo import generate_zone
+from layers.schema import Audience
+from layers.store.store import Store
+
+SENTINEL_TEXT = "SENTINEL-内部-7f3a"
+SENTINEL_NUMBER = 987654.321
+
+
+@pytest.fixture(scope="module")
+def zone() -> dict[str, gpd.GeoDataFrame]:
+    return generate_zone(parcels=60)
+
+
+@pytest.fixture
+def loaded(store: Store, zone: dict[str, gpd.GeoDataFrame]) -> Store:
+    """The demo zone with a sentinel in every internal column of every layer."""
+    for name, frame in zone.items():
+        spec = LAYERS[name]
+        marked = frame.copy()
+        for f in spec.stored_fields:
+            if f.audience is Audience.INTERNAL:
+                marked[f.name] = SENTINEL_TEXT if f.kind == "str" else SENTINEL_NUMBER
+        store.write_layer(spec, marked)
+    return store
+
+
+@pytest.fixture
+def planner_key(loaded: Store) -> str:
+    return auth.create_key(loaded, name="招商部 测试", role="planner")[1]
+
+
+def _public_bodies(client: TestClient, store: Store) -> Iterator[tuple[str, str]]:
+    urls = [
+        "/",
+        "/?f=html",
+        "/conformance",
+        "/collections",
+        "/openapi.json",
+        "/docs",
+        "/collections/parcels/items?limit=0",
+        "/collections/nope",
+        "/collections/parcels/items/999999",
+        "/collections/parcels/items?sortby=floor_wmu",
+    ]
+    for name, spec in LAYERS.items():
+        urls += [f"/collections/{name}", f"/collections/{name}/items?limit=10000"]
+        urls += [f"/collections/{name}/items/{fid}" for fid in store.read_layer(spec).index[:5]]
+    for url in urls:
+        yield url, client.get(url).text
+
+
+def test_public_never_sees_internal_columns(client: TestClient, loaded: Store) -> None:
+    internal_names = {f.name for spec in LAYERS.values() for f in spec.fields if not f.public}
+    public_names = {f.name for spec in LAYERS.values() for f in spec.fields if f.public}
+    checked = 0
+    for url, body in _public_bodies(client, loaded):
+        assert SENTINEL_TEXT not in body, url
+        assert str(SENTINEL_NUMBER) not in body, url
+        for name in internal_names - public_names:
+            assert f'"{name}"' not in body, (url, name)
+        checked += 1
+    assert checked > 20
+
+
+def test_planner_sees_everything(client: TestClient, loaded: Store, planner_key: str) -> None:
+    headers = {"Authorization": f"Bearer {planner_key}"}
+    for name, spec in LAYERS.items():
+        body = client.get(f"/collections/{name}/items?limit=5", headers=headers).json()
+        properties = body["features"][0]["properties"]
+        assert set(properties) == {f.name for f in spec.fields}
+        for f in spec.stored_fields:
+            if not f.public:
+                expected = SENTINEL_TEXT if f.kind == "str" else SENTINEL_NUMBER
+                assert properties[f.name] == expected, (name, f.name)
+
+
+def test_public_properties_are_the_allow_list(client: TestClient, loaded: Store) -> None:
+    feature = client.get("/collections/parcels/items?limit=1").json()["features"][0]
+    assert set(feature["properties"]) == {f.name for f in LAYERS["parcels"].fields if f.public}
+    assert feature["properties"]["readiness"] in ("ready", "partly_ready", "not_ready")
+    assert feature["properties"]["area_mu"] > 0
+
+
+def test_items_page_and_links(client: TestClient, loaded: Store) -> None:
+    total = len(loaded.read_layer(LAYERS["parcels"]))
+    first = client.get("/collections/parcels/items?limit=25")
+    assert first.status_code == 200
+    assert first.headers["content-type"].startswith("application/geo+json")
+    body = first.json()
+    assert body["numberMatched"] == total and body["numberReturned"] == 25
+    seen = [f["id"] for f in body["features"]]
+    while (nxt := next((lk for lk in body["links"] if lk["rel"] == "next"), None)) is not None:
+        body = client.get(nxt["href"]).json()
+        seen += [f["id"] for f in body["features"]]
+    assert len(seen) == len(set(seen)) == total
+    one = client.get(f"/collections/parcels/items/{seen[3]}").json()
+    assert one["id"] == seen[3] and one["type"] == "Feature"
+
+
+def test_bbox_filters_items(client: TestClient, loaded: Store) -> None:
+    parcels = loaded.read_layer(LAYERS["parcels"])
+    minx, miny, maxx, maxy = parcels.total_bounds
+    box = f"{minx},{miny},{(minx + maxx) / 2},{(miny + maxy) / 2}"
+    body = client.get(f"/collections/parcels/items?bbox={box}&limit=10000").json()
+    assert 0 < body["numberReturned"] == body["numberMatched"] < len(parcels)
+
+
+@pytest.mark.parametrize(
+    ("url", "status", "code"),
+    [
+        ("/collections/parcels/items?limit=0", 400, "invalid_parameter"),
+        ("/collections/parcels/items?limit=abc", 400, "invalid_parameter"),
+        ("/collections/parcels/items?limit=10001", 400, "invalid_input"),
+        ("/collections/parcels/items?colour=red", 400, "invalid_input"),
+        ("/collections/parcels/items?bbox=1,2,3", 400, "invalid_input"),
+        ("/collections/parcels/items?bbox=a,b,c,d", 400, "invalid_input"),
+        ("/collections/unknown/items", 404, "unknown_layer"),
+        ("/collections/parcels/items/123456789", 404, "not_found"),
+        ("/no/such/path", 404, "not_found"),
+    ],
+)
+def test_errors_are_clear_and_stable(
+    client: TestClient, loaded: Store, url: str, status: int, code: str
+) -> None:
+    response = client.get(url)
+    assert response.status_code == status
+    body = response.json()
+    assert set(body) == {"code", "message", "details"}
+    assert body["code"] == code
+    assert "Traceback" not in response.text and "sqlalchemy" not in response.text.lower()
+
+
+def test_keys_authenticate_and_revoke(client: TestClient, loaded: Store) -> None:
+    credential, key = auth.create_key(loaded, name="土地局 测试", role="land_bureau")
+    ok = client.get("/collections/parks/items", headers={"X-API-Key": key})
+    assert ok.status_code == 200
+    assert "egy_total" in ok.json()["features"][0]["properties"]
+    auth.revoke_key(loaded, credential.id)
+    refused = client.get("/collections/parks/items", headers={"Authorization": f"Bearer {key}"})
+    assert refused.status_code == 401
+    assert refused.json()["code"] == "authentication_required"
+    assert refused.headers["www-authenticate"] == "Bearer"
+    listed = auth.list_keys(loaded)
+    assert listed[0].revoked_at is not None
+    assert all(key not in (c.key_prefix, c.name) for c in listed)
+
+
+def test_public_role_gets_no_key(loaded: Store) -> None:
+    with pytest.raises(ValueError, match="public"):
+        auth.create_key(loaded, name="x", role="public")

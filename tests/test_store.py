@@ -1,0 +1,109 @@
+"""Both stores hold the same schema and give back exactly what was written."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from geopandas.testing import assert_geodataframe_equal
+
+from layers.catalog import LAYERS, PARCELS, ROADS
+from layers.demo import generate_zone
+from layers.errors import InvalidInput
+from layers.store.store import Store
+from layers.store.tables import metadata
+
+
+@pytest.fixture(scope="module")
+def zone() -> dict[str, gpd.GeoDataFrame]:
+    return generate_zone(parcels=120)
+
+
+def test_migrations_build_exactly_the_models(store: Store) -> None:
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    # PostGIS' own tables are not ours to model.
+    diff = [d for d in diff if not (d[0] == "remove_table" and d[1].name == "spatial_ref_sys")]
+    assert diff == []
+
+
+@pytest.mark.parametrize("layer", list(LAYERS))
+def test_layer_round_trips_through_the_store(
+    store: Store, zone: dict[str, gpd.GeoDataFrame], layer: str
+) -> None:
+    spec = LAYERS[layer]
+    store.write_layer(spec, zone[layer])
+    back = store.read_layer(spec).reset_index(drop=True)
+    assert_geodataframe_equal(back, zone[layer], check_crs=True, check_dtype=True)
+
+
+def test_loaded_layer_is_not_overwritten_without_replace(
+    store: Store, zone: dict[str, gpd.GeoDataFrame]
+) -> None:
+    store.write_layer(ROADS, zone["roads"])
+    before = store.read_layer(ROADS)
+    with pytest.raises(InvalidInput, match="--replace"):
+        store.write_layer(ROADS, zone["roads"].iloc[:3])
+    assert_geodataframe_equal(store.read_layer(ROADS), before)
+    assert store.layer_version(ROADS) == 1
+    store.write_layer(ROADS, zone["roads"].iloc[:3], replace=True)
+    assert len(store.read_layer(ROADS)) == 3
+    assert store.layer_version(ROADS) == 2
+
+
+def test_bbox_keeps_exactly_the_intersecting_features(
+    store: Store, zone: dict[str, gpd.GeoDataFrame]
+) -> None:
+    parcels = zone["parcels"]
+    store.write_layer(PARCELS, parcels)
+    minx, miny, maxx, maxy = parcels.total_bounds
+    box = (
+        minx + (maxx - minx) * 0.3,
+        miny + (maxy - miny) * 0.3,
+        minx + (maxx - minx) * 0.55,
+        miny + (maxy - miny) * 0.6,
+    )
+    expected = set(
+        parcels.loc[shapely.intersects(parcels.geometry.values, shapely.box(*box)), "parcel_id"]
+    )
+    assert expected, "the test box should catch some parcels"
+    got = store.read_layer(PARCELS, bbox=box)
+    assert set(got["parcel_id"]) == expected
+    assert store.count(PARCELS, bbox=box) == len(expected)
+    page = store.read_layer(PARCELS, bbox=box, limit=2, offset=1)
+    assert list(page["parcel_id"]) == list(got["parcel_id"].iloc[1:3])
+
+
+def test_postgis_refuses_invalid_geometry_and_wrong_srid(postgis_url: str) -> None:
+    store = Store.open(postgis_url)
+    bowtie = "POLYGON((112.7 37.6, 112.8 37.7, 112.8 37.6, 112.7 37.7, 112.7 37.6))"
+    with store.engine.connect() as conn:
+        for wkt, srid in ((bowtie, 4490), ("POINT(112.7 37.6)", 4326)):
+            with pytest.raises(sa.exc.DBAPIError):
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO roads (road_id, geom, minx, miny, maxx, maxy) "
+                        "VALUES ('bad', ST_GeomFromText(:wkt, :srid), 0, 0, 0, 0)"
+                    ),
+                    {"wkt": wkt, "srid": srid},
+                )
+            conn.rollback()
+        indexes = (
+            conn.execute(sa.text("SELECT indexdef FROM pg_indexes WHERE tablename = 'parcels'"))
+            .scalars()
+            .all()
+        )
+    store.close()
+    assert any("USING gist (geom)" in d for d in indexes)
+
+
+def test_extent_is_the_union_of_bounds(store: Store, zone: dict[str, gpd.GeoDataFrame]) -> None:
+    assert store.extent(PARCELS) is None
+    store.write_layer(PARCELS, zone["parcels"])
+    extent = store.extent(PARCELS)
+    assert extent is not None
+    np.testing.assert_allclose(extent, zone["parcels"].total_bounds)

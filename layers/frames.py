@@ -172,7 +172,7 @@ def _check_storage_extent(frame: gpd.GeoDataFrame, source: str) -> None:
 
 def _coerce(series: pd.Series, f: FieldSpec, problem: Callable[..., None]) -> pd.Series:
     raw = series.reset_index(drop=True).astype(object)
-    present = ~raw.map(_is_null).to_numpy(dtype=bool)
+    present = raw.notna().to_numpy(dtype=bool)
     values: pd.Series
     if f.kind == "str":
         values = pd.Series(
@@ -192,22 +192,22 @@ def _coerce(series: pd.Series, f: FieldSpec, problem: Callable[..., None]) -> pd
         bad = present & mapped.isna().to_numpy()
         values = mapped.astype("boolean")
     else:  # date
-        mapped = raw.map(_as_date)
-        bad = present & mapped.isna().to_numpy()
-        values = mapped.astype(object).where(~mapped.isna(), None)
+        parsed = pd.to_datetime(raw.where(present, None), errors="coerce", format="ISO8601")
+        bad = present & parsed.isna().to_numpy()
+        values = pd.Series(parsed.dt.date.to_numpy(dtype=object), dtype=object)
+        values = values.where(~parsed.isna(), None)
     for i in np.flatnonzero(bad):
         problem(f"值 {raw[i]!r} 不是 {f.kind} (value is not a {f.kind})", index=i, field=f.name)
     if f.required:
         for i in np.flatnonzero(~present):
             problem("必填字段为空 (required value missing)", index=i, field=f.name)
     if f.choices:
-        for i in np.flatnonzero(present & ~bad):
-            if values[i] not in f.choices:
-                problem(
-                    f"值 {values[i]!r} 不在允许范围 {list(f.choices)} (not an allowed value)",
-                    index=i,
-                    field=f.name,
-                )
+        for i in np.flatnonzero(present & ~bad & ~values.isin(f.choices).to_numpy()):
+            problem(
+                f"值 {values[i]!r} 不在允许范围 {list(f.choices)} (not an allowed value)",
+                index=i,
+                field=f.name,
+            )
     if f.kind in ("float", "int"):
         nums = values.astype(float)
         for limit, cmp, word in (
@@ -238,19 +238,6 @@ def _as_bool(value: object) -> bool | None:
         return bool(value)
     text = str(value).strip().lower()
     return True if text in _TRUE else False if text in _FALSE else None
-
-
-def _as_date(value: object) -> dt.date | None:
-    if _is_null(value):
-        return None
-    if isinstance(value, dt.datetime | pd.Timestamp):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value).strip()[:10])
-    except ValueError:
-        return None
 
 
 def _check_duplicate_ids(ids: pd.Series, spec: LayerSpec, problem: Callable[..., None]) -> None:

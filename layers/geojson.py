@@ -49,8 +49,9 @@ def features(
     ...                          geometry=[shapely.Point(112.7, 37.6)], crs=4490)
     >>> import json
     >>> text = features(frame, [FieldSpec("name", "str", "名称", "name")], ids=[7])[0]
-    >>> json.loads(text)
-    {'type': 'Feature', 'id': 7, 'geometry': {'type': 'Point', 'coordinates': [112.7, 37.6]}, 'properties': {'name': '一号地'}}
+    >>> feature = json.loads(text)
+    >>> feature["id"], feature["geometry"]["coordinates"], feature["properties"]
+    (7, [112.7, 37.6], {'name': '一号地'})
     """
     geometries = shapely.to_geojson(frame.geometry.values.to_numpy())
     columns = [(f.name, frame[f.name].astype(object).to_numpy()) for f in fields]

@@ -36,7 +36,7 @@ HAND_AREA_MU = 112.5
 def _parcel_file(tmp_path: Path, epsg: int) -> Path:
     xy = np.array(SURVEY_XY)
     if epsg == 4526:
-        xy = xy + [38_000_000.0, 0.0]
+        xy = xy + np.array([38_000_000.0, 0.0])  # the zone-prefixed easting
     elif epsg == 4490:
         lon, lat = transformer(4547, 4490).transform(xy[:, 0], xy[:, 1])
         xy = np.column_stack([lon, lat])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -18,6 +19,22 @@ def alembic_config(connection: Connection | None = None) -> Config:
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
     return config
+
+
+def objects_for(dialect: str) -> Callable[..., bool]:
+    """An Alembic ``include_object`` filter that skips objects made for other dialects.
+
+    Alembic's comparison does not honour ``ddl_if``; without this, the embedded store
+    would seem to miss the PostGIS-only spatial index and validity check.
+    """
+
+    def include(
+        obj: object, _name: object, _type: object, _reflected: bool, _compare_to: object
+    ) -> bool:
+        condition = getattr(obj, "_ddl_if", None)
+        return condition is None or condition.dialect in (None, dialect)
+
+    return include
 
 
 def head_revision() -> str | None:

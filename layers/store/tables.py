@@ -52,6 +52,12 @@ def _layer_table(spec: LayerSpec) -> sa.Table:
         *(sa.Column(c, sa.Float, nullable=False) for c in BBOX_COLUMNS),
         sa.UniqueConstraint(spec.id_field),
         sa.Index(None, "minx", "maxx", "miny", "maxy"),
+        # PostGIS only: a spatial index, and validity — a typed column refuses a wrong
+        # SRID but accepts invalid geometry.
+        sa.Index(f"ix_{spec.name}_geom", "geom", postgresql_using="gist").ddl_if(
+            dialect="postgresql"
+        ),
+        sa.CheckConstraint("ST_IsValid(geom)", name="geom_valid").ddl_if(dialect="postgresql"),
         comment=f"{spec.zh} {spec.en}",
     )
 

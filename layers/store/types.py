@@ -53,5 +53,6 @@ class Geometry4490(TypeDecorator[shapely.Geometry]):
             return None
         if dialect.name == "postgresql":
             geometry: shapely.Geometry = to_shape(value)
-            return geometry
-        return shapely.from_wkb(value)
+        else:
+            geometry = shapely.from_wkb(value)
+        return geometry

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+from layers.store.migrate import objects_for
 from layers.store.tables import metadata
 
 connection = context.config.attributes.get("connection")
@@ -15,6 +16,7 @@ context.configure(
     target_metadata=metadata,
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,
+    include_object=objects_for(connection.dialect.name),
 )
 with context.begin_transaction():
     context.run_migrations()

@@ -1,0 +1,38 @@
+"""Dependencies point one way: geo_service → maps → matching → layers."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ORDER = ["layers", "matching", "maps", "geo_service"]
+WEB = {"fastapi", "starlette", "uvicorn", "typer", "pydantic_settings"}
+
+
+def _imports(package: str) -> set[tuple[str, str]]:
+    found = set()
+    for path in (ROOT / package).rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                found |= {(str(path.relative_to(ROOT)), a.name.split(".")[0]) for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                found.add((str(path.relative_to(ROOT)), node.module.split(".")[0]))
+            elif (
+                isinstance(node, ast.Attribute)
+                and node.attr == "environ"
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "os"
+            ):
+                found.add((str(path.relative_to(ROOT)), "os.environ"))
+    return found
+
+
+@pytest.mark.parametrize("package", ORDER[:-1])
+def test_lower_packages_do_not_import_upper_ones_or_the_web(package: str) -> None:
+    above = set(ORDER[ORDER.index(package) + 1 :])
+    offending = sorted((f, m) for f, m in _imports(package) if m in above | WEB | {"os.environ"})
+    assert offending == []

@@ -22,6 +22,12 @@ from layers.schema import LayerSpec
 
 DRIVERS = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON", ".zip": "ESRI Shapefile"}
 _SHAPEFILE_PARTS = (".shp", ".shx", ".dbf")
+# What each format's bytes must start with. Checked before GDAL opens anything, because
+# GDAL picks its driver from the content: an OGR VRT named .geojson would otherwise be
+# opened as VRT and could read local files or URLs.
+_MAGIC = {"GPKG": (b"SQLite format 3\x00",), "GeoJSON": (b"{",), "ESRI Shapefile": (b"PK\x03\x04",)}
+# dBASE header: 32 bytes, then 32 per field, up to the 0x0D terminator.
+_DBF_HEADER = 32
 
 
 def file_format(path: Path) -> str:
@@ -55,8 +61,11 @@ def read_layer_file(
     if not path.is_file():
         raise InvalidInput(f"{path}: 文件不存在 (file not found)")
     source = path.name
+    _check_magic(path, driver)
     if driver == "ESRI Shapefile":
-        dataset, layer = _shapefile_in_zip(path), None
+        dataset, detected = _shapefile_in_zip(path, declared_encoding=encoding)
+        encoding = encoding or detected
+        layer = None
     else:
         dataset, layer = str(path), _pick_layer(path, spec)
     info = pyogrio.read_info(dataset, layer=layer, encoding=encoding)
@@ -71,6 +80,16 @@ def read_layer_file(
     return conform(frame, spec, source=source, declared_crs=crs)
 
 
+def _check_magic(path: Path, driver: str) -> None:
+    with path.open("rb") as handle:
+        head = handle.read(64).lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not head.startswith(_MAGIC[driver]):
+        raise InvalidInput(
+            f"{path.name}: 文件内容不是 {driver} (the file's content is not {driver}; "
+            "check the file and its extension)"
+        )
+
+
 def _pick_layer(path: Path, spec: LayerSpec) -> str | None:
     names = [str(n) for n in pyogrio.list_layers(path)[:, 0]]
     if spec.name in names or len(names) <= 1:
@@ -81,8 +100,10 @@ def _pick_layer(path: Path, spec: LayerSpec) -> str | None:
     )
 
 
-def _shapefile_in_zip(path: Path) -> str:
-    """The ``/vsizip/`` path of the one Shapefile in a zip, after checking its members."""
+def _shapefile_in_zip(path: Path, *, declared_encoding: str | None) -> tuple[str, str | None]:
+    """The ``/vsizip/`` path of the one Shapefile in a zip, after checking its members,
+    and the attribute encoding when the zip itself settles it (``.cpg`` or plain UTF-8).
+    """
     try:
         with zipfile.ZipFile(path) as archive:
             members = [m for m in archive.infolist() if not m.is_dir()]
@@ -114,7 +135,32 @@ def _shapefile_in_zip(path: Path) -> str:
         ]
     if problems:
         raise LayerValidationError(f"{path.name}: Shapefile 压缩包不完整 (incomplete)", problems)
-    return f"/vsizip/{path.resolve()}/{shapefiles[0]}.shp"
+    stem = shapefiles[0]
+    dataset = f"/vsizip/{path.resolve()}/{stem}.shp"
+    if declared_encoding is not None:
+        return dataset, declared_encoding
+    return dataset, _dbf_encoding(path, stem, stems[stem])
+
+
+def _dbf_encoding(path: Path, stem: str, parts: set[str]) -> str | None:
+    """``None`` when a ``.cpg`` declares the encoding (GDAL reads it), ``"UTF-8"`` when the
+    attributes decode as UTF-8; otherwise refuse rather than guess (GBK read as Latin-1
+    would silently become mojibake).
+    """
+    if ".cpg" in parts:
+        return None
+    with zipfile.ZipFile(path) as archive:
+        name = next(n for n in archive.namelist() if n.lower() == f"{stem}.dbf".lower())
+        dbf = archive.read(name)
+    header_size = int.from_bytes(dbf[8:10], "little") if len(dbf) >= _DBF_HEADER else 0
+    try:
+        dbf[header_size:].decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidInput(
+            f"{path.name}: 缺少 .cpg, 属性不是 UTF-8 编码, 请声明编码, 例如 --encoding GBK "
+            "(no .cpg and the attributes are not UTF-8: declare the encoding, e.g. GBK)"
+        ) from None
+    return "UTF-8"
 
 
 def write_layer_file(

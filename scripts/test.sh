@@ -8,10 +8,11 @@ scripts/setup.sh
 GEO_SERVICE_TEST_PG_URL=$(scripts/ensure-postgis.sh)
 export GEO_SERVICE_TEST_PG_URL
 
-if ! command -v chromium >/dev/null 2>&1; then
-  echo "installing Chromium for the browser tests …" >&2
+# Chromium for the browser tests, and a CJK font so Chinese labels render in screenshots.
+if ! command -v chromium >/dev/null 2>&1 || ! dpkg -s fonts-wqy-microhei >/dev/null 2>&1; then
+  echo "installing Chromium and a CJK font for the browser tests …" >&2
   apt-get update -q >&2
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-wqy-microhei >&2
 fi
 
 echo "== ruff" >&2

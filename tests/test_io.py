@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import geopandas as gpd
@@ -98,7 +99,50 @@ def test_a_file_in_disguise_is_refused(tmp_path: Path, zone: dict[str, gpd.GeoDa
     write_layer_file(zone["roads"], LAYERS["roads"], real)
     disguised = tmp_path / "roads.geojson"
     disguised.write_bytes(real.read_bytes())
-    with pytest.raises(InvalidInput, match="GPKG"):
+    with pytest.raises(InvalidInput, match="not GeoJSON"):
         read_layer_file(disguised, LAYERS["roads"])
     with pytest.raises(InvalidInput, match="unsupported"):
         read_layer_file(tmp_path / "roads.kml", LAYERS["roads"])
+
+
+def _zip_shapefile(frame: gpd.GeoDataFrame, tmp_path: Path, *, encoding: str, cpg: bool) -> Path:
+    folder = tmp_path / f"shp_{encoding}_{cpg}"
+    folder.mkdir()
+    pyogrio.write_dataframe(frame, folder / "parks.shp", encoding=encoding)
+    path = tmp_path / f"parks_{encoding}_{cpg}.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        for part in folder.iterdir():
+            if part.suffix != ".cpg" or cpg:
+                archive.write(part, arcname=part.name)
+    return path
+
+
+def test_gbk_shapefile_without_cpg_asks_for_the_encoding(
+    zone: dict[str, gpd.GeoDataFrame], tmp_path: Path
+) -> None:
+    parks = zone["parks"].copy()
+    parks["name"] = ["工业园区一", "汇通产业园", "晋中光伏园", "信息技术园"][: len(parks)]
+    gbk = _zip_shapefile(parks, tmp_path, encoding="GBK", cpg=False)
+    with pytest.raises(InvalidInput, match="--encoding GBK"):
+        read_layer_file(gbk, LAYERS["parks"])
+    loaded = read_layer_file(gbk, LAYERS["parks"], encoding="GBK")
+    assert list(loaded["name"]) == list(parks["name"])
+    utf8 = _zip_shapefile(parks, tmp_path, encoding="UTF-8", cpg=False)
+    assert list(read_layer_file(utf8, LAYERS["parks"])["name"]) == list(parks["name"])
+    declared = _zip_shapefile(parks, tmp_path, encoding="GBK", cpg=True)
+    assert list(read_layer_file(declared, LAYERS["parks"])["name"]) == list(parks["name"])
+
+
+def test_ogr_vrt_disguised_as_geojson_never_reads_its_target(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.csv"
+    secret.write_text('WKT,name\n"POINT (112.7 37.6)",TOP-SECRET-4411\n', encoding="utf-8")
+    vrt = (
+        f'<OGRVRTDataSource><OGRVRTLayer name="secret"><SrcDataSource>{secret}</SrcDataSource>'
+        '<GeometryField encoding="WKT" field="WKT"/></OGRVRTLayer></OGRVRTDataSource>'
+    )
+    for name in ("roads.geojson", "roads.json"):
+        disguised = tmp_path / name
+        disguised.write_text(vrt, encoding="utf-8")
+        with pytest.raises(InvalidInput) as caught:
+            read_layer_file(disguised, LAYERS["roads"])
+        assert "TOP-SECRET" not in str(caught.value)

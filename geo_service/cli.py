@@ -86,11 +86,12 @@ def load(
     spec = _layer(layer)
     store = _open(db)
     with _progress() as progress:
-        task = progress.add_task(f"读取并校验 {file.name} (reading and validating)", total=2)
+        task = progress.add_task(f"读取并校验 {file.name} (reading and validating)", total=None)
         frame = read_layer_file(file, spec, crs=crs, encoding=encoding)
-        progress.update(task, advance=1, description=f"写入 {spec.zh} (writing {len(frame)})")
-        count = store.write_layer(spec, frame, replace=replace)
-        progress.update(task, advance=1)
+        progress.update(task, total=len(frame), description=f"写入{spec.zh} (writing)")
+        count = store.write_layer(
+            spec, frame, replace=replace, progress=lambda n: progress.update(task, completed=n)
+        )
     console.print(f"已导入 {count} 条{spec.zh} (loaded {count} {spec.en.lower()}) → {layer}")
 
 
@@ -125,15 +126,18 @@ def _build_demo(store: Store, *, parcels: int, seed: int) -> None:
     from layers.demo import generate_zone
 
     with _progress() as progress:
-        task = progress.add_task(
-            "生成演示开发区 (generating the synthetic demo zone)", total=1 + len(LAYERS)
-        )
+        task = progress.add_task("生成演示开发区 (generating the synthetic zone)", total=None)
         zone = generate_zone(seed=seed, parcels=parcels)
-        progress.update(task, advance=1)
+        progress.update(task, total=sum(len(frame) for frame in zone.values()))
+        done = 0
+
+        def written(n: int) -> None:
+            progress.update(task, completed=done + n)
+
         for name, frame in zone.items():
-            progress.update(task, description=f"写入 {LAYERS[name].zh} ({len(frame)})")
-            store.write_layer(LAYERS[name], frame)
-            progress.update(task, advance=1)
+            progress.update(task, description=f"写入{LAYERS[name].zh} (writing {name})")
+            store.write_layer(LAYERS[name], frame, progress=written)
+            done += len(frame)
 
 
 def _serve(settings: Settings, host: str, port: int) -> None:

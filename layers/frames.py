@@ -105,6 +105,7 @@ def conform(
             continue
         out[f.name] = _coerce(frame[f.name], f, problem)
 
+    _check_bounds(out, problem)
     _check_duplicate_ids(out[spec.id_field], spec, problem)
     geometry = _check_geometry(frame, spec, problem)
 
@@ -238,6 +239,21 @@ def _as_bool(value: object) -> bool | None:
         return bool(value)
     text = str(value).strip().lower()
     return True if text in _TRUE else False if text in _FALSE else None
+
+
+def _check_bounds(columns: dict[str, pd.Series], problem: Callable[..., None]) -> None:
+    """A control indicator's lower bound may not exceed its upper bound."""
+    for lo_name in [name for name in columns if name.endswith("_lo")]:
+        hi_name = lo_name[:-3] + "_hi"
+        if hi_name not in columns:
+            continue
+        lo, hi = columns[lo_name], columns[hi_name]
+        for i in np.flatnonzero((lo > hi).fillna(False).to_numpy(dtype=bool)):
+            problem(
+                f"下限 {lo[i]} 大于上限 {hi[i]} (lower bound above upper bound)",
+                index=i,
+                field=lo_name,
+            )
 
 
 def _check_duplicate_ids(ids: pd.Series, spec: LayerSpec, problem: Callable[..., None]) -> None:

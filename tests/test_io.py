@@ -146,3 +146,15 @@ def test_ogr_vrt_disguised_as_geojson_never_reads_its_target(tmp_path: Path) -> 
         with pytest.raises(InvalidInput) as caught:
             read_layer_file(disguised, LAYERS["roads"])
         assert "TOP-SECRET" not in str(caught.value)
+
+
+def test_inverted_indicator_bounds_are_refused(
+    zone: dict[str, gpd.GeoDataFrame], tmp_path: Path
+) -> None:
+    bad = zone["parcels"].copy()
+    bad.loc[2, ["far_lo", "far_hi"]] = [3.0, 1.5]
+    path = tmp_path / "parcels.geojson"
+    write_layer_file(bad, PARCELS, path)
+    with pytest.raises(LayerValidationError) as caught:
+        read_layer_file(path, PARCELS)
+    assert [(p.row, p.field) for p in caught.value.problems] == [(3, "far_lo")]

@@ -7,7 +7,7 @@ knows SQL but not HTTP; callers pass a SQLAlchemy URL.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from layers.store import migrate
 from layers.store.tables import BBOX_COLUMNS, LAYER_TABLES, layer_versions
 
 BBox = tuple[float, float, float, float]
+_WRITE_CHUNK = 2_000
 
 
 def create_engine(url: str) -> Engine:
@@ -193,12 +194,18 @@ class Store:
 
     # -- writing -------------------------------------------------------------------
     def write_layer(
-        self, spec: LayerSpec, frame: gpd.GeoDataFrame, *, replace: bool = False
+        self,
+        spec: LayerSpec,
+        frame: gpd.GeoDataFrame,
+        *,
+        replace: bool = False,
+        progress: Callable[[int], None] | None = None,
     ) -> int:
         """Store a canonical frame as the layer's content, in one transaction.
 
         A layer that already holds features is only overwritten with ``replace=True``;
-        otherwise :class:`InvalidInput` is raised and nothing changes.
+        otherwise :class:`InvalidInput` is raised and nothing changes. ``progress`` is
+        called with the number of features written after each chunk.
         """
         table = LAYER_TABLES[spec.name]
         records = _records(spec, frame)
@@ -210,8 +217,10 @@ class Store:
                     f"(layer {spec.name} already holds {existing} features; pass --replace)"
                 )
             conn.execute(table.delete())
-            if records:
-                conn.execute(table.insert(), records)
+            for start in range(0, len(records), _WRITE_CHUNK):
+                conn.execute(table.insert(), records[start : start + _WRITE_CHUNK])
+                if progress is not None:
+                    progress(min(start + _WRITE_CHUNK, len(records)))
             self._bump_version(conn, spec)
         return len(records)
 

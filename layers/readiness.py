@@ -61,6 +61,29 @@ def fact_met(status: pd.Series, date: pd.Series, *, as_of: dt.date | None) -> np
     return np.asarray(met)
 
 
+def conditions_met(frame: pd.DataFrame, *, as_of: dt.date | None = None) -> dict[str, np.ndarray]:
+    """Whether each readiness condition is met, per parcel: every fact of
+    :data:`layers.catalog.FACTS` and every required indicator (as ``"{key}_set"``)."""
+    n = len(frame)
+    missing = pd.Series([None] * n, index=frame.index, dtype=object)
+    met = {
+        key: fact_met(frame.get(f"{key}_st", missing), frame.get(f"{key}_dt", missing),
+                      as_of=as_of)
+        for key in FACTS
+    }
+    for key in REQUIRED_INDICATORS:
+        lo = frame.get(f"{key}_lo", missing).isna().to_numpy()
+        hi = frame.get(f"{key}_hi", missing).isna().to_numpy()
+        met[f"{key}_set"] = ~(lo & hi)
+    return met
+
+
+def _condition_name(key: str) -> str:
+    if key.endswith("_set"):
+        return f"{INDICATORS[key[:-4]][0]}未设定"
+    return FACTS[key][0]
+
+
 def readiness_table(
     frame: pd.DataFrame, *, as_of: dt.date | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -76,33 +99,18 @@ def readiness_table(
     >>> list(levels), list(gaps)
     (['ready', 'partly_ready'], ['', '地质灾害评估'])
     """
-    n = len(frame)
-    gap_lists: list[list[str]] = [[] for _ in range(n)]
-    blocked = np.zeros(n, dtype=bool)
-    for key, (zh, _en) in FACTS.items():
-        status = frame.get(f"{key}_st", pd.Series([None] * n, index=frame.index))
-        date = frame.get(f"{key}_dt", pd.Series([None] * n, index=frame.index))
-        met = fact_met(status, date, as_of=as_of)
-        if key in BLOCKING_FACTS:
-            blocked |= ~met
-        for i in np.flatnonzero(~met):
-            gap_lists[i].append(zh)
-    for key in REQUIRED_INDICATORS:
-        zh = INDICATORS[key][0]
-        lo = frame.get(f"{key}_lo", pd.Series([np.nan] * n, index=frame.index))
-        hi = frame.get(f"{key}_hi", pd.Series([np.nan] * n, index=frame.index))
-        unset = lo.isna().to_numpy() & hi.isna().to_numpy()
-        for i in np.flatnonzero(unset):
-            gap_lists[i].append(f"{zh}未设定")
-    levels = np.array(
-        [
-            ReadinessLevel.NOT_READY.value
-            if blocked[i]
-            else (ReadinessLevel.PARTLY_READY.value if gaps else ReadinessLevel.READY.value)
-            for i, gaps in enumerate(gap_lists)
-        ],
-        dtype=object,
-    )
+    met = conditions_met(frame, as_of=as_of)
+    gap_lists: list[list[str]] = [[] for _ in range(len(frame))]
+    for key, ok in met.items():
+        for i in np.flatnonzero(~ok):
+            gap_lists[i].append(_condition_name(key))
+    blocked = ~np.logical_and.reduce([met[key] for key in BLOCKING_FACTS])
+    levels = np.where(
+        blocked,
+        ReadinessLevel.NOT_READY.value,
+        np.where([bool(g) for g in gap_lists], ReadinessLevel.PARTLY_READY.value,
+                 ReadinessLevel.READY.value),
+    ).astype(object)
     return levels, np.array(["、".join(g) for g in gap_lists], dtype=object)
 
 

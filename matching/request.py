@@ -1,0 +1,193 @@
+"""What an incoming project needs (项目需求), as planners describe it.
+
+Loaded from JSON (see ``examples/requests/``). Every quantity states its unit in its
+name. Invalid requests raise :class:`layers.errors.InvalidInput` naming each field.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from layers.catalog import LAND_USE, POLLUTANTS
+from layers.errors import InvalidInput
+
+SiteKind = Literal["land", "factory"]
+Method = Literal["weighted_sum", "topsis"]
+FIRE_CLASSES = ("甲", "乙", "丙", "丁", "戊")  # most to least hazardous
+
+# Land-use classes a project may sit on, by its pollution class (工业用地 一类/二类/三类):
+# a cleaner project may use a class meant for dirtier ones, never the reverse.
+POLLUTION_CLASS_LAND_USE: dict[int, tuple[str, ...]] = {
+    1: ("M1", "M2", "M3"),
+    2: ("M2", "M3"),
+    3: ("M3",),
+}
+
+POWER_FACTOR = 0.9
+"""Used to turn a load in MW into apparent power in MVA when only MW is given."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AreaRange(_Model):
+    """Land area wanted, in 亩; ``max_mu`` None means no upper limit."""
+
+    min_mu: float = Field(gt=0)
+    max_mu: float | None = Field(default=None, gt=0)
+    prefer: Literal["fit", "large"] = Field(
+        default="fit", description="fit: closest to min_mu scores best; large: largest best"
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> AreaRange:
+        if self.max_mu is not None and self.max_mu < self.min_mu:
+            raise ValueError(f"max_mu {self.max_mu} < min_mu {self.min_mu}")
+        return self
+
+
+class FloorRange(_Model):
+    """Floor area wanted in a factory building, in m²."""
+
+    min_m2: float = Field(gt=0)
+    max_m2: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> FloorRange:
+        if self.max_m2 is not None and self.max_m2 < self.min_m2:
+            raise ValueError(f"max_m2 {self.max_m2} < min_m2 {self.min_m2}")
+        return self
+
+
+class Logistics(_Model):
+    max_interchange_km: float | None = Field(default=None, gt=0)
+    rail_required: bool = False
+    max_rail_km: float | None = Field(default=None, gt=0)
+    max_airport_km: float | None = Field(default=None, gt=0)
+
+
+class Committed(_Model):
+    """Indicators the investor commits to at full production (达产), checked against the
+    parcel's standard-land bounds. Per-亩 figures not given are derived per site from
+    the totals on the request and the site's area."""
+
+    invest_wan_per_mu: float | None = Field(default=None, ge=0)
+    tax_wan_per_mu: float | None = Field(default=None, ge=0)
+    output_wan_per_mu: float | None = Field(default=None, ge=0)
+    energy_tce_per_wan: float | None = Field(default=None, ge=0)
+
+
+class FactoryNeeds(_Model):
+    floor: FloorRange
+    min_clear_height_m: float | None = Field(default=None, ge=0)
+    min_floor_load_kn: float | None = Field(default=None, ge=0)
+    min_crane_t: float | None = Field(default=None, ge=0)
+    fire_class: Literal["甲", "乙", "丙", "丁", "戊"] | None = Field(
+        default=None, description="the project's fire-hazard class; the building must allow it"
+    )
+    max_rent_yuan_m2_month: float | None = Field(default=None, gt=0)
+
+
+class ProjectRequest(_Model):
+    """An incoming project and what it needs from a site."""
+
+    name: str = Field(min_length=1)
+    industry: str = Field(min_length=1, description="e.g. 光伏/新能源; matched to park industries")
+    chain: str | None = Field(default=None, description="产业链环节, e.g. 拉晶")
+    site_kind: SiteKind = "land"
+    investment_yi: float | None = Field(default=None, ge=0, description="total, 亿元")
+    annual_output_yi: float | None = Field(
+        default=None, ge=0, description="亿元/年 at full production"
+    )
+    annual_tax_yi: float | None = Field(
+        default=None, ge=0, description="亿元/年 at full production"
+    )
+    committed: Committed = Committed()
+    area: AreaRange | None = None
+    factory: FactoryNeeds | None = None
+    power_kva: float | None = Field(default=None, ge=0)
+    power_mw: float | None = Field(default=None, ge=0)
+    min_voltage_kv: float | None = Field(default=None, ge=0)
+    energy_tce: float | None = Field(default=None, ge=0, description="annual energy use")
+    emissions_t: dict[str, float] = Field(default_factory=dict, description="t/年 per pollutant")
+    water_m3d: float | None = Field(default=None, ge=0)
+    gas_nm3h: float | None = Field(default=None, ge=0)
+    heat_mw: float | None = Field(default=None, ge=0)
+    sewage_m3d: float | None = Field(default=None, ge=0)
+    logistics: Logistics = Logistics()
+    pollution_class: Literal[1, 2, 3] | None = None
+    land_use: tuple[str, ...] | None = Field(
+        default=None, description="allowed land-use classes; overrides pollution_class"
+    )
+    preferred_parks: tuple[str, ...] = ()
+    start_by: dt.date | None = Field(default=None, description="site must be ready by then")
+    power_reach_km: float = Field(default=5.0, gt=0, le=20)
+    utility_reach_km: float = Field(default=5.0, gt=0, le=20)
+    weights: dict[str, float] = Field(default_factory=dict)
+    method: Method = "weighted_sum"
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ProjectRequest:
+        if self.site_kind == "land" and self.area is None:
+            raise ValueError("a land request needs area (min_mu …)")
+        if self.site_kind == "factory" and self.factory is None:
+            raise ValueError("a factory request needs factory (floor …)")
+        unknown = sorted(set(self.emissions_t) - set(POLLUTANTS))
+        if unknown:
+            raise ValueError(f"unknown pollutants {unknown}; known: {sorted(POLLUTANTS)}")
+        if any(v < 0 for v in self.emissions_t.values()):
+            raise ValueError("emissions must be ≥ 0")
+        if self.land_use is not None:
+            bad = sorted(set(self.land_use) - set(LAND_USE))
+            if bad:
+                raise ValueError(f"unknown land-use classes {bad}; known: {list(LAND_USE)}")
+        if any(w < 0 for w in self.weights.values()):
+            raise ValueError("weights must be ≥ 0")
+        return self
+
+    @property
+    def power_mva(self) -> float | None:
+        """Apparent power needed, in MVA."""
+        if self.power_kva is not None:
+            return self.power_kva / 1000.0
+        if self.power_mw is not None:
+            return self.power_mw / POWER_FACTOR
+        return None
+
+    @property
+    def allowed_land_use(self) -> tuple[str, ...] | None:
+        if self.land_use is not None:
+            return self.land_use
+        if self.pollution_class is not None:
+            return POLLUTION_CLASS_LAND_USE[self.pollution_class]
+        return None
+
+
+def parse_request(data: object, *, source: str = "request") -> ProjectRequest:
+    """Validate a request, naming every wrong field in one :class:`InvalidInput`."""
+    try:
+        return ProjectRequest.model_validate(data)
+    except ValidationError as exc:
+        problems = [
+            {"field": ".".join(str(p) for p in err["loc"]) or "(request)", "message": err["msg"]}
+            for err in exc.errors()
+        ]
+        listed = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
+        raise InvalidInput(
+            f"{source}: 项目需求无效 (invalid request): {listed}", details={"problems": problems}
+        ) from None
+
+
+def load_request(path: Path) -> ProjectRequest:
+    """Read a request from a JSON file."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InvalidInput(f"{path.name}: 无法读取 JSON (cannot read JSON): {exc}") from None
+    return parse_request(data, source=path.name)

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy.exc import OperationalError
 
 from geo_service import auth
 from geo_service.settings import Settings
@@ -231,3 +232,10 @@ def main() -> None:
     except GeoServiceError as exc:
         err.print(f"[red]错误 (error):[/red] {exc}", markup=True, highlight=False)
         raise SystemExit(2) from None
+    except OperationalError:
+        err.print(
+            "[red]错误 (error):[/red] 无法连接数据库 (cannot reach the store); check --db",
+            markup=True,
+            highlight=False,
+        )
+        raise SystemExit(3) from None

@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from geo_service.deps import CallerDep, SettingsDep, StoreDep
 from layers import geojson
 from layers.catalog import LAYERS
-from layers.errors import InvalidInput, UnknownLayer
+from layers.errors import InvalidInput, NotFound, UnknownLayer
 from layers.frames import derive
 from layers.schema import LayerSpec
 
@@ -33,6 +33,7 @@ CONFORMANCE = [
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 CRS4490 = "http://www.opengis.net/def/crs/EPSG/0/4490"
 _ITEMS_PARAMS = frozenset({"bbox", "limit", "offset", "f"})
+MAX_ID = 2**31 - 1  # feature ids and offsets are 32-bit in both stores
 
 
 def _spec(collection_id: str) -> LayerSpec:
@@ -183,7 +184,7 @@ def items(
     caller: CallerDep,
     bbox: Annotated[str | None, Query(description="minx,miny,maxx,maxy (CRS84)")] = None,
     limit: Annotated[int | None, Query(ge=1)] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
     f: Annotated[str | None, Query(pattern="^(json|geojson)$")] = None,
 ) -> Response:
     spec = _spec(collection_id)
@@ -224,6 +225,8 @@ def items(
 )
 def item(collection_id: str, fid: int, store: StoreDep, caller: CallerDep) -> Response:
     spec = _spec(collection_id)
+    if not 1 <= fid <= MAX_ID:
+        raise NotFound(f"{spec.zh} {fid} 不存在 ({spec.en} feature {fid} not found)")
     frame = store.get_feature(spec, fid)
     return Response(_features(spec, frame, caller.sees_internal)[0], media_type=GEOJSON)
 

@@ -13,6 +13,7 @@ Canonical column types: ``str`` → object (``None`` for missing), ``float`` →
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 
 import geopandas as gpd
@@ -75,6 +76,16 @@ def conform(
         With every problem found; nothing is returned in part.
     """
     problems: list[Problem] = []
+    if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.name not in frame.columns:
+        raise LayerValidationError(
+            f"{source}: 没有几何列 (no geometry column)",
+            [
+                Problem(
+                    "没有几何列, 不是空间图层 (no geometry column: not a spatial layer)",
+                    file=source,
+                )
+            ],
+        )
     frame = frame.reset_index(drop=True)
     rows = np.arange(1, len(frame) + 1)
     ids = _id_labels(frame, spec)
@@ -99,7 +110,8 @@ def conform(
     out: dict[str, pd.Series] = {}
     for f in spec.stored_fields:
         if f.name not in frame.columns:
-            if f.required:
+            # An empty GeoJSON cannot carry its field list; with no rows nothing is missing.
+            if f.required and len(frame):
                 problem("缺少必填字段 (required field missing)", field=f.name)
             out[f.name] = pd.Series([None] * len(frame), dtype=_dtype(f))
             continue
@@ -108,6 +120,8 @@ def conform(
     _check_bounds(out, problem)
     _check_duplicate_ids(out[spec.id_field], spec, problem)
     geometry = _check_geometry(frame, spec, problem)
+    if not problems:
+        geometry = _to_storage(geometry, src_epsg, source, problem)
 
     if problems:
         raise LayerValidationError(
@@ -115,13 +129,50 @@ def conform(
             f"({len(problems)} problems; layer {spec.name} not loaded)",
             problems,
         )
-    result = gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(geometry, crs=src_epsg))
-    if src_epsg != STORAGE_EPSG:
-        minx, miny, maxx, maxy = (float(v) for v in result.total_bounds)
-        check_zone_extent((minx, miny, maxx, maxy), src_epsg)
-        result = result.to_crs(STORAGE_EPSG)
-    _check_storage_extent(result, source)
-    return result
+    return gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(geometry, crs=STORAGE_EPSG))
+
+
+# China's extent in degrees; a feature outside it after transformation means a wrong CRS,
+# swapped axes or a stray feature (CAD exports often carry one at 0,0).
+_CHINA = (73.0, 3.0, 136.0, 54.0)
+
+
+def _to_storage(
+    geometry: np.ndarray, src_epsg: int, source: str, problem: Callable[..., None]
+) -> np.ndarray:
+    """Transform to EPSG:4490 and check every feature again where it lands."""
+    if src_epsg != STORAGE_EPSG and len(geometry):
+        minx, miny, maxx, maxy = (float(v) for v in shapely.total_bounds(geometry))
+        try:
+            check_zone_extent((minx, miny, maxx, maxy), src_epsg)
+        except CRSMismatch as exc:
+            problem(f"{exc.message}")
+            return geometry
+        geometry = gpd.GeoSeries(geometry, crs=src_epsg).to_crs(STORAGE_EPSG).to_numpy()
+    bounds = shapely.bounds(geometry)
+    outside = ~(
+        (bounds[:, 0] >= _CHINA[0])
+        & (bounds[:, 1] >= _CHINA[1])
+        & (bounds[:, 2] <= _CHINA[2])
+        & (bounds[:, 3] <= _CHINA[3])
+    )
+    for i in np.flatnonzero(outside):
+        problem(
+            f"转换到 EPSG:{STORAGE_EPSG} 后位于 ({bounds[i, 0]:.4f}, {bounds[i, 1]:.4f}), "
+            "不在中国境内 (outside China after transformation: wrong CRS, swapped axes or a "
+            "stray feature)",
+            index=i,
+            field=GEOMETRY,
+        )
+    # Reprojection can make a geometry with sub-millimetre slits invalid.
+    for i in np.flatnonzero(~outside & ~shapely.is_valid(geometry)):
+        problem(
+            f"转换坐标系后几何无效: {shapely.is_valid_reason(geometry[i])} "
+            "(invalid after transformation to EPSG:4490; not repaired)",
+            index=i,
+            field=GEOMETRY,
+        )
+    return np.asarray(geometry)
 
 
 def _id_labels(frame: gpd.GeoDataFrame, spec: LayerSpec) -> list[str | None]:
@@ -159,65 +210,75 @@ def _source_epsg(
     return epsg
 
 
-def _check_storage_extent(frame: gpd.GeoDataFrame, source: str) -> None:
-    if frame.empty:
-        return
-    minx, miny, maxx, maxy = frame.total_bounds
-    if not (minx >= 73.0 and maxx <= 136.0 and miny >= 3.0 and maxy <= 54.0):
-        raise CRSMismatch(
-            f"{source}: 数据范围 ({minx:.3f}, {miny:.3f}, {maxx:.3f}, {maxy:.3f}) 不在中国境内 — "
-            "the data does not fall inside China after transformation; check the CRS and "
-            "whether x and y are swapped."
+INT_RANGE = (-(2**31), 2**31 - 1)
+"""Integers are 32-bit in both stores."""
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# A date, or a date-time at exactly midnight (as spreadsheets and GDAL write dates).
+_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[T ]00:00(?::00(?:\.0+)?)?)?$")
+
+
+def _parse(raw: pd.Series, present: np.ndarray, f: FieldSpec) -> tuple[pd.Series, np.ndarray, str]:
+    """Values of one kind, the mask of present values that are not of that kind, and why."""
+    if f.kind == "str":
+        values = pd.Series(
+            [_as_text(v) if p else None for v, p in zip(raw, present, strict=True)], dtype=object
         )
+        bad = present & values.map(lambda v: bool(v and _CONTROL.search(v))).to_numpy(dtype=bool)
+        return values, bad, "含控制字符 (contains control characters)"
+    if f.kind in ("float", "int"):
+        nums = pd.to_numeric(raw.where(present, np.nan), errors="coerce").astype(float)
+        bad = present & ~np.isfinite(nums.to_numpy())
+        if f.kind == "float":
+            return nums, bad, "不是有限数值 (not a finite number)"
+        whole = nums.to_numpy() % 1 == 0
+        in_range = (nums.to_numpy() >= INT_RANGE[0]) & (nums.to_numpy() <= INT_RANGE[1])
+        bad |= present & ~(whole & in_range)
+        values = nums.where(~bad & present, np.nan).round().astype("Int64")
+        return values, bad, f"不是 {INT_RANGE[0]}…{INT_RANGE[1]} 内的整数 (not a 32-bit integer)"
+    if f.kind == "bool":
+        mapped = raw.map(_as_bool)
+        return (
+            mapped.astype("boolean"),
+            present & mapped.isna().to_numpy(),
+            "不是布尔值 (not a boolean)",
+        )
+    text = raw.map(lambda v: v.isoformat() if isinstance(v, dt.date) else str(v))
+    day = text.str.extract(_DATE, expand=False)
+    parsed = pd.to_datetime(day.where(present, None), errors="coerce", format="%Y-%m-%d")
+    values = pd.Series(parsed.dt.date.to_numpy(dtype=object), dtype=object)
+    values = values.where(parsed.notna(), None)
+    return values, present & parsed.isna().to_numpy(), "不是日期 YYYY-MM-DD, 不含时刻 (not a date)"
 
 
 def _coerce(series: pd.Series, f: FieldSpec, problem: Callable[..., None]) -> pd.Series:
     raw = series.reset_index(drop=True).astype(object)
     present = raw.notna().to_numpy(dtype=bool)
-    values: pd.Series
-    if f.kind == "str":
-        values = pd.Series(
-            [_as_text(v) if p else None for v, p in zip(raw, present, strict=True)], dtype=object
-        )
-        bad = np.zeros(len(raw), dtype=bool)
-    elif f.kind in ("float", "int"):
-        nums = pd.to_numeric(raw.where(present, np.nan), errors="coerce").astype(float)
-        bad = present & nums.isna().to_numpy()
-        if f.kind == "int":
-            bad |= present & ~bad & (nums.fillna(0) % 1 != 0).to_numpy()
-            values = nums.where(~bad, np.nan).round().astype("Int64")
-        else:
-            values = nums
-    elif f.kind == "bool":
-        mapped = raw.map(_as_bool)
-        bad = present & mapped.isna().to_numpy()
-        values = mapped.astype("boolean")
-    else:  # date
-        parsed = pd.to_datetime(raw.where(present, None), errors="coerce", format="ISO8601")
-        bad = present & parsed.isna().to_numpy()
-        values = pd.Series(parsed.dt.date.to_numpy(dtype=object), dtype=object)
-        values = values.where(~parsed.isna(), None)
+    values, bad, reason = _parse(raw, present, f)
     for i in np.flatnonzero(bad):
-        problem(f"值 {raw[i]!r} 不是 {f.kind} (value is not a {f.kind})", index=i, field=f.name)
+        problem(f"值 {raw[i]!r} {reason}", index=i, field=f.name)
     if f.required:
-        for i in np.flatnonzero(~present):
+        blank = present & values.map(lambda v: isinstance(v, str) and not v.strip()).to_numpy(
+            dtype=bool
+        )
+        for i in np.flatnonzero(~present | blank):
             problem("必填字段为空 (required value missing)", index=i, field=f.name)
+    ok = present & ~bad
     if f.choices:
-        for i in np.flatnonzero(present & ~bad & ~values.isin(f.choices).to_numpy()):
+        for i in np.flatnonzero(ok & ~values.isin(f.choices).to_numpy()):
             problem(
                 f"值 {values[i]!r} 不在允许范围 {list(f.choices)} (not an allowed value)",
                 index=i,
                 field=f.name,
             )
     if f.kind in ("float", "int"):
-        nums = values.astype(float)
+        nums = values.astype(float).to_numpy()
         for limit, cmp, word in (
             (f.minimum, np.less, "小于下限"),
             (f.maximum, np.greater, "大于上限"),
         ):
             if limit is None:
                 continue
-            for i in np.flatnonzero(present & ~bad & cmp(nums.fillna(limit).to_numpy(), limit)):
+            for i in np.flatnonzero(ok & cmp(np.nan_to_num(nums, nan=limit), limit)):
                 problem(f"值 {values[i]} {word} {limit} (out of range)", index=i, field=f.name)
     return values
 
@@ -225,8 +286,6 @@ def _coerce(series: pd.Series, f: FieldSpec, problem: Callable[..., None]) -> pd
 def _as_text(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))  # an id stored as a number by a spreadsheet
-    if isinstance(value, dt.datetime | pd.Timestamp):
-        return value.date().isoformat() if value == pd.Timestamp(value).normalize() else str(value)
     return str(value)
 
 
@@ -286,14 +345,13 @@ def _check_geometry(
             index=i,
             field=GEOMETRY,
         )
-    for i in np.flatnonzero(ok & shapely.has_z(geoms)):
-        problem("含 Z 坐标, 应为二维 (3D coordinates; 2D expected)", index=i, field=GEOMETRY)
-    finite = np.array(
-        [
-            bool(np.isfinite(shapely.get_coordinates(g)).all()) if o else True
-            for g, o in zip(geoms, ok, strict=True)
-        ]
-    )
+    for i in np.flatnonzero(ok & (shapely.has_z(geoms) | shapely.has_m(geoms))):
+        problem(
+            "含 Z 或 M 坐标, 应为二维 (Z or M coordinates; 2D expected)", index=i, field=GEOMETRY
+        )
+    coords, owner = shapely.get_coordinates(geoms, return_index=True)
+    finite = np.ones(len(geoms), dtype=bool)
+    finite[owner[~np.isfinite(coords).all(axis=1)]] = False
     for i in np.flatnonzero(~finite):
         problem("坐标含 NaN 或无穷大 (non-finite coordinates)", index=i, field=GEOMETRY)
     check = ok & finite

@@ -22,11 +22,15 @@ from layers.schema import FieldSpec
 
 
 def plain(value: Any) -> Any:
-    """A JSON-ready Python value: NaN/NA → None, numpy scalars → Python, dates → ISO."""
+    """A JSON-ready Python value: NaN/NA → None, numpy scalars → Python, dates → ISO.
+
+    Non-finite numbers become None too: JSON has no Infinity, and a page that contains
+    one fails to parse whole.
+    """
     if value is None or value is pd.NA:
         return None
     if isinstance(value, float | np.floating):
-        return None if math.isnan(value) else float(value)
+        return float(value) if math.isfinite(value) else None
     if isinstance(value, bool | np.bool_):
         return bool(value)
     if isinstance(value, int | np.integer):

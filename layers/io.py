@@ -9,16 +9,20 @@ that is something else in disguise is refused. Exports carry the derived fields
 
 from __future__ import annotations
 
+import codecs
+import re
 import tempfile
 import zipfile
 from pathlib import Path, PurePosixPath
 
 import geopandas as gpd
+import numpy as np
 import pyogrio
+import pyogrio.errors
 
 from layers.errors import InvalidInput, LayerValidationError, Problem
 from layers.frames import GEOMETRY, conform, derive
-from layers.schema import LayerSpec
+from layers.schema import FieldSpec, LayerSpec
 
 DRIVERS = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON", ".zip": "ESRI Shapefile"}
 _SHAPEFILE_PARTS = (".shp", ".shx", ".dbf")
@@ -26,8 +30,16 @@ _SHAPEFILE_PARTS = (".shp", ".shx", ".dbf")
 # GDAL picks its driver from the content: an OGR VRT named .geojson would otherwise be
 # opened as VRT and could read local files or URLs.
 _MAGIC = {"GPKG": (b"SQLite format 3\x00",), "GeoJSON": (b"{",), "ESRI Shapefile": (b"PK\x03\x04",)}
+_SHP_MAGIC = b"\x00\x00\x27\x0a"  # file code 9994, big-endian
 # dBASE header: 32 bytes, then 32 per field, up to the 0x0D terminator.
 _DBF_HEADER = 32
+# Limits checked on a zip's directory before anything is decompressed.
+MAX_ZIP_MEMBERS = 50
+MAX_UNCOMPRESSED = 2 * 1024**3
+MAX_RATIO = 200  # a Shapefile compresses ~3–10×; a zip bomb by 1000× and more
+# A GeoJSON "crs" member of type "link" makes GDAL fetch the URL it names.
+_CRS_LINK = re.compile(rb'"crs"\s*:\s*\{\s*"type"\s*:\s*"link"')
+DBF_TEXT_LIMIT = 254  # bytes per text field in a Shapefile
 
 
 def file_format(path: Path) -> str:
@@ -60,21 +72,40 @@ def read_layer_file(
     driver = file_format(path)
     if not path.is_file():
         raise InvalidInput(f"{path}: 文件不存在 (file not found)")
+    if "OGR_VRT" in pyogrio.list_drivers():
+        raise InvalidInput(
+            "GDAL 的 VRT 驱动未关闭, 拒绝读取 (GDAL's VRT driver is enabled; "
+            "import layers before pyogrio)"
+        )
     source = path.name
     _check_magic(path, driver)
+    if driver == "GeoJSON":
+        _refuse_crs_links(path)
     if driver == "ESRI Shapefile":
         dataset, detected = _shapefile_in_zip(path, declared_encoding=encoding)
         encoding = encoding or detected
-        layer = None
     else:
-        dataset, layer = str(path), _pick_layer(path, spec)
-    info = pyogrio.read_info(dataset, layer=layer, encoding=encoding)
-    if info["driver"] != driver:
+        dataset = str(path)
+    try:
+        layer = _pick_layer(path, spec) if driver != "ESRI Shapefile" else None
+        info = pyogrio.read_info(dataset, layer=layer, encoding=encoding)
+        if info["driver"] != driver:
+            raise InvalidInput(
+                f"{source}: 文件内容是 {info['driver']} 而不是 {driver} "
+                f"(the file is really {info['driver']}, not {driver})"
+            )
+        frame = pyogrio.read_dataframe(dataset, layer=layer, encoding=encoding)
+    except (
+        pyogrio.errors.DataSourceError,
+        pyogrio.errors.DataLayerError,
+        pyogrio.errors.FieldError,
+        pyogrio.errors.GeometryError,
+    ) as exc:
+        # GDAL's message names server paths; say what is wrong without them.
         raise InvalidInput(
-            f"{source}: 文件内容是 {info['driver']} 而不是 {driver} "
-            f"(the file is really {info['driver']}, not {driver})"
-        )
-    frame = pyogrio.read_dataframe(dataset, layer=layer, encoding=encoding)
+            f"{source}: 文件无法读取, 可能已损坏 (the file cannot be read; "
+            f"is it damaged?) [{type(exc).__name__}]"
+        ) from None
     if frame.geometry.name != GEOMETRY:
         frame = frame.rename_geometry(GEOMETRY)
     return conform(frame, spec, source=source, declared_crs=crs)
@@ -90,6 +121,18 @@ def _check_magic(path: Path, driver: str) -> None:
         )
 
 
+def _refuse_crs_links(path: Path) -> None:
+    with path.open("rb") as handle:
+        tail = b""
+        while chunk := handle.read(1 << 20):
+            if _CRS_LINK.search(tail + chunk):
+                raise InvalidInput(
+                    f'{path.name}: GeoJSON 的 crs 不能是链接 (a linked "crs" is not accepted; '
+                    "use an EPSG name or none)"
+                )
+            tail = chunk[-64:]
+
+
 def _pick_layer(path: Path, spec: LayerSpec) -> str | None:
     names = [str(n) for n in pyogrio.list_layers(path)[:, 0]]
     if spec.name in names or len(names) <= 1:
@@ -101,65 +144,118 @@ def _pick_layer(path: Path, spec: LayerSpec) -> str | None:
 
 
 def _shapefile_in_zip(path: Path, *, declared_encoding: str | None) -> tuple[str, str | None]:
-    """The ``/vsizip/`` path of the one Shapefile in a zip, after checking its members,
-    and the attribute encoding when the zip itself settles it (``.cpg`` or plain UTF-8).
+    """The ``/vsizip/`` path of the one Shapefile in a zip, and its attribute encoding
+    when the zip settles it (``.cpg``, or plain UTF-8).
+
+    The zip's directory is checked before anything is decompressed: member names (no
+    absolute paths, ``..``, backslashes, duplicates, nested archives), member count,
+    sizes and compression ratios. Any bad member refuses the whole upload.
     """
     try:
         with zipfile.ZipFile(path) as archive:
             members = [m for m in archive.infolist() if not m.is_dir()]
-    except zipfile.BadZipFile as exc:
-        raise InvalidInput(f"{path.name}: 不是有效的 zip 文件 (not a valid zip file)") from exc
+            problems = _zip_problems(path.name, members)
+            if problems:
+                raise LayerValidationError(f"{path.name}: 压缩包被拒绝 (zip refused)", problems)
+            by_stem: dict[str, dict[str, zipfile.ZipInfo]] = {}
+            for member in members:
+                name = PurePosixPath(member.filename)
+                by_stem.setdefault(str(name.with_suffix("")).lower(), {})[name.suffix.lower()] = (
+                    member
+                )
+            shapefiles = [stem for stem, parts in by_stem.items() if ".shp" in parts]
+            if len(shapefiles) != 1:
+                raise LayerValidationError(
+                    f"{path.name}: Shapefile 压缩包不完整 (incomplete)",
+                    [
+                        Problem(
+                            f"zip 中应恰好有一个 .shp, 实际 {len(shapefiles)} 个 "
+                            f"{sorted(shapefiles)} (exactly one .shp expected)",
+                            file=path.name,
+                        )
+                    ],
+                )
+            parts = by_stem[shapefiles[0]]
+            missing = [p for p in _SHAPEFILE_PARTS if p not in parts]
+            if missing:
+                raise LayerValidationError(
+                    f"{path.name}: Shapefile 压缩包不完整 (incomplete)",
+                    [
+                        Problem(f"缺少 {shapefiles[0]}{part} (missing {part})", file=path.name)
+                        for part in missing
+                    ],
+                )
+            with archive.open(parts[".shp"]) as shp:
+                if shp.read(4) != _SHP_MAGIC:
+                    raise InvalidInput(
+                        f"{path.name}: {parts['.shp'].filename} 不是 Shapefile "
+                        "(the .shp member is not a Shapefile)"
+                    )
+            dataset = f"/vsizip/{path.resolve()}/{parts['.shp'].filename}"
+            if declared_encoding is not None or ".cpg" in parts:
+                return dataset, declared_encoding
+            return dataset, _dbf_encoding(path.name, archive, parts[".dbf"])
+    except zipfile.BadZipFile:
+        raise InvalidInput(f"{path.name}: 不是有效的 zip 文件 (not a valid zip file)") from None
+
+
+def _zip_problems(source: str, members: list[zipfile.ZipInfo]) -> list[Problem]:
     problems: list[Problem] = []
-    stems: dict[str, set[str]] = {}
-    for member in members:
-        name = PurePosixPath(member.filename)
-        if name.is_absolute() or ".." in name.parts:
-            problems.append(Problem(f"非法路径 {member.filename!r} (unsafe path)", file=path.name))
-            continue
-        stems.setdefault(str(name.with_suffix("")), set()).add(name.suffix.lower())
-    shapefiles = [stem for stem, parts in stems.items() if ".shp" in parts]
-    if len(shapefiles) != 1:
+    if len(members) > MAX_ZIP_MEMBERS:
         problems.append(
             Problem(
-                f"zip 中应恰好有一个 .shp, 实际 {len(shapefiles)} 个 {sorted(shapefiles)} "
-                "(exactly one .shp expected)",
-                file=path.name,
+                f"zip 含 {len(members)} 个文件, 上限 {MAX_ZIP_MEMBERS} (too many members)",
+                file=source,
             )
         )
-    else:
-        present = stems[shapefiles[0]]
-        problems += [
-            Problem(f"缺少 {shapefiles[0]}{part} (missing {part})", file=path.name)
-            for part in _SHAPEFILE_PARTS
-            if part not in present
-        ]
-    if problems:
-        raise LayerValidationError(f"{path.name}: Shapefile 压缩包不完整 (incomplete)", problems)
-    stem = shapefiles[0]
-    dataset = f"/vsizip/{path.resolve()}/{stem}.shp"
-    if declared_encoding is not None:
-        return dataset, declared_encoding
-    return dataset, _dbf_encoding(path, stem, stems[stem])
+    if sum(m.file_size for m in members) > MAX_UNCOMPRESSED:
+        problems.append(
+            Problem(
+                f"解压后超过 {MAX_UNCOMPRESSED // 1024**3} GiB (too large uncompressed)",
+                file=source,
+            )
+        )
+    seen: set[str] = set()
+    for member in members:
+        name = member.filename
+        parts = PurePosixPath(name).parts
+        if "\\" in name or name.startswith("/") or ".." in parts or ":" in name:
+            problems.append(Problem(f"非法路径 {name!r} (unsafe member path)", file=source))
+        if name.lower() in seen:
+            problems.append(Problem(f"重复的文件 {name!r} (duplicate member)", file=source))
+        seen.add(name.lower())
+        if PurePosixPath(name).suffix.lower() in (".zip", ".7z", ".rar", ".gz", ".tar"):
+            problems.append(Problem(f"嵌套压缩包 {name!r} (nested archive)", file=source))
+        if (
+            member.file_size > MAX_RATIO * max(member.compress_size, 1)
+            and member.file_size > 1 << 20
+        ):
+            problems.append(
+                Problem(
+                    f"{name!r} 压缩比异常 (compression ratio above {MAX_RATIO}: zip bomb?)",
+                    file=source,
+                )
+            )
+    return problems
 
 
-def _dbf_encoding(path: Path, stem: str, parts: set[str]) -> str | None:
-    """``None`` when a ``.cpg`` declares the encoding (GDAL reads it), ``"UTF-8"`` when the
-    attributes decode as UTF-8; otherwise refuse rather than guess (GBK read as Latin-1
-    would silently become mojibake).
-    """
-    if ".cpg" in parts:
-        return None
-    with zipfile.ZipFile(path) as archive:
-        name = next(n for n in archive.namelist() if n.lower() == f"{stem}.dbf".lower())
-        dbf = archive.read(name)
-    header_size = int.from_bytes(dbf[8:10], "little") if len(dbf) >= _DBF_HEADER else 0
-    try:
-        dbf[header_size:].decode("utf-8")
-    except UnicodeDecodeError:
-        raise InvalidInput(
-            f"{path.name}: 缺少 .cpg, 属性不是 UTF-8 编码, 请声明编码, 例如 --encoding GBK "
-            "(no .cpg and the attributes are not UTF-8: declare the encoding, e.g. GBK)"
-        ) from None
+def _dbf_encoding(source: str, archive: zipfile.ZipFile, dbf: zipfile.ZipInfo) -> str:
+    """``"UTF-8"`` when the attributes decode as UTF-8; otherwise refuse rather than guess
+    (GBK read as Latin-1 would silently become mojibake). Streams the member."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    with archive.open(dbf) as handle:
+        header = handle.read(_DBF_HEADER)
+        header_size = int.from_bytes(header[8:10], "little") if len(header) == _DBF_HEADER else 0
+        handle.read(max(header_size - len(header), 0))
+        try:
+            while chunk := handle.read(1 << 20):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            raise InvalidInput(
+                f"{source}: 缺少 .cpg, 属性不是 UTF-8 编码, 请声明编码, 例如 --encoding GBK "
+                "(no .cpg and the attributes are not UTF-8: declare the encoding, e.g. GBK)"
+            ) from None
     return "UTF-8"
 
 
@@ -180,8 +276,10 @@ def write_layer_file(
     path.parent.mkdir(parents=True, exist_ok=True)
     if driver != "ESRI Shapefile":
         path.unlink(missing_ok=True)
-        pyogrio.write_dataframe(out, path, layer=spec.name, driver=driver)
+        # Keep each feature's own type: GDAL would otherwise promote all to Multi*.
+        pyogrio.write_dataframe(out, path, layer=spec.name, driver=driver, promote_to_multi=False)
         return len(out)
+    _refuse_truncation(out, fields, path.name)
     with tempfile.TemporaryDirectory() as tmp:
         shp = Path(tmp) / f"{spec.name}.shp"
         pyogrio.write_dataframe(out, shp, driver=driver, encoding="UTF-8")
@@ -191,6 +289,31 @@ def write_layer_file(
                 archive.write(part, arcname=part.name)
         tmp_zip.replace(path)
     return len(out)
+
+
+def _refuse_truncation(frame: gpd.GeoDataFrame, fields: tuple[FieldSpec, ...], name: str) -> None:
+    """A Shapefile holds at most 254 bytes per text value; GDAL would cut longer ones."""
+    problems = []
+    for f in fields:
+        if f.kind != "str":
+            continue
+        too_long = frame[f.name].map(
+            lambda v: isinstance(v, str) and len(v.encode("utf-8")) > DBF_TEXT_LIMIT
+        )
+        problems += [
+            Problem(
+                f"文本超过 Shapefile 的 {DBF_TEXT_LIMIT} 字节上限, 请导出为 .gpkg "
+                f"(text longer than a Shapefile holds; export to .gpkg)",
+                file=name,
+                row=int(i) + 1,
+                field=f.name,
+            )
+            for i in np.flatnonzero(too_long.to_numpy(dtype=bool))
+        ]
+    if problems:
+        raise LayerValidationError(
+            f"{name}: 无法无损写为 Shapefile (cannot write losslessly)", problems
+        )
 
 
 __all__ = ["DRIVERS", "file_format", "read_layer_file", "write_layer_file"]

@@ -4,7 +4,8 @@ The level is never typed in: it follows from the facts on the parcel.
 
 - ``ready``: the seven regional assessments are done (or exempt), the land is acquired,
   cleared and levelled, all utilities of 七通一平 are connected, and the standard-land
-  control indicators and planning conditions are set.
+  control indicators (investment intensity ≥, tax per 亩 ≥, energy intensity ≤, the
+  emission standard) and the plot ratio are set.
 - ``not_ready``: the land is not yet in hand (not acquired or not cleared); nothing
   else can make it transferable soon.
 - ``partly_ready``: the land is in hand, but named gaps remain.
@@ -26,8 +27,16 @@ import pandas as pd
 from layers.catalog import FACTS, INDICATORS
 
 BLOCKING_FACTS = ("acq", "clear")
-# Standard-land "4+N" indicators that must be set before transfer, and the plot ratio.
-REQUIRED_INDICATORS = ("inv", "tax", "egy", "far")
+# Standard-land "4+N" indicators that must be set before transfer (investment intensity
+# and tax per 亩 as minimums, energy intensity as a maximum, the emission standard) and
+# the plot ratio of the planning conditions. A bound on the other side does not count.
+REQUIRED_INDICATORS: dict[str, tuple[str, ...]] = {
+    "inv": ("lo",),
+    "tax": ("lo",),
+    "egy": ("hi",),
+    "far": ("lo", "hi"),
+}
+EMISSION_STANDARD = "env_std"
 
 
 class ReadinessLevel(StrEnum):
@@ -67,18 +76,24 @@ def conditions_met(frame: pd.DataFrame, *, as_of: dt.date | None = None) -> dict
     n = len(frame)
     missing = pd.Series([None] * n, index=frame.index, dtype=object)
     met = {
-        key: fact_met(frame.get(f"{key}_st", missing), frame.get(f"{key}_dt", missing),
-                      as_of=as_of)
+        key: fact_met(frame.get(f"{key}_st", missing), frame.get(f"{key}_dt", missing), as_of=as_of)
         for key in FACTS
     }
-    for key in REQUIRED_INDICATORS:
-        lo = frame.get(f"{key}_lo", missing).isna().to_numpy()
-        hi = frame.get(f"{key}_hi", missing).isna().to_numpy()
-        met[f"{key}_set"] = ~(lo & hi)
+    for key, sides in REQUIRED_INDICATORS.items():
+        unset = np.logical_and.reduce(
+            [frame.get(f"{key}_{side}", missing).isna().to_numpy() for side in sides]
+        )
+        met[f"{key}_set"] = ~unset
+    standard = frame.get(EMISSION_STANDARD, missing)
+    met[f"{EMISSION_STANDARD}_set"] = standard.map(
+        lambda v: isinstance(v, str) and bool(v.strip())
+    ).to_numpy(dtype=bool)
     return met
 
 
 def _condition_name(key: str) -> str:
+    if key == f"{EMISSION_STANDARD}_set":
+        return "环境标准未设定"
     if key.endswith("_set"):
         return f"{INDICATORS[key[:-4]][0]}未设定"
     return FACTS[key][0]
@@ -94,7 +109,7 @@ def readiness_table(
     >>> import pandas as pd
     >>> from layers.catalog import FACTS
     >>> row = {f"{k}_st": "done" for k in FACTS}
-    >>> row.update(inv_lo=300.0, tax_lo=15.0, egy_hi=0.5, far_lo=1.0)
+    >>> row.update(inv_lo=300.0, tax_lo=15.0, egy_hi=0.5, far_lo=1.0, env_std="GB 16297")
     >>> levels, gaps = readiness_table(pd.DataFrame([row, {**row, "as_geo_st": "missing"}]))
     >>> list(levels), list(gaps)
     (['ready', 'partly_ready'], ['', '地质灾害评估'])
@@ -108,8 +123,11 @@ def readiness_table(
     levels = np.where(
         blocked,
         ReadinessLevel.NOT_READY.value,
-        np.where([bool(g) for g in gap_lists], ReadinessLevel.PARTLY_READY.value,
-                 ReadinessLevel.READY.value),
+        np.where(
+            [bool(g) for g in gap_lists],
+            ReadinessLevel.PARTLY_READY.value,
+            ReadinessLevel.READY.value,
+        ),
     ).astype(object)
     return levels, np.array(["、".join(g) for g in gap_lists], dtype=object)
 

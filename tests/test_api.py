@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import geopandas as gpd
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from geo_service import auth
+from geo_service.app import create_app
+from geo_service.settings import Settings
 from layers.catalog import LAYERS
 from layers.demo import generate_zone
 from layers.schema import Audience
@@ -128,6 +133,10 @@ def test_bbox_filters_items(client: TestClient, loaded: Store) -> None:
         ("/collections/parcels/items?bbox=a,b,c,d", 400, "invalid_input"),
         ("/collections/unknown/items", 404, "unknown_layer"),
         ("/collections/parcels/items/123456789", 404, "not_found"),
+        ("/collections/parcels/items/2147483648", 404, "not_found"),
+        ("/collections/parcels/items/100000000000000000000", 404, "not_found"),
+        ("/collections/parcels/items?offset=100000000000000000000", 400, "invalid_parameter"),
+        ("/collections/parcels/items?bbox=0,0,1,nan", 400, "invalid_input"),
         ("/no/such/path", 404, "not_found"),
     ],
 )
@@ -160,3 +169,23 @@ def test_keys_authenticate_and_revoke(client: TestClient, loaded: Store) -> None
 def test_public_role_gets_no_key(loaded: Store) -> None:
     with pytest.raises(ValueError, match="public"):
         auth.create_key(loaded, name="x", role="public")
+
+
+def test_a_store_that_goes_away_answers_503(postgis_url: str, tmp_path: Path) -> None:
+    url = sa.make_url(postgis_url)
+    scratch = f"gs_down_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{scratch}" TEMPLATE "{url.database}"'))
+    settings = Settings(
+        db_url=url.set(database=scratch).render_as_string(hide_password=False), data_dir=tmp_path
+    )
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/collections/parks/items").status_code == 200
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE "{scratch}" WITH (FORCE)'))
+        response = client.get("/collections/parks/items")
+    admin.dispose()
+    assert response.status_code == 503
+    assert response.json()["code"] == "store_unavailable"
+    assert scratch not in response.text and "psycopg" not in response.text

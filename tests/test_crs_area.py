@@ -97,7 +97,7 @@ def test_prefixed_code_with_unprefixed_eastings_is_refused(tmp_path: Path) -> No
     frame = gpd.read_file(path).set_crs(4526, allow_override=True)  # the wrong code
     bad = tmp_path / "mislabelled.gpkg"
     frame.to_file(bad, layer="parcels")
-    with pytest.raises(CRSMismatch, match="EPSG:4547"):
+    with pytest.raises(LayerValidationError, match="EPSG:4547"):
         read_layer_file(bad, PARCELS)
 
 

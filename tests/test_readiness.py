@@ -15,7 +15,9 @@ def _complete() -> dict[str, object]:
     for key in FACTS:
         parcel[f"{key}_st"] = "done"
         parcel[f"{key}_dt"] = dt.date(2025, 12, 1)
-    parcel.update(inv_lo=300.0, tax_lo=20.0, egy_hi=0.5, far_lo=1.0, far_hi=2.5)
+    parcel.update(
+        inv_lo=300.0, tax_lo=20.0, egy_hi=0.5, far_lo=1.0, far_hi=2.5, env_std="GB 16297-1996 二级"
+    )
     return parcel
 
 
@@ -63,6 +65,19 @@ def test_changing_a_fact_changes_the_level() -> None:
     assert readiness_of(parcel).level is ReadinessLevel.READY
     parcel["clear_st"] = "missing"
     assert readiness_of(parcel).level is ReadinessLevel.NOT_READY
+
+
+def test_emission_standard_must_be_set() -> None:
+    result = readiness_of({**_complete(), "env_std": " "})
+    assert result.gaps == ("环境标准未设定",)
+
+
+def test_a_bound_on_the_wrong_side_does_not_count() -> None:
+    # An energy-intensity "minimum" sets no cap; investment intensity needs a minimum.
+    result = readiness_of(
+        {**_complete(), "egy_hi": None, "egy_lo": 0.3, "inv_lo": None, "inv_hi": 500.0}
+    )
+    assert result.gaps == ("固定资产投资强度未设定", "单位能耗未设定")
 
 
 def test_planned_facts_count_by_their_date() -> None:

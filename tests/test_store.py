@@ -82,6 +82,26 @@ def test_bbox_keeps_exactly_the_intersecting_features(
     assert list(page["parcel_id"]) == list(got["parcel_id"].iloc[1:3])
 
 
+def test_point_and_line_boxes_match_the_same_features_in_both_stores(
+    store: Store, zone: dict[str, gpd.GeoDataFrame]
+) -> None:
+    parcels = zone["parcels"]
+    store.write_layer(PARCELS, parcels)
+    inside = parcels.geometry.iloc[5].representative_point()
+    x0, y0 = parcels.geometry.iloc[5].bounds[:2]
+    for box in [
+        (inside.x, inside.y, inside.x, inside.y),  # a map click
+        (inside.x, y0 - 0.01, inside.x, y0 + 0.05),  # a vertical line
+        (x0, y0, x0, y0),
+    ]:  # a corner
+        expected = set(
+            parcels.loc[shapely.intersects(parcels.geometry.values, shapely.box(*box)), "parcel_id"]
+        )
+        assert expected
+        assert set(store.read_layer(PARCELS, bbox=box)["parcel_id"]) == expected, box
+        assert store.count(PARCELS, bbox=box) == len(expected)
+
+
 def test_postgis_refuses_invalid_geometry_and_wrong_srid(postgis_url: str) -> None:
     store = Store.open(postgis_url)
     bowtie = "POLYGON((112.7 37.6, 112.8 37.7, 112.8 37.6, 112.7 37.7, 112.7 37.6))"

@@ -94,14 +94,15 @@ class Store:
 
     # -- reading -------------------------------------------------------------------
     def count(self, spec: LayerSpec, *, bbox: BBox | None = None) -> int:
+        """Number of features, or of those whose geometry intersects ``bbox``."""
+        if bbox is not None and not self.is_postgis:
+            return len(self._fids_in_bbox(spec, bbox))
         table = LAYER_TABLES[spec.name]
+        query = sa.select(sa.func.count()).select_from(table)
+        if bbox is not None:
+            query = query.where(self._bbox_clause(spec, bbox))
         with self.engine.connect() as conn:
-            if bbox is None or self.is_postgis:
-                query = sa.select(sa.func.count()).select_from(table)
-                if bbox is not None:
-                    query = query.where(self._bbox_clause(spec, bbox))
-                return int(conn.execute(query).scalar_one())
-        return len(self.read_layer(spec, bbox=bbox))
+            return int(conn.execute(query).scalar_one())
 
     def extent(self, spec: LayerSpec) -> BBox | None:
         """Bounding box of the whole layer in EPSG:4490, or ``None`` when it is empty."""
@@ -131,23 +132,38 @@ class Store:
         intersects the box.
         """
         table = LAYER_TABLES[spec.name]
+        if bbox is not None and not self.is_postgis:
+            # No spatial SQL here: keep the exact matches in Python, then fetch the page.
+            matched = self._fids_in_bbox(spec, bbox)
+            if fids is not None:
+                matched = [f for f in matched if f in set(fids)]
+            page = matched[offset : None if limit is None else offset + limit]
+            return self.read_layer(spec, fids=page) if page else self._frame(spec, [])
         columns = [table.c.fid, *(table.c[f.name] for f in spec.stored_fields), table.c.geom]
-        query = sa.select(*columns).order_by(table.c.fid)
-        exact_in_python = bbox is not None and not self.is_postgis
+        query = sa.select(*columns).order_by(table.c.fid).offset(offset).limit(limit)
         if bbox is not None:
             query = query.where(self._bbox_clause(spec, bbox))
         if fids is not None:
             query = query.where(table.c.fid.in_(list(fids)))
-        if not exact_in_python:
-            query = query.offset(offset).limit(limit)
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
-        frame = self._frame(spec, rows)
-        if exact_in_python and bbox is not None:
-            keep = shapely.intersects(frame.geometry.values, shapely.box(*bbox))
-            frame = frame[keep]
-            frame = frame.iloc[offset : None if limit is None else offset + limit]
-        return frame
+        return self._frame(spec, rows)
+
+    def _fids_in_bbox(self, spec: LayerSpec, bbox: BBox) -> list[int]:
+        """Feature ids whose geometry intersects ``bbox``, in order (embedded store)."""
+        table = LAYER_TABLES[spec.name]
+        query = (
+            sa.select(table.c.fid, table.c.geom)
+            .where(self._bbox_clause(spec, bbox))
+            .order_by(table.c.fid)
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        if not rows:
+            return []
+        fid = np.array([r[0] for r in rows])
+        geoms = np.array([r[1] for r in rows], dtype=object)
+        return [int(f) for f in fid[shapely.intersects(geoms, shapely.box(*bbox))]]
 
     def get_feature(self, spec: LayerSpec, fid: int) -> gpd.GeoDataFrame:
         frame = self.read_layer(spec, fids=[fid])
@@ -159,8 +175,16 @@ class Store:
         table = LAYER_TABLES[spec.name]
         minx, miny, maxx, maxy = bbox
         if self.is_postgis:
-            envelope = sa.func.ST_MakeEnvelope(minx, miny, maxx, maxy, STORAGE_EPSG)
-            return sa.func.ST_Intersects(table.c.geom, envelope)
+            # ST_MakeEnvelope of a zero-width box (a map click) is an empty polygon that
+            # intersects nothing; a Box2D cast degenerates to a point or a line instead.
+            corner = sa.func.ST_Point(minx, miny)
+            box = sa.func.ST_SetSRID(
+                sa.cast(
+                    sa.func.ST_MakeBox2D(corner, sa.func.ST_Point(maxx, maxy)), table.c.geom.type
+                ),
+                STORAGE_EPSG,
+            )
+            return sa.func.ST_Intersects(table.c.geom, box)
         return sa.and_(
             table.c.maxx >= minx, table.c.minx <= maxx, table.c.maxy >= miny, table.c.miny <= maxy
         )

@@ -16,7 +16,8 @@ from geo_service import auth
 from geo_service.settings import Settings
 from layers.catalog import LAYERS
 from layers.errors import GeoServiceError
-from layers.io import read_layer_file, write_layer_file
+from layers.io import write_layer_file
+from layers.loader import load_file
 from layers.schema import LayerSpec
 from layers.store.store import Store
 
@@ -88,12 +89,23 @@ def load(
     store = _open(db)
     with _progress() as progress:
         task = progress.add_task(f"读取并校验 {file.name} (reading and validating)", total=None)
-        frame = read_layer_file(file, spec, crs=crs, encoding=encoding)
-        progress.update(task, total=len(frame), description=f"写入{spec.zh} (writing)")
-        count = store.write_layer(
-            spec, frame, replace=replace, progress=lambda n: progress.update(task, completed=n)
+        report = load_file(
+            store,
+            spec,
+            file,
+            crs=crs,
+            encoding=encoding,
+            replace=replace,
+            on_read=lambda n: progress.update(
+                task, total=n, description=f"写入{spec.zh} (writing)"
+            ),
+            progress=lambda n: progress.update(task, completed=n),
         )
-    console.print(f"已导入 {count} 条{spec.zh} (loaded {count} {spec.en.lower()}) → {layer}")
+    for warning in report.warnings:
+        err.print(f"[yellow]注意 (warning):[/yellow] {warning}", markup=True, highlight=False)
+    console.print(
+        f"已导入 {report.count} 条{spec.zh} (loaded {report.count} {spec.en.lower()}) → {layer}"
+    )
 
 
 @app.command()

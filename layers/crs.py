@@ -97,41 +97,64 @@ def epsg_of(crs: pyproj.CRS | str | int | None) -> int | None:
     return int(code) if code is not None else None
 
 
-def check_zone_extent(bounds: tuple[float, float, float, float], epsg: int) -> None:
-    """Refuse projected data whose extent does not fit the GK zone its CRS names.
+def transverse_mercator(epsg: int) -> tuple[float, float, str] | None:
+    """Central meridian (°), false easting (m) and name of a transverse-Mercator CRS.
 
-    This catches the two silent errors of Chinese survey data: eastings without the
-    zone prefix declared with a prefixed code (or the reverse), and swapped axes.
-    ``bounds`` are (minx, miny, maxx, maxy) in the source CRS.
+    ``None`` for any other CRS. Works for every Gauss-Krüger system (CGCS2000, Xian 1980,
+    Beijing 1954; 3- and 6-degree zones) from the CRS definition itself.
+
+    Examples
+    --------
+    >>> transverse_mercator(4526)[:2], transverse_mercator(2383)[:2], transverse_mercator(4490)
+    ((114.0, 38500000.0), (114.0, 500000.0), None)
     """
-    zone_info = gk3_zone_of_epsg(epsg)
-    if zone_info is None:
+    crs = CRS.from_epsg(epsg)
+    operation = crs.coordinate_operation
+    if operation is None or operation.method_name != "Transverse Mercator":
+        return None
+    params = {p.name: float(p.value) for p in operation.params}
+    return params["Longitude of natural origin"], params["False easting"], str(crs.name)
+
+
+def check_zone_extent(bounds: tuple[float, float, float, float], epsg: int) -> None:
+    """Refuse projected data whose extent does not fit the Gauss-Krüger zone its CRS names.
+
+    This catches the silent errors of Chinese survey data: eastings without the zone
+    prefix declared with a prefixed code (or the reverse), swapped axes, and data far
+    from the zone's central meridian. ``bounds`` are (minx, miny, maxx, maxy) in the
+    source CRS. A wrong zone whose eastings still fit (unprefixed eastings mean the same
+    in every zone) is caught by the park check at load time instead.
+    """
+    tm = transverse_mercator(epsg)
+    if tm is None:
         return
-    zone, prefixed = zone_info
+    lon0, false_easting, name = tm
     minx, miny, maxx, maxy = bounds
-    false_easting = 500_000.0 + (zone * 1_000_000.0 if prefixed else 0.0)
-    # A 3-degree zone is at most ~170 km either side of its meridian inside China;
-    # allow 250 km so that data straddling a zone edge is still accepted.
-    half_width = 250_000.0
+    # A 3-degree zone spans ~±140 km at China's latitudes, a 6-degree one ~±280 km; allow
+    # a margin for data that straddles a zone edge.
+    half_width = 250_000.0 if "3-degree" in name else 400_000.0
+    zone_base = false_easting - 500_000.0  # the zone prefix × 10⁶, or 0
     ok_x = false_easting - half_width <= minx and maxx <= false_easting + half_width
     ok_y = miny >= 1_500_000.0 and maxy <= 6_000_000.0  # 13.5°N–54°N
     if ok_x and ok_y:
         return
     hint = ""
-    if not ok_x and minx >= 100_000.0 and maxx <= 900_000.0 and prefixed:
-        hint = f" 东坐标没有带号: 请声明 EPSG:{gk3_epsg(zone)} (eastings lack the zone prefix)."
-    elif not ok_x and minx > 10_000_000.0 and not prefixed:
+    if not ok_x and zone_base > 0 and minx >= 100_000.0 and maxx <= 900_000.0:
+        hint = " 东坐标没有带号, 请改用不带带号的坐标系 (eastings lack the zone prefix"
+        zone = gk3_zone(lon0) if "3-degree" in name else None
+        hint += f": use EPSG:{gk3_epsg(zone)})." if zone and "CGCS2000" in name else ")."
+    elif not ok_x and zone_base == 0 and minx > 10_000_000.0:
         guess = int(minx // 1_000_000)
-        if _FIRST_ZONE <= guess <= _LAST_ZONE:
-            hint = (
-                f" 东坐标带有 {guess} 带号: 请声明 EPSG:{gk3_epsg(guess, prefixed=True)} "
-                "(eastings carry a zone prefix)."
-            )
-    elif not ok_y and ok_x is False and minx >= 1_500_000.0:
+        hint = f" 东坐标带有 {guess} 带号 (eastings carry the zone prefix {guess}"
+        if _FIRST_ZONE <= guess <= _LAST_ZONE and "CGCS2000" in name:
+            hint += f": use EPSG:{gk3_epsg(guess, prefixed=True)}"
+        hint += ")."
+    elif not ok_y and minx >= 1_500_000.0 and maxy < 1_500_000.0 + zone_base + 1_000_000.0:
         hint = " x 与 y 可能颠倒 (x and y look swapped)."
     raise CRSMismatch(
         f"数据范围 ({minx:.0f}, {miny:.0f}, {maxx:.0f}, {maxy:.0f}) 不在 EPSG:{epsg} "
-        f"(3度带第 {zone} 带) 内 — the data extent does not fit the declared CRS.{hint}"
+        f"({name}, 中央经线 {lon0:g}°) 的范围内 — the data extent does not fit the declared "
+        f"CRS.{hint}"
     )
 
 

@@ -1,0 +1,76 @@
+"""Loading checks a layer against the others: each feature lies in the park it names."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+from geopandas.testing import assert_geodataframe_equal
+
+from layers.catalog import FACTORIES, PARCELS, PARKS
+from layers.demo import generate_zone
+from layers.errors import LayerValidationError
+from layers.io import write_layer_file
+from layers.loader import load_file
+from layers.store.store import Store
+
+
+@pytest.fixture(scope="module")
+def zone() -> dict[str, gpd.GeoDataFrame]:
+    return generate_zone(parcels=60)
+
+
+def test_parcels_surveyed_in_the_wrong_zone_are_refused(
+    store: Store, zone: dict[str, gpd.GeoDataFrame], tmp_path: Path
+) -> None:
+    store.write_layer(PARKS, zone["parks"])
+    # Surveyed in zone 38 (CM 114°E) without prefix, but declared as zone 39 (CM 117°E):
+    # unprefixed eastings fit every zone, so only the park check can tell.
+    surveyed = zone["parcels"].to_crs(4547).set_crs(4548, allow_override=True)
+    path = tmp_path / "parcels.gpkg"
+    surveyed.to_file(path, layer="parcels", engine="pyogrio")
+    with pytest.raises(LayerValidationError, match="parks") as caught:
+        load_file(store, PARCELS, path)
+    assert {p.row for p in caught.value.problems} == set(range(1, len(surveyed) + 1))
+    assert all(p.field == "geometry" for p in caught.value.problems)
+    assert store.count(PARCELS) == 0
+
+
+def test_unknown_park_is_named(
+    store: Store, zone: dict[str, gpd.GeoDataFrame], tmp_path: Path
+) -> None:
+    store.write_layer(PARKS, zone["parks"])
+    factories = zone["factories"].copy()
+    factories.loc[1, "park_id"] = "P99"
+    path = tmp_path / "factories.geojson"
+    write_layer_file(factories, FACTORIES, path)
+    with pytest.raises(LayerValidationError) as caught:
+        load_file(store, FACTORIES, path)
+    [problem] = caught.value.problems
+    assert (problem.row, problem.field, problem.feature_id) == (
+        2,
+        "park_id",
+        factories.loc[1, "factory_id"],
+    )
+    assert "P99" in problem.message
+
+
+def test_without_parks_the_check_is_reported_not_skipped_silently(
+    store: Store, zone: dict[str, gpd.GeoDataFrame], tmp_path: Path
+) -> None:
+    path = tmp_path / "parcels.gpkg"
+    write_layer_file(zone["parcels"], PARCELS, path)
+    report = load_file(store, PARCELS, path)
+    assert report.count == len(zone["parcels"])
+    assert any("parks not loaded" in w for w in report.warnings)
+    assert_geodataframe_equal(store.read_layer(PARCELS).reset_index(drop=True), zone["parcels"])
+
+
+def test_parcels_in_their_parks_load(
+    store: Store, zone: dict[str, gpd.GeoDataFrame], tmp_path: Path
+) -> None:
+    store.write_layer(PARKS, zone["parks"])
+    path = tmp_path / "parcels.zip"
+    write_layer_file(zone["parcels"], PARCELS, path)
+    assert load_file(store, PARCELS, path).warnings == []

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from geo_service.errors import add_exception_handlers
 from geo_service.features import router as features_router
@@ -25,7 +26,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             app.state.store.close()
 
-    app = FastAPI(title=settings.title, version="0.1.0", lifespan=lifespan)
+    # FastAPIOffline serves the API docs' assets itself: many users have no internet.
+    app: FastAPI = FastAPIOffline(title=settings.title, version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     add_exception_handlers(app)
     app.include_router(features_router)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -189,3 +190,13 @@ def test_a_store_that_goes_away_answers_503(postgis_url: str, tmp_path: Path) ->
     assert response.status_code == 503
     assert response.json()["code"] == "store_unavailable"
     assert scratch not in response.text and "psycopg" not in response.text
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+def test_api_docs_work_offline(client: TestClient, page: str) -> None:
+    html = client.get(page).text
+    assets = re.findall(r'(?:src|href)="([^"]+)"', html) + re.findall(r"url: '([^']+)'", html)
+    assert assets
+    for asset in assets:
+        assert asset.startswith("/"), f"{page} loads {asset} from another host"
+        assert client.get(asset).status_code == 200, asset

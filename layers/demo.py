@@ -66,9 +66,16 @@ PLACES = {"修文": "Xiuwen", "东阳": "Dongyang", "张庆": "Zhangqing", "长�
 SURNAMES = list("王李张刘陈杨赵黄周吴郭梁")
 OWNERS = ("晋中国投集团（演示）", "山西转型综改示范区建设投资公司（演示）",
           "晋中机械工业集团（演示）")  # fmt: skip
-# Land-use class: (share of parcels, typical listing price in 万元/亩).
-LAND_USES = {"M1": (0.45, 28), "M2": (0.33, 24), "M3": (0.07, 20), "W1": (0.06, 19),
-             "W2": (0.04, 17), "A35": (0.05, 34)}  # fmt: skip
+# Typical listing price of each land-use class, 万元/亩.
+LAND_PRICE = {"M1": 28, "M2": 24, "M3": 20, "W1": 19, "W2": 17, "A35": 34}
+# Land-use mix per park theme (same order as PARK_THEMES).
+THEME_LAND_USE = (
+    {"M1": 0.45, "M2": 0.45, "W1": 0.05, "A35": 0.05},  # new-energy vehicles
+    {"M2": 0.60, "M3": 0.25, "M1": 0.10, "W2": 0.05},  # equipment manufacturing
+    {"M2": 0.70, "M1": 0.15, "M3": 0.10, "W1": 0.05},  # photovoltaics
+    {"M1": 0.70, "A35": 0.25, "W1": 0.05},  # information technology
+    {"M1": 0.50, "M2": 0.30, "A35": 0.20},  # bio-medicine
+)
 STANDARD_OWNER = "晋中开发区标准化厂房运营公司（演示）"
 ENV_STANDARDS = {"GB 16297-1996 二级": 0.5, "GB 16297-1996 二级；GB 8978-1996 三级": 0.35,
                  "GB 16297-1996 一级": 0.15}  # fmt: skip
@@ -328,12 +335,18 @@ def _parcels(
     park = park_of_block[blk]
     seq = pd.Series(park).groupby(park).cumcount().to_numpy() + 1
     facts, unset = _facts(rng, n)
-    land_use = _choose(rng, n, {use: share for use, (share, _) in LAND_USES.items()})
+    # Parks zone their land for their industries, so land use clusters by park (which is
+    # what lets a big project find enough contiguous land of the right class).
+    theme = park % len(PARK_THEMES)
+    land_use = np.empty(n, dtype=object)
+    for t, shares in enumerate(THEME_LAND_USE):
+        rows = np.flatnonzero(theme == t)
+        land_use[rows] = _choose(rng, len(rows), shares)
     # Land still to be acquired mostly needs approval as new construction land (增量).
     new = rng.random(n) < np.where(facts["acq_st"] == "done", 0.45, 0.85)
     off = rng.random(n) < 0.03  # declared area deliberately 3–8 % off, so the warning shows
     decl = area_mu * (1 + off * rng.choice([-1, 1], n) * rng.uniform(0.03, 0.08, n))
-    base = pd.Series(land_use).map({use: price for use, (_, price) in LAND_USES.items()})
+    base = pd.Series(land_use).map(LAND_PRICE)
     price = np.round(np.clip(base.to_numpy(dtype=float) + rng.normal(0, 3, n), 15, 40), 1)
     kva = np.clip(np.round(area_mu * rng.uniform(40, 120, n), -2), 2000, 40000)
     water = np.maximum(np.round(area_mu * rng.uniform(3, 10, n), -1), 100)
@@ -366,6 +379,44 @@ def _parcels(
         "note_int": np.where(off, f"{SYNTHETIC}；申报面积待核实 (area under review)", SYNTHETIC),
         "geometry": geometry,
     }
+
+
+EXPANSION_PARK = "P02"  # equipment manufacturing: heavy industry needs the room
+EXPANSION_MU = 3000.0
+
+
+def _expansion_area(cols: Columns) -> Columns:
+    """Make a compact cluster of the equipment park one expansion area (扩区).
+
+    Like the 4,800 亩 of empty land 晶科 started from: ~3,000 亩 of available 二类工业用地
+    (new construction land, no small earmarked quotas, so the park's budget applies),
+    parcels touching or across a road from each other, so a big project can be offered
+    an assembled site. Smaller zones get half the park.
+    """
+    park = np.asarray(cols["park_id"], dtype=object)
+    rows = np.flatnonzero(park == EXPANSION_PARK)
+    if len(rows) < 4:
+        return cols
+    geometry = np.asarray(cols["geometry"])
+    centres = shapely.get_coordinates(shapely.centroid(geometry[rows]))
+    area = shapely.area(geometry[rows]) / M2_PER_MU
+    seed = np.argmin(np.hypot(*(centres - centres.mean(axis=0)).T))
+    order = np.argsort(np.hypot(*(centres - centres[seed]).T), kind="stable")
+    target = min(EXPANSION_MU, 0.5 * area.sum())
+    chosen = rows[order[: int(np.searchsorted(np.cumsum(area[order]), target)) + 1]]
+    out = dict(cols)
+    for name, value in (("status", "available"), ("land_use", "M2"), ("stock_cat", "new")):
+        column = np.asarray(out[name], dtype=object).copy()
+        column[chosen] = value
+        out[name] = column
+    for name in ("egy_tce", *(f"{key}_t" for key in POLLUTANTS)):
+        column = np.asarray(out[name], dtype=float).copy()
+        column[chosen] = np.nan
+        out[name] = column
+    note = np.asarray(out["note_int"], dtype=object).copy()
+    note[chosen] = f"{SYNTHETIC}；开发区扩区 (expansion area)"
+    out["note_int"] = note
+    return out
 
 
 def _factories(rng: np.random.Generator, grid: _Grid, n: int, park_of_block: IntArray) -> Columns:
@@ -550,7 +601,9 @@ def generate_zone(*, seed: int = 20260101, parcels: int = 300) -> dict[str, gpd.
     parks, park_names = _parks(rng, grid, rects)
     frames = {
         "parks": _storage(parks),
-        "parcels": _storage(_parcels(rng, grid, parcels, park_of_block, park_names)),
+        "parcels": _storage(
+            _expansion_area(_parcels(rng, grid, parcels, park_of_block, park_names))
+        ),
         "factories": _storage(_factories(rng, grid, 25 + parcels // 2_000, park_of_block)),
         "infrastructure": _infrastructure(rng, grid, parcels),
         "roads": _storage(_roads(grid)),

@@ -29,6 +29,7 @@ import shapely
 from layers.catalog import FACTORIES, INFRASTRUCTURE, PARCELS, PARKS, ROADS
 from layers.crs import metric_epsg_for
 from layers.frames import derive
+from layers.readiness import condition_days
 
 REACH_M = 10_000.0
 """How far a site looks for utility nodes; requests may ask for less, never more."""
@@ -41,11 +42,22 @@ FloatArray = npt.NDArray[np.float64]
 
 @dataclass(frozen=True)
 class Pairs:
-    """Sites and the utility nodes of one kind within reach, nearest first per site."""
+    """Sites and the utility nodes of one kind within reach, nearest first per site.
+
+    ``starts`` are the offsets where each site's run of pairs begins and ``owner`` the site
+    of each run, for ``np.ufunc.reduceat`` over runs.
+    """
 
     site: IntArray
     node: IntArray
     dist_m: FloatArray
+    starts: IntArray
+    owner: IntArray
+
+    @classmethod
+    def build(cls, site: IntArray, node: IntArray, dist_m: FloatArray) -> Pairs:
+        starts = np.flatnonzero(np.r_[True, site[1:] != site[:-1]]) if len(site) else site
+        return cls(site, node, dist_m, starts.astype(np.int64), site[starts])
 
 
 @dataclass(frozen=True)
@@ -70,6 +82,11 @@ class Sites:
     park: IntArray
     """Index into ``Zone.parks``, -1 when the site's park is unknown."""
     distances: Distances
+    condition_keys: tuple[str, ...] = ()
+    condition_days: npt.NDArray[np.int64] = field(
+        default_factory=lambda: np.zeros((0, 0), dtype=np.int64)
+    )
+    """Day each readiness condition is met, per parcel (see layers.readiness)."""
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -138,7 +155,10 @@ def build_zone(
         metric = frame.to_crs(epsg).geometry.to_numpy()
         park = np.array([park_ids.get(p, -1) for p in frame["park_id"]], dtype=np.int64)
         distances = _distances(metric, infrastructure["kind"].to_numpy(), infra_metric)
-        return Sites(layer, frame, metric, park, distances)
+        if layer != PARCELS.name:
+            return Sites(layer, frame, metric, park, distances)
+        keys, days = condition_days(frame)
+        return Sites(layer, frame, metric, park, distances, tuple(keys), days)
 
     return Zone(
         parcels=sites(PARCELS.name, parcels),
@@ -192,13 +212,13 @@ def _distances(
         candidates = np.flatnonzero(kinds == kind)
         if not len(candidates) or not len(sites):
             empty = np.array([], dtype=np.int64)
-            pairs[kind] = Pairs(empty, empty, np.array([], dtype=float))
+            pairs[kind] = Pairs.build(empty, empty, np.array([], dtype=float))
             continue
         tree = shapely.STRtree(nodes[candidates])
         site_idx, hit = tree.query(sites, predicate="dwithin", distance=REACH_M)
         dist = shapely.distance(sites[site_idx], nodes[candidates[hit]])
         order = np.lexsort((dist, site_idx))
-        pairs[kind] = Pairs(
+        pairs[kind] = Pairs.build(
             site_idx[order].astype(np.int64), candidates[hit[order]].astype(np.int64), dist[order]
         )
     return Distances(nearest_m, nearest_node, pairs)

@@ -1,0 +1,155 @@
+"""Soft scores: normalised criteria, weighted sum and TOPSIS, contributions, stability.
+
+Every criterion is min–max normalised over the candidate sites to [0, 1], where 1 is
+best (benefit criteria: larger is better; cost criteria: smaller is better). A missing
+value scores 0. Weights are normalised to sum to 1.
+
+- Weighted sum: ``Σ w_j · n_ij``; the contribution of criterion *j* is ``w_j · n_ij``.
+- TOPSIS on the same min–max normalised matrix: with weighted values ``v_ij = w_j n_ij``
+  the ideal is ``w`` and the anti-ideal 0, so the score is
+  ``d⁻ / (d⁺ + d⁻)`` with ``d⁺ = ‖w − v_i‖`` and ``d⁻ = ‖v_i‖`` (pymcdm's TOPSIS with
+  min–max normalisation gives the same numbers; a test holds us to it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from layers.errors import InvalidInput
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+Method = Literal["weighted_sum", "topsis"]
+STABILITY_STEP = 0.2
+"""Each weight is moved by ±20 % (then all are renormalised) for the stability figure."""
+
+
+@dataclass(frozen=True)
+class Criterion:
+    key: str
+    name: str
+    unit: str
+    benefit: bool
+
+
+LAND_CRITERIA = (
+    Criterion("interchange", "距高速出入口 (to highway interchange)", "m", False),
+    Criterion("rail", "距铁路货运 (to rail freight)", "m", False),
+    Criterion("airport", "距机场 (to airport)", "m", False),
+    Criterion("substation", "距可用变电站 (to a substation with headroom)", "m", False),
+    Criterion("readiness", "净地条件完成度 (readiness)", "", True),
+    Criterion("price", "挂牌起始价 (listing price)", "万元/亩", False),
+    Criterion("area_fit", "面积匹配 (area fit)", "", True),
+    Criterion("park_fit", "园区产业匹配 (park industry fit)", "", True),
+)
+FACTORY_CRITERIA = (
+    Criterion("rent", "租金 (rent)", "元/m²/月", False),
+    Criterion("floor_fit", "面积匹配 (floor-area fit)", "", True),
+    Criterion("interchange", "距高速出入口 (to highway interchange)", "m", False),
+    Criterion("availability", "等待天数 (days until available)", "天", False),
+    Criterion("height", "净高 (clear height)", "m", True),
+    Criterion("park_fit", "园区产业匹配 (park industry fit)", "", True),
+)
+DEFAULT_WEIGHTS: dict[str, float] = {
+    # land
+    "interchange": 0.15, "rail": 0.05, "airport": 0.05, "substation": 0.15,
+    "readiness": 0.20, "price": 0.15, "area_fit": 0.15, "park_fit": 0.10,
+    # factories
+    "rent": 0.30, "floor_fit": 0.25, "availability": 0.10, "height": 0.10,
+}  # fmt: skip
+"""Documented defaults; a request may override any of them (see docs/matching.md)."""
+
+
+def weights_for(
+    criteria: tuple[Criterion, ...], overrides: Mapping[str, float], *, rail_required: bool = False
+) -> FloatArray:
+    """Normalised weights for ``criteria``: defaults, then the request's overrides."""
+    keys = {c.key for c in criteria}
+    unknown = sorted(set(overrides) - keys)
+    if unknown:
+        raise InvalidInput(
+            f"未知权重 {unknown} (unknown weights); 可用 (valid): {sorted(keys)}",
+            details={
+                "problems": [
+                    {"field": f"weights.{k}", "message": "unknown criterion"} for k in unknown
+                ]
+            },
+        )
+    base = dict(DEFAULT_WEIGHTS)
+    if rail_required:
+        base["rail"] = 0.15
+    w = np.array([overrides.get(c.key, base[c.key]) for c in criteria], dtype=float)
+    if w.sum() <= 0:
+        raise InvalidInput("权重之和须大于 0 (weights must not all be zero)")
+    return np.asarray(w / w.sum())
+
+
+def normalise(
+    matrix: FloatArray, benefit: npt.NDArray[np.bool_], reference: FloatArray | None = None
+) -> FloatArray:
+    """Min–max normalise columns to [0, 1] (1 best) using ``reference`` rows' ranges.
+
+    Values outside the reference range are clipped; NaN scores 0. A column with no spread
+    scores 1 everywhere: it cannot tell the sites apart.
+
+    Examples
+    --------
+    >>> normalise(np.array([[4., 4.], [1., 5.], [3., 2.]]), np.array([True, False]))
+    array([[1.        , 0.33333333],
+           [0.        , 0.        ],
+           [0.66666667, 1.        ]])
+    """
+    ref = matrix if reference is None else reference
+    with np.errstate(all="ignore"):
+        lo = np.nanmin(ref, axis=0) if len(ref) else np.zeros(matrix.shape[1])
+        hi = np.nanmax(ref, axis=0) if len(ref) else np.ones(matrix.shape[1])
+        span = hi - lo
+        scaled = np.where(benefit, matrix - lo, hi - matrix) / np.where(span > 0, span, 1.0)
+    scaled = np.where(np.isfinite(span) & (span > 0), scaled, 1.0)
+    return np.asarray(np.nan_to_num(np.clip(scaled, 0.0, 1.0), nan=0.0))
+
+
+def score(normalised: FloatArray, weights: FloatArray, method: Method) -> FloatArray:
+    """Scores in [0, 1] from a normalised matrix (rows: sites; columns: criteria)."""
+    weighted = normalised * weights
+    if method == "weighted_sum":
+        return np.asarray(weighted.sum(axis=1))
+    to_ideal = np.sqrt(((weights - weighted) ** 2).sum(axis=1))
+    to_anti = np.sqrt((weighted**2).sum(axis=1))
+    with np.errstate(invalid="ignore"):
+        closeness = to_anti / (to_ideal + to_anti)
+    return np.asarray(np.nan_to_num(closeness, nan=0.0))
+
+
+def top(scores: FloatArray, k: int) -> IntArray:
+    """Indices of the ``k`` best scores, best first; ties keep input order."""
+    k = min(k, len(scores))
+    if k == 0:
+        return np.array([], dtype=np.int64)
+    part = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
+    return np.asarray(part[np.lexsort((part, -scores[part]))], dtype=np.int64)
+
+
+def ranks_of(scores: FloatArray, rows: IntArray) -> IntArray:
+    """Competition rank (1 = best) of ``rows`` among all ``scores``."""
+    return np.asarray(1 + (scores[None, :] > scores[rows][:, None]).sum(axis=1), dtype=np.int64)
+
+
+def stability(
+    normalised: FloatArray, weights: FloatArray, method: Method, rows: IntArray
+) -> tuple[IntArray, IntArray]:
+    """Best and worst rank of ``rows`` when each weight in turn moves ±20 %."""
+    low = ranks_of(score(normalised, weights, method), rows)
+    high = low.copy()
+    for j in range(len(weights)):
+        for factor in (1 - STABILITY_STEP, 1 + STABILITY_STEP):
+            moved = weights.copy()
+            moved[j] *= factor
+            ranks = ranks_of(score(normalised, moved / moved.sum(), method), rows)
+            low, high = np.minimum(low, ranks), np.maximum(high, ranks)
+    return low, high

@@ -10,7 +10,9 @@ from fastapi_offline import FastAPIOffline
 
 from geo_service.errors import add_exception_handlers
 from geo_service.features import router as features_router
+from geo_service.matches import router as matches_router
 from geo_service.settings import Settings
+from geo_service.zones import ZoneCache
 from layers.store.store import Store
 
 
@@ -21,6 +23,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.store = Store.open(settings.store_url)
+        app.state.zones = ZoneCache(app.state.store)
         try:
             yield
         finally:
@@ -31,4 +34,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     add_exception_handlers(app)
     app.include_router(features_router)
+    app.include_router(matches_router)
     return app

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import time
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -13,7 +15,9 @@ from rich.table import Table
 from sqlalchemy.exc import OperationalError
 
 from geo_service import auth
+from geo_service.report import match_geojson, print_match
 from geo_service.settings import Settings
+from geo_service.zones import ZoneCache
 from layers.catalog import LAYERS
 from layers.errors import GeoServiceError
 from layers.io import write_layer_file
@@ -199,6 +203,40 @@ def serve_command(
 ) -> None:
     """启动服务 (start the HTTP service)."""
     _serve(_settings(db), host, port)
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    json = "json"
+    geojson = "geojson"
+
+
+@app.command("match")
+def match_command(
+    request_file: Annotated[
+        Path, typer.Argument(help="project request (JSON), see examples/requests/")
+    ],
+    db: DbOption = None,
+    top: Annotated[int, typer.Option(help="how many sites to rank")] = 10,
+    output: Annotated[OutputFormat, typer.Option("--format", help="table, json or geojson")] = (
+        OutputFormat.table
+    ),
+) -> None:
+    """为项目匹配地块或厂房 (rank parcels or factories for a project)."""
+    from matching.engine import match
+    from matching.request import load_request
+
+    request = load_request(request_file)
+    store = _open(db)
+    with err.status("载入开发区数据 (loading the zone) …"):
+        zone = ZoneCache(store).get()
+    result = match(request, zone, top_n=top)
+    if output is OutputFormat.json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+    elif output is OutputFormat.geojson:
+        print(json.dumps(match_geojson(result), ensure_ascii=False))
+    else:
+        print_match(console, result)
 
 
 @key_app.command("create")

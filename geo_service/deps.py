@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
-from geo_service.auth import Caller, authenticate
+from geo_service.auth import Caller, Role, authenticate
 from geo_service.settings import Settings
+from geo_service.zones import ZoneCache
+from layers.errors import AuthenticationRequired, Forbidden
 from layers.store.store import Store
 
 
@@ -37,3 +40,28 @@ def get_caller(
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]
+
+
+def require(*roles: Role) -> Callable[[Caller], Caller]:
+    """A dependency that lets only ``roles`` through: 401 without a key, 403 otherwise."""
+
+    def check(caller: CallerDep) -> Caller:
+        if caller.role is Role.PUBLIC:
+            raise AuthenticationRequired("需要密钥 (an API key is required)")
+        if caller.role not in roles:
+            raise Forbidden(
+                f"角色 {caller.role.value} 无权访问 (role may not do this); "
+                f"allowed: {', '.join(r.value for r in roles)}"
+            )
+        return caller
+
+    return check
+
+
+def get_zones(request: Request) -> ZoneCache:
+    zones: ZoneCache = request.app.state.zones
+    return zones
+
+
+ZonesDep = Annotated[ZoneCache, Depends(get_zones)]
+PlannerDep = Annotated[Caller, Depends(require(Role.PLANNER, Role.ADMIN))]

@@ -248,6 +248,13 @@ class Store:
             self._bump_version(conn, spec)
         return len(records)
 
+    def versions(self) -> dict[str, int]:
+        """The version of every layer (0 for a layer never written)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(layer_versions.c.layer, layer_versions.c.version))
+            known = {str(layer): int(version) for layer, version in rows}
+        return {name: known.get(name, 0) for name in LAYER_TABLES}
+
     def layer_version(self, spec: LayerSpec) -> int:
         with self.engine.connect() as conn:
             version = conn.execute(

@@ -1,0 +1,97 @@
+"""Match results for people: a Chinese table in the terminal, and GeoJSON for GIS."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from matching.engine import MatchResult
+
+
+def print_match(console: Console, result: MatchResult) -> None:
+    """Print a match as a planner reads it: ranked sites, why, near misses, exclusions."""
+    request = result.request
+    noun = "地块" if result.layer == "parcels" else "厂房"
+    console.print(
+        f"[bold]{request.name}[/bold] — {result.n_sites} 个{noun}, "
+        f"{result.n_feasible} 个满足全部硬约束"
+        + (f", 另拼合 {result.n_groups} 组相邻地块" if result.n_groups else "")
+        + f" (method {result.method}; as of {result.as_of}; data versions "
+        f"{result.versions})"
+    )
+    table = Table(title="推荐选址 (ranked sites)", show_lines=True)
+    for column in (
+        "名次",
+        "选址",
+        "园区",
+        "面积",
+        "得分",
+        "名次区间±20%权重",
+        "主要得分项",
+        "接入方案",
+    ):
+        table.add_column(column)
+    for site in result.sites:
+        best = sorted(site.contributions.items(), key=lambda kv: -kv[1])[:3]
+        names = {c.key: c.name.split(" (")[0] for c in result.criteria}
+        plan = "; ".join(
+            f"{c.utility}: {c.source or '无'}"
+            + (f" {c.distance_m / 1000:.1f}km" if c.distance_m is not None else "")
+            + (" ⚠需增容" if c.upgrade_needed else "")
+            for c in site.connections
+            if c.utility in ("power", "water", "road")
+        )
+        ids = ", ".join(site.ids[:4]) + (f" 等{len(site.ids)}宗" if len(site.ids) > 4 else "")
+        table.add_row(
+            str(site.rank),
+            f"{ids}\n{site.name}",
+            site.park_id,
+            f"{site.size:,.0f} {site.size_unit}",
+            f"{site.score:.3f}",
+            f"{site.rank_range[0]}–{site.rank_range[1]}",
+            "\n".join(f"{names[k]} {v:.3f}" for k, v in best),
+            plan,
+        )
+    console.print(table)
+    if result.near_misses:
+        misses = Table(title="差一项的候选 (near misses: fail exactly one constraint)")
+        for column in ("选址", "面积", "未满足", "需要 (what it would take)"):
+            misses.add_column(column)
+        for miss in result.near_misses:
+            misses.add_row(
+                ", ".join(miss.ids), f"{miss.size:,.0f}", miss.failed.detail, miss.remedy
+            )
+        console.print(misses)
+    if result.excluded_counts:
+        excluded = Table(title="排除原因统计 (sites excluded, per constraint)")
+        excluded.add_column("约束 (constraint)")
+        excluded.add_column("排除数 (sites)", justify="right")
+        for name, count in sorted(result.excluded_counts.items(), key=lambda kv: -kv[1]):
+            excluded.add_row(name, str(count))
+        console.print(excluded)
+
+
+def match_geojson(result: MatchResult) -> dict[str, Any]:
+    """Ranked sites and near misses as one GeoJSON FeatureCollection (EPSG:4490)."""
+    data = result.to_dict(excluded_limit=0)
+    features = []
+    for site in data["sites"]:
+        geometry = site.pop("geometry")
+        features.append(
+            {"type": "Feature", "geometry": geometry, "properties": {"role": "ranked", **site}}
+        )
+    for miss in data["near_misses"]:
+        geometry = miss.pop("geometry")
+        features.append(
+            {"type": "Feature", "geometry": geometry, "properties": {"role": "near_miss", **miss}}
+        )
+    return {
+        "type": "FeatureCollection",
+        "features": features,
+        "properties": {
+            k: data[k]
+            for k in ("request", "method", "weights", "counts", "data_versions", "excluded_counts")
+        },
+    }

@@ -229,51 +229,8 @@ def _utilities(request: ProjectRequest, zone: Zone, sites: Sites) -> list[Check]
     infra = zone.infrastructure
     n = len(sites)
     checks = []
-    need_mva = request.power_mva
-    if need_mva is not None or request.min_voltage_kv is not None:
-        need = need_mva or 0.0
-        min_kv = request.min_voltage_kv or 0.0
-        reach = request.power_reach_km
-        voltage = infra["voltage_kv"].to_numpy(dtype=float)
-        spare = infra["spare_mva"].to_numpy(dtype=float)
-        voltage_ok = np.nan_to_num(voltage) >= min_kv
-        _, _, best = best_node(
-            sites.distances.pairs["substation"],
-            n,
-            reach_m=reach * 1000,
-            qualifies=voltage_ok & (spare >= need),
-            spare=np.where(voltage_ok, spare, np.nan),
-        )
-        margin = best - need
-        kv = f"{min_kv:g} kV 及以上" if min_kv else ""
-
-        def why(i: int) -> str:
-            if np.isnan(best[i]):
-                return (
-                    f"{reach:g} km 内无{kv}变电站 (no {kv or 'any'} substation within {reach:g} km)"
-                )
-            return (
-                f"{reach:g} km 内{kv}变电站最大剩余容量 {_fmt(best[i])} MVA < 需 {_fmt(need)} MVA "
-                f"(best spare {_fmt(best[i])} MVA < {_fmt(need)} MVA needed)"
-            )
-
-        def remedy(i: int) -> str:
-            if np.isnan(best[i]):
-                return f"需新建{kv}变电站或线路 (needs a new substation or line)"
-            gap = _fmt(need - best[i])
-            return f"需变电站扩容 {gap} MVA (needs a {gap} MVA substation upgrade)"
-
-        checks.append(
-            _check(
-                "power",
-                "电力容量 (power)",
-                np.nan_to_num(margin, nan=-np.inf) >= 0,
-                margin,
-                "MVA",
-                why,
-                remedy,
-            )
-        )
+    if request.power_mva is not None or request.min_voltage_kv is not None:
+        checks.append(_power_check(request, zone, sites))
     for kind, field, column, unit, zh in _UTILITY_NEEDS:
         need = getattr(request, field)
         if need is None:
@@ -300,6 +257,51 @@ def _utilities(request: ProjectRequest, zone: Zone, sites: Sites) -> list[Check]
             )
         )
     return checks
+
+
+def _power_check(request: ProjectRequest, zone: Zone, sites: Sites) -> Check:
+    """A substation within reach, of the voltage asked for, with the spare MVA needed."""
+    infra = zone.infrastructure
+    n = len(sites)
+    need = request.power_mva or 0.0
+    min_kv = request.min_voltage_kv or 0.0
+    reach = request.power_reach_km
+    voltage = infra["voltage_kv"].to_numpy(dtype=float)
+    spare = infra["spare_mva"].to_numpy(dtype=float)
+    voltage_ok = np.nan_to_num(voltage) >= min_kv
+    _, _, best = best_node(
+        sites.distances.pairs["substation"],
+        n,
+        reach_m=reach * 1000,
+        qualifies=voltage_ok & (spare >= need),
+        spare=np.where(voltage_ok, spare, np.nan),
+    )
+    margin = best - need
+    kv = f"{min_kv:g} kV 及以上" if min_kv else ""
+
+    def why(i: int) -> str:
+        if np.isnan(best[i]):
+            return f"{reach:g} km 内无{kv}变电站 (no {kv or 'any'} substation within {reach:g} km)"
+        return (
+            f"{reach:g} km 内{kv}变电站最大剩余容量 {_fmt(best[i])} MVA < 需 {_fmt(need)} MVA "
+            f"(best spare {_fmt(best[i])} MVA < {_fmt(need)} MVA needed)"
+        )
+
+    def remedy(i: int) -> str:
+        if np.isnan(best[i]):
+            return f"需新建{kv}变电站或线路 (needs a new substation or line)"
+        gap = _fmt(need - best[i])
+        return f"需变电站扩容 {gap} MVA (needs a {gap} MVA substation upgrade)"
+
+    return _check(
+        "power",
+        "电力容量 (power)",
+        np.nan_to_num(margin, nan=-np.inf) >= 0,
+        margin,
+        "MVA",
+        why,
+        remedy,
+    )
 
 
 def _utility_why(

@@ -139,6 +139,13 @@ class MatchResult:
     _checks: list[Check] = field(repr=False, compare=False)
     _ids: npt.NDArray[np.object_] = field(repr=False, compare=False)
 
+    def feasible_ids(self) -> set[str]:
+        """Ids of the single sites that meet every hard constraint."""
+        if not self._checks:
+            return {str(i) for i in self._ids}
+        failing = np.vstack([~c.ok for c in self._checks]).any(axis=0)
+        return {str(i) for i in self._ids[~failing]}
+
     def excluded(self, limit: int | None = None) -> list[dict[str, Any]]:
         """Every excluded site (or the first ``limit``) with all of its reasons."""
         failing = np.vstack([~c.ok for c in self._checks]) if self._checks else np.zeros((0, 0))

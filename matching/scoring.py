@@ -13,6 +13,7 @@ value scores 0. Weights are normalised to sum to 1.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -105,7 +106,9 @@ def normalise(
            [0.66666667, 1.        ]])
     """
     ref = matrix if reference is None else reference
-    with np.errstate(all="ignore"):
+    # A criterion with no value at any reference site (all NaN) is expected: it scores 0.
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
         lo = np.nanmin(ref, axis=0) if len(ref) else np.zeros(matrix.shape[1])
         hi = np.nanmax(ref, axis=0) if len(ref) else np.ones(matrix.shape[1])
         span = hi - lo

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import Iterator
@@ -200,3 +201,50 @@ def test_api_docs_work_offline(client: TestClient, page: str) -> None:
     for asset in assets:
         assert asset.startswith("/"), f"{page} loads {asset} from another host"
         assert client.get(asset).status_code == 200, asset
+
+
+def _daheng() -> dict[str, object]:
+    path = Path(__file__).resolve().parents[1] / "examples" / "requests"
+    return json.loads((path / "daheng_crystal_pulling.json").read_text(encoding="utf-8"))
+
+
+def test_match_is_for_planners(client: TestClient, loaded: Store, planner_key: str) -> None:
+    anonymous = client.post("/match", json=_daheng())
+    assert anonymous.status_code == 401
+    bureau_key = auth.create_key(loaded, name="土地局", role="land_bureau")[1]
+    bureau = client.post("/match", json=_daheng(), headers={"X-API-Key": bureau_key})
+    assert bureau.status_code == 403 and bureau.json()["code"] == "forbidden"
+    response = client.post(
+        "/match?top=3", json=_daheng(), headers={"Authorization": f"Bearer {planner_key}"}
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert 0 < len(body["sites"]) <= 3
+    assert body["data_versions"] == loaded.versions()
+    assert body["sites"][0]["geometry"]["type"] in ("Polygon", "MultiPolygon")
+    assert all(entry["reasons"] for entry in body["excluded"])
+
+
+def test_match_sees_new_data_at_once(
+    client: TestClient, loaded: Store, planner_key: str, zone: dict[str, gpd.GeoDataFrame]
+) -> None:
+    headers = {"X-API-Key": planner_key}
+    request = {"name": "小项目", "industry": "装备制造", "area": {"min_mu": 20, "max_mu": 200}}
+    first = client.post("/match", json=request, headers=headers).json()
+    taken = [site["ids"] for site in first["sites"] if len(site["ids"]) == 1]
+    assert taken
+    parcels = loaded.read_layer(LAYERS["parcels"]).reset_index(drop=True)
+    parcels.loc[parcels["parcel_id"] == taken[0][0], "status"] = "transferred"
+    loaded.write_layer(LAYERS["parcels"], parcels, replace=True)
+    again = client.post("/match", json=request, headers=headers).json()
+    assert taken[0] not in [site["ids"] for site in again["sites"]]
+    assert again["data_versions"]["parcels"] == first["data_versions"]["parcels"] + 1
+
+
+def test_invalid_match_request_names_the_field(
+    client: TestClient, loaded: Store, planner_key: str
+) -> None:
+    body = {**_daheng(), "area": {"min_mu": "lots"}}
+    response = client.post("/match", json=body, headers={"X-API-Key": planner_key})
+    assert response.status_code == 400
+    assert response.json()["details"]["problems"][0]["field"] == "area.min_mu"

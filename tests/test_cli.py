@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -84,3 +85,21 @@ def test_key_lifecycle(store: Store, store_url: str) -> None:
     run("key", "revoke", credential_id, db=store_url)
     again = run("key", "revoke", credential_id, db=store_url, check=False)
     assert again.returncode == 2
+
+
+def test_match_prints_a_ranking_a_planner_can_read(
+    store: Store, store_url: str, zone: dict[str, gpd.GeoDataFrame]
+) -> None:
+    for name, frame in zone.items():
+        store.write_layer(LAYERS[name], frame)
+    examples = Path(__file__).resolve().parents[1] / "examples" / "requests"
+    table = run("match", str(examples / "cleaning_robot_factory.json"), "--top", "3", db=store_url)
+    assert "推荐选址" in table.stdout and "排除原因统计" in table.stdout
+    as_json = run(
+        "match", str(examples / "cleaning_robot_factory.json"), "--format", "json", db=store_url
+    )
+    data = json.loads(as_json.stdout)
+    assert data["layer"] == "factories"
+    assert all(site["kind"] == "factory" for site in data["sites"])
+    bad = run("match", str(examples / "nope.json"), db=store_url, check=False)
+    assert bad.returncode == 2 and "nope.json" in bad.stderr

@@ -24,7 +24,7 @@ from layers.catalog import (
 )
 from layers.readiness import condition_name, day_number
 from matching.request import FIRE_CLASSES, ProjectRequest
-from matching.zone import Pairs, Sites, Zone
+from matching.zone import REACH_M, Pairs, Sites, Zone
 
 BoolArray = npt.NDArray[np.bool_]
 FloatArray = npt.NDArray[np.float64]
@@ -81,25 +81,38 @@ def _check(
 
 
 def best_node(
-    pairs: Pairs, n_sites: int, *, reach_m: float, qualifies: BoolArray, spare: FloatArray
+    pairs: Pairs,
+    n_sites: int,
+    *,
+    reach_m: float,
+    qualifies: BoolArray,
+    spare: FloatArray,
+    per_pair: bool = False,
 ) -> tuple[npt.NDArray[np.int64], FloatArray, FloatArray]:
     """Per site: the nearest qualifying node within reach (-1 if none), its distance (inf),
     and the largest ``spare`` among all nodes within reach (NaN where ``spare`` is NaN for
-    all of them, e.g. nodes of the wrong voltage)."""
+    all of them, e.g. nodes of the wrong voltage). ``qualifies`` and ``spare`` are per
+    node, or already per pair with ``per_pair``."""
     node = np.full(n_sites, -1, dtype=np.int64)
     dist = np.full(n_sites, np.inf)
     best = np.full(n_sites, np.nan)
     if not len(pairs.site):
         return node, dist, best
-    in_reach = pairs.dist_m <= reach_m
-    keep = in_reach & qualifies[pairs.node]
+    # Pairs only exist within REACH_M, so a request at full reach needs no distance test.
+    full_reach = reach_m >= REACH_M
+    in_reach = None if full_reach else pairs.dist_m <= reach_m
+    keep = qualifies if per_pair else qualifies[pairs.node]
+    if in_reach is not None:
+        keep = keep & in_reach
     # Pairs are sorted by site, then distance: the first kept pair of a run is the nearest.
-    position = np.where(keep, np.arange(len(keep)), len(keep))
+    position = np.where(keep, pairs.positions, len(keep))
     first = np.minimum.reduceat(position, pairs.starts)
     found = first < len(keep)
     node[pairs.owner[found]] = pairs.node[first[found]]
     dist[pairs.owner[found]] = pairs.dist_m[first[found]]
-    values = np.where(in_reach, spare[pairs.node], np.nan)
+    values = spare if per_pair else spare[pairs.node]
+    if in_reach is not None:
+        values = np.where(in_reach, values, np.nan)
     with np.errstate(invalid="ignore"):
         best[pairs.owner] = np.fmax.reduceat(values, pairs.starts)
     return node, dist, best
@@ -107,27 +120,26 @@ def best_node(
 
 # -- land ----------------------------------------------------------------------------------
 def parcel_checks(
-    request: ProjectRequest,
-    zone: Zone,
-    site_area_mu: FloatArray | None = None,
+    request: ProjectRequest, zone: Zone, *, access: Access | None = None
 ) -> list[Check]:
     """Every hard constraint of a land request over the zone's parcels."""
     sites = zone.parcels
     frame = sites.frame
-    area = frame["area_mu"].to_numpy(dtype=float) if site_area_mu is None else site_area_mu
-    checks = [_status_check(frame["status"].to_numpy(dtype=object), PARCEL_STATUS_ZH, "available")]
-    checks += _land_use(request, frame)
+    area = frame["area_mu"].to_numpy(dtype=float)
+    checks = [_status_check(sites, PARCEL_STATUS_ZH, "available")]
+    checks += _land_use(request, sites)
     checks += _area(request, area)
     checks += _readiness(request, sites)
-    checks += _utilities(request, zone, sites)
+    checks += _utilities(request, zone, sites, access)
     checks += _budgets(request, zone, sites)
     checks += _logistics(request, sites)
     checks += standard_land(request, frame, area)
     return checks
 
 
-def _status_check(status: npt.NDArray[np.object_], labels: dict[str, str], wanted: str) -> Check:
-    ok = status == wanted
+def _status_check(sites: Sites, labels: dict[str, str], wanted: str) -> Check:
+    ok = sites.isin("status", [wanted])
+    status = sites.column("status")
     return _check(
         "status",
         "状态 (status)",
@@ -139,19 +151,19 @@ def _status_check(status: npt.NDArray[np.object_], labels: dict[str, str], wante
     )
 
 
-def _land_use(request: ProjectRequest, frame: pd.DataFrame) -> list[Check]:
+def _land_use(request: ProjectRequest, sites: Sites) -> list[Check]:
     allowed = request.allowed_land_use
     if allowed is None:
         return []
-    land_use = frame["land_use"].to_numpy(dtype=object)
-    ok = np.isin(land_use, list(allowed))
+    land_use = sites.column("land_use")
+    ok = sites.isin("land_use", allowed)
     wanted = "/".join(allowed)
     return [
         _check(
             "land_use",
             "用地性质 (land use)",
             ok,
-            np.full(len(frame), np.nan),
+            np.full(len(sites), np.nan),
             "",
             lambda i: (
                 f"用地性质 {land_use[i]} {LAND_USE_ZH.get(land_use[i], '')} 不在允许的 "
@@ -197,7 +209,7 @@ def _readiness(request: ProjectRequest, sites: Sites) -> list[Check]:
     if request.start_by is None:
         return []
     day = day_number(request.start_by)
-    ok: BoolArray = np.asarray((sites.condition_days <= day).all(axis=1), dtype=bool)
+    ok: BoolArray = sites.ready_day <= day
     when = request.start_by.isoformat()
     return [
         _check(
@@ -225,12 +237,14 @@ _UTILITY_NEEDS = (  # kind, request field, node spare column, unit, 中文
 )
 
 
-def _utilities(request: ProjectRequest, zone: Zone, sites: Sites) -> list[Check]:
+def _utilities(
+    request: ProjectRequest, zone: Zone, sites: Sites, access: Access | None
+) -> list[Check]:
     infra = zone.infrastructure
     n = len(sites)
     checks = []
     if request.power_mva is not None or request.min_voltage_kv is not None:
-        checks.append(_power_check(request, zone, sites))
+        checks.append(_power_check(request, access or substation_access(request, zone, sites)))
     for kind, field, column, unit, zh in _UTILITY_NEEDS:
         need = getattr(request, field)
         if need is None:
@@ -259,23 +273,41 @@ def _utilities(request: ProjectRequest, zone: Zone, sites: Sites) -> list[Check]
     return checks
 
 
-def _power_check(request: ProjectRequest, zone: Zone, sites: Sites) -> Check:
+@dataclass(frozen=True)
+class Access:
+    """Per site, the substations a request can use: the nearest one of the voltage asked
+    for with the spare MVA needed (``node`` -1 and ``dist_m`` inf where none is within
+    reach), and the most spare MVA among those of that voltage within reach."""
+
+    node: npt.NDArray[np.int64]
+    dist_m: FloatArray
+    best_spare_mva: FloatArray
+
+
+def substation_access(request: ProjectRequest, zone: Zone, sites: Sites) -> Access:
+    """Computed once per request and shared by the power check, the substation criterion
+    and the connection plan."""
+    need = request.power_mva or 0.0
+    voltage = sites.pair_values(zone, "substation", "voltage_kv")
+    spare = sites.pair_values(zone, "substation", "spare_mva")
+    voltage_ok = np.nan_to_num(voltage) >= (request.min_voltage_kv or 0.0)
+    node, dist, best = best_node(
+        sites.distances.pairs["substation"],
+        len(sites),
+        reach_m=request.power_reach_km * 1000,
+        qualifies=voltage_ok & (spare >= need),
+        spare=np.where(voltage_ok, spare, np.nan),
+        per_pair=True,
+    )
+    return Access(node, dist, best)
+
+
+def _power_check(request: ProjectRequest, access: Access) -> Check:
     """A substation within reach, of the voltage asked for, with the spare MVA needed."""
-    infra = zone.infrastructure
-    n = len(sites)
     need = request.power_mva or 0.0
     min_kv = request.min_voltage_kv or 0.0
     reach = request.power_reach_km
-    voltage = infra["voltage_kv"].to_numpy(dtype=float)
-    spare = infra["spare_mva"].to_numpy(dtype=float)
-    voltage_ok = np.nan_to_num(voltage) >= min_kv
-    _, _, best = best_node(
-        sites.distances.pairs["substation"],
-        n,
-        reach_m=reach * 1000,
-        qualifies=voltage_ok & (spare >= need),
-        spare=np.where(voltage_ok, spare, np.nan),
-    )
+    best = access.best_spare_mva
     margin = best - need
     kv = f"{min_kv:g} kV 及以上" if min_kv else ""
 
@@ -328,30 +360,8 @@ def _utility_remedy(best: FloatArray, need: float, unit: str, zh: str) -> Callab
     return remedy
 
 
-def budgets_of(zone: Zone, sites: Sites) -> dict[str, tuple[FloatArray, BoolArray]]:
-    """Per budget (``"energy"`` and each pollutant): what each site may draw, and whether
-    that is the site's own earmarked quota (True) or its park's remaining budget."""
-    frame, parks = sites.frame, zone.parks
-    out = {}
-    for key, own_col, park_col in [
-        ("energy", "egy_tce", "egy_left"),
-        *((p, f"{p}_t", f"{p}_left") for p in POLLUTANTS),
-    ]:
-        own = frame[own_col].to_numpy(dtype=float)
-        park_left = np.where(
-            sites.park >= 0,
-            parks[park_col].to_numpy(dtype=float)[np.maximum(sites.park, 0)]
-            if len(parks)
-            else np.nan,
-            np.nan,
-        )
-        has_own = ~np.isnan(own)
-        out[key] = (np.where(has_own, own, park_left), has_own)
-    return out
-
-
 def _budgets(request: ProjectRequest, zone: Zone, sites: Sites) -> list[Check]:
-    budgets = budgets_of(zone, sites)
+    budgets = sites.budgets
     needs = {"energy": request.energy_tce, **request.emissions_t}
     checks = []
     for key, need in needs.items():
@@ -511,7 +521,7 @@ def factory_checks(request: ProjectRequest, zone: Zone) -> list[Check]:
     sites = zone.factories
     frame = sites.frame
     n = len(frame)
-    checks = [_status_check(frame["status"].to_numpy(dtype=object), FACTORY_STATUS_ZH, "idle")]
+    checks = [_status_check(sites, FACTORY_STATUS_ZH, "idle")]
     floor = frame["floor_m2"].to_numpy(dtype=float)
     lo, hi = needs.floor.min_m2, needs.floor.max_m2
     margin = np.minimum(floor - lo, (hi - floor) if hi is not None else np.inf)

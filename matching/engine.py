@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -19,17 +21,18 @@ import numpy as np
 import numpy.typing as npt
 import shapely
 
-from layers.catalog import FACTORIES, PARCELS
+from layers.catalog import PARCELS
 from layers.geojson import plain
 from layers.readiness import day_number
 from matching.assembly import Group, assemble
 from matching.constraints import (
+    Access,
     Check,
     as_of,
-    best_node,
     committed_indicators,
     factory_checks,
     parcel_checks,
+    substation_access,
 )
 from matching.request import ProjectRequest
 from matching.scoring import (
@@ -231,20 +234,32 @@ def match(
     """
     land = request.site_kind == "land"
     sites = zone.parcels if land else zone.factories
-    checks = parcel_checks(request, zone) if land else factory_checks(request, zone)
+    access = substation_access(request, zone, sites) if land else None
+    checks = parcel_checks(request, zone, access=access) if land else factory_checks(request, zone)
     criteria = LAND_CRITERIA if land else FACTORY_CRITERIA
     weights = weights_for(criteria, request.weights, rail_required=request.logistics.rail_required)
     n = len(sites)
     failing = np.vstack([~c.ok for c in checks]) if checks else np.zeros((0, n), dtype=bool)
     n_failed = failing.sum(axis=0)
     feasible = np.flatnonzero(n_failed == 0)
-    raw = _criteria_matrix(request, zone, sites, criteria)
+    # Criteria are needed only where a site can be ranked or shown: feasible sites, near
+    # misses and (below) the parcels assembly may use. Everything else stays NaN.
+    raw = np.full((n, len(criteria)), np.nan)
+    filled = np.zeros(n, dtype=bool)
+
+    def fill(rows: IntArray) -> None:
+        todo = rows[~filled[rows]]
+        if len(todo):
+            raw[todo] = _criteria_matrix(request, zone, sites, criteria, todo, access)
+            filled[todo] = True
+
+    fill(np.flatnonzero(n_failed <= 1))
     benefit = np.array([c.benefit for c in criteria])
 
     groups: list[Group] = []
     group_raw = np.zeros((0, len(criteria)))
     if land and request.area is not None and len(feasible) < top_n:
-        groups, group_raw = _assembled(request, zone, checks, failing, raw, criteria)
+        groups, group_raw = _assembled(request, zone, checks, failing, raw, fill, criteria)
 
     candidates = np.vstack([raw[feasible], group_raw]) if len(groups) else raw[feasible]
     reference = candidates if len(candidates) else raw[n_failed == 1]
@@ -263,7 +278,7 @@ def match(
     best = top(scores, top_n)
     low, high = stability(norm, weights, request.method, best)
 
-    sources = _sources(request, zone, sites)
+    utilities = _utilities(request, zone, sites)
     ranked = []
     for rank, row in enumerate(best, start=1):
         ranked.append(
@@ -272,7 +287,7 @@ def match(
                 sites,
                 checks,
                 members_of[row],
-                sources,
+                utilities,
                 rank=rank,
                 kind=("parcel" if land else "factory") if is_single[row] else "group",
                 score_=float(scores[row]),
@@ -324,7 +339,7 @@ def _distinct(scores: FloatArray, members_of: list[tuple[int, ...]], n_single: i
 
 
 # -- criteria ----------------------------------------------------------------------------------
-def _park_fit(request: ProjectRequest, zone: Zone, sites: Sites) -> FloatArray:
+def _park_fit(request: ProjectRequest, zone: Zone, park: IntArray) -> FloatArray:
     tokens = [t for t in re.split(r"[/;；、,，\s]+", request.industry) if t]
     parks = zone.parks
     fit = np.zeros(len(parks))
@@ -334,51 +349,46 @@ def _park_fit(request: ProjectRequest, zone: Zone, sites: Sites) -> FloatArray:
         text = industries or ""
         if park_id in request.preferred_parks or any(t in text for t in tokens):
             fit[j] = 1.0
-    return np.where(sites.park >= 0, fit[np.maximum(sites.park, 0)] if len(fit) else 0.0, 0.0)
-
-
-def _nearest_substation(request: ProjectRequest, zone: Zone, sites: Sites) -> FloatArray:
-    infra = zone.infrastructure
-    voltage = np.nan_to_num(infra["voltage_kv"].to_numpy(dtype=float))
-    spare = np.nan_to_num(infra["spare_mva"].to_numpy(dtype=float))
-    qualifies = (voltage >= (request.min_voltage_kv or 0)) & (spare >= (request.power_mva or 0))
-    _, dist, _ = best_node(
-        sites.distances.pairs["substation"],
-        len(sites),
-        reach_m=request.power_reach_km * 1000,
-        qualifies=qualifies,
-        spare=spare,
-    )
-    return np.where(np.isfinite(dist), dist, np.nan)
+    return np.where(park >= 0, fit[np.maximum(park, 0)] if len(fit) else 0.0, 0.0)
 
 
 def _criteria_matrix(
-    request: ProjectRequest, zone: Zone, sites: Sites, criteria: tuple[Criterion, ...]
+    request: ProjectRequest,
+    zone: Zone,
+    sites: Sites,
+    criteria: tuple[Criterion, ...],
+    rows: IntArray,
+    access: Access | None,
 ) -> FloatArray:
-    frame = sites.frame
+    """Raw criterion values (rows: ``rows`` of ``sites``; columns: ``criteria``)."""
+    column = sites.column
     nearest = sites.distances.nearest_m
     columns: dict[str, FloatArray] = {}
     for key in ("interchange", "rail", "airport"):
-        columns[key] = np.where(np.isfinite(nearest[key]), nearest[key], np.nan)
-    columns["park_fit"] = _park_fit(request, zone, sites)
+        d = nearest[key][rows]
+        columns[key] = np.where(np.isfinite(d), d, np.nan)
+    columns["park_fit"] = _park_fit(request, zone, sites.park[rows])
     if sites.layer == PARCELS.name:
-        area = frame["area_mu"].to_numpy(dtype=float)
         day = day_number(as_of(request))
-        columns["readiness"] = (sites.condition_days <= day).mean(axis=1)
-        columns["price"] = frame["price_wmu"].to_numpy(dtype=float)
-        columns["substation"] = _nearest_substation(request, zone, sites)
-        columns["area_fit"] = _area_fit(request, area)
+        columns["readiness"] = (sites.condition_days[rows] <= day).mean(axis=1)
+        columns["price"] = column("price_wmu")[rows]
+        if access is not None:
+            d = access.dist_m[rows]
+            columns["substation"] = np.where(np.isfinite(d), d, np.nan)
+        else:
+            columns["substation"] = np.full(len(rows), np.nan)
+        columns["area_fit"] = _area_fit(request, column("area_mu")[rows])
     else:
         needs = request.factory
-        floor = frame["floor_m2"].to_numpy(dtype=float)
+        floor = column("floor_m2")[rows]
         target = needs.floor.min_m2 if needs else 1.0
-        columns["rent"] = frame["rent_ym"].to_numpy(dtype=float)
+        columns["rent"] = column("rent_ym")[rows]
         columns["floor_fit"] = 1.0 - np.abs(floor - target) / target
-        columns["height"] = frame["height_m"].to_numpy(dtype=float)
+        columns["height"] = column("height_m")[rows]
         start = as_of(request)
+        available = column("avail_from")[rows]
         columns["availability"] = np.array(
-            [max((d - start).days, 0) if d is not None else 0 for d in frame["avail_from"]],
-            dtype=float,
+            [max((d - start).days, 0) if d is not None else 0 for d in available], dtype=float
         )
     return np.column_stack([columns[c.key] for c in criteria]).astype(float)
 
@@ -399,6 +409,7 @@ def _assembled(
     checks: list[Check],
     failing: BoolArray,
     raw: FloatArray,
+    fill: Callable[[IntArray], None],
     criteria: tuple[Criterion, ...],
 ) -> tuple[list[Group], FloatArray]:
     """Groups of parcels that pass every check but those that depend on area, and pass
@@ -424,6 +435,8 @@ def _assembled(
         if len(g.members) > 1  # a lone parcel is ranked as itself
     ]
     groups = [g for g in groups if _group_meets_indicators(request, sites, g)]
+    if groups:
+        fill(np.unique(np.concatenate([np.array(g.members) for g in groups])))
     rows = []
     keys = [c.key for c in criteria]
     for g in groups:
@@ -457,6 +470,10 @@ def _group_meets_indicators(request: ProjectRequest, sites: Sites, group: Group)
 
 
 # -- results -----------------------------------------------------------------------------------
+def _or_inf(value: float) -> float:
+    return math.inf if math.isnan(value) else value
+
+
 def _outcomes(
     checks: list[Check], members: tuple[int, ...], group_area: float | None
 ) -> tuple[CheckOutcome, ...]:
@@ -464,19 +481,16 @@ def _outcomes(
     for c in checks:
         if group_area is not None and _AREA_DEPENDENT.match(c.key):
             continue  # judged on the group as a whole, not per member
-        worst = min(members, key=lambda i: (bool(c.ok[i]), np.nan_to_num(c.margin[i], nan=np.inf)))
-        margin = c.margin[worst]
+        # The member that meets the check worst speaks for the site (NaN margin: no quantity).
+        worst = min(members, key=lambda i: (bool(c.ok[i]), _or_inf(float(c.margin[i]))))
+        margin = float(c.margin[worst])
+        finite = math.isfinite(margin)
         detail = "满足 (met)" if c.ok[worst] else c.why(worst)
-        if c.ok[worst] and np.isfinite(margin):
+        if c.ok[worst] and finite:
             detail = f"满足, 余量 {margin:,.1f} {c.unit} (met with margin)"
         out.append(
             CheckOutcome(
-                c.key,
-                c.name,
-                bool(c.ok[worst]),
-                float(margin) if np.isfinite(margin) else None,
-                c.unit,
-                detail,
+                c.key, c.name, bool(c.ok[worst]), margin if finite else None, c.unit, detail
             )
         )
     if group_area is not None:
@@ -499,7 +513,7 @@ def _ranked_site(
     sites: Sites,
     checks: list[Check],
     members: tuple[int, ...],
-    sources: dict[str, _Source],
+    utilities: list[_Utility],
     *,
     rank: int,
     kind: SiteKind,
@@ -510,21 +524,20 @@ def _ranked_site(
     criteria: tuple[Criterion, ...],
     rank_range: tuple[int, int],
 ) -> RankedSite:
-    frame = sites.frame.iloc[list(members)]
+    rows = list(members)
     land = sites.layer == PARCELS.name
-    size_col = "area_mu" if land else "floor_m2"
-    size = float(frame[size_col].sum())
-    id_field = PARCELS.id_field if land else FACTORIES.id_field
-    names = [str(v) for v in frame["name"] if v]
+    size = float(sites.column("area_mu" if land else "floor_m2")[rows].sum())
+    names = [str(v) for v in sites.column("name")[rows] if v]
+    geometries = sites.column("geometry")[rows]
     return RankedSite(
         rank=rank,
         kind=kind,
-        ids=tuple(str(v) for v in frame[id_field]),
-        fids=tuple(int(v) for v in frame["fid"]),
+        ids=tuple(str(v) for v in sites.ids[rows]),
+        fids=tuple(int(v) for v in sites.column("fid")[rows]),
         name=names[0] + (f" 等 {len(members)} 宗 (+{len(members) - 1})" if len(members) > 1 else "")
         if names
         else "",
-        park_id="+".join(dict.fromkeys(str(p) for p in frame["park_id"])),
+        park_id="+".join(dict.fromkeys(str(p) for p in sites.column("park_id")[rows])),
         size=size,
         size_unit="亩" if land else "m²",
         score=score_,
@@ -537,35 +550,33 @@ def _ranked_site(
         },
         checks=_outcomes(checks, members, size if kind == "group" else None),
         rank_range=rank_range,
-        connections=connection_plan(zone, sites, members, sources),
-        geometry=shapely.union_all(frame.geometry.values)
-        if len(members) > 1
-        else frame.geometry.iloc[0],
+        connections=connection_plan(zone, sites, members, utilities),
+        geometry=shapely.union_all(geometries) if len(rows) > 1 else geometries[0],
     )
 
 
 @dataclass(frozen=True)
-class _Source:
-    """For one utility, per site: the nearest node with headroom and the site's capacity."""
+class _Utility:
+    """What the connection plan needs for one utility, prepared once per match."""
 
-    need: float | None
+    name: str
+    kind: str
     unit: str
-    reach_km: float
-    node: IntArray
-    dist_m: FloatArray
+    need: float | None
     spare: FloatArray
+    qualifies: BoolArray
+    reach_km: float
     capacity: FloatArray
 
 
-def _sources(request: ProjectRequest, zone: Zone, sites: Sites) -> dict[str, _Source]:
-    """Computed once per match over all sites; each ranked site then only indexes."""
+def _utilities(request: ProjectRequest, zone: Zone, sites: Sites) -> list[_Utility]:
     infra = zone.infrastructure
-    kinds = infra["kind"].to_numpy()
+    kinds = infra["kind"].to_numpy(dtype=object)
     land = sites.layer == PARCELS.name
-    out = {}
+    out = []
     for utility, kind, site_col, spare_col, need_attr, unit in _UTILITIES:
         if not land and utility != "power":
-            continue
+            continue  # a building's water and gas are facts of the building
         need = getattr(request, need_attr)
         spare = infra[spare_col].to_numpy(dtype=float)
         if utility == "power":
@@ -576,47 +587,47 @@ def _sources(request: ProjectRequest, zone: Zone, sites: Sites) -> dict[str, _So
         if utility == "power" and request.min_voltage_kv:
             voltage = np.nan_to_num(infra["voltage_kv"].to_numpy(dtype=float))
             qualifies &= voltage >= request.min_voltage_kv
-        reach = request.power_reach_km if utility == "power" else request.utility_reach_km
-        node, dist, _ = best_node(
-            sites.distances.pairs[kind],
-            len(sites),
-            reach_m=reach * 1000,
-            qualifies=qualifies,
-            spare=spare,
-        )
+        reach_km = request.power_reach_km if utility == "power" else request.utility_reach_km
         capacity = sites.frame[site_col].to_numpy(dtype=float)
-        out[utility] = _Source(need, unit, reach, node, dist, spare, capacity)
+        out.append(_Utility(utility, kind, unit, need, spare, qualifies, reach_km, capacity))
     return out
 
 
 def connection_plan(
-    zone: Zone, sites: Sites, members: tuple[int, ...], sources: dict[str, _Source]
+    zone: Zone, sites: Sites, members: tuple[int, ...], utilities: list[_Utility]
 ) -> tuple[Connection, ...]:
     """For power, water, gas, heat, sewage and road: where the site would connect, how far,
-    the headroom left after the project, and whether the boundary connection needs more."""
-    rows = np.array(members)
+    the headroom left after the project, and whether the boundary connection needs more.
+
+    Looks only at the pairs of the site's own parcels, so it costs little per site."""
+    names = zone.infrastructure["name"].to_numpy(dtype=object)
     out = []
-    for utility, src in sources.items():
-        nearest = int(rows[np.argmin(src.dist_m[rows])])
-        capacity = src.capacity[rows]
+    for u in utilities:
+        found: tuple[float, int] | None = None
+        for member in members:
+            nodes, dists = sites.distances.pairs[u.kind].of_site(member)
+            usable = np.flatnonzero((dists <= u.reach_km * 1000) & u.qualifies[nodes])
+            if len(usable) and (found is None or dists[usable[0]] < found[0]):
+                found = (float(dists[usable[0]]), int(nodes[usable[0]]))
+        capacity = u.capacity[list(members)]
         have = float(np.nanmax(capacity)) if not np.isnan(capacity).all() else float("nan")
-        node = int(src.node[nearest])
-        if node < 0:
+        if found is None:
             out.append(
                 Connection(
-                    utility,
+                    u.name,
                     None,
                     None,
                     None,
-                    src.unit,
-                    src.need is not None,
-                    f"{src.reach_km:g} km 内无有余量的接入点, 需新建或扩容 "
-                    f"(no source with headroom within {src.reach_km:g} km)",
+                    u.unit,
+                    u.need is not None,
+                    f"{u.reach_km:g} km 内无有余量的接入点, 需新建或扩容 "
+                    f"(no source with headroom within {u.reach_km:g} km)",
                 )
             )
             continue
-        short = src.need is not None and not have >= src.need
-        if src.need is None:
+        distance, node = found
+        short = u.need is not None and not have >= u.need
+        if u.need is None:
             note = "项目未提需求 (no demand stated)"
         elif not short:
             note = "红线处容量满足 (boundary capacity suffices)"
@@ -624,20 +635,20 @@ def connection_plan(
             note = "红线处容量未知, 需核实 (boundary capacity unknown)"
         else:
             note = (
-                f"红线处可接 {have:,.0f} {src.unit}, 需增容接入 "
-                "(boundary connection needs upgrading)"
+                f"红线处可接 {have:,.0f} {u.unit}, 需增容接入 (boundary connection needs upgrading)"
             )
         out.append(
             Connection(
-                utility,
-                str(zone.infrastructure["name"].iloc[node]),
-                float(src.dist_m[nearest]),
-                float(src.spare[node] - (src.need or 0.0)),
-                src.unit,
+                u.name,
+                str(names[node]),
+                distance,
+                float(u.spare[node] - (u.need or 0.0)),
+                u.unit,
                 short,
                 note,
             )
         )
+    rows = np.array(members)
     road, road_dist = zone.nearest_road(sites.metric[rows])
     k = int(np.argmin(road_dist))
     if road[k] >= 0:
@@ -676,20 +687,19 @@ def _near_misses(
         request.method,
     )
     land = sites.layer == PARCELS.name
-    id_field = PARCELS.id_field if land else FACTORIES.id_field
     out = []
     for k in top(scores, limit):
         i = int(rows[k])
         failed = next(c for c in checks if not c.ok[i])
         margin = failed.margin[i]
-        row = sites.frame.iloc[i]
+        name = sites.column("name")[i]
         out.append(
             NearMiss(
                 kind="parcel" if land else "factory",
-                ids=(str(row[id_field]),),
-                name=str(row["name"] or ""),
-                park_id=str(row["park_id"]),
-                size=float(row["area_mu"] if land else row["floor_m2"]),
+                ids=(str(sites.ids[i]),),
+                name=str(name or ""),
+                park_id=str(sites.column("park_id")[i]),
+                size=float(sites.column("area_mu" if land else "floor_m2")[i]),
                 score=float(scores[k]),
                 failed=CheckOutcome(
                     failed.key,
@@ -700,7 +710,7 @@ def _near_misses(
                     failed.why(i),
                 ),
                 remedy=failed.remedy(i),
-                geometry=row.geometry,
+                geometry=sites.column("geometry")[i],
             )
         )
     return out

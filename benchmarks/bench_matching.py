@@ -1,0 +1,211 @@
+"""Matching benchmark: distance precompute and one ranking request on a large zone, with the
+same ranking done naively (geopandas joins per request) and as one PostGIS query.
+
+Run on demand (not part of the test suite):
+
+    .venv/bin/python -m benchmarks.bench_matching --parcels 100000 [--pg URL]
+
+Times are medians; ratios are against the engine's median measured in the same run. The
+three implementations must return the same top 10, or the run fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import sqlalchemy as sa
+
+from benchmarks.naive import rank_parcels
+from layers.catalog import LAYERS
+from layers.demo import generate_zone
+from layers.frames import derive
+from matching.engine import match
+from matching.request import parse_request
+from matching.zone import build_zone
+
+WEIGHTS = {"interchange": 0.4, "price": 0.3, "area_fit": 0.3}
+REQUEST: dict[str, Any] = {
+    "name": "基准项目 (benchmark project)",
+    "industry": "装备制造",
+    "area": {"min_mu": 60, "max_mu": 200},
+    "pollution_class": 2,
+    "power_mw": 9,
+    "min_voltage_kv": 35,
+    "energy_tce": 2000,
+    "logistics": {"max_interchange_km": 12},
+    "weights": {
+        k: WEIGHTS.get(k, 0.0)
+        for k in (
+            "interchange",
+            "rail",
+            "airport",
+            "substation",
+            "readiness",
+            "price",
+            "area_fit",
+            "park_fit",
+        )
+    },
+}
+
+SQL = """
+WITH candidates AS (
+    SELECT p.parcel_id, p.area_mu, p.price_wmu, p.geom
+    FROM bench_parcels p LEFT JOIN bench_parks k ON k.park_id = p.park_id
+    WHERE p.status = 'available' AND p.land_use = ANY(:uses)
+      AND p.area_mu BETWEEN :area_lo AND :area_hi
+      AND COALESCE(p.egy_tce, k.egy_left) >= :energy
+      AND EXISTS (SELECT 1 FROM bench_infra s
+                  WHERE s.kind = 'substation' AND s.voltage_kv >= :kv AND s.spare_mva >= :mva
+                    AND ST_DWithin(p.geom, s.geom, :reach))
+), measured AS (
+    SELECT c.*, ic.d AS d_ic
+    FROM candidates c
+    CROSS JOIN LATERAL (SELECT ST_Distance(c.geom, i.geom) AS d FROM bench_infra i
+                        WHERE i.kind = 'interchange' ORDER BY 1 LIMIT 1) ic
+    WHERE ic.d <= :max_ic
+), scored AS (
+    SELECT parcel_id,
+      :w_ic * COALESCE((MAX(d_ic) OVER () - d_ic)
+                       / NULLIF(MAX(d_ic) OVER () - MIN(d_ic) OVER (), 0), 1)
+      + :w_price * COALESCE((MAX(price_wmu) OVER () - price_wmu)
+                            / NULLIF(MAX(price_wmu) OVER () - MIN(price_wmu) OVER (), 0), 1)
+      + :w_area * COALESCE((fit - MIN(fit) OVER ())
+                           / NULLIF(MAX(fit) OVER () - MIN(fit) OVER (), 0), 1) AS score
+    FROM (SELECT *, 1 - ABS(area_mu - :area_lo) / :area_lo AS fit FROM measured) m
+)
+SELECT parcel_id FROM scored ORDER BY score DESC, parcel_id LIMIT 10
+"""
+
+
+def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
+    times, result = [], None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), result
+
+
+def postgis(
+    url: str, frames: dict[str, Any], epsg: int
+) -> tuple[Callable[[], list[str]], Callable[[], None]]:
+    """Load the zone into a scratch database (metric geometry, GiST indexes); return the query
+    and a cleanup function."""
+    base = sa.make_url(url)
+    name = f"gs_bench_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    engine = sa.create_engine(base.set(database=name))
+    parcels = derive(frames["parcels"], LAYERS["parcels"]).to_crs(epsg)
+    parks = derive(frames["parks"], LAYERS["parks"])
+    infra = frames["infrastructure"].to_crs(epsg)
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE EXTENSION postgis"))
+    parcels[
+        [
+            "parcel_id",
+            "park_id",
+            "status",
+            "land_use",
+            "area_mu",
+            "price_wmu",
+            "egy_tce",
+            "geometry",
+        ]
+    ].rename_geometry("geom").to_postgis("bench_parcels", engine)
+    parks[["park_id", "egy_left"]].to_sql("bench_parks", engine)
+    infra[["kind", "voltage_kv", "spare_mva", "geometry"]].rename_geometry("geom").to_postgis(
+        "bench_infra", engine
+    )
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE INDEX ON bench_parcels USING gist (geom)"))
+        conn.execute(sa.text("CREATE INDEX ON bench_infra USING gist (geom)"))
+        conn.execute(sa.text("ANALYZE"))
+    request = parse_request(REQUEST)
+    params = {
+        "uses": list(request.allowed_land_use or ()),
+        "area_lo": request.area.min_mu,  # type: ignore[union-attr]
+        "area_hi": request.area.max_mu,
+        "energy": request.energy_tce,  # type: ignore[union-attr]
+        "kv": request.min_voltage_kv,
+        "mva": request.power_mva,
+        "reach": request.power_reach_km * 1000,
+        "max_ic": request.logistics.max_interchange_km * 1000,  # type: ignore[operator]
+        "w_ic": WEIGHTS["interchange"],
+        "w_price": WEIGHTS["price"],
+        "w_area": WEIGHTS["area_fit"],
+    }
+
+    def query() -> list[str]:
+        with engine.connect() as conn:
+            return [r[0] for r in conn.execute(sa.text(SQL), params)]
+
+    def cleanup() -> None:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return query, cleanup
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--parcels", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument(
+        "--pg",
+        default=os.environ.get("GEO_SERVICE_TEST_PG_URL"),
+        help="PostGIS URL (a scratch database is created there)",
+    )
+    args = parser.parse_args()
+
+    started = time.perf_counter()
+    frames = generate_zone(parcels=args.parcels)
+    print(f"zone: {args.parcels:,} parcels generated in {time.perf_counter() - started:.1f} s")
+    build_s, zone = timed(lambda: build_zone(frames), 1)
+    from matching.zone import _distances
+
+    kinds = zone.infrastructure["kind"].to_numpy()
+    nodes = zone.infrastructure.to_crs(zone.metric_epsg).geometry.to_numpy()
+    precompute_s, _ = timed(lambda: _distances(zone.parcels.metric, kinds, nodes), 3)
+    request = parse_request(REQUEST)
+    match(request, zone)  # warm-up
+    engine_s, result = timed(lambda: match(request, zone), args.repeat)
+    engine_top = [s.ids[0] for s in result.sites]
+    naive_s, naive_top = timed(
+        lambda: rank_parcels(request, frames, WEIGHTS, 10, zone.metric_epsg), 3
+    )
+    rows = [
+        ("engine: one ranking request (median)", engine_s),
+        ("naive: geopandas joins per request", naive_s),
+    ]
+    if args.pg:
+        query, cleanup = postgis(args.pg, frames, zone.metric_epsg)
+        try:
+            pg_s, pg_top = timed(query, 5)
+        finally:
+            cleanup()
+        rows.append(("PostGIS: one SQL query", pg_s))
+        assert pg_top == engine_top, f"PostGIS ranks differently: {pg_top} vs {engine_top}"
+    else:
+        print("(no --pg URL: PostGIS comparison skipped)")
+    assert naive_top == engine_top, f"naive ranks differently: {naive_top} vs {engine_top}"
+    print(f"feasible parcels: {result.n_feasible:,}; the three agree on the top 10")
+    print(f"{'zone build (areas, readiness, distances)':<45} {build_s * 1000:>10.1f} ms")
+    print(f"{'distance precompute only':<45} {precompute_s * 1000:>10.1f} ms")
+    print(f"{'':<45} {'median':>10}   ratio to engine")
+    for label, seconds in rows:
+        print(f"{label:<45} {seconds * 1000:>8.1f} ms   {seconds / engine_s:>8.1f}×")
+
+
+if __name__ == "__main__":
+    main()

@@ -54,8 +54,6 @@ SiteKind = Literal["parcel", "group", "factory"]
 
 DEFAULT_TOP = 10
 NEAR_MISSES = 5
-ASSEMBLY_GAP_M = 45.0
-"""Parcels this close (a trunk road's width) count as neighbours for assembly."""
 # Checks whose outcome depends on the site's area: re-evaluated for an assembled group.
 _AREA_DEPENDENT = re.compile(r"^(area|std_\w+)$")
 _UTILITIES = (  # utility, node kind, site capacity column, node spare column, request need, unit
@@ -427,7 +425,7 @@ def _assembled(
         area[pool],
         min_mu=request.area.min_mu,
         max_mu=request.area.max_mu,
-        gap_m=ASSEMBLY_GAP_M,
+        gap_m=request.assembly_gap_m,
     )
     groups = [
         Group(tuple(int(pool[m]) for m in g.members), g.area_mu)

@@ -127,8 +127,14 @@ class ProjectRequest(_Model):
     )
     preferred_parks: tuple[str, ...] = ()
     start_by: dt.date | None = Field(default=None, description="site must be ready by then")
-    power_reach_km: float = Field(default=5.0, gt=0, le=20)
-    utility_reach_km: float = Field(default=5.0, gt=0, le=20)
+    power_reach_km: float = Field(default=5.0, gt=0, le=10)
+    utility_reach_km: float = Field(default=5.0, gt=0, le=10)
+    assembly_gap_m: float = Field(
+        default=45.0,
+        ge=0,
+        le=100,
+        description="parcels this far apart (a road between them) may be assembled together",
+    )
     weights: dict[str, float] = Field(default_factory=dict)
     method: Method = "weighted_sum"
 

@@ -361,3 +361,14 @@ def test_precomputed_distances_match_postgis(
 def test_request_files_are_valid() -> None:
     for path in EXAMPLES.glob("*.json"):
         assert isinstance(load_request(path), ProjectRequest)
+
+
+def test_assembly_gap_is_the_planners_to_set(zone: Zone) -> None:
+    request = load_request(EXAMPLES / "jinko_like_base.json")
+    wide = match(request, zone)
+    touching = match(request.model_copy(update={"assembly_gap_m": 0.0}), zone)
+    assert [s for s in wide.sites if s.kind == "group"]
+    # With no road crossings allowed, groups can only grow inside one block.
+    metric = dict(zip(zone.parcels.ids, zone.parcels.metric, strict=True))
+    for group in (s for s in touching.sites if s.kind == "group"):
+        assert shapely.union_all([metric[i] for i in group.ids]).geom_type == "Polygon"

@@ -256,7 +256,10 @@ def match(
 
     groups: list[Group] = []
     group_raw = np.zeros((0, len(criteria)))
-    if land and request.area is not None and len(feasible) < top_n:
+    wants_groups = request.assemble == "always" or (
+        request.assemble == "auto" and len(feasible) == 0
+    )
+    if land and request.area is not None and wants_groups:
         groups, group_raw = _assembled(request, zone, checks, failing, raw, fill, criteria)
 
     candidates = np.vstack([raw[feasible], group_raw]) if len(groups) else raw[feasible]

@@ -129,6 +129,10 @@ class ProjectRequest(_Model):
     start_by: dt.date | None = Field(default=None, description="site must be ready by then")
     power_reach_km: float = Field(default=5.0, gt=0, le=10)
     utility_reach_km: float = Field(default=5.0, gt=0, le=10)
+    assemble: Literal["auto", "always", "never"] = Field(
+        default="auto",
+        description="assemble parcel groups: auto = only when no single parcel qualifies",
+    )
     assembly_gap_m: float = Field(
         default=45.0,
         ge=0,

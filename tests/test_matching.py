@@ -372,3 +372,14 @@ def test_assembly_gap_is_the_planners_to_set(zone: Zone) -> None:
     metric = dict(zip(zone.parcels.ids, zone.parcels.metric, strict=True))
     for group in (s for s in touching.sites if s.kind == "group"):
         assert shapely.union_all([metric[i] for i in group.ids]).geom_type == "Polygon"
+
+
+def test_groups_only_when_no_single_parcel_qualifies_unless_asked(zone: Zone) -> None:
+    daheng = load_request(EXAMPLES / "daheng_crystal_pulling.json")
+    auto = match(daheng, zone)
+    assert auto.n_feasible > 0 and auto.n_groups == 0
+    always = match(daheng.model_copy(update={"assemble": "always"}), zone)
+    assert always.n_groups > 0 and {s.kind for s in always.sites} == {"parcel", "group"}
+    jinko = load_request(EXAMPLES / "jinko_like_base.json")
+    never = match(jinko.model_copy(update={"assemble": "never"}), zone)
+    assert never.sites == () and never.near_misses

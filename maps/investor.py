@@ -1,0 +1,188 @@
+"""Investor map (投资者地图, public): available land and idle factories, public fields only.
+
+The data for the page is cut to the public allow-list *before* anything else touches it,
+so no internal field can reach the page source, whatever a popup shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import folium
+import geopandas as gpd
+
+from layers.catalog import FACTORIES, LAND_USE_ZH, PARCELS, STOCK_CATEGORY_ZH
+from layers.frames import derive
+from layers.schema import LayerSpec
+from maps.base import Basemap, FeatureLayer, Script, feature_collection, finish, new_map
+from maps.html import escape, legend, table
+
+LAND, FACTORY = "#7fcdbb", "#fe9929"
+STYLES = {
+    "land": {"color": "#2c7fb8", "weight": 1, "fillColor": LAND, "fillOpacity": 0.6},
+    "factory": {"color": "#8c2d04", "weight": 1, "fillColor": FACTORY, "fillOpacity": 0.8},
+}
+
+
+def public_frame(frame: gpd.GeoDataFrame, spec: LayerSpec) -> gpd.GeoDataFrame:
+    """Derived fields added, then every non-public column dropped."""
+    out = derive(frame, spec)
+    return out[[*spec.field_names(spec.visible_fields(public=True)), "geometry"]]
+
+
+def investor_map(
+    frames: Mapping[str, gpd.GeoDataFrame],
+    *,
+    basemap: Basemap | None = None,
+    desk: str | None = None,
+) -> folium.Map:
+    """Available parcels and idle factories with bilingual popups, filters by park, area and
+    type, and the zone's service-desk contact."""
+    basemap = basemap or Basemap()
+    parcels = public_frame(frames["parcels"], PARCELS)
+    parcels = parcels[parcels["status"] == "available"].reset_index(drop=True)
+    factories = public_frame(frames["factories"], FACTORIES)
+    factories = factories[factories["status"] == "idle"].reset_index(drop=True)
+    parks = frames["parks"][
+        ["park_id", "name", "name_en", "industries", "desk_tel", "geometry"]
+    ].reset_index(drop=True)
+    bounds = tuple(parks.total_bounds if len(parks) else parcels.total_bounds)
+    m = new_map(
+        bounds,
+        title="可用土地与厂房 Available land and factories",
+        basemap=basemap,
+        context={"parks": parks, "roads": frames["roads"]},
+    )
+    m.add_child(
+        FeatureLayer(
+            feature_collection(
+                parcels.geometry.values.to_numpy(),
+                [_parcel(row) for row in parcels.to_dict("records")],
+                basemap,
+            ),
+            STYLES,
+            name="可出让地块 Land",
+            filterable=True,
+        )
+    )
+    m.add_child(
+        FeatureLayer(
+            feature_collection(
+                factories.geometry.values.to_numpy(),
+                [_factory(row) for row in factories.to_dict("records")],
+                basemap,
+            ),
+            STYLES,
+            name="闲置厂房 Factories",
+            filterable=True,
+        )
+    )
+    m.add_child(
+        Script(
+            "geoServicePanel",
+            legend(
+                "图例 Legend",
+                [
+                    (LAND, "可出让地块 Land for transfer"),
+                    (FACTORY, "闲置厂房 Factories to lease or buy"),
+                ],
+            ),
+            "bottomleft",
+        )
+    )
+    m.add_child(Script("geoServicePanel", _desk(parks, desk), "bottomright"))
+    m.add_child(
+        Script(
+            "geoServiceFilter",
+            {
+                "title": "筛选 Filter",
+                "parks": [
+                    (escape(p), escape(f"{n} {e or ''}"))
+                    for p, n, e in zip(
+                        parks["park_id"], parks["name"], parks["name_en"], strict=True
+                    )
+                ],
+                "parkLabel": "园区 Park",
+                "all": "全部 all",
+                "area": True,
+                "areaLabel": "面积 Area (m²)",
+                "types": [("land", "土地 land"), ("factory", "厂房 factory")],
+            },
+        )
+    )
+    return finish(m)
+
+
+def _parcel(row: dict[str, Any]) -> dict[str, object]:
+    area_m2 = float(row["area_m2"])
+    popup = table(
+        f"{row['parcel_id']} {row['name'] or ''}",
+        [
+            ("园区 Park", row["park_id"]),
+            ("面积 Area", f"{row['area_mu']:,.1f} 亩 / {area_m2:,.0f} m²"),
+            ("用地性质 Land use", f"{row['land_use']} {LAND_USE_ZH.get(str(row['land_use']), '')}"),
+            ("类别 Category", STOCK_CATEGORY_ZH.get(str(row["stock_cat"]), row["stock_cat"])),
+            ("挂牌起始价 Listing price (万元/亩)", row["price_wmu"]),
+            ("投资强度 Investment (≥ 万元/亩)", row["inv_lo"]),
+            ("亩均税收 Tax (≥ 万元/亩)", row["tax_lo"]),
+            ("容积率 Plot ratio", _range(row["far_lo"], row["far_hi"])),
+            ("净地程度 Readiness", row["readiness"]),
+            ("可接电力 Power (kVA)", row["power_kva"]),
+            ("可供水 Water (m³/d)", row["water_m3d"]),
+        ],
+    )
+    return {
+        "_cls": "land",
+        "_type": "land",
+        "_popup": popup,
+        "_park": escape(row["park_id"]),
+        "_size": round(area_m2),
+    }
+
+
+def _factory(row: dict[str, Any]) -> dict[str, object]:
+    floor = float(row["floor_m2"])
+    popup = table(
+        f"{row['factory_id']} {row['name']}",
+        [
+            ("园区 Park", row["park_id"]),
+            ("产权单位 Owner", row["owner"]),
+            ("建筑面积 Floor area (m²)", floor),
+            ("层数 Floors", row["floors"]),
+            ("净高 Clear height (m)", row["height_m"]),
+            ("楼面荷载 Floor load (kN/m²)", row["load_kn"]),
+            ("行车 Crane (t)", row["crane_t"]),
+            ("供电 Power (kVA)", row["power_kva"]),
+            ("火灾危险性 Fire class", row["fire_cls"]),
+            ("租金 Rent (元/m²/月)", row["rent_ym"]),
+            ("售价 Price (万元)", row["price_w"]),
+            ("可用日期 Available from", row["avail_from"]),
+        ],
+    )
+    return {
+        "_cls": "factory",
+        "_type": "factory",
+        "_popup": popup,
+        "_park": escape(row["park_id"]),
+        "_size": round(floor),
+    }
+
+
+def _range(lo: object, hi: object) -> str | None:
+    parts = [f"{v:g}" for v in (lo, hi) if isinstance(v, float) and v == v]
+    return "–".join(parts) or None
+
+
+def _desk(parks: gpd.GeoDataFrame, desk: str | None) -> str:
+    lines = [
+        f"<div>{escape(name)}: {escape(tel)}</div>"
+        for name, tel in zip(parks["name"], parks["desk_tel"], strict=True)
+        if tel
+    ]
+    head = "<div><b>招商服务 Investment service desk</b></div>"
+    main = f"<div>{escape(desk)}</div>" if desk else ""
+    return head + main + "".join(lines)
+
+
+__all__ = ["investor_map", "public_frame"]

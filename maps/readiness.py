@@ -1,0 +1,125 @@
+"""Standard-land readiness map (标准地净地条件图): parcels by readiness level, with the facts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import folium
+import geopandas as gpd
+import pandas as pd
+
+from layers.catalog import FACT_STATUS_ZH, FACTS, PARCELS
+from layers.frames import derive
+from layers.readiness import ReadinessLevel
+from maps.base import Basemap, FeatureLayer, Script, feature_collection, finish, new_map
+from maps.html import escape, legend, table
+
+COLOURS = {"ready": "#1a9850", "partly_ready": "#fdae61", "not_ready": "#d73027"}
+STYLES = {
+    level: {"color": "#333", "weight": 1, "fillColor": colour, "fillOpacity": 0.75}
+    for level, colour in COLOURS.items()
+}
+
+
+def readiness_map(
+    frames: Mapping[str, gpd.GeoDataFrame],
+    *,
+    park: str | None = None,
+    basemap: Basemap | None = None,
+) -> folium.Map:
+    """Every parcel coloured by readiness, its facts and gaps in a popup, a park filter,
+    and a summary of counts and 亩 per level and park."""
+    basemap = basemap or Basemap()
+    parcels = derive(frames["parcels"], PARCELS).reset_index(drop=True)
+    parks = frames["parks"].reset_index(drop=True)
+    if park is not None:
+        parcels = parcels[parcels["park_id"] == park].reset_index(drop=True)
+        parks = parks[parks["park_id"] == park].reset_index(drop=True)
+    bounds = tuple((parks if len(parks) else parcels).total_bounds)
+    m = new_map(
+        bounds,
+        title="标准地净地条件 Standard-land readiness",
+        basemap=basemap,
+        context={"parks": parks, "roads": frames["roads"]},
+    )
+    props = [_properties(row) for row in parcels.to_dict("records")]
+    m.add_child(
+        FeatureLayer(
+            feature_collection(parcels.geometry.values.to_numpy(), props, basemap),
+            STYLES,
+            name="地块 Parcels",
+            filterable=True,
+        )
+    )
+    m.add_child(
+        Script(
+            "geoServicePanel",
+            legend(
+                "净地程度 Readiness",
+                [
+                    (COLOURS[level.value], f"{level.zh} ({level.value.replace('_', ' ')})")
+                    for level in ReadinessLevel
+                ],
+            ),
+            "bottomleft",
+        )
+    )
+    m.add_child(Script("geoServicePanel", summary(parcels), "bottomright"))
+    park_names = [
+        (escape(p), escape(n)) for p, n in zip(parks["park_id"], parks["name"], strict=True)
+    ]
+    m.add_child(
+        Script(
+            "geoServiceFilter",
+            {"title": "筛选 Filter", "parks": park_names, "parkLabel": "园区", "all": "全部 all"},
+        )
+    )
+    return finish(m)
+
+
+def _properties(row: dict[str, object]) -> dict[str, object]:
+    level = ReadinessLevel(str(row["readiness"]))
+    facts = [
+        (
+            FACTS[key][0],
+            f"{FACT_STATUS_ZH.get(str(row[f'{key}_st']), '未填')}"
+            + (f" {row[f'{key}_dt']}" if row[f"{key}_dt"] else ""),
+        )
+        for key in FACTS
+    ]
+    popup = table(
+        f"{row['parcel_id']} {row['name'] or ''}",
+        [
+            ("园区", row["park_id"]),
+            ("面积 (亩)", row["area_mu"]),
+            ("净地程度", level.zh),
+            ("欠缺条件", row["gaps"] or "无"),
+            *facts,
+        ],
+    )
+    return {"_cls": level.value, "_popup": popup, "_park": escape(row["park_id"])}
+
+
+def summary(parcels: pd.DataFrame) -> str:
+    """Counts and 亩 per readiness level and park, as an HTML table (all values escaped)."""
+    grouped = parcels.groupby(["park_id", "readiness"])["area_mu"].agg(["count", "sum"])
+    levels = [level.value for level in ReadinessLevel]
+    head = "".join(f"<th>{escape(ReadinessLevel(lv).zh)}</th>" for lv in levels)
+    rows = []
+    for park_id in sorted(parcels["park_id"].unique()):
+        cells = []
+        for level in levels:
+            count, area = (
+                grouped.loc[(park_id, level)] if (park_id, level) in grouped.index else (0, 0.0)
+            )
+            cells.append(f"<td>{int(count)} 宗<br>{area:,.0f} 亩</td>")
+        rows.append(f"<tr><td>{escape(park_id)}</td>{''.join(cells)}</tr>")
+    totals = "".join(
+        f"<td>{int((parcels['readiness'] == lv).sum())} 宗<br>"
+        f"{parcels.loc[parcels['readiness'] == lv, 'area_mu'].sum():,.0f} 亩</td>"
+        for lv in levels
+    )
+    return (
+        f"<b>汇总 Summary</b><table><tr><th>园区</th>{head}</tr>{''.join(rows)}"
+        f"<tr><td>合计</td>{totals}</tr></table>"
+    )

@@ -81,6 +81,7 @@ class Connection:
 
     utility: str
     source: str | None
+    source_id: str | None
     distance_m: float | None
     spare_after: float | None
     unit: str
@@ -602,6 +603,7 @@ def connection_plan(
 
     Looks only at the pairs of the site's own parcels, so it costs little per site."""
     names = zone.infrastructure["name"].to_numpy(dtype=object)
+    ids = zone.infrastructure["infra_id"].to_numpy(dtype=object)
     out = []
     for u in utilities:
         found: tuple[float, int] | None = None
@@ -616,6 +618,7 @@ def connection_plan(
             out.append(
                 Connection(
                     u.name,
+                    None,
                     None,
                     None,
                     None,
@@ -642,6 +645,7 @@ def connection_plan(
             Connection(
                 u.name,
                 str(names[node]),
+                str(ids[node]),
                 distance,
                 float(u.spare[node] - (u.need or 0.0)),
                 u.unit,
@@ -658,11 +662,28 @@ def connection_plan(
             Connection(
                 "road",
                 str(zone.roads["name"].iloc[int(road[k])]),
+                str(zone.roads["road_id"].iloc[int(road[k])]),
                 float(road_dist[k]),
                 None,
                 "m",
                 not on_road,
                 "临路 (fronts the road)" if on_road else "需修建连接道路 (needs an access road)",
+            )
+        )
+    interchange = sites.distances.nearest_node["interchange"][rows]
+    gap = sites.distances.nearest_m["interchange"][rows]
+    k = int(np.argmin(gap))
+    if interchange[k] >= 0:
+        out.append(
+            Connection(
+                "highway",
+                str(names[interchange[k]]),
+                str(ids[interchange[k]]),
+                float(gap[k]),
+                None,
+                "m",
+                False,
+                "最近高速出入口 (nearest interchange)",
             )
         )
     return tuple(out)

@@ -21,8 +21,13 @@
         var p = feature.properties;
         if (p._popup) { item.bindPopup(p._popup, { maxWidth: 360 }); }  // escaped on the server
         if (p._label) {
-          item.bindTooltip(p._label, { permanent: !!options.labels, direction: "center",
-                                       className: options.labels ? "gs-label" : "" });
+          var point = feature.geometry && feature.geometry.type === "Point";
+          item.bindTooltip(p._label, {
+            permanent: !!options.labels,
+            direction: point ? "right" : "center",
+            offset: point ? [8, 0] : [0, 0],
+            className: options.labels ? "gs-label" : ""
+          });
         }
       }
     });

@@ -1,0 +1,221 @@
+"""Pre-selection map (预选址图) for a match: ranked sites, why, and what they connect to."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import folium
+import numpy as np
+import shapely
+
+from layers.catalog import INFRA_KINDS
+from maps.base import Basemap, FeatureLayer, Script, feature_collection, finish, new_map
+from maps.html import escape, legend, table
+from matching.engine import MatchResult, NearMiss, RankedSite
+from matching.zone import Zone
+
+RANK_COLOURS = (("#08306b", 3), ("#2171b5", 6), ("#6baed6", 10**9))
+GROUP = "#6a3d9a"
+NEAR = "#969696"
+INFRA_COLOURS = {
+    "substation": "#e31a1c", "water": "#1f78b4", "gas": "#ff7f00", "heat": "#b15928",
+    "sewage": "#33a02c", "interchange": "#000000", "rail": "#6a3d9a", "airport": "#fb9a99",
+    "logistics": "#cab2d6",
+}  # fmt: skip
+
+
+def _rank_class(rank: int) -> str:
+    return next(f"rank{limit}" for _, limit in RANK_COLOURS if rank <= limit)
+
+
+def preselect_map(
+    result: MatchResult, zone: Zone, *, basemap: Basemap | None = None, labelled: int = 10
+) -> folium.Map:
+    """Candidate sites coloured by rank with the top ``labelled`` numbered; popups with the
+    score breakdown, checks and connection plan; near misses apart; assembled groups
+    outlined as one; infrastructure; lines to each top site's substation and interchange."""
+    basemap = basemap or Basemap()
+    frames = {"parks": zone.parks, "roads": zone.roads}
+    geoms = [s.geometry for s in result.sites] + [m.geometry for m in result.near_misses]
+    extent = shapely.total_bounds(np.array(geoms)) if geoms else zone.parks.total_bounds
+    minx, miny, maxx, maxy = (float(v) for v in extent)
+    pad = 0.01
+    m = new_map(
+        (minx - pad, miny - pad, maxx + pad, maxy + pad),
+        title=f"预选址 Pre-selection — {result.request.name}",
+        basemap=basemap,
+        context=frames,
+    )
+    styles: dict[str, dict[str, Any]] = {
+        f"rank{limit}": {"color": "#222", "weight": 1.5, "fillColor": colour, "fillOpacity": 0.8}
+        for colour, limit in RANK_COLOURS
+    }
+    styles["group"] = {"color": GROUP, "weight": 4, "fillColor": GROUP, "fillOpacity": 0.35}
+    styles["near"] = {
+        "color": NEAR,
+        "weight": 2,
+        "dashArray": "5 4",
+        "fillColor": NEAR,
+        "fillOpacity": 0.25,
+    }
+    if result.near_misses:
+        m.add_child(
+            FeatureLayer(
+                feature_collection(
+                    np.array([n.geometry for n in result.near_misses]),
+                    [_near(n) for n in result.near_misses],
+                    basemap,
+                ),
+                styles,
+                name="差一项 Near misses",
+            )
+        )
+    if result.sites:
+        m.add_child(
+            FeatureLayer(
+                feature_collection(
+                    np.array([s.geometry for s in result.sites]),
+                    [_site(s, result, labelled) for s in result.sites],
+                    basemap,
+                ),
+                styles,
+                name="推荐选址 Ranked sites",
+                labels=True,
+            )
+        )
+        m.add_child(_lines(result, zone, basemap, labelled))
+    m.add_child(_infrastructure(zone, basemap))
+    m.add_child(
+        Script(
+            "geoServicePanel",
+            legend(
+                "预选址 Pre-selection",
+                [
+                    (RANK_COLOURS[0][0], "第 1–3 名 (ranks 1–3)"),
+                    (RANK_COLOURS[1][0], "第 4–6 名"),
+                    (RANK_COLOURS[2][0], "第 7 名起"),
+                    (GROUP, "拼合地块 assembled parcels"),
+                    (NEAR, "差一项 near miss"),
+                    *((INFRA_COLOURS[k], f"{zh} {en}") for k, (zh, en) in INFRA_KINDS.items()),
+                ],
+            ),
+            "bottomleft",
+        )
+    )
+    counts = (
+        f"<b>{escape(result.request.name)}</b><div>{result.n_sites} 个候选, "
+        f"{result.n_feasible} 个满足全部约束 (feasible)"
+        + (f", {result.n_groups} 组拼合地块" if result.n_groups else "")
+        + f"</div><div>方法 method: {escape(result.method)}; as of {result.as_of}</div>"
+    )
+    m.add_child(Script("geoServicePanel", counts, "topright"))
+    return finish(m)
+
+
+def _site(site: RankedSite, result: MatchResult, labelled: int) -> dict[str, Any]:
+    names = {c.key: c.name for c in result.criteria}
+    rows: list[tuple[str, Any]] = [
+        ("名次 rank", f"{site.rank} (±20% 权重: {site.rank_range[0]}–{site.rank_range[1]})"),
+        ("得分 score", f"{site.score:.3f}"),
+        ("园区 park", site.park_id),
+        ("面积 size", f"{site.size:,.1f} {site.size_unit}"),
+        *(
+            (f"· {names[k]}", f"{v:.3f}")
+            for k, v in sorted(site.contributions.items(), key=lambda kv: -kv[1])
+        ),
+        *((f"✓ {c.name}" if c.ok else f"✗ {c.name}", c.detail) for c in site.checks),
+        *(
+            (
+                f"→ {c.utility}",
+                f"{c.source or '无'}"
+                + (f" {c.distance_m / 1000:.1f} km" if c.distance_m is not None else "")
+                + f"; {c.note}",
+            )
+            for c in site.connections
+        ),
+    ]
+    title = f"#{site.rank} {', '.join(site.ids[:6])}{' …' if len(site.ids) > 6 else ''}"
+    return {
+        "_cls": "group" if site.kind == "group" else _rank_class(site.rank),
+        "_popup": table(title, rows),
+        "_label": escape(site.rank) if site.rank <= labelled else "",
+    }
+
+
+def _near(miss: NearMiss) -> dict[str, Any]:
+    popup = table(
+        f"差一项 near miss: {', '.join(miss.ids)}",
+        [
+            ("园区 park", miss.park_id),
+            ("面积 size", f"{miss.size:,.1f}"),
+            ("未满足 fails", miss.failed.detail),
+            ("需要 would take", miss.remedy),
+        ],
+    )
+    return {"_cls": "near", "_popup": popup}
+
+
+def _lines(result: MatchResult, zone: Zone, basemap: Basemap, labelled: int) -> FeatureLayer:
+    """A line from each labelled site to its substation and interchange, with the distance."""
+    infra = zone.infrastructure.set_index("infra_id")
+    lines, props = [], []
+    for site in result.sites[:labelled]:
+        for connection in site.connections:
+            if connection.utility not in ("power", "highway") or connection.source_id is None:
+                continue
+            target = infra.geometry.get(connection.source_id)
+            if target is None:
+                continue
+            lines.append(shapely.shortest_line(site.geometry, target))
+            km = (connection.distance_m or 0.0) / 1000
+            props.append(
+                {
+                    "_cls": connection.utility,
+                    "_label": escape(f"{km:.1f} km"),
+                    "_popup": table(
+                        f"#{site.rank} → {connection.source}", [("距离 distance", f"{km:.2f} km")]
+                    ),
+                }
+            )
+    return FeatureLayer(
+        feature_collection(np.array(lines, dtype=object), props, basemap),
+        {
+            "power": {"color": INFRA_COLOURS["substation"], "weight": 2, "dashArray": "4 4"},
+            "highway": {"color": INFRA_COLOURS["interchange"], "weight": 2, "dashArray": "2 6"},
+        },
+        name="接入线 Connections",
+    )
+
+
+def _infrastructure(zone: Zone, basemap: Basemap) -> FeatureLayer:
+    infra = zone.infrastructure
+    props = []
+    for row in infra.to_dict("records"):
+        kind = str(row["kind"])
+        label = ""
+        details: list[tuple[str, Any]] = [("类型 kind", INFRA_KINDS[kind][0])]
+        if kind == "substation":
+            label = f"{row['voltage_kv']:g}kV {row['spare_mva']:g}MVA"
+            details += [
+                ("电压 voltage (kV)", row["voltage_kv"]),
+                ("剩余容量 spare (MVA)", row["spare_mva"]),
+            ]
+        for column, name in (
+            ("spare_m3d", "剩余 spare (m³/日)"),
+            ("spare_nm3h", "剩余 (Nm³/时)"),
+            ("spare_mw", "剩余 (MW)"),
+        ):
+            details.append((name, row[column]))
+        props.append(
+            {"_cls": kind, "_label": escape(label), "_popup": table(str(row["name"]), details)}
+        )
+    styles = {
+        kind: {"color": "#222", "weight": 1, "fillColor": colour, "fillOpacity": 0.95, "radius": 7}
+        for kind, colour in INFRA_COLOURS.items()
+    }
+    return FeatureLayer(
+        feature_collection(infra.geometry.values.to_numpy(), props, basemap),
+        styles,
+        name="基础设施 Infrastructure",
+        labels=True,
+    )

@@ -10,6 +10,7 @@ from fastapi_offline import FastAPIOffline
 
 from geo_service.errors import add_exception_handlers
 from geo_service.features import router as features_router
+from geo_service.map_routes import router as maps_router
 from geo_service.matches import router as matches_router
 from geo_service.settings import Settings
 from geo_service.zones import ZoneCache
@@ -35,4 +36,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     add_exception_handlers(app)
     app.include_router(features_router)
     app.include_router(matches_router)
+    app.include_router(maps_router)
     return app

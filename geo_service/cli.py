@@ -6,7 +6,7 @@ import json
 import time
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -32,6 +32,8 @@ app = typer.Typer(
 )
 key_app = typer.Typer(help="API 密钥 (API keys for staff roles)", no_args_is_help=True)
 app.add_typer(key_app, name="key")
+map_app = typer.Typer(help="地图 (offline maps as HTML files)", no_args_is_help=True)
+app.add_typer(map_app, name="map")
 
 console = Console()
 err = Console(stderr=True)
@@ -237,6 +239,92 @@ def match_command(
         print(json.dumps(match_geojson(result), ensure_ascii=False))
     else:
         print_match(console, result)
+
+
+OutputFile = Annotated[Path, typer.Option("-o", "--output", help="HTML file to write")]
+StandaloneOption = Annotated[
+    bool, typer.Option(help="one self-contained file (assets and data inlined)")
+]
+
+
+def _write_map(m: Any, output: Path, settings: Settings, standalone: bool) -> None:
+    """Write a map page; without ``standalone`` its assets go to ``static/`` beside it."""
+    from maps.base import ASSETS, render
+
+    basemap = settings.map_basemap
+    html, _csp = render(m, standalone=standalone, basemap=basemap, prefix="static")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    if not standalone:
+        for name, source in ASSETS.items():
+            target = output.parent / "static" / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(source.read_bytes())
+    output.write_text(html, encoding="utf-8")
+    console.print(
+        f"地图已写入 (map written): {output} ({len(html) / 1e6:.2f} MB"
+        + (", 单文件 standalone" if standalone else ", assets in static/")
+        + ")"
+    )
+
+
+def _frames(db: str | None) -> dict[str, Any]:
+    store = _open(db)
+    with err.status("读取图层 (reading layers) …"):
+        return {name: store.read_layer(spec) for name, spec in LAYERS.items()}
+
+
+@map_app.command("investor")
+def map_investor(
+    output: OutputFile, db: DbOption = None, standalone: StandaloneOption = False
+) -> None:
+    """投资者地图 (public investor map: available land and idle factories)."""
+    from maps.investor import investor_map
+
+    settings = _settings(db)
+    m = investor_map(_frames(db), basemap=settings.map_basemap, desk=settings.service_desk)
+    _write_map(m, output, settings, standalone)
+
+
+@map_app.command("readiness")
+def map_readiness(
+    output: OutputFile,
+    db: DbOption = None,
+    standalone: StandaloneOption = False,
+    park: Annotated[str | None, typer.Option(help="only this park")] = None,
+) -> None:
+    """标准地净地条件图 (standard-land readiness map)."""
+    from maps.readiness import readiness_map
+
+    settings = _settings(db)
+    _write_map(
+        readiness_map(_frames(db), park=park, basemap=settings.map_basemap),
+        output,
+        settings,
+        standalone,
+    )
+
+
+@map_app.command("preselect")
+def map_preselect(
+    request_file: Annotated[Path, typer.Argument(help="project request (JSON)")],
+    output: OutputFile,
+    db: DbOption = None,
+    standalone: StandaloneOption = False,
+    top: Annotated[int, typer.Option(help="sites to rank")] = 10,
+) -> None:
+    """预选址图 (pre-selection map for a project)."""
+    from maps.preselect import preselect_map
+    from matching.engine import match
+    from matching.request import load_request
+
+    request = load_request(request_file)
+    settings = _settings(db)
+    with err.status("匹配中 (matching) …"):
+        zone = ZoneCache(_open(db)).get()
+        result = match(request, zone, top_n=top)
+    _write_map(
+        preselect_map(result, zone, basemap=settings.map_basemap), output, settings, standalone
+    )
 
 
 @key_app.command("create")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Cookie, Depends, Header, Request
 
 from geo_service.auth import Caller, Role, authenticate
 from geo_service.settings import Settings
@@ -28,12 +28,17 @@ StoreDep = Annotated[Store, Depends(get_store)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
+KEY_COOKIE = "gs_key"
+
+
 def get_caller(
     store: StoreDep,
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
     x_api_key: Annotated[str | None, Header(include_in_schema=False)] = None,
+    gs_key: Annotated[str | None, Cookie(include_in_schema=False)] = None,
 ) -> Caller:
-    key = x_api_key
+    # A browser opening a staff map sends the key as the cookie set by /login.
+    key = x_api_key or gs_key
     if authorization and authorization.lower().startswith("bearer "):
         key = authorization[7:].strip()
     return authenticate(store, key)
@@ -65,3 +70,4 @@ def get_zones(request: Request) -> ZoneCache:
 
 ZonesDep = Annotated[ZoneCache, Depends(get_zones)]
 PlannerDep = Annotated[Caller, Depends(require(Role.PLANNER, Role.ADMIN))]
+StaffMapDep = Annotated[Caller, Depends(require(Role.PLANNER, Role.LAND_BUREAU, Role.ADMIN))]

@@ -90,7 +90,8 @@ def landing(
         },
     ]
     if _wants_html(request, f):
-        return HTMLResponse(_landing_html(settings.title, base))
+        examples = sorted(p.stem for p in settings.examples_dir.glob("*.json"))
+        return HTMLResponse(_landing_html(settings.title, base, examples))
     return JSONResponse(
         {
             "title": settings.title,
@@ -101,15 +102,26 @@ def landing(
     )
 
 
-def _landing_html(title: str, base: str) -> str:
-    rows = "".join(
-        f'<li><a href="{base}/collections/{name}/items?f=json">{html.escape(spec.zh)} '
-        f"({html.escape(spec.en)})</a></li>"
+def _landing_html(title: str, base: str, examples: list[str]) -> str:
+    e = html.escape
+    layers = "".join(
+        f'<li><a href="{base}/collections/{name}/items?f=json">{e(spec.zh)} ({e(spec.en)})</a></li>'
         for name, spec in LAYERS.items()
     )
+    staff = "".join(
+        f'<li><a href="{base}/login?next=/maps/preselect?example={e(name)}">预选址图 '
+        f"(pre-selection map): {e(name)}</a></li>"
+        for name in examples
+    )
     return (
-        f'<!doctype html><html lang="zh"><head><meta charset="utf-8"><title>{html.escape(title)}'
-        f"</title></head><body><h1>{html.escape(title)}</h1><ul>{rows}</ul>"
+        f'<!doctype html><html lang="zh"><head><meta charset="utf-8"><title>{e(title)}</title>'
+        "</head><body><h1>" + e(title) + "</h1>"
+        "<p>演示数据为合成数据 (the demo zone is synthetic data).</p>"
+        f'<h2>地图 Maps</h2><ul><li><a href="{base}/maps/investor">投资者地图 Investor map '
+        "(public)</a></li>"
+        f'<li><a href="{base}/login?next=/maps/readiness">标准地净地条件图 Readiness map '
+        f"(staff)</a></li>{staff}</ul>"
+        f"<h2>图层 Layers (OGC API – Features)</h2><ul>{layers}</ul>"
         f'<p><a href="{base}/docs">API 文档 (API docs)</a> · '
         f'<a href="{base}/collections">collections</a> · '
         f'<a href="{base}/conformance">conformance</a></p></body></html>'

@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from maps.base import Basemap
+
 
 def default_data_dir() -> Path:
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
@@ -29,6 +31,17 @@ class Settings(BaseSettings):
     db_url: str | None = None
     data_dir: Path = Field(default_factory=default_data_dir)
     title: str = "开发区土地与厂房匹配服务 (Development-zone land and factory service)"
+    basemap: Literal["none", "local", "tianditu", "gaode"] = "none"
+    basemap_tiles: Path | None = Field(
+        default=None, description="folder of raster tiles {z}/{x}/{y}.png for basemap=local"
+    )
+    tianditu_key: str | None = None
+    service_desk: str | None = Field(
+        default=None, description="the zone's investment service desk, shown to investors"
+    )
+    examples_dir: Path = Field(
+        default_factory=lambda: Path(__file__).resolve().parents[1] / "examples" / "requests"
+    )
     default_limit: int = Field(default=100, ge=1)
     max_limit: int = Field(default=10_000, ge=1)
 
@@ -39,6 +52,15 @@ class Settings(BaseSettings):
                 "GEO_SERVICE_DB_URL must be set in production (no implicit embedded store)"
             )
         return self
+
+    @property
+    def map_basemap(self) -> Basemap:
+        """The basemap as the maps package takes it (served tiles come from /basemap)."""
+        return Basemap(
+            kind=self.basemap,
+            tiles_url="/basemap/{z}/{x}/{y}.png" if self.basemap == "local" else None,
+            tianditu_key=self.tianditu_key,
+        )
 
     @property
     def store_url(self) -> str:

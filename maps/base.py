@@ -291,12 +291,14 @@ def render(
         for s in _INLINE_SCRIPT.findall(html)
     )
     images = " ".join(("'self'", "data:", *basemap.hosts))
-    csp = (
+    policy = (
         f"default-src 'none'; script-src 'self' {hashes}; style-src 'self' 'unsafe-inline'; "
         f"img-src {images}; font-src 'self'; connect-src 'self'; base-uri 'none'; "
-        "form-action 'none'; frame-ancestors 'self'"
+        "form-action 'none'"
     )
-    meta = f'<meta http-equiv="Content-Security-Policy" content="{csp}">'
+    # frame-ancestors works only as a header; browsers report it as an error in a <meta>.
+    csp = f"{policy}; frame-ancestors 'self'"
+    meta = f'<meta http-equiv="Content-Security-Policy" content="{policy}">'
     html = html.replace("<head>", "<head>\n    " + meta, 1)
     return html, csp
 

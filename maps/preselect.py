@@ -9,18 +9,21 @@ import numpy as np
 import shapely
 
 from layers.catalog import INFRA_KINDS
+from layers.crs import STORAGE_EPSG, transformer
 from maps.base import Basemap, FeatureLayer, Script, feature_collection, finish, new_map
 from maps.html import escape, legend, table
 from matching.engine import MatchResult, NearMiss, RankedSite
 from matching.zone import Zone
 
+OUTLINE_CLOSE_M = 25.0  # half the widest road between assembled parcels
+OUTLINE_HALO_M = 15.0
 RANK_COLOURS = (("#08306b", 3), ("#2171b5", 6), ("#6baed6", 10**9))
 GROUP = "#6a3d9a"
 NEAR = "#969696"
 INFRA_COLOURS = {
     "substation": "#e31a1c", "water": "#1f78b4", "gas": "#ff7f00", "heat": "#b15928",
-    "sewage": "#33a02c", "interchange": "#000000", "rail": "#6a3d9a", "airport": "#fb9a99",
-    "logistics": "#cab2d6",
+    "sewage": "#33a02c", "interchange": "#000000", "rail": "#01665e", "airport": "#fb9a99",
+    "logistics": "#f1b6da",
 }  # fmt: skip
 
 
@@ -83,6 +86,19 @@ def preselect_map(
                 labels=True,
             )
         )
+        groups = [s for s in result.sites if s.kind == "group"]
+        if groups:
+            m.add_child(
+                FeatureLayer(
+                    feature_collection(
+                        np.array([_outline(s, zone) for s in groups]),
+                        [{"_cls": "outline"} for _ in groups],
+                        basemap,
+                    ),
+                    {"outline": {"color": GROUP, "weight": 3, "dashArray": "8 4", "fill": False}},
+                    name="拼合范围 Assembled outlines",
+                )
+            )
         m.add_child(_lines(result, zone, basemap, labelled))
     m.add_child(_infrastructure(zone, basemap))
     m.add_child(
@@ -110,6 +126,23 @@ def preselect_map(
     )
     m.add_child(Script("geoServicePanel", counts, "topright"))
     return finish(m)
+
+
+def _outline(site: RankedSite, zone: Zone) -> shapely.Geometry:
+    """One outline around an assembled group: the parcels and the roads between them
+    (closed in metres by half the widest road, drawn just outside, back in EPSG:4490)."""
+    to_metric = transformer(STORAGE_EPSG, zone.metric_epsg)
+    back = transformer(zone.metric_epsg, STORAGE_EPSG)
+    metric = shapely.transform(
+        site.geometry, lambda xy: np.column_stack(to_metric.transform(xy[:, 0], xy[:, 1]))
+    )
+    opened = shapely.buffer(metric, OUTLINE_CLOSE_M, join_style="mitre")
+    # Close back, but stay OUTLINE_HALO_M outside so the outline shows beside the parcels.
+    closed = shapely.buffer(opened, OUTLINE_HALO_M - OUTLINE_CLOSE_M, join_style="mitre")
+    outline: shapely.Geometry = shapely.transform(
+        closed, lambda xy: np.column_stack(back.transform(xy[:, 0], xy[:, 1]))
+    )
+    return outline
 
 
 def _site(site: RankedSite, result: MatchResult, labelled: int) -> dict[str, Any]:

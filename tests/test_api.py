@@ -248,3 +248,20 @@ def test_invalid_match_request_names_the_field(
     response = client.post("/match", json=body, headers={"X-API-Key": planner_key})
     assert response.status_code == 400
     assert response.json()["details"]["problems"][0]["field"] == "area.min_mu"
+
+
+def test_landing_page_links_to_every_map(client: TestClient, loaded: Store) -> None:
+    page = client.get("/", headers={"Accept": "text/html"}).text
+    assert "/maps/investor" in page and "/maps/readiness" in page
+    assert "/maps/preselect?example=daheng_crystal_pulling" in page
+    assert "synthetic" in page
+
+
+def test_static_serves_only_the_map_assets(client: TestClient, loaded: Store) -> None:
+    assert client.get("/static/leaflet/leaflet.js").status_code == 200
+    for bad in (
+        "/static/../pyproject.toml",
+        "/static/leaflet/../../../etc/passwd",
+        "/static/geo_service.db",
+    ):
+        assert client.get(bad).status_code == 404

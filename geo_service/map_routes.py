@@ -1,0 +1,157 @@
+"""Map pages (``/maps/…``), their assets (``/static/…``) and a local basemap (``/basemap/…``).
+
+Pages carry a Content-Security-Policy header that allows only their own scripts (by hash)
+and assets from this service; no page makes a request to another host unless the settings
+choose an online basemap.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Form, Path, Query
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from geo_service.deps import KEY_COOKIE, PlannerDep, SettingsDep, StaffMapDep, StoreDep, ZonesDep
+from geo_service.settings import Settings
+from layers.catalog import LAYERS
+from layers.errors import InvalidInput, NotFound
+from maps.base import ASSETS, render
+from maps.html import escape
+from maps.investor import investor_map
+from maps.preselect import preselect_map
+from maps.readiness import readiness_map
+from matching.engine import match
+from matching.request import load_request, parse_request
+
+router = APIRouter(tags=["maps"])
+
+
+def _page(m: Any, settings: Settings) -> HTMLResponse:
+    html, csp = render(m, standalone=False, basemap=settings.map_basemap)
+    return HTMLResponse(
+        html,
+        headers={
+            "Content-Security-Policy": csp,
+            "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": "no-referrer",
+        },
+    )
+
+
+@router.get("/maps/investor", response_class=HTMLResponse, summary="投资者地图 (public)")
+def investor_page(store: StoreDep, settings: SettingsDep) -> HTMLResponse:
+    frames = {name: store.read_layer(spec) for name, spec in LAYERS.items()}
+    return _page(
+        investor_map(frames, basemap=settings.map_basemap, desk=settings.service_desk), settings
+    )
+
+
+@router.get("/maps/readiness", response_class=HTMLResponse, summary="标准地净地条件图 (staff)")
+def readiness_page(
+    store: StoreDep,
+    settings: SettingsDep,
+    _caller: StaffMapDep,
+    park: Annotated[str | None, Query(max_length=40)] = None,
+) -> HTMLResponse:
+    frames = {name: store.read_layer(spec) for name, spec in LAYERS.items()}
+    return _page(readiness_map(frames, park=park, basemap=settings.map_basemap), settings)
+
+
+async def _preselect(
+    request_body: dict[str, Any], zones: ZonesDep, settings: Settings, top: int
+) -> HTMLResponse:
+    request = parse_request(request_body)
+    zone = await run_in_threadpool(zones.get)
+    result = await run_in_threadpool(match, request, zone, top_n=top)
+    m = await run_in_threadpool(preselect_map, result, zone, basemap=settings.map_basemap)
+    return _page(m, settings)
+
+
+@router.post("/maps/preselect", response_class=HTMLResponse, summary="预选址图 (planners)")
+async def preselect_page(
+    zones: ZonesDep,
+    settings: SettingsDep,
+    _caller: PlannerDep,
+    body: Annotated[dict[str, Any], Body()],
+    top: Annotated[int, Query(ge=1, le=50)] = 10,
+) -> HTMLResponse:
+    return await _preselect(body, zones, settings, top)
+
+
+@router.get(
+    "/maps/preselect",
+    response_class=HTMLResponse,
+    summary="预选址图 for an example request (planners)",
+)
+async def preselect_example(
+    zones: ZonesDep,
+    settings: SettingsDep,
+    _caller: PlannerDep,
+    example: Annotated[str, Query(pattern=r"^[a-z0-9_]{1,60}$")],
+    top: Annotated[int, Query(ge=1, le=50)] = 10,
+) -> HTMLResponse:
+    path = settings.examples_dir / f"{example}.json"
+    if not path.is_file():
+        raise NotFound(f"没有示例需求 {example!r} (no example request)")
+    return await _preselect(load_request(path).model_dump(mode="json"), zones, settings, top)
+
+
+@router.get("/static/{name:path}", include_in_schema=False)
+def static_asset(name: str) -> Response:
+    path = ASSETS.get(name)  # only the files maps load; no path is ever joined
+    if path is None:
+        raise NotFound("no such asset")
+    media = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return FileResponse(path, media_type=media, headers={"Cache-Control": "public, max-age=86400"})
+
+
+@router.get("/basemap/{z}/{x}/{y}.png", include_in_schema=False)
+def basemap_tile(
+    settings: SettingsDep,
+    z: Annotated[int, Path(ge=0, le=22)],
+    x: Annotated[int, Path(ge=0)],
+    y: Annotated[int, Path(ge=0)],
+) -> Response:
+    folder = settings.basemap_tiles
+    if settings.basemap != "local" or folder is None:
+        raise NotFound("本地底图未配置 (no local basemap configured)")
+    if x >= 2**z or y >= 2**z:
+        raise InvalidInput("tile outside the zoom level")
+    tile = folder / str(z) / str(x) / f"{y}.png"
+    if not tile.is_file():
+        raise NotFound("tile not found")
+    return FileResponse(tile, media_type="image/png")
+
+
+@router.get("/login", response_class=HTMLResponse, include_in_schema=False)
+def login_form(
+    next_: Annotated[str, Query(alias="next", pattern=r"^/[A-Za-z0-9/_?=&.-]*$")] = "/",
+) -> HTMLResponse:
+    return HTMLResponse(
+        '<!doctype html><html lang="zh"><head><meta charset="utf-8"><title>登录 Sign in'
+        '</title></head><body><form method="post" action="/login">'
+        f'<input type="hidden" name="next" value="{escape(next_)}">'
+        '<label>API 密钥 (API key) <input name="key" type="password" autocomplete="off">'
+        "</label> <button>登录 Sign in</button></form></body></html>",
+        headers={"Content-Security-Policy": "default-src 'none'; form-action 'self'"},
+    )
+
+
+@router.post("/login", include_in_schema=False)
+def login(
+    store: StoreDep,
+    key: Annotated[str, Form(max_length=200)],
+    next_: Annotated[str, Form(alias="next", pattern=r"^/[A-Za-z0-9/_?=&.-]*$")] = "/",
+) -> Response:
+    from geo_service.auth import authenticate
+
+    authenticate(store, key)  # refuses an unknown or revoked key with 401
+    response = RedirectResponse(next_, status_code=303)
+    response.set_cookie(KEY_COOKIE, key, httponly=True, samesite="strict", max_age=8 * 3600)
+    return response
+
+
+__all__ = ["router"]

@@ -1,0 +1,191 @@
+"""Every map in a real headless Chromium with the network cut off: served and standalone.
+
+Zero blocked requests, zero console errors, no dialog (XSS payloads are in the data),
+Leaflet running and the expected number of features drawn. Set GEO_SERVICE_SCREENSHOTS to a
+folder to keep a screenshot of each map (docs/maps holds the committed ones).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+from playwright.sync_api import Browser, sync_playwright
+
+from geo_service import auth
+from geo_service.app import create_app
+from geo_service.settings import Settings
+from layers.catalog import LAYERS
+from layers.demo import generate_zone
+from layers.schema import Audience
+from layers.store.store import Store
+from maps.base import Basemap, render
+from maps.investor import investor_map
+from maps.preselect import preselect_map
+from maps.readiness import readiness_map
+from matching.engine import match
+from matching.request import load_request
+from matching.zone import build_zone
+from tests.browser import CHROMIUM_ARGS, Visit, chromium_path, screenshot, serve, visit
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "requests"
+PAYLOADS = ("<img src=x onerror=alert(1)>", "`${alert(1)}`",
+            "</script><script>alert(1)</script>")  # fmt: skip
+SENTINEL = "SENTINEL-内部-93c1"
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def hostile_zone() -> dict[str, gpd.GeoDataFrame]:
+    """The demo zone with XSS payloads in names and a sentinel in every internal column."""
+    zone = generate_zone()
+    for layer in ("parcels", "factories", "parks"):
+        frame = zone[layer]
+        for i, payload in enumerate(PAYLOADS):
+            frame.loc[i, "name"] = payload
+        for f in LAYERS[layer].stored_fields:
+            if f.audience is Audience.INTERNAL and f.kind == "str":
+                frame[f.name] = SENTINEL
+    return zone
+
+
+def _shots(name: str, v: Visit) -> None:
+    folder = os.environ.get("GEO_SERVICE_SCREENSHOTS")
+    if folder:
+        screenshot(v, Path(folder) / f"{name}.png")
+
+
+def _assert_clean(v: Visit, expected: int, html: str) -> None:
+    assert v.blocked == [], v.blocked
+    assert v.console_errors == [], v.console_errors
+    assert v.dialogs == []
+    assert v.features() == expected
+    for payload in PAYLOADS:
+        assert payload not in html
+
+
+def _counts(zone: dict[str, gpd.GeoDataFrame]) -> dict[str, int]:
+    context = len(zone["parks"]) + len(zone["roads"])
+    return {
+        "investor": context
+        + int((zone["parcels"]["status"] == "available").sum())
+        + int((zone["factories"]["status"] == "idle").sum()),
+        "readiness": context + len(zone["parcels"]),
+    }
+
+
+def test_served_maps_work_offline(
+    browser: Browser, store: Store, settings: Settings, hostile_zone: dict[str, gpd.GeoDataFrame]
+) -> None:
+    for name, frame in hostile_zone.items():
+        store.write_layer(LAYERS[name], frame)
+    key = auth.create_key(store, name="招商部 测试", role="planner")[1]
+    counts = _counts(hostile_zone)
+    app = create_app(settings)
+    with serve(app) as base:
+        pages = [
+            ("investor", f"{base}/maps/investor", {}, counts["investor"]),
+            ("readiness", f"{base}/maps/readiness", {"X-API-Key": key}, counts["readiness"]),
+            (
+                "preselect",
+                f"{base}/maps/preselect?example=daheng_crystal_pulling",
+                {"X-API-Key": key},
+                None,
+            ),
+        ]
+        for name, url, headers, expected in pages:
+            with visit(browser, url, headers=headers) as v:
+                response = v.page.request.get(url, headers=headers)
+                assert "script-src 'self' 'sha256-" in response.headers["content-security-policy"]
+                html = response.text()
+                if expected is None:  # pre-selection: sites, misses, lines, infrastructure
+                    expected = v.page.evaluate("window.geoServiceFeatureCount()")
+                    assert expected > counts["readiness"] - len(hostile_zone["parcels"])
+                _assert_clean(v, expected, html)
+                _shots(name, v)
+        anonymous = browser.new_context().request.get(f"{base}/maps/readiness")
+        assert anonymous.status == 401
+
+
+def test_standalone_and_exported_files_work_offline(
+    browser: Browser, hostile_zone: dict[str, gpd.GeoDataFrame], tmp_path: Path
+) -> None:
+    zone = build_zone(hostile_zone)
+    result = match(load_request(EXAMPLES / "jinko_like_base.json"), zone)
+    assert any(site.kind == "group" for site in result.sites)
+    counts = _counts(hostile_zone)
+    maps = {
+        "investor": (investor_map(hostile_zone), counts["investor"]),
+        "readiness": (readiness_map(hostile_zone), counts["readiness"]),
+        "preselect": (preselect_map(result, zone), None),
+    }
+    for name, (m, expected) in maps.items():
+        html, _ = render(m, standalone=True, basemap=Basemap())
+        path = tmp_path / f"{name}.html"
+        path.write_text(html, encoding="utf-8")
+        with visit(browser, path.as_uri()) as v:
+            _assert_clean(v, expected or v.features(), html)
+            _shots(f"{name}-standalone", v)
+
+
+def test_exported_file_with_assets_beside_it_works(
+    browser: Browser,
+    store: Store,
+    store_url: str,
+    tmp_path: Path,
+    hostile_zone: dict[str, gpd.GeoDataFrame],
+) -> None:
+    import subprocess
+    import sys
+
+    for name, frame in hostile_zone.items():
+        store.write_layer(LAYERS[name], frame)
+    output = tmp_path / "out" / "readiness.html"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "geo_service",
+            "map",
+            "readiness",
+            "-o",
+            str(output),
+            "--db",
+            store_url,
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    assert (output.parent / "static" / "leaflet" / "leaflet.js").is_file()
+    with visit(browser, output.as_uri()) as v:
+        _assert_clean(v, _counts(hostile_zone)["readiness"], output.read_text(encoding="utf-8"))
+
+
+def test_investor_page_source_has_no_internal_data(
+    store: Store, settings: Settings, hostile_zone: dict[str, gpd.GeoDataFrame]
+) -> None:
+    from fastapi.testclient import TestClient
+
+    for name, frame in hostile_zone.items():
+        store.write_layer(LAYERS[name], frame)
+    with TestClient(create_app(settings)) as client:
+        served = client.get("/maps/investor").text
+    standalone, _ = render(investor_map(hostile_zone), standalone=True, basemap=Basemap())
+    internal = {f.name for spec in LAYERS.values() for f in spec.fields if not f.public}
+    public = {f.name for spec in LAYERS.values() for f in spec.fields if f.public}
+    for html in (served, standalone):
+        assert SENTINEL not in html
+        for column in internal - public:
+            assert f'"{column}"' not in html
+        assert "合成演示数据" not in html  # internal notes of the demo data

@@ -165,6 +165,9 @@ def new_map(
 ) -> folium.Map:
     """A map fitted to ``bounds`` (EPSG:4490) with the basemap, scale, layer control comes
     last (see :func:`finish`), fullscreen, and the parks and roads as context."""
+    empty = not np.isfinite(bounds).all()
+    if empty:  # nothing loaded yet: show China, and say so
+        bounds = (73.5, 18.0, 135.0, 53.5)
     minx, miny, maxx, maxy = bounds
     m = folium.Map(
         location=latlng((minx + maxx) / 2, (miny + maxy) / 2),
@@ -182,6 +185,14 @@ def new_map(
     if context:
         _context(m, context, basemap)
     m.add_child(Script("geoServiceFullscreen"))
+    if empty:
+        m.add_child(
+            Script(
+                "geoServicePanel",
+                "<div class='gs-message'>暂无数据 (no data loaded yet)</div>",
+                "bottomleft",
+            )
+        )
     return m
 
 
@@ -212,6 +223,14 @@ def _basemap(m: folium.Map, basemap: Basemap) -> None:
         folium.TileLayer(
             GAODE, attr="高德地图 Gaode (GCJ-02)", name="高德 Gaode", subdomains="1234", max_zoom=18
         ).add_to(m)
+    if basemap.kind == "gaode" or (basemap.kind == "tianditu" and basemap.tianditu_key):
+        m.add_child(
+            Script(
+                "geoServiceTileErrors",
+                "底图服务不可用或被限流, 仅显示矢量数据 "
+                "(basemap unavailable or rate-limited; vector data only)",
+            )
+        )
 
 
 def _context(m: folium.Map, context: dict[str, gpd.GeoDataFrame], basemap: Basemap) -> None:

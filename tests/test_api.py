@@ -265,3 +265,21 @@ def test_static_serves_only_the_map_assets(client: TestClient, loaded: Store) ->
         "/static/geo_service.db",
     ):
         assert client.get(bad).status_code == 404
+
+
+def test_local_basemap_tiles_are_served(settings: Settings, tmp_path: Path) -> None:
+    tiles = tmp_path / "tiles"
+    (tiles / "12" / "3300").mkdir(parents=True)
+    png = b"\x89PNG\r\n\x1a\n" + b"\0" * 16
+    (tiles / "12" / "3300" / "1550.png").write_bytes(png)
+    local = settings.model_copy(update={"basemap": "local", "basemap_tiles": tiles})
+    with TestClient(create_app(local)) as client:
+        tile = client.get("/basemap/12/3300/1550.png")
+        assert tile.status_code == 200 and tile.content == png
+        assert client.get("/basemap/12/3300/1551.png").status_code == 404
+        assert client.get("/basemap/1/5/0.png").status_code == 400
+        assert client.get("/basemap/12/..%2F..%2Fetc/1.png").status_code in (400, 404)
+        page = client.get("/maps/investor").text
+        assert "/basemap/{z}/{x}/{y}.png" in page
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/basemap/12/3300/1550.png").status_code == 404

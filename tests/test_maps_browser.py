@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
@@ -189,3 +190,43 @@ def test_investor_page_source_has_no_internal_data(
         for column in internal - public:
             assert f'"{column}"' not in html
         assert "合成演示数据" not in html  # internal notes of the demo data
+
+
+def test_gaode_basemap_shifts_overlays_and_reports_blocked_tiles(
+    browser: Browser, hostile_zone: dict[str, gpd.GeoDataFrame], tmp_path: Path
+) -> None:
+    from maps.gcj02 import wgs84_to_gcj02
+
+    plain, _ = render(readiness_map(hostile_zone), standalone=True, basemap=Basemap())
+    gaode = Basemap(kind="gaode")
+    shifted, csp = render(
+        readiness_map(hostile_zone, basemap=gaode), standalone=True, basemap=gaode
+    )
+    assert "https://*.is.autonavi.com" in csp
+    path = tmp_path / "gaode.html"
+    path.write_text(shifted, encoding="utf-8")
+    with visit(browser, path.as_uri()) as v:
+        # Offline, every Gaode tile is blocked: the page says so, and still draws the data.
+        assert v.blocked and all("autonavi.com" in url for url in v.blocked)
+        v.page.wait_for_selector(".gs-message", timeout=10_000)
+        assert "rate-limited" in v.page.inner_text(".gs-message")
+        first = v.page.evaluate(
+            "(() => { var f = null; window.L && Object.values(window).forEach(function (o) {"
+            " if (!f && o && o._gsAll && o._gsAll.length && o._gsAll[0].geometry.type === "
+            "'Polygon' && o._gsFilterable) { f = o._gsAll[0].geometry.coordinates[0][0]; } });"
+            " return f; })()"
+        )
+    parcel = hostile_zone["parcels"].geometry.iloc[0]
+    lon, lat = parcel.exterior.coords[0]
+    expected = wgs84_to_gcj02(np.array([lon]), np.array([lat]))
+    assert first == pytest.approx([expected[0][0], expected[1][0]], abs=2e-6)
+    assert plain != shifted
+
+
+def test_tianditu_without_a_key_says_so(hostile_zone: dict[str, gpd.GeoDataFrame]) -> None:
+    html, csp = render(
+        readiness_map(hostile_zone, basemap=Basemap(kind="tianditu")),
+        standalone=True,
+        basemap=Basemap(kind="tianditu"),
+    )
+    assert "Tianditu key not set" in html and "tianditu.gov.cn/vec_w" not in html

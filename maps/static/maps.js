@@ -95,6 +95,20 @@
     control.addTo(map);
   };
 
+  window.geoServiceTileErrors = function (map, message) {
+    // An online basemap that fails (no network, no key, rate-limited with 429) says so once.
+    var shown = false;
+    map.eachLayer(function (layer) {
+      if (!(layer instanceof L.TileLayer)) { return; }
+      layer.on("tileerror", function () {
+        if (shown) { return; }
+        shown = true;
+        window.geoServicePanel(map, "<div class='gs-message'>" + message + "</div>",
+                               "bottomleft");
+      });
+    });
+  };
+
   window.geoServicePanel = function (map, html, position) {
     var control = L.control({ position: position || "bottomright" });
     control.onAdd = function () {

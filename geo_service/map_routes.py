@@ -18,10 +18,12 @@ from geo_service.deps import KEY_COOKIE, PlannerDep, SettingsDep, StaffMapDep, S
 from geo_service.settings import Settings
 from layers.catalog import LAYERS
 from layers.errors import InvalidInput, NotFound
+from layers.frames import derive
 from maps.base import ASSETS, render
 from maps.html import escape
-from maps.investor import investor_map
+from maps.investor import factory_popup, investor_map, listed, parcel_popup
 from maps.preselect import preselect_map
+from maps.readiness import parcel_popup as readiness_parcel_popup
 from maps.readiness import readiness_map
 from matching.engine import match
 from matching.request import load_request, parse_request
@@ -45,7 +47,10 @@ def _page(m: Any, settings: Settings) -> HTMLResponse:
 def investor_page(store: StoreDep, settings: SettingsDep) -> HTMLResponse:
     frames = {name: store.read_layer(spec) for name, spec in LAYERS.items()}
     return _page(
-        investor_map(frames, basemap=settings.map_basemap, desk=settings.service_desk), settings
+        investor_map(
+            frames, basemap=settings.map_basemap, desk=settings.service_desk, popups="fetch"
+        ),
+        settings,
     )
 
 
@@ -57,7 +62,38 @@ def readiness_page(
     park: Annotated[str | None, Query(max_length=40)] = None,
 ) -> HTMLResponse:
     frames = {name: store.read_layer(spec) for name, spec in LAYERS.items()}
-    return _page(readiness_map(frames, park=park, basemap=settings.map_basemap), settings)
+    m = readiness_map(frames, park=park, basemap=settings.map_basemap, popups="fetch")
+    return _page(m, settings)
+
+
+_FRAGMENT = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
+
+
+@router.get(
+    "/maps/popup/investor/{layer}/{fid}", response_class=HTMLResponse, include_in_schema=False
+)
+def investor_popup(
+    store: StoreDep,
+    layer: Annotated[str, Path(pattern="^(parcels|factories)$")],
+    fid: Annotated[int, Path(ge=1, le=2**31 - 1)],
+) -> HTMLResponse:
+    spec = LAYERS[layer]
+    row = listed(store.get_feature(spec, fid), spec)
+    if row.empty:  # not on offer: investors see only what is listed
+        raise NotFound(f"{spec.zh} {fid} 不存在 ({spec.en} feature {fid} not found)")
+    popup = parcel_popup if layer == "parcels" else factory_popup
+    return HTMLResponse(popup(row.iloc[0].to_dict()), headers=_FRAGMENT)
+
+
+@router.get(
+    "/maps/popup/readiness/parcels/{fid}", response_class=HTMLResponse, include_in_schema=False
+)
+def readiness_popup(
+    store: StoreDep, _caller: StaffMapDep, fid: Annotated[int, Path(ge=1, le=2**31 - 1)]
+) -> HTMLResponse:
+    spec = LAYERS["parcels"]
+    row = derive(store.get_feature(spec, fid), spec).iloc[0].to_dict()
+    return HTMLResponse(readiness_parcel_popup(row), headers=_FRAGMENT)
 
 
 async def _preselect(

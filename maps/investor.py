@@ -15,7 +15,15 @@ import geopandas as gpd
 from layers.catalog import FACTORIES, LAND_USE_ZH, PARCELS, STOCK_CATEGORY_ZH
 from layers.frames import derive
 from layers.schema import LayerSpec
-from maps.base import Basemap, FeatureLayer, Script, feature_collection, finish, new_map
+from maps.base import (
+    Basemap,
+    FeatureLayer,
+    Popups,
+    Script,
+    feature_collection,
+    finish,
+    new_map,
+)
 from maps.html import escape, legend, table
 
 LAND, FACTORY = "#7fcdbb", "#fe9929"
@@ -31,19 +39,30 @@ def public_frame(frame: gpd.GeoDataFrame, spec: LayerSpec) -> gpd.GeoDataFrame:
     return out[[*spec.field_names(spec.visible_fields(public=True)), "geometry"]]
 
 
+LISTED = {"parcels": "available", "factories": "idle"}
+
+
+def listed(frame: gpd.GeoDataFrame, spec: LayerSpec) -> gpd.GeoDataFrame:
+    """What investors see of a layer: public fields of the features on offer, with the
+    store's feature id kept as ``_fid``."""
+    out = public_frame(frame, spec)
+    out = out[out["status"] == LISTED[spec.name]].copy()
+    out["_fid"] = out.index.to_numpy()
+    return out.reset_index(drop=True)
+
+
 def investor_map(
     frames: Mapping[str, gpd.GeoDataFrame],
     *,
     basemap: Basemap | None = None,
     desk: str | None = None,
+    popups: Popups = "embed",
 ) -> folium.Map:
     """Available parcels and idle factories with bilingual popups, filters by park, area and
-    type, and the zone's service-desk contact."""
+    type, and the zone's service-desk contact (``popups`` as for the readiness map)."""
     basemap = basemap or Basemap()
-    parcels = public_frame(frames["parcels"], PARCELS)
-    parcels = parcels[parcels["status"] == "available"].reset_index(drop=True)
-    factories = public_frame(frames["factories"], FACTORIES)
-    factories = factories[factories["status"] == "idle"].reset_index(drop=True)
+    parcels = listed(frames["parcels"], PARCELS)
+    factories = listed(frames["factories"], FACTORIES)
     parks = frames["parks"][
         ["park_id", "name", "name_en", "industries", "desk_tel", "geometry"]
     ].reset_index(drop=True)
@@ -58,24 +77,26 @@ def investor_map(
         FeatureLayer(
             feature_collection(
                 parcels.geometry.values.to_numpy(),
-                [_parcel(row) for row in parcels.to_dict("records")],
+                [_properties(row, "land", popups) for row in parcels.to_dict("records")],
                 basemap,
             ),
             STYLES,
             name="可出让地块 Land",
             filterable=True,
+            popup_url=f"{POPUP_URL}parcels/" if popups == "fetch" else None,
         )
     )
     m.add_child(
         FeatureLayer(
             feature_collection(
                 factories.geometry.values.to_numpy(),
-                [_factory(row) for row in factories.to_dict("records")],
+                [_properties(row, "factory", popups) for row in factories.to_dict("records")],
                 basemap,
             ),
             STYLES,
             name="闲置厂房 Factories",
             filterable=True,
+            popup_url=f"{POPUP_URL}factories/" if popups == "fetch" else None,
         )
     )
     m.add_child(
@@ -114,13 +135,16 @@ def investor_map(
     return finish(m)
 
 
-def _parcel(row: dict[str, Any]) -> dict[str, object]:
-    area_m2 = float(row["area_m2"])
-    popup = table(
+POPUP_URL = "/maps/popup/investor/"
+
+
+def parcel_popup(row: Mapping[str, Any]) -> str:
+    """The investor's popup of one public parcel row (bilingual, escaped)."""
+    return table(
         f"{row['parcel_id']} {row['name'] or ''}",
         [
             ("园区 Park", row["park_id"]),
-            ("面积 Area", f"{row['area_mu']:,.1f} 亩 / {area_m2:,.0f} m²"),
+            ("面积 Area", f"{row['area_mu']:,.1f} 亩 / {float(row['area_m2']):,.0f} m²"),
             ("用地性质 Land use", f"{row['land_use']} {LAND_USE_ZH.get(str(row['land_use']), '')}"),
             ("类别 Category", STOCK_CATEGORY_ZH.get(str(row["stock_cat"]), row["stock_cat"])),
             ("挂牌起始价 Listing price (万元/亩)", row["price_wmu"]),
@@ -132,23 +156,16 @@ def _parcel(row: dict[str, Any]) -> dict[str, object]:
             ("可供水 Water (m³/d)", row["water_m3d"]),
         ],
     )
-    return {
-        "_cls": "land",
-        "_type": "land",
-        "_popup": popup,
-        "_park": escape(row["park_id"]),
-        "_size": round(area_m2),
-    }
 
 
-def _factory(row: dict[str, Any]) -> dict[str, object]:
-    floor = float(row["floor_m2"])
-    popup = table(
+def factory_popup(row: Mapping[str, Any]) -> str:
+    """The investor's popup of one public factory row (bilingual, escaped)."""
+    return table(
         f"{row['factory_id']} {row['name']}",
         [
             ("园区 Park", row["park_id"]),
             ("产权单位 Owner", row["owner"]),
-            ("建筑面积 Floor area (m²)", floor),
+            ("建筑面积 Floor area (m²)", row["floor_m2"]),
             ("层数 Floors", row["floors"]),
             ("净高 Clear height (m)", row["height_m"]),
             ("楼面荷载 Floor load (kN/m²)", row["load_kn"]),
@@ -160,13 +177,21 @@ def _factory(row: dict[str, Any]) -> dict[str, object]:
             ("可用日期 Available from", row["avail_from"]),
         ],
     )
-    return {
-        "_cls": "factory",
-        "_type": "factory",
-        "_popup": popup,
+
+
+def _properties(row: Mapping[str, Any], kind: str, popups: Popups) -> dict[str, object]:
+    size = float(row["area_m2"] if kind == "land" else row["floor_m2"])
+    out: dict[str, object] = {
+        "_cls": kind,
+        "_type": kind,
         "_park": escape(row["park_id"]),
-        "_size": round(floor),
+        "_size": round(size),
     }
+    if popups == "fetch":
+        out["_id"] = int(row["_fid"])
+    else:
+        out["_popup"] = parcel_popup(row) if kind == "land" else factory_popup(row)
+    return out
 
 
 def _range(lo: object, hi: object) -> str | None:

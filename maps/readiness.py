@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import folium
 import geopandas as gpd
@@ -11,7 +12,15 @@ import pandas as pd
 from layers.catalog import FACT_STATUS_ZH, FACTS, PARCELS
 from layers.frames import derive
 from layers.readiness import ReadinessLevel
-from maps.base import Basemap, FeatureLayer, Script, feature_collection, finish, new_map
+from maps.base import (
+    Basemap,
+    FeatureLayer,
+    Popups,
+    Script,
+    feature_collection,
+    finish,
+    new_map,
+)
 from maps.html import escape, legend, table
 
 COLOURS = {"ready": "#1a9850", "partly_ready": "#fdae61", "not_ready": "#d73027"}
@@ -26,11 +35,18 @@ def readiness_map(
     *,
     park: str | None = None,
     basemap: Basemap | None = None,
+    popups: Popups = "embed",
 ) -> folium.Map:
     """Every parcel coloured by readiness, its facts and gaps in a popup, a park filter,
-    and a summary of counts and 亩 per level and park."""
+    and a summary of counts and 亩 per level and park.
+
+    ``popups="fetch"`` (served pages) leaves the popups out of the page; each is fetched
+    from ``/maps/popup/readiness/parcels/{fid}`` when opened, which keeps a 10,000-parcel
+    page to a few MB. Standalone files embed them (a ``file://`` page cannot fetch)."""
     basemap = basemap or Basemap()
-    parcels = derive(frames["parcels"], PARCELS).reset_index(drop=True)
+    parcels = derive(frames["parcels"], PARCELS)
+    parcels["_fid"] = parcels.index.to_numpy()
+    parcels = parcels.reset_index(drop=True)
     parks = frames["parks"].reset_index(drop=True)
     if park is not None:
         parcels = parcels[parcels["park_id"] == park].reset_index(drop=True)
@@ -42,12 +58,13 @@ def readiness_map(
         basemap=basemap,
         context={"parks": parks, "roads": frames["roads"]},
     )
-    props = [_properties(row) for row in parcels.to_dict("records")]
+    props = [_properties(row, popups) for row in parcels.to_dict("records")]
     m.add_child(
         FeatureLayer(
             feature_collection(parcels.geometry.values.to_numpy(), props, basemap),
             STYLES,
             name="地块 Parcels",
+            popup_url=POPUP_URL if popups == "fetch" else None,
             filterable=True,
         )
     )
@@ -77,7 +94,11 @@ def readiness_map(
     return finish(m)
 
 
-def _properties(row: dict[str, object]) -> dict[str, object]:
+POPUP_URL = "/maps/popup/readiness/parcels/"
+
+
+def parcel_popup(row: Mapping[str, Any]) -> str:
+    """The readiness popup of one derived parcel row: its facts and gaps (escaped)."""
     level = ReadinessLevel(str(row["readiness"]))
     facts = [
         (
@@ -87,7 +108,7 @@ def _properties(row: dict[str, object]) -> dict[str, object]:
         )
         for key in FACTS
     ]
-    popup = table(
+    return table(
         f"{row['parcel_id']} {row['name'] or ''}",
         [
             ("园区", row["park_id"]),
@@ -97,7 +118,15 @@ def _properties(row: dict[str, object]) -> dict[str, object]:
             *facts,
         ],
     )
-    return {"_cls": level.value, "_popup": popup, "_park": escape(row["park_id"])}
+
+
+def _properties(row: Mapping[str, Any], popups: Popups) -> dict[str, object]:
+    out: dict[str, object] = {"_cls": str(row["readiness"]), "_park": escape(row["park_id"])}
+    if popups == "fetch":
+        out["_id"] = int(row["_fid"])
+    else:
+        out["_popup"] = parcel_popup(row)
+    return out
 
 
 def summary(parcels: pd.DataFrame) -> str:

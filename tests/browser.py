@@ -81,14 +81,27 @@ def visit(
     page.on("dialog", dialog)
     try:
         page.goto(url, wait_until="load")
-        page.wait_for_function(
-            "window.L !== undefined && window.geoServiceFeatureCount "
+        wait_until(
+            page,
+            "window.L !== undefined && window.geoServiceFeatureCount !== undefined "
             "&& window.geoServiceFeatureCount() > 0",
-            timeout=20_000,
         )
         yield result
     finally:
         context.close()
+
+
+def wait_until(page: Page, expression: str, *, timeout_s: float = 20.0) -> None:
+    """Poll ``expression`` in the page until it is truthy.
+
+    Playwright's ``wait_for_function`` polls with ``eval``, which our pages' CSP forbids (as
+    it should); ``evaluate`` goes through the DevTools protocol instead.
+    """
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"not true after {timeout_s} s: {expression}")
+        page.wait_for_timeout(50)
 
 
 def free_port() -> int:

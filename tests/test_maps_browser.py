@@ -30,7 +30,15 @@ from maps.readiness import readiness_map
 from matching.engine import match
 from matching.request import load_request
 from matching.zone import build_zone
-from tests.browser import CHROMIUM_ARGS, Visit, chromium_path, screenshot, serve, visit
+from tests.browser import (
+    CHROMIUM_ARGS,
+    Visit,
+    chromium_path,
+    screenshot,
+    serve,
+    visit,
+    wait_until,
+)
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "requests"
 PAYLOADS = ("<img src=x onerror=alert(1)>", "`${alert(1)}`",
@@ -113,9 +121,34 @@ def test_served_maps_work_offline(
                     expected = v.page.evaluate("window.geoServiceFeatureCount()")
                     assert expected > counts["readiness"] - len(hostile_zone["parcels"])
                 _assert_clean(v, expected, html)
+                if name != "preselect":  # served pages fetch popups when they open
+                    assert "_popup" not in html
+                    text = _open_first_popup(v)
+                    assert "园区" in text and "…" not in text
                 _shots(name, v)
-        anonymous = browser.new_context().request.get(f"{base}/maps/readiness")
-        assert anonymous.status == 401
+        public = browser.new_context().request
+        assert public.get(f"{base}/maps/readiness").status == 401
+        assert public.get(f"{base}/maps/popup/readiness/parcels/1").status == 401
+        fids = store.read_layer(LAYERS["parcels"]).reset_index()
+        taken = int(fids.loc[fids["status"] != "available", "fid"].iloc[0])
+        assert public.get(f"{base}/maps/popup/investor/parcels/{taken}").status == 404
+        listed = int(fids.loc[fids["status"] == "available", "fid"].iloc[0])
+        fragment = public.get(f"{base}/maps/popup/investor/parcels/{listed}").text()
+        assert SENTINEL not in fragment and "<table>" in fragment
+
+
+def _open_first_popup(v: Visit) -> str:
+    """Open the popup of the first filterable feature and wait for its fetched content."""
+    v.page.evaluate(
+        "void Object.values(window).find(o => o && o._gsFilterable && o.getLayers().length)"
+        ".getLayers()[0].openPopup()"
+    )
+    wait_until(
+        v.page,
+        "!!document.querySelector('.leaflet-popup-content') && "
+        "document.querySelector('.leaflet-popup-content').textContent !== '…'",
+    )
+    return str(v.page.inner_text(".leaflet-popup-content"))
 
 
 def test_standalone_and_exported_files_work_offline(
@@ -224,7 +257,7 @@ def test_gaode_basemap_shifts_overlays_and_reports_blocked_tiles(
 
 
 def test_tianditu_without_a_key_says_so(hostile_zone: dict[str, gpd.GeoDataFrame]) -> None:
-    html, csp = render(
+    html, _ = render(
         readiness_map(hostile_zone, basemap=Basemap(kind="tianditu")),
         standalone=True,
         basemap=Basemap(kind="tianditu"),

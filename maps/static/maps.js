@@ -9,7 +9,7 @@
   }
 
   window.geoServiceLayer = function (data, styles, options) {
-    var renderer = L.canvas({ padding: 0.5 });
+    var renderer = L.canvas({ padding: 0.1 });  // less off-screen drawing per frame
     var layer = L.geoJSON(null, {
       renderer: renderer,
       style: function (feature) { return styleOf(styles, feature); },
@@ -20,6 +20,16 @@
       onEachFeature: function (feature, item) {
         var p = feature.properties;
         if (p._popup) { item.bindPopup(p._popup, { maxWidth: 360 }); }  // escaped on the server
+        if (options.popupUrl && p._id !== undefined) {
+          // Served pages fetch each popup when it opens; the fragment is escaped server-side.
+          item.bindPopup("…", { maxWidth: 360 });
+          item.on("popupopen", function (e) {
+            fetch(options.popupUrl + p._id, { credentials: "same-origin" })
+              .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+              .then(function (html) { e.popup.setContent(html); })
+              .catch(function () { e.popup.setContent("无法加载详情 (could not load)"); });
+          });
+        }
         if (p._label) {
           var point = feature.geometry && feature.geometry.type === "Point";
           item.bindTooltip(p._label, {

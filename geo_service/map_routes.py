@@ -14,11 +14,20 @@ from fastapi import APIRouter, Body, Form, Path, Query
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from geo_service.deps import KEY_COOKIE, PlannerDep, SettingsDep, StaffMapDep, StoreDep, ZonesDep
+from geo_service.deps import (
+    KEY_COOKIE,
+    CallerDep,
+    PlannerDep,
+    SettingsDep,
+    StaffMapDep,
+    StoreDep,
+    ZonesDep,
+)
 from geo_service.settings import Settings
 from layers.catalog import LAYERS
 from layers.errors import InvalidInput, NotFound
 from layers.frames import derive
+from maps import tiles
 from maps.base import ASSETS, render
 from maps.html import escape
 from maps.investor import factory_popup, investor_map, listed, parcel_popup
@@ -29,6 +38,7 @@ from matching.engine import match
 from matching.request import load_request, parse_request
 
 router = APIRouter(tags=["maps"])
+MVT = "application/vnd.mapbox-vector-tile"
 
 
 def _page(m: Any, settings: Settings) -> HTMLResponse:
@@ -133,6 +143,34 @@ async def preselect_example(
     if not path.is_file():
         raise NotFound(f"没有示例需求 {example!r} (no example request)")
     return await _preselect(load_request(path).model_dump(mode="json"), zones, settings, top)
+
+
+@router.get(
+    "/tiles/{layer}/{z}/{x}/{y}.pbf",
+    summary="矢量瓦片 (Mapbox vector tile)",
+    response_class=Response,
+    responses={200: {"content": {MVT: {}}}},
+)
+def tile(
+    store: StoreDep,
+    caller: CallerDep,
+    layer: Annotated[str, Path(pattern="^(parcels|factories)$")],
+    z: Annotated[int, Path(ge=0, le=30)],
+    x: Annotated[int, Path(ge=0)],
+    y: Annotated[int, Path(ge=0)],
+) -> Response:
+    """Public callers get listed sites and public fields only; staff get every site."""
+    spec = LAYERS[layer]
+    tiles.check(z, x, y)
+    frame = store.read_layer(spec, bbox=tiles.storage_bounds(z, x, y))
+    data = tiles.encode(frame, spec, z, x, y, public=not caller.sees_internal)
+    cache = "private" if caller.sees_internal else "public"
+    return Response(
+        data,
+        media_type=MVT,
+        status_code=200 if data else 204,
+        headers={"Cache-Control": f"{cache}, max-age=60"},
+    )
 
 
 @router.get("/static/{name:path}", include_in_schema=False)

@@ -1,0 +1,102 @@
+"""Vector tiles: the right features in the right place, the allow-list applied."""
+
+from __future__ import annotations
+
+import math
+
+import geopandas as gpd
+import mapbox_vector_tile
+import numpy as np
+import pytest
+import shapely
+from fastapi.testclient import TestClient
+
+from geo_service import auth
+from layers.catalog import LAYERS
+from layers.demo import generate_zone
+from layers.schema import Audience
+from layers.store.store import Store
+from maps.tiles import EXTENT, TILE_FIELDS, mercator_bounds
+
+SENTINEL = "SENTINEL-瓦片-51d0"
+
+
+def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
+    n = 2**z
+    x = int((lon + 180) / 360 * n)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    return x, y
+
+
+@pytest.fixture
+def zone(store: Store) -> dict[str, gpd.GeoDataFrame]:
+    frames = generate_zone(parcels=120)
+    for name, frame in frames.items():
+        for f in LAYERS[name].stored_fields:
+            if f.audience is Audience.INTERNAL and f.kind == "str":
+                frame[f.name] = SENTINEL
+        store.write_layer(LAYERS[name], frame)
+    return frames
+
+
+def _decode(data: bytes) -> list[dict[str, object]]:
+    decoded = mapbox_vector_tile.decode(data)
+    return list(decoded["parcels"]["features"]) if "parcels" in decoded else []
+
+
+def test_public_tiles_hold_listed_sites_and_public_fields(
+    client: TestClient, store: Store, zone: dict[str, gpd.GeoDataFrame]
+) -> None:
+    parcels = store.read_layer(LAYERS["parcels"])
+    centre = parcels.geometry.union_all().centroid
+    z = 13
+    x, y = tile_of(centre.x, centre.y, z)
+    public = client.get(f"/tiles/parcels/{z}/{x}/{y}.pbf")
+    assert public.status_code == 200
+    assert public.headers["content-type"] == "application/vnd.mapbox-vector-tile"
+    assert SENTINEL.encode() not in public.content
+    features = _decode(public.content)
+    assert features
+    statuses = parcels["status"].to_dict()
+    assert all(statuses[f["id"]] == "available" for f in features)
+    assert all(set(f["properties"]) <= set(TILE_FIELDS["parcels"]) for f in features)
+    key = auth.create_key(store, name="规划 测试", role="planner")[1]
+    staff = _decode(
+        client.get(f"/tiles/parcels/{z}/{x}/{y}.pbf", headers={"X-API-Key": key}).content
+    )
+    assert len(staff) > len(features)
+    assert {statuses[f["id"]] for f in staff} > {"available"}
+
+
+def test_tile_geometry_lands_where_the_parcel_is(
+    client: TestClient, store: Store, zone: dict[str, gpd.GeoDataFrame]
+) -> None:
+    parcels = store.read_layer(LAYERS["parcels"])
+    parcels = parcels[parcels["status"] == "available"]
+    fid, parcel = next(iter(parcels.geometry.items()))
+    z = 16
+    point = parcel.representative_point()
+    x, y = tile_of(point.x, point.y, z)
+    features = {f["id"]: f for f in _decode(client.get(f"/tiles/parcels/{z}/{x}/{y}.pbf").content)}
+    assert fid in features
+    minx, miny, maxx, maxy = mercator_bounds(z, x, y)
+    ring = np.array(features[fid]["geometry"]["coordinates"][0], dtype=float)
+    # Tile units → Web Mercator metres → degrees.
+    mx = minx + ring[:, 0] / EXTENT * (maxx - minx)
+    my = miny + ring[:, 1] / EXTENT * (maxy - miny)
+    lon = np.degrees(mx / 6378137.0)
+    lat = np.degrees(2 * np.arctan(np.exp(my / 6378137.0)) - np.pi / 2)
+    drawn = shapely.Polygon(np.column_stack([lon, lat]))
+    assert drawn.intersection(parcel).area / parcel.area > 0.95
+
+
+@pytest.mark.parametrize(("path", "status"), [
+    ("/tiles/parcels/5/25/12.pbf", 400),      # too low a zoom: a whole region per tile
+    ("/tiles/parcels/14/99999/1.pbf", 400),   # outside the zoom level
+    ("/tiles/owners/14/1/1.pbf", 400),        # not a tiled layer (unknown path parameter)
+    ("/tiles/parcels/14/0/0.pbf", 204),       # the middle of the Pacific: no features
+])  # fmt: skip
+def test_tile_errors(
+    client: TestClient, zone: dict[str, gpd.GeoDataFrame], path: str, status: int
+) -> None:
+    assert client.get(path).status_code == status

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import Cookie, Depends, Header, Request
 
-from geo_service.auth import Caller, Role, authenticate
+from geo_service.auth import PUBLIC, Caller, Role, authenticate
 from geo_service.settings import Settings
 from geo_service.zones import ZoneCache
 from layers.errors import AuthenticationRequired, Forbidden
@@ -37,11 +37,19 @@ def get_caller(
     x_api_key: Annotated[str | None, Header(include_in_schema=False)] = None,
     gs_key: Annotated[str | None, Cookie(include_in_schema=False)] = None,
 ) -> Caller:
-    # A browser opening a staff map sends the key as the cookie set by /login.
-    key = x_api_key or gs_key
+    key = x_api_key
     if authorization and authorization.lower().startswith("bearer "):
         key = authorization[7:].strip()
-    return authenticate(store, key)
+    if key:
+        return authenticate(store, key)  # a key sent on purpose must be valid
+    if gs_key:
+        # A browser sends the key kept by /login; if it was revoked or expired, the page
+        # still works for the public, and staff pages answer 401 and sign-in again.
+        try:
+            return authenticate(store, gs_key)
+        except AuthenticationRequired:
+            return PUBLIC
+    return PUBLIC
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]

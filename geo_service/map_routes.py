@@ -38,6 +38,8 @@ from matching.engine import match
 from matching.request import load_request, parse_request
 
 router = APIRouter(tags=["maps"])
+# Where /login may send the browser afterwards: a path on this site, never "//host".
+LOCAL_PATH = r"^/([A-Za-z0-9_?=&.-][A-Za-z0-9/_?=&.-]*)?$"
 MVT = "application/vnd.mapbox-vector-tile"
 
 
@@ -202,7 +204,7 @@ def basemap_tile(
 
 @router.get("/login", response_class=HTMLResponse, include_in_schema=False)
 def login_form(
-    next_: Annotated[str, Query(alias="next", pattern=r"^/[A-Za-z0-9/_?=&.-]*$")] = "/",
+    next_: Annotated[str, Query(alias="next", pattern=LOCAL_PATH)] = "/",
 ) -> HTMLResponse:
     return HTMLResponse(
         '<!doctype html><html lang="zh"><head><meta charset="utf-8"><title>登录 Sign in'
@@ -217,14 +219,29 @@ def login_form(
 @router.post("/login", include_in_schema=False)
 def login(
     store: StoreDep,
+    settings: SettingsDep,
     key: Annotated[str, Form(max_length=200)],
-    next_: Annotated[str, Form(alias="next", pattern=r"^/[A-Za-z0-9/_?=&.-]*$")] = "/",
+    next_: Annotated[str, Form(alias="next", pattern=LOCAL_PATH)] = "/",
 ) -> Response:
     from geo_service.auth import authenticate
 
     authenticate(store, key)  # refuses an unknown or revoked key with 401
     response = RedirectResponse(next_, status_code=303)
-    response.set_cookie(KEY_COOKIE, key, httponly=True, samesite="strict", max_age=8 * 3600)
+    response.set_cookie(
+        KEY_COOKIE,
+        key,
+        httponly=True,
+        samesite="strict",
+        max_age=8 * 3600,
+        secure=settings.environment == "production",
+    )
+    return response
+
+
+@router.get("/logout", include_in_schema=False)
+def logout() -> Response:
+    response = RedirectResponse("/", status_code=303)
+    response.delete_cookie(KEY_COOKIE)
     return response
 
 

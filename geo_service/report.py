@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape as rich_escape
 from rich.table import Table
 
 from matching.engine import MatchResult
@@ -13,9 +14,10 @@ from matching.engine import MatchResult
 def print_match(console: Console, result: MatchResult) -> None:
     """Print a match as a planner reads it: ranked sites, why, near misses, exclusions."""
     request = result.request
+    title = rich_escape(request.name)  # a name like "[/x]" is not console markup
     noun = "地块" if result.layer == "parcels" else "厂房"
     console.print(
-        f"[bold]{request.name}[/bold] — {result.n_sites} 个{noun}, "
+        f"[bold]{title}[/bold] — {result.n_sites} 个{noun}, "
         f"{result.n_feasible} 个满足全部硬约束"
         + (f", 另拼合 {result.n_groups} 组相邻地块" if result.n_groups else "")
         + f" (method {result.method}; as of {result.as_of}; data versions "
@@ -45,14 +47,19 @@ def print_match(console: Console, result: MatchResult) -> None:
         )
         ids = ", ".join(site.ids[:4]) + (f" 等{len(site.ids)}宗" if len(site.ids) > 4 else "")
         table.add_row(
-            str(site.rank),
-            f"{ids}\n{site.name}",
-            site.park_id,
-            f"{site.size:,.0f} {site.size_unit}",
-            f"{site.score:.3f}",
-            f"{site.rank_range[0]}–{site.rank_range[1]}",
-            "\n".join(f"{names[k]} {v:.3f}" for k, v in best),
-            plan,
+            *map(
+                rich_escape,
+                (
+                    str(site.rank),
+                    f"{ids}\n{site.name}",
+                    site.park_id,
+                    f"{site.size:,.0f} {site.size_unit}",
+                    f"{site.score:.3f}",
+                    f"{site.rank_range[0]}–{site.rank_range[1]}",
+                    "\n".join(f"{names[k]} {v:.3f}" for k, v in best),
+                    plan,
+                ),
+            )
         )
     console.print(table)
     if result.near_misses:
@@ -61,7 +68,10 @@ def print_match(console: Console, result: MatchResult) -> None:
             misses.add_column(column)
         for miss in result.near_misses:
             misses.add_row(
-                ", ".join(miss.ids), f"{miss.size:,.0f}", miss.failed.detail, miss.remedy
+                *map(
+                    rich_escape,
+                    (", ".join(miss.ids), f"{miss.size:,.0f}", miss.failed.detail, miss.remedy),
+                )
             )
         console.print(misses)
     if result.excluded_counts:
@@ -69,7 +79,7 @@ def print_match(console: Console, result: MatchResult) -> None:
         excluded.add_column("约束 (constraint)")
         excluded.add_column("排除数 (sites)", justify="right")
         for name, count in sorted(result.excluded_counts.items(), key=lambda kv: -kv[1]):
-            excluded.add_row(name, str(count))
+            excluded.add_row(rich_escape(name), str(count))
         console.print(excluded)
 
 

@@ -27,6 +27,7 @@ from branca.element import Element, MacroElement
 from jinja2 import Template
 
 from maps.gcj02 import shift_geometries
+from maps.html import escape
 
 STATIC = Path(__file__).with_name("static")
 LEAFLET = Path(xstatic.pkg.leaflet.BASE_DIR)
@@ -188,7 +189,7 @@ def new_map(
     m.default_js = [(name, name) for name in _JS]
     m.default_css = [(name, name) for name in _CSS]
     root: Any = m.get_root()  # a branca Figure; typed as its base Element
-    root.header.add_child(Element(f"<title>{title}</title>"))
+    root.header.add_child(Element(f"<title>{escape(title)}</title>"))
     m.fit_bounds([latlng(minx, miny), latlng(maxx, maxy)])
     _basemap(m, basemap)
     if context:
@@ -243,8 +244,6 @@ def _basemap(m: folium.Map, basemap: Basemap) -> None:
 
 
 def _context(m: folium.Map, context: dict[str, gpd.GeoDataFrame], basemap: Basemap) -> None:
-    from maps.html import escape
-
     parks = context.get("parks")
     if parks is not None and len(parks):
         props = [{"_cls": "park", "_label": escape(name)} for name in parks["name"]]
@@ -317,7 +316,7 @@ def render(
         html = html.replace(tag, replacement)
     hashes = " ".join(
         f"'sha256-{base64.b64encode(hashlib.sha256(s.encode()).digest()).decode()}'"
-        for s in _INLINE_SCRIPT.findall(html)
+        for s in _own_scripts(html, standalone)
     )
     images = " ".join(("'self'", "data:", *basemap.hosts))
     policy = (
@@ -330,6 +329,23 @@ def render(
     meta = f'<meta http-equiv="Content-Security-Policy" content="{policy}">'
     html = html.replace("<head>", "<head>\n    " + meta, 1)
     return html, csp
+
+
+def _own_scripts(html: str, standalone: bool) -> list[str]:
+    """The inline scripts this module produced, and only those: folium's setup script, the
+    map script and (standalone) our inlined assets. Anything else would be injected
+    markup; rather than allow it by its hash, refuse to render the page."""
+    assets = {_read(name) for name in _JS} if standalone else set()
+    scripts = _INLINE_SCRIPT.findall(html)
+    foreign = [
+        s for s in scripts if s not in assets and "L_NO_TOUCH" not in s and "L.map(" not in s
+    ]
+    if foreign or sum("L.map(" in s for s in scripts) != 1:
+        raise ValueError(
+            "the page holds a script this module did not write; refusing to "
+            "render it (is some value not escaped?)"
+        )
+    return scripts
 
 
 def _read(name: str) -> str:

@@ -184,7 +184,7 @@ def _properties(row: Mapping[str, Any], kind: str, popups: Popups) -> dict[str, 
     out: dict[str, object] = {
         "_cls": kind,
         "_type": kind,
-        "_park": escape(row["park_id"]),
+        "_park": str(row["park_id"]),  # only compared, never inserted as HTML
         "_size": round(size),
     }
     if popups == "fetch":

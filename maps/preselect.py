@@ -228,7 +228,11 @@ def _infrastructure(zone: Zone, basemap: Basemap) -> FeatureLayer:
         label = ""
         details: list[tuple[str, Any]] = [("类型 kind", INFRA_KINDS[kind][0])]
         if kind == "substation":
-            label = f"{row['voltage_kv']:g}kV {row['spare_mva']:g}MVA"
+            label = " ".join(
+                f"{v:g}{unit}"
+                for v, unit in ((row["voltage_kv"], "kV"), (row["spare_mva"], "MVA"))
+                if v == v
+            )
             details += [
                 ("电压 voltage (kV)", row["voltage_kv"]),
                 ("剩余容量 spare (MVA)", row["spare_mva"]),

@@ -121,7 +121,8 @@ def parcel_popup(row: Mapping[str, Any]) -> str:
 
 
 def _properties(row: Mapping[str, Any], popups: Popups) -> dict[str, object]:
-    out: dict[str, object] = {"_cls": str(row["readiness"]), "_park": escape(row["park_id"])}
+    # _park is only compared with the filter's value, never inserted as HTML: keep it raw.
+    out: dict[str, object] = {"_cls": str(row["readiness"]), "_park": str(row["park_id"])}
     if popups == "fetch":
         out["_id"] = int(row["_fid"])
     else:

@@ -365,7 +365,7 @@ def _budgets(request: ProjectRequest, zone: Zone, sites: Sites) -> list[Check]:
     needs = {"energy": request.energy_tce, **request.emissions_t}
     checks = []
     for key, need in needs.items():
-        if need is None:
+        if not need:  # none stated, or zero: nothing to cover
             continue
         available, own = budgets[key]
         margin = available - need
@@ -386,7 +386,12 @@ def _budgets(request: ProjectRequest, zone: Zone, sites: Sites) -> list[Check]:
             need: float = need,
         ) -> str:
             whose = "地块核定" if own[i] else "园区剩余"
-            have = 0.0 if np.isnan(available[i]) else available[i]
+            if np.isnan(available[i]):
+                return (
+                    f"{whose}{label}未知, 需核实台账 ({'site' if own[i] else 'park'} {en} "
+                    "unknown: check the ledger)"
+                )
+            have = available[i]
             return (
                 f"{whose}{label} {_fmt(have)} {unit} < 需 {_fmt(need)} {unit} "
                 f"({'site' if own[i] else 'park'} {en} left {_fmt(have)} < {_fmt(need)})"
@@ -543,7 +548,13 @@ def factory_checks(request: ProjectRequest, zone: Zone) -> list[Check]:
         ("height", "height_m", needs.min_clear_height_m, "净高", "m"),
         ("load", "load_kn", needs.min_floor_load_kn, "楼面荷载", "kN/m²"),
         ("crane", "crane_t", needs.min_crane_t, "行车", "t"),
-        ("factory_power", "power_kva", request.power_kva, "供电容量", "kVA"),
+        (
+            "factory_power",
+            "power_kva",
+            None if request.power_mva is None else request.power_mva * 1000.0,
+            "供电容量",
+            "kVA",
+        ),
     ]:
         if need is None:
             continue

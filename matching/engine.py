@@ -451,8 +451,13 @@ def _assembled(
                 row[key] = np.nanmin(values) if np.isfinite(values).any() else np.nan
             elif key == "area_fit":
                 row[key] = float(_area_fit(request, np.array([g.area_mu]))[0])
-            else:
-                row[key] = float(np.nansum(values * weights))
+            else:  # area-weighted over the members that have a value
+                known = ~np.isnan(values)
+                row[key] = (
+                    float(np.sum(values[known] * weights[known]) / weights[known].sum())
+                    if known.any()
+                    else np.nan
+                )
         rows.append([row[k] for k in keys])
     return groups, np.array(rows, dtype=float).reshape(len(groups), len(keys))
 
@@ -585,7 +590,7 @@ def _utilities(request: ProjectRequest, zone: Zone, sites: Sites) -> list[_Utili
             mva = request.power_mva
             need = None if mva is None else mva * 1000.0
             spare = spare * 1000.0  # MVA → kVA, the unit of site capacities
-        qualifies = (kinds == kind) & (np.nan_to_num(spare) >= (need or 0.0))
+        qualifies = (kinds == kind) & (spare >= (need or 0.0))  # unknown spare never qualifies
         if utility == "power" and request.min_voltage_kv:
             voltage = np.nan_to_num(infra["voltage_kv"].to_numpy(dtype=float))
             qualifies &= voltage >= request.min_voltage_kv
@@ -689,6 +694,24 @@ def connection_plan(
     return tuple(out)
 
 
+NEAR_MISS_AREA = 0.5
+"""A parcel with less than half the area asked for is not "one step" from taking a project."""
+
+
+def _within_reach(request: ProjectRequest, checks: list[Check], rows: IntArray) -> BoolArray:
+    """Of sites failing one check, those a planner could act on: not sites that are not on
+    offer (transferred, withdrawn, reserved, leased), nor parcels far too small."""
+    keep = np.ones(len(rows), dtype=bool)
+    for c in checks:
+        failed = ~c.ok[rows]
+        if c.key == "status":
+            keep &= ~failed
+        elif c.key == "area" and request.area is not None:
+            far = c.margin[rows] < -NEAR_MISS_AREA * request.area.min_mu
+            keep &= ~(failed & far)
+    return keep
+
+
 def _near_misses(
     request: ProjectRequest,
     sites: Sites,
@@ -701,6 +724,7 @@ def _near_misses(
     limit: int,
 ) -> list[NearMiss]:
     rows = np.flatnonzero(n_failed == 1)
+    rows = rows[_within_reach(request, checks, rows)]
     if not len(rows) or limit <= 0:
         return []
     scores = score(

@@ -33,7 +33,8 @@ POWER_FACTOR = 0.9
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # NaN and Infinity parse as JSON numbers; a request may hold neither.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class AreaRange(_Model):
@@ -157,8 +158,13 @@ class ProjectRequest(_Model):
             bad = sorted(set(self.land_use) - set(LAND_USE))
             if bad:
                 raise ValueError(f"unknown land-use classes {bad}; known: {list(LAND_USE)}")
-        if any(w < 0 for w in self.weights.values()):
-            raise ValueError("weights must be ≥ 0")
+        if any(not 0 <= w <= 1e6 for w in self.weights.values()):
+            raise ValueError("weights must be between 0 and 1e6")
+        if self.site_kind == "factory" and self.min_voltage_kv is not None:
+            raise ValueError(
+                "min_voltage_kv applies to land requests; a factory's supply is "
+                "checked as power_kva or power_mw"
+            )
         return self
 
     @property

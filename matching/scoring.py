@@ -114,7 +114,9 @@ def normalise(
         span = hi - lo
         scaled = np.where(benefit, matrix - lo, hi - matrix) / np.where(span > 0, span, 1.0)
     scaled = np.where(np.isfinite(span) & (span > 0), scaled, 1.0)
-    return np.asarray(np.nan_to_num(np.clip(scaled, 0.0, 1.0), nan=0.0))
+    # A missing value scores 0, also where a column has no spread or no data at all.
+    scaled = np.where(np.isnan(matrix), 0.0, scaled)
+    return np.asarray(np.clip(scaled, 0.0, 1.0))
 
 
 def score(normalised: FloatArray, weights: FloatArray, method: Method) -> FloatArray:
@@ -130,17 +132,33 @@ def score(normalised: FloatArray, weights: FloatArray, method: Method) -> FloatA
 
 
 def top(scores: FloatArray, k: int) -> IntArray:
-    """Indices of the ``k`` best scores, best first; ties keep input order."""
+    """Indices of the ``k`` best scores, best first; ties keep input order.
+
+    Examples
+    --------
+    >>> top(np.array([0.5, 0.9, 0.9, 0.1]), 2).tolist()
+    [1, 2]
+    """
     k = min(k, len(scores))
     if k == 0:
         return np.array([], dtype=np.int64)
-    part = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
-    return np.asarray(part[np.lexsort((part, -scores[part]))], dtype=np.int64)
+    if k < len(scores):
+        # Keep every row tied with the k-th score, so the stable order below decides ties.
+        cut = np.partition(-scores, k - 1)[k - 1]
+        candidates = np.flatnonzero(-scores <= cut)
+    else:
+        candidates = np.arange(len(scores))
+    order = np.lexsort((candidates, -scores[candidates]))
+    return np.asarray(candidates[order][:k], dtype=np.int64)
 
 
 def ranks_of(scores: FloatArray, rows: IntArray) -> IntArray:
-    """Competition rank (1 = best) of ``rows`` among all ``scores``."""
-    return np.asarray(1 + (scores[None, :] > scores[rows][:, None]).sum(axis=1), dtype=np.int64)
+    """Rank (1 = best) of ``rows`` among all ``scores``, ties broken by row order as in
+    :func:`top`, so a site's rank and its stability range use one rule."""
+    mine = scores[rows][:, None]
+    index = np.arange(len(scores))[None, :]
+    ahead = (scores[None, :] > mine) | ((scores[None, :] == mine) & (index < rows[:, None]))
+    return np.asarray(1 + ahead.sum(axis=1), dtype=np.int64)
 
 
 def stability(

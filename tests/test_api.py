@@ -283,3 +283,30 @@ def test_local_basemap_tiles_are_served(settings: Settings, tmp_path: Path) -> N
         assert "/basemap/{z}/{x}/{y}.png" in page
     with TestClient(create_app(settings)) as client:
         assert client.get("/basemap/12/3300/1550.png").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "target", ["//evil.example/phish", "/\\evil.example", "https://evil.example"]
+)
+def test_login_never_redirects_off_site(
+    client: TestClient, loaded: Store, planner_key: str, target: str
+) -> None:
+    response = client.post(
+        "/login", data={"key": planner_key, "next": target}, follow_redirects=False
+    )
+    assert response.status_code == 400
+
+
+def test_login_cookie_opens_staff_maps_and_a_stale_one_is_ignored(
+    client: TestClient, loaded: Store, planner_key: str
+) -> None:
+    response = client.post(
+        "/login", data={"key": planner_key, "next": "/maps/readiness"}, follow_redirects=False
+    )
+    assert response.status_code == 303 and response.headers["location"] == "/maps/readiness"
+    assert "httponly" in response.headers["set-cookie"].lower()
+    assert client.get("/maps/readiness").status_code == 200
+    client.cookies.set("gs_key", "gsk_revoked-or-made-up")
+    assert client.get("/collections/parks/items").status_code == 200  # public still works
+    assert client.get("/maps/readiness").status_code == 401
+    client.get("/logout")

@@ -155,7 +155,8 @@ def test_standalone_and_exported_files_work_offline(
     browser: Browser, hostile_zone: dict[str, gpd.GeoDataFrame], tmp_path: Path
 ) -> None:
     zone = build_zone(hostile_zone)
-    result = match(load_request(EXAMPLES / "jinko_like_base.json"), zone)
+    request = load_request(EXAMPLES / "jinko_like_base.json")
+    result = match(request.model_copy(update={"name": PAYLOADS[2] + PAYLOADS[0]}), zone)
     assert any(site.kind == "group" for site in result.sites)
     counts = _counts(hostile_zone)
     maps = {
@@ -263,3 +264,14 @@ def test_tianditu_without_a_key_says_so(hostile_zone: dict[str, gpd.GeoDataFrame
         basemap=Basemap(kind="tianditu"),
     )
     assert "Tianditu key not set" in html and "tianditu.gov.cn/vec_w" not in html
+
+
+def test_render_refuses_a_page_with_a_script_it_did_not_write(
+    hostile_zone: dict[str, gpd.GeoDataFrame],
+) -> None:
+    from branca.element import Element
+
+    m = readiness_map(hostile_zone)
+    m.get_root().html.add_child(Element("<script>alert('injected')</script>"))
+    with pytest.raises(ValueError, match="did not write"):
+        render(m, standalone=False, basemap=Basemap())

@@ -73,32 +73,20 @@ def investor_map(
         basemap=basemap,
         context={"parks": parks, "roads": frames["roads"]},
     )
-    m.add_child(
-        FeatureLayer(
-            feature_collection(
-                parcels.geometry.values.to_numpy(),
-                [_properties(row, "land", popups) for row in parcels.to_dict("records")],
-                basemap,
-            ),
-            STYLES,
-            name="可出让地块 Land",
-            filterable=True,
-            popup_url=f"{POPUP_URL}parcels/" if popups == "fetch" else None,
+    for frame, kind, layer, name in (
+        (parcels, "land", "parcels", "可出让地块 Land"),
+        (factories, "factory", "factories", "闲置厂房 Factories"),
+    ):
+        props = [_properties(row, kind, popups) for row in frame.to_dict("records")]
+        m.add_child(
+            FeatureLayer(
+                feature_collection(frame.geometry.values.to_numpy(), props, basemap),
+                STYLES,
+                name=name,
+                filterable=True,
+                popup_url=f"{POPUP_URL}{layer}/" if popups == "fetch" else None,
+            )
         )
-    )
-    m.add_child(
-        FeatureLayer(
-            feature_collection(
-                factories.geometry.values.to_numpy(),
-                [_properties(row, "factory", popups) for row in factories.to_dict("records")],
-                basemap,
-            ),
-            STYLES,
-            name="闲置厂房 Factories",
-            filterable=True,
-            popup_url=f"{POPUP_URL}factories/" if popups == "fetch" else None,
-        )
-    )
     m.add_child(
         Script(
             "geoServicePanel",

@@ -142,8 +142,10 @@ class Sites:
         """Whether each site's coded column ``name`` is one of ``values`` (compares the
         categorical codes, ~10× faster than comparing strings)."""
         column = self.frame[name]
-        wanted = [i for i, c in enumerate(column.cat.categories) if c in set(values)]
-        return np.isin(column.cat.codes.to_numpy(), wanted)
+        wanted = set(values)
+        # A lookup table by category code; the extra last entry answers code -1 (missing).
+        table = np.array([c in wanted for c in column.cat.categories] + [False])
+        return np.asarray(table[column.cat.codes.to_numpy()])
 
     def pair_values(self, zone: Zone, kind: str, column: str) -> FloatArray:
         """``column`` of the infrastructure node of every ``kind`` pair, cached per zone."""

@@ -191,7 +191,10 @@ def _area(request: ProjectRequest, area: FloatArray) -> list[Check]:
     def remedy(i: int) -> str:
         if area[i] < lo:
             gap = _fmt(lo - area[i])
-            return f"需相邻地块补足 {gap} 亩 (needs {gap} 亩 more; see assembled sites)"
+            return (
+                f"需相邻地块补足 {gap} 亩 (needs {gap} 亩 more from neighbouring parcels; "
+                '"assemble": "always" proposes groups)'
+            )
         return f"需分割地块 (needs subdividing to ≤ {_fmt(hi or 0)} 亩)"
 
     return [_check("area", "面积 (area)", margin >= 0, margin, "亩", why, remedy)]

@@ -663,6 +663,12 @@ def connection_plan(
     k = int(np.argmin(road_dist))
     if road[k] >= 0:
         on_road = road_dist[k] <= 30  # within half the widest road of its centre line
+        if sites.layer != PARCELS.name:
+            note, needs_road = "现有厂房, 已有出入口 (existing building with access)", False
+        elif on_road:
+            note, needs_road = "临路 (fronts the road)", False
+        else:
+            note, needs_road = "需修建连接道路 (needs an access road)", True
         out.append(
             Connection(
                 "road",
@@ -671,8 +677,8 @@ def connection_plan(
                 float(road_dist[k]),
                 None,
                 "m",
-                not on_road,
-                "临路 (fronts the road)" if on_road else "需修建连接道路 (needs an access road)",
+                needs_road,
+                note,
             )
         )
     interchange = sites.distances.nearest_node["interchange"][rows]

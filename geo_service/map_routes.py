@@ -27,6 +27,7 @@ from geo_service.settings import Settings
 from layers.catalog import LAYERS
 from layers.errors import InvalidInput, NotFound
 from layers.frames import derive
+from layers.tiling import check, storage_bounds
 from maps import tiles
 from maps.base import ASSETS, render
 from maps.html import escape
@@ -163,9 +164,20 @@ def tile(
 ) -> Response:
     """Public callers get listed sites and public fields only; staff get every site."""
     spec = LAYERS[layer]
-    tiles.check(z, x, y)
-    frame = store.read_layer(spec, bbox=tiles.storage_bounds(z, x, y))
-    data = tiles.encode(frame, spec, z, x, y, public=not caller.sees_internal)
+    public = not caller.sees_internal
+    check(z, x, y)
+    if store.is_postgis:
+        data = store.vector_tile(
+            spec,
+            z,
+            x,
+            y,
+            fields=tiles.tile_fields(spec, public=public),
+            status=tiles.LISTED[spec.name] if public else None,
+        )
+    else:
+        frame = store.read_layer(spec, bbox=storage_bounds(z, x, y))
+        data = tiles.encode(frame, spec, z, x, y, public=public)
     cache = "private" if caller.sees_internal else "public"
     return Response(
         data,

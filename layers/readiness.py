@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -184,3 +185,24 @@ def readiness_of(parcel: dict[str, object], *, as_of: dt.date | None = None) -> 
     """Readiness of one parcel given as a mapping of field → value."""
     levels, gaps = readiness_table(pd.DataFrame([parcel]), as_of=as_of)
     return Readiness(ReadinessLevel(levels[0]), tuple(g for g in gaps[0].split("、") if g))
+
+
+def readiness_expression(table: Any) -> Any:
+    """The readiness level (today) as a SQL expression over a parcels table, for queries
+    that must classify parcels in the database (PostGIS vector tiles). Built from the same
+    constants as :func:`readiness_table`; a test checks the two agree on every parcel."""
+    import sqlalchemy as sa
+
+    met = [table.c[f"{key}_st"].in_(("done", "exempt")) for key in FACTS]
+    for key, sides in REQUIRED_INDICATORS.items():
+        met.append(sa.or_(*(table.c[f"{key}_{side}"].isnot(None) for side in sides)))
+    standard = table.c[EMISSION_STANDARD]
+    met.append(sa.and_(standard.isnot(None), sa.func.trim(standard) != ""))
+    blocked = sa.not_(
+        sa.and_(*(table.c[f"{key}_st"].in_(("done", "exempt")) for key in BLOCKING_FACTS))
+    )
+    return sa.case(
+        (blocked, ReadinessLevel.NOT_READY.value),
+        (sa.and_(*met), ReadinessLevel.READY.value),
+        else_=ReadinessLevel.PARTLY_READY.value,
+    )

@@ -5,9 +5,14 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+import sqlalchemy as sa
 
-from layers.catalog import ASSESSMENTS, FACTS, UTILITIES
-from layers.readiness import ReadinessLevel, readiness_of
+from layers.catalog import ASSESSMENTS, FACTS, PARCELS, UTILITIES
+from layers.demo import generate_zone
+from layers.frames import derive
+from layers.readiness import ReadinessLevel, readiness_expression, readiness_of
+from layers.store.store import Store
+from layers.store.tables import LAYER_TABLES
 
 
 def _complete() -> dict[str, object]:
@@ -85,3 +90,15 @@ def test_planned_facts_count_by_their_date() -> None:
     assert readiness_of(parcel).level is ReadinessLevel.PARTLY_READY
     assert readiness_of(parcel, as_of=dt.date(2027, 3, 30)).gaps == ("通燃气",)
     assert readiness_of(parcel, as_of=dt.date(2027, 3, 31)).level is ReadinessLevel.READY
+
+
+def test_the_sql_readiness_agrees_with_python_on_every_parcel(store: Store) -> None:
+    parcels = generate_zone()["parcels"]
+    store.write_layer(PARCELS, parcels)
+    table = LAYER_TABLES["parcels"]
+    with store.engine.connect() as conn:
+        rows = conn.execute(sa.select(table.c.parcel_id, readiness_expression(table))).all()
+    in_db = dict(rows)
+    in_python = derive(store.read_layer(PARCELS), PARCELS).set_index("parcel_id")["readiness"]
+    assert in_db == in_python.to_dict()
+    assert set(in_db.values()) == {"ready", "partly_ready", "not_ready"}

@@ -100,3 +100,45 @@ def test_tile_errors(
     client: TestClient, zone: dict[str, gpd.GeoDataFrame], path: str, status: int
 ) -> None:
     assert client.get(path).status_code == status
+
+
+def test_postgis_tiles_match_the_python_encoder(postgis_url: str) -> None:
+    """Two encoders (PostGIS ST_AsMVT, mapbox-vector-tile in Python) over the same data."""
+    from maps.tiles import encode, tile_fields
+
+    store = Store.open(postgis_url)
+    frames = generate_zone(parcels=150)
+    store.write_layer(LAYERS["parcels"], frames["parcels"], replace=True)
+    try:
+        parcels = store.read_layer(LAYERS["parcels"])
+        centre = parcels.geometry.union_all().centroid
+        spec = LAYERS["parcels"]
+        for z in (13, 15):
+            x, y = tile_of(centre.x, centre.y, z)
+            for public in (True, False):
+                by_postgis = store.vector_tile(
+                    spec,
+                    z,
+                    x,
+                    y,
+                    fields=tile_fields(spec, public=public),
+                    status="available" if public else None,
+                )
+                in_python = encode(parcels, spec, z, x, y, public=public)
+                ours = {f["id"]: f for f in _decode(in_python)}
+                theirs = {f["id"]: f for f in _decode(by_postgis)}
+                assert ours.keys() == theirs.keys() and ours
+                for fid, feature in ours.items():
+                    mine, other = feature["properties"], theirs[fid]["properties"]
+                    assert mine.keys() == other.keys()
+                    for key, value in mine.items():
+                        if isinstance(value, float):
+                            assert other[key] == pytest.approx(value, abs=0.002), key
+                        else:
+                            assert other[key] == value, key
+                    a = shapely.geometry.shape(feature["geometry"]).buffer(0)
+                    b = shapely.geometry.shape(theirs[fid]["geometry"]).buffer(0)
+                    assert a.intersection(b).area / a.union(b).area > 0.9
+    finally:
+        store.write_layer(LAYERS["parcels"], frames["parcels"].iloc[:0], replace=True)
+        store.close()

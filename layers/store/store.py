@@ -20,12 +20,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
+from layers.area import M2_PER_MU
 from layers.crs import STORAGE_EPSG
 from layers.errors import InvalidInput, NotFound, StoreError
 from layers.frames import GEOMETRY, empty_frame
+from layers.readiness import readiness_expression
 from layers.schema import LayerSpec
 from layers.store import migrate
 from layers.store.tables import BBOX_COLUMNS, LAYER_TABLES, layer_versions
+from layers.tiling import BUFFER, EXTENT, WEB_MERCATOR, check, storage_bounds
 
 BBox = tuple[float, float, float, float]
 _WRITE_CHUNK = 2_000
@@ -254,6 +257,63 @@ class Store:
             rows = conn.execute(sa.select(layer_versions.c.layer, layer_versions.c.version))
             known = {str(layer): int(version) for layer, version in rows}
         return {name: known.get(name, 0) for name in LAYER_TABLES}
+
+    def vector_tile(
+        self,
+        spec: LayerSpec,
+        z: int,
+        x: int,
+        y: int,
+        *,
+        fields: Sequence[str],
+        status: str | None = None,
+    ) -> bytes:
+        """Tile z/x/y of a layer encoded by PostGIS (``ST_AsMVT``), with ``fields`` (stored
+        fields, or the derived ``readiness`` and ``area_mu``) and the feature id; only
+        features with ``status`` when given. The embedded store has no encoder."""
+        if not self.is_postgis:
+            raise StoreError(
+                "ST_AsMVT needs PostGIS; the embedded store encodes tiles in Python (maps.tiles)"
+            )
+        check(z, x, y)
+        table = LAYER_TABLES[spec.name]
+        columns = []
+        for name in fields:
+            if name == "readiness":
+                columns.append(readiness_expression(table).label(name))
+            elif name == "area_mu":
+                # Each parcel in its own 3-degree Gauss-Krüger zone, as layers.area does.
+                zone_srid = sa.cast(
+                    4509
+                    + sa.func.floor((sa.func.ST_X(sa.func.ST_Centroid(table.c.geom)) + 1.5) / 3),
+                    sa.Integer,
+                )
+                area = sa.func.ST_Area(sa.func.ST_Transform(table.c.geom, zone_srid))
+                columns.append(
+                    sa.cast(
+                        sa.func.round(sa.cast(area / M2_PER_MU, sa.Numeric), 3), sa.Float
+                    ).label(name)
+                )
+            else:
+                columns.append(table.c[name])
+        envelope = sa.func.ST_TileEnvelope(z, x, y)
+        mvt_geom = sa.func.ST_AsMVTGeom(
+            sa.func.ST_Transform(table.c.geom, WEB_MERCATOR), envelope, EXTENT, BUFFER, True
+        )
+        rows = sa.select(mvt_geom.label("geom"), table.c.fid.label("id"), *columns).where(
+            self._bbox_clause(spec, storage_bounds(z, x, y))
+        )
+        if status is not None:
+            rows = rows.where(table.c.status == status)
+        mvt = rows.subquery("mvt")
+        query = (
+            sa.select(sa.func.ST_AsMVT(sa.literal_column("mvt"), spec.name, EXTENT, "geom", "id"))
+            .select_from(mvt)
+            .where(mvt.c.geom.isnot(None))
+        )
+        with self.engine.connect() as conn:
+            data = conn.execute(query).scalar_one_or_none()
+        return bytes(data or b"")
 
     def layer_version(self, spec: LayerSpec) -> int:
         with self.engine.connect() as conn:

@@ -1,0 +1,49 @@
+"""Tile arithmetic shared by the two tile encoders (Web Mercator, XYZ scheme)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from layers.crs import STORAGE_EPSG, transformer
+from layers.errors import InvalidInput
+
+EXTENT = 4096
+BUFFER = 64  # tile units beyond the edge, so strokes do not break at tile borders
+MIN_ZOOM, MAX_ZOOM = 10, 20
+"""Below zoom 10 a tile would hold a whole region; such views are refused, not thinned."""
+WEB_MERCATOR = 3857
+_HALF = 20037508.342789244  # half the Web Mercator world width, m
+
+
+def mercator_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
+    """Bounds of tile z/x/y in Web Mercator metres (XYZ scheme, y down from the north).
+
+    Examples
+    --------
+    >>> [round(v) for v in mercator_bounds(0, 0, 0)]
+    [-20037508, -20037508, 20037508, 20037508]
+    """
+    check(z, x, y, min_zoom=0)
+    size = 2 * _HALF / 2**z
+    minx = -_HALF + x * size
+    maxy = _HALF - y * size
+    return minx, maxy - size, minx + size, maxy
+
+
+def check(z: int, x: int, y: int, *, min_zoom: int = MIN_ZOOM) -> None:
+    if not min_zoom <= z <= MAX_ZOOM:
+        raise InvalidInput(
+            f"缩放级别须在 {min_zoom}–{MAX_ZOOM} (zoom must be {min_zoom}–{MAX_ZOOM})"
+        )
+    if not (0 <= x < 2**z and 0 <= y < 2**z):
+        raise InvalidInput(f"瓦片 {z}/{x}/{y} 超出范围 (tile outside zoom level {z})")
+
+
+def storage_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
+    """Bounds of the tile (with its buffer) in EPSG:4490 degrees, to select features."""
+    minx, miny, maxx, maxy = mercator_bounds(z, x, y)
+    pad = (maxx - minx) * BUFFER / EXTENT
+    lon, lat = transformer(WEB_MERCATOR, STORAGE_EPSG).transform(
+        np.array([minx - pad, maxx + pad]), np.array([miny - pad, maxy + pad])
+    )
+    return float(lon[0]), float(lat[0]), float(lon[1]), float(lat[1])

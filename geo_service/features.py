@@ -12,6 +12,7 @@ import json
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
+import geopandas as gpd
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
@@ -243,6 +244,6 @@ def item(collection_id: str, fid: int, store: StoreDep, caller: CallerDep) -> Re
     return Response(_features(spec, frame, caller.sees_internal)[0], media_type=GEOJSON)
 
 
-def _features(spec: LayerSpec, frame: Any, sees_internal: bool) -> list[str]:
+def _features(spec: LayerSpec, frame: gpd.GeoDataFrame, sees_internal: bool) -> list[str]:
     fields = spec.visible_fields(public=not sees_internal)
     return geojson.features(derive(frame, spec), fields, ids=list(frame.index))

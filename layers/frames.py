@@ -182,6 +182,7 @@ def _id_labels(frame: gpd.GeoDataFrame, spec: LayerSpec) -> list[str | None]:
 
 
 def _is_null(value: object) -> bool:
+    # pandas-stubs has no overload of isna for a plain object; at run time it takes any scalar.
     return value is None or (not isinstance(value, str) and bool(pd.isna(value)))  # type: ignore[call-overload]
 
 

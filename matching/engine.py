@@ -9,6 +9,7 @@ Pure and in memory; no database, no web.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import math
@@ -197,7 +198,8 @@ class MatchResult:
 
 def _asdict(obj: object) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for name in obj.__dataclass_fields__:  # type: ignore[attr-defined]
+    for spec in dataclasses.fields(obj):  # type: ignore[arg-type]  # any result dataclass
+        name = spec.name
         value = getattr(obj, name)
         if name == "geometry":
             continue

@@ -363,6 +363,30 @@ def _utility_remedy(best: FloatArray, need: float, unit: str, zh: str) -> Callab
     return remedy
 
 
+def _budget_texts(
+    available: FloatArray, own: BoolArray, label: str, unit: str, en: str, need: float
+) -> tuple[Callable[[int], str], Callable[[int], str]]:
+    """Reason and remedy for a budget shortfall at site *i*."""
+
+    def why(i: int) -> str:
+        whose, whose_en = ("地块核定", "site") if own[i] else ("园区剩余", "park")
+        if np.isnan(available[i]):
+            return f"{whose}{label}未知, 需核实台账 ({whose_en} {en} unknown: check the ledger)"
+        have = _fmt(available[i])
+        return (
+            f"{whose}{label} {have} {unit} < 需 {_fmt(need)} {unit} "
+            f"({whose_en} {en} left {have} < {_fmt(need)})"
+        )
+
+    def remedy(i: int) -> str:
+        gap = need - (0.0 if np.isnan(available[i]) else available[i])
+        how = "市里调剂" if unit == "吨标准煤" else "排污权交易或省内调剂"
+        amount = f"{_fmt(gap)} {unit}"
+        return f"需{how} {amount} {label} (needs {amount} of {en} from elsewhere)"
+
+    return why, remedy
+
+
 def _budgets(request: ProjectRequest, zone: Zone, sites: Sites) -> list[Check]:
     budgets = sites.budgets
     needs = {"energy": request.energy_tce, **request.emissions_t}
@@ -379,39 +403,7 @@ def _budgets(request: ProjectRequest, zone: Zone, sites: Sites) -> list[Check]:
         )
         en = "energy quota" if key == "energy" else f"{POLLUTANTS[key][1]} allowance"
 
-        def why(
-            i: int,
-            available: FloatArray = available,
-            own: BoolArray = own,
-            label: str = label,
-            unit: str = unit,
-            en: str = en,
-            need: float = need,
-        ) -> str:
-            whose = "地块核定" if own[i] else "园区剩余"
-            if np.isnan(available[i]):
-                return (
-                    f"{whose}{label}未知, 需核实台账 ({'site' if own[i] else 'park'} {en} "
-                    "unknown: check the ledger)"
-                )
-            have = available[i]
-            return (
-                f"{whose}{label} {_fmt(have)} {unit} < 需 {_fmt(need)} {unit} "
-                f"({'site' if own[i] else 'park'} {en} left {_fmt(have)} < {_fmt(need)})"
-            )
-
-        def remedy(
-            i: int,
-            available: FloatArray = available,
-            label: str = label,
-            unit: str = unit,
-            en: str = en,
-            need: float = need,
-        ) -> str:
-            gap = need - (0.0 if np.isnan(available[i]) else available[i])
-            how = "市里调剂" if unit == "吨标准煤" else "排污权交易或省内调剂"
-            amount = f"{_fmt(gap)} {unit}"
-            return f"需{how} {amount} {label} (needs {amount} of {en} from elsewhere)"
+        why, remedy = _budget_texts(available, own, label, unit, en, need)
 
         checks.append(
             _check(

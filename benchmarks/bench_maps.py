@@ -1,11 +1,18 @@
 """Map benchmark in headless Chromium (network cut off): page size, load-to-paint and zoom.
 
-    .venv/bin/python -m benchmarks.bench_maps --parcels 10000 50000
+    .venv/bin/python -m benchmarks.bench_maps --parcels 10000 50000 --tiles 100000
+    .venv/bin/python -m benchmarks.bench_maps --parcels --tiles 100000 --db postgresql+psycopg://…
 
-Serves the readiness map (every parcel drawn) as the service does (assets served, not
-inlined; popups fetched when opened) over HTTP,
-and times, in the browser, navigation start → the features painted (two animation frames
-after the layer is filled) and one zoom in → painted. Medians of --repeat runs.
+Embedded sites (``--parcels``): serves the readiness map (every parcel drawn) as the
+service does (assets served, not inlined; popups fetched when opened) over HTTP, and times,
+in the browser, navigation start → the features painted (two animation frames after the
+layer is filled) and one zoom in → painted. Medians of --repeat runs.
+
+Vector tiles (``--tiles``): runs the service on a zone of that many parcels (a temporary
+embedded store, or ``--db``, whose layers are REPLACED) and times the readiness page to
+paint its overview, then a jump to zoom 13 at the zone's centre until every tile is
+painted — cold (the service encodes each tile) and warm (a new browser, the service's
+tile cache filled) — and one zoom in from there.
 """
 
 from __future__ import annotations
@@ -14,16 +21,22 @@ import argparse
 import http.server
 import statistics
 import threading
+import time
 from functools import partial
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import Browser, sync_playwright
 
+from geo_service import auth
+from geo_service.app import create_app
+from geo_service.settings import Settings
+from layers.catalog import LAYERS
 from layers.demo import generate_zone
+from layers.store.store import Store
 from maps.base import ASSETS, Basemap, render
 from maps.readiness import readiness_map
-from tests.browser import CHROMIUM_ARGS, chromium_path, free_port, visit
+from tests.browser import CHROMIUM_ARGS, chromium_path, free_port, serve, visit, wait_until
 
 PAINTED = """() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(
     () => done(performance.now()))))"""
@@ -34,6 +47,61 @@ ZOOM = """() => new Promise(done => {
         () => done(performance.now() - start))));
     map.setZoom(map.getZoom() + 1, {animate: false});
 })"""
+
+
+TILES_PAINTED = """([lat, lon, z]) => new Promise(done => {
+    const map = Object.values(window).find(o => o instanceof L.Map);
+    const layer = Object.values(window).find(o => o && o._gsCount);
+    const start = performance.now();
+    layer.once('load', () => requestAnimationFrame(() => requestAnimationFrame(
+        () => done([performance.now() - start, layer._gsCount()]))));
+    setTimeout(() => done([NaN, -1]), 60000);  // reported, not waited for forever
+    if (lat === null) { map.setZoom(map.getZoom() + 1, {animate: false}); }
+    else { map.setView([lat, lon], z, {animate: false}); }
+})"""
+
+
+def tile_mode(browser: Browser, n: int, db: str | None, repeat: int) -> None:
+    """Readiness map of ``n`` parcels drawn from vector tiles, served by the service."""
+    with TemporaryDirectory() as tmp:
+        url = db or f"sqlite:///{tmp}/bench.db"
+        store = Store.open(url)
+        for name, frame in generate_zone(parcels=n).items():
+            store.write_layer(LAYERS[name], frame, replace=True)
+        key = auth.create_key(store, name="bench", role="planner")[1]
+        backend = "PostGIS" if store.is_postgis else "embedded"
+        store.close()
+        settings = Settings(db_url=url, data_dir=Path(tmp))
+        with serve(create_app(settings)) as base:
+            page_url = f"{base}/maps/readiness"
+            first = time.perf_counter()
+            with visit(browser, page_url, headers={"X-API-Key": key}) as v:
+                server_first = time.perf_counter() - first  # reads the zone, renders
+                size = len(v.page.request.get(page_url).body()) / 1e6
+            loads, colds, warms, zooms = [], [], [], []
+            for i in range(repeat):
+                with visit(browser, page_url, headers={"X-API-Key": key}) as v:
+                    loads.append(v.page.evaluate(PAINTED))
+                    centre = v.page.evaluate(
+                        "(() => { const c = Object.values(window).find(o => o instanceof L.Map)"
+                        ".getCenter(); return [c.lat, c.lng]; })()"
+                    )
+                    # A different view each run, so "cold" is cold: the service has not
+                    # encoded these tiles yet.
+                    lat, lon = centre[0] + 0.02 * i, centre[1] - 0.03 * i
+                    cold, drawn = v.page.evaluate(TILES_PAINTED, [lat, lon, 13])
+                    colds.append(cold)
+                    zooms.append(v.page.evaluate(TILES_PAINTED, [None, None, None])[0])
+                with visit(browser, page_url, headers={"X-API-Key": key}) as v:
+                    wait_until(v.page, "window.geoServiceFeatureCount() > 0")
+                    warms.append(v.page.evaluate(TILES_PAINTED, [lat, lon, 13])[0])
+            print(
+                f"{n:>8,} parcels, {backend}: page {size:.2f} MB; first page after an edit "
+                f"{server_first * 1000:,.0f} ms (reads the zone); overview load→paint "
+                f"{statistics.median(loads):,.0f} ms; jump to zoom 13 ({drawn:,} parcels) "
+                f"cold {statistics.median(colds):,.0f} ms, warm "
+                f"{statistics.median(warms):,.0f} ms; zoom in {statistics.median(zooms):,.0f} ms"
+            )
 
 
 def site(folder: Path) -> tuple[str, http.server.ThreadingHTTPServer]:
@@ -49,17 +117,22 @@ def site(folder: Path) -> tuple[str, http.server.ThreadingHTTPServer]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--parcels", type=int, nargs="+", default=[10_000, 50_000])
+    parser.add_argument("--parcels", type=int, nargs="*", default=[10_000, 50_000])
+    parser.add_argument("--tiles", type=int, nargs="*", default=[])
+    parser.add_argument("--db", help="PostGIS URL for --tiles (its layers are replaced)")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    print(f"{'parcels':>8} {'HTML MB':>8} {'load→paint ms':>14} {'zoom ms':>8}")
     with TemporaryDirectory() as tmp, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        for n in args.tiles:
+            tile_mode(browser, n, args.db, args.repeat)
+        if args.parcels:
+            print(f"{'parcels':>8} {'HTML MB':>8} {'load→paint ms':>14} {'zoom ms':>8}")
         folder = Path(tmp)
         for name, path in ASSETS.items():
             (folder / "static" / name).parent.mkdir(parents=True, exist_ok=True)
             (folder / "static" / name).write_bytes(path.read_bytes())
         base, server = site(folder)
-        browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         for n in args.parcels:
             html, _ = render(
                 readiness_map(generate_zone(parcels=n), popups="fetch"),

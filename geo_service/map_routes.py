@@ -8,8 +8,12 @@ choose an online basemap.
 from __future__ import annotations
 
 import mimetypes
+from collections.abc import Mapping
 from typing import Annotated, Any
 
+import geopandas as gpd
+import numpy as np
+import shapely
 from fastapi import APIRouter, Body, Form, Path, Query
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
@@ -29,7 +33,7 @@ from layers.errors import InvalidInput, NotFound
 from layers.frames import derive
 from layers.tiling import check, storage_bounds
 from maps import tiles
-from maps.base import ASSETS, render
+from maps.base import ASSETS, header_policy, render
 from maps.html import escape
 from maps.investor import factory_popup, investor_map, listed, parcel_popup
 from maps.preselect import preselect_map
@@ -44,39 +48,64 @@ LOCAL_PATH = r"^/([A-Za-z0-9_?=&.-][A-Za-z0-9/_?=&.-]*)?$"
 MVT = "application/vnd.mapbox-vector-tile"
 
 
-def _page(m: Any, settings: Settings) -> HTMLResponse:
-    html, csp = render(m, standalone=False, basemap=settings.map_basemap)
+def _render(m: Any, settings: Settings) -> str:
+    return render(m, standalone=False, basemap=settings.map_basemap)[0]
+
+
+def _page(html: str) -> HTMLResponse:
+    """A map page with its headers; the policy is the one the page carries in its <meta>."""
     return HTMLResponse(
         html,
         headers={
-            "Content-Security-Policy": csp,
+            "Content-Security-Policy": header_policy(html),
             "X-Content-Type-Options": "nosniff",
             "Referrer-Policy": "no-referrer",
         },
     )
 
 
+def _tiled(frames: Mapping[str, gpd.GeoDataFrame], settings: Settings, *layers: str) -> bool:
+    """Whether a page draws its sites from vector tiles: too many to embed, and a basemap
+    in true coordinates."""
+    sites = sum(len(frames[layer]) for layer in layers)
+    return sites > settings.map_tile_threshold and not settings.map_basemap.shifts
+
+
 @router.get("/maps/investor", response_class=HTMLResponse, summary="投资者地图 (public)")
-def investor_page(store: StoreDep, settings: SettingsDep) -> HTMLResponse:
-    frames = {name: store.read_layer(spec) for name, spec in LAYERS.items()}
-    return _page(
-        investor_map(
-            frames, basemap=settings.map_basemap, desk=settings.service_desk, popups="fetch"
-        ),
-        settings,
-    )
+def investor_page(zones: ZonesDep, settings: SettingsDep) -> HTMLResponse:
+    def build() -> str:
+        frames = zones.frames()
+        m = investor_map(
+            frames,
+            basemap=settings.map_basemap,
+            desk=settings.service_desk,
+            popups="fetch",
+            tiles=_tiled(frames, settings, "parcels", "factories"),
+        )
+        return _render(m, settings)
+
+    return _page(zones.output(("investor",), build))
 
 
 @router.get("/maps/readiness", response_class=HTMLResponse, summary="标准地净地条件图 (staff)")
 def readiness_page(
-    store: StoreDep,
+    zones: ZonesDep,
     settings: SettingsDep,
     _caller: StaffMapDep,
     park: Annotated[str | None, Query(max_length=40)] = None,
 ) -> HTMLResponse:
-    frames = {name: store.read_layer(spec) for name, spec in LAYERS.items()}
-    m = readiness_map(frames, park=park, basemap=settings.map_basemap, popups="fetch")
-    return _page(m, settings)
+    def build() -> str:
+        frames = zones.frames()
+        m = readiness_map(
+            frames,
+            park=park,
+            basemap=settings.map_basemap,
+            popups="fetch",
+            tiles=_tiled(frames, settings, "parcels"),
+        )
+        return _render(m, settings)
+
+    return _page(zones.output(("readiness", park), build))
 
 
 _FRAGMENT = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
@@ -116,7 +145,7 @@ async def _preselect(
     zone = await run_in_threadpool(zones.get)
     result = await run_in_threadpool(match, request, zone, top_n=top)
     m = await run_in_threadpool(preselect_map, result, zone, basemap=settings.map_basemap)
-    return _page(m, settings)
+    return _page(await run_in_threadpool(_render, m, settings))
 
 
 @router.post("/maps/preselect", response_class=HTMLResponse, summary="预选址图 (planners)")
@@ -156,28 +185,35 @@ async def preselect_example(
 )
 def tile(
     store: StoreDep,
+    zones: ZonesDep,
     caller: CallerDep,
     layer: Annotated[str, Path(pattern="^(parcels|factories)$")],
     z: Annotated[int, Path(ge=0, le=30)],
     x: Annotated[int, Path(ge=0)],
     y: Annotated[int, Path(ge=0)],
 ) -> Response:
-    """Public callers get listed sites and public fields only; staff get every site."""
+    """Public callers get listed sites and public fields only; staff get every site.
+    Tiles are encoded once per edit of the layers (PostGIS ``ST_AsMVT``, or in process
+    from the zone held in memory on the embedded store)."""
     spec = LAYERS[layer]
     public = not caller.sees_internal
     check(z, x, y)
-    if store.is_postgis:
-        data = store.vector_tile(
-            spec,
-            z,
-            x,
-            y,
-            fields=tiles.tile_fields(spec, public=public),
-            status=tiles.LISTED[spec.name] if public else None,
-        )
-    else:
-        frame = store.read_layer(spec, bbox=storage_bounds(z, x, y))
-        data = tiles.encode(frame, spec, z, x, y, public=public)
+
+    def build() -> bytes:
+        if store.is_postgis:
+            return store.vector_tile(
+                spec,
+                z,
+                x,
+                y,
+                fields=tiles.tile_fields(spec, public=public),
+                status=tiles.LISTED[spec.name] if public else None,
+            )
+        frame = zones.frames()[layer]
+        hits = frame.sindex.query(shapely.box(*storage_bounds(z, x, y)), predicate="intersects")
+        return tiles.encode(frame.iloc[np.sort(hits)], spec, z, x, y, public=public)
+
+    data = zones.output(("tile", layer, public, z, x, y), build)
     cache = "private" if caller.sees_internal else "public"
     return Response(
         data,

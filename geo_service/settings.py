@@ -39,6 +39,12 @@ class Settings(BaseSettings):
     service_desk: str | None = Field(
         default=None, description="the zone's investment service desk, shown to investors"
     )
+    map_tile_threshold: int = Field(
+        default=20_000,
+        ge=0,
+        description="served investor and readiness maps with more sites than this draw "
+        "them from vector tiles instead of embedding them",
+    )
     examples_dir: Path = Field(
         default_factory=lambda: Path(__file__).resolve().parents[1] / "examples" / "requests"
     )

@@ -43,6 +43,8 @@ _JS = ("leaflet/leaflet.js", "geo-service/maps.js")
 _CSS = ("leaflet/leaflet.css", "geo-service/maps.css")
 Popups = Literal["embed", "fetch"]
 """Popups in the page, or fetched from the service when opened (served pages only)."""
+TILES_MIN_ZOOM = 12
+"""Vector-tile layers draw from this zoom on (a tile about 10 km across)."""
 PRECISION_DEG = 1e-6
 """Coordinates are rounded to 1e-6° (≈10 cm) for display: a third less page weight."""
 
@@ -145,6 +147,59 @@ class FeatureLayer(folium.map.Layer):
         self.data = data
         self.styles = styles
         self.options = {"labels": labels, "filterable": filterable, "popupUrl": popup_url}
+
+
+class VectorTiles(folium.map.Layer):
+    """Sites loaded as vector tiles from the service's ``/tiles/{layer}/…`` (served pages
+    only), drawn on canvas by maps.js, styled by the ``cls_field`` property or one ``cls``,
+    filterable by park, size and type like :class:`FeatureLayer`; a click fetches the
+    popup of the site under it from ``popup_url``. Below ``min_zoom`` a hint says to zoom
+    in: a tile there would hold thousands of sites, each a pixel or two."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = geoServiceTiles({{ this._parent.get_name() }},
+            {{ this.options|tojson }});
+        {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(
+        self,
+        layer: str,
+        styles: dict[str, dict[str, Any]],
+        *,
+        name: str,
+        popup_url: str,
+        cls_field: str | None = None,
+        cls: str | None = None,
+        size: tuple[str, float] | None = None,
+        filterable: bool = False,
+        prefix: str = "",
+    ) -> None:
+        super().__init__(name=name, overlay=True, control=True, show=True)
+        self._name = "VectorTiles"
+        self.options = {
+            "url": f"{prefix}/tiles/{layer}/{{z}}/{{x}}/{{y}}.pbf",
+            "layer": layer,
+            "styles": styles,
+            "clsField": cls_field,
+            "cls": cls,
+            "type": cls,
+            "size": size,
+            "popupUrl": popup_url,
+            "filterable": filterable,
+            "minZoom": TILES_MIN_ZOOM,
+        }
+
+
+def check_tiles(popups: Popups, basemap: Basemap) -> None:
+    """Vector tiles need a served page (the tiles and popups are fetched) and a basemap in
+    true coordinates: tiles are not shifted to GCJ-02."""
+    if popups != "fetch" or basemap.shifts:
+        raise ValueError("vector tiles need popups='fetch' and a basemap other than gaode")
 
 
 class Script(MacroElement):
@@ -284,6 +339,7 @@ def finish(m: folium.Map) -> folium.Map:
     return m
 
 
+_META = '<meta http-equiv="Content-Security-Policy" content="'
 # Inline scripts that run (data blocks of type application/json do not, and need no hash).
 _INLINE_SCRIPT = re.compile(r"<script(?![^>]*\b(?:src|type)=)[^>]*>(.*?)</script>", re.S)
 
@@ -325,10 +381,15 @@ def render(
         "form-action 'none'"
     )
     # frame-ancestors works only as a header; browsers report it as an error in a <meta>.
-    csp = f"{policy}; frame-ancestors 'self'"
-    meta = f'<meta http-equiv="Content-Security-Policy" content="{policy}">'
-    html = html.replace("<head>", "<head>\n    " + meta, 1)
-    return html, csp
+    html = html.replace("<head>", f'<head>\n    {_META}{policy}">', 1)
+    return html, header_policy(html)
+
+
+def header_policy(html: str) -> str:
+    """The Content-Security-Policy header for a page :func:`render` produced (read back
+    from its ``<meta>``, so a cached page needs no second rendering)."""
+    start = html.index(_META) + len(_META)
+    return html[start : html.index('">', start)] + "; frame-ancestors 'self'"
 
 
 def _own_scripts(html: str, standalone: bool) -> list[str]:

@@ -12,6 +12,7 @@ from typing import Any
 import folium
 import geopandas as gpd
 
+from layers.area import M2_PER_MU
 from layers.catalog import FACTORIES, LAND_USE_ZH, PARCELS, STOCK_CATEGORY_ZH
 from layers.frames import derive
 from layers.schema import LayerSpec
@@ -20,6 +21,8 @@ from maps.base import (
     FeatureLayer,
     Popups,
     Script,
+    VectorTiles,
+    check_tiles,
     feature_collection,
     finish,
     new_map,
@@ -57,10 +60,14 @@ def investor_map(
     basemap: Basemap | None = None,
     desk: str | None = None,
     popups: Popups = "embed",
+    tiles: bool = False,
 ) -> folium.Map:
     """Available parcels and idle factories with bilingual popups, filters by park, area and
-    type, and the zone's service-desk contact (``popups`` as for the readiness map)."""
+    type, and the zone's service-desk contact (``popups`` and ``tiles`` as for the
+    readiness map)."""
     basemap = basemap or Basemap()
+    if tiles:
+        check_tiles(popups, basemap)
     parcels = listed(frames["parcels"], PARCELS)
     factories = listed(frames["factories"], FACTORIES)
     parks = frames["parks"][
@@ -77,6 +84,19 @@ def investor_map(
         (parcels, "land", "parcels", "可出让地块 Land"),
         (factories, "factory", "factories", "闲置厂房 Factories"),
     ):
+        if tiles:
+            m.add_child(
+                VectorTiles(
+                    layer,
+                    STYLES,
+                    name=name,
+                    cls=kind,
+                    size=("area_mu", M2_PER_MU) if kind == "land" else ("floor_m2", 1.0),
+                    popup_url=f"{POPUP_URL}{layer}/",
+                    filterable=True,
+                )
+            )
+            continue
         props = [_properties(row, kind, popups) for row in frame.to_dict("records")]
         m.add_child(
             FeatureLayer(

@@ -17,6 +17,8 @@ from maps.base import (
     FeatureLayer,
     Popups,
     Script,
+    VectorTiles,
+    check_tiles,
     feature_collection,
     finish,
     new_map,
@@ -36,14 +38,21 @@ def readiness_map(
     park: str | None = None,
     basemap: Basemap | None = None,
     popups: Popups = "embed",
+    tiles: bool = False,
 ) -> folium.Map:
     """Every parcel coloured by readiness, its facts and gaps in a popup, a park filter,
     and a summary of counts and 亩 per level and park.
 
     ``popups="fetch"`` (served pages) leaves the popups out of the page; each is fetched
     from ``/maps/popup/readiness/parcels/{fid}`` when opened, which keeps a 10,000-parcel
-    page to a few MB. Standalone files embed them (a ``file://`` page cannot fetch)."""
+    page to a few MB. Standalone files embed them (a ``file://`` page cannot fetch).
+
+    ``tiles=True`` (served pages of large zones) leaves the parcels out of the page too:
+    they are drawn from the service's vector tiles, popups fetched on click. The summary
+    still counts every parcel. Not with a GCJ-02 basemap: tiles are not shifted."""
     basemap = basemap or Basemap()
+    if tiles:
+        check_tiles(popups, basemap)
     parcels = derive(frames["parcels"], PARCELS)
     parcels["_fid"] = parcels.index.to_numpy()
     parcels = parcels.reset_index(drop=True)
@@ -58,16 +67,28 @@ def readiness_map(
         basemap=basemap,
         context={"parks": parks, "roads": frames["roads"]},
     )
-    props = [_properties(row, popups) for row in parcels.to_dict("records")]
-    m.add_child(
-        FeatureLayer(
-            feature_collection(parcels.geometry.values.to_numpy(), props, basemap),
-            STYLES,
-            name="地块 Parcels",
-            popup_url=POPUP_URL if popups == "fetch" else None,
-            filterable=True,
+    if tiles:
+        m.add_child(
+            VectorTiles(
+                PARCELS.name,
+                STYLES,
+                name="地块 Parcels",
+                cls_field="readiness",
+                popup_url=POPUP_URL,
+                filterable=True,
+            )
         )
-    )
+    else:
+        props = [_properties(row, popups) for row in parcels.to_dict("records")]
+        m.add_child(
+            FeatureLayer(
+                feature_collection(parcels.geometry.values.to_numpy(), props, basemap),
+                STYLES,
+                name="地块 Parcels",
+                popup_url=POPUP_URL if popups == "fetch" else None,
+                filterable=True,
+            )
+        )
     m.add_child(
         Script(
             "geoServicePanel",

@@ -11,6 +11,7 @@ import math
 import geopandas as gpd
 import mapbox_vector_tile
 import numpy as np
+import numpy.typing as npt
 import shapely
 
 from layers.catalog import FACTORIES, PARCELS
@@ -55,22 +56,40 @@ def encode(
         out.geometry.values.to_numpy(),
         lambda xy: np.column_stack(to_mercator.transform(xy[:, 0], xy[:, 1])),
     )
-    geoms = shapely.intersection(geoms, clip)
+    geoms = _on_grid(shapely.intersection(geoms, clip), bounds)
+    keep = ~shapely.is_empty(geoms)
     fields = tile_fields(spec, public=public)
-    features = []
-    for fid, geom, row in zip(out.index, geoms, out[fields].to_dict("records"), strict=True):
-        if shapely.is_empty(geom):
-            continue
-        props = {k: _value(v) for k, v in row.items() if _value(v) is not None}
-        features.append({"geometry": geom, "properties": props, "id": int(fid)})
+    rows = out.loc[keep, fields].to_dict("records")
+    features = [
+        {"geometry": geom, "properties": _properties(row), "id": int(fid)}
+        for fid, geom, row in zip(out.index[keep], geoms[keep], rows, strict=True)
+    ]
     if not features:
         return b""
+    # Geometries arrive on the tile grid, valid and wound as MVT wants: the library's
+    # per-feature quantising and re-winding (most of its time) is switched off.
     return bytes(
         mapbox_vector_tile.encode(
             [{"name": spec.name, "features": features}],
-            default_options={"extents": EXTENT, "quantize_bounds": bounds},
+            default_options={"extents": EXTENT, "check_winding_order": False},
         )
     )
+
+
+def _on_grid(
+    geoms: npt.NDArray[np.object_], bounds: tuple[float, float, float, float]
+) -> npt.NDArray[np.object_]:
+    """Web Mercator geometries in tile units (y up, as the encoder expects), snapped to the
+    integer grid keeping them valid (parts that collapse drop out), exteriors clockwise."""
+    minx, miny, maxx, maxy = bounds
+    scale = np.array([EXTENT / (maxx - minx), EXTENT / (maxy - miny)])
+    local = shapely.transform(geoms, lambda xy: (xy - (minx, miny)) * scale)
+    return np.asarray(shapely.orient_polygons(shapely.set_precision(local, 1.0), exterior_cw=True))
+
+
+def _properties(row: dict[str, object]) -> dict[str, object]:
+    values = {key: _value(value) for key, value in row.items()}
+    return {key: value for key, value in values.items() if value is not None}
 
 
 def _value(value: object) -> object:

@@ -7,9 +7,11 @@ folder to keep a screenshot of each map (docs/maps holds the committed ones).
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -135,6 +137,106 @@ def test_served_maps_work_offline(
         listed = int(fids.loc[fids["status"] == "available", "fid"].iloc[0])
         fragment = public.get(f"{base}/maps/popup/investor/parcels/{listed}").text()
         assert SENTINEL not in fragment and "<table>" in fragment
+
+
+def test_large_zones_are_drawn_from_vector_tiles(
+    browser: Browser, store: Store, settings: Settings, hostile_zone: dict[str, gpd.GeoDataFrame]
+) -> None:
+    """Above the threshold the served maps hold no sites: Chromium fetches the tiles, decodes
+    them, draws every site, opens a popup on click and filters by park."""
+    for name, frame in hostile_zone.items():
+        store.write_layer(LAYERS[name], frame)
+    key = auth.create_key(store, name="规划 测试", role="planner")[1]
+    counts = _counts(hostile_zone)
+    parcels, factories = hostile_zone["parcels"], hostile_zone["factories"]
+    listed = parcels[parcels["status"] == "available"]
+    park = str(parcels["park_id"].mode()[0])
+    pages = [
+        ("investor", {}, counts["investor"], listed,
+         int((listed["park_id"] == park).sum())
+         + int(((factories["status"] == "idle") & (factories["park_id"] == park)).sum())),
+        ("readiness", {"X-API-Key": key}, counts["readiness"], parcels,
+         int((parcels["park_id"] == park).sum())),
+    ]  # fmt: skip
+    context = len(hostile_zone["parks"]) + len(hostile_zone["roads"])
+    with serve(create_app(settings.model_copy(update={"map_tile_threshold": 0}))) as base:
+        for name, headers, expected, sites, in_park in pages:
+            url = f"{base}/maps/{name}"
+            with visit(browser, url, headers=headers) as v:
+                html = v.page.request.get(url, headers=headers).text()
+                assert "/tiles/parcels/{z}/{x}/{y}.pbf" in html and "_fid" not in html
+                assert SENTINEL not in html
+                wait_until(v.page, f"window.geoServiceFeatureCount() === {expected}")
+                _assert_clean(v, expected, html)
+                _shots(f"{name}-tiles", v)
+                _decoder_agrees_with_mapbox_vector_tile(v, base, sites)
+                text = _click_site(v, sites)
+                assert "园区" in text and "…" not in text and SENTINEL not in text
+                v.page.select_option('[data-f="park"]', park)
+                wait_until(v.page, f"window.geoServiceFeatureCount() === {context + in_park}")
+                assert v.console_errors == [] and v.dialogs == []
+
+
+def _decoder_agrees_with_mapbox_vector_tile(v: Visit, base: str, sites: gpd.GeoDataFrame) -> None:
+    """The page's decoder reads a tile as the reference Python decoder does: ids, values,
+    vertices."""
+    import mapbox_vector_tile
+
+    centre = sites.geometry.union_all().centroid
+    x, y = _tile_of(centre.x, centre.y, 14)
+    url = f"{base}/tiles/parcels/14/{x}/{y}.pbf"
+    ours = v.page.evaluate(
+        "async url => { const r = await fetch(url, {credentials: 'same-origin'});"
+        " const t = geoServiceDecodeTile(await r.arrayBuffer(), 'parcels');"
+        " return t.features.map(f => [f.id, f.properties, f.rings]); }",
+        url,
+    )
+    data = v.page.request.get(url).body()
+    reference = mapbox_vector_tile.decode(data, default_options={"y_coord_down": True})
+    expected = [
+        [f["id"], f["properties"], [_flat(ring) for ring in _rings(f["geometry"])]]
+        for f in reference["parcels"]["features"]
+    ]
+    assert len(ours) > 10
+    assert ours == expected
+
+
+def _rings(geometry: dict[str, Any]) -> list[list[list[float]]]:
+    polygons = (
+        [geometry["coordinates"]] if geometry["type"] == "Polygon" else geometry["coordinates"]
+    )
+    return [ring[:-1] for polygon in polygons for ring in polygon]  # MVT leaves rings open
+
+
+def _flat(ring: list[list[float]]) -> list[float]:
+    return [c for point in ring for c in point]
+
+
+def _tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
+    n = 2**z
+    x = int((lon + 180) / 360 * n)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    return x, y
+
+
+def _click_site(v: Visit, sites: gpd.GeoDataFrame) -> str:
+    """Click, as a person would, inside the first site well inside the window; return the
+    popup's text once fetched."""
+    points = sites.geometry.representative_point()
+    xy = v.page.evaluate(
+        "pts => { const map = Object.values(window).find(o => o instanceof L.Map);"
+        " return pts.map(p => { const c = map.latLngToContainerPoint([p[1], p[0]]);"
+        " return [c.x, c.y]; }); }",
+        [[p.x, p.y] for p in points],
+    )
+    x, y = next((x, y) for x, y in xy if 300 < x < 1000 and 200 < y < 600)
+    v.page.mouse.click(x, y)
+    wait_until(
+        v.page,
+        "!!document.querySelector('.leaflet-popup-content') && "
+        "document.querySelector('.leaflet-popup-content').textContent !== '…'",
+    )
+    return str(v.page.inner_text(".leaflet-popup-content"))
 
 
 def _open_first_popup(v: Visit) -> str:

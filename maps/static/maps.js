@@ -50,9 +50,283 @@
 
   window.geoServiceFeatureCount = function () {
     var n = 0;
-    registry.forEach(function (layer) { n += layer.getLayers().length; });
+    registry.forEach(function (layer) {
+      n += layer._gsCount ? layer._gsCount() : layer.getLayers().length;
+    });
     return n;
   };
+
+  // ---- Vector tiles (Mapbox Vector Tile 2.1) fetched from the service, drawn on canvas ----
+  // A small protobuf reader for the few messages a tile has: tile → layers → features.
+  function Reader(buffer) {
+    this.bytes = new Uint8Array(buffer);
+    this.view = new DataView(buffer);
+    this.pos = 0;
+  }
+  Reader.prototype.varint = function () {
+    var result = 0, shift = 0, b;
+    do {
+      b = this.bytes[this.pos++];
+      result += (b & 0x7f) * Math.pow(2, shift);  // exact up to 2^53; no 32-bit overflow
+      shift += 7;
+    } while (b & 0x80);
+    return result;
+  };
+  Reader.prototype.skip = function (wire) {
+    if (wire === 0) { this.varint(); }
+    else if (wire === 1) { this.pos += 8; }
+    else if (wire === 2) { this.pos += this.varint(); }
+    else if (wire === 5) { this.pos += 4; }
+    else { throw new Error("unsupported protobuf wire type " + wire); }
+  };
+  Reader.prototype.fields = function (end, each) {  // calls each(field, wire) until end
+    while (this.pos < end) {
+      var tag = this.varint();
+      var start = this.pos;
+      if (each(Math.floor(tag / 8), tag & 7) === false) { this.pos = start; this.skip(tag & 7); }
+    }
+  };
+  Reader.prototype.text = function () {
+    var n = this.varint(), s = utf8.decode(this.bytes.subarray(this.pos, this.pos + n));
+    this.pos += n;
+    return s;
+  };
+  Reader.prototype.packed = function () {
+    var end = this.varint() + this.pos, out = [];
+    while (this.pos < end) { out.push(this.varint()); }
+    return out;
+  };
+  var utf8 = new TextDecoder("utf-8");
+  function zigzag(n) { return n % 2 ? -(n + 1) / 2 : n / 2; }
+
+  function readValue(r, end) {
+    var value = null;
+    r.fields(end, function (f, wire) {
+      if (f === 1 && wire === 2) { value = r.text(); }
+      else if (f === 2 && wire === 5) { value = r.view.getFloat32(r.pos, true); r.pos += 4; }
+      else if (f === 3 && wire === 1) { value = r.view.getFloat64(r.pos, true); r.pos += 8; }
+      else if ((f === 4 || f === 5) && wire === 0) { value = r.varint(); }
+      else if (f === 6 && wire === 0) { value = zigzag(r.varint()); }
+      else if (f === 7 && wire === 0) { value = r.varint() !== 0; }
+      else { return false; }
+    });
+    return value;
+  }
+
+  function readFeature(r, end, keys, values) {
+    var feature = { id: null, type: 0, properties: {}, rings: [] };
+    var tags = [], commands = [];
+    r.fields(end, function (f, wire) {
+      if (f === 1 && wire === 0) { feature.id = r.varint(); }
+      else if (f === 2 && wire === 2) { tags = r.packed(); }
+      else if (f === 3 && wire === 0) { feature.type = r.varint(); }
+      else if (f === 4 && wire === 2) { commands = r.packed(); }
+      else { return false; }
+    });
+    for (var t = 0; t + 1 < tags.length; t += 2) {
+      feature.properties[keys[tags[t]]] = values[tags[t + 1]];
+    }
+    // Geometry commands: MoveTo (1) starts a ring or point, LineTo (2) extends it, ClosePath (7).
+    var x = 0, y = 0, ring = null, i = 0;
+    while (i < commands.length) {
+      var id = commands[i] & 7, count = Math.floor(commands[i] / 8);
+      i += 1;
+      if (id === 7) { continue; }
+      for (var k = 0; k < count; k++) {
+        x += zigzag(commands[i]); y += zigzag(commands[i + 1]); i += 2;
+        if (id === 1) { ring = []; feature.rings.push(ring); }
+        ring.push(x, y);
+      }
+    }
+    return feature;
+  }
+
+  function readLayer(r, end, wanted) {
+    var name = null, extent = 4096, keys = [], values = [], spans = [];
+    r.fields(end, function (f, wire) {
+      if (f === 1 && wire === 2) { name = r.text(); }
+      else if (f === 2 && wire === 2) { var n = r.varint(); spans.push([r.pos, r.pos + n]); r.pos += n; }
+      else if (f === 3 && wire === 2) { keys.push(r.text()); }
+      else if (f === 4 && wire === 2) { var m = r.varint(); values.push(readValue(r, r.pos + m)); }
+      else if (f === 5 && wire === 0) { extent = r.varint(); }
+      else { return false; }
+    });
+    if (name !== wanted) { return null; }
+    var features = spans.map(function (span) {
+      r.pos = span[0];
+      return readFeature(r, span[1], keys, values);
+    });
+    return { extent: extent, features: features };
+  }
+
+  function readTile(buffer, wanted) {
+    var r = new Reader(buffer), layer = null;
+    r.fields(r.bytes.length, function (f, wire) {
+      if (f !== 3 || wire !== 2) { return false; }
+      var n = r.varint(), end = r.pos + n;
+      layer = readLayer(r, end, wanted) || layer;
+      r.pos = end;
+    });
+    return layer || { extent: 4096, features: [] };
+  }
+
+  window.geoServiceDecodeTile = readTile;  // pure; the tests compare it with another decoder
+
+  function inside(rings, x, y) {  // even-odd rule over every ring, as the canvas fills
+    var hit = false;
+    rings.forEach(function (ring) {
+      for (var i = 0, j = ring.length - 2; i < ring.length; j = i, i += 2) {
+        var xi = ring[i], yi = ring[i + 1], xj = ring[j], yj = ring[j + 1];
+        if ((yi > y) !== (yj > y) && x < (xj - xi) * (y - yi) / (yj - yi) + xi) { hit = !hit; }
+      }
+    });
+    return hit;
+  }
+
+  var TileSites = L.GridLayer.extend({
+    createTile: function (coords, done) {
+      var tile = L.DomUtil.create("canvas", "leaflet-tile");
+      var size = this.getTileSize(), ratio = window.devicePixelRatio || 1;
+      tile.width = size.x * ratio;
+      tile.height = size.y * ratio;
+      tile._gsCoords = coords;
+      var self = this, url = L.Util.template(this.options.gs.url, coords);
+      fetch(url, { credentials: "same-origin" })
+        .then(function (r) {
+          if (r.status === 204) { return null; }
+          return r.ok ? r.arrayBuffer() : Promise.reject(new Error(url + ": " + r.status));
+        })
+        .then(function (buffer) {
+          var data = buffer ? readTile(buffer, self.options.gs.layer)
+            : { extent: 4096, features: [] };
+          tile._gsExtent = data.extent;
+          tile._gsFeatures = data.features.map(function (f) { return self._site(f); });
+          self._paint(tile);
+          done(null, tile);
+        })
+        .catch(function (error) {
+          tile._gsFeatures = [];
+          console.error("geo-service: tile " + url + " not drawn: " + error);
+          done(error, tile);
+        });
+      return tile;
+    },
+    _site: function (f) {  // the same properties the embedded layers carry
+      var o = this.options.gs, p = f.properties;
+      f.properties = {
+        _id: f.id,
+        _cls: o.clsField ? String(p[o.clsField]) : o.cls,
+        _type: o.type,
+        _park: p.park_id === undefined ? "" : String(p.park_id),
+        _size: o.size ? p[o.size[0]] * o.size[1] : undefined
+      };
+      return f;
+    },
+    _paint: function (tile) {
+      var ctx = tile.getContext("2d"), scale = tile.width / tile._gsExtent;
+      var styles = this.options.gs.styles, keep = this._gsKeep;
+      ctx.clearRect(0, 0, tile.width, tile.height);
+      tile._gsFeatures.forEach(function (f) {
+        if (keep && !keep(f.properties)) { return; }
+        var s = styleOf(styles, f);
+        ctx.beginPath();
+        f.rings.forEach(function (ring) {
+          if (f.type === 1) {
+            ctx.moveTo(ring[0] * scale + 6, ring[1] * scale);
+            ctx.arc(ring[0] * scale, ring[1] * scale, 6, 0, 2 * Math.PI);
+            return;
+          }
+          ctx.moveTo(ring[0] * scale, ring[1] * scale);
+          for (var i = 2; i < ring.length; i += 2) { ctx.lineTo(ring[i] * scale, ring[i + 1] * scale); }
+          if (f.type === 3) { ctx.closePath(); }
+        });
+        if (f.type !== 2) {
+          ctx.globalAlpha = s.fillOpacity === undefined ? 0.2 : s.fillOpacity;
+          ctx.fillStyle = s.fillColor || s.color || "#3388ff";
+          ctx.fill("evenodd");
+        }
+        ctx.globalAlpha = s.opacity === undefined ? 1 : s.opacity;
+        ctx.strokeStyle = s.color || "#3388ff";
+        ctx.lineWidth = (s.weight === undefined ? 3 : s.weight) * (window.devicePixelRatio || 1);
+        ctx.stroke();
+      });
+      ctx.globalAlpha = 1;
+    },
+    _current: function () {  // loaded tiles of the zoom level shown
+      var out = [], z = this._tileZoom;
+      Object.keys(this._tiles).forEach(function (key) {
+        var t = this._tiles[key];
+        if (t.coords.z === z && t.el._gsFeatures) { out.push(t.el); }
+      }, this);
+      return out;
+    },
+    _gsCount: function () {  // distinct sites drawn: one site may span several tiles
+      if (!this._map) { return 0; }
+      var seen = {}, n = 0, keep = this._gsKeep;
+      this._current().forEach(function (tile) {
+        tile._gsFeatures.forEach(function (f) {
+          if ((keep && !keep(f.properties)) || seen[f.properties._id]) { return; }
+          seen[f.properties._id] = true;
+          n += 1;
+        });
+      });
+      return n;
+    },
+    _gsFilter: function (keep) {
+      this._gsKeep = keep;
+      this._current().forEach(this._paint, this);
+    },
+    _gsAt: function (latlng) {  // the site under a point, topmost first
+      var z = this._tileZoom, size = this.getTileSize();
+      var point = this._map.project(latlng, z);
+      var coords = point.unscaleBy(size).floor();
+      var tile = this._tiles[coords.x + ":" + coords.y + ":" + z];
+      if (!tile || !tile.el._gsFeatures) { return null; }
+      var e = tile.el._gsExtent;
+      var x = (point.x / size.x - coords.x) * e, y = (point.y / size.y - coords.y) * e;
+      var keep = this._gsKeep, features = tile.el._gsFeatures;
+      for (var i = features.length - 1; i >= 0; i--) {
+        var f = features[i];
+        if (f.type === 3 && (!keep || keep(f.properties)) && inside(f.rings, x, y)) { return f; }
+      }
+      return null;
+    }
+  });
+
+  window.geoServiceTiles = function (map, options) {
+    if (!map.getPane("gsSites")) {  // above the parks and roads, as embedded sites are
+      map.createPane("gsSites").style.zIndex = 450;
+    }
+    var layer = new TileSites({ gs: options, minZoom: options.minZoom, maxZoom: 20,
+                                pane: "gsSites", updateWhenZooming: false, keepBuffer: 1 });
+    layer._gsFilterable = !!options.filterable;
+    registry.push(layer);
+    map.on("click", function (e) {
+      if (!map.hasLayer(layer) || !options.popupUrl) { return; }
+      var site = layer._gsAt(e.latlng);
+      if (!site) { return; }
+      var popup = L.popup({ maxWidth: 360 }).setLatLng(e.latlng).setContent("…").openOn(map);
+      fetch(options.popupUrl + site.properties._id, { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+        .then(function (html) { popup.setContent(html); })  // escaped on the server
+        .catch(function () { popup.setContent("无法加载详情 (could not load)"); });
+    });
+    if (!hints[L.stamp(map)]) {  // one hint per map, below the zoom the sites appear at
+      var hint = hints[L.stamp(map)] = L.control({ position: "topright" });
+      hint.onAdd = function () {
+        var div = L.DomUtil.create("div", "gs-panel gs-message");
+        div.innerHTML = "放大地图以显示地块与厂房 (zoom in to see the sites)";
+        return div;
+      };
+      var toggle = function () {
+        if (map.getZoom() < options.minZoom) { hint.addTo(map); } else { hint.remove(); }
+      };
+      map.on("zoomend", toggle);
+      toggle();
+    }
+    return layer;
+  };
+  var hints = {};
 
   window.geoServiceFilter = function (map, config) {
     var control = L.control({ position: "topright" });
@@ -89,16 +363,19 @@
       var max = parseFloat((div.querySelector('[data-f="max"]') || {}).value);
       var types = Array.prototype.filter.call(div.querySelectorAll('[data-f="type"]'),
         function (box) { return box.checked; }).map(function (box) { return box.value; });
+      var keep = function (p) {
+        if (park && p._park !== park) { return false; }
+        if (!isNaN(min) && p._size < min) { return false; }
+        if (!isNaN(max) && p._size > max) { return false; }
+        if (config.types && types.indexOf(p._type) < 0) { return false; }
+        return true;
+      };
       registry.forEach(function (layer) {
         if (!layer._gsFilterable) { return; }
+        if (layer._gsFilter) { layer._gsFilter(keep); return; }  // vector tiles: repaint
         layer.clearLayers();
         layer.addData({ type: "FeatureCollection", features: layer._gsAll.filter(function (f) {
-          var p = f.properties;
-          if (park && p._park !== park) { return false; }
-          if (!isNaN(min) && p._size < min) { return false; }
-          if (!isNaN(max) && p._size > max) { return false; }
-          if (config.types && types.indexOf(p._type) < 0) { return false; }
-          return true;
+          return keep(f.properties);
         }) });
       });
     }

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import geopandas as gpd
 import numpy as np
@@ -33,6 +33,10 @@ GEOMETRY = "geometry"
 _IGNORED_COLUMNS = frozenset({"fid", "ogc_fid", "id"})
 _TRUE = frozenset({"true", "1", "yes", "y", "t", "是", "有"})
 _FALSE = frozenset({"false", "0", "no", "n", "f", "否", "无"})
+
+
+ProblemFn = Callable[..., None]
+Check = Callable[[dict[str, pd.Series], "np.ndarray | None", ProblemFn], None]
 
 
 def empty_frame(spec: LayerSpec) -> gpd.GeoDataFrame:
@@ -57,6 +61,7 @@ def conform(
     *,
     source: str,
     declared_crs: str | int | None = None,
+    checks: Sequence[Check] = (),
 ) -> gpd.GeoDataFrame:
     """Validate ``frame`` against ``spec`` and return it in canonical form in EPSG:4490.
 
@@ -69,6 +74,10 @@ def conform(
         Name of the file, used in every problem message.
     declared_crs
         CRS to assume when the file carries none; must agree with the file's if both.
+    checks
+        More checks of the caller's (a workflow's own rules), each called with the coerced
+        columns, the geometry in EPSG:4490 (``None`` when it is not sound) and the
+        ``problem(message, index=, field=)`` collector, so their problems join the rest.
 
     Raises
     ------
@@ -102,6 +111,7 @@ def conform(
         )
 
     src_epsg = _source_epsg(frame, declared_crs, problem)
+    crs_sound = not problems
     known = {f.name for f in spec.fields} | _IGNORED_COLUMNS | {GEOMETRY}
     unknown = [c for c in frame.columns if c not in known and c != frame.geometry.name]
     if unknown:
@@ -119,9 +129,17 @@ def conform(
 
     _check_bounds(out, problem)
     _check_duplicate_ids(out[spec.id_field], spec, problem)
+    before_geometry = len(problems)
     geometry = _check_geometry(frame, spec, problem)
-    if not problems:
+    # Geometry goes to EPSG:4490 whenever the CRS and every geometry are sound, so checks
+    # across features (overlaps, parks) still run when some attribute is wrong.
+    placed: np.ndarray | None = None
+    if crs_sound and len(problems) == before_geometry:
+        transforming = len(problems)
         geometry = _to_storage(geometry, src_epsg, source, problem)
+        placed = geometry if len(problems) == transforming else None
+    for check in checks:
+        check(out, placed, problem)
 
     if problems:
         raise LayerValidationError(

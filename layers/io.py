@@ -1,10 +1,15 @@
-"""Read and write layer files: GeoPackage, GeoJSON and zipped Shapefile.
+"""Read and write layer files: GeoPackage, GeoJSON, zipped Shapefile, CSV and XLSX.
 
 Reading always ends in :func:`layers.frames.conform`, so a file is either loaded whole
 in canonical form or refused with every problem named. The format is chosen by the
-file's extension and the driver GDAL actually opened is checked against it, so a file
-that is something else in disguise is refused. Exports carry the derived fields
-(areas, readiness) for convenience; reading ignores them and recomputes.
+file's extension. GeoPackage, GeoJSON and Shapefile are read by GDAL, and the driver
+GDAL actually opened is checked against the extension, so a file that is something
+else in disguise is refused. CSV and XLSX (the land bureau's stock lists) never reach
+GDAL: :mod:`layers.tables` reads and writes them in Python. Exports carry the derived
+fields (areas, readiness) for convenience; reading ignores them and recomputes.
+
+Zip containers (a zipped Shapefile, an XLSX workbook) have their directory checked by
+:func:`safe_zip_members` before anything in them is decompressed.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import codecs
 import re
 import tempfile
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
 import geopandas as gpd
@@ -21,10 +27,19 @@ import pyogrio
 import pyogrio.errors
 
 from layers.errors import InvalidInput, LayerValidationError, Problem
-from layers.frames import GEOMETRY, conform, derive
+from layers.frames import GEOMETRY, Check, conform, derive
 from layers.schema import FieldSpec, LayerSpec
 
-DRIVERS = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON", ".zip": "ESRI Shapefile"}
+DRIVERS = {
+    ".gpkg": "GPKG",
+    ".geojson": "GeoJSON",
+    ".json": "GeoJSON",
+    ".zip": "ESRI Shapefile",
+    ".csv": "CSV",
+    ".xlsx": "XLSX",
+}
+# Formats read and written by layers.tables, in Python: never opened by GDAL.
+_TABLES = frozenset({"CSV", "XLSX"})
 _SHAPEFILE_PARTS = (".shp", ".shx", ".dbf")
 # What each format's bytes must start with. Checked before GDAL opens anything, because
 # GDAL picks its driver from the content: an OGR VRT named .geojson would otherwise be
@@ -36,19 +51,20 @@ _DBF_HEADER = 32
 # Limits checked on a zip's directory before anything is decompressed.
 MAX_ZIP_MEMBERS = 50
 MAX_UNCOMPRESSED = 2 * 1024**3
-MAX_RATIO = 200  # a Shapefile compresses ~3–10×; a zip bomb by 1000× and more
+MAX_RATIO = 200  # a Shapefile or XLSX compresses ~3–20×; a zip bomb by 1000× and more
 # A GeoJSON "crs" member of type "link" makes GDAL fetch the URL it names.
 _CRS_LINK = re.compile(rb'"crs"\s*:\s*\{\s*"type"\s*:\s*"link"')
 DBF_TEXT_LIMIT = 254  # bytes per text field in a Shapefile
 
 
 def file_format(path: Path) -> str:
-    """The GDAL driver for a file name, or :class:`InvalidInput` naming the accepted ones."""
+    """The format of a file name (GDAL's driver name), or :class:`InvalidInput` naming the
+    accepted ones. ``CSV`` and ``XLSX`` are read without GDAL, by :mod:`layers.tables`."""
     driver = DRIVERS.get(path.suffix.lower())
     if driver is None:
         raise InvalidInput(
             f"{path.name}: 不支持的文件格式 (unsupported format); accepted: "
-            ".gpkg, .geojson/.json, .zip (zipped Shapefile)"
+            ".gpkg, .geojson/.json, .zip (zipped Shapefile), .csv, .xlsx"
         )
     return driver
 
@@ -59,17 +75,28 @@ def read_layer_file(
     *,
     crs: str | int | None = None,
     encoding: str | None = None,
+    checks: Sequence[Check] = (),
 ) -> gpd.GeoDataFrame:
     """Read, validate and transform a layer file to the canonical frame in EPSG:4490.
 
     Parameters
     ----------
     crs
-        CRS to assume when the file has none (e.g. a Shapefile without ``.prj``).
+        CRS to assume when the file has none (e.g. a Shapefile without ``.prj``, or the
+        coordinates of a CSV or XLSX, see :func:`layers.tables.read_table_file`).
     encoding
-        Attribute encoding of a Shapefile without ``.cpg`` (often ``GBK``).
+        Attribute encoding of a Shapefile without ``.cpg``, or of a CSV that is not
+        UTF-8 (often ``GBK``).
+    checks
+        More checks of the caller's, run by :func:`layers.frames.conform` so that their
+        problems join the file's own.
     """
     driver = file_format(path)
+    if driver in _TABLES:
+        # Imported here: layers.tables uses this module's zip checks.
+        from layers.tables import read_table_file
+
+        return read_table_file(path, spec, crs=crs, encoding=encoding, checks=checks)
     if not path.is_file():
         raise InvalidInput(f"{path}: 文件不存在 (file not found)")
     if "OGR_VRT" in pyogrio.list_drivers():
@@ -108,7 +135,7 @@ def read_layer_file(
         ) from None
     if frame.geometry.name != GEOMETRY:
         frame = frame.rename_geometry(GEOMETRY)
-    return conform(frame, spec, source=source, declared_crs=crs)
+    return conform(frame, spec, source=source, declared_crs=crs, checks=checks)
 
 
 def _check_magic(path: Path, driver: str) -> None:
@@ -153,10 +180,7 @@ def _shapefile_in_zip(path: Path, *, declared_encoding: str | None) -> tuple[str
     """
     try:
         with zipfile.ZipFile(path) as archive:
-            members = [m for m in archive.infolist() if not m.is_dir()]
-            problems = _zip_problems(path.name, members)
-            if problems:
-                raise LayerValidationError(f"{path.name}: 压缩包被拒绝 (zip refused)", problems)
+            members = safe_zip_members(archive, source=path.name)
             by_stem: dict[str, dict[str, zipfile.ZipInfo]] = {}
             for member in members:
                 name = PurePosixPath(member.filename)
@@ -197,6 +221,26 @@ def _shapefile_in_zip(path: Path, *, declared_encoding: str | None) -> tuple[str
             return dataset, _dbf_encoding(path.name, archive, parts[".dbf"])
     except zipfile.BadZipFile:
         raise InvalidInput(f"{path.name}: 不是有效的 zip 文件 (not a valid zip file)") from None
+
+
+def safe_zip_members(archive: zipfile.ZipFile, *, source: str) -> list[zipfile.ZipInfo]:
+    """The file members of an open zip, once its directory is found safe to unpack.
+
+    Only the central directory is read; nothing is decompressed. Refused: more than
+    :data:`MAX_ZIP_MEMBERS` members, more than :data:`MAX_UNCOMPRESSED` bytes in all, a
+    member compressed more than :data:`MAX_RATIO` times (a zip bomb), unsafe member
+    paths (absolute, ``..``, backslashes, drive letters), duplicates and nested archives.
+
+    Raises
+    ------
+    LayerValidationError
+        Naming every bad member; the whole archive is refused.
+    """
+    members = [m for m in archive.infolist() if not m.is_dir()]
+    problems = _zip_problems(source, members)
+    if problems:
+        raise LayerValidationError(f"{source}: 压缩包被拒绝 (zip refused)", problems)
+    return members
 
 
 def _zip_problems(source: str, members: list[zipfile.ZipInfo]) -> list[Problem]:
@@ -264,14 +308,20 @@ def write_layer_file(
 ) -> int:
     """Write a canonical frame (with derived fields added) to ``path``; returns the count.
 
-    ``public=True`` writes only the fields on the public allow-list.
+    ``public=True`` writes only the fields on the public allow-list. CSV and XLSX are
+    written by :func:`layers.tables.write_table_file` (geometry as WKT, text that a
+    spreadsheet would run as a formula neutralised).
     """
     driver = file_format(path)
+    if driver in _TABLES:
+        from layers.tables import write_table_file
+
+        return write_table_file(frame, spec, path, public=public)
     fields = spec.visible_fields(public=public)
     out = derive(frame, spec)[[*spec.field_names(fields), GEOMETRY]].reset_index(drop=True)
     for f in fields:
         if f.kind == "date":
-            # Dates are written as ISO 8601 text (YYYY-MM-DD) in every format.
+            # Dates are written as ISO 8601 text (YYYY-MM-DD) in every GDAL format.
             out[f.name] = out[f.name].map(lambda d: None if d is None else d.isoformat())
     path.parent.mkdir(parents=True, exist_ok=True)
     if driver != "ESRI Shapefile":
@@ -316,4 +366,4 @@ def _refuse_truncation(frame: gpd.GeoDataFrame, fields: tuple[FieldSpec, ...], n
         )
 
 
-__all__ = ["DRIVERS", "file_format", "read_layer_file", "write_layer_file"]
+__all__ = ["DRIVERS", "file_format", "read_layer_file", "safe_zip_members", "write_layer_file"]

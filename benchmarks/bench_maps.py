@@ -33,6 +33,7 @@ from geo_service.app import create_app
 from geo_service.settings import Settings
 from layers.catalog import LAYERS
 from layers.demo import generate_zone
+from layers.store.audit import Actor
 from layers.store.store import Store
 from maps.base import ASSETS, Basemap, render
 from maps.readiness import readiness_map
@@ -49,6 +50,7 @@ ZOOM = """() => new Promise(done => {
 })"""
 
 
+BENCH = Actor("benchmark", "admin")
 TILES_PAINTED = """([lat, lon, z]) => new Promise(done => {
     const map = Object.values(window).find(o => o instanceof L.Map);
     const layer = Object.values(window).find(o => o && o._gsCount);
@@ -67,8 +69,8 @@ def tile_mode(browser: Browser, n: int, db: str | None, repeat: int) -> None:
         url = db or f"sqlite:///{tmp}/bench.db"
         store = Store.open(url)
         for name, frame in generate_zone(parcels=n).items():
-            store.write_layer(LAYERS[name], frame, replace=True)
-        key = auth.create_key(store, name="bench", role="planner")[1]
+            store.write_layer(LAYERS[name], frame, replace=True, actor=BENCH)
+        key = auth.create_key(store, name="bench", role="planner", actor=BENCH)[1]
         backend = "PostGIS" if store.is_postgis else "embedded"
         store.close()
         settings = Settings(db_url=url, data_dir=Path(tmp))

@@ -17,6 +17,8 @@ from enum import StrEnum
 import sqlalchemy as sa
 
 from layers.errors import AuthenticationRequired, InvalidInput, NotFound
+from layers.store import audit
+from layers.store.audit import Actor
 from layers.store.store import Store
 from layers.store.tables import credentials
 
@@ -66,7 +68,9 @@ def _hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def create_key(store: Store, *, name: str, role: Role | str) -> tuple[Credential, str]:
+def create_key(
+    store: Store, *, name: str, role: Role | str, actor: Actor
+) -> tuple[Credential, str]:
     """Create a credential; returns it and the key, which is not stored and shown once."""
     role = Role(role)
     if not role.is_staff:
@@ -90,6 +94,13 @@ def create_key(store: Store, *, name: str, role: Role | str) -> tuple[Credential
             )
             .returning(credentials.c.id)
         ).scalar_one()
+        audit.record(
+            conn,
+            actor,
+            "credential.create",
+            f"credential {new_id}",
+            after={"name": name.strip(), "role": role.value, "key_prefix": key[:10]},
+        )
     return Credential(new_id, name.strip(), role, key[:10], now, None), key
 
 
@@ -102,15 +113,23 @@ def list_keys(store: Store) -> list[Credential]:
     ]
 
 
-def revoke_key(store: Store, credential_id: int) -> None:
+def revoke_key(store: Store, credential_id: int, *, actor: Actor) -> None:
     with store.transaction() as conn:
         done = conn.execute(
             credentials.update()
             .where(credentials.c.id == credential_id, credentials.c.revoked_at.is_(None))
             .values(revoked_at=dt.datetime.now(dt.UTC))
         )
-    if done.rowcount == 0:
-        raise NotFound(f"没有有效的密钥 {credential_id} (no active credential {credential_id})")
+        if done.rowcount == 0:
+            raise NotFound(f"没有有效的密钥 {credential_id} (no active credential {credential_id})")
+        audit.record(
+            conn,
+            actor,
+            "credential.revoke",
+            f"credential {credential_id}",
+            before={"revoked": False},
+            after={"revoked": True},
+        )
 
 
 def authenticate(store: Store, key: str | None) -> Caller:

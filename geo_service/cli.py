@@ -9,12 +9,23 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy.exc import OperationalError
 
 from geo_service import auth
+from geo_service.cli_common import (
+    DbOption,
+    HostOption,
+    PortOption,
+    cli_actor,
+    console,
+    err,
+    layer_spec,
+    open_store,
+    progress_bar,
+    settings_for,
+)
+from geo_service.cli_stocklist import audit_command, stock_app
 from geo_service.report import match_geojson, print_match
 from geo_service.settings import Settings
 from geo_service.zones import ZoneCache
@@ -22,7 +33,6 @@ from layers.catalog import LAYERS
 from layers.errors import GeoServiceError
 from layers.io import write_layer_file
 from layers.loader import load_file
-from layers.schema import LayerSpec
 from layers.store.store import Store
 
 app = typer.Typer(
@@ -34,53 +44,16 @@ key_app = typer.Typer(help="API 密钥 (API keys for staff roles)", no_args_is_h
 app.add_typer(key_app, name="key")
 map_app = typer.Typer(help="地图 (offline maps as HTML files)", no_args_is_help=True)
 app.add_typer(map_app, name="map")
-
-console = Console()
-err = Console(stderr=True)
-
-DbOption = Annotated[
-    str | None,
-    typer.Option(
-        "--db",
-        help="SQLAlchemy URL of the store (default: GEO_SERVICE_DB_URL, "
-        "else the embedded file in the data directory)",
-    ),
-]
-HostOption = Annotated[str, typer.Option(help="address to listen on")]
-PortOption = Annotated[int, typer.Option(help="port to listen on")]
-
-
-def _settings(db: str | None) -> Settings:
-    settings = Settings()
-    return settings.model_copy(update={"db_url": db}) if db else settings
-
-
-def _open(db: str | None) -> Store:
-    return Store.open(_settings(db).store_url)
-
-
-def _layer(name: str) -> LayerSpec:
-    if name not in LAYERS:
-        raise typer.BadParameter(f"未知图层 {name!r}; 可选 (choose from): {', '.join(LAYERS)}")
-    return LAYERS[name]
-
-
-def _progress() -> Progress:
-    return Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(),
-        console=err,
-        transient=False,
-    )
+app.add_typer(stock_app, name="stock-list")
+app.command("audit")(audit_command)
 
 
 @app.command()
 def load(
     layer: Annotated[str, typer.Argument(help=f"图层 (layer): {', '.join(LAYERS)}")],
-    file: Annotated[Path, typer.Argument(help=".gpkg, .geojson or zipped Shapefile (.zip)")],
+    file: Annotated[
+        Path, typer.Argument(help=".gpkg, .geojson, zipped Shapefile (.zip), .csv or .xlsx")
+    ],
     db: DbOption = None,
     crs: Annotated[
         str | None, typer.Option(help="CRS when the file has none, e.g. EPSG:4547")
@@ -91,9 +64,9 @@ def load(
     ] = False,
 ) -> None:
     """导入图层文件 (load a layer file into the store): all or nothing."""
-    spec = _layer(layer)
-    store = _open(db)
-    with _progress() as progress:
+    spec = layer_spec(layer)
+    store = open_store(db)
+    with progress_bar() as progress:
         task = progress.add_task(f"读取并校验 {file.name} (reading and validating)", total=None)
         report = load_file(
             store,
@@ -106,6 +79,7 @@ def load(
                 task, total=n, description=f"写入{spec.zh} (writing)"
             ),
             progress=lambda n: progress.update(task, completed=n),
+            actor=cli_actor(),
         )
     for warning in report.warnings:
         err.print(f"[yellow]注意 (warning):[/yellow] {warning}", markup=True, highlight=False)
@@ -117,14 +91,16 @@ def load(
 @app.command()
 def export(
     layer: Annotated[str, typer.Argument(help=f"图层 (layer): {', '.join(LAYERS)}")],
-    file: Annotated[Path, typer.Argument(help=".gpkg, .geojson or .zip (zipped Shapefile)")],
+    file: Annotated[
+        Path, typer.Argument(help=".gpkg, .geojson, .zip (zipped Shapefile), .csv or .xlsx")
+    ],
     db: DbOption = None,
     public: Annotated[bool, typer.Option(help="only the public fields")] = False,
 ) -> None:
     """导出图层 (export a layer to a file)."""
-    spec = _layer(layer)
-    store = _open(db)
-    with _progress() as progress:
+    spec = layer_spec(layer)
+    store = open_store(db)
+    with progress_bar() as progress:
         task = progress.add_task(f"导出 {spec.zh} (exporting)", total=2)
         frame = store.read_layer(spec)
         progress.update(task, advance=1)
@@ -136,7 +112,7 @@ def export(
 @app.command()
 def migrate(db: DbOption = None) -> None:
     """升级数据库结构 (bring the store's schema up to date)."""
-    store = _open(db)
+    store = open_store(db)
     store.close()
     console.print("数据库结构已是最新 (the store is up to date)")
 
@@ -144,7 +120,7 @@ def migrate(db: DbOption = None) -> None:
 def _build_demo(store: Store, *, parcels: int, seed: int) -> None:
     from layers.demo import generate_zone
 
-    with _progress() as progress:
+    with progress_bar() as progress:
         task = progress.add_task("生成演示开发区 (generating the synthetic zone)", total=None)
         zone = generate_zone(seed=seed, parcels=parcels)
         progress.update(task, total=sum(len(frame) for frame in zone.values()))
@@ -155,7 +131,7 @@ def _build_demo(store: Store, *, parcels: int, seed: int) -> None:
 
         for name, frame in zone.items():
             progress.update(task, description=f"写入{LAYERS[name].zh} (writing {name})")
-            store.write_layer(LAYERS[name], frame, progress=written)
+            store.write_layer(LAYERS[name], frame, progress=written, actor=cli_actor())
             done += len(frame)
 
 
@@ -177,7 +153,7 @@ def demo(
     seed: Annotated[int, typer.Option(help="random seed of the synthetic zone")] = 20260101,
 ) -> None:
     """建立演示开发区并启动服务 (build the demo zone if the store is empty, then serve)."""
-    settings = _settings(db)
+    settings = settings_for(db)
     store = Store.open(settings.store_url)
     if any(store.count(spec) for spec in LAYERS.values()):
         console.print("数据库已有数据, 跳过生成 (the store already has data; not regenerated)")
@@ -204,7 +180,7 @@ def serve_command(
     db: DbOption = None, host: HostOption = "127.0.0.1", port: PortOption = 8000
 ) -> None:
     """启动服务 (start the HTTP service)."""
-    _serve(_settings(db), host, port)
+    _serve(settings_for(db), host, port)
 
 
 class OutputFormat(StrEnum):
@@ -229,7 +205,7 @@ def match_command(
     from matching.request import load_request
 
     request = load_request(request_file)
-    store = _open(db)
+    store = open_store(db)
     with err.status("载入开发区数据 (loading the zone) …"):
         zone = ZoneCache(store).get()
     result = match(request, zone, top_n=top)
@@ -268,7 +244,7 @@ def _write_map(m: Any, output: Path, settings: Settings, standalone: bool) -> No
 
 
 def _frames(db: str | None) -> dict[str, Any]:
-    store = _open(db)
+    store = open_store(db)
     with err.status("读取图层 (reading layers) …"):
         return {name: store.read_layer(spec) for name, spec in LAYERS.items()}
 
@@ -280,7 +256,7 @@ def map_investor(
     """投资者地图 (public investor map: available land and idle factories)."""
     from maps.investor import investor_map
 
-    settings = _settings(db)
+    settings = settings_for(db)
     m = investor_map(_frames(db), basemap=settings.map_basemap, desk=settings.service_desk)
     _write_map(m, output, settings, standalone)
 
@@ -295,7 +271,7 @@ def map_readiness(
     """标准地净地条件图 (standard-land readiness map)."""
     from maps.readiness import readiness_map
 
-    settings = _settings(db)
+    settings = settings_for(db)
     _write_map(
         readiness_map(_frames(db), park=park, basemap=settings.map_basemap),
         output,
@@ -318,9 +294,9 @@ def map_preselect(
     from matching.request import load_request
 
     request = load_request(request_file)
-    settings = _settings(db)
+    settings = settings_for(db)
     with err.status("匹配中 (matching) …"):
-        zone = ZoneCache(_open(db)).get()
+        zone = ZoneCache(open_store(db)).get()
         result = match(request, zone, top_n=top)
     _write_map(
         preselect_map(result, zone, basemap=settings.map_basemap), output, settings, standalone
@@ -334,7 +310,7 @@ def key_create(
     db: DbOption = None,
 ) -> None:
     """创建密钥; 密钥只显示一次 (create a key; it is shown once)."""
-    credential, key = auth.create_key(_open(db), name=name, role=role)
+    credential, key = auth.create_key(open_store(db), name=name, role=role, actor=cli_actor())
     console.print(f"密钥 #{credential.id} ({credential.role}) for {credential.name}:")
     print(key)
 
@@ -343,7 +319,7 @@ def key_create(
 def key_list(db: DbOption = None) -> None:
     """列出密钥 (list keys; the keys themselves are not stored)."""
     table = Table("id", "name", "role", "prefix", "created", "revoked")
-    for c in auth.list_keys(_open(db)):
+    for c in auth.list_keys(open_store(db)):
         table.add_row(
             str(c.id),
             c.name,
@@ -360,7 +336,7 @@ def key_revoke(
     credential_id: Annotated[int, typer.Argument(help="id from `key list`")], db: DbOption = None
 ) -> None:
     """吊销密钥 (revoke a key)."""
-    auth.revoke_key(_open(db), credential_id)
+    auth.revoke_key(open_store(db), credential_id, actor=cli_actor())
     console.print(f"密钥 #{credential_id} 已吊销 (revoked)")
 
 

@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from layers.errors import (
     AuthenticationRequired,
+    Conflict,
     CRSMismatch,
     Forbidden,
     GeoServiceError,
@@ -36,6 +37,7 @@ STATUS_CODES: dict[type[GeoServiceError], int] = {
     NotFound: 404,
     AuthenticationRequired: 401,
     Forbidden: 403,
+    Conflict: 409,
     StoreError: 503,
 }
 

@@ -96,6 +96,13 @@ class NotFound(GeoServiceError, LookupError):
     code = "not_found"
 
 
+class Conflict(GeoServiceError, RuntimeError):
+    """The change collides with another one or with newer data (a second import for the
+    same year, a stale version, a budget another reservation has taken)."""
+
+    code = "conflict"
+
+
 class StoreError(GeoServiceError, RuntimeError):
     """The store cannot be opened or is not at the expected schema version."""
 

@@ -17,6 +17,7 @@ from layers.catalog import PARKS
 from layers.errors import LayerValidationError, Problem
 from layers.io import read_layer_file
 from layers.schema import LayerSpec
+from layers.store.audit import Actor
 from layers.store.store import Store
 
 
@@ -59,6 +60,7 @@ def load_file(
     spec: LayerSpec,
     path: Path,
     *,
+    actor: Actor,
     crs: str | int | None = None,
     encoding: str | None = None,
     replace: bool = False,
@@ -89,7 +91,14 @@ def load_file(
                 )
     if on_read is not None:
         on_read(len(frame))
-    store.write_layer(spec, frame, replace=replace, progress=progress)
+    store.write_layer(
+        spec,
+        frame,
+        actor=actor,
+        replace=replace,
+        progress=progress,
+        source=(path.name, path.read_bytes()) if spec.name == "parcels" else None,
+    )
     return report
 
 

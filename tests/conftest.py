@@ -8,6 +8,7 @@ PostGIS, or any skipped test, fails the run: a skipped PostGIS test is a failure
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -60,13 +61,39 @@ def store_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
     return f"sqlite:///{tmp_path_factory.mktemp('store') / 'geo_service.db'}"
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty, migrated embedded store, copied for each test."""
+    path = tmp_path_factory.mktemp("template") / "geo_service.db"
+    Store.open(f"sqlite:///{path}").close()
+    return path
+
+
 @pytest.fixture
-def store(store_url: str) -> Iterator[Store]:
-    """A migrated store, emptied before each test."""
-    opened = Store.open(store_url)
-    with opened.transaction() as conn:
-        for table in reversed(metadata.sorted_tables):
-            conn.execute(table.delete())
+def store(store_url: str, request: pytest.FixtureRequest) -> Iterator[Store]:
+    """A migrated, empty store for each test.
+
+    History is append-only by design (triggers refuse to delete releases and audit rows),
+    so emptying needs a way round them: a fresh copy of an empty embedded store, or, on
+    PostGIS, deleting with triggers off for the transaction (session_replication_role).
+    """
+    url = sa.make_url(store_url)
+    if url.get_backend_name() == "sqlite":
+        path = Path(str(url.database))
+        for leftover in (
+            path,
+            path.with_name(path.name + "-wal"),
+            path.with_name(path.name + "-shm"),
+        ):
+            leftover.unlink(missing_ok=True)
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        opened = Store.open(store_url)
+    else:
+        opened = Store.open(store_url)
+        with opened.transaction() as conn:
+            conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
+            for table in reversed(metadata.sorted_tables):
+                conn.execute(table.delete())
     yield opened
     opened.close()
 

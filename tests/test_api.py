@@ -20,6 +20,7 @@ from layers.catalog import LAYERS
 from layers.demo import generate_zone
 from layers.schema import Audience
 from layers.store.store import Store
+from tests.people import TESTER
 
 SENTINEL_TEXT = "SENTINEL-内部-7f3a"
 SENTINEL_NUMBER = 987654.321
@@ -39,13 +40,13 @@ def loaded(store: Store, zone: dict[str, gpd.GeoDataFrame]) -> Store:
         for f in spec.stored_fields:
             if f.audience is Audience.INTERNAL:
                 marked[f.name] = SENTINEL_TEXT if f.kind == "str" else SENTINEL_NUMBER
-        store.write_layer(spec, marked)
+        store.write_layer(spec, marked, actor=TESTER)
     return store
 
 
 @pytest.fixture
 def planner_key(loaded: Store) -> str:
-    return auth.create_key(loaded, name="招商部 测试", role="planner")[1]
+    return auth.create_key(loaded, name="招商部 测试", role="planner", actor=TESTER)[1]
 
 
 def _public_bodies(client: TestClient, store: Store) -> Iterator[tuple[str, str]]:
@@ -154,11 +155,11 @@ def test_errors_are_clear_and_stable(
 
 
 def test_keys_authenticate_and_revoke(client: TestClient, loaded: Store) -> None:
-    credential, key = auth.create_key(loaded, name="土地局 测试", role="land_bureau")
+    credential, key = auth.create_key(loaded, name="土地局 测试", role="land_bureau", actor=TESTER)
     ok = client.get("/collections/parks/items", headers={"X-API-Key": key})
     assert ok.status_code == 200
     assert "egy_total" in ok.json()["features"][0]["properties"]
-    auth.revoke_key(loaded, credential.id)
+    auth.revoke_key(loaded, credential.id, actor=TESTER)
     refused = client.get("/collections/parks/items", headers={"Authorization": f"Bearer {key}"})
     assert refused.status_code == 401
     assert refused.json()["code"] == "authentication_required"
@@ -170,7 +171,7 @@ def test_keys_authenticate_and_revoke(client: TestClient, loaded: Store) -> None
 
 def test_public_role_gets_no_key(loaded: Store) -> None:
     with pytest.raises(ValueError, match="public"):
-        auth.create_key(loaded, name="x", role="public")
+        auth.create_key(loaded, name="x", role="public", actor=TESTER)
 
 
 def test_a_store_that_goes_away_answers_503(postgis_url: str, tmp_path: Path) -> None:
@@ -211,7 +212,7 @@ def _daheng() -> dict[str, object]:
 def test_match_is_for_planners(client: TestClient, loaded: Store, planner_key: str) -> None:
     anonymous = client.post("/match", json=_daheng())
     assert anonymous.status_code == 401
-    bureau_key = auth.create_key(loaded, name="土地局", role="land_bureau")[1]
+    bureau_key = auth.create_key(loaded, name="土地局", role="land_bureau", actor=TESTER)[1]
     bureau = client.post("/match", json=_daheng(), headers={"X-API-Key": bureau_key})
     assert bureau.status_code == 403 and bureau.json()["code"] == "forbidden"
     response = client.post(
@@ -235,7 +236,7 @@ def test_match_sees_new_data_at_once(
     assert taken
     parcels = loaded.read_layer(LAYERS["parcels"]).reset_index(drop=True)
     parcels.loc[parcels["parcel_id"] == taken[0][0], "status"] = "transferred"
-    loaded.write_layer(LAYERS["parcels"], parcels, replace=True)
+    loaded.write_layer(LAYERS["parcels"], parcels, replace=True, actor=TESTER)
     again = client.post("/match", json=request, headers=headers).json()
     assert taken[0] not in [site["ids"] for site in again["sites"]]
     assert again["data_versions"]["parcels"] == first["data_versions"]["parcels"] + 1

@@ -16,6 +16,7 @@ from layers.catalog import LAYERS
 from layers.demo import generate_zone
 from layers.io import write_layer_file
 from layers.store.store import Store
+from tests.people import TESTER
 
 CLI = [sys.executable, "-m", "geo_service"]
 
@@ -91,7 +92,7 @@ def test_match_prints_a_ranking_a_planner_can_read(
     store: Store, store_url: str, zone: dict[str, gpd.GeoDataFrame]
 ) -> None:
     for name, frame in zone.items():
-        store.write_layer(LAYERS[name], frame)
+        store.write_layer(LAYERS[name], frame, actor=TESTER)
     examples = Path(__file__).resolve().parents[1] / "examples" / "requests"
     table = run("match", str(examples / "cleaning_robot_factory.json"), "--top", "3", db=store_url)
     assert "推荐选址" in table.stdout and "排除原因统计" in table.stdout

@@ -17,6 +17,7 @@ from layers.errors import CRSMismatch, LayerValidationError
 from layers.frames import derive
 from layers.io import read_layer_file
 from layers.store.store import Store
+from tests.people import TESTER
 
 # An L-shaped parcel surveyed in CGCS2000 GK zone 38 (central meridian 114°E), without
 # the zone prefix; near Yuci at about 112.8°E, 37.67°N.
@@ -68,7 +69,7 @@ def test_one_parcel_in_three_crs_lands_in_one_place(store: Store, tmp_path: Path
     stored = {}
     for epsg in (4526, 4547, 4490):
         frame = read_layer_file(_parcel_file(tmp_path, epsg), PARCELS)
-        store.write_layer(PARCELS, frame, replace=True)
+        store.write_layer(PARCELS, frame, replace=True, actor=TESTER)
         stored[epsg] = store.read_layer(PARCELS)
     reference = stored[4547].to_crs(4547).geometry.iloc[0]
     for epsg, frame in stored.items():

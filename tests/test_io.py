@@ -15,6 +15,7 @@ from layers.demo import generate_zone
 from layers.errors import InvalidInput, LayerValidationError
 from layers.io import read_layer_file, write_layer_file
 from layers.store.store import Store
+from tests.people import TESTER
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +30,7 @@ def test_geopackage_store_geopackage_is_identical(
     spec = LAYERS[layer]
     original = tmp_path / "in.gpkg"
     write_layer_file(zone[layer], spec, original)
-    store.write_layer(spec, read_layer_file(original, spec))
+    store.write_layer(spec, read_layer_file(original, spec), actor=TESTER)
     exported = tmp_path / "out.gpkg"
     write_layer_file(store.read_layer(spec), spec, exported)
     # Compare the files as GDAL reads them: geometry and every attribute.
@@ -60,7 +61,8 @@ def test_chinese_text_survives_every_format(
     for suffix in (".gpkg", ".geojson", ".zip"):
         path = tmp_path / f"parks{suffix}"
         write_layer_file(parks, LAYERS["parks"], path)
-        store.write_layer(LAYERS["parks"], read_layer_file(path, LAYERS["parks"]), replace=True)
+        reread = read_layer_file(path, LAYERS["parks"])
+        store.write_layer(LAYERS["parks"], reread, replace=True, actor=TESTER)
         name = store.read_layer(LAYERS["parks"])["name"].iloc[0]
         assert name.encode("utf-8") == parks.loc[0, "name"].encode("utf-8"), suffix
 
@@ -78,7 +80,7 @@ def test_public_export_has_only_public_fields(
 def test_bad_file_is_refused_whole_and_changes_nothing(
     store: Store, zone: dict[str, gpd.GeoDataFrame], tmp_path: Path
 ) -> None:
-    store.write_layer(PARCELS, zone["parcels"])
+    store.write_layer(PARCELS, zone["parcels"], actor=TESTER)
     before = store.read_layer(PARCELS)
     bad = zone["parcels"].copy()
     bad.loc[4, "land_use"] = "X9"

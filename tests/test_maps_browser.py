@@ -41,6 +41,7 @@ from tests.browser import (
     visit,
     wait_until,
 )
+from tests.people import TESTER
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "requests"
 PAYLOADS = ("<img src=x onerror=alert(1)>", "`${alert(1)}`",
@@ -99,8 +100,8 @@ def test_served_maps_work_offline(
     browser: Browser, store: Store, settings: Settings, hostile_zone: dict[str, gpd.GeoDataFrame]
 ) -> None:
     for name, frame in hostile_zone.items():
-        store.write_layer(LAYERS[name], frame)
-    key = auth.create_key(store, name="招商部 测试", role="planner")[1]
+        store.write_layer(LAYERS[name], frame, actor=TESTER)
+    key = auth.create_key(store, name="招商部 测试", role="planner", actor=TESTER)[1]
     counts = _counts(hostile_zone)
     app = create_app(settings)
     with serve(app) as base:
@@ -145,8 +146,8 @@ def test_large_zones_are_drawn_from_vector_tiles(
     """Above the threshold the served maps hold no sites: Chromium fetches the tiles, decodes
     them, draws every site, opens a popup on click and filters by park."""
     for name, frame in hostile_zone.items():
-        store.write_layer(LAYERS[name], frame)
-    key = auth.create_key(store, name="规划 测试", role="planner")[1]
+        store.write_layer(LAYERS[name], frame, actor=TESTER)
+    key = auth.create_key(store, name="规划 测试", role="planner", actor=TESTER)[1]
     counts = _counts(hostile_zone)
     parcels, factories = hostile_zone["parcels"], hostile_zone["factories"]
     listed = parcels[parcels["status"] == "available"]
@@ -286,7 +287,7 @@ def test_exported_file_with_assets_beside_it_works(
     import sys
 
     for name, frame in hostile_zone.items():
-        store.write_layer(LAYERS[name], frame)
+        store.write_layer(LAYERS[name], frame, actor=TESTER)
     output = tmp_path / "out" / "readiness.html"
     subprocess.run(
         [
@@ -315,7 +316,7 @@ def test_investor_page_source_has_no_internal_data(
     from fastapi.testclient import TestClient
 
     for name, frame in hostile_zone.items():
-        store.write_layer(LAYERS[name], frame)
+        store.write_layer(LAYERS[name], frame, actor=TESTER)
     with TestClient(create_app(settings)) as client:
         served = client.get("/maps/investor").text
     standalone, _ = render(investor_map(hostile_zone), standalone=True, basemap=Basemap())

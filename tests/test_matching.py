@@ -26,6 +26,7 @@ from matching.engine import MatchResult, match
 from matching.request import ProjectRequest, load_request, parse_request
 from matching.scoring import normalise, score
 from matching.zone import REACH_M, Zone, build_zone
+from tests.people import TESTER
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "requests"
 
@@ -349,15 +350,15 @@ def test_precomputed_distances_match_postgis(
     postgis_url: str, frames: dict[str, gpd.GeoDataFrame], zone: Zone
 ) -> None:
     store = Store.open(postgis_url)
-    store.write_layer(PARCELS, frames["parcels"], replace=True)
-    store.write_layer(INFRASTRUCTURE, frames["infrastructure"], replace=True)
+    store.write_layer(PARCELS, frames["parcels"], replace=True, actor=TESTER)
+    store.write_layer(INFRASTRUCTURE, frames["infrastructure"], replace=True, actor=TESTER)
     epsg = zone.metric_epsg
     with store.engine.connect() as conn:
         nearest = pd.read_sql(
             sa.text("""
             SELECT p.parcel_id, i.kind,
                    MIN(ST_Distance(ST_Transform(p.geom, :epsg), ST_Transform(i.geom, :epsg))) AS d
-            FROM parcels p CROSS JOIN infrastructure i
+            FROM parcels_in_force p CROSS JOIN infrastructure i
             WHERE i.kind IN ('interchange', 'rail', 'airport', 'logistics')
             GROUP BY p.parcel_id, i.kind"""),
             conn,
@@ -367,14 +368,14 @@ def test_precomputed_distances_match_postgis(
             sa.text("""
             SELECT p.parcel_id, i.infra_id, i.kind,
                    ST_Distance(ST_Transform(p.geom, :epsg), ST_Transform(i.geom, :epsg)) AS d
-            FROM parcels p JOIN infrastructure i
+            FROM parcels_in_force p JOIN infrastructure i
               ON i.kind IN ('substation', 'water', 'gas', 'heat', 'sewage')
              AND ST_DWithin(ST_Transform(p.geom, :epsg), ST_Transform(i.geom, :epsg), :reach)"""),
             conn,
             params={"reach": REACH_M, "epsg": epsg},
         )
-    store.write_layer(PARCELS, frames["parcels"].iloc[:0], replace=True)
-    store.write_layer(INFRASTRUCTURE, frames["infrastructure"].iloc[:0], replace=True)
+    store.write_layer(PARCELS, frames["parcels"].iloc[:0], replace=True, actor=TESTER)
+    store.write_layer(INFRASTRUCTURE, frames["infrastructure"].iloc[:0], replace=True, actor=TESTER)
     store.close()
     ids = list(zone.parcels.ids)
     for kind, group in nearest.groupby("kind"):

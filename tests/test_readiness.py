@@ -13,6 +13,7 @@ from layers.frames import derive
 from layers.readiness import ReadinessLevel, readiness_expression, readiness_of
 from layers.store.store import Store
 from layers.store.tables import LAYER_TABLES
+from tests.people import TESTER
 
 
 def _complete() -> dict[str, object]:
@@ -94,7 +95,7 @@ def test_planned_facts_count_by_their_date() -> None:
 
 def test_the_sql_readiness_agrees_with_python_on_every_parcel(store: Store) -> None:
     parcels = generate_zone()["parcels"]
-    store.write_layer(PARCELS, parcels)
+    store.write_layer(PARCELS, parcels, actor=TESTER)
     table = LAYER_TABLES["parcels"]
     with store.engine.connect() as conn:
         rows = conn.execute(sa.select(table.c.parcel_id, readiness_expression(table))).all()

@@ -17,6 +17,7 @@ from layers.errors import InvalidInput
 from layers.store.migrate import objects_for
 from layers.store.store import Store
 from layers.store.tables import metadata
+from tests.people import TESTER
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +41,7 @@ def test_layer_round_trips_through_the_store(
     store: Store, zone: dict[str, gpd.GeoDataFrame], layer: str
 ) -> None:
     spec = LAYERS[layer]
-    store.write_layer(spec, zone[layer])
+    store.write_layer(spec, zone[layer], actor=TESTER)
     back = store.read_layer(spec).reset_index(drop=True)
     assert_geodataframe_equal(back, zone[layer], check_crs=True, check_dtype=True)
 
@@ -48,13 +49,13 @@ def test_layer_round_trips_through_the_store(
 def test_loaded_layer_is_not_overwritten_without_replace(
     store: Store, zone: dict[str, gpd.GeoDataFrame]
 ) -> None:
-    store.write_layer(ROADS, zone["roads"])
+    store.write_layer(ROADS, zone["roads"], actor=TESTER)
     before = store.read_layer(ROADS)
     with pytest.raises(InvalidInput, match="--replace"):
-        store.write_layer(ROADS, zone["roads"].iloc[:3])
+        store.write_layer(ROADS, zone["roads"].iloc[:3], actor=TESTER)
     assert_geodataframe_equal(store.read_layer(ROADS), before)
     assert store.layer_version(ROADS) == 1
-    store.write_layer(ROADS, zone["roads"].iloc[:3], replace=True)
+    store.write_layer(ROADS, zone["roads"].iloc[:3], replace=True, actor=TESTER)
     assert len(store.read_layer(ROADS)) == 3
     assert store.layer_version(ROADS) == 2
 
@@ -63,7 +64,7 @@ def test_bbox_keeps_exactly_the_intersecting_features(
     store: Store, zone: dict[str, gpd.GeoDataFrame]
 ) -> None:
     parcels = zone["parcels"]
-    store.write_layer(PARCELS, parcels)
+    store.write_layer(PARCELS, parcels, actor=TESTER)
     minx, miny, maxx, maxy = parcels.total_bounds
     box = (
         minx + (maxx - minx) * 0.3,
@@ -86,7 +87,7 @@ def test_point_and_line_boxes_match_the_same_features_in_both_stores(
     store: Store, zone: dict[str, gpd.GeoDataFrame]
 ) -> None:
     parcels = zone["parcels"]
-    store.write_layer(PARCELS, parcels)
+    store.write_layer(PARCELS, parcels, actor=TESTER)
     inside = parcels.geometry.iloc[5].representative_point()
     x0, y0 = parcels.geometry.iloc[5].bounds[:2]
     for box in [
@@ -127,7 +128,7 @@ def test_postgis_refuses_invalid_geometry_and_wrong_srid(postgis_url: str) -> No
 
 def test_extent_is_the_union_of_bounds(store: Store, zone: dict[str, gpd.GeoDataFrame]) -> None:
     assert store.extent(PARCELS) is None
-    store.write_layer(PARCELS, zone["parcels"])
+    store.write_layer(PARCELS, zone["parcels"], actor=TESTER)
     extent = store.extent(PARCELS)
     assert extent is not None
     np.testing.assert_allclose(extent, zone["parcels"].total_bounds)

@@ -17,6 +17,7 @@ from layers.demo import generate_zone
 from layers.schema import Audience
 from layers.store.store import Store
 from maps.tiles import EXTENT, TILE_FIELDS, mercator_bounds
+from tests.people import TESTER
 
 SENTINEL = "SENTINEL-瓦片-51d0"
 
@@ -35,7 +36,7 @@ def zone(store: Store) -> dict[str, gpd.GeoDataFrame]:
         for f in LAYERS[name].stored_fields:
             if f.audience is Audience.INTERNAL and f.kind == "str":
                 frame[f.name] = SENTINEL
-        store.write_layer(LAYERS[name], frame)
+        store.write_layer(LAYERS[name], frame, actor=TESTER)
     return frames
 
 
@@ -60,7 +61,7 @@ def test_public_tiles_hold_listed_sites_and_public_fields(
     statuses = parcels["status"].to_dict()
     assert all(statuses[f["id"]] == "available" for f in features)
     assert all(set(f["properties"]) <= set(TILE_FIELDS["parcels"]) for f in features)
-    key = auth.create_key(store, name="规划 测试", role="planner")[1]
+    key = auth.create_key(store, name="规划 测试", role="planner", actor=TESTER)[1]
     staff = _decode(
         client.get(f"/tiles/parcels/{z}/{x}/{y}.pbf", headers={"X-API-Key": key}).content
     )
@@ -108,7 +109,7 @@ def test_postgis_tiles_match_the_python_encoder(postgis_url: str) -> None:
 
     store = Store.open(postgis_url)
     frames = generate_zone(parcels=150)
-    store.write_layer(LAYERS["parcels"], frames["parcels"], replace=True)
+    store.write_layer(LAYERS["parcels"], frames["parcels"], replace=True, actor=TESTER)
     try:
         parcels = store.read_layer(LAYERS["parcels"])
         centre = parcels.geometry.union_all().centroid
@@ -140,5 +141,5 @@ def test_postgis_tiles_match_the_python_encoder(postgis_url: str) -> None:
                     b = shapely.geometry.shape(theirs[fid]["geometry"]).buffer(0)
                     assert a.intersection(b).area / a.union(b).area > 0.9
     finally:
-        store.write_layer(LAYERS["parcels"], frames["parcels"].iloc[:0], replace=True)
+        store.write_layer(LAYERS["parcels"], frames["parcels"].iloc[:0], replace=True, actor=TESTER)
         store.close()

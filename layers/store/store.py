@@ -7,8 +7,11 @@ knows SQL but not HTTP; callers pass a SQLAlchemy URL.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,17 +24,27 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
 from layers.area import M2_PER_MU
+from layers.catalog import LAYERS
 from layers.crs import STORAGE_EPSG
-from layers.errors import InvalidInput, NotFound, StoreError
+from layers.errors import Conflict, InvalidInput, NotFound, StoreError
 from layers.frames import GEOMETRY, empty_frame
 from layers.readiness import readiness_expression
 from layers.schema import LayerSpec
-from layers.store import migrate
-from layers.store.tables import BBOX_COLUMNS, LAYER_TABLES, layer_versions
+from layers.store import audit, migrate
+from layers.store.audit import Actor
+from layers.store.tables import (
+    BBOX_COLUMNS,
+    LAYER_TABLES,
+    RELEASED,
+    layer_versions,
+    stock_current,
+    stock_releases,
+)
 from layers.tiling import BUFFER, EXTENT, WEB_MERCATOR, check, storage_bounds
 
 BBox = tuple[float, float, float, float]
 _WRITE_CHUNK = 2_000
+_WRITE = "geo_service_write"
 
 
 def create_engine(url: str) -> Engine:
@@ -44,10 +57,20 @@ def create_engine(url: str) -> Engine:
 
         @sa.event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None  # transactions begin below, not in the driver
             cursor = dbapi_conn.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=10000")
+            # Readers keep reading the last committed state while a publish writes.
+            cursor.execute("PRAGMA journal_mode=WAL")
             cursor.close()
+
+        @sa.event.listens_for(engine, "begin")
+        def _sqlite_begin(conn: Connection) -> None:
+            # A change takes the write lock at once: two changes queue instead of both
+            # reading, then one failing to upgrade its lock ("database is locked").
+            write = conn.get_execution_options().get(_WRITE, False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
         return engine
     if parsed.get_backend_name() != "postgresql":
@@ -92,7 +115,8 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
-        with self.engine.begin() as conn:
+        """A write transaction (on SQLite it holds the write lock from its start)."""
+        with self.engine.execution_options(**{_WRITE: True}).begin() as conn:
             yield conn
 
     # -- reading -------------------------------------------------------------------
@@ -101,7 +125,7 @@ class Store:
         if bbox is not None and not self.is_postgis:
             return len(self._fids_in_bbox(spec, bbox))
         table = LAYER_TABLES[spec.name]
-        query = sa.select(sa.func.count()).select_from(table)
+        query = sa.select(sa.func.count()).select_from(table).where(*self._in_force(table))
         if bbox is not None:
             query = query.where(self._bbox_clause(spec, bbox))
         with self.engine.connect() as conn:
@@ -115,7 +139,7 @@ class Store:
             sa.func.min(table.c.miny),
             sa.func.max(table.c.maxx),
             sa.func.max(table.c.maxy),
-        )
+        ).where(*self._in_force(table))
         with self.engine.connect() as conn:
             row = conn.execute(query).one()
         return None if row[0] is None else (row[0], row[1], row[2], row[3])
@@ -128,22 +152,31 @@ class Store:
         limit: int | None = None,
         offset: int = 0,
         fids: Sequence[int] | None = None,
+        release: int | None = None,
     ) -> gpd.GeoDataFrame:
         """Features ordered by ``fid`` (the frame's index), optionally those meeting ``bbox``.
 
         ``bbox`` (minx, miny, maxx, maxy in EPSG:4490) keeps features whose geometry
-        intersects the box.
+        intersects the box. Parcels are those of the release in force, or of ``release``.
         """
         table = LAYER_TABLES[spec.name]
         if bbox is not None and not self.is_postgis:
             # No spatial SQL here: keep the exact matches in Python, then fetch the page.
-            matched = self._fids_in_bbox(spec, bbox)
+            matched = self._fids_in_bbox(spec, bbox, release=release)
             if fids is not None:
                 matched = [f for f in matched if f in set(fids)]
             page = matched[offset : None if limit is None else offset + limit]
-            return self.read_layer(spec, fids=page) if page else self._frame(spec, [])
+            if not page:
+                return self._frame(spec, [])
+            return self.read_layer(spec, fids=page, release=release)
         columns = [table.c.fid, *(table.c[f.name] for f in spec.stored_fields), table.c.geom]
-        query = sa.select(*columns).order_by(table.c.fid).offset(offset).limit(limit)
+        query = (
+            sa.select(*columns)
+            .where(*self._in_force(table, release))
+            .order_by(table.c.fid)
+            .offset(offset)
+            .limit(limit)
+        )
         if bbox is not None:
             query = query.where(self._bbox_clause(spec, bbox))
         if fids is not None:
@@ -152,12 +185,14 @@ class Store:
             rows = conn.execute(query).all()
         return self._frame(spec, rows)
 
-    def _fids_in_bbox(self, spec: LayerSpec, bbox: BBox) -> list[int]:
+    def _fids_in_bbox(
+        self, spec: LayerSpec, bbox: BBox, *, release: int | None = None
+    ) -> list[int]:
         """Feature ids whose geometry intersects ``bbox``, in order (embedded store)."""
         table = LAYER_TABLES[spec.name]
         query = (
             sa.select(table.c.fid, table.c.geom)
-            .where(self._bbox_clause(spec, bbox))
+            .where(self._bbox_clause(spec, bbox), *self._in_force(table, release))
             .order_by(table.c.fid)
         )
         with self.engine.connect() as conn:
@@ -173,6 +208,17 @@ class Store:
         if frame.empty:
             raise NotFound(f"{spec.zh} {fid} 不存在 ({spec.en} feature {fid} not found)")
         return frame
+
+    @staticmethod
+    def _in_force(table: sa.Table, release: int | None = None) -> list[sa.ColumnElement[bool]]:
+        """Conditions keeping the rows readers see: for released layers, those of
+        ``release`` or of the release the ``stock_current`` pointer names."""
+        if table.name not in RELEASED:
+            return []
+        if release is not None:
+            return [table.c.release_id == release]
+        pointer = sa.select(stock_current.c.release_id).where(stock_current.c.id == 1)
+        return [table.c.release_id == pointer.scalar_subquery()]
 
     def _bbox_clause(self, spec: LayerSpec, bbox: BBox) -> sa.ColumnElement[bool]:
         table = LAYER_TABLES[spec.name]
@@ -225,31 +271,278 @@ class Store:
         spec: LayerSpec,
         frame: gpd.GeoDataFrame,
         *,
+        actor: Actor,
         replace: bool = False,
         progress: Callable[[int], None] | None = None,
+        source: tuple[str, bytes] | None = None,
     ) -> int:
         """Store a canonical frame as the layer's content, in one transaction.
 
         A layer that already holds features is only overwritten with ``replace=True``;
-        otherwise :class:`InvalidInput` is raised and nothing changes. ``progress`` is
-        called with the number of features written after each chunk.
+        otherwise :class:`InvalidInput` is raised and nothing changes. Parcels are never
+        overwritten: they become a new release, published at once (the stock-list
+        workflow stages, diffs and publishes instead; see :mod:`layers.stocklist`), and
+        ``source`` (file name and bytes) is kept with it. ``progress`` is called with the
+        number of features written after each chunk.
         """
         table = LAYER_TABLES[spec.name]
         records = _records(spec, frame)
-        with self.engine.begin() as conn:
-            existing = conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+        with self.transaction() as conn:
+            existing = conn.execute(
+                sa.select(sa.func.count()).select_from(table).where(*self._in_force(table))
+            ).scalar_one()
             if existing and not replace:
                 raise InvalidInput(
                     f"图层 {spec.name} 已有 {existing} 条要素; 如需整体替换请加 --replace "
                     f"(layer {spec.name} already holds {existing} features; pass --replace)"
                 )
-            conn.execute(table.delete())
-            for start in range(0, len(records), _WRITE_CHUNK):
-                conn.execute(table.insert(), records[start : start + _WRITE_CHUNK])
-                if progress is not None:
-                    progress(min(start + _WRITE_CHUNK, len(records)))
-            self._bump_version(conn, spec)
+            after: dict[str, Any] = {"features": len(records)}
+            if spec.name in RELEASED:
+                name, data = source or ("(geo-service load)", b"")
+                years = pd.to_numeric(frame.get("list_year"), errors="coerce")
+                year = int(years.max()) if years is not None and years.notna().any() else None
+                release = self._stage(
+                    conn, spec, records, frame, year=year or dt.date.today().year,
+                    source=(name, data), report={}, actor=actor, progress=progress,
+                )  # fmt: skip
+                self._switch(conn, release, actor)
+                after["release"] = release
+            else:
+                conn.execute(table.delete())
+                self._insert(conn, table, records, progress)
+                self._bump_version(conn, spec)
+            audit.record(
+                conn, actor, "layer.load", spec.name, before={"features": existing}, after=after
+            )
         return len(records)
+
+    def record(
+        self,
+        actor: Actor,
+        action: str,
+        target: str,
+        *,
+        before: Any = None,
+        after: Any = None,
+    ) -> None:
+        """An audit row for an event that changes nothing else (a refused import)."""
+        with self.transaction() as conn:
+            audit.record(conn, actor, action, target, before=before, after=after)
+
+    def audit_log(self, *, limit: int = 100) -> list[dict[str, Any]]:
+        """The newest audit rows first."""
+        with self.engine.connect() as conn:
+            return audit.audit_rows(conn, limit=limit)
+
+    @staticmethod
+    def _insert(
+        conn: Connection,
+        table: sa.Table,
+        records: list[dict[str, Any]],
+        progress: Callable[[int], None] | None,
+    ) -> None:
+        for start in range(0, len(records), _WRITE_CHUNK):
+            conn.execute(table.insert(), records[start : start + _WRITE_CHUNK])
+            if progress is not None:
+                progress(min(start + _WRITE_CHUNK, len(records)))
+
+    # -- releases of the stock list -------------------------------------------------
+    def stage_release(
+        self,
+        frame: gpd.GeoDataFrame,
+        *,
+        year: int,
+        source: tuple[str, bytes],
+        report: dict[str, Any],
+        actor: Actor,
+        progress: Callable[[int], None] | None = None,
+    ) -> Release:
+        """Keep a validated stock list (canonical parcels) as a staged release: stored,
+        invisible to readers until published. One release per year may be staged at a
+        time; a second gets :class:`Conflict`."""
+        spec = LAYERS[RELEASED[0]]
+        records = _records(spec, frame)
+        try:
+            with self.transaction() as conn:
+                release = self._stage(
+                    conn, spec, records, frame, year=year, source=source, report=report,
+                    actor=actor, progress=progress,
+                )  # fmt: skip
+                audit.record(
+                    conn, actor, "stock_list.stage", f"release {release}",
+                    after={"year": year, "features": len(records), "source": source[0],
+                           "source_sha256": hashlib.sha256(source[1]).hexdigest()},
+                )  # fmt: skip
+        except sa.exc.IntegrityError as exc:
+            staged = next((r for r in self.releases() if r.year == year and r.staged), None)
+            if staged is None:
+                raise
+            raise Conflict(
+                f"{year} 年已有一份待发布的清单 (release {staged.id}, {staged.staged_by}); "
+                f"请先发布或放弃 (a list for {year} is already staged: publish or discard "
+                "it first)",
+                details={"release": staged.id},
+            ) from exc
+        return self.release(release)
+
+    def _stage(
+        self,
+        conn: Connection,
+        spec: LayerSpec,
+        records: list[dict[str, Any]],
+        frame: gpd.GeoDataFrame,
+        *,
+        year: int,
+        source: tuple[str, bytes],
+        report: dict[str, Any],
+        actor: Actor,
+        progress: Callable[[int], None] | None,
+    ) -> int:
+        name, data = source
+        base = conn.execute(
+            sa.select(stock_current.c.release_id).where(stock_current.c.id == 1)
+        ).scalar_one_or_none()
+        release = conn.execute(
+            stock_releases.insert()
+            .values(
+                year=year,
+                status="staged",
+                base_id=base,
+                source_name=name,
+                source_sha256=hashlib.sha256(data).hexdigest(),
+                source=data,
+                features=len(records),
+                data_sha256=data_hash(frame, spec),
+                report=json.dumps(report, ensure_ascii=False, sort_keys=True, default=str),
+                staged_by=actor.name,
+                staged_at=dt.datetime.now(dt.UTC),
+            )
+            .returning(stock_releases.c.id)
+        ).scalar_one()
+        for record in records:
+            record["release_id"] = release
+        self._insert(conn, LAYER_TABLES[spec.name], records, progress)
+        return int(release)
+
+    def publish_release(self, release: int, *, actor: Actor) -> Release:
+        """Put a staged release in force: its status and the one-row pointer switch in one
+        transaction, so readers see the old list or the new, never a mix. Refused with
+        :class:`Conflict` if it is not staged, or if another list was published since it
+        was staged (its diff would be stale)."""
+        with self.transaction() as conn:
+            row = self._locked_release(conn, release)
+            if row.status != "staged":
+                raise Conflict(f"清单 {release} 的状态是 {row.status}, 不能发布 "
+                               f"(release {release} is {row.status}, not staged)")  # fmt: skip
+            current = conn.execute(
+                sa.select(stock_current.c.release_id)
+                .where(stock_current.c.id == 1)
+                .with_for_update()
+            ).scalar_one_or_none()
+            if current != row.base_id:
+                raise Conflict(
+                    f"清单 {release} 暂存后, 现行清单已变为 {current}; 请重新导入以核对差异 "
+                    f"(the list in force changed to release {current} after release "
+                    f"{release} was staged: import it again to see the right diff)",
+                    details={"release": release, "current": current},
+                )
+            self._switch(conn, release, actor)
+            audit.record(
+                conn, actor, "stock_list.publish", f"release {release}",
+                before={"current": current}, after={"current": release},
+            )  # fmt: skip
+        return self.release(release)
+
+    def _switch(self, conn: Connection, release: int, actor: Actor) -> None:
+        now = dt.datetime.now(dt.UTC)
+        conn.execute(
+            stock_releases.update()
+            .where(stock_releases.c.id == release)
+            .values(status="published", decided_by=actor.name, decided_at=now)
+        )
+        moved = conn.execute(
+            stock_current.update()
+            .where(stock_current.c.id == 1)
+            .values(release_id=release, switched_at=now)
+        )
+        if moved.rowcount == 0:
+            conn.execute(stock_current.insert().values(id=1, release_id=release, switched_at=now))
+        self._bump_version(conn, LAYERS[RELEASED[0]])
+
+    def discard_release(self, release: int, *, actor: Actor) -> Release:
+        """Drop a staged release's rows; the release itself stays in the history."""
+        with self.transaction() as conn:
+            row = self._locked_release(conn, release)
+            if row.status != "staged":
+                raise Conflict(f"清单 {release} 的状态是 {row.status}, 不能放弃 "
+                               f"(release {release} is {row.status}, not staged)")  # fmt: skip
+            table = LAYER_TABLES[RELEASED[0]]
+            dropped = conn.execute(table.delete().where(table.c.release_id == release)).rowcount
+            conn.execute(
+                stock_releases.update()
+                .where(stock_releases.c.id == release)
+                .values(
+                    status="discarded", decided_by=actor.name, decided_at=dt.datetime.now(dt.UTC)
+                )
+            )
+            audit.record(
+                conn, actor, "stock_list.discard", f"release {release}",
+                before={"status": "staged", "features": dropped}, after={"status": "discarded"},
+            )  # fmt: skip
+        return self.release(release)
+
+    @staticmethod
+    def _locked_release(conn: Connection, release: int) -> sa.Row[Any]:
+        row = conn.execute(
+            sa.select(stock_releases).where(stock_releases.c.id == release).with_for_update()
+        ).one_or_none()
+        if row is None:
+            raise NotFound(f"清单 {release} 不存在 (no release {release})")
+        return row
+
+    def releases(self) -> list[Release]:
+        """Every release, oldest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(*_RELEASE_COLUMNS).order_by(stock_releases.c.id)
+            ).mappings()
+            return [Release.of(row) for row in rows]
+
+    def release(self, release: int) -> Release:
+        with self.engine.connect() as conn:
+            row = (
+                conn.execute(sa.select(*_RELEASE_COLUMNS).where(stock_releases.c.id == release))
+                .mappings()
+                .one_or_none()
+            )
+        if row is None:
+            raise NotFound(f"清单 {release} 不存在 (no release {release})")
+        return Release.of(row)
+
+    def release_source(self, release: int) -> tuple[str, bytes]:
+        """The file a release was imported from, byte for byte."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(stock_releases.c.source_name, stock_releases.c.source).where(
+                    stock_releases.c.id == release
+                )
+            ).one_or_none()
+        if row is None:
+            raise NotFound(f"清单 {release} 不存在 (no release {release})")
+        return str(row[0]), bytes(row[1])
+
+    def current_release(self) -> Release | None:
+        with self.engine.connect() as conn:
+            current = conn.execute(
+                sa.select(stock_current.c.release_id).where(stock_current.c.id == 1)
+            ).scalar_one_or_none()
+        return None if current is None else self.release(int(current))
+
+    def release_as_of(self, when: dt.datetime) -> Release | None:
+        """The release in force at ``when``: the last one published by then."""
+        published = [r for r in self.releases() if r.status == "published" and r.decided_at]
+        before = [r for r in published if r.decided_at is not None and r.decided_at <= when]
+        return max(before, key=lambda r: (r.decided_at, r.id)) if before else None
 
     def versions(self) -> dict[str, int]:
         """The version of every layer (0 for a layer never written)."""
@@ -301,7 +594,7 @@ class Store:
             sa.func.ST_Transform(table.c.geom, WEB_MERCATOR), envelope, EXTENT, BUFFER, True
         )
         rows = sa.select(mvt_geom.label("geom"), table.c.fid.label("id"), *columns).where(
-            self._bbox_clause(spec, storage_bounds(z, x, y))
+            self._bbox_clause(spec, storage_bounds(z, x, y)), *self._in_force(table)
         )
         if status is not None:
             rows = rows.where(table.c.status == status)
@@ -331,6 +624,61 @@ class Store:
         )
         if updated.rowcount == 0:
             conn.execute(layer_versions.insert().values(layer=spec.name, version=1, updated_at=now))
+
+
+@dataclass(frozen=True)
+class Release:
+    """One version of the stock list: staged, published (in force or superseded) or
+    discarded."""
+
+    id: int
+    year: int
+    status: str
+    base_id: int | None
+    source_name: str
+    source_sha256: str
+    features: int
+    data_sha256: str
+    report: dict[str, Any]
+    staged_by: str
+    staged_at: dt.datetime
+    decided_by: str | None
+    decided_at: dt.datetime | None
+
+    @property
+    def staged(self) -> bool:
+        return self.status == "staged"
+
+    @classmethod
+    def of(cls, row: sa.RowMapping) -> Release:
+        values = dict(row)
+        values["report"] = json.loads(values["report"])
+        for key in ("staged_at", "decided_at"):
+            stamp = values[key]
+            if stamp is not None and stamp.tzinfo is None:  # SQLite keeps no zone: UTC
+                values[key] = stamp.replace(tzinfo=dt.UTC)
+        return cls(**values)
+
+    def as_dict(self) -> dict[str, Any]:
+        out = {k: v for k, v in self.__dict__.items() if k != "report"}
+        for key in ("staged_at", "decided_at"):
+            out[key] = out[key].isoformat() if out[key] is not None else None
+        return out
+
+
+_RELEASE_COLUMNS = [c for c in stock_releases.c if c.name != "source"]
+
+
+def data_hash(frame: gpd.GeoDataFrame, spec: LayerSpec) -> str:
+    """SHA-256 of a canonical dump of a frame's features (sorted by id, stored fields and
+    WKB): equal for equal data whichever store or file it came from."""
+    order = np.argsort(frame[spec.id_field].astype(str).to_numpy(), kind="stable")
+    digest = hashlib.sha256()
+    wkb = shapely.to_wkb(frame.geometry.values.to_numpy()[order], hex=True)
+    for i, geom in zip(order, wkb, strict=True):
+        row = [_plain(frame[f.name].iloc[i], f.kind) for f in spec.stored_fields]
+        digest.update(json.dumps([row, geom], ensure_ascii=False, default=str).encode())
+    return digest.hexdigest()
 
 
 def _records(spec: LayerSpec, frame: gpd.GeoDataFrame) -> list[dict[str, Any]]:

@@ -21,6 +21,7 @@ metadata = sa.MetaData(
         "ix": "ix_%(table_name)s_%(column_0_N_name)s",
         "uq": "uq_%(table_name)s_%(column_0_N_name)s",
         "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
         "pk": "pk_%(table_name)s",
     }
 )
@@ -39,18 +40,28 @@ def _column_type(f: FieldSpec) -> sa.types.TypeEngine[Any]:
     return types[f.kind]
 
 
+RELEASED = ("parcels",)
+"""Layers published in releases (the yearly stock list): their rows carry ``release_id``
+and readers see the release the ``stock_current`` pointer names."""
+
+
 def _layer_table(spec: LayerSpec) -> sa.Table:
+    released = spec.name in RELEASED
+    release = sa.Column(
+        "release_id", sa.Integer, sa.ForeignKey("stock_releases.id"), nullable=False, index=True
+    )
     return sa.Table(
         spec.name,
         metadata,
         sa.Column("fid", sa.Integer, primary_key=True, autoincrement=True),
+        *([release] if released else []),
         *(
             sa.Column(f.name, _column_type(f), nullable=not f.required, comment=f"{f.zh} {f.en}")
             for f in spec.stored_fields
         ),
         sa.Column("geom", Geometry4490(), nullable=False),
         *(sa.Column(c, sa.Float, nullable=False) for c in BBOX_COLUMNS),
-        sa.UniqueConstraint(spec.id_field),
+        sa.UniqueConstraint(*(["release_id"] if released else []), spec.id_field),
         sa.Index(None, "minx", "maxx", "miny", "maxy"),
         # PostGIS only: a spatial index, and validity — a typed column refuses a wrong
         # SRID but accepts invalid geometry.
@@ -61,6 +72,62 @@ def _layer_table(spec: LayerSpec) -> sa.Table:
         comment=f"{spec.zh} {spec.en}",
     )
 
+
+stock_releases = sa.Table(
+    "stock_releases",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("year", sa.Integer, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("base_id", sa.Integer, sa.ForeignKey("stock_releases.id")),
+    sa.Column("source_name", sa.Text, nullable=False),
+    sa.Column("source_sha256", sa.Text, nullable=False),
+    sa.Column("source", sa.LargeBinary, nullable=False),
+    sa.Column("features", sa.Integer, nullable=False),
+    sa.Column("data_sha256", sa.Text, nullable=False),
+    sa.Column("report", sa.Text, nullable=False),
+    sa.Column("staged_by", sa.Text, nullable=False),
+    sa.Column("staged_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("decided_by", sa.Text),
+    sa.Column("decided_at", sa.DateTime(timezone=True)),
+    sa.CheckConstraint("status IN ('staged', 'published', 'discarded')", name="status"),
+    # One list staged per year at a time: a second import for the year is a conflict.
+    sa.Index(
+        "uq_stock_releases_staged_year",
+        "year",
+        unique=True,
+        sqlite_where=sa.text("status = 'staged'"),
+        postgresql_where=sa.text("status = 'staged'"),
+    ),
+    comment="存量可出让土地清单的各版本 (releases of the yearly stock list), kept for ever; "
+    "the uploaded file is kept byte for byte.",
+)
+
+stock_current = sa.Table(
+    "stock_current",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("release_id", sa.Integer, sa.ForeignKey("stock_releases.id"), nullable=False),
+    sa.Column("switched_at", sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("id = 1", name="one_row"),
+    comment="The release in force: one row, switched in the publishing transaction.",
+)
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("role", sa.Text, nullable=False),
+    sa.Column("action", sa.Text, nullable=False),
+    sa.Column("target", sa.Text, nullable=False),
+    sa.Column("before", sa.Text),
+    sa.Column("after", sa.Text),
+    sa.Column("request_id", sa.Text),
+    sa.CheckConstraint("length(trim(actor)) > 0", name="actor"),
+    comment="Append-only: one row per change, written in the change's own transaction.",
+)
 
 LAYER_TABLES: dict[str, sa.Table] = {name: _layer_table(spec) for name, spec in LAYERS.items()}
 

@@ -1,0 +1,321 @@
+"""The yearly stock list (存量可出让 + 增量可报批土地清单): import, validate, diff, publish.
+
+The land bureau's file is read and checked whole; every problem is collected into one
+report (JSON and a Chinese summary) naming file, row, parcel id and field. A list that
+passes is *staged* — stored as a release nobody else sees — with its diff against the
+list in force; publishing then switches the one-row pointer, atomically. A refused file
+changes nothing but the audit log, which records the attempt.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from layers.area import area_m2
+from layers.catalog import PARCELS, PARKS
+from layers.crs import STORAGE_EPSG
+from layers.errors import GeoServiceError, InvalidInput, LayerValidationError, Problem
+from layers.frames import GEOMETRY, Check, ProblemFn, derive
+from layers.io import read_layer_file
+from layers.loader import check_in_parks
+from layers.store.audit import Actor
+from layers.store.store import Release, Store
+
+OVERLAP_TOLERANCE_M2 = 1.0
+"""Two parcels may share a digitising sliver up to this area; more is refused."""
+MAX_FILE_BYTES = 512 * 2**20
+
+
+@dataclass
+class Report:
+    """Everything found in one file: ``problems`` refuse it, ``warnings`` are flagged."""
+
+    source: str
+    year: int
+    features: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+
+    @property
+    def accepted(self) -> bool:
+        return not self.problems
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "year": self.year,
+            "features": self.features,
+            "accepted": self.accepted,
+            "problems": [p.as_dict() for p in self.problems],
+            "warnings": [w.as_dict() for w in self.warnings],
+        }
+
+    def summary(self) -> str:
+        """The report as a person reads it (Chinese, with English)."""
+        refused = "未通过校验, 未导入 (refused, nothing changed)"
+        verdict = "通过校验 (accepted)" if self.accepted else refused
+        lines = [
+            f"{self.source}: {self.year} 年清单, {self.features} 宗地块 — {verdict}",
+            f"问题 {len(self.problems)} 个 (problems), 提示 {len(self.warnings)} 个 (warnings)",
+        ]
+        lines += [f"  ✗ {p}" for p in self.problems[:200]]
+        if len(self.problems) > 200:
+            lines.append(f"  … 另有 {len(self.problems) - 200} 个 (and more; see the JSON report)")
+        lines += [f"  ! {w}" for w in self.warnings[:50]]
+        return "\n".join(lines)
+
+
+@dataclass
+class Diff:
+    """The staged list against the list in force, by parcel id."""
+
+    added: list[dict[str, Any]] = field(default_factory=list)
+    removed: list[dict[str, Any]] = field(default_factory=list)
+    changed: list[dict[str, Any]] = field(default_factory=list)
+    unchanged: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "added": self.added,
+            "removed": self.removed,
+            "changed": self.changed,
+            "unchanged": self.unchanged,
+            "area_mu": {
+                "added": round(sum(a["area_mu"] for a in self.added), 3),
+                "removed": round(sum(r["area_mu"] for r in self.removed), 3),
+                "changed": round(sum(c["area_mu"][1] - c["area_mu"][0] for c in self.changed), 3),
+            },
+        }
+
+    def summary(self) -> str:
+        totals = self.as_dict()["area_mu"]
+        return (
+            f"新增 {len(self.added)} 宗 (added, {totals['added']:,.1f} 亩), "
+            f"移除 {len(self.removed)} 宗 (removed, {totals['removed']:,.1f} 亩), "
+            f"变更 {len(self.changed)} 宗 (changed, 面积净变化 {totals['changed']:+,.1f} 亩), "
+            f"未变 {self.unchanged} 宗 (unchanged)"
+        )
+
+
+@dataclass
+class Imported:
+    report: Report
+    diff: Diff | None = None
+    release: Release | None = None
+
+
+def validate(
+    path: Path,
+    *,
+    year: int,
+    parks: gpd.GeoDataFrame | None = None,
+    crs: str | int | None = None,
+    encoding: str | None = None,
+    overlap_tolerance_m2: float = OVERLAP_TOLERANCE_M2,
+) -> tuple[gpd.GeoDataFrame | None, Report]:
+    """Read and check a stock-list file; the canonical parcels, or ``None`` if refused.
+
+    Beyond the layer's own validation (format, encoding, CRS and zone, fields, geometry,
+    duplicate ids): every row's ``list_year`` must be ``year``, every parcel must lie in
+    the park it names (when ``parks`` are given), overlaps above the tolerance are named
+    in pairs, and declared vs computed area differences are flagged.
+    """
+    report = Report(source=path.name, year=year)
+    checks = [_in_year(year), _no_overlaps(overlap_tolerance_m2)]
+    if parks is not None and len(parks):
+        checks.append(_in_parks(parks, path.name))
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise InvalidInput(f"{path.name}: 文件超过 {MAX_FILE_BYTES // 2**20} MB (too large)")
+        frame = read_layer_file(path, PARCELS, crs=crs, encoding=encoding, checks=checks)
+    except LayerValidationError as exc:
+        report.problems = list(exc.problems)
+        return None, report
+    except GeoServiceError as exc:  # refused before any row was read (format, zip, …)
+        report.problems = [Problem(exc.message, path.name)]
+        return None, report
+    report.features = len(frame)
+    derived = derive(frame, PARCELS)
+    ids = frame[PARCELS.id_field].astype(str).to_numpy()
+    for i in np.flatnonzero(derived["area_warn"].fillna(False).to_numpy(dtype=bool)):
+        report.warnings.append(
+            Problem(
+                f"申报面积 {derived['decl_mu'].iloc[i]:g} 亩与计算面积 "
+                f"{derived['area_mu'].iloc[i]:g} 亩不符 (declared area differs from computed)",
+                path.name,
+                int(i) + 1,
+                ids[i],
+                "decl_mu",
+            )
+        )
+    return frame, report
+
+
+def _in_year(year: int) -> Check:
+    def check(columns: dict[str, pd.Series], _geometry: Any, problem: ProblemFn) -> None:
+        years = pd.to_numeric(columns["list_year"], errors="coerce")
+        for i in np.flatnonzero((years.notna() & (years != year)).to_numpy()):
+            problem(
+                f"清单年度为 {int(years.iloc[i])}, 不是 {year} (list year is not {year})",
+                index=int(i),
+                field="list_year",
+            )
+
+    return check
+
+
+def _no_overlaps(tolerance_m2: float) -> Check:
+    def check(columns: dict[str, pd.Series], geometry: Any, problem: ProblemFn) -> None:
+        if geometry is None or not len(geometry):
+            return
+        left, right = shapely.STRtree(geometry).query(geometry, predicate="intersects")
+        pairs = left < right
+        left, right = left[pairs], right[pairs]
+        shared = gpd.GeoSeries(
+            shapely.intersection(geometry[left], geometry[right]), crs=STORAGE_EPSG
+        )
+        areas = np.nan_to_num(area_m2(shared)) if len(left) else np.array([])
+        ids = columns[PARCELS.id_field].astype(str).to_numpy()
+        for i, j, area in zip(left, right, areas, strict=True):
+            if area > tolerance_m2:
+                problem(
+                    f"与地块 {ids[j]} (第 {j + 1} 行) 重叠 {area:,.1f} m², 超过容差 "
+                    f"{tolerance_m2:g} m² (overlaps parcel {ids[j]} on row {j + 1})",
+                    index=int(i),
+                    field=GEOMETRY,
+                )
+
+    return check
+
+
+def _in_parks(parks: gpd.GeoDataFrame, source: str) -> Check:
+    def check(columns: dict[str, pd.Series], geometry: Any, problem: ProblemFn) -> None:
+        if geometry is None:
+            return
+        frame = gpd.GeoDataFrame(
+            {"park_id": columns["park_id"], PARCELS.id_field: columns[PARCELS.id_field]},
+            geometry=gpd.GeoSeries(geometry, crs=STORAGE_EPSG),
+        )
+        for p in check_in_parks(frame, parks, source=source, id_field=PARCELS.id_field):
+            problem(p.message, index=(p.row or 1) - 1, field=p.field)
+
+    return check
+
+
+_COMPARED = [f.name for f in PARCELS.stored_fields]
+
+
+def diff(current: gpd.GeoDataFrame, staged: gpd.GeoDataFrame) -> Diff:
+    """Added, removed and changed parcels (field by field, and area in 亩) by parcel id."""
+    old = derive(current, PARCELS).set_index(PARCELS.id_field, drop=False)
+    new = derive(staged, PARCELS).set_index(PARCELS.id_field, drop=False)
+    out = Diff()
+    for pid in new.index.difference(old.index, sort=False):
+        out.added.append(_brief(new.loc[pid]))
+    for pid in old.index.difference(new.index, sort=False):
+        out.removed.append(_brief(old.loc[pid]))
+    for pid in new.index.intersection(old.index, sort=False):
+        before, after = old.loc[pid], new.loc[pid]
+        fields = {
+            name: [_plain(before[name]), _plain(after[name])]
+            for name in _COMPARED
+            if not _same(before[name], after[name])
+        }
+        if not before[GEOMETRY].equals_exact(after[GEOMETRY], 1e-9):
+            fields[GEOMETRY] = ["…", "…"]
+        if fields:
+            out.changed.append(
+                {
+                    "parcel_id": str(pid),
+                    "name": _plain(after["name"]),
+                    "fields": fields,
+                    "area_mu": [float(before["area_mu"]), float(after["area_mu"])],
+                }
+            )
+        else:
+            out.unchanged += 1
+    return out
+
+
+def _brief(row: Any) -> dict[str, Any]:
+    return {
+        "parcel_id": str(row[PARCELS.id_field]),
+        "name": _plain(row["name"]),
+        "park_id": _plain(row["park_id"]),
+        "area_mu": float(row["area_mu"]),
+    }
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-ready scalar: numpy scalars unwrapped, missing values as None, dates ISO."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return None
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def _same(a: Any, b: Any) -> bool:
+    a, b = _plain(a), _plain(b)
+    if isinstance(a, float) and isinstance(b, float):
+        return math.isclose(a, b, rel_tol=0, abs_tol=1e-9)
+    return bool(a == b)
+
+
+def import_list(
+    store: Store,
+    path: Path,
+    *,
+    year: int,
+    actor: Actor,
+    crs: str | int | None = None,
+    encoding: str | None = None,
+    overlap_tolerance_m2: float = OVERLAP_TOLERANCE_M2,
+) -> Imported:
+    """Validate ``path`` and, if it passes, stage it with its diff; otherwise change
+    nothing but the audit log. The staged release waits for :func:`publish`."""
+    source = path.read_bytes()  # kept as it came; read before GDAL sees the file
+    frame, report = validate(
+        path,
+        year=year,
+        parks=store.read_layer(PARKS),
+        crs=crs,
+        encoding=encoding,
+        overlap_tolerance_m2=overlap_tolerance_m2,
+    )
+    if frame is None:
+        store.record(
+            actor,
+            "stock_list.reject",
+            f"{path.name} ({year})",
+            after={"problems": len(report.problems), "first": str(report.problems[0])},
+        )
+        return Imported(report)
+    changes = diff(store.read_layer(PARCELS), frame)
+    release = store.stage_release(
+        frame,
+        year=year,
+        source=(path.name, source),
+        report={"validation": report.as_dict(), "diff": changes.as_dict()},
+        actor=actor,
+    )
+    return Imported(report, changes, release)
+
+
+def staged_diff(store: Store, release: Release) -> Diff:
+    """The diff of a staged release against the list in force now."""
+    return diff(store.read_layer(PARCELS), store.read_layer(PARCELS, release=release.id))
+
+
+__all__ = ["Diff", "Imported", "Report", "diff", "import_list", "staged_diff", "validate"]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import re
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 from fastapi_offline import FastAPIOffline
 
 from geo_service.errors import add_exception_handlers
@@ -13,6 +15,7 @@ from geo_service.features import router as features_router
 from geo_service.map_routes import router as maps_router
 from geo_service.matches import router as matches_router
 from geo_service.settings import Settings
+from geo_service.stock_routes import router as stock_router
 from geo_service.zones import ZoneCache
 from layers.store.store import Store
 
@@ -37,4 +40,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(features_router)
     app.include_router(matches_router)
     app.include_router(maps_router)
+    app.include_router(stock_router)
+
+    @app.middleware("http")
+    async def request_id(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        """Every request gets an id (the caller's X-Request-ID if sane), recorded with the
+        audit rows it causes and returned in the response."""
+        given = request.headers.get("x-request-id", "")
+        rid = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+        request.state.request_id = rid
+        response = await call_next(request)
+        response.headers["X-Request-ID"] = rid
+        return response
+
     return app
+
+
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")

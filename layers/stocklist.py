@@ -9,6 +9,7 @@ changes nothing but the audit log, which records the attempt.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 from dataclasses import dataclass, field
@@ -121,14 +122,38 @@ def validate(
     crs: str | int | None = None,
     encoding: str | None = None,
     overlap_tolerance_m2: float = OVERLAP_TOLERANCE_M2,
+    name: str | None = None,
 ) -> tuple[gpd.GeoDataFrame | None, Report]:
     """Read and check a stock-list file; the canonical parcels, or ``None`` if refused.
 
     Beyond the layer's own validation (format, encoding, CRS and zone, fields, geometry,
     duplicate ids): every row's ``list_year`` must be ``year``, every parcel must lie in
     the park it names (when ``parks`` are given), overlaps above the tolerance are named
-    in pairs, and declared vs computed area differences are flagged.
+    in pairs, and declared vs computed area differences are flagged. ``name`` is the
+    file's name as the user knows it (an upload is read from a temporary file of ours).
     """
+    frame, report = _validate(path, year, parks, crs, encoding, overlap_tolerance_m2)
+    if name is not None:
+        report.source = name
+        report.problems = [_renamed(p, path.name, name) for p in report.problems]
+        report.warnings = [_renamed(w, path.name, name) for w in report.warnings]
+    return frame, report
+
+
+def _renamed(problem: Problem, old: str, new: str) -> Problem:
+    if problem.file != old:
+        return problem
+    return dataclasses.replace(problem, file=new, message=problem.message.replace(old, new))
+
+
+def _validate(
+    path: Path,
+    year: int,
+    parks: gpd.GeoDataFrame | None,
+    crs: str | int | None,
+    encoding: str | None,
+    overlap_tolerance_m2: float,
+) -> tuple[gpd.GeoDataFrame | None, Report]:
     report = Report(source=path.name, year=year)
     checks = [_in_year(year), _no_overlaps(overlap_tolerance_m2)]
     if parks is not None and len(parks):
@@ -282,6 +307,7 @@ def import_list(
     crs: str | int | None = None,
     encoding: str | None = None,
     overlap_tolerance_m2: float = OVERLAP_TOLERANCE_M2,
+    name: str | None = None,
 ) -> Imported:
     """Validate ``path`` and, if it passes, stage it with its diff; otherwise change
     nothing but the audit log. The staged release waits for :func:`publish`."""
@@ -293,12 +319,13 @@ def import_list(
         crs=crs,
         encoding=encoding,
         overlap_tolerance_m2=overlap_tolerance_m2,
+        name=name,
     )
     if frame is None:
         store.record(
             actor,
             "stock_list.reject",
-            f"{path.name} ({year})",
+            f"{report.source} ({year})",
             after={"problems": len(report.problems), "first": str(report.problems[0])},
         )
         return Imported(report)
@@ -306,7 +333,7 @@ def import_list(
     release = store.stage_release(
         frame,
         year=year,
-        source=(path.name, source),
+        source=(report.source, source),
         report={"validation": report.as_dict(), "diff": changes.as_dict()},
         actor=actor,
     )

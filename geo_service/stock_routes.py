@@ -1,0 +1,185 @@
+"""The land bureau's stock list over HTTP (``/stock-lists``) and the audit log (``/audit``).
+
+Uploads are written to a temporary file of our own naming — the client's file name is
+kept only as a label, and only its extension (from the allow-list) is used — and read
+through the same validation as the command line.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path, PurePath
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, UploadFile
+from fastapi import Path as PathParam
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from geo_service.auth import Caller, Role
+from geo_service.deps import StoreDep, require
+from layers import geojson
+from layers.catalog import PARCELS
+from layers.errors import InvalidInput, LayerValidationError
+from layers.frames import derive
+from layers.io import DRIVERS
+from layers.stocklist import MAX_FILE_BYTES, import_list, staged_diff
+from layers.store.audit import Actor
+from layers.store.store import Release
+
+router = APIRouter(tags=["stock list"])
+BureauDep = Annotated[Caller, Depends(require(Role.LAND_BUREAU, Role.ADMIN))]
+StaffDep = Annotated[Caller, Depends(require(Role.PLANNER, Role.LAND_BUREAU, Role.ADMIN))]
+ReleaseId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
+GEOJSON = "application/geo+json"
+_CHUNK = 1 << 20
+
+
+def actor_of(caller: Caller, request: Request) -> Actor:
+    """The person behind a request, for the audit log."""
+    return Actor(caller.name or caller.role.value, caller.role.value, request.state.request_id)
+
+
+def _release(release: Release, request: Request) -> dict[str, Any]:
+    base = f"{str(request.base_url).rstrip('/')}/stock-lists/{release.id}"
+    return {
+        **release.as_dict(),
+        "links": [
+            {"href": base, "rel": "self"},
+            {"href": f"{base}/items", "rel": "items", "type": GEOJSON},
+            {"href": f"{base}/diff", "rel": "diff"},
+            {"href": f"{base}/source", "rel": "enclosure"},
+        ],
+    }
+
+
+@router.post("/stock-lists", status_code=201, summary="导入清单 (import a stock list)")
+async def import_stock_list(
+    request: Request,
+    store: StoreDep,
+    caller: BureauDep,
+    file: UploadFile,
+    year: Annotated[int, Query(ge=1990, le=2100)],
+) -> Any:
+    """Validate the uploaded list and stage it with its diff (201), or refuse it with
+    the full report (422); nothing is published until ``/publish``."""
+    label = PurePath(file.filename or "upload").name[:200] or "upload"
+    suffix = PurePath(label).suffix.lower()
+    if suffix not in DRIVERS:
+        raise InvalidInput(
+            f"{label}: 不支持的文件格式 (unsupported format); accepted: {', '.join(DRIVERS)}"
+        )
+    with tempfile.TemporaryDirectory(prefix="geo-service-upload-") as folder:
+        # Our own file name: the client's name is a label, never a path.
+        path = Path(folder) / f"upload{suffix}"
+        size = 0
+        with path.open("wb") as out:
+            while chunk := await file.read(_CHUNK):
+                size += len(chunk)
+                if size > MAX_FILE_BYTES:
+                    raise InvalidInput(
+                        f"{label}: 文件超过 {MAX_FILE_BYTES // 2**20} MB (file too large)"
+                    )
+                out.write(chunk)
+        result = await run_in_threadpool(
+            import_list, store, path, year=year, actor=actor_of(caller, request), name=label
+        )
+    if result.release is None or result.diff is None:
+        raise LayerValidationError(
+            f"{label}: {len(result.report.problems)} 个问题, 清单未导入 "
+            f"({len(result.report.problems)} problems; the list was not imported)",
+            result.report.problems,
+        )
+    return {
+        "release": _release(result.release, request),
+        "report": result.report.as_dict(),
+        "diff": result.diff.as_dict(),
+    }
+
+
+@router.get("/stock-lists", summary="清单历史 (every release)")
+def list_releases(request: Request, store: StoreDep, _caller: StaffDep) -> dict[str, Any]:
+    current = store.current_release()
+    return {
+        "current": current.id if current else None,
+        "releases": [_release(r, request) for r in store.releases()],
+    }
+
+
+@router.get("/stock-lists/as-of/{date}", summary="某日有效的清单 (the list in force on a day)")
+def as_of(
+    request: Request,
+    store: StoreDep,
+    _caller: StaffDep,
+    date: Annotated[str, PathParam(pattern=r"^\d{4}-\d{2}-\d{2}$")],
+) -> dict[str, Any]:
+    from geo_service.cli_stocklist import release_on
+
+    return _release(release_on(store, date), request)
+
+
+@router.get("/stock-lists/{release_id}", summary="一版清单 (one release, with its report)")
+def get_release(
+    request: Request, store: StoreDep, _caller: StaffDep, release_id: ReleaseId
+) -> dict[str, Any]:
+    release = store.release(release_id)
+    return {**_release(release, request), "report": release.report}
+
+
+@router.get(
+    "/stock-lists/{release_id}/diff", summary="与现行清单的差异 (diff against the list in force)"
+)
+def get_diff(store: StoreDep, _caller: StaffDep, release_id: ReleaseId) -> dict[str, Any]:
+    return staged_diff(store, store.release(release_id)).as_dict()
+
+
+@router.get(
+    "/stock-lists/{release_id}/items",
+    summary="一版清单的地块 (the parcels of one release)",
+    response_class=Response,
+    responses={200: {"content": {GEOJSON: {}}}},
+)
+def release_items(store: StoreDep, _caller: StaffDep, release_id: ReleaseId) -> Response:
+    store.release(release_id)  # 404 for an unknown release
+    frame = store.read_layer(PARCELS, release=release_id)
+    features = geojson.features(derive(frame, PARCELS), PARCELS.fields, ids=list(frame.index))
+    body = '{"type":"FeatureCollection","features":[' + ",".join(features) + "]}"
+    return Response(body, media_type=GEOJSON)
+
+
+@router.get("/stock-lists/{release_id}/source", summary="导入的原始文件 (the file, byte for byte)")
+def release_source(store: StoreDep, _caller: StaffDep, release_id: ReleaseId) -> Response:
+    name, data = store.release_source(release_id)
+    ascii_name = name.encode("ascii", "replace").decode().replace('"', "_")
+    return Response(
+        data,
+        media_type="application/octet-stream",
+        headers={"Content-Disposition": f'attachment; filename="{ascii_name}"'},
+    )
+
+
+@router.post("/stock-lists/{release_id}/publish", summary="发布 (publish a staged release)")
+def publish(
+    request: Request, store: StoreDep, caller: BureauDep, release_id: ReleaseId
+) -> dict[str, Any]:
+    return _release(store.publish_release(release_id, actor=actor_of(caller, request)), request)
+
+
+@router.post("/stock-lists/{release_id}/discard", summary="放弃 (discard a staged release)")
+def discard(
+    request: Request, store: StoreDep, caller: BureauDep, release_id: ReleaseId
+) -> dict[str, Any]:
+    return _release(store.discard_release(release_id, actor=actor_of(caller, request)), request)
+
+
+AuditDep = Annotated[Caller, Depends(require(Role.LAND_BUREAU, Role.ADMIN))]
+
+
+@router.get("/audit", summary="审计日志 (the audit log, newest first)")
+def audit(
+    store: StoreDep, _caller: AuditDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+) -> JSONResponse:
+    rows = store.audit_log(limit=limit)
+    body = json.dumps({"rows": rows}, ensure_ascii=False, default=str)
+    return JSONResponse(content=json.loads(body))

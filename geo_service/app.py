@@ -12,6 +12,7 @@ from fastapi_offline import FastAPIOffline
 
 from geo_service.errors import add_exception_handlers
 from geo_service.features import router as features_router
+from geo_service.ledger_routes import router as ledger_router
 from geo_service.map_routes import router as maps_router
 from geo_service.matches import router as matches_router
 from geo_service.settings import Settings
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(matches_router)
     app.include_router(maps_router)
     app.include_router(stock_router)
+    app.include_router(ledger_router)
 
     @app.middleware("http")
     async def request_id(

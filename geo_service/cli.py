@@ -25,6 +25,12 @@ from geo_service.cli_common import (
     progress_bar,
     settings_for,
 )
+from geo_service.cli_ledgers import (
+    ledger_app,
+    release_command,
+    reservations_command,
+    reserve_command,
+)
 from geo_service.cli_stocklist import audit_command, stock_app
 from geo_service.report import match_geojson, print_match
 from geo_service.settings import Settings
@@ -46,6 +52,10 @@ map_app = typer.Typer(help="地图 (offline maps as HTML files)", no_args_is_hel
 app.add_typer(map_app, name="map")
 app.add_typer(stock_app, name="stock-list")
 app.command("audit")(audit_command)
+app.add_typer(ledger_app, name="ledger")
+app.command("reserve")(reserve_command)
+app.command("release")(release_command)
+app.command("reservations")(reservations_command)
 
 
 @app.command()

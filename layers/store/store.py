@@ -32,6 +32,7 @@ from layers.readiness import readiness_expression
 from layers.schema import LayerSpec
 from layers.store import audit, migrate
 from layers.store.audit import Actor
+from layers.store.reservations import DRAWN, RESERVABLE, draw_down, reserved_status
 from layers.store.tables import (
     BBOX_COLUMNS,
     LAYER_TABLES,
@@ -169,7 +170,8 @@ class Store:
             if not page:
                 return self._frame(spec, [])
             return self.read_layer(spec, fids=page, release=release)
-        columns = [table.c.fid, *(table.c[f.name] for f in spec.stored_fields), table.c.geom]
+        columns = [table.c.fid, *(self._column(spec, f.name) for f in spec.stored_fields)]
+        columns.append(table.c.geom)
         query = (
             sa.select(*columns)
             .where(*self._in_force(table, release))
@@ -183,7 +185,10 @@ class Store:
             query = query.where(table.c.fid.in_(list(fids)))
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
-        return self._frame(spec, rows)
+            frame = self._frame(spec, rows)
+            if spec.name in DRAWN:
+                frame = draw_down(conn, spec, frame)
+        return frame
 
     def _fids_in_bbox(
         self, spec: LayerSpec, bbox: BBox, *, release: int | None = None
@@ -208,6 +213,15 @@ class Store:
         if frame.empty:
             raise NotFound(f"{spec.zh} {fid} 不存在 ({spec.en} feature {fid} not found)")
         return frame
+
+    @staticmethod
+    def _column(spec: LayerSpec, name: str) -> sa.ColumnElement[Any]:
+        """A stored column as readers see it: a site with an active reservation is
+        ``reserved`` whatever its stored status."""
+        table = LAYER_TABLES[spec.name]
+        if name == "status" and spec.name in RESERVABLE:
+            return reserved_status(table, spec.id_field).label("status")
+        return table.c[name]
 
     @staticmethod
     def _in_force(table: sa.Table, release: int | None = None) -> list[sa.ColumnElement[bool]]:
@@ -588,7 +602,7 @@ class Store:
                     ).label(name)
                 )
             else:
-                columns.append(table.c[name])
+                columns.append(self._column(spec, name))
         envelope = sa.func.ST_TileEnvelope(z, x, y)
         mvt_geom = sa.func.ST_AsMVTGeom(
             sa.func.ST_Transform(table.c.geom, WEB_MERCATOR), envelope, EXTENT, BUFFER, True
@@ -597,7 +611,7 @@ class Store:
             self._bbox_clause(spec, storage_bounds(z, x, y)), *self._in_force(table)
         )
         if status is not None:
-            rows = rows.where(table.c.status == status)
+            rows = rows.where(self._column(spec, "status") == status)
         mvt = rows.subquery("mvt")
         query = (
             sa.select(sa.func.ST_AsMVT(sa.literal_column("mvt"), spec.name, EXTENT, "geom", "id"))

@@ -45,16 +45,23 @@ RELEASED = ("parcels",)
 and readers see the release the ``stock_current`` pointer names."""
 
 
+LEDGERS = ("parks", "factories", "infrastructure")
+"""Layers the park service centres update quarterly, row by row: each row carries a
+``row_version`` for optimistic concurrency, and every edit is kept in ``ledger_history``."""
+
+
 def _layer_table(spec: LayerSpec) -> sa.Table:
     released = spec.name in RELEASED
     release = sa.Column(
         "release_id", sa.Integer, sa.ForeignKey("stock_releases.id"), nullable=False, index=True
     )
+    version = sa.Column("row_version", sa.Integer, nullable=False, server_default=sa.text("1"))
     return sa.Table(
         spec.name,
         metadata,
         sa.Column("fid", sa.Integer, primary_key=True, autoincrement=True),
         *([release] if released else []),
+        *([version] if spec.name in LEDGERS else []),
         *(
             sa.Column(f.name, _column_type(f), nullable=not f.required, comment=f"{f.zh} {f.en}")
             for f in spec.stored_fields
@@ -127,6 +134,55 @@ audit_log = sa.Table(
     sa.Column("request_id", sa.Text),
     sa.CheckConstraint("length(trim(actor)) > 0", name="actor"),
     comment="Append-only: one row per change, written in the change's own transaction.",
+)
+
+reservations = sa.Table(
+    "reservations",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("layer", sa.Text, nullable=False),
+    sa.Column("site_id", sa.Text, nullable=False),
+    sa.Column("park_id", sa.Text, nullable=False),
+    sa.Column("project", sa.Text, nullable=False),
+    sa.Column("energy_tce", sa.Float, nullable=False),
+    sa.Column("emissions", sa.Text, nullable=False),
+    sa.Column("power_mva", sa.Float, nullable=False),
+    sa.Column("substation_id", sa.Text),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("reserved_by", sa.Text, nullable=False),
+    sa.Column("reserved_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("released_by", sa.Text),
+    sa.Column("released_at", sa.DateTime(timezone=True)),
+    sa.CheckConstraint("layer IN ('parcels', 'factories')", name="layer"),
+    sa.CheckConstraint("status IN ('active', 'released')", name="status"),
+    sa.CheckConstraint("energy_tce >= 0 AND power_mva >= 0", name="needs"),
+    # One active reservation per site: a second planner gets a conflict.
+    sa.Index(
+        "uq_reservations_active_site",
+        "layer",
+        "site_id",
+        unique=True,
+        sqlite_where=sa.text("status = 'active'"),
+        postgresql_where=sa.text("status = 'active'"),
+    ),
+    comment="Sites reserved for signed projects; active ones draw down the park's energy "
+    "quota and emission capacity and the substation's spare capacity.",
+)
+
+ledger_history = sa.Table(
+    "ledger_history",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("layer", sa.Text, nullable=False),
+    sa.Column("feature_id", sa.Text, nullable=False),
+    sa.Column("quarter", sa.Text, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("before", sa.Text, nullable=False),
+    sa.Column("after", sa.Text, nullable=False),
+    sa.Column("changed_by", sa.Text, nullable=False),
+    sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index(None, "layer", "feature_id"),
+    comment="Every quarterly ledger edit, with the values before and after.",
 )
 
 LAYER_TABLES: dict[str, sa.Table] = {name: _layer_table(spec) for name, spec in LAYERS.items()}

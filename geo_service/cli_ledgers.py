@@ -1,0 +1,118 @@
+"""``geo-service reserve|release|reservations`` and ``geo-service ledger …``."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from geo_service.cli_common import DbOption, cli_actor, console, open_store
+from layers.errors import InvalidInput
+from layers.store import ledgers
+from layers.store import reservations as held
+
+ledger_app = typer.Typer(
+    help="季度台账 (quarterly ledgers: park budgets, utility capacities, idle factories)",
+    no_args_is_help=True,
+)
+
+
+def _pairs(items: list[str], what: str) -> dict[str, str]:
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise InvalidInput(f"{what} 应写作 name=value (write {what} as name=value): {item!r}")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def reserve_command(
+    layer: Annotated[str, typer.Argument(help="parcels or factories")],
+    site_id: Annotated[str, typer.Argument(help="parcel_id or factory_id")],
+    project: Annotated[str, typer.Option(help="the signed project")],
+    db: DbOption = None,
+    energy_tce: Annotated[float, typer.Option(help="annual energy use, tce")] = 0.0,
+    emission: Annotated[
+        list[str] | None, typer.Option(help="pollutant=t/年, repeatable, e.g. so2=1.2")
+    ] = None,
+    power_mva: Annotated[float, typer.Option(help="power need, MVA")] = 0.0,
+    substation: Annotated[str | None, typer.Option(help="the substation serving it")] = None,
+) -> None:
+    """为签约项目预留地块或厂房, 并扣减园区与变电站指标 (reserve a site; draw the budgets)."""
+    emissions = {k: float(v) for k, v in _pairs(emission or [], "--emission").items()}
+    needs = held.Needs(energy_tce, emissions, power_mva, substation)
+    made = held.reserve(
+        open_store(db), layer=layer, site_id=site_id, project=project, needs=needs,
+        actor=cli_actor(),
+    )  # fmt: skip
+    console.print(f"预留 {made.id}: {layer} {site_id} → {made.project} (reserved)")
+
+
+def release_command(
+    reservation_id: Annotated[int, typer.Argument(help="id from `reservations`")],
+    db: DbOption = None,
+) -> None:
+    """释放预留, 归还指标 (release a reservation: the site and budgets come back)."""
+    done = held.release(open_store(db), reservation_id, actor=cli_actor())
+    console.print(f"预留 {done.id} 已释放 (released): {done.layer} {done.site_id}")
+
+
+def reservations_command(
+    db: DbOption = None, active: Annotated[bool, typer.Option(help="active only")] = False
+) -> None:
+    """预留清单 (reservations)."""
+    table = Table("id", "site", "park", "project", "tce", "MVA", "status", "by")
+    for r in held.listing(open_store(db), active_only=active):
+        table.add_row(
+            str(r.id), f"{r.layer} {r.site_id}", r.park_id, r.project, f"{r.energy_tce:g}",
+            f"{r.power_mva:g} {r.substation_id or ''}", r.status, r.reserved_by,
+        )  # fmt: skip
+    console.print(table)
+
+
+@ledger_app.command("show")
+def ledger_show(
+    layer: Annotated[str, typer.Argument(help="parks, factories or infrastructure")],
+    feature_id: Annotated[str, typer.Argument(help="park_id, factory_id or infra_id")],
+    db: DbOption = None,
+) -> None:
+    """台账行及其版本号 (a ledger row as stored, and its version)."""
+    print(json.dumps(ledgers.ledger_row(open_store(db), layer, feature_id), ensure_ascii=False,
+                     indent=2))  # fmt: skip
+
+
+@ledger_app.command("set")
+def ledger_set(
+    layer: Annotated[str, typer.Argument(help="parks, factories or infrastructure")],
+    feature_id: Annotated[str, typer.Argument(help="park_id, factory_id or infra_id")],
+    values: Annotated[list[str], typer.Argument(help="field=value …, e.g. egy_total=52000")],
+    version: Annotated[int, typer.Option(help="the version you edited (from `ledger show`)")],
+    quarter: Annotated[str, typer.Option(help="e.g. 2026Q4")],
+    db: DbOption = None,
+) -> None:
+    """修改台账 (edit a ledger row); refused if someone changed it since --version."""
+    changes: dict[str, object] = dict(_pairs(values, "field=value"))
+    row = ledgers.update_ledger(
+        open_store(db), layer, feature_id, changes, version=version, quarter=quarter,
+        actor=cli_actor(),
+    )  # fmt: skip
+    console.print(f"{layer} {feature_id}: version {row['version']} ({quarter})")
+
+
+@ledger_app.command("history")
+def ledger_history(
+    layer: Annotated[str, typer.Argument(help="parks, factories or infrastructure")],
+    feature_id: Annotated[str, typer.Argument(help="park_id, factory_id or infra_id")],
+    db: DbOption = None,
+) -> None:
+    """台账修改历史 (every edit of a ledger row)."""
+    table = Table("version", "quarter", "by", "at", "before", "after")
+    for h in ledgers.history(open_store(db), layer, feature_id):
+        table.add_row(
+            str(h["version"]), h["quarter"], h["changed_by"], f"{h['changed_at']:%Y-%m-%d %H:%M}",
+            json.dumps(h["before"], ensure_ascii=False), json.dumps(h["after"], ensure_ascii=False),
+        )  # fmt: skip
+    console.print(table)

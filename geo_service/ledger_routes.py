@@ -1,0 +1,120 @@
+"""Reservations (``/reservations``) and quarterly ledgers (``/ledgers``) over HTTP."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+
+from geo_service.auth import Caller, Role
+from geo_service.deps import StoreDep, require
+from geo_service.stock_routes import actor_of
+from layers.store import ledgers
+from layers.store import reservations as held
+
+router = APIRouter(tags=["reservations and ledgers"])
+PlannersDep = Annotated[Caller, Depends(require(Role.PLANNER, Role.ADMIN))]
+BureauDep = Annotated[Caller, Depends(require(Role.LAND_BUREAU, Role.ADMIN))]
+StaffDep = Annotated[Caller, Depends(require(Role.PLANNER, Role.LAND_BUREAU, Role.ADMIN))]
+Ledger = Annotated[str, Path(pattern="^(parks|factories|infrastructure)$")]
+FeatureId = Annotated[str, Path(min_length=1, max_length=60)]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class ReservationBody(_Body):
+    """A site held for a signed project, and what the project draws from the budgets."""
+
+    layer: Literal["parcels", "factories"]
+    site_id: str = Field(min_length=1, max_length=60)
+    project: str = Field(min_length=1, max_length=200)
+    energy_tce: float = Field(default=0.0, ge=0, description="annual energy use, tce")
+    emissions_t: dict[str, float] = Field(default_factory=dict, description="t/年 per pollutant")
+    power_mva: float = Field(default=0.0, ge=0)
+    substation_id: str | None = Field(default=None, max_length=60)
+
+
+class LedgerEdit(_Body):
+    """New values for some fields of one ledger row, made from ``version``."""
+
+    version: int = Field(ge=1)
+    quarter: str = Field(pattern=r"^(19|20)\d{2}Q[1-4]$", examples=["2026Q4"])
+    values: dict[str, Any] = Field(min_length=1)
+
+
+@router.post("/reservations", status_code=201, summary="预留 (reserve a site for a project)")
+async def create_reservation(
+    request: Request, store: StoreDep, caller: PlannersDep, body: ReservationBody
+) -> dict[str, Any]:
+    needs = held.Needs(
+        energy_tce=body.energy_tce,
+        emissions_t=body.emissions_t,
+        power_mva=body.power_mva,
+        substation_id=body.substation_id,
+    )
+    reservation = await run_in_threadpool(
+        held.reserve,
+        store,
+        layer=body.layer,
+        site_id=body.site_id,
+        project=body.project,
+        needs=needs,
+        actor=actor_of(caller, request),
+    )
+    return reservation.as_dict()
+
+
+@router.get("/reservations", summary="预留清单 (reservations)")
+def list_reservations(
+    store: StoreDep, _caller: StaffDep, active: Annotated[bool, Query()] = False
+) -> list[dict[str, Any]]:
+    return [r.as_dict() for r in held.listing(store, active_only=active)]
+
+
+@router.post("/reservations/{reservation_id}/release", summary="释放 (release a reservation)")
+def release_reservation(
+    request: Request,
+    store: StoreDep,
+    caller: PlannersDep,
+    reservation_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+) -> dict[str, Any]:
+    return held.release(store, reservation_id, actor=actor_of(caller, request)).as_dict()
+
+
+@router.get(
+    "/ledgers/{layer}/{feature_id}", summary="台账 (a ledger row as stored, with its version)"
+)
+def get_ledger(store: StoreDep, _caller: StaffDep, layer: Ledger, feature_id: FeatureId) -> Any:
+    return ledgers.ledger_row(store, layer, feature_id)
+
+
+@router.patch("/ledgers/{layer}/{feature_id}", summary="修改台账 (edit a ledger row)")
+def edit_ledger(
+    request: Request,
+    store: StoreDep,
+    caller: BureauDep,
+    layer: Ledger,
+    feature_id: FeatureId,
+    edit: LedgerEdit,
+) -> Any:
+    """409 with the current values and version when the row changed since ``version``."""
+    return ledgers.update_ledger(
+        store,
+        layer,
+        feature_id,
+        edit.values,
+        version=edit.version,
+        quarter=edit.quarter,
+        actor=actor_of(caller, request),
+    )
+
+
+@router.get("/ledgers/{layer}/{feature_id}/history", summary="台账历史 (every edit of a row)")
+def ledger_history(
+    store: StoreDep, _caller: StaffDep, layer: Ledger, feature_id: FeatureId
+) -> list[dict[str, Any]]:
+    return ledgers.history(store, layer, feature_id)

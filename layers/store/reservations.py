@@ -1,0 +1,327 @@
+"""Reservations: a site held for a signed project, and the budgets it draws down.
+
+While a reservation is active its site reads as ``reserved`` and its needs are drawn from
+the park's energy quota and emission capacity and from the substation's spare capacity
+— in what every reader gets from the store (matching, maps, the API), not in the stored
+ledger values, so a quarterly ledger edit never has to know about reservations and a
+release gives everything back. Reserving checks the budgets under a lock (the park and
+substation rows on PostGIS; the write lock on SQLite): of two reservations that together
+would overdraw one, the second gets a :class:`Conflict` naming it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from layers.catalog import LAYERS, POLLUTANTS
+from layers.errors import Conflict, InvalidInput, NotFound
+from layers.schema import LayerSpec
+from layers.store import audit
+from layers.store.audit import Actor
+from layers.store.tables import LAYER_TABLES, reservations
+
+if TYPE_CHECKING:
+    from layers.store.store import Store
+
+RESERVABLE = {"parcels": "available", "factories": "idle"}
+"""Layers whose sites can be reserved, and the status a site must have to be."""
+DRAWN = ("parks", "infrastructure")
+"""Layers whose budgets active reservations draw down when read."""
+_EPS = 1e-9
+
+
+@dataclass(frozen=True)
+class Needs:
+    """What a project takes from the zone's budgets."""
+
+    energy_tce: float = 0.0
+    emissions_t: Mapping[str, float] = field(default_factory=dict)
+    power_mva: float = 0.0
+    substation_id: str | None = None
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.emissions_t) - set(POLLUTANTS))
+        if unknown:
+            raise InvalidInput(f"未知污染物 (unknown pollutants): {', '.join(unknown)}")
+        values = [self.energy_tce, self.power_mva, *self.emissions_t.values()]
+        if any(not (v >= 0 and v < float("inf")) for v in values):
+            raise InvalidInput("需求须为非负有限数 (needs must be finite and ≥ 0)")
+        if self.power_mva > 0 and not self.substation_id:
+            raise InvalidInput(
+                "有用电需求时须指定变电站 (name the substation that will serve the power need)"
+            )
+
+
+@dataclass(frozen=True)
+class Reservation:
+    id: int
+    layer: str
+    site_id: str
+    park_id: str
+    project: str
+    energy_tce: float
+    emissions: dict[str, float]
+    power_mva: float
+    substation_id: str | None
+    status: str
+    reserved_by: str
+    reserved_at: dt.datetime
+    released_by: str | None
+    released_at: dt.datetime | None
+
+    @classmethod
+    def of(cls, row: sa.RowMapping) -> Reservation:
+        values = dict(row)
+        values["emissions"] = json.loads(values["emissions"])
+        return cls(**values)
+
+    def as_dict(self) -> dict[str, Any]:
+        out = dict(self.__dict__)
+        for key in ("reserved_at", "released_at"):
+            out[key] = out[key].isoformat() if out[key] is not None else None
+        return out
+
+
+def reserved_status(table: sa.Table, id_field: str) -> sa.ColumnElement[Any]:
+    """The status column as readers see it: ``reserved`` while a reservation is active."""
+    active = sa.exists().where(
+        reservations.c.status == "active",
+        reservations.c.layer == table.name,
+        reservations.c.site_id == table.c[id_field],
+    )
+    return sa.case((active, "reserved"), else_=table.c.status)
+
+
+def draw_down(conn: Connection, spec: LayerSpec, frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Parks with active reservations' energy and emissions added to what is allocated
+    and used; substations with their reserved power taken from the spare capacity."""
+    active = _active(conn)
+    if not active or frame.empty:
+        return frame
+    out = frame.copy()
+    if spec.name == "parks":
+        for park_id, needs in _by_park(active).items():
+            rows = out["park_id"] == park_id
+            out.loc[rows, "egy_alloc"] = out.loc[rows, "egy_alloc"].fillna(0) + needs["energy"]
+            for key, amount in needs["emissions"].items():
+                column = f"{key}_used"
+                out.loc[rows, column] = out.loc[rows, column].fillna(0) + amount
+    else:
+        for substation, power in _by_substation(active).items():
+            rows = out["infra_id"] == substation
+            out.loc[rows, "spare_mva"] = out.loc[rows, "spare_mva"] - power
+    return out
+
+
+def _active(conn: Connection) -> list[sa.RowMapping]:
+    query = sa.select(reservations).where(reservations.c.status == "active")
+    return list(conn.execute(query).mappings())
+
+
+def _by_park(active: list[sa.RowMapping]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for row in active:
+        park = out.setdefault(row["park_id"], {"energy": 0.0, "emissions": {}})
+        park["energy"] += row["energy_tce"]
+        for key, amount in json.loads(row["emissions"]).items():
+            park["emissions"][key] = park["emissions"].get(key, 0.0) + amount
+    return out
+
+
+def _by_substation(active: list[sa.RowMapping]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for row in active:
+        if row["substation_id"] and row["power_mva"]:
+            out[row["substation_id"]] = out.get(row["substation_id"], 0.0) + row["power_mva"]
+    return out
+
+
+def reserve(
+    store: Store, *, layer: str, site_id: str, project: str, needs: Needs, actor: Actor
+) -> Reservation:
+    """Hold a listed site for a signed project and draw its needs from the budgets.
+
+    Raises :class:`Conflict` if the site is not on offer or already reserved, or if a
+    budget (the park's energy quota or a pollutant's capacity, the substation's spare
+    capacity) would be overdrawn — naming the budget, what is needed and what is left.
+    """
+    if layer not in RESERVABLE:
+        raise InvalidInput(
+            f"只能预留地块或厂房 (only parcels or factories can be reserved): {layer}"
+        )
+    if not project.strip():
+        raise InvalidInput("须注明项目名称 (name the project)")
+    spec = LAYERS[layer]
+    try:
+        with store.transaction() as conn:
+            park_id = _check_site(store, conn, spec, site_id)
+            _check_park(conn, park_id, needs)
+            if needs.power_mva > 0:
+                _check_substation(conn, str(needs.substation_id), needs.power_mva)
+            new_id = conn.execute(
+                reservations.insert()
+                .values(
+                    layer=layer,
+                    site_id=site_id,
+                    park_id=park_id,
+                    project=project.strip(),
+                    energy_tce=needs.energy_tce,
+                    emissions=json.dumps(dict(needs.emissions_t), sort_keys=True),
+                    power_mva=needs.power_mva,
+                    substation_id=needs.substation_id,
+                    status="active",
+                    reserved_by=actor.name,
+                    reserved_at=dt.datetime.now(dt.UTC),
+                )
+                .returning(reservations.c.id)
+            ).scalar_one()
+            _bump(store, conn, layer)
+            audit.record(
+                conn, actor, "reservation.create", f"{layer} {site_id}",
+                before={"status": RESERVABLE[layer]},
+                after={"status": "reserved", "reservation": new_id, "project": project,
+                       "energy_tce": needs.energy_tce, "emissions_t": dict(needs.emissions_t),
+                       "power_mva": needs.power_mva, "substation": needs.substation_id},
+            )  # fmt: skip
+    except sa.exc.IntegrityError as exc:  # the same site reserved at the same moment
+        raise Conflict(
+            f"{spec.zh} {site_id} 已被预留 ({spec.en} {site_id} is already reserved)"
+        ) from exc
+    return get(store, int(new_id))
+
+
+def _check_site(store: Store, conn: Connection, spec: LayerSpec, site_id: str) -> str:
+    table = LAYER_TABLES[spec.name]
+    status = reserved_status(table, spec.id_field)
+    query = sa.select(table.c.park_id, status.label("status")).where(
+        table.c[spec.id_field] == site_id, *store._in_force(table)
+    )
+    row = conn.execute(query).one_or_none()
+    if row is None:
+        raise NotFound(f"{spec.zh} {site_id} 不存在 (no {spec.en.lower()} {site_id})")
+    if row.status == "reserved":
+        holder = conn.execute(
+            sa.select(reservations.c.project).where(
+                reservations.c.status == "active",
+                reservations.c.layer == spec.name,
+                reservations.c.site_id == site_id,
+            )
+        ).scalar_one_or_none()
+        raise Conflict(
+            f"{spec.zh} {site_id} 已为项目 {holder} 预留 (already reserved for {holder})"
+        )
+    if row.status != RESERVABLE[spec.name]:
+        raise Conflict(f"{spec.zh} {site_id} 状态为 {row.status}, 不可预留 (not on offer)")
+    return str(row.park_id)
+
+
+def _check_park(conn: Connection, park_id: str, needs: Needs) -> None:
+    parks = LAYER_TABLES["parks"]
+    row = (
+        conn.execute(sa.select(parks).where(parks.c.park_id == park_id).with_for_update())
+        .mappings()
+        .one_or_none()
+    )
+    if row is None:
+        raise NotFound(f"园区 {park_id} 不存在 (no park {park_id})")
+    taken = _by_park(_active(conn)).get(park_id, {"energy": 0.0, "emissions": {}})
+    budgets = [("egy", "能耗指标 energy quota", "tce/年", needs.energy_tce, taken["energy"])]
+    budgets += [
+        (key, f"{zh}排放容量 {en} capacity", "t/年", needs.emissions_t.get(key, 0.0),
+         taken["emissions"].get(key, 0.0))
+        for key, (zh, en) in POLLUTANTS.items()
+    ]  # fmt: skip
+    for key, name, unit, need, reserved in budgets:
+        if need <= 0:
+            continue
+        total = row["egy_total"] if key == "egy" else row[f"{key}_cap"]
+        used = row["egy_alloc"] if key == "egy" else row[f"{key}_used"]
+        if total is None:
+            continue  # no budget recorded for this park: nothing to draw from
+        left = total - (used or 0.0) - reserved
+        if need > left + _EPS:
+            raise Conflict(
+                f"园区 {park_id} {name} 不足: 需要 {need:,.2f} {unit}, 剩余 {max(left, 0):,.2f} "
+                f"(park {park_id}: {name.split(' ', 1)[1]} would be overdrawn)",
+                details={"budget": f"{park_id}.{key}", "needed": need, "left": left},
+            )
+
+
+def _check_substation(conn: Connection, substation_id: str, power: float) -> None:
+    infra = LAYER_TABLES["infrastructure"]
+    row = conn.execute(
+        sa.select(infra.c.spare_mva)
+        .where(infra.c.infra_id == substation_id, infra.c.kind == "substation")
+        .with_for_update()
+    ).one_or_none()
+    if row is None:
+        raise NotFound(f"变电站 {substation_id} 不存在 (no substation {substation_id})")
+    reserved = _by_substation(_active(conn)).get(substation_id, 0.0)
+    left = (row.spare_mva or 0.0) - reserved
+    if power > left + _EPS:
+        raise Conflict(
+            f"变电站 {substation_id} 剩余容量不足: 需要 {power:,.2f} MVA, 剩余 {max(left, 0):,.2f} "
+            f"(substation {substation_id}: spare capacity would be overdrawn)",
+            details={"budget": f"{substation_id}.spare_mva", "needed": power, "left": left},
+        )
+
+
+def _bump(store: Store, conn: Connection, layer: str) -> None:
+    for name in (layer, *DRAWN):
+        store._bump_version(conn, LAYERS[name])
+
+
+def release(store: Store, reservation_id: int, *, actor: Actor) -> Reservation:
+    """End an active reservation: the site is on offer again and the budgets come back."""
+    with store.transaction() as conn:
+        row = (
+            conn.execute(
+                sa.select(reservations).where(reservations.c.id == reservation_id).with_for_update()
+            )
+            .mappings()
+            .one_or_none()
+        )
+        if row is None:
+            raise NotFound(f"预留 {reservation_id} 不存在 (no reservation {reservation_id})")
+        if row["status"] != "active":
+            raise Conflict(f"预留 {reservation_id} 已释放 (reservation already released)")
+        conn.execute(
+            reservations.update()
+            .where(reservations.c.id == reservation_id)
+            .values(status="released", released_by=actor.name, released_at=dt.datetime.now(dt.UTC))
+        )
+        _bump(store, conn, row["layer"])
+        audit.record(
+            conn, actor, "reservation.release", f"{row['layer']} {row['site_id']}",
+            before={"status": "reserved", "reservation": reservation_id},
+            after={"status": RESERVABLE[row["layer"]]},
+        )  # fmt: skip
+    return get(store, reservation_id)
+
+
+def get(store: Store, reservation_id: int) -> Reservation:
+    with store.engine.connect() as conn:
+        row = (
+            conn.execute(sa.select(reservations).where(reservations.c.id == reservation_id))
+            .mappings()
+            .one_or_none()
+        )
+    if row is None:
+        raise NotFound(f"预留 {reservation_id} 不存在 (no reservation {reservation_id})")
+    return Reservation.of(row)
+
+
+def listing(store: Store, *, active_only: bool = False) -> list[Reservation]:
+    query = sa.select(reservations).order_by(reservations.c.id)
+    if active_only:
+        query = query.where(reservations.c.status == "active")
+    with store.engine.connect() as conn:
+        return [Reservation.of(row) for row in conn.execute(query).mappings()]

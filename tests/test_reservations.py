@@ -1,0 +1,266 @@
+"""Reservations and quarterly ledgers on both stores: budgets drawn and given back,
+over-drawing refused under concurrency, stale ledger edits refused, no lost update."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import geopandas as gpd
+import pytest
+
+from geo_service.settings import Settings
+from layers.catalog import LAYERS, PARCELS, PARKS
+from layers.demo import generate_zone
+from layers.errors import Conflict, InvalidInput, LayerValidationError
+from layers.store import ledgers
+from layers.store.audit import Actor
+from layers.store.reservations import Needs, release, reserve
+from layers.store.store import Store
+from matching.zone import build_zone
+from tests.people import TESTER
+
+PLANNER = Actor("招商部 赵六", "planner")
+CENTRE = Actor("园区服务中心 钱七", "land_bureau")
+
+
+@pytest.fixture(scope="module")
+def zone() -> dict[str, gpd.GeoDataFrame]:
+    return generate_zone(parcels=60)
+
+
+@pytest.fixture
+def loaded(store: Store, zone: dict[str, gpd.GeoDataFrame]) -> Store:
+    for name, frame in zone.items():
+        store.write_layer(LAYERS[name], frame, actor=TESTER)
+    return store
+
+
+def _available(store: Store, park: str | None = None) -> list[str]:
+    parcels = store.read_layer(PARCELS)
+    rows = parcels[parcels["status"] == "available"]
+    if park is not None:
+        rows = rows[rows["park_id"] == park]
+    return list(rows["parcel_id"])
+
+
+def _park(store: Store, park_id: str) -> dict[str, Any]:
+    parks = store.read_layer(PARKS)
+    return dict(parks[parks["park_id"] == park_id].iloc[0])
+
+
+def _substation(store: Store) -> tuple[str, float]:
+    infra = store.read_layer(LAYERS["infrastructure"])
+    row = infra[infra["kind"] == "substation"].sort_values("spare_mva").iloc[-1]
+    return str(row["infra_id"]), float(row["spare_mva"])
+
+
+def test_a_reservation_draws_budgets_down_and_release_gives_them_back(loaded: Store) -> None:
+    site = _available(loaded)[0]
+    park_id = str(loaded.read_layer(PARCELS).set_index("parcel_id").loc[site, "park_id"])
+    park = _park(loaded, park_id)
+    substation, spare = _substation(loaded)
+    needs = Needs(energy_tce=120.0, emissions_t={"so2": 0.5}, power_mva=2.0,
+                  substation_id=substation)  # fmt: skip
+
+    held = reserve(
+        loaded, layer="parcels", site_id=site, project="大恒 一期", needs=needs, actor=PLANNER
+    )
+
+    parcels = loaded.read_layer(PARCELS).set_index("parcel_id")
+    assert parcels.loc[site, "status"] == "reserved"
+    drawn = _park(loaded, park_id)
+    assert drawn["egy_alloc"] == pytest.approx(park["egy_alloc"] + 120.0)
+    assert drawn["so2_used"] == pytest.approx(park["so2_used"] + 0.5)
+    assert _substation_spare(loaded, substation) == pytest.approx(spare - 2.0)
+    # Matching sees it at once: the zone built from the store has the site reserved.
+    frames = {name: loaded.read_layer(spec) for name, spec in LAYERS.items()}
+    built = build_zone(frames)
+    assert site not in set(_ids_with_status(built.parcels, "available"))
+
+    with pytest.raises(Conflict, match="大恒"):
+        reserve(loaded, layer="parcels", site_id=site, project="另一个", needs=Needs(),
+                actor=PLANNER)  # fmt: skip
+    release(loaded, held.id, actor=PLANNER)
+    assert loaded.read_layer(PARCELS).set_index("parcel_id").loc[site, "status"] == "available"
+    assert _park(loaded, park_id)["egy_alloc"] == pytest.approx(park["egy_alloc"])
+    assert _substation_spare(loaded, substation) == pytest.approx(spare)
+    with pytest.raises(Conflict):
+        release(loaded, held.id, actor=PLANNER)
+    actions = [r["action"] for r in loaded.audit_log(limit=2)]
+    assert actions == ["reservation.release", "reservation.create"]
+
+
+def _substation_spare(store: Store, substation: str) -> float:
+    infra = store.read_layer(LAYERS["infrastructure"]).set_index("infra_id")
+    return float(infra.loc[substation, "spare_mva"])
+
+
+def _ids_with_status(sites: Any, status: str) -> list[str]:
+    return [i for i, s in zip(sites.ids, sites.column("status"), strict=True) if s == status]
+
+
+def _race(*calls: Callable[[], object]) -> list[object]:
+    """Run ``calls`` at the same moment; each result or the Conflict it raised."""
+    results: list[object] = []
+    start = threading.Barrier(len(calls))
+
+    def run(call: Callable[[], object]) -> None:
+        start.wait()
+        try:
+            results.append(call())
+        except Conflict as exc:
+            results.append(exc)
+
+    threads = [threading.Thread(target=run, args=(c,)) for c in calls]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    return results
+
+
+def test_two_reservations_that_would_overdraw_a_park_budget_one_wins(loaded: Store) -> None:
+    parks = loaded.read_layer(PARKS)
+    parks = parks[parks["egy_total"].notna()]
+    park_id = str(parks.iloc[0]["park_id"])
+    park = _park(loaded, park_id)
+    left = park["egy_total"] - park["egy_alloc"]
+    sites = _available(loaded, park_id)[:2]
+    needs = Needs(energy_tce=left * 0.6)
+
+    results = _race(*(
+        lambda s=s: reserve(loaded, layer="parcels", site_id=s, project=f"项目 {s}",
+                            needs=needs, actor=PLANNER)
+        for s in sites
+    ))  # fmt: skip
+
+    conflicts = [r for r in results if isinstance(r, Conflict)]
+    assert len(conflicts) == 1 and len(results) == 2, results
+    assert "能耗指标" in conflicts[0].message and "energy quota" in conflicts[0].message
+    assert conflicts[0].details["budget"] == f"{park_id}.egy"
+    assert _park(loaded, park_id)["egy_alloc"] == pytest.approx(park["egy_alloc"] + left * 0.6)
+
+
+def test_two_reservations_that_would_overdraw_a_substation_one_wins(loaded: Store) -> None:
+    substation, spare = _substation(loaded)
+    sites = _available(loaded)[:2]
+    needs = Needs(power_mva=spare * 0.7, substation_id=substation)
+    results = _race(*(
+        lambda s=s: reserve(loaded, layer="parcels", site_id=s, project=f"项目 {s}",
+                            needs=needs, actor=PLANNER)
+        for s in sites
+    ))  # fmt: skip
+    conflicts = [r for r in results if isinstance(r, Conflict)]
+    assert len(conflicts) == 1, results
+    assert substation in conflicts[0].message and "spare capacity" in conflicts[0].message
+    assert _substation_spare(loaded, substation) == pytest.approx(spare * 0.3)
+
+
+def test_only_sites_on_offer_can_be_reserved(loaded: Store) -> None:
+    parcels = loaded.read_layer(PARCELS)
+    taken = str(parcels.loc[parcels["status"] == "transferred", "parcel_id"].iloc[0])
+    with pytest.raises(Conflict, match="not on offer"):
+        reserve(loaded, layer="parcels", site_id=taken, project="x", needs=Needs(), actor=PLANNER)
+    with pytest.raises(InvalidInput):
+        Needs(power_mva=1.0)  # no substation named
+    with pytest.raises(InvalidInput):
+        Needs(emissions_t={"co2": 1.0})
+
+
+def test_ledger_edits_are_versioned_and_a_stale_edit_is_refused(loaded: Store) -> None:
+    park_id = str(loaded.read_layer(PARKS)["park_id"].iloc[0])
+    row = ledgers.ledger_row(loaded, "parks", park_id)
+    version = row["version"]
+    total = row["values"]["egy_total"]
+
+    # Two centre staff edit from the same version at once: one wins, one is told.
+    results = _race(
+        lambda: ledgers.update_ledger(loaded, "parks", park_id, {"egy_total": total + 100},
+                                      version=version, quarter="2026Q4", actor=CENTRE),
+        lambda: ledgers.update_ledger(loaded, "parks", park_id, {"egy_total": total + 200},
+                                      version=version, quarter="2026Q4", actor=TESTER),
+    )  # fmt: skip
+    conflicts = [r for r in results if isinstance(r, Conflict)]
+    winners = [r for r in results if not isinstance(r, Conflict)]
+    assert len(conflicts) == 1 and len(winners) == 1
+    current = conflicts[0].details["current"]
+    assert current["version"] == version + 1
+    assert current["values"]["egy_total"] in (total + 100, total + 200)
+    now = ledgers.ledger_row(loaded, "parks", park_id)
+    assert now == current  # no lost update: what the loser was shown is what is stored
+
+    # The loser edits again from the current version.
+    again = ledgers.update_ledger(
+        loaded, "parks", park_id, {"egy_total": total + 300},
+        version=now["version"], quarter="2026Q4", actor=CENTRE,
+    )  # fmt: skip
+    assert again["version"] == version + 2 and again["values"]["egy_total"] == total + 300
+    history = ledgers.history(loaded, "parks", park_id)
+    assert [h["version"] for h in history] == [version + 1, version + 2]
+    assert history[-1]["before"] == {"egy_total": current["values"]["egy_total"]}
+    assert history[-1]["quarter"] == "2026Q4" and history[-1]["changed_by"] == CENTRE.name
+    assert _park(loaded, park_id)["egy_total"] == total + 300  # readers see it
+
+
+def test_a_bad_ledger_edit_changes_nothing(loaded: Store) -> None:
+    park_id = str(loaded.read_layer(PARKS)["park_id"].iloc[0])
+    row = ledgers.ledger_row(loaded, "parks", park_id)
+    with pytest.raises(LayerValidationError):
+        ledgers.update_ledger(loaded, "parks", park_id, {"so2_cap": -5.0},
+                              version=row["version"], quarter="2026Q4", actor=CENTRE)  # fmt: skip
+    with pytest.raises(InvalidInput):
+        ledgers.update_ledger(loaded, "parks", park_id, {"park_id": "P99"},
+                              version=row["version"], quarter="2026Q4", actor=CENTRE)  # fmt: skip
+    with pytest.raises(InvalidInput):
+        ledgers.update_ledger(loaded, "parks", park_id, {"so2_cap": 5.0},
+                              version=row["version"], quarter="Q4 2026", actor=CENTRE)  # fmt: skip
+    assert ledgers.ledger_row(loaded, "parks", park_id) == row
+    assert ledgers.history(loaded, "parks", park_id) == []
+
+
+def test_reservations_and_ledgers_over_http(
+    loaded: Store, settings: Settings, zone: dict[str, gpd.GeoDataFrame]
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from geo_service import auth
+    from geo_service.app import create_app
+
+    planner = {"X-API-Key": auth.create_key(loaded, name="招商部 赵六", role="planner",
+                                            actor=TESTER)[1]}  # fmt: skip
+    bureau = {"X-API-Key": auth.create_key(loaded, name="国土局 王五", role="land_bureau",
+                                           actor=TESTER)[1]}  # fmt: skip
+    site = _available(loaded)[0]
+    body = {"layer": "parcels", "site_id": site, "project": "大恒 一期", "energy_tce": 10}
+    with TestClient(create_app(settings)) as client:
+        assert client.post("/reservations", json=body).status_code == 401
+        assert client.post("/reservations", json=body, headers=bureau).status_code == 403
+        assert client.post("/reservations", json={**body, "energy_tce": "NaN"},
+                           headers=planner).status_code in (400, 422)  # fmt: skip
+        made = client.post("/reservations", json=body, headers=planner)
+        assert made.status_code == 201, made.text
+        again = client.post("/reservations", json=body, headers=planner)
+        assert again.status_code == 409 and "大恒" in again.json()["message"]
+        status = client.get("/collections/parcels/items?limit=1000").json()["features"]
+        assert {f["properties"]["status"] for f in status
+                if f["properties"]["parcel_id"] == site} == {"reserved"}  # fmt: skip
+        released = client.post(f"/reservations/{made.json()['id']}/release", headers=planner)
+        assert released.status_code == 200 and released.json()["status"] == "released"
+
+        park_id = str(zone["parks"]["park_id"].iloc[0])
+        row = client.get(f"/ledgers/parks/{park_id}", headers=planner).json()
+        edit = {"version": row["version"], "quarter": "2026Q4", "values": {"so2_cap": 12.5}}
+        assert client.patch(f"/ledgers/parks/{park_id}", json=edit,
+                            headers=planner).status_code == 403  # fmt: skip
+        ok = client.patch(f"/ledgers/parks/{park_id}", json=edit, headers=bureau)
+        assert ok.status_code == 200 and ok.json()["version"] == row["version"] + 1
+        stale = client.patch(f"/ledgers/parks/{park_id}", json=edit, headers=bureau)
+        assert stale.status_code == 409
+        assert stale.json()["details"]["current"]["version"] == row["version"] + 1
+        bad = {**edit, "version": row["version"] + 1, "values": {"so2_cap": -1}}
+        assert client.patch(f"/ledgers/parks/{park_id}", json=bad,
+                            headers=bureau).status_code == 422  # fmt: skip
+        log = client.get("/audit", headers=bureau).json()["rows"]
+        assert log[0]["action"] == "ledger.update" and log[0]["actor"] == "国土局 王五"

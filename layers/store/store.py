@@ -356,9 +356,13 @@ class Store:
         progress: Callable[[int], None] | None,
     ) -> None:
         for start in range(0, len(records), _WRITE_CHUNK):
-            conn.execute(table.insert(), records[start : start + _WRITE_CHUNK])
+            Store._insert_chunk(conn, table, records[start : start + _WRITE_CHUNK])
             if progress is not None:
                 progress(min(start + _WRITE_CHUNK, len(records)))
+
+    @staticmethod
+    def _insert_chunk(conn: Connection, table: sa.Table, chunk: list[dict[str, Any]]) -> None:
+        conn.execute(table.insert(), chunk)
 
     # -- releases of the stock list -------------------------------------------------
     def stage_release(

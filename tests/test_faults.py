@@ -1,0 +1,175 @@
+"""R12: a fault at each step of importing and publishing a stock list leaves the published
+data unchanged, no orphan rows, releases or temporary files, and a retry succeeds."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from geo_service import auth
+from layers.catalog import LAYERS, PARCELS
+from layers.demo import generate_zone
+from layers.io import write_layer_file
+from layers.stocklist import import_list
+from layers.store import audit
+from layers.store.audit import Actor
+from layers.store.store import Store, data_hash
+from tests.people import TESTER
+
+BUREAU = Actor("国土局 李四", "land_bureau")
+
+
+class Injected(RuntimeError):
+    """The fault a test injects."""
+
+
+@pytest.fixture(scope="module")
+def zone() -> dict[str, gpd.GeoDataFrame]:
+    return generate_zone(parcels=50)
+
+
+@pytest.fixture
+def loaded(store: Store, zone: dict[str, gpd.GeoDataFrame]) -> Store:
+    for name, frame in zone.items():
+        store.write_layer(LAYERS[name], frame, actor=TESTER)
+    return store
+
+
+@pytest.fixture
+def list_file(zone: dict[str, gpd.GeoDataFrame], tmp_path: Path) -> Path:
+    path = tmp_path / "stock_2027.gpkg"
+    write_layer_file(zone["parcels"].assign(list_year=2027, price_wmu=66.0), PARCELS, path)
+    return path
+
+
+def _state(store: Store) -> tuple[str, int | None, dict[str, int]]:
+    """Published hash, the release in force, and the row count of every table."""
+    current = store.current_release()
+    with store.engine.connect() as conn:
+        tables = [t for t in sa.inspect(conn).get_table_names() if not t.startswith("alembic")]
+        counts = {
+            t: conn.execute(sa.select(sa.func.count()).select_from(sa.table(t))).scalar_one()
+            for t in tables
+        }
+    return data_hash(store.read_layer(PARCELS), PARCELS), current.id if current else None, counts
+
+
+def _uploads() -> set[str]:
+    return {p.name for p in Path(tempfile.gettempdir()).glob("geo-service-upload-*")}
+
+
+def _fail_on(
+    monkeypatch: pytest.MonkeyPatch, owner: Any, name: str, *, after: int = 0
+) -> Callable[[], int]:
+    """Make ``owner.name`` raise :class:`Injected` from its ``after + 1``-th call on."""
+    original = getattr(owner, name)
+    calls = {"n": 0}
+
+    def failing(*args: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] > after:
+            raise Injected(f"fault injected in {name}")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, failing)
+    return lambda: calls["n"]
+
+
+def test_fault_after_some_staged_rows(
+    loaded: Store, list_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = _state(loaded)
+    with monkeypatch.context() as patch:
+        patch.setattr("layers.store.store._WRITE_CHUNK", 7)  # several chunks
+        _fail_on(patch, Store, "_insert_chunk", after=3)
+        with pytest.raises(Injected):
+            import_list(loaded, list_file, year=2027, actor=BUREAU)
+    assert _state(loaded) == before
+    assert import_list(loaded, list_file, year=2027, actor=BUREAU).release is not None
+
+
+def test_fault_in_the_audit_write_of_a_publish(
+    loaded: Store, list_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    staged = import_list(loaded, list_file, year=2027, actor=BUREAU).release
+    assert staged is not None
+    before = _state(loaded)
+    with monkeypatch.context() as patch:
+        _fail_on(patch, audit, "record")
+        with pytest.raises(Injected):
+            loaded.publish_release(staged.id, actor=BUREAU)
+    assert _state(loaded) == before
+    assert loaded.release(staged.id).status == "staged"
+    assert loaded.publish_release(staged.id, actor=BUREAU).status == "published"
+    assert set(loaded.read_layer(PARCELS)["price_wmu"]) == {66.0}
+
+
+def test_connection_killed_during_a_publish(
+    loaded: Store, list_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    staged = import_list(loaded, list_file, year=2027, actor=BUREAU).release
+    assert staged is not None
+    before = _state(loaded)
+    original = Store._switch
+
+    def killed(self: Store, conn: sa.Connection, release: int, actor: Actor) -> None:
+        original(self, conn, release, actor)  # the pointer has moved inside the transaction …
+        if self.is_postgis:  # … when the server ends the connection
+            with self.engine.connect() as admin:
+                pid = conn.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
+                admin.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            conn.execute(sa.text("SELECT 1"))
+        else:  # SQLite has no server: the process dies; the driver's connection is closed
+            conn.connection.dbapi_connection.close()  # type: ignore[union-attr]
+            conn.execute(sa.text("SELECT 1"))
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Store, "_switch", killed)
+        with pytest.raises((sa.exc.DBAPIError, sa.exc.StatementError, sa.exc.InvalidRequestError)):
+            loaded.publish_release(staged.id, actor=BUREAU)
+    loaded.engine.dispose()  # the pool drops the dead connection
+    assert _state(loaded) == before
+    assert loaded.publish_release(staged.id, actor=BUREAU).status == "published"
+
+
+def test_process_stops_between_staging_and_publishing(
+    loaded: Store, store_url: str, list_file: Path
+) -> None:
+    """Staging is durable: after a restart the staged list is there, still invisible, and
+    can be published or discarded; nothing is half-published."""
+    before = _state(loaded)
+    staged = import_list(loaded, list_file, year=2027, actor=BUREAU).release
+    assert staged is not None
+    loaded.close()
+    reopened = Store.open(store_url)
+    assert data_hash(reopened.read_layer(PARCELS), PARCELS) == before[0]
+    assert reopened.release(staged.id).status == "staged"
+    assert reopened.publish_release(staged.id, actor=BUREAU).status == "published"
+    reopened.close()
+
+
+def test_fault_during_an_upload_leaves_no_temporary_file(
+    client: TestClient,
+    loaded: Store,
+    list_file: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    key = auth.create_key(loaded, name="国土局 李四", role="land_bureau", actor=TESTER)[1]
+    before, uploads = _state(loaded), _uploads()
+    with monkeypatch.context() as patch:
+        _fail_on(patch, Store, "stage_release")
+        with list_file.open("rb") as handle, pytest.raises(Injected):
+            client.post(
+                "/stock-lists?year=2027",
+                files={"file": (list_file.name, handle)},
+                headers={"X-API-Key": key},
+            )
+    assert _uploads() == uploads
+    assert _state(loaded)[:2] == before[:2]

@@ -289,6 +289,14 @@ def _coerce(series: pd.Series, f: FieldSpec, problem: Callable[..., None]) -> pd
                 index=i,
                 field=f.name,
             )
+    if f.kind == "str":
+        for i in np.flatnonzero(ok & values.map(_looks_like_a_location).to_numpy(dtype=bool)):
+            problem(
+                f"值 {values[i]!r} 像网址或 GDAL 路径, 不接受 (a URL or GDAL path is not "
+                "accepted as a value)",
+                index=i,
+                field=f.name,
+            )
     if f.kind in ("float", "int"):
         nums = values.astype(float).to_numpy()
         for limit, cmp, word in (
@@ -300,6 +308,15 @@ def _coerce(series: pd.Series, f: FieldSpec, problem: Callable[..., None]) -> pd
             for i in np.flatnonzero(ok & cmp(np.nan_to_num(nums, nan=limit), limit)):
                 problem(f"值 {values[i]} {word} {limit} (out of range)", index=i, field=f.name)
     return values
+
+
+# A value some tool might follow: a URL (http://, ftp://, file://, …) or a GDAL virtual
+# file system path (/vsicurl/, /vsizip/, …). No field of ours holds one.
+_LOCATION = re.compile(r"^\s*[A-Za-z][A-Za-z0-9+.-]*://|/vsi[a-z0-9_]+/", re.IGNORECASE)
+
+
+def _looks_like_a_location(value: object) -> bool:
+    return isinstance(value, str) and _LOCATION.search(value) is not None
 
 
 def _as_text(value: object) -> str:

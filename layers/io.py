@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import codecs
 import re
+import stat
 import tempfile
 import zipfile
 from collections.abc import Sequence
@@ -268,6 +269,8 @@ def _zip_problems(source: str, members: list[zipfile.ZipInfo]) -> list[Problem]:
         if name.lower() in seen:
             problems.append(Problem(f"重复的文件 {name!r} (duplicate member)", file=source))
         seen.add(name.lower())
+        if stat.S_ISLNK(member.external_attr >> 16):
+            problems.append(Problem(f"符号链接 {name!r} (symbolic link member)", file=source))
         if PurePosixPath(name).suffix.lower() in (".zip", ".7z", ".rar", ".gz", ".tar"):
             problems.append(Problem(f"嵌套压缩包 {name!r} (nested archive)", file=source))
         if (

@@ -17,6 +17,7 @@ from geo_service.cli_common import (
     DbOption,
     HostOption,
     PortOption,
+    StandaloneOption,
     cli_actor,
     console,
     err,
@@ -24,6 +25,7 @@ from geo_service.cli_common import (
     open_store,
     progress_bar,
     settings_for,
+    write_map,
 )
 from geo_service.cli_ledgers import (
     ledger_app,
@@ -228,29 +230,6 @@ def match_command(
 
 
 OutputFile = Annotated[Path, typer.Option("-o", "--output", help="HTML file to write")]
-StandaloneOption = Annotated[
-    bool, typer.Option(help="one self-contained file (assets and data inlined)")
-]
-
-
-def _write_map(m: Any, output: Path, settings: Settings, standalone: bool) -> None:
-    """Write a map page; without ``standalone`` its assets go to ``static/`` beside it."""
-    from maps.base import ASSETS, render
-
-    basemap = settings.map_basemap
-    html, _csp = render(m, standalone=standalone, basemap=basemap, prefix="static")
-    output.parent.mkdir(parents=True, exist_ok=True)
-    if not standalone:
-        for name, source in ASSETS.items():
-            target = output.parent / "static" / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(source.read_bytes())
-    output.write_text(html, encoding="utf-8")
-    console.print(
-        f"地图已写入 (map written): {output} ({len(html) / 1e6:.2f} MB"
-        + (", 单文件 standalone" if standalone else ", assets in static/")
-        + ")"
-    )
 
 
 def _frames(db: str | None) -> dict[str, Any]:
@@ -268,7 +247,7 @@ def map_investor(
 
     settings = settings_for(db)
     m = investor_map(_frames(db), basemap=settings.map_basemap, desk=settings.service_desk)
-    _write_map(m, output, settings, standalone)
+    write_map(m, output, settings, standalone)
 
 
 @map_app.command("readiness")
@@ -282,7 +261,7 @@ def map_readiness(
     from maps.readiness import readiness_map
 
     settings = settings_for(db)
-    _write_map(
+    write_map(
         readiness_map(_frames(db), park=park, basemap=settings.map_basemap),
         output,
         settings,
@@ -308,7 +287,7 @@ def map_preselect(
     with err.status("匹配中 (matching) …"):
         zone = ZoneCache(open_store(db)).get()
         result = match(request, zone, top_n=top)
-    _write_map(
+    write_map(
         preselect_map(result, zone, basemap=settings.map_basemap), output, settings, standalone
     )
 

@@ -1,10 +1,11 @@
-"""What every ``geo-service`` command shares: consoles, the store option, progress bars
-and the person running the command."""
+"""What every ``geo-service`` command shares: consoles, the store option, progress bars,
+the person running the command and writing map pages."""
 
 from __future__ import annotations
 
 import getpass
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -28,6 +29,9 @@ DbOption = Annotated[
     ),
 ]
 HostOption = Annotated[str, typer.Option(help="address to listen on")]
+StandaloneOption = Annotated[
+    bool, typer.Option(help="one self-contained file (assets and data inlined)")
+]
 PortOption = Annotated[int, typer.Option(help="port to listen on")]
 
 
@@ -61,3 +65,26 @@ def progress_bar() -> Progress:
 def cli_actor() -> Actor:
     """Who runs the command: the operating-system account (recorded in the audit log)."""
     return Actor(getpass.getuser(), "cli")
+
+
+def write_map(
+    m: Any, output: Path, settings: Settings, standalone: bool, *, to: Console = console
+) -> None:
+    """Write a map page; without ``standalone`` its assets go to ``static/`` beside it.
+    The line saying so goes to ``to`` (stderr when stdout carries JSON)."""
+    from maps.base import ASSETS, render
+
+    basemap = settings.map_basemap
+    html, _csp = render(m, standalone=standalone, basemap=basemap, prefix="static")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    if not standalone:
+        for name, source in ASSETS.items():
+            target = output.parent / "static" / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(source.read_bytes())
+    output.write_text(html, encoding="utf-8")
+    to.print(
+        f"地图已写入 (map written): {output} ({len(html) / 1e6:.2f} MB"
+        + (", 单文件 standalone" if standalone else ", assets in static/")
+        + ")"
+    )

@@ -11,11 +11,20 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from geo_service.cli_common import DbOption, cli_actor, console, err, open_store
-from layers.catalog import PARCELS
+from geo_service.cli_common import (
+    DbOption,
+    StandaloneOption,
+    cli_actor,
+    console,
+    err,
+    open_store,
+    settings_for,
+    write_map,
+)
+from layers.catalog import PARCELS, PARKS, ROADS
 from layers.errors import InvalidInput, NotFound
 from layers.io import write_layer_file
-from layers.stocklist import import_list, staged_diff
+from layers.stocklist import Diff, import_list, staged_diff
 from layers.store.store import Release, Store
 
 stock_app = typer.Typer(
@@ -66,13 +75,35 @@ def diff_command(
     release: ReleaseArg,
     db: DbOption = None,
     output: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+    map_file: Annotated[
+        Path | None, typer.Option("--map", help="also draw the diff as a map page (HTML) here")
+    ] = None,
+    standalone: StandaloneOption = False,
 ) -> None:
     """暂存清单与现行清单的差异 (the diff of a staged release against the list in force)."""
     store = open_store(db)
-    changes = staged_diff(store, store.release(release))
+    staged = store.release(release)
+    changes = staged_diff(store, staged)
     if output == "json":
         print(json.dumps(changes.as_dict(), ensure_ascii=False, indent=2))
-        return
+    else:
+        _print_diff(changes)
+    if map_file is not None:
+        from maps.diff import diff_map
+
+        settings = settings_for(db)
+        m = diff_map(
+            store.read_layer(PARCELS),
+            store.read_layer(PARCELS, release=staged.id),
+            {"parks": store.read_layer(PARKS), "roads": store.read_layer(ROADS)},
+            basemap=settings.map_basemap,
+            title=f"清单 {staged.id} ({staged.year} 年) 与现行清单的差异 Stock-list diff",
+        )
+        # With --format json, stdout carries only the JSON.
+        write_map(m, map_file, settings, standalone, to=err if output == "json" else console)
+
+
+def _print_diff(changes: Diff) -> None:
     console.print(changes.summary(), highlight=False)
     table = Table("", "地块 parcel", "名称 name", "亩 mu", "变更字段 fields changed")
     for row in changes.added:

@@ -48,11 +48,11 @@ LOCAL_PATH = r"^/([A-Za-z0-9_?=&.-][A-Za-z0-9/_?=&.-]*)?$"
 MVT = "application/vnd.mapbox-vector-tile"
 
 
-def _render(m: Any, settings: Settings) -> str:
+def render_page(m: Any, settings: Settings) -> str:
     return render(m, standalone=False, basemap=settings.map_basemap)[0]
 
 
-def _page(html: str) -> HTMLResponse:
+def page_response(html: str) -> HTMLResponse:
     """A map page with its headers; the policy is the one the page carries in its <meta>."""
     return HTMLResponse(
         html,
@@ -82,9 +82,9 @@ def investor_page(zones: ZonesDep, settings: SettingsDep) -> HTMLResponse:
             popups="fetch",
             tiles=_tiled(frames, settings, "parcels", "factories"),
         )
-        return _render(m, settings)
+        return render_page(m, settings)
 
-    return _page(zones.output(("investor",), build))
+    return page_response(zones.output(("investor",), build))
 
 
 @router.get("/maps/readiness", response_class=HTMLResponse, summary="标准地净地条件图 (staff)")
@@ -103,9 +103,9 @@ def readiness_page(
             popups="fetch",
             tiles=_tiled(frames, settings, "parcels"),
         )
-        return _render(m, settings)
+        return render_page(m, settings)
 
-    return _page(zones.output(("readiness", park), build))
+    return page_response(zones.output(("readiness", park), build))
 
 
 _FRAGMENT = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
@@ -145,7 +145,7 @@ async def _preselect(
     zone = await run_in_threadpool(zones.get)
     result = await run_in_threadpool(match, request, zone, top_n=top)
     m = await run_in_threadpool(preselect_map, result, zone, basemap=settings.map_basemap)
-    return _page(await run_in_threadpool(_render, m, settings))
+    return page_response(await run_in_threadpool(render_page, m, settings))
 
 
 @router.post("/maps/preselect", response_class=HTMLResponse, summary="预选址图 (planners)")

@@ -236,11 +236,15 @@ def _in_parks(parks: gpd.GeoDataFrame, source: str) -> Check:
     return check
 
 
+ROUTINE = frozenset({"list_year"})
+"""Fields every row of a new year's list changes: a parcel whose only change is one of
+these is counted as unchanged (its other changes still list them)."""
 _COMPARED = [f.name for f in PARCELS.stored_fields]
 
 
 def diff(current: gpd.GeoDataFrame, staged: gpd.GeoDataFrame) -> Diff:
-    """Added, removed and changed parcels (field by field, and area in 亩) by parcel id."""
+    """Added, removed and changed parcels (field by field, and area in 亩) by parcel id;
+    a change of :data:`ROUTINE` fields alone is not a change."""
     old = derive(current, PARCELS).set_index(PARCELS.id_field, drop=False)
     new = derive(staged, PARCELS).set_index(PARCELS.id_field, drop=False)
     out = Diff()
@@ -257,7 +261,7 @@ def diff(current: gpd.GeoDataFrame, staged: gpd.GeoDataFrame) -> Diff:
         }
         if not before[GEOMETRY].equals_exact(after[GEOMETRY], 1e-9):
             fields[GEOMETRY] = ["…", "…"]
-        if fields:
+        if set(fields) - ROUTINE:
             out.changed.append(
                 {
                     "parcel_id": str(pid),

@@ -21,7 +21,7 @@ from geo_service.cli_common import (
     settings_for,
     write_map,
 )
-from layers.catalog import PARCELS, PARKS, ROADS
+from layers.catalog import PARCELS
 from layers.errors import InvalidInput, NotFound
 from layers.io import write_layer_file
 from layers.stocklist import Diff, import_list, staged_diff
@@ -89,16 +89,10 @@ def diff_command(
     else:
         _print_diff(changes)
     if map_file is not None:
-        from maps.diff import diff_map
+        from maps.diff import release_diff_map
 
         settings = settings_for(db)
-        m = diff_map(
-            store.read_layer(PARCELS),
-            store.read_layer(PARCELS, release=staged.id),
-            {"parks": store.read_layer(PARKS), "roads": store.read_layer(ROADS)},
-            basemap=settings.map_basemap,
-            title=f"清单 {staged.id} ({staged.year} 年) 与现行清单的差异 Stock-list diff",
-        )
+        m = release_diff_map(store, staged, basemap=settings.map_basemap)
         # With --format json, stdout carries only the JSON.
         write_map(m, map_file, settings, standalone, to=err if output == "json" else console)
 

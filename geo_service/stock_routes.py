@@ -21,14 +21,14 @@ from geo_service.auth import Caller, Role
 from geo_service.deps import SettingsDep, StoreDep, require
 from geo_service.map_routes import page_response, render_page
 from layers import geojson
-from layers.catalog import PARCELS, PARKS, ROADS
+from layers.catalog import PARCELS
 from layers.errors import InvalidInput, LayerValidationError
 from layers.frames import derive
 from layers.io import DRIVERS
 from layers.stocklist import MAX_FILE_BYTES, import_list, staged_diff
 from layers.store.audit import Actor
 from layers.store.store import Release
-from maps.diff import diff_map
+from maps.diff import release_diff_map
 
 router = APIRouter(tags=["stock list"])
 BureauDep = Annotated[Caller, Depends(require(Role.LAND_BUREAU, Role.ADMIN))]
@@ -145,13 +145,7 @@ def get_diff_map(
     store: StoreDep, settings: SettingsDep, _caller: StaffDep, release_id: ReleaseId
 ) -> HTMLResponse:
     release = store.release(release_id)
-    m = diff_map(
-        store.read_layer(PARCELS),
-        store.read_layer(PARCELS, release=release.id),
-        {"parks": store.read_layer(PARKS), "roads": store.read_layer(ROADS)},
-        basemap=settings.map_basemap,
-        title=f"清单 {release.id} ({release.year} 年) 与现行清单的差异 Stock-list diff",
-    )
+    m = release_diff_map(store, release, basemap=settings.map_basemap)
     return page_response(render_page(m, settings))
 
 

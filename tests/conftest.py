@@ -13,14 +13,19 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import geopandas as gpd
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from playwright.sync_api import Browser, sync_playwright
 
 from geo_service.app import create_app
 from geo_service.settings import Settings
+from layers.catalog import LAYERS
 from layers.store.store import Store
 from layers.store.tables import metadata
+from tests.browser import CHROMIUM_ARGS, chromium_path
+from tests.people import TESTER
 
 PG_URL_ENV = "GEO_SERVICE_TEST_PG_URL"
 
@@ -99,6 +104,14 @@ def store(store_url: str, request: pytest.FixtureRequest) -> Iterator[Store]:
 
 
 @pytest.fixture
+def loaded(store: Store, zone: dict[str, gpd.GeoDataFrame]) -> Store:
+    """The store holding the test module's ``zone`` fixture, every layer."""
+    for name, frame in zone.items():
+        store.write_layer(LAYERS[name], frame, actor=TESTER)
+    return store
+
+
+@pytest.fixture
 def settings(store: Store, store_url: str, tmp_path: Path) -> Settings:
     return Settings(db_url=store_url, data_dir=tmp_path)
 
@@ -129,3 +142,12 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             + ", ".join(_skipped[:10]),
             red=True,
         )
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium, headless, driven by Playwright (one for the whole run)."""
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

@@ -13,12 +13,11 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import geopandas as gpd
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 
 from geo_service import auth
 from geo_service.app import create_app
@@ -28,21 +27,13 @@ from layers.demo import generate_zone
 from layers.io import write_layer_file
 from layers.stocklist import import_list
 from layers.store.store import Release, Store
-from tests.browser import CHROMIUM_ARGS, Visit, chromium_path, screenshot, serve, visit
+from tests.browser import Visit, screenshot, serve, visit
 from tests.people import TESTER
 
 PAYLOAD = "<img src=x onerror=alert(1)>"
 ESCAPED = "&lt;img src=x onerror=alert(1)&gt;"
 NEW_ID = "JZ2027-NEW"
 CHANGED, WITHDRAWN = 89, (77, 96)  # row numbers in generate_zone(parcels=120)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")

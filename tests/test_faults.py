@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from geo_service import auth
-from layers.catalog import LAYERS, PARCELS
+from layers.catalog import PARCELS
 from layers.demo import generate_zone
 from layers.io import write_layer_file
 from layers.stocklist import import_list
@@ -33,13 +33,6 @@ class Injected(RuntimeError):
 @pytest.fixture(scope="module")
 def zone() -> dict[str, gpd.GeoDataFrame]:
     return generate_zone(parcels=50)
-
-
-@pytest.fixture
-def loaded(store: Store, zone: dict[str, gpd.GeoDataFrame]) -> Store:
-    for name, frame in zone.items():
-        store.write_layer(LAYERS[name], frame, actor=TESTER)
-    return store
 
 
 @pytest.fixture

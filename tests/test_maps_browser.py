@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 
 from geo_service import auth
 from geo_service.app import create_app
@@ -33,9 +32,7 @@ from matching.engine import match
 from matching.request import load_request
 from matching.zone import build_zone
 from tests.browser import (
-    CHROMIUM_ARGS,
     Visit,
-    chromium_path,
     screenshot,
     serve,
     visit,
@@ -47,14 +44,6 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "requests"
 PAYLOADS = ("<img src=x onerror=alert(1)>", "`${alert(1)}`",
             "</script><script>alert(1)</script>")  # fmt: skip
 SENTINEL = "SENTINEL-内部-93c1"
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")

@@ -30,13 +30,6 @@ def zone() -> dict[str, gpd.GeoDataFrame]:
     return generate_zone(parcels=60)
 
 
-@pytest.fixture
-def loaded(store: Store, zone: dict[str, gpd.GeoDataFrame]) -> Store:
-    for name, frame in zone.items():
-        store.write_layer(LAYERS[name], frame, actor=TESTER)
-    return store
-
-
 def _available(store: Store, park: str | None = None) -> list[str]:
     parcels = store.read_layer(PARCELS)
     rows = parcels[parcels["status"] == "available"]

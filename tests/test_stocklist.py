@@ -34,13 +34,6 @@ def zone() -> dict[str, gpd.GeoDataFrame]:
     return generate_zone(parcels=80)
 
 
-@pytest.fixture
-def loaded(store: Store, zone: dict[str, gpd.GeoDataFrame]) -> Store:
-    for name, frame in zone.items():
-        store.write_layer(LAYERS[name], frame, actor=TESTER)
-    return store
-
-
 def _published(store: Store) -> tuple[str, int, int]:
     """The canonical hash of the parcels in force, and how many releases and rows exist."""
     with store.engine.connect() as conn:

@@ -16,14 +16,13 @@ import pyogrio
 import pytest
 import shapely
 
-from layers.catalog import LAYERS, PARCELS
+from layers.catalog import PARCELS
 from layers.demo import generate_zone
 from layers.io import write_layer_file
 from layers.stocklist import import_list
 from layers.store.audit import Actor
 from layers.store.store import Store, data_hash
-from tests.people import TESTER
-from tests.test_hostile_files import loopback  # noqa: F401 - the fixture
+from tests.test_hostile_files import _zip, loopback  # noqa: F401 - loopback: a fixture
 
 BUREAU = Actor("国土局 李四", "land_bureau")
 SECRET = "SECRET-R1-6b2f"  # noqa: S105 - a marker, not a password
@@ -35,13 +34,6 @@ def zone() -> dict[str, gpd.GeoDataFrame]:
     return generate_zone(parcels=40)
 
 
-@pytest.fixture
-def loaded(store: Store, zone: dict[str, gpd.GeoDataFrame]) -> Store:
-    for name, frame in zone.items():
-        store.write_layer(LAYERS[name], frame, actor=TESTER)
-    return store
-
-
 def _list(parcels: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return parcels.assign(list_year=2027)
 
@@ -50,13 +42,6 @@ def _shapefile(parcels: gpd.GeoDataFrame, folder: Path, **kwargs: object) -> dic
     folder.mkdir(exist_ok=True)
     pyogrio.write_dataframe(_list(parcels), folder / "parcels.shp", **kwargs)  # type: ignore[arg-type]
     return {p.name: p.read_bytes() for p in folder.iterdir()}
-
-
-def _zip(path: Path, members: dict[str, bytes]) -> Path:
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
-    return path
 
 
 def _vrt(secret: Path) -> bytes:

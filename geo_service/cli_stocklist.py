@@ -44,6 +44,10 @@ def import_command(
     report: Annotated[
         Path | None, typer.Option(help="also write the full report and diff as JSON here")
     ] = None,
+    repair: Annotated[
+        bool,
+        typer.Option(help="repair invalid geometry (each repair reported; > 1 % area refused)"),
+    ] = False,
 ) -> None:
     """校验并暂存清单, 显示与现行清单的差异 (validate and stage a list; show its diff).
 
@@ -51,7 +55,9 @@ def import_command(
     """
     store = open_store(db)
     with err.status("校验中 (validating) …"):
-        result = import_list(store, file, year=year, actor=cli_actor(), crs=crs, encoding=encoding)
+        result = import_list(
+            store, file, year=year, actor=cli_actor(), crs=crs, encoding=encoding, repair=repair
+        )
     console.print(result.report.summary(), highlight=False)
     if report is not None:
         body = {

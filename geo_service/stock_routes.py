@@ -63,6 +63,7 @@ async def import_stock_list(
     caller: BureauDep,
     file: UploadFile,
     year: Annotated[int, Query(ge=1990, le=2100)],
+    repair: Annotated[bool, Query(description="repair invalid geometry, reported")] = False,
 ) -> Any:
     """Validate the uploaded list and stage it with its diff (201), or refuse it with
     the full report (422); nothing is published until ``/publish``."""
@@ -85,8 +86,9 @@ async def import_stock_list(
                     )
                 out.write(chunk)
         result = await run_in_threadpool(
-            import_list, store, path, year=year, actor=actor_of(caller, request), name=label
-        )
+            import_list, store, path, year=year, actor=actor_of(caller, request), name=label,
+            repair=repair,
+        )  # fmt: skip
     if result.release is None or result.diff is None:
         raise LayerValidationError(
             f"{label}: {len(result.report.problems)} 个问题, 清单未导入 "

@@ -62,6 +62,7 @@ def conform(
     source: str,
     declared_crs: str | int | None = None,
     checks: Sequence[Check] = (),
+    repairs: list[Problem] | None = None,
 ) -> gpd.GeoDataFrame:
     """Validate ``frame`` against ``spec`` and return it in canonical form in EPSG:4490.
 
@@ -78,6 +79,10 @@ def conform(
         More checks of the caller's (a workflow's own rules), each called with the coerced
         columns, the geometry in EPSG:4490 (``None`` when it is not sound) and the
         ``problem(message, index=, field=)`` collector, so their problems join the rest.
+    repairs
+        Pass a list to repair invalid geometry explicitly (never silently): each repair
+        is appended to it with the area before and after, and a repair changing the area
+        by more than :data:`REPAIR_TOLERANCE` is refused as a problem instead.
 
     Raises
     ------
@@ -130,7 +135,13 @@ def conform(
     _check_bounds(out, problem)
     _check_duplicate_ids(out[spec.id_field], spec, problem)
     before_geometry = len(problems)
-    geometry = _check_geometry(frame, spec, problem)
+    fixed: list[tuple[int, str]] | None = None if repairs is None else []
+    geometry = _check_geometry(frame, spec, problem, fixed)
+    if repairs is not None:
+        repairs += [
+            Problem(note, file=source, row=int(rows[i]), feature_id=ids[i], field=GEOMETRY)
+            for i, note in fixed or []
+        ]
     # Geometry goes to EPSG:4490 whenever the CRS and every geometry are sound, so checks
     # across features (overlaps, parks) still run when some attribute is wrong.
     placed: np.ndarray | None = None
@@ -365,8 +376,13 @@ def _check_duplicate_ids(ids: pd.Series, spec: LayerSpec, problem: Callable[...,
 
 
 def _check_geometry(
-    frame: gpd.GeoDataFrame, spec: LayerSpec, problem: Callable[..., None]
+    frame: gpd.GeoDataFrame,
+    spec: LayerSpec,
+    problem: Callable[..., None],
+    repaired: list[tuple[int, str]] | None = None,
 ) -> np.ndarray:
+    """Checked geometries; invalid ones are problems, or, when ``repaired`` is a list
+    (an explicit repair), fixed within :data:`REPAIR_TOLERANCE` and noted there."""
     geoms = frame.geometry.values.to_numpy() if len(frame) else np.array([], dtype=object)
     missing = shapely.is_missing(geoms)
     empty = ~missing & shapely.is_empty(geoms)
@@ -392,13 +408,44 @@ def _check_geometry(
         problem("坐标含 NaN 或无穷大 (non-finite coordinates)", index=i, field=GEOMETRY)
     check = ok & finite
     invalid = check & ~shapely.is_valid(geoms)
+    geoms = geoms.copy()
     for i in np.flatnonzero(invalid):
-        problem(
-            f"几何无效: {shapely.is_valid_reason(geoms[i])} (invalid geometry; not repaired)",
-            index=i,
-            field=GEOMETRY,
-        )
+        reason = shapely.is_valid_reason(geoms[i])
+        if repaired is None:
+            problem(f"几何无效: {reason} (invalid geometry; not repaired)", index=i, field=GEOMETRY)
+            continue
+        fixed, note = _repair(geoms[i], spec)
+        if fixed is None:
+            problem(f"几何无效: {reason}; {note}", index=i, field=GEOMETRY)
+        else:
+            geoms[i] = fixed
+            repaired.append((int(i), f"几何已修复: {reason}; {note}"))
     return geoms
+
+
+REPAIR_TOLERANCE = 0.01
+"""An explicit repair may change a feature's area by at most 1 %; more is refused."""
+
+
+def _repair(geom: shapely.Geometry, spec: LayerSpec) -> tuple[shapely.Geometry | None, str]:
+    """The valid geometry ``make_valid`` gives, kept to the layer's types, and a note with
+    the area before and after; ``None`` when the change is too large to accept."""
+    fixed = shapely.make_valid(geom)
+    if "Polygon" in spec.geometry_types[0]:
+        parts = [p for p in shapely.get_parts(fixed) if p.geom_type == "Polygon"]
+        fixed = parts[0] if len(parts) == 1 else shapely.MultiPolygon(parts)
+    before, after = float(shapely.area(geom)), float(shapely.area(fixed))
+    change = abs(after - before) / before if before > 0 else float("inf")
+    note = (
+        f"面积 {before:.6g} → {after:.6g} ({change:.2%}, 坐标单位 in the file's units)"
+        if change != float("inf")
+        else f"面积 {before:.6g} → {after:.6g}"
+    )
+    if shapely.is_empty(fixed) or fixed.geom_type not in spec.geometry_types:
+        return None, f"无法修复为{'/'.join(spec.geometry_types)} (cannot be repaired)"
+    if change > REPAIR_TOLERANCE:
+        return None, f"修复将改变面积超过 {REPAIR_TOLERANCE:.0%}, 拒绝 (repair refused): {note}"
+    return fixed, f"{note} (repaired on request)"
 
 
 def _derive_parcels(frame: gpd.GeoDataFrame) -> None:

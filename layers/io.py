@@ -77,6 +77,7 @@ def read_layer_file(
     crs: str | int | None = None,
     encoding: str | None = None,
     checks: Sequence[Check] = (),
+    repairs: list[Problem] | None = None,
 ) -> gpd.GeoDataFrame:
     """Read, validate and transform a layer file to the canonical frame in EPSG:4490.
 
@@ -91,13 +92,18 @@ def read_layer_file(
     checks
         More checks of the caller's, run by :func:`layers.frames.conform` so that their
         problems join the file's own.
+    repairs
+        A list to repair invalid geometry explicitly into (see
+        :func:`layers.frames.conform`); ``None``, the default, refuses it.
     """
     driver = file_format(path)
     if driver in _TABLES:
         # Imported here: layers.tables uses this module's zip checks.
         from layers.tables import read_table_file
 
-        return read_table_file(path, spec, crs=crs, encoding=encoding, checks=checks)
+        return read_table_file(
+            path, spec, crs=crs, encoding=encoding, checks=checks, repairs=repairs
+        )
     if not path.is_file():
         raise InvalidInput(f"{path}: 文件不存在 (file not found)")
     if "OGR_VRT" in pyogrio.list_drivers():
@@ -136,7 +142,7 @@ def read_layer_file(
         ) from None
     if frame.geometry.name != GEOMETRY:
         frame = frame.rename_geometry(GEOMETRY)
-    return conform(frame, spec, source=source, declared_crs=crs, checks=checks)
+    return conform(frame, spec, source=source, declared_crs=crs, checks=checks, repairs=repairs)
 
 
 def _check_magic(path: Path, driver: str) -> None:

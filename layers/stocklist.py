@@ -123,6 +123,7 @@ def validate(
     encoding: str | None = None,
     overlap_tolerance_m2: float = OVERLAP_TOLERANCE_M2,
     name: str | None = None,
+    repair: bool = False,
 ) -> tuple[gpd.GeoDataFrame | None, Report]:
     """Read and check a stock-list file; the canonical parcels, or ``None`` if refused.
 
@@ -131,8 +132,11 @@ def validate(
     the park it names (when ``parks`` are given), overlaps above the tolerance are named
     in pairs, and declared vs computed area differences are flagged. ``name`` is the
     file's name as the user knows it (an upload is read from a temporary file of ours).
+    ``repair`` repairs invalid geometry explicitly: each repair is listed in the report's
+    warnings with the area before and after, and one changing the area by more than 1 %
+    is refused.
     """
-    frame, report = _validate(path, year, parks, crs, encoding, overlap_tolerance_m2)
+    frame, report = _validate(path, year, parks, crs, encoding, overlap_tolerance_m2, repair)
     if name is not None:
         report.source = name
         report.problems = [_renamed(p, path.name, name) for p in report.problems]
@@ -153,15 +157,19 @@ def _validate(
     crs: str | int | None,
     encoding: str | None,
     overlap_tolerance_m2: float,
+    repair: bool,
 ) -> tuple[gpd.GeoDataFrame | None, Report]:
     report = Report(source=path.name, year=year)
+    repairs: list[Problem] | None = [] if repair else None
     checks = [_in_year(year), _no_overlaps(overlap_tolerance_m2)]
     if parks is not None and len(parks):
         checks.append(_in_parks(parks, path.name))
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
             raise InvalidInput(f"{path.name}: 文件超过 {MAX_FILE_BYTES // 2**20} MB (too large)")
-        frame = read_layer_file(path, PARCELS, crs=crs, encoding=encoding, checks=checks)
+        frame = read_layer_file(
+            path, PARCELS, crs=crs, encoding=encoding, checks=checks, repairs=repairs
+        )
     except LayerValidationError as exc:
         report.problems = list(exc.problems)
         return None, report
@@ -169,6 +177,7 @@ def _validate(
         report.problems = [Problem(exc.message, path.name)]
         return None, report
     report.features = len(frame)
+    report.warnings += repairs or []
     derived = derive(frame, PARCELS)
     ids = frame[PARCELS.id_field].astype(str).to_numpy()
     for i in np.flatnonzero(derived["area_warn"].fillna(False).to_numpy(dtype=bool)):
@@ -312,6 +321,7 @@ def import_list(
     encoding: str | None = None,
     overlap_tolerance_m2: float = OVERLAP_TOLERANCE_M2,
     name: str | None = None,
+    repair: bool = False,
 ) -> Imported:
     """Validate ``path`` and, if it passes, stage it with its diff; otherwise change
     nothing but the audit log. The staged release waits for :func:`publish`."""
@@ -324,6 +334,7 @@ def import_list(
         encoding=encoding,
         overlap_tolerance_m2=overlap_tolerance_m2,
         name=name,
+        repair=repair,
     )
     if frame is None:
         store.record(

@@ -83,6 +83,7 @@ def read_table_file(
     crs: str | int | None = None,
     encoding: str | None = None,
     checks: Sequence[Check] = (),
+    repairs: list[Problem] | None = None,
 ) -> gpd.GeoDataFrame:
     """Read, validate and transform a CSV or XLSX layer to the canonical frame in EPSG:4490.
 
@@ -105,6 +106,8 @@ def read_table_file(
     checks
         More checks of the caller's, run by :func:`layers.frames.conform` so that their
         problems join the table's own.
+    repairs
+        As for :func:`layers.io.read_layer_file`: a list to repair invalid geometry into.
 
     Raises
     ------
@@ -135,7 +138,7 @@ def read_table_file(
     if not path.is_file():
         raise InvalidInput(f"{path.name}: 文件不存在 (file not found)")
     rows = _csv_rows(path, encoding) if suffix == ".csv" else _xlsx_rows(path, spec)
-    return _conform_table(path.name, rows, spec, crs, checks)
+    return _conform_table(path.name, rows, spec, crs, checks, repairs)
 
 
 # -- CSV ------------------------------------------------------------------------------
@@ -369,6 +372,7 @@ def _conform_table(
     spec: LayerSpec,
     crs: str | int | None,
     checks: Sequence[Check],
+    repairs: list[Problem] | None = None,
 ) -> gpd.GeoDataFrame:
     columns, n, problems = _columns(source, rows)
     how, geometry_columns, frame_crs = _geometry_source(source, columns, spec, crs, problems)
@@ -390,7 +394,9 @@ def _conform_table(
     if frame.geometry.name != GEOMETRY:
         frame = frame.rename_geometry(GEOMETRY)
     try:
-        result = conform(frame, spec, source=source, declared_crs=crs, checks=checks)
+        result = conform(
+            frame, spec, source=source, declared_crs=crs, checks=checks, repairs=repairs
+        )
         found: list[Problem] = []
     except LayerValidationError as exc:
         found = exc.problems

@@ -14,7 +14,9 @@ import threading
 from pathlib import Path
 
 import geopandas as gpd
+import pyogrio
 import pytest
+import shapely
 import sqlalchemy as sa
 
 from layers.catalog import LAYERS, PARCELS
@@ -297,3 +299,37 @@ def test_cli_import_exits_non_zero_on_a_refused_list(
     )  # fmt: skip
     assert good.returncode == 0, good.stderr
     assert "stock-list publish" in good.stdout and (tmp_path / "r.json").is_file()
+
+
+def test_invalid_geometry_is_repaired_only_on_request_and_within_bounds(
+    loaded: Store, zone: dict[str, gpd.GeoDataFrame], tmp_path: Path
+) -> None:
+    listed = zone["parcels"].assign(list_year=2027)
+    parcel = listed.geometry.iloc[2]
+    ring = list(parcel.exterior.coords)[:-1]
+    edge = shapely.LineString(ring[1:3]).interpolate(0.5, normalized=True)
+    inward = parcel.centroid
+    spike = [*ring[:2], edge.coords[0], inward.coords[0], edge.coords[0], *ring[2:]]
+    listed.loc[2, "geometry"] = shapely.Polygon(spike)  # a spike: area unchanged by repair
+    path = tmp_path / "spike.gpkg"
+    write_layer_file_raw(listed, path)
+    refused = import_list(loaded, path, year=2027, actor=BUREAU)
+    assert refused.release is None and "not repaired" in refused.report.summary()
+
+    repaired = import_list(loaded, path, year=2027, actor=BUREAU, repair=True)
+    assert repaired.release is not None
+    notes = [w for w in repaired.report.warnings if w.field == "geometry"]
+    assert len(notes) == 1 and notes[0].row == 3 and "→" in notes[0].message
+    assert repaired.release.report["validation"]["warnings"][0]["row"] == 3  # kept with it
+    loaded.discard_release(repaired.release.id, actor=BUREAU)
+
+    a, b, c, d = ring[:4]
+    listed.loc[2, "geometry"] = shapely.Polygon([a, c, b, d])  # a bow-tie
+    write_layer_file_raw(listed, path)
+    bow_tie = import_list(loaded, path, year=2027, actor=BUREAU, repair=True)
+    assert bow_tie.release is None and "repair refused" in bow_tie.report.summary()
+
+
+def write_layer_file_raw(frame: gpd.GeoDataFrame, path: Path) -> None:
+    """Written by GDAL as it is: our own writer derives areas and would refuse it."""
+    pyogrio.write_dataframe(frame, path, layer="parcels")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -116,3 +117,18 @@ def ledger_history(
             json.dumps(h["before"], ensure_ascii=False), json.dumps(h["after"], ensure_ascii=False),
         )  # fmt: skip
     console.print(table)
+
+
+@ledger_app.command("update")
+def ledger_update(
+    layer: Annotated[str, typer.Argument(help="parks, factories or infrastructure")],
+    file: Annotated[Path, typer.Argument(help=".csv or .xlsx: id column, version, fields")],
+    quarter: Annotated[str, typer.Option(help="e.g. 2026Q4")],
+    db: DbOption = None,
+    encoding: Annotated[str | None, typer.Option(help="CSV encoding, e.g. GBK")] = None,
+) -> None:
+    """按文件更新台账, 全部或全不 (update ledger rows from a file: all or nothing)."""
+    count = ledgers.update_ledger_file(
+        open_store(db), layer, file, quarter=quarter, actor=cli_actor(), encoding=encoding
+    )
+    console.print(f"已更新 {count} 行 (updated) {layer} ({quarter})")

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from geo_service.auth import Caller, Role
 from geo_service.deps import StoreDep, require
-from geo_service.stock_routes import actor_of
+from geo_service.stock_routes import actor_of, upload_label, uploaded
 from layers.store import ledgers
 from layers.store import reservations as held
 
@@ -118,3 +118,22 @@ def ledger_history(
     store: StoreDep, _caller: StaffDep, layer: Ledger, feature_id: FeatureId
 ) -> list[dict[str, Any]]:
     return ledgers.history(store, layer, feature_id)
+
+
+@router.post("/ledgers/{layer}", summary="按文件更新台账 (update ledger rows from a file)")
+async def upload_ledger(
+    request: Request,
+    store: StoreDep,
+    caller: BureauDep,
+    layer: Ledger,
+    file: UploadFile,
+    quarter: Annotated[str, Query(pattern=r"^(19|20)\d{2}Q[1-4]$")],
+) -> dict[str, Any]:
+    """A CSV or XLSX of rows (id column, ``version``, fields): applied whole or refused
+    (409 naming the stale rows with their current values, 422 naming bad values)."""
+    async with uploaded(file, allowed=(".csv", ".xlsx")) as path:
+        count = await run_in_threadpool(
+            ledgers.update_ledger_file, store, layer, path, quarter=quarter,
+            actor=actor_of(caller, request), name=upload_label(file),
+        )  # fmt: skip
+    return {"updated": count, "quarter": quarter}

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path, PurePath
 from typing import Annotated, Any
 
@@ -43,6 +45,35 @@ def actor_of(caller: Caller, request: Request) -> Actor:
     return Actor(caller.name or caller.role.value, caller.role.value, request.state.request_id)
 
 
+def upload_label(file: UploadFile) -> str:
+    """The client's file name, as a label only (never a path)."""
+    return PurePath(file.filename or "upload").name[:200] or "upload"
+
+
+@asynccontextmanager
+async def uploaded(file: UploadFile, *, allowed: tuple[str, ...]) -> AsyncIterator[Path]:
+    """The upload written to a temporary file of our own naming (only the extension, from
+    ``allowed``, is taken from the client), removed afterwards whatever happens."""
+    label = upload_label(file)
+    suffix = PurePath(label).suffix.lower()
+    if suffix not in allowed:
+        raise InvalidInput(
+            f"{label}: 不支持的文件格式 (unsupported format); accepted: {', '.join(allowed)}"
+        )
+    with tempfile.TemporaryDirectory(prefix="geo-service-upload-") as folder:
+        path = Path(folder) / f"upload{suffix}"
+        size = 0
+        with path.open("wb") as out:
+            while chunk := await file.read(_CHUNK):
+                size += len(chunk)
+                if size > MAX_FILE_BYTES:
+                    raise InvalidInput(
+                        f"{label}: 文件超过 {MAX_FILE_BYTES // 2**20} MB (file too large)"
+                    )
+                out.write(chunk)
+        yield path
+
+
 def _release(release: Release, request: Request) -> dict[str, Any]:
     base = f"{str(request.base_url).rstrip('/')}/stock-lists/{release.id}"
     return {
@@ -67,24 +98,8 @@ async def import_stock_list(
 ) -> Any:
     """Validate the uploaded list and stage it with its diff (201), or refuse it with
     the full report (422); nothing is published until ``/publish``."""
-    label = PurePath(file.filename or "upload").name[:200] or "upload"
-    suffix = PurePath(label).suffix.lower()
-    if suffix not in DRIVERS:
-        raise InvalidInput(
-            f"{label}: 不支持的文件格式 (unsupported format); accepted: {', '.join(DRIVERS)}"
-        )
-    with tempfile.TemporaryDirectory(prefix="geo-service-upload-") as folder:
-        # Our own file name: the client's name is a label, never a path.
-        path = Path(folder) / f"upload{suffix}"
-        size = 0
-        with path.open("wb") as out:
-            while chunk := await file.read(_CHUNK):
-                size += len(chunk)
-                if size > MAX_FILE_BYTES:
-                    raise InvalidInput(
-                        f"{label}: 文件超过 {MAX_FILE_BYTES // 2**20} MB (file too large)"
-                    )
-                out.write(chunk)
+    label = upload_label(file)
+    async with uploaded(file, allowed=tuple(DRIVERS)) as path:
         result = await run_in_threadpool(
             import_list, store, path, year=year, actor=actor_of(caller, request), name=label,
             repair=repair,

@@ -144,6 +144,30 @@ def read_table_file(
 # -- CSV ------------------------------------------------------------------------------
 
 
+def read_table_columns(
+    path: Path, spec: LayerSpec, *, encoding: str | None = None
+) -> tuple[dict[str, list[object]], int]:
+    """The columns of a CSV or XLSX by header name, and the number of data rows, read with
+    the same safety checks as a layer (for tables without geometry, such as ledgers).
+
+    Raises
+    ------
+    InvalidInput, LayerValidationError
+        As :func:`read_table_file` does, for the file and its header.
+    """
+    suffix = path.suffix.lower()
+    if suffix not in TABLE_SUFFIXES:
+        raise InvalidInput(f"{path.name}: 不是 .csv 或 .xlsx (not a .csv or .xlsx file)")
+    if not path.is_file():
+        raise InvalidInput(f"{path.name}: 文件不存在 (file not found)")
+    rows = _csv_rows(path, encoding) if suffix == ".csv" else _xlsx_rows(path, spec)
+    columns, n, problems = _columns(path.name, rows)
+    if problems:
+        message = f"{path.name}: 表格无法读取 (the table cannot be read)"
+        raise LayerValidationError(message, problems)
+    return columns, n
+
+
 def _csv_rows(path: Path, encoding: str | None) -> Sequence[Row]:
     source = path.name
     data = path.read_bytes()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -257,3 +258,38 @@ def test_reservations_and_ledgers_over_http(
                             headers=bureau).status_code == 422  # fmt: skip
         log = client.get("/audit", headers=bureau).json()["rows"]
         assert log[0]["action"] == "ledger.update" and log[0]["actor"] == "国土局 王五"
+
+
+def test_a_ledger_file_is_applied_whole_or_not_at_all(loaded: Store, tmp_path: Path) -> None:
+    parks = list(loaded.read_layer(PARKS)["park_id"][:2])
+    rows = [ledgers.ledger_row(loaded, "parks", p) for p in parks]
+    path = tmp_path / "台账 2026Q4.csv"
+
+    def write(lines: list[str]) -> None:
+        path.write_text("park_id,version,egy_total,so2_cap\n" + "\n".join(lines) + "\n",
+                        encoding="utf-8")  # fmt: skip
+
+    # One row stale (someone edited P2 meanwhile): nothing is applied.
+    ledgers.update_ledger(loaded, "parks", parks[1], {"so2_cap": 1.0}, version=rows[1]["version"],
+                          quarter="2026Q3", actor=TESTER)  # fmt: skip
+    write(
+        [f"{parks[0]},{rows[0]['version']},50000,10", f"{parks[1]},{rows[1]['version']},60000,20"]
+    )
+    with pytest.raises(Conflict) as stale:
+        ledgers.update_ledger_file(loaded, "parks", path, quarter="2026Q4", actor=CENTRE)
+    assert [r["row"] for r in stale.value.details["stale"]] == [2]
+    assert ledgers.ledger_row(loaded, "parks", parks[0]) == rows[0]
+
+    # A bad value is named by file, row and field; nothing is applied.
+    current = ledgers.ledger_row(loaded, "parks", parks[1])["version"]
+    write([f"{parks[0]},{rows[0]['version']},50000,-3", f"{parks[1]},{current},60000,20"])
+    with pytest.raises(LayerValidationError) as bad:
+        ledgers.update_ledger_file(loaded, "parks", path, quarter="2026Q4", actor=CENTRE)
+    assert [(p.file, p.row, p.field) for p in bad.value.problems] == [(path.name, 1, "so2_cap")]
+    assert ledgers.ledger_row(loaded, "parks", parks[0]) == rows[0]
+
+    write([f"{parks[0]},{rows[0]['version']},50000,10", f"{parks[1]},{current},60000,20"])
+    assert ledgers.update_ledger_file(loaded, "parks", path, quarter="2026Q4", actor=CENTRE) == 2
+    now = {p: ledgers.ledger_row(loaded, "parks", p)["values"] for p in parks}
+    assert (now[parks[0]]["egy_total"], now[parks[1]]["so2_cap"]) == (50000.0, 20.0)
+    assert ledgers.history(loaded, "parks", parks[0])[-1]["quarter"] == "2026Q4"

@@ -10,17 +10,21 @@ with the values before and after, and audited — all in one transaction.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import re
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from layers.catalog import LAYERS
-from layers.errors import Conflict, InvalidInput, NotFound
+from layers.errors import Conflict, InvalidInput, LayerValidationError, NotFound, Problem
 from layers.frames import GEOMETRY, conform
+from layers.schema import LayerSpec
 from layers.store import audit
 from layers.store.audit import Actor
 from layers.store.tables import LAYER_TABLES, LEDGERS, ledger_history
@@ -56,6 +60,69 @@ def update_ledger(
 ) -> dict[str, Any]:
     """Change some fields of one ledger row made from ``version``; returns the new row."""
     spec = _ledger(layer)
+    _check_edit(spec, quarter, values)
+    with store.transaction() as conn:
+        _apply(store, conn, spec, feature_id, values, version, quarter, actor)
+    return ledger_row(store, layer, feature_id)
+
+
+def update_ledger_file(
+    store: Store,
+    layer: str,
+    path: Path,
+    *,
+    quarter: str,
+    actor: Actor,
+    encoding: str | None = None,
+    name: str | None = None,
+) -> int:
+    """Apply a ledger file (CSV or XLSX: the id column, ``version`` — the row version the
+    values were edited from — and the fields to set) whole, in one transaction, or refuse
+    it naming every stale row and every bad value; returns the number of rows changed."""
+    from layers.tables import read_table_columns
+
+    spec = _ledger(layer)
+    source = name or path.name  # an upload's own name, not our temporary file's
+    columns, n = read_table_columns(path, spec, encoding=encoding)
+    missing = [c for c in (spec.id_field, "version") if c not in columns]
+    if missing:
+        raise InvalidInput(f"{source}: 缺少列 (missing columns): {', '.join(missing)}")
+    ids = [str(v) if v is not None else "" for v in columns.pop(spec.id_field)]
+    versions = columns.pop("version")
+    _check_edit(spec, quarter, dict.fromkeys(columns))
+    problems: list[Problem] = []
+    stale: list[dict[str, Any]] = []
+    with store.transaction() as conn:
+        for i in range(n):
+            values = {name: column[i] for name, column in columns.items()}
+            try:
+                version = int(str(versions[i]))
+            except ValueError:
+                problems.append(Problem("版本号不是整数 (version is not a whole number)",
+                                        source, i + 1, ids[i], "version"))  # fmt: skip
+                continue
+            try:
+                _apply(store, conn, spec, ids[i], values, version, quarter, actor)
+            except Conflict as exc:
+                stale.append({"row": i + 1, **exc.details["current"]})
+            except LayerValidationError as exc:
+                problems += [dataclasses.replace(p, file=source, row=i + 1) for p in exc.problems]
+            except NotFound as exc:
+                problems.append(Problem(exc.message, source, i + 1, ids[i], spec.id_field))
+        if problems:
+            raise LayerValidationError(
+                f"{source}: {len(problems)} 个问题, 台账未更新 (ledger not updated)", problems
+            )
+        if stale:
+            raise Conflict(
+                f"{source}: {len(stale)} 行已被他人修改, 台账未更新 (rows changed by "
+                "someone else since the file was made; nothing updated)",
+                details={"stale": stale},
+            )
+    return n
+
+
+def _check_edit(spec: LayerSpec, quarter: str, values: dict[str, Any]) -> None:
     if not QUARTER.match(quarter):
         raise InvalidInput(f"季度格式应为 2026Q4 (quarter must look like 2026Q4): {quarter!r}")
     editable = {f.name for f in spec.stored_fields} - {spec.id_field}
@@ -65,58 +132,67 @@ def update_ledger(
             f"不可修改的字段 (fields that cannot be edited here): {', '.join(unknown)}",
             details={"editable": sorted(editable)},
         )
+
+
+def _apply(
+    store: Store,
+    conn: Connection,
+    spec: LayerSpec,
+    feature_id: str,
+    values: dict[str, Any],
+    version: int,
+    quarter: str,
+    actor: Actor,
+) -> None:
+    layer = spec.name
     table = LAYER_TABLES[layer]
-    with store.transaction() as conn:
-        row = (
-            conn.execute(
-                sa.select(table).where(table.c[spec.id_field] == feature_id).with_for_update()
-            )
-            .mappings()
-            .one_or_none()
+    row = (
+        conn.execute(sa.select(table).where(table.c[spec.id_field] == feature_id).with_for_update())
+        .mappings()
+        .one_or_none()
+    )
+    if row is None:
+        raise NotFound(f"{spec.zh} {feature_id} 不存在 (no {spec.en.lower()} {feature_id})")
+    if row["row_version"] != version:
+        raise Conflict(
+            f"{spec.zh} {feature_id} 已被他人修改 (version {row['row_version']}, not "
+            f"{version}): 请基于最新数据重新修改 (changed by someone else: edit the "
+            "current values)",
+            details={"current": _public_row(row, layer)},
         )
-        if row is None:
-            raise NotFound(f"{spec.zh} {feature_id} 不存在 (no {spec.en.lower()} {feature_id})")
-        if row["row_version"] != version:
-            raise Conflict(
-                f"{spec.zh} {feature_id} 已被他人修改 (version {row['row_version']}, not "
-                f"{version}): 请基于最新数据重新修改 (changed by someone else: edit the "
-                "current values)",
-                details={"current": _public_row(row, layer)},
-            )
-        # Validate the edited row exactly as a file row: the layer's own rules.
-        edited = {f.name: row[f.name] for f in spec.stored_fields} | values
-        frame = gpd.GeoDataFrame(
-            [{**edited, GEOMETRY: row["geom"]}], geometry=GEOMETRY, crs="EPSG:4490"
+    # Validate the edited row exactly as a file row: the layer's own rules.
+    edited = {f.name: row[f.name] for f in spec.stored_fields} | values
+    frame = gpd.GeoDataFrame(
+        [{**edited, GEOMETRY: row["geom"]}], geometry=GEOMETRY, crs="EPSG:4490"
+    )
+    canonical = conform(frame, spec, source=f"{layer}/{feature_id}")
+    after = {name: _plain(canonical[name].iloc[0]) for name in values}
+    before = {name: _plain(row[name]) for name in values}
+    changed = {k: v for k, v in after.items() if before[k] != v}
+    new_version = version + 1
+    conn.execute(
+        table.update()
+        .where(table.c[spec.id_field] == feature_id)
+        .values(**changed, row_version=new_version)
+    )
+    conn.execute(
+        ledger_history.insert().values(
+            layer=layer,
+            feature_id=feature_id,
+            quarter=quarter,
+            version=new_version,
+            before=json.dumps({k: before[k] for k in changed}, ensure_ascii=False),
+            after=json.dumps(changed, ensure_ascii=False),
+            changed_by=actor.name,
+            changed_at=dt.datetime.now(dt.UTC),
         )
-        canonical = conform(frame, spec, source=f"{layer}/{feature_id}")
-        after = {name: _plain(canonical[name].iloc[0]) for name in values}
-        before = {name: _plain(row[name]) for name in values}
-        changed = {k: v for k, v in after.items() if before[k] != v}
-        new_version = version + 1
-        conn.execute(
-            table.update()
-            .where(table.c[spec.id_field] == feature_id)
-            .values(**changed, row_version=new_version)
-        )
-        conn.execute(
-            ledger_history.insert().values(
-                layer=layer,
-                feature_id=feature_id,
-                quarter=quarter,
-                version=new_version,
-                before=json.dumps({k: before[k] for k in changed}, ensure_ascii=False),
-                after=json.dumps(changed, ensure_ascii=False),
-                changed_by=actor.name,
-                changed_at=dt.datetime.now(dt.UTC),
-            )
-        )
-        store._bump_version(conn, spec)
-        audit.record(
-            conn, actor, "ledger.update", f"{layer} {feature_id} {quarter}",
-            before={k: before[k] for k in changed} | {"version": version},
-            after=changed | {"version": new_version},
-        )  # fmt: skip
-    return ledger_row(store, layer, feature_id)
+    )
+    store._bump_version(conn, spec)
+    audit.record(
+        conn, actor, "ledger.update", f"{layer} {feature_id} {quarter}",
+        before={k: before[k] for k in changed} | {"version": version},
+        after=changed | {"version": new_version},
+    )  # fmt: skip
 
 
 def history(store: Store, layer: str, feature_id: str) -> list[dict[str, Any]]:
@@ -134,7 +210,7 @@ def history(store: Store, layer: str, feature_id: str) -> list[dict[str, Any]]:
     return rows
 
 
-def _ledger(layer: str) -> Any:
+def _ledger(layer: str) -> LayerSpec:
     if layer not in LEDGERS:
         raise InvalidInput(
             f"不是台账图层 (not a ledger layer): {layer}; choose {', '.join(LEDGERS)}"

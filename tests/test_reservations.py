@@ -258,6 +258,13 @@ def test_reservations_and_ledgers_over_http(
                             headers=bureau).status_code == 422  # fmt: skip
         log = client.get("/audit", headers=bureau).json()["rows"]
         assert log[0]["action"] == "ledger.update" and log[0]["actor"] == "国土局 王五"
+        version = client.get(f"/ledgers/parks/{park_id}", headers=planner).json()["version"]
+        table = f"park_id,version,so2_cap\n{park_id},{version},13.5\n".encode()
+        upload = {"file": ("台账.csv", table, "text/csv")}
+        done = client.post("/ledgers/parks?quarter=2026Q4", files=upload, headers=bureau)
+        assert done.status_code == 200 and done.json()["updated"] == 1
+        again = client.post("/ledgers/parks?quarter=2026Q4", files=upload, headers=bureau)
+        assert again.status_code == 409 and again.json()["details"]["stale"][0]["row"] == 1
 
 
 def test_a_ledger_file_is_applied_whole_or_not_at_all(loaded: Store, tmp_path: Path) -> None:

@@ -114,7 +114,7 @@ def export(
     store = open_store(db)
     with progress_bar() as progress:
         task = progress.add_task(f"导出 {spec.zh} (exporting)", total=2)
-        frame = store.read_layer(spec)
+        frame = store.read_layer(spec, as_stored=True)  # not drawn down by reservations
         progress.update(task, advance=1)
         count = write_layer_file(frame, spec, file, public=public)
         progress.update(task, advance=1)

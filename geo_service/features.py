@@ -22,6 +22,7 @@ from layers.catalog import LAYERS
 from layers.errors import InvalidInput, NotFound, UnknownLayer
 from layers.frames import derive
 from layers.schema import LayerSpec
+from layers.store.tables import RELEASED
 
 router = APIRouter()
 
@@ -210,8 +211,12 @@ def items(
             f"limit 最大为 {settings.max_limit} (limit must be ≤ {settings.max_limit})"
         )
     box = _parse_bbox(bbox)
-    frame = store.read_layer(spec, bbox=box, limit=limit, offset=offset)
-    matched = store.count(spec, bbox=box)
+    # Features and count from one release even if a new one is published in between.
+    release = store.current_release_id() if spec.name in RELEASED else None
+    frame = store.read_layer(
+        spec, bbox=box, limit=limit, offset=offset, release=release, as_stored=False
+    )
+    matched = store.count(spec, bbox=box, release=release)
     features = _features(spec, frame, caller.sees_internal)
     base = f"{_base(request)}/collections/{spec.name}/items"
     query = {k: v for k, v in request.query_params.items() if k != "offset"}

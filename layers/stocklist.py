@@ -18,6 +18,7 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import shapely
 
@@ -261,26 +262,31 @@ def diff(current: gpd.GeoDataFrame, staged: gpd.GeoDataFrame) -> Diff:
         out.added.append(_brief(new.loc[pid]))
     for pid in old.index.difference(new.index, sort=False):
         out.removed.append(_brief(old.loc[pid]))
-    for pid in new.index.intersection(old.index, sort=False):
-        before, after = old.loc[pid], new.loc[pid]
+    shared = new.index.intersection(old.index, sort=False)
+    before, after = old.loc[shared], new.loc[shared]
+    differs = {name: _differs(before[name], after[name]) for name in _COMPARED}
+    differs[GEOMETRY] = ~shapely.equals_exact(
+        before.geometry.values.to_numpy(), after.geometry.values.to_numpy(), 1e-9
+    )
+    real = np.zeros(len(shared), dtype=bool)
+    for name, mask in differs.items():
+        if name not in ROUTINE:
+            real |= mask
+    out.unchanged = int((~real).sum())
+    for i in np.flatnonzero(real):  # only the rows that changed: a few among thousands
         fields = {
-            name: [_plain(before[name]), _plain(after[name])]
-            for name in _COMPARED
-            if not _same(before[name], after[name])
-        }
-        if not before[GEOMETRY].equals_exact(after[GEOMETRY], 1e-9):
-            fields[GEOMETRY] = ["…", "…"]
-        if set(fields) - ROUTINE:
-            out.changed.append(
-                {
-                    "parcel_id": str(pid),
-                    "name": _plain(after["name"]),
-                    "fields": fields,
-                    "area_mu": [float(before["area_mu"]), float(after["area_mu"])],
-                }
-            )
-        else:
-            out.unchanged += 1
+            name: ["…", "…"] if name == GEOMETRY
+            else [_plain(before[name].iloc[i]), _plain(after[name].iloc[i])]
+            for name, mask in differs.items() if mask[i]
+        }  # fmt: skip
+        out.changed.append(
+            {
+                "parcel_id": str(shared[i]),
+                "name": _plain(after["name"].iloc[i]),
+                "fields": fields,
+                "area_mu": [float(before["area_mu"].iloc[i]), float(after["area_mu"].iloc[i])],
+            }
+        )
     return out
 
 
@@ -304,11 +310,25 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _same(a: Any, b: Any) -> bool:
-    a, b = _plain(a), _plain(b)
-    if isinstance(a, float) and isinstance(b, float):
-        return math.isclose(a, b, rel_tol=0, abs_tol=1e-9)
-    return bool(a == b)
+def _differs(a: pd.Series, b: pd.Series) -> npt.NDArray[np.bool_]:
+    """Row by row, whether two aligned columns differ (missing equals missing; numbers
+    within 1e-9)."""
+    a_missing, b_missing = a.isna().to_numpy(), b.isna().to_numpy()
+    numeric = [pd.api.types.is_numeric_dtype(c) and not pd.api.types.is_bool_dtype(c)
+               for c in (a, b)]  # fmt: skip
+    if all(numeric):
+        x = a.to_numpy(dtype=float, na_value=np.nan)
+        y = b.to_numpy(dtype=float, na_value=np.nan)
+        same = np.isclose(x, y, rtol=0, atol=1e-9) | (a_missing & b_missing)
+    else:
+        x = a.astype(object).to_numpy()
+        y = b.astype(object).to_numpy()
+        same = np.array(
+            [(m and n) or (not m and not n and u == v)
+             for u, v, m, n in zip(x, y, a_missing, b_missing, strict=True)],
+            dtype=bool,
+        )  # fmt: skip
+    return np.asarray(~same, dtype=bool)
 
 
 def import_list(
@@ -344,20 +364,25 @@ def import_list(
             after={"problems": len(report.problems), "first": str(report.problems[0])},
         )
         return Imported(report)
-    changes = diff(store.read_layer(PARCELS), frame)
+    base = store.current_release_id()  # the diff is against this list, stored as it was
+    in_force = store.read_layer(PARCELS, release=base) if base else store.read_layer(PARCELS)
+    changes = diff(in_force, frame)
     release = store.stage_release(
         frame,
         year=year,
         source=(report.source, source),
         report={"validation": report.as_dict(), "diff": changes.as_dict()},
         actor=actor,
+        base=base,
     )
     return Imported(report, changes, release)
 
 
 def staged_diff(store: Store, release: Release) -> Diff:
-    """The diff of a staged release against the list in force now."""
-    return diff(store.read_layer(PARCELS), store.read_layer(PARCELS, release=release.id))
+    """The diff of a release against the list in force now (both as stored)."""
+    base = store.current_release_id()
+    in_force = store.read_layer(PARCELS, release=base) if base else store.read_layer(PARCELS)
+    return diff(in_force, store.read_layer(PARCELS, release=release.id))
 
 
 __all__ = ["Diff", "Imported", "Report", "diff", "import_list", "staged_diff", "validate"]

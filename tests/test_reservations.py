@@ -18,7 +18,7 @@ from layers.errors import Conflict, InvalidInput, LayerValidationError
 from layers.store import ledgers
 from layers.store.audit import Actor
 from layers.store.reservations import Needs, release, reserve
-from layers.store.store import Store
+from layers.store.store import Store, data_hash
 from matching.zone import build_zone
 from tests.people import TESTER
 
@@ -58,9 +58,17 @@ def test_a_reservation_draws_budgets_down_and_release_gives_them_back(loaded: St
     needs = Needs(energy_tce=120.0, emissions_t={"so2": 0.5}, power_mva=2.0,
                   substation_id=substation)  # fmt: skip
 
+    in_force = loaded.current_release_id()
+    stored = data_hash(loaded.read_layer(PARCELS, release=in_force), PARCELS)
+
     held = reserve(
         loaded, layer="parcels", site_id=site, project="大恒 一期", needs=needs, actor=PLANNER
     )
+
+    # History is untouched: the release as stored hashes the same, and exports (stored
+    # values) do not carry the draw-down, so a re-load cannot count it twice.
+    assert data_hash(loaded.read_layer(PARCELS, release=in_force), PARCELS) == stored
+    assert _park_stored(loaded, park_id)["egy_alloc"] == pytest.approx(park["egy_alloc"])
 
     parcels = loaded.read_layer(PARCELS).set_index("parcel_id")
     assert parcels.loc[site, "status"] == "reserved"
@@ -84,6 +92,11 @@ def test_a_reservation_draws_budgets_down_and_release_gives_them_back(loaded: St
         release(loaded, held.id, actor=PLANNER)
     actions = [r["action"] for r in loaded.audit_log(limit=2)]
     assert actions == ["reservation.release", "reservation.create"]
+
+
+def _park_stored(store: Store, park_id: str) -> dict[str, Any]:
+    parks = store.read_layer(PARKS, as_stored=True)
+    return dict(parks[parks["park_id"] == park_id].iloc[0])
 
 
 def _substation_spare(store: Store, substation: str) -> float:

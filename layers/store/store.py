@@ -17,6 +17,7 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import shapely
 import sqlalchemy as sa
@@ -121,12 +122,15 @@ class Store:
             yield conn
 
     # -- reading -------------------------------------------------------------------
-    def count(self, spec: LayerSpec, *, bbox: BBox | None = None) -> int:
-        """Number of features, or of those whose geometry intersects ``bbox``."""
+    def count(
+        self, spec: LayerSpec, *, bbox: BBox | None = None, release: int | None = None
+    ) -> int:
+        """Number of features, or of those whose geometry intersects ``bbox`` (parcels:
+        of ``release``, else of the release in force)."""
         if bbox is not None and not self.is_postgis:
-            return len(self._fids_in_bbox(spec, bbox))
+            return len(self._fids_in_bbox(spec, bbox, release=release))
         table = LAYER_TABLES[spec.name]
-        query = sa.select(sa.func.count()).select_from(table).where(*self._in_force(table))
+        query = sa.select(sa.func.count()).select_from(table).where(*self._in_force(table, release))
         if bbox is not None:
             query = query.where(self._bbox_clause(spec, bbox))
         with self.engine.connect() as conn:
@@ -154,12 +158,33 @@ class Store:
         offset: int = 0,
         fids: Sequence[int] | None = None,
         release: int | None = None,
+        as_stored: bool | None = None,
     ) -> gpd.GeoDataFrame:
         """Features ordered by ``fid`` (the frame's index), optionally those meeting ``bbox``.
 
         ``bbox`` (minx, miny, maxx, maxy in EPSG:4490) keeps features whose geometry
         intersects the box. Parcels are those of the release in force, or of ``release``.
+        Readers of what is in force see active reservations (sites reserved, budgets
+        drawn down); ``as_stored`` gives the values as stored (the default for a
+        ``release`` asked for by id).
         """
+        as_stored = (release is not None) if as_stored is None else as_stored
+        if release is None and spec.name in RELEASED:
+            # One release for the whole read, even across the two queries below.
+            current = self.current_release_id()
+            release = current if current is not None else -1
+        return self._read(spec, bbox, limit, offset, fids, release, as_stored)
+
+    def _read(
+        self,
+        spec: LayerSpec,
+        bbox: BBox | None,
+        limit: int | None,
+        offset: int,
+        fids: Sequence[int] | None,
+        release: int | None,
+        as_stored: bool,
+    ) -> gpd.GeoDataFrame:
         table = LAYER_TABLES[spec.name]
         if bbox is not None and not self.is_postgis:
             # No spatial SQL here: keep the exact matches in Python, then fetch the page.
@@ -169,8 +194,11 @@ class Store:
             page = matched[offset : None if limit is None else offset + limit]
             if not page:
                 return self._frame(spec, [])
-            return self.read_layer(spec, fids=page, release=release)
-        columns = [table.c.fid, *(self._column(spec, f.name) for f in spec.stored_fields)]
+            return self._read(spec, None, None, 0, page, release, as_stored)
+        columns = [
+            table.c.fid,
+            *(self._column(spec, f.name, as_stored=as_stored) for f in spec.stored_fields),
+        ]
         columns.append(table.c.geom)
         query = (
             sa.select(*columns)
@@ -186,7 +214,7 @@ class Store:
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
             frame = self._frame(spec, rows)
-            if spec.name in DRAWN:
+            if spec.name in DRAWN and not as_stored:
                 frame = draw_down(conn, spec, frame)
         return frame
 
@@ -215,11 +243,11 @@ class Store:
         return frame
 
     @staticmethod
-    def _column(spec: LayerSpec, name: str) -> sa.ColumnElement[Any]:
+    def _column(spec: LayerSpec, name: str, *, as_stored: bool = False) -> sa.ColumnElement[Any]:
         """A stored column as readers see it: a site with an active reservation is
-        ``reserved`` whatever its stored status."""
+        ``reserved`` whatever its stored status (unless ``as_stored``)."""
         table = LAYER_TABLES[spec.name]
-        if name == "status" and spec.name in RESERVABLE:
+        if name == "status" and spec.name in RESERVABLE and not as_stored:
             return reserved_status(table, spec.id_field).label("status")
         return table.c[name]
 
@@ -373,15 +401,28 @@ class Store:
         source: tuple[str, bytes],
         report: dict[str, Any],
         actor: Actor,
+        base: int | None,
         progress: Callable[[int], None] | None = None,
     ) -> Release:
         """Keep a validated stock list (canonical parcels) as a staged release: stored,
         invisible to readers until published. One release per year may be staged at a
-        time; a second gets :class:`Conflict`."""
+        time; a second gets :class:`Conflict`. ``base`` is the release in force the
+        caller compared the list with; if another was published since, :class:`Conflict`
+        (its diff would be stale)."""
         spec = LAYERS[RELEASED[0]]
         records = _records(spec, frame)
         try:
             with self.transaction() as conn:
+                current = conn.execute(
+                    sa.select(stock_current.c.release_id)
+                    .where(stock_current.c.id == 1)
+                    .with_for_update()
+                ).scalar_one_or_none()
+                if current != base:
+                    raise Conflict(
+                        f"导入期间现行清单已变为 {current}; 请重新导入 (the list in force "
+                        f"changed to release {current} during the import: import again)"
+                    )
                 release = self._stage(
                     conn, spec, records, frame, year=year, source=source, report=report,
                     actor=actor, progress=progress,
@@ -549,6 +590,13 @@ class Store:
             raise NotFound(f"清单 {release} 不存在 (no release {release})")
         return str(row[0]), bytes(row[1])
 
+    def current_release_id(self) -> int | None:
+        with self.engine.connect() as conn:
+            current = conn.execute(
+                sa.select(stock_current.c.release_id).where(stock_current.c.id == 1)
+            ).scalar_one_or_none()
+        return None if current is None else int(current)
+
     def current_release(self) -> Release | None:
         with self.engine.connect() as conn:
             current = conn.execute(
@@ -691,12 +739,22 @@ def data_hash(frame: gpd.GeoDataFrame, spec: LayerSpec) -> str:
     """SHA-256 of a canonical dump of a frame's features (sorted by id, stored fields and
     WKB): equal for equal data whichever store or file it came from."""
     order = np.argsort(frame[spec.id_field].astype(str).to_numpy(), kind="stable")
-    digest = hashlib.sha256()
+    columns = [_plain_column(frame[f.name], f.kind)[order] for f in spec.stored_fields]
     wkb = shapely.to_wkb(frame.geometry.values.to_numpy()[order], hex=True)
-    for i, geom in zip(order, wkb, strict=True):
-        row = [_plain(frame[f.name].iloc[i], f.kind) for f in spec.stored_fields]
-        digest.update(json.dumps([row, geom], ensure_ascii=False, default=str).encode())
+    digest = hashlib.sha256()
+    for row in zip(*columns, wkb, strict=True):
+        digest.update(json.dumps(row, ensure_ascii=False, default=str).encode())
     return digest.hexdigest()
+
+
+def _plain_column(series: pd.Series, kind: str) -> npt.NDArray[np.object_]:
+    """A column as plain Python values (None for missing), whatever dtype it came in."""
+    values = series.astype(float) if kind == "float" else series
+    out = values.astype(object).to_numpy().copy()
+    out[pd.isna(values).to_numpy()] = None
+    if kind == "int":
+        out = np.array([None if v is None else int(v) for v in out], dtype=object)
+    return out
 
 
 def _records(spec: LayerSpec, frame: gpd.GeoDataFrame) -> list[dict[str, Any]]:

@@ -201,6 +201,8 @@ def release_on(store: Store, date: str) -> Release:
         day = dt.date.fromisoformat(date)
     except ValueError:
         raise InvalidInput(f"日期格式应为 YYYY-MM-DD (not a date: {date!r})") from None
+    if not 1990 <= day.year <= 2100:
+        raise InvalidInput(f"日期超出范围 1990–2100 (date out of range: {date})")
     end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=CHINA)
     release = store.release_as_of(end)
     if release is None:

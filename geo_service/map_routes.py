@@ -214,12 +214,17 @@ def tile(
         return tiles.encode(frame.iloc[np.sort(hits)], spec, z, x, y, public=public)
 
     data = zones.output(("tile", layer, public, z, x, y), build)
-    cache = "private" if caller.sees_internal else "public"
+    # The service keeps each tile until the layers change; browsers and proxies must ask
+    # again (a site reserved a moment ago is gone from the public's tiles at once), and
+    # what they get depends on who asks.
     return Response(
         data,
         media_type=MVT,
         status_code=200 if data else 204,
-        headers={"Cache-Control": f"{cache}, max-age=60"},
+        headers={
+            "Cache-Control": "private, no-cache" if caller.sees_internal else "no-cache",
+            "Vary": "Authorization, X-API-Key, Cookie",
+        },
     )
 
 

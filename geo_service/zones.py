@@ -16,6 +16,8 @@ from layers.store.store import Store
 from matching.zone import Zone, build_zone
 
 Output = TypeVar("Output", str, bytes)
+_ENTRY_BYTES = 512
+"""What an entry costs beyond its value (key, node): many empty tiles are not free."""
 
 
 @dataclass
@@ -90,8 +92,8 @@ class ZoneCache:
         with self._lock:
             if key not in snapshot.outputs:
                 snapshot.outputs[key] = value
-                snapshot.output_bytes += len(value)
+                snapshot.output_bytes += len(value) + _ENTRY_BYTES
                 while snapshot.output_bytes > self._max_output_bytes and len(snapshot.outputs) > 1:
                     _, dropped = snapshot.outputs.popitem(last=False)
-                    snapshot.output_bytes -= len(dropped)
+                    snapshot.output_bytes -= len(dropped) + _ENTRY_BYTES
         return value

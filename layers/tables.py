@@ -331,6 +331,8 @@ def _cell(value: object) -> object:
         return value.isoformat()
     if isinstance(value, dt.timedelta):
         return str(value)
+    if isinstance(value, str):
+        return deneutralise(value)
     return value
 
 
@@ -628,7 +630,19 @@ def neutralise(text: str) -> str:
     >>> neutralise('=HYPERLINK("http://example.com")'), neutralise("-2"), neutralise("M1")
     ('\\'=HYPERLINK("http://example.com")', "'-2", 'M1')
     """
-    return "'" + text if text.startswith(FORMULA_START) else text
+    return "'" + text if text.startswith((*FORMULA_START, "'")) else text
+
+
+def deneutralise(text: str) -> str:
+    """:func:`neutralise` undone, so an exported file loads back unchanged: a leading
+    ``'`` before formula-like text (or before another ``'``) is dropped.
+
+    >>> deneutralise("'=1+1"), deneutralise("''abc"), deneutralise("'abc")
+    ('=1+1', "'abc", "'abc")
+    """
+    if text.startswith("'") and text[1:].startswith((*FORMULA_START, "'")):
+        return text[1:]
+    return text
 
 
 def write_table_file(

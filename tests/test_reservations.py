@@ -313,3 +313,22 @@ def test_a_ledger_file_is_applied_whole_or_not_at_all(loaded: Store, tmp_path: P
     now = {p: ledgers.ledger_row(loaded, "parks", p)["values"] for p in parks}
     assert (now[parks[0]]["egy_total"], now[parks[1]]["so2_cap"]) == (50000.0, 20.0)
     assert ledgers.history(loaded, "parks", parks[0])[-1]["quarter"] == "2026Q4"
+
+
+def test_replacing_a_ledger_layer_keeps_old_versions_stale(
+    loaded: Store, zone: dict[str, gpd.GeoDataFrame]
+) -> None:
+    park_id = str(zone["parks"]["park_id"].iloc[0])
+    old = ledgers.ledger_row(loaded, "parks", park_id)
+    loaded.write_layer(PARKS, zone["parks"], replace=True, actor=TESTER)
+    assert ledgers.ledger_row(loaded, "parks", park_id)["version"] > old["version"]
+    with pytest.raises(Conflict):
+        ledgers.update_ledger(loaded, "parks", park_id, {"so2_cap": 3.0},
+                              version=old["version"], quarter="2026Q4", actor=CENTRE)  # fmt: skip
+    same = ledgers.ledger_row(loaded, "parks", park_id)
+    values = {"so2_cap": same["values"]["so2_cap"]}
+    unchanged = ledgers.update_ledger(
+        loaded, "parks", park_id, values, version=same["version"], quarter="2026Q4",
+        actor=CENTRE,
+    )  # fmt: skip
+    assert unchanged == same and ledgers.history(loaded, "parks", park_id) == []

@@ -94,6 +94,8 @@ def test_land_bureau_imports_and_publishes_over_http(
     china_day = decided.astimezone(dt.timezone(dt.timedelta(hours=8))).date()  # the zone's day
     today = client.get(f"/stock-lists/as-of/{china_day}", headers=keys["planner"])
     assert today.status_code == 200 and today.json()["id"] == release
+    far = client.get("/stock-lists/as-of/9999-12-31", headers=keys["planner"])
+    assert far.status_code == 400
 
     assert client.get("/audit", headers=keys["planner"]).status_code == 403
     log = client.get("/audit", headers=keys["land_bureau"]).json()["rows"]

@@ -62,6 +62,7 @@ def update_ledger(
     spec = _ledger(layer)
     _check_edit(spec, quarter, values)
     with store.transaction() as conn:
+        store._bump_version(conn, spec)  # lock order: layer versions first, then rows
         _apply(store, conn, spec, feature_id, values, version, quarter, actor)
     return ledger_row(store, layer, feature_id)
 
@@ -93,7 +94,8 @@ def update_ledger_file(
     problems: list[Problem] = []
     stale: list[dict[str, Any]] = []
     with store.transaction() as conn:
-        for i in range(n):
+        store._bump_version(conn, spec)  # lock order: layer versions first, then rows
+        for i in sorted(range(n), key=lambda i: ids[i]):  # rows in one order everywhere
             values = {name: column[i] for name, column in columns.items()}
             try:
                 version = int(str(versions[i]))
@@ -169,6 +171,8 @@ def _apply(
     after = {name: _plain(canonical[name].iloc[0]) for name in values}
     before = {name: _plain(row[name]) for name in values}
     changed = {k: v for k, v in after.items() if before[k] != v}
+    if not changed:
+        return  # the same values again: no new version, no history, no audit row
     new_version = version + 1
     conn.execute(
         table.update()
@@ -187,7 +191,6 @@ def _apply(
             changed_at=dt.datetime.now(dt.UTC),
         )
     )
-    store._bump_version(conn, spec)
     audit.record(
         conn, actor, "ledger.update", f"{layer} {feature_id} {quarter}",
         before={k: before[k] for k in changed} | {"version": version},

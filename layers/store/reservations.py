@@ -162,6 +162,9 @@ def reserve(
     spec = LAYERS[layer]
     try:
         with store.transaction() as conn:
+            # Lock order, the same in every change: layer versions first (sorted), then
+            # rows. Taking them the other way round deadlocks against a ledger edit.
+            _bump(store, conn, layer)
             park_id = _check_site(store, conn, spec, site_id)
             _check_park(conn, park_id, needs)
             if needs.power_mva > 0:
@@ -183,7 +186,6 @@ def reserve(
                 )
                 .returning(reservations.c.id)
             ).scalar_one()
-            _bump(store, conn, layer)
             audit.record(
                 conn, actor, "reservation.create", f"{layer} {site_id}",
                 before={"status": RESERVABLE[layer]},
@@ -275,7 +277,7 @@ def _check_substation(conn: Connection, substation_id: str, power: float) -> Non
 
 
 def _bump(store: Store, conn: Connection, layer: str) -> None:
-    for name in (layer, *DRAWN):
+    for name in sorted({layer, *DRAWN}):
         store._bump_version(conn, LAYERS[name])
 
 
@@ -293,12 +295,12 @@ def release(store: Store, reservation_id: int, *, actor: Actor) -> Reservation:
             raise NotFound(f"预留 {reservation_id} 不存在 (no reservation {reservation_id})")
         if row["status"] != "active":
             raise Conflict(f"预留 {reservation_id} 已释放 (reservation already released)")
+        _bump(store, conn, row["layer"])
         conn.execute(
             reservations.update()
             .where(reservations.c.id == reservation_id)
             .values(status="released", released_by=actor.name, released_at=dt.datetime.now(dt.UTC))
         )
-        _bump(store, conn, row["layer"])
         audit.record(
             conn, actor, "reservation.release", f"{row['layer']} {row['site_id']}",
             before={"status": "reserved", "reservation": reservation_id},

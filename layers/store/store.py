@@ -37,6 +37,7 @@ from layers.store.reservations import DRAWN, RESERVABLE, draw_down, reserved_sta
 from layers.store.tables import (
     BBOX_COLUMNS,
     LAYER_TABLES,
+    LEDGERS,
     RELEASED,
     layer_versions,
     stock_current,
@@ -350,6 +351,12 @@ class Store:
                 self._switch(conn, release, actor)
                 after["release"] = release
             else:
+                if spec.name in LEDGERS:
+                    # Versions go on from the replaced rows': an edit made from an old
+                    # version must stay stale, never match a restarted count.
+                    newest = conn.execute(sa.select(sa.func.max(table.c.row_version))).scalar()
+                    for record in records:
+                        record["row_version"] = int(newest or 0) + 1
                 conn.execute(table.delete())
                 self._insert(conn, table, records, progress)
                 self._bump_version(conn, spec)

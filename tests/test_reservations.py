@@ -332,3 +332,23 @@ def test_replacing_a_ledger_layer_keeps_old_versions_stale(
         actor=CENTRE,
     )  # fmt: skip
     assert unchanged == same and ledgers.history(loaded, "parks", park_id) == []
+
+
+def test_a_list_that_would_strand_a_reservation_is_not_published(
+    loaded: Store, zone: dict[str, gpd.GeoDataFrame], tmp_path: Path
+) -> None:
+    from layers.io import write_layer_file
+    from layers.stocklist import import_list
+
+    site = _available(loaded)[0]
+    held = reserve(loaded, layer="parcels", site_id=site, project="大恒 一期", needs=Needs(),
+                   actor=PLANNER)  # fmt: skip
+    without = zone["parcels"][zone["parcels"]["parcel_id"] != site].assign(list_year=2027)
+    path = tmp_path / "2027.gpkg"
+    write_layer_file(without, PARCELS, path)
+    staged = import_list(loaded, path, year=2027, actor=CENTRE).release
+    assert staged is not None
+    with pytest.raises(Conflict, match=site):
+        loaded.publish_release(staged.id, actor=CENTRE)
+    release(loaded, held.id, actor=PLANNER)
+    assert loaded.publish_release(staged.id, actor=CENTRE).status == "published"

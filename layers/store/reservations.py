@@ -121,6 +121,27 @@ def draw_down(conn: Connection, spec: LayerSpec, frame: gpd.GeoDataFrame) -> gpd
     return out
 
 
+def reservations_stranded(conn: Connection, release: int) -> list[str]:
+    """Active parcel reservations a release would strand: their parcel is not in it, or
+    lies in another park there (its budgets were drawn from the old park's)."""
+    parcels = LAYER_TABLES["parcels"]
+    active = [r for r in _active(conn) if r["layer"] == "parcels"]
+    if not active:
+        return []
+    rows = conn.execute(
+        sa.select(parcels.c.parcel_id, parcels.c.park_id).where(
+            parcels.c.release_id == release,
+            parcels.c.parcel_id.in_([r["site_id"] for r in active]),
+        )
+    )
+    park_of = dict(rows.tuples().all())
+    return [
+        f"{r['id']} ({r['site_id']}, {r['project']})"
+        for r in active
+        if park_of.get(r["site_id"]) != r["park_id"]
+    ]
+
+
 def _active(conn: Connection) -> list[sa.RowMapping]:
     query = sa.select(reservations).where(reservations.c.status == "active")
     return list(conn.execute(query).mappings())

@@ -33,7 +33,13 @@ from layers.readiness import readiness_expression
 from layers.schema import LayerSpec
 from layers.store import audit, migrate
 from layers.store.audit import Actor
-from layers.store.reservations import DRAWN, RESERVABLE, draw_down, reserved_status
+from layers.store.reservations import (
+    DRAWN,
+    RESERVABLE,
+    draw_down,
+    reservations_stranded,
+    reserved_status,
+)
 from layers.store.tables import (
     BBOX_COLUMNS,
     LAYER_TABLES,
@@ -512,6 +518,14 @@ class Store:
                     f"{release} was staged: import it again to see the right diff)",
                     details={"release": release, "current": current},
                 )
+            stranded = reservations_stranded(conn, release)
+            if stranded:
+                raise Conflict(
+                    f"清单 {release} 会使 {len(stranded)} 项有效预留失去地块或改变园区, 请先释放 "
+                    f"(publishing release {release} would strand active reservations: "
+                    f"{', '.join(stranded)}; release them first)",
+                    details={"release": release, "reservations": stranded},
+                )
             self._switch(conn, release, actor)
             audit.record(
                 conn, actor, "stock_list.publish", f"release {release}",
@@ -558,9 +572,11 @@ class Store:
         return self.release(release)
 
     @staticmethod
-    def _locked_release(conn: Connection, release: int) -> sa.Row[Any]:
-        row = conn.execute(
-            sa.select(stock_releases).where(stock_releases.c.id == release).with_for_update()
+    def _locked_release(conn: Connection, release: int) -> sa.Row[Any, Any]:
+        row = conn.execute(  # not the source file: it can be large
+            sa.select(stock_releases.c.status, stock_releases.c.base_id)
+            .where(stock_releases.c.id == release)
+            .with_for_update()
         ).one_or_none()
         if row is None:
             raise NotFound(f"清单 {release} 不存在 (no release {release})")

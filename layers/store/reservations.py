@@ -134,7 +134,7 @@ def reservations_stranded(conn: Connection, release: int) -> list[str]:
             parcels.c.parcel_id.in_([r["site_id"] for r in active]),
         )
     )
-    park_of = dict(rows.tuples().all())
+    park_of = {str(pid): park for pid, park in rows}
     return [
         f"{r['id']} ({r['site_id']}, {r['project']})"
         for r in active

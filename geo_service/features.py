@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
+import math
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -17,8 +18,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from geo_service.deps import CallerDep, SettingsDep, StoreDep
-from layers import geojson
+from layers import geojson, output_crs
 from layers.catalog import LAYERS
+from layers.crs import STORAGE_EPSG, gk3_epsg, gk3_zone
 from layers.errors import InvalidInput, NotFound, UnknownLayer
 from layers.frames import derive
 from layers.schema import LayerSpec
@@ -31,10 +33,11 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
 ]
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 CRS4490 = "http://www.opengis.net/def/crs/EPSG/0/4490"
-_ITEMS_PARAMS = frozenset({"bbox", "limit", "offset", "f"})
+_ITEMS_PARAMS = frozenset({"bbox", "bbox-crs", "crs", "limit", "offset", "f"})
 MAX_ID = 2**31 - 1  # feature ids and offsets are 32-bit in both stores
 
 
@@ -143,7 +146,7 @@ def _collection(request: Request, store: StoreDep, spec: LayerSpec) -> dict[str,
         "title": f"{spec.zh} ({spec.en})",
         "description": spec.description,
         "itemType": "feature",
-        "crs": [CRS84, CRS4490],
+        "crs": _crs_list(extent),
         "storageCrs": CRS4490,
         "extent": {"spatial": {"bbox": [list(extent)] if extent else [], "crs": CRS84}},
         "links": [
@@ -151,6 +154,16 @@ def _collection(request: Request, store: StoreDep, spec: LayerSpec) -> dict[str,
             {"href": f"{base}/collections/{spec.name}/items", "rel": "items", "type": GEOJSON},
         ],
     }
+
+
+def _crs_list(extent: tuple[float, float, float, float] | None) -> list[str]:
+    """CRS84, 4490, 4326 and the Gauss-Krüger zone of the layer (both numberings);
+    any CGCS2000 3-degree zone (EPSG:4513–4554) is accepted."""
+    codes: list[output_crs.Code] = [None, STORAGE_EPSG, 4326]
+    if extent is not None:
+        zone = gk3_zone((extent[0] + extent[2]) / 2)
+        codes += [gk3_epsg(zone, prefixed=True), gk3_epsg(zone)]
+    return [output_crs.uri(code) for code in codes]
 
 
 @router.get("/collections", summary="Layers")
@@ -167,15 +180,26 @@ def collection(collection_id: str, request: Request, store: StoreDep) -> dict[st
     return _collection(request, store, _spec(collection_id))
 
 
-def _parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
+def _parse_bbox(
+    text: str | None, code: output_crs.Code = None
+) -> tuple[float, float, float, float] | None:
+    """The box as lon/lat in storage; given in ``code`` (``bbox-crs``), in its axis order."""
     if text is None:
         return None
     try:
         values = [float(v) for v in text.split(",")]
     except ValueError:
         raise InvalidInput(f"bbox 须为 4 个数字 (bbox must be 4 numbers): {text!r}") from None
-    if len(values) != 4:
+    if len(values) != 4 or not all(math.isfinite(v) for v in values):
         raise InvalidInput("bbox 须为 minx,miny,maxx,maxy (6-number 3D boxes are not supported)")
+    a, b, c, d = values
+    if code is not None:
+        if a > c or b > d:
+            raise InvalidInput(f"bbox 的最小值大于最大值 (bbox minimum above maximum): {text!r}")
+        try:
+            values = list(output_crs.bbox_to_storage((a, b, c, d), code))
+        except Exception:
+            raise InvalidInput(f"bbox 无法转换 (bbox outside its CRS's area): {text!r}") from None
     minx, miny, maxx, maxy = values
     if not (-180 <= minx <= 180 and -180 <= maxx <= 180 and -90 <= miny <= maxy <= 90):
         raise InvalidInput(f"bbox 超出经纬度范围 (bbox outside lon/lat range): {text!r}")
@@ -200,6 +224,10 @@ def items(
     limit: Annotated[int | None, Query(ge=1)] = None,
     offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
     f: Annotated[str | None, Query(pattern="^(json|geojson)$")] = None,
+    crs: Annotated[str | None, Query(description="CRS of the response (URI)")] = None,
+    bbox_crs: Annotated[
+        str | None, Query(alias="bbox-crs", description="CRS of bbox (URI)")
+    ] = None,
 ) -> Response:
     spec = _spec(collection_id)
     unknown = sorted(set(request.query_params) - _ITEMS_PARAMS)
@@ -210,14 +238,15 @@ def items(
         raise InvalidInput(
             f"limit 最大为 {settings.max_limit} (limit must be ≤ {settings.max_limit})"
         )
-    box = _parse_bbox(bbox)
+    code = output_crs.parse(crs)
+    box = _parse_bbox(bbox, output_crs.parse(bbox_crs, parameter="bbox-crs"))
     # Features and count from one release even if a new one is published in between.
     release = store.current_release_id() if spec.name in RELEASED else None
     frame = store.read_layer(
         spec, bbox=box, limit=limit, offset=offset, release=release, as_stored=False
     )
     matched = store.count(spec, bbox=box, release=release)
-    features = _features(spec, frame, caller.sees_internal)
+    features = _features(spec, frame, caller.sees_internal, code)
     base = f"{_base(request)}/collections/{spec.name}/items"
     query = {k: v for k, v in request.query_params.items() if k != "offset"}
     links = [{"href": str(request.url), "rel": "self", "type": GEOJSON}]
@@ -232,7 +261,11 @@ def items(
         "links": links,
     }
     body = json.dumps(head, ensure_ascii=False)[:-1] + ', "features": [' + ",".join(features) + "]}"
-    return Response(body, media_type=GEOJSON)
+    return Response(body, media_type=GEOJSON, headers=_content_crs(code))
+
+
+def _content_crs(code: output_crs.Code) -> dict[str, str]:
+    return {"Content-Crs": f"<{output_crs.uri(code)}>"}
 
 
 @router.get(
@@ -241,14 +274,33 @@ def items(
     response_class=Response,
     responses={200: {"content": {GEOJSON: {}}}},
 )
-def item(collection_id: str, fid: int, store: StoreDep, caller: CallerDep) -> Response:
+def item(
+    collection_id: str,
+    fid: int,
+    request: Request,
+    store: StoreDep,
+    caller: CallerDep,
+    crs: Annotated[str | None, Query(description="CRS of the response (URI)")] = None,
+    f: Annotated[str | None, Query(pattern="^(json|geojson)$")] = None,
+) -> Response:
     spec = _spec(collection_id)
+    unknown = sorted(set(request.query_params) - {"crs", "f"})
+    if unknown:
+        raise InvalidInput(f"未知查询参数 (unknown query parameters): {', '.join(unknown)}")
+    code = output_crs.parse(crs)
     if not 1 <= fid <= MAX_ID:
         raise NotFound(f"{spec.zh} {fid} 不存在 ({spec.en} feature {fid} not found)")
     frame = store.get_feature(spec, fid)
-    return Response(_features(spec, frame, caller.sees_internal)[0], media_type=GEOJSON)
+    body = _features(spec, frame, caller.sees_internal, code)[0]
+    return Response(body, media_type=GEOJSON, headers=_content_crs(code))
 
 
-def _features(spec: LayerSpec, frame: gpd.GeoDataFrame, sees_internal: bool) -> list[str]:
+def _features(
+    spec: LayerSpec, frame: gpd.GeoDataFrame, sees_internal: bool, code: output_crs.Code = None
+) -> list[str]:
     fields = spec.visible_fields(public=not sees_internal)
-    return geojson.features(derive(frame, spec), fields, ids=list(frame.index))
+    derived = derive(frame, spec)  # areas from the stored geometry, before any transform
+    if code is not None:
+        shown = output_crs.to_output(derived.geometry.values.to_numpy(), code)
+        derived = derived.set_geometry(gpd.GeoSeries(shown, index=derived.index), crs=None)
+    return geojson.features(derived, fields, ids=list(frame.index))

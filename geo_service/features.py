@@ -180,6 +180,46 @@ def collection(collection_id: str, request: Request, store: StoreDep) -> dict[st
     return _collection(request, store, _spec(collection_id))
 
 
+_JSON_TYPES = {"str": "string", "int": "integer", "float": "number", "bool": "boolean"}
+
+
+@router.get(
+    "/collections/{collection_id}/queryables",
+    summary="Queryable properties (for the caller's role)",
+    response_class=JSONResponse,
+    responses={200: {"content": {"application/schema+json": {}}}},
+)
+def queryables(collection_id: str, request: Request, caller: CallerDep) -> JSONResponse:
+    """The properties a caller may see and (with Part 3) filter by: the public allow-list
+    for the public, every field for staff — never a hint of the others."""
+    spec = _spec(collection_id)
+    properties: dict[str, Any] = {"geometry": {"$ref": "https://geojson.org/schema/Geometry.json"}}
+    for f in spec.visible_fields(public=not caller.sees_internal):
+        schema: dict[str, Any] = {"title": f"{f.zh} ({f.en})"}
+        if f.kind == "date":
+            schema |= {"type": "string", "format": "date"}
+        else:
+            schema["type"] = _JSON_TYPES[f.kind]
+        if f.choices:
+            schema["enum"] = list(f.choices)
+        if f.minimum is not None:
+            schema["minimum"] = f.minimum
+        if f.maximum is not None:
+            schema["maximum"] = f.maximum
+        if f.unit:
+            schema["x-unit"] = f.unit
+        properties[f.name] = schema
+    body = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"{_base(request)}/collections/{spec.name}/queryables",
+        "type": "object",
+        "title": f"{spec.zh} ({spec.en})",
+        "properties": properties,
+        "additionalProperties": False,
+    }
+    return JSONResponse(body, media_type="application/schema+json")
+
+
 def _parse_bbox(
     text: str | None, code: output_crs.Code = None
 ) -> tuple[float, float, float, float] | None:

@@ -64,6 +64,7 @@ def _public_bodies(client: TestClient, store: Store) -> Iterator[tuple[str, str]
     ]
     for name, spec in LAYERS.items():
         urls += [f"/collections/{name}", f"/collections/{name}/items?limit=10000"]
+        urls += [f"/collections/{name}/queryables"]
         urls += [f"/collections/{name}/items/{fid}" for fid in store.read_layer(spec).index[:5]]
     for url in urls:
         yield url, client.get(url).text
@@ -85,6 +86,11 @@ def test_public_never_sees_internal_columns(client: TestClient, loaded: Store) -
 def test_planner_sees_everything(client: TestClient, loaded: Store, planner_key: str) -> None:
     headers = {"Authorization": f"Bearer {planner_key}"}
     for name, spec in LAYERS.items():
+        queryable = client.get(f"/collections/{name}/queryables", headers=headers)
+        assert queryable.headers["content-type"] == "application/schema+json"
+        assert set(queryable.json()["properties"]) == {"geometry", *(f.name for f in spec.fields)}
+        public = client.get(f"/collections/{name}/queryables").json()["properties"]
+        assert set(public) == {"geometry", *(f.name for f in spec.fields if f.public)}
         body = client.get(f"/collections/{name}/items?limit=5", headers=headers).json()
         properties = body["features"][0]["properties"]
         assert set(properties) == {f.name for f in spec.fields}

@@ -23,6 +23,9 @@ LAND_USE_ZH = {
     "A35": "科研用地",
 }
 STOCK_CATEGORY_ZH = {"existing": "存量可出让", "new": "增量可报批"}
+ON_OFFER = {"parcels": "available", "factories": "idle"}
+"""What each site layer has on offer: the status investors see and a planner may reserve."""
+
 PARCEL_STATUS_ZH = {
     "available": "可出让",
     "reserved": "已预留",

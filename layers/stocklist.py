@@ -10,8 +10,6 @@ changes nothing but the audit log, which records the attempt.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +25,7 @@ from layers.catalog import PARCELS, PARKS
 from layers.crs import STORAGE_EPSG
 from layers.errors import GeoServiceError, InvalidInput, LayerValidationError, Problem
 from layers.frames import GEOMETRY, Check, ProblemFn, derive
+from layers.geojson import plain as _plain
 from layers.io import read_layer_file
 from layers.loader import check_in_parks
 from layers.store.audit import Actor
@@ -297,17 +296,6 @@ def _brief(row: Any) -> dict[str, Any]:
         "park_id": _plain(row["park_id"]),
         "area_mu": float(row["area_mu"]),
     }
-
-
-def _plain(value: Any) -> Any:
-    """A JSON-ready scalar: numpy scalars unwrapped, missing values as None, dates ISO."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
-        return None
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value
 
 
 def _differs(a: pd.Series, b: pd.Series) -> npt.NDArray[np.bool_]:

@@ -13,7 +13,7 @@ import folium
 import geopandas as gpd
 
 from layers.area import M2_PER_MU
-from layers.catalog import FACTORIES, LAND_USE_ZH, PARCELS, STOCK_CATEGORY_ZH
+from layers.catalog import FACTORIES, LAND_USE_ZH, ON_OFFER, PARCELS, STOCK_CATEGORY_ZH
 from layers.frames import derive
 from layers.schema import LayerSpec
 from maps.base import (
@@ -42,14 +42,11 @@ def public_frame(frame: gpd.GeoDataFrame, spec: LayerSpec) -> gpd.GeoDataFrame:
     return out[[*spec.field_names(spec.visible_fields(public=True)), "geometry"]]
 
 
-LISTED = {"parcels": "available", "factories": "idle"}
-
-
 def listed(frame: gpd.GeoDataFrame, spec: LayerSpec) -> gpd.GeoDataFrame:
     """What investors see of a layer: public fields of the features on offer, with the
     store's feature id kept as ``_fid``."""
     out = public_frame(frame, spec)
-    out = out[out["status"] == LISTED[spec.name]].copy()
+    out = out[out["status"] == ON_OFFER[spec.name]].copy()
     out["_fid"] = out.index.to_numpy()
     return out.reset_index(drop=True)
 

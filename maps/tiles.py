@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 import shapely
 
-from layers.catalog import FACTORIES, PARCELS
+from layers.catalog import FACTORIES, ON_OFFER, PARCELS
 from layers.crs import STORAGE_EPSG, transformer
 from layers.frames import derive
 from layers.schema import LayerSpec
@@ -30,7 +30,7 @@ TILE_FIELDS: dict[str, tuple[str, ...]] = {
     PARCELS.name: ("parcel_id", "park_id", "status", "land_use", "readiness", "area_mu"),
     FACTORIES.name: ("factory_id", "park_id", "status", "floor_m2"),
 }
-LISTED = {PARCELS.name: "available", FACTORIES.name: "idle"}
+LISTED = ON_OFFER
 """What the public sees of each layer: the sites on offer."""
 
 

@@ -24,6 +24,7 @@ from sqlalchemy.engine import Connection
 from layers.catalog import LAYERS
 from layers.errors import Conflict, InvalidInput, LayerValidationError, NotFound, Problem
 from layers.frames import GEOMETRY, conform
+from layers.geojson import plain as _plain
 from layers.schema import LayerSpec
 from layers.store import audit
 from layers.store.audit import Actor
@@ -229,13 +230,3 @@ def _public_row(row: sa.RowMapping, layer: str) -> dict[str, Any]:
         "version": row["row_version"],
         "values": {f.name: _plain(row[f.name]) for f in spec.stored_fields},
     }
-
-
-def _plain(value: Any) -> Any:
-    if hasattr(value, "item"):
-        value = value.item()
-    if value is None or value != value:  # NaN / NA
-        return None
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value

@@ -21,7 +21,7 @@ import geopandas as gpd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from layers.catalog import LAYERS, POLLUTANTS
+from layers.catalog import LAYERS, ON_OFFER, POLLUTANTS
 from layers.errors import Conflict, InvalidInput, NotFound
 from layers.schema import LayerSpec
 from layers.store import audit
@@ -31,7 +31,7 @@ from layers.store.tables import LAYER_TABLES, reservations
 if TYPE_CHECKING:
     from layers.store.store import Store
 
-RESERVABLE = {"parcels": "available", "factories": "idle"}
+RESERVABLE = ON_OFFER
 """Layers whose sites can be reserved, and the status a site must have to be."""
 DRAWN = ("parks", "infrastructure")
 """Layers whose budgets active reservations draw down when read."""

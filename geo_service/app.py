@@ -27,7 +27,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.store = Store.open(settings.store_url)
+        app.state.store = Store.open(
+            settings.store_url, statement_timeout_ms=settings.statement_timeout_ms
+        )
         app.state.zones = ZoneCache(app.state.store)
         try:
             yield

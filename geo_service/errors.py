@@ -11,6 +11,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from psycopg.errors import QueryCanceled
 from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -83,6 +84,12 @@ def add_exception_handlers(app: FastAPI) -> None:
     @app.exception_handler(InterfaceError)
     async def _store_down(_request: Request, exc: Exception) -> JSONResponse:
         logger.warning("store unavailable: %s", type(exc).__name__)
+        if isinstance(getattr(exc, "orig", None), QueryCanceled):  # statement_timeout
+            return error_response(
+                503,
+                "query_timeout",
+                "查询超时, 请缩小范围后重试 (the query took too long; narrow it and retry)",
+            )
         return error_response(
             503,
             StoreError.code,

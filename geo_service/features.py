@@ -10,6 +10,7 @@ import datetime as dt
 import html
 import json
 import math
+from collections.abc import Sequence
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -23,7 +24,8 @@ from layers.catalog import LAYERS
 from layers.crs import STORAGE_EPSG, gk3_epsg, gk3_zone
 from layers.errors import InvalidInput, NotFound, UnknownLayer
 from layers.frames import derive
-from layers.schema import LayerSpec
+from layers.schema import FieldSpec, LayerSpec
+from layers.store import filters
 from layers.store.tables import RELEASED
 
 router = APIRouter()
@@ -34,10 +36,24 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+    "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
+    "http://www.opengis.net/spec/cql2/1.0/conf/case-insensitive-comparison",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions-plus",
+    "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/property-property",
 ]
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 CRS4490 = "http://www.opengis.net/def/crs/EPSG/0/4490"
-_ITEMS_PARAMS = frozenset({"bbox", "bbox-crs", "crs", "limit", "offset", "f"})
+_ITEMS_PARAMS = frozenset(
+    {"bbox", "bbox-crs", "crs", "limit", "offset", "f"}
+    | {"filter", "filter-lang", "filter-crs", "sortby", "properties"}
+)
 MAX_ID = 2**31 - 1  # feature ids and offsets are 32-bit in both stores
 
 
@@ -190,11 +206,14 @@ _JSON_TYPES = {"str": "string", "int": "integer", "float": "number", "bool": "bo
     responses={200: {"content": {"application/schema+json": {}}}},
 )
 def queryables(collection_id: str, request: Request, caller: CallerDep) -> JSONResponse:
-    """The properties a caller may see and (with Part 3) filter by: the public allow-list
-    for the public, every field for staff — never a hint of the others."""
+    """The properties a caller may filter and sort by: of the public allow-list for the
+    public, of every field for staff — never a hint of the others. Fields computed from
+    the geometry (areas, readiness) are returned with features but are not queryable."""
     spec = _spec(collection_id)
     properties: dict[str, Any] = {"geometry": {"$ref": "https://geojson.org/schema/Geometry.json"}}
     for f in spec.visible_fields(public=not caller.sees_internal):
+        if f.derived:
+            continue
         schema: dict[str, Any] = {"title": f"{f.zh} ({f.en})"}
         if f.kind == "date":
             schema |= {"type": "string", "format": "date"}
@@ -268,6 +287,26 @@ def items(
     bbox_crs: Annotated[
         str | None, Query(alias="bbox-crs", description="CRS of bbox (URI)")
     ] = None,
+    filter_: Annotated[
+        str | None,
+        Query(
+            alias="filter",
+            description="CQL2 text, on the properties listed by /queryables, e.g. "
+            "`land_use = 'M1' AND price_wmu < 30` or `S_INTERSECTS(geometry, POLYGON((…)))`",
+        ),
+    ] = None,
+    filter_lang: Annotated[
+        str | None, Query(alias="filter-lang", pattern="^cql2-text$", description="cql2-text")
+    ] = None,
+    filter_crs: Annotated[
+        str | None, Query(alias="filter-crs", description="CRS of the filter's geometries (URI)")
+    ] = None,
+    sortby: Annotated[
+        str | None, Query(description="properties to sort by, `-` for descending: `-price_wmu`")
+    ] = None,
+    properties: Annotated[
+        str | None, Query(description="the properties to return, comma-separated")
+    ] = None,
 ) -> Response:
     spec = _spec(collection_id)
     unknown = sorted(set(request.query_params) - _ITEMS_PARAMS)
@@ -280,22 +319,43 @@ def items(
         )
     code = output_crs.parse(crs)
     box = _parse_bbox(bbox, output_crs.parse(bbox_crs, parameter="bbox-crs"))
+    fields = spec.visible_fields(public=not caller.sees_internal)
+    scope = store.filter_scope(spec, fields)
+    filter_code = output_crs.parse(filter_crs, parameter="filter-crs")
+    where = [] if filter_ is None else [filters.compile_filter(filter_, scope, crs=filter_code)]
+    order = filters.compile_sortby(sortby, scope) if sortby is not None else []
+    if properties is not None:
+        names = [n.strip() for n in properties.split(",") if n.strip()]
+        for name in names:
+            scope.field(name, "properties")  # 400 alike for hidden and unknown names
+        fields = tuple(f for f in fields if f.name in names)
     # Features and count from one release even if a new one is published in between.
     release = store.current_release_id() if spec.name in RELEASED else None
     frame = store.read_layer(
-        spec, bbox=box, limit=limit, offset=offset, release=release, as_stored=False
+        spec,
+        bbox=box,
+        limit=limit,
+        offset=offset,
+        release=release,
+        as_stored=False,
+        where=where,
+        order_by=order,
     )
-    matched = store.count(spec, bbox=box, release=release)
-    features = _features(spec, frame, caller.sees_internal, code)
+    matched = store.count(
+        spec, bbox=box, release=release, where=where, at_most=settings.count_limit
+    )
+    features = _features(spec, frame, fields, code)
     base = f"{_base(request)}/collections/{spec.name}/items"
     query = {k: v for k, v in request.query_params.items() if k != "offset"}
     links = [{"href": str(request.url), "rel": "self", "type": GEOJSON}]
-    if offset + len(features) < matched:
+    more = len(features) == limit if matched is None else offset + len(features) < matched
+    if more:
         params = urlencode({**query, "offset": offset + limit})
         links.append({"href": f"{base}?{params}", "rel": "next", "type": GEOJSON})
-    head = {
-        "type": "FeatureCollection",
-        "numberMatched": matched,
+    head: dict[str, Any] = {"type": "FeatureCollection"}
+    if matched is not None:  # more than count_limit: not counted (see Settings)
+        head["numberMatched"] = matched
+    head |= {
         "numberReturned": len(features),
         "timeStamp": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "links": links,
@@ -331,14 +391,16 @@ def item(
     if not 1 <= fid <= MAX_ID:
         raise NotFound(f"{spec.zh} {fid} 不存在 ({spec.en} feature {fid} not found)")
     frame = store.get_feature(spec, fid)
-    body = _features(spec, frame, caller.sees_internal, code)[0]
+    body = _features(spec, frame, spec.visible_fields(public=not caller.sees_internal), code)[0]
     return Response(body, media_type=GEOJSON, headers=_content_crs(code))
 
 
 def _features(
-    spec: LayerSpec, frame: gpd.GeoDataFrame, sees_internal: bool, code: output_crs.Code = None
+    spec: LayerSpec,
+    frame: gpd.GeoDataFrame,
+    fields: Sequence[FieldSpec],
+    code: output_crs.Code = None,
 ) -> list[str]:
-    fields = spec.visible_fields(public=not sees_internal)
     derived = derive(frame, spec)  # areas from the stored geometry, before any transform
     if code is not None:
         shown = output_crs.to_output(derived.geometry.values.to_numpy(), code)

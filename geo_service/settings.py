@@ -50,6 +50,18 @@ class Settings(BaseSettings):
     )
     default_limit: int = Field(default=100, ge=1)
     max_limit: int = Field(default=10_000, ge=1)
+    statement_timeout_ms: int = Field(
+        default=30_000,
+        ge=1,
+        description="PostgreSQL cancels any statement of the service running longer "
+        "(the client gets 503); the CLI has no such limit",
+    )
+    count_limit: int = Field(
+        default=100_000,
+        ge=1,
+        description="numberMatched is counted up to this many features; beyond, it is left "
+        "out of the response (OGC API – Features allows that), so a count stays cheap",
+    )
 
     @model_validator(mode="after")
     def _refuse_insecure_defaults(self) -> Settings:

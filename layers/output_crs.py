@@ -68,6 +68,20 @@ def to_output(geometries: npt.NDArray[np.object_], code: Code) -> npt.NDArray[np
     return np.asarray(shapely.transform(geometries, apply))
 
 
+def to_storage(geometry: shapely.Geometry, code: Code) -> shapely.Geometry:
+    """A reader's geometry (in the CRS's axis order) in storage lon/lat."""
+    if code is None:
+        return geometry
+    convert = transformer(code, STORAGE_EPSG)
+    flip = north_first(code)
+
+    def apply(xy: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        a, b = (xy[:, 1], xy[:, 0]) if flip else (xy[:, 0], xy[:, 1])
+        return np.column_stack(convert.transform(a, b))
+
+    return shapely.transform(geometry, apply)
+
+
 def bbox_to_storage(
     bbox: tuple[float, float, float, float], code: Code
 ) -> tuple[float, float, float, float]:

@@ -30,9 +30,10 @@ from layers.crs import STORAGE_EPSG
 from layers.errors import Conflict, InvalidInput, NotFound, StoreError
 from layers.frames import GEOMETRY, empty_frame
 from layers.readiness import readiness_expression
-from layers.schema import LayerSpec
-from layers.store import audit, migrate
+from layers.schema import FieldSpec, LayerSpec
+from layers.store import audit, filters, migrate
 from layers.store.audit import Actor
+from layers.store.filters import SQLITE_RELATE, sqlite_relate
 from layers.store.reservations import (
     DRAWN,
     RESERVABLE,
@@ -56,8 +57,13 @@ _WRITE_CHUNK = 2_000
 _WRITE = "geo_service_write"
 
 
-def create_engine(url: str) -> Engine:
-    """An engine for a store URL; the SQLite file and its folder are created on first use."""
+def create_engine(url: str, *, statement_timeout_ms: int | None = None) -> Engine:
+    """An engine for a store URL; the SQLite file and its folder are created on first use.
+
+    ``statement_timeout_ms`` bounds each statement on PostgreSQL (the service sets it so
+    no request can hold the database for long; the CLI does not). The embedded store's
+    work is bounded by the size of what readers may ask for instead.
+    """
     parsed = sa.make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -72,7 +78,10 @@ def create_engine(url: str) -> Engine:
             cursor.execute("PRAGMA busy_timeout=10000")
             # Readers keep reading the last committed state while a publish writes.
             cursor.execute("PRAGMA journal_mode=WAL")
+            # LIKE is case-sensitive in PostgreSQL; filters must match alike on both stores.
+            cursor.execute("PRAGMA case_sensitive_like=ON")
             cursor.close()
+            dbapi_conn.create_function(SQLITE_RELATE, 3, sqlite_relate, deterministic=True)
 
         @sa.event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Connection) -> None:
@@ -87,7 +96,10 @@ def create_engine(url: str) -> Engine:
             f"不支持的数据库 {parsed.get_backend_name()!r}: use sqlite:///FILE or "
             "postgresql+psycopg://USER:PASSWORD@HOST/DB"
         )
-    return sa.create_engine(parsed, pool_pre_ping=True)
+    options = {}
+    if statement_timeout_ms is not None:
+        options["connect_args"] = {"options": f"-c statement_timeout={int(statement_timeout_ms)}"}
+    return sa.create_engine(parsed, pool_pre_ping=True, **options)
 
 
 class Store:
@@ -97,9 +109,11 @@ class Store:
         self.engine = engine
 
     @classmethod
-    def open(cls, url: str, *, upgrade: bool = True) -> Store:
+    def open(
+        cls, url: str, *, upgrade: bool = True, statement_timeout_ms: int | None = None
+    ) -> Store:
         """Open a store, bringing its schema to the newest migration when ``upgrade``."""
-        engine = create_engine(url)
+        engine = create_engine(url, statement_timeout_ms=statement_timeout_ms)
         try:
             if upgrade:
                 migrate.upgrade(engine)
@@ -130,18 +144,30 @@ class Store:
 
     # -- reading -------------------------------------------------------------------
     def count(
-        self, spec: LayerSpec, *, bbox: BBox | None = None, release: int | None = None
-    ) -> int:
-        """Number of features, or of those whose geometry intersects ``bbox`` (parcels:
-        of ``release``, else of the release in force)."""
-        if bbox is not None and not self.is_postgis:
-            return len(self._fids_in_bbox(spec, bbox, release=release))
+        self,
+        spec: LayerSpec,
+        *,
+        bbox: BBox | None = None,
+        release: int | None = None,
+        where: Sequence[sa.ColumnElement[bool]] = (),
+        at_most: int | None = None,
+    ) -> int | None:
+        """Number of features, or of those whose geometry intersects ``bbox`` and that
+        meet ``where`` (parcels: of ``release``, else of the release in force).
+
+        With ``at_most``, counting stops there and ``None`` says "more than that": the
+        cost of a count is bounded on large tables.
+        """
         table = LAYER_TABLES[spec.name]
-        query = sa.select(sa.func.count()).select_from(table).where(*self._in_force(table, release))
+        rows = sa.select(table.c.fid).where(*self._in_force(table, release), *where)
         if bbox is not None:
-            query = query.where(self._bbox_clause(spec, bbox))
+            rows = rows.where(self._bbox_clause(spec, bbox))
+        if at_most is not None:
+            rows = rows.limit(at_most + 1)
+        query = sa.select(sa.func.count()).select_from(rows.subquery())
         with self.engine.connect() as conn:
-            return int(conn.execute(query).scalar_one())
+            n = int(conn.execute(query).scalar_one())
+        return None if at_most is not None and n > at_most else n
 
     def extent(self, spec: LayerSpec) -> BBox | None:
         """Bounding box of the whole layer in EPSG:4490, or ``None`` when it is empty."""
@@ -166,8 +192,11 @@ class Store:
         fids: Sequence[int] | None = None,
         release: int | None = None,
         as_stored: bool | None = None,
+        where: Sequence[sa.ColumnElement[bool]] = (),
+        order_by: Sequence[sa.ColumnElement[Any]] = (),
     ) -> gpd.GeoDataFrame:
-        """Features ordered by ``fid`` (the frame's index), optionally those meeting ``bbox``.
+        """Features ordered by ``order_by`` then ``fid`` (the frame's index), optionally
+        those meeting ``bbox`` and ``where`` (see :meth:`filter_scope`).
 
         ``bbox`` (minx, miny, maxx, maxy in EPSG:4490) keeps features whose geometry
         intersects the box. Parcels are those of the release in force, or of ``release``.
@@ -180,28 +209,7 @@ class Store:
             # One release for the whole read, even across the two queries below.
             current = self.current_release_id()
             release = current if current is not None else -1
-        return self._read(spec, bbox, limit, offset, fids, release, as_stored)
-
-    def _read(
-        self,
-        spec: LayerSpec,
-        bbox: BBox | None,
-        limit: int | None,
-        offset: int,
-        fids: Sequence[int] | None,
-        release: int | None,
-        as_stored: bool,
-    ) -> gpd.GeoDataFrame:
         table = LAYER_TABLES[spec.name]
-        if bbox is not None and not self.is_postgis:
-            # No spatial SQL here: keep the exact matches in Python, then fetch the page.
-            matched = self._fids_in_bbox(spec, bbox, release=release)
-            if fids is not None:
-                matched = [f for f in matched if f in set(fids)]
-            page = matched[offset : None if limit is None else offset + limit]
-            if not page:
-                return self._frame(spec, [])
-            return self._read(spec, None, None, 0, page, release, as_stored)
         columns = [
             table.c.fid,
             *(self._column(spec, f.name, as_stored=as_stored) for f in spec.stored_fields),
@@ -209,8 +217,8 @@ class Store:
         columns.append(table.c.geom)
         query = (
             sa.select(*columns)
-            .where(*self._in_force(table, release))
-            .order_by(table.c.fid)
+            .where(*self._in_force(table, release), *where)
+            .order_by(*order_by, table.c.fid)
             .offset(offset)
             .limit(limit)
         )
@@ -225,23 +233,18 @@ class Store:
                 frame = draw_down(conn, spec, frame)
         return frame
 
-    def _fids_in_bbox(
-        self, spec: LayerSpec, bbox: BBox, *, release: int | None = None
-    ) -> list[int]:
-        """Feature ids whose geometry intersects ``bbox``, in order (embedded store)."""
+    def filter_scope(self, spec: LayerSpec, fields: Sequence[FieldSpec]) -> filters.Scope:
+        """What a reader's filter or sort order on ``spec`` may name: ``fields``, read
+        as readers of what is in force see them (a reserved site reads ``reserved``)."""
         table = LAYER_TABLES[spec.name]
-        query = (
-            sa.select(table.c.fid, table.c.geom)
-            .where(self._bbox_clause(spec, bbox), *self._in_force(table, release))
-            .order_by(table.c.fid)
+        return filters.Scope(
+            spec=spec,
+            fields=fields,
+            column=lambda name: self._column(spec, name),
+            geometry=table.c.geom,
+            bbox=(table.c.minx, table.c.miny, table.c.maxx, table.c.maxy),
+            postgis=self.is_postgis,
         )
-        with self.engine.connect() as conn:
-            rows = conn.execute(query).all()
-        if not rows:
-            return []
-        fid = np.array([r[0] for r in rows])
-        geoms = np.array([r[1] for r in rows], dtype=object)
-        return [int(f) for f in fid[shapely.intersects(geoms, shapely.box(*bbox))]]
 
     def get_feature(self, spec: LayerSpec, fid: int) -> gpd.GeoDataFrame:
         frame = self.read_layer(spec, fids=[fid])
@@ -283,9 +286,13 @@ class Store:
                 STORAGE_EPSG,
             )
             return sa.func.ST_Intersects(table.c.geom, box)
-        return sa.and_(
+        near = sa.and_(
             table.c.maxx >= minx, table.c.minx <= maxx, table.c.maxy >= miny, table.c.miny <= maxy
         )
+        # No spatial SQL on SQLite: the exact test is shapely's, on the rows near the box.
+        wkb = sa.literal(shapely.to_wkb(shapely.box(*bbox)), sa.LargeBinary())
+        relate = getattr(sa.func, SQLITE_RELATE)
+        return sa.and_(near, relate(table.c.geom, wkb, sa.literal("intersects")) == 1)
 
     def _frame(self, spec: LayerSpec, rows: Sequence[sa.Row[Any]]) -> gpd.GeoDataFrame:
         if not rows:

@@ -8,13 +8,14 @@ re-encoding.
 from __future__ import annotations
 
 import datetime as dt
-import json
+import itertools
 import math
 from collections.abc import Sequence
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import orjson
 import pandas as pd
 import shapely
 
@@ -58,14 +59,31 @@ def features(
     (7, [112.7, 37.6], {'name': '一号地'})
     """
     geometries = shapely.to_geojson(frame.geometry.values.to_numpy())
-    columns = [(f.name, frame[f.name].astype(object).to_numpy()) for f in fields]
+    names = [f.name for f in fields]
+    columns = [_plain_column(frame[name]) for name in names]
+    rows = zip(*columns, strict=True) if columns else itertools.repeat((), len(geometries))
     out = []
-    for i, geometry in enumerate(geometries):
-        properties = {name: plain(values[i]) for name, values in columns}
-        head = {"type": "Feature", "id": plain(ids[i])} if ids is not None else {"type": "Feature"}
-        text = json.dumps(head, ensure_ascii=False)[:-1]
+    for i, (geometry, row) in enumerate(zip(geometries, rows, strict=True)):
+        head = "" if ids is None else f', "id": {_dumps(plain(ids[i]))}'
         out.append(
-            f'{text}, "geometry": {geometry if geometry is not None else "null"}, '
-            f'"properties": {json.dumps(properties, ensure_ascii=False)}}}'
+            f'{{"type": "Feature"{head}, "geometry": {geometry or "null"}, '
+            f'"properties": {_dumps(dict(zip(names, row, strict=True)))}}}'
         )
     return out
+
+
+_AS_IS = (str, dt.date)
+
+
+def _dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def _plain_column(series: pd.Series) -> list[Any]:
+    """A column as JSON-ready Python values (see :func:`plain`), converted column-wise."""
+    if series.dtype.kind == "f":
+        values = series.to_numpy(dtype="float64")
+        return [v if math.isfinite(v) else None for v in values.tolist()]
+    if series.dtype == object:  # text and dates (orjson writes dates as ISO 8601)
+        return [v if v is None or type(v) in _AS_IS else plain(v) for v in series.tolist()]
+    return [None if v is pd.NA or v is None else v for v in series.tolist()]

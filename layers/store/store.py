@@ -28,7 +28,7 @@ from layers.area import M2_PER_MU
 from layers.catalog import LAYERS
 from layers.crs import STORAGE_EPSG
 from layers.errors import Conflict, InvalidInput, NotFound, StoreError
-from layers.frames import GEOMETRY, empty_frame
+from layers.frames import empty_frame
 from layers.readiness import readiness_expression
 from layers.schema import FieldSpec, LayerSpec
 from layers.store import audit, filters, migrate
@@ -299,27 +299,20 @@ class Store:
             frame = empty_frame(spec)
             frame.index = pd.Index([], dtype="int64", name="fid")
             return frame
-        records = pd.DataFrame.from_records(
-            rows, columns=["fid", *spec.field_names(spec.stored_fields), GEOMETRY]
-        )
+        fid, *values, geometries = zip(*rows, strict=True)  # one tuple per column
+        index = pd.Index(np.array(fid, dtype="int64"), name="fid")
         data: dict[str, Any] = {}
-        for f in spec.stored_fields:
-            col = records[f.name]
-            if f.kind == "float":
-                data[f.name] = pd.to_numeric(col, errors="coerce").astype(float)
+        for f, column in zip(spec.stored_fields, values, strict=True):
+            if f.kind == "float":  # None becomes NaN
+                data[f.name] = pd.Series(np.array(column, dtype="float64"), index=index)
             elif f.kind == "int":
-                data[f.name] = col.astype("Int64")
+                data[f.name] = pd.Series(pd.array(column, dtype="Int64"), index=index)
             elif f.kind == "bool":
-                data[f.name] = col.astype("boolean")
+                data[f.name] = pd.Series(pd.array(column, dtype="boolean"), index=index)
             else:
-                data[f.name] = col.astype(object).where(col.notna(), None)
-        frame = gpd.GeoDataFrame(
-            data,
-            geometry=gpd.GeoSeries(list(records[GEOMETRY]), crs=STORAGE_EPSG),
-            crs=STORAGE_EPSG,
-        )
-        frame.index = pd.Index(records["fid"].astype("int64"), name="fid")
-        return frame
+                data[f.name] = pd.Series(np.array(column, dtype=object), index=index, dtype=object)
+        geometry = gpd.GeoSeries(np.array(geometries, dtype=object), index=index, crs=STORAGE_EPSG)
+        return gpd.GeoDataFrame(data, geometry=geometry, crs=STORAGE_EPSG)
 
     # -- writing -------------------------------------------------------------------
     def write_layer(

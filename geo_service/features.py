@@ -15,10 +15,10 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 import geopandas as gpd
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from geo_service.deps import CallerDep, SettingsDep, StoreDep
+from geo_service.deps import CallerDep, SettingsDep, StoreDep, get_caller
 from layers import geojson, output_crs
 from layers.catalog import LAYERS
 from layers.crs import STORAGE_EPSG, gk3_epsg, gk3_zone
@@ -28,7 +28,9 @@ from layers.schema import FieldSpec, LayerSpec
 from layers.store import filters
 from layers.store.tables import RELEASED
 
-router = APIRouter()
+# Every route looks at the caller: a key sent is checked even where the answer is the
+# same for everyone, so a client with a wrong key learns it at once (401), not later.
+router = APIRouter(dependencies=[Depends(get_caller)])
 
 GEOJSON = "application/geo+json"
 CONFORMANCE = [
@@ -156,20 +158,52 @@ def conformance() -> dict[str, list[str]]:
 
 def _collection(request: Request, store: StoreDep, spec: LayerSpec) -> dict[str, Any]:
     base = _base(request)
-    extent = store.extent(spec)
-    return {
+    extent = _outward(store.extent(spec))
+    described: dict[str, Any] = {
         "id": spec.name,
         "title": f"{spec.zh} ({spec.en})",
         "description": spec.description,
         "itemType": "feature",
         "crs": _crs_list(extent),
         "storageCrs": CRS4490,
-        "extent": {"spatial": {"bbox": [list(extent)] if extent else [], "crs": CRS84}},
+    }
+    if extent is not None:  # an empty layer has no extent (a bbox needs 4 numbers)
+        described["extent"] = {"spatial": {"bbox": [list(extent)], "crs": CRS84}}
+    return described | {
         "links": [
             {"href": f"{base}/collections/{spec.name}", "rel": "self", "type": "application/json"},
             {"href": f"{base}/collections/{spec.name}/items", "rel": "items", "type": GEOJSON},
+            {
+                "href": f"{base}/collections/{spec.name}/schema",
+                "rel": "describedBy",
+                "type": "application/schema+json",
+                "title": "要素结构 (feature schema)",
+            },
+            {
+                "href": f"{base}/collections/{spec.name}/queryables",
+                "rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables",
+                "type": "application/schema+json",
+                "title": "可筛选属性 (queryables)",
+            },
         ],
     }
+
+
+def _outward(
+    extent: tuple[float, float, float, float] | None,
+) -> tuple[float, float, float, float] | None:
+    """The extent rounded outward to 7 decimals of a degree (about 1 cm), so that a bbox
+    written from it to 7 decimals, as the OGC test suite and many clients do, still holds
+    every feature: rounded to nearest, a feature on the edge would fall outside."""
+    if extent is None:
+        return None
+    minx, miny, maxx, maxy = extent
+    return (
+        max(math.floor(minx * 1e7) / 1e7, -180.0),
+        max(math.floor(miny * 1e7) / 1e7, -90.0),
+        min(math.ceil(maxx * 1e7) / 1e7, 180.0),
+        min(math.ceil(maxy * 1e7) / 1e7, 90.0),
+    )
 
 
 def _crs_list(extent: tuple[float, float, float, float] | None) -> list[str]:
@@ -199,6 +233,43 @@ def collection(collection_id: str, request: Request, store: StoreDep) -> dict[st
 _JSON_TYPES = {"str": "string", "int": "integer", "float": "number", "bool": "boolean"}
 
 
+_GEOMETRY_SCHEMA = {"$ref": "https://geojson.org/schema/Geometry.json"}
+
+
+def _field_schema(f: FieldSpec) -> dict[str, Any]:
+    """JSON Schema of one field's values (``null`` allowed where the field may be empty)."""
+    schema: dict[str, Any] = {"title": f"{f.zh} ({f.en})"}
+    kind = "string" if f.kind == "date" else _JSON_TYPES[f.kind]
+    # GDAL (3.6) reads only a single type name, not ["number", "null"]: empty values are
+    # said with OpenAPI's "nullable" (which JSON Schema validators ignore).
+    schema["type"] = kind
+    if not f.required:
+        schema["nullable"] = True
+    if f.kind == "date":
+        schema["format"] = "date"
+    if f.choices:
+        schema["enum"] = list(f.choices)
+    if f.minimum is not None:
+        schema["minimum"] = f.minimum
+    if f.maximum is not None:
+        schema["maximum"] = f.maximum
+    if f.unit:
+        schema["x-unit"] = f.unit
+    return schema
+
+
+def _schema_response(
+    request: Request, spec: LayerSpec, what: str, body: dict[str, Any]
+) -> JSONResponse:
+    head = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"{_base(request)}/collections/{spec.name}/{what}",
+        "type": "object",
+        "title": f"{spec.zh} ({spec.en})",
+    }
+    return JSONResponse(head | body, media_type="application/schema+json")
+
+
 @router.get(
     "/collections/{collection_id}/queryables",
     summary="Queryable properties (for the caller's role)",
@@ -210,39 +281,50 @@ def queryables(collection_id: str, request: Request, caller: CallerDep) -> JSONR
     public, of every field for staff — never a hint of the others. Fields computed from
     the geometry (areas, readiness) are returned with features but are not queryable."""
     spec = _spec(collection_id)
-    properties: dict[str, Any] = {"geometry": {"$ref": "https://geojson.org/schema/Geometry.json"}}
-    for f in spec.visible_fields(public=not caller.sees_internal):
-        if f.derived:
-            continue
-        schema: dict[str, Any] = {"title": f"{f.zh} ({f.en})"}
-        if f.kind == "date":
-            schema |= {"type": "string", "format": "date"}
-        else:
-            schema["type"] = _JSON_TYPES[f.kind]
-        if f.choices:
-            schema["enum"] = list(f.choices)
-        if f.minimum is not None:
-            schema["minimum"] = f.minimum
-        if f.maximum is not None:
-            schema["maximum"] = f.maximum
-        if f.unit:
-            schema["x-unit"] = f.unit
-        properties[f.name] = schema
-    body = {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": f"{_base(request)}/collections/{spec.name}/queryables",
-        "type": "object",
-        "title": f"{spec.zh} ({spec.en})",
-        "properties": properties,
-        "additionalProperties": False,
+    fields = spec.visible_fields(public=not caller.sees_internal)
+    properties = {"geometry": _GEOMETRY_SCHEMA} | {
+        f.name: _field_schema(f) for f in fields if not f.derived
     }
-    return JSONResponse(body, media_type="application/schema+json")
+    return _schema_response(
+        request, spec, "queryables", {"properties": properties, "additionalProperties": False}
+    )
+
+
+@router.get(
+    "/collections/{collection_id}/schema",
+    summary="Schema of a feature (for the caller's role)",
+    response_class=JSONResponse,
+    responses={200: {"content": {"application/schema+json": {}}}},
+)
+def feature_schema(collection_id: str, request: Request, caller: CallerDep) -> JSONResponse:
+    """A feature as the caller receives it: every field it may see, with its type, so a
+    client (GDAL, QGIS) knows each field's type before reading any feature. Linked from
+    the collection as ``describedBy``."""
+    spec = _spec(collection_id)
+    fields = spec.visible_fields(public=not caller.sees_internal)
+    body = {
+        "required": ["type", "geometry", "properties"],
+        "properties": {
+            "type": {"type": "string", "enum": ["Feature"]},
+            "id": {"type": "integer", "minimum": 1},
+            "geometry": _GEOMETRY_SCHEMA,
+            "properties": {
+                "type": "object",
+                "properties": {f.name: _field_schema(f) for f in fields},
+                "additionalProperties": False,
+            },
+        },
+    }
+    return _schema_response(request, spec, "schema", body)
 
 
 def _parse_bbox(
     text: str | None, code: output_crs.Code = None
 ) -> tuple[float, float, float, float] | None:
-    """The box as lon/lat in storage; given in ``code`` (``bbox-crs``), in its axis order."""
+    """The box as lon/lat in storage; given in ``code`` (``bbox-crs``), in its axis order.
+
+    West above east is a box across the antimeridian (OGC API – Features Part 1, bbox).
+    """
     if text is None:
         return None
     try:
@@ -253,17 +335,15 @@ def _parse_bbox(
         raise InvalidInput("bbox 须为 minx,miny,maxx,maxy (6-number 3D boxes are not supported)")
     a, b, c, d = values
     if code is not None:
-        if a > c or b > d:
-            raise InvalidInput(f"bbox 的最小值大于最大值 (bbox minimum above maximum): {text!r}")
         try:
             values = list(output_crs.bbox_to_storage((a, b, c, d), code))
+        except InvalidInput:
+            raise
         except Exception:
             raise InvalidInput(f"bbox 无法转换 (bbox outside its CRS's area): {text!r}") from None
     minx, miny, maxx, maxy = values
     if not (-180 <= minx <= 180 and -180 <= maxx <= 180 and -90 <= miny <= maxy <= 90):
         raise InvalidInput(f"bbox 超出经纬度范围 (bbox outside lon/lat range): {text!r}")
-    if minx > maxx:
-        raise InvalidInput("bbox 跨越 180° 经线不受支持 (antimeridian-crossing bbox)")
     return minx, miny, maxx, maxy
 
 
@@ -341,9 +421,12 @@ def items(
         where=where,
         order_by=order,
     )
-    matched = store.count(
-        spec, bbox=box, release=release, where=where, at_most=settings.count_limit
-    )
+    if 0 < len(frame) < limit or (offset == 0 and frame.empty):
+        matched: int | None = offset + len(frame)  # the last page: no count needed
+    else:
+        matched = store.count(
+            spec, bbox=box, release=release, where=where, at_most=settings.count_limit
+        )
     features = _features(spec, frame, fields, code)
     base = f"{_base(request)}/collections/{spec.name}/items"
     query = {k: v for k, v in request.query_params.items() if k != "offset"}
@@ -376,7 +459,7 @@ def _content_crs(code: output_crs.Code) -> dict[str, str]:
 )
 def item(
     collection_id: str,
-    fid: int,
+    fid: str,
     request: Request,
     store: StoreDep,
     caller: CallerDep,
@@ -388,11 +471,28 @@ def item(
     if unknown:
         raise InvalidInput(f"未知查询参数 (unknown query parameters): {', '.join(unknown)}")
     code = output_crs.parse(crs)
-    if not 1 <= fid <= MAX_ID:
-        raise NotFound(f"{spec.zh} {fid} 不存在 ({spec.en} feature {fid} not found)")
-    frame = store.get_feature(spec, fid)
+    frame = store.get_feature(spec, _feature_id(spec, fid))
     body = _features(spec, frame, spec.visible_fields(public=not caller.sees_internal), code)[0]
+    links = [
+        {"href": str(request.url), "rel": "self", "type": GEOJSON},
+        {
+            "href": f"{_base(request)}/collections/{spec.name}",
+            "rel": "collection",
+            "type": "application/json",
+        },
+    ]
+    body = f'{body[:-1]}, "links": {json.dumps(links, ensure_ascii=False)}}}'
     return Response(body, media_type=GEOJSON, headers=_content_crs(code))
+
+
+def _feature_id(spec: LayerSpec, text: str) -> int:
+    """Feature ids are the integers 1…MAX_ID; any other id names no feature: 404, as for
+    an id that is not there (an id is a string in the URL, so not a malformed request)."""
+    if not (text.isascii() and text.isdigit() and len(text) <= 10 and 1 <= int(text) <= MAX_ID):
+        raise NotFound(
+            f"{spec.zh} {text[:20]!r} 不存在 ({spec.en} feature {text[:20]!r} not found)"
+        )
+    return int(text)
 
 
 def _features(

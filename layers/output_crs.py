@@ -85,14 +85,43 @@ def to_storage(geometry: shapely.Geometry, code: Code) -> shapely.Geometry:
 def bbox_to_storage(
     bbox: tuple[float, float, float, float], code: Code
 ) -> tuple[float, float, float, float]:
-    """A reader's box (in the CRS's axis order) as a lon/lat box that covers it."""
+    """A reader's box (in the CRS's axis order) as a lon/lat box in storage.
+
+    For the geographic CRSs it is the same box (CGCS2000 and WGS 84 agree to well under a
+    metre), west edge above east edge when it crosses the antimeridian. A projected box
+    becomes the lon/lat box that covers it, widened by ``COVER_PAD_DEG``: transformed
+    back from coordinates given to a few decimals, its edges could otherwise fall a hair
+    short of a feature that lies exactly on them.
+    """
     if code is None:
         return bbox
     a, b, c, d = bbox
     minx, miny, maxx, maxy = (b, a, d, c) if north_first(code) else (a, b, c, d)
-    if code == STORAGE_EPSG:
+    if miny > maxy or (minx > maxx and not _geographic(code)):
+        north = north_first(code)
+        raise InvalidInput(
+            f"bbox 的最小值大于最大值, 注意 {uri(code)} 的第一个轴朝{'北' if north else '东'} "
+            f"(bbox minimum above maximum: {a},{b},{c},{d}; the first axis of {uri(code)} "
+            f"points {'north' if north else 'east'})"
+        )
+    if _geographic(code):
         return minx, miny, maxx, maxy
     lon0, lat0, lon1, lat1 = transformer(code, STORAGE_EPSG).transform_bounds(
         minx, miny, maxx, maxy, densify_pts=21
     )
-    return float(lon0), float(lat0), float(lon1), float(lat1)
+    pad = COVER_PAD_DEG
+    return (
+        max(float(lon0) - pad, -180.0),
+        max(float(lat0) - pad, -90.0),
+        min(float(lon1) + pad, 180.0),
+        min(float(lat1) + pad, 90.0),
+    )
+
+
+COVER_PAD_DEG = 1e-7
+"""How much a covering box is widened (about 1 cm)."""
+
+
+@lru_cache(maxsize=64)
+def _geographic(code: int) -> bool:
+    return bool(CRS.from_epsg(code).is_geographic)

@@ -96,10 +96,15 @@ def create_engine(url: str, *, statement_timeout_ms: int | None = None) -> Engin
             f"不支持的数据库 {parsed.get_backend_name()!r}: use sqlite:///FILE or "
             "postgresql+psycopg://USER:PASSWORD@HOST/DB"
         )
-    options = {}
+    # A hung server: give up connecting after a few seconds (503) instead of waiting on.
+    connect_args: dict[str, Any] = {"connect_timeout": 5}
     if statement_timeout_ms is not None:
-        options["connect_args"] = {"options": f"-c statement_timeout={int(statement_timeout_ms)}"}
-    return sa.create_engine(parsed, pool_pre_ping=True, **options)
+        # The service's queries are many and small: a parallel worker costs more to start
+        # than it saves (a 1,000-parcel page: 49 → 30 ms on 2 cores).
+        connect_args["options"] = (
+            f"-c statement_timeout={int(statement_timeout_ms)} -c max_parallel_workers_per_gather=0"
+        )
+    return sa.create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
 
 
 class Store:
@@ -214,7 +219,11 @@ class Store:
             table.c.fid,
             *(self._column(spec, f.name, as_stored=as_stored) for f in spec.stored_fields),
         ]
-        columns.append(table.c.geom)
+        # The geometry as plain WKB, decoded for all rows at once in _frame.
+        if self.is_postgis:
+            columns.append(sa.func.ST_AsBinary(table.c.geom, type_=sa.LargeBinary))
+        else:
+            columns.append(sa.type_coerce(table.c.geom, sa.LargeBinary))
         query = (
             sa.select(*columns)
             .where(*self._in_force(table, release), *where)
@@ -273,8 +282,14 @@ class Store:
         return [table.c.release_id == pointer.scalar_subquery()]
 
     def _bbox_clause(self, spec: LayerSpec, bbox: BBox) -> sa.ColumnElement[bool]:
+        """Geometry intersects ``bbox``; west above east is a box across the antimeridian."""
         table = LAYER_TABLES[spec.name]
         minx, miny, maxx, maxy = bbox
+        if minx > maxx:
+            return sa.or_(
+                self._bbox_clause(spec, (minx, miny, 180.0, maxy)),
+                self._bbox_clause(spec, (-180.0, miny, maxx, maxy)),
+            )
         if self.is_postgis:
             # ST_MakeEnvelope of a zero-width box (a map click) is an empty polygon that
             # intersects nothing; a Box2D cast degenerates to a point or a line instead.
@@ -311,7 +326,8 @@ class Store:
                 data[f.name] = pd.Series(pd.array(column, dtype="boolean"), index=index)
             else:
                 data[f.name] = pd.Series(np.array(column, dtype=object), index=index, dtype=object)
-        geometry = gpd.GeoSeries(np.array(geometries, dtype=object), index=index, crs=STORAGE_EPSG)
+        shapes = shapely.from_wkb(np.array([bytes(g) for g in geometries], dtype=object))
+        geometry = gpd.GeoSeries(shapes, index=index, crs=STORAGE_EPSG)
         return gpd.GeoDataFrame(data, geometry=geometry, crs=STORAGE_EPSG)
 
     # -- writing -------------------------------------------------------------------

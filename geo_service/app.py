@@ -10,11 +10,13 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request, Response
 from fastapi_offline import FastAPIOffline
 
+from geo_service.download_routes import router as download_router
 from geo_service.errors import add_exception_handlers
 from geo_service.features import router as features_router
 from geo_service.ledger_routes import router as ledger_router
 from geo_service.map_routes import router as maps_router
 from geo_service.matches import router as matches_router
+from geo_service.openapi import document_errors
 from geo_service.settings import Settings
 from geo_service.stock_routes import router as stock_router
 from geo_service.zones import ZoneCache
@@ -45,6 +47,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(maps_router)
     app.include_router(stock_router)
     app.include_router(ledger_router)
+    app.include_router(download_router)
+    document_errors(app, settings)
 
     @app.middleware("http")
     async def request_id(

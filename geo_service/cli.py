@@ -39,7 +39,7 @@ from geo_service.settings import Settings
 from geo_service.zones import ZoneCache
 from layers.catalog import LAYERS
 from layers.errors import GeoServiceError
-from layers.io import write_layer_file
+from layers.io import write_layer_file, write_zone_file
 from layers.loader import load_file
 from layers.store.store import Store
 
@@ -119,6 +119,34 @@ def export(
         count = write_layer_file(frame, spec, file, public=public)
         progress.update(task, advance=1)
     console.print(f"已导出 {count} 条{spec.zh} (exported {count}) → {file}")
+
+
+@app.command("export-zone")
+def export_zone(
+    file: Annotated[Path, typer.Argument(help="GeoPackage to write (.gpkg)")],
+    db: DbOption = None,
+    public: Annotated[bool, typer.Option(help="only the public fields")] = False,
+) -> None:
+    """导出整个开发区 (export every layer, as in force, into one GeoPackage for QGIS)."""
+    store = open_store(db)
+    with progress_bar() as progress:
+        task = progress.add_task("导出开发区 (exporting the zone)", total=2 * len(LAYERS))
+        frames = {}
+        for name, spec in LAYERS.items():
+            progress.update(task, description=f"读取{spec.zh} (reading {name})")
+            frames[name] = store.read_layer(spec, as_stored=True)  # as `export` writes it
+            progress.update(task, advance=1)
+        counts = write_zone_file(
+            frames,
+            LAYERS,
+            file,
+            public=public,
+            progress=lambda name, _n: progress.update(
+                task, advance=1, description=f"写入{LAYERS[name].zh} (writing {name})"
+            ),
+        )
+    summary = ", ".join(f"{LAYERS[name].zh} {n}" for name, n in counts.items())
+    console.print(f"已导出 (exported) {summary} → {file}")
 
 
 @app.command()

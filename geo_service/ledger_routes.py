@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from geo_service.auth import Caller, Role
 from geo_service.deps import StoreDep, require
+from geo_service.errors import error_responses
 from geo_service.stock_routes import actor_of, upload_label, uploaded
 from layers.store import ledgers
 from layers.store import reservations as held
@@ -19,7 +20,9 @@ PlannersDep = Annotated[Caller, Depends(require(Role.PLANNER, Role.ADMIN))]
 BureauDep = Annotated[Caller, Depends(require(Role.LAND_BUREAU, Role.ADMIN))]
 StaffDep = Annotated[Caller, Depends(require(Role.PLANNER, Role.LAND_BUREAU, Role.ADMIN))]
 Ledger = Annotated[str, Path(pattern="^(parks|factories|infrastructure)$")]
-FeatureId = Annotated[str, Path(min_length=1, max_length=60)]
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+"""No control characters: no id or name has them (and PostgreSQL text cannot hold NUL)."""
+FeatureId = Annotated[str, Path(min_length=1, max_length=60, pattern=PRINTABLE)]
 
 
 class _Body(BaseModel):
@@ -29,13 +32,26 @@ class _Body(BaseModel):
 class ReservationBody(_Body):
     """A site held for a signed project, and what the project draws from the budgets."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "layer": "parcels",
+                    "site_id": "JZ2026-001",
+                    "project": "大恒 一期",
+                    "energy_tce": 1200,
+                    "emissions_t": {"so2": 0.5},
+                }
+            ]
+        }
+    )
     layer: Literal["parcels", "factories"]
-    site_id: str = Field(min_length=1, max_length=60)
-    project: str = Field(min_length=1, max_length=200)
+    site_id: str = Field(min_length=1, max_length=60, pattern=PRINTABLE)
+    project: str = Field(min_length=1, max_length=200, pattern=PRINTABLE)
     energy_tce: float = Field(default=0.0, ge=0, description="annual energy use, tce")
     emissions_t: dict[str, float] = Field(default_factory=dict, description="t/年 per pollutant")
     power_mva: float = Field(default=0.0, ge=0)
-    substation_id: str | None = Field(default=None, max_length=60)
+    substation_id: str | None = Field(default=None, max_length=60, pattern=PRINTABLE)
 
 
 class LedgerEdit(_Body):
@@ -46,7 +62,12 @@ class LedgerEdit(_Body):
     values: dict[str, Any] = Field(min_length=1)
 
 
-@router.post("/reservations", status_code=201, summary="预留 (reserve a site for a project)")
+@router.post(
+    "/reservations",
+    status_code=201,
+    summary="预留 (reserve a site for a project)",
+    responses=error_responses(404, 409),
+)
 async def create_reservation(
     request: Request, store: StoreDep, caller: PlannersDep, body: ReservationBody
 ) -> dict[str, Any]:
@@ -75,7 +96,11 @@ def list_reservations(
     return [r.as_dict() for r in held.listing(store, active_only=active)]
 
 
-@router.post("/reservations/{reservation_id}/release", summary="释放 (release a reservation)")
+@router.post(
+    "/reservations/{reservation_id}/release",
+    summary="释放 (release a reservation)",
+    responses=error_responses(409),
+)
 def release_reservation(
     request: Request,
     store: StoreDep,
@@ -92,7 +117,11 @@ def get_ledger(store: StoreDep, _caller: StaffDep, layer: Ledger, feature_id: Fe
     return ledgers.ledger_row(store, layer, feature_id)
 
 
-@router.patch("/ledgers/{layer}/{feature_id}", summary="修改台账 (edit a ledger row)")
+@router.patch(
+    "/ledgers/{layer}/{feature_id}",
+    summary="修改台账 (edit a ledger row)",
+    responses=error_responses(409, 422),
+)
 def edit_ledger(
     request: Request,
     store: StoreDep,
@@ -120,7 +149,11 @@ def ledger_history(
     return ledgers.history(store, layer, feature_id)
 
 
-@router.post("/ledgers/{layer}", summary="按文件更新台账 (update ledger rows from a file)")
+@router.post(
+    "/ledgers/{layer}",
+    summary="按文件更新台账 (update ledger rows from a file)",
+    responses=error_responses(409, 422),
+)
 async def upload_ledger(
     request: Request,
     store: StoreDep,

@@ -27,11 +27,13 @@ from geo_service.deps import (
     StoreDep,
     ZonesDep,
 )
+from geo_service.errors import error_responses
+from geo_service.matches import PROJECT_EXAMPLES
 from geo_service.settings import Settings
 from layers.catalog import LAYERS
 from layers.errors import InvalidInput, NotFound
 from layers.frames import derive
-from layers.tiling import check, storage_bounds
+from layers.tiling import MAX_ZOOM, MIN_ZOOM, check, storage_bounds
 from maps import tiles
 from maps.base import ASSETS, header_policy, render
 from maps.html import escape
@@ -153,7 +155,7 @@ async def preselect_page(
     zones: ZonesDep,
     settings: SettingsDep,
     _caller: PlannerDep,
-    body: Annotated[dict[str, Any], Body()],
+    body: Annotated[dict[str, Any], Body(openapi_examples=PROJECT_EXAMPLES)],
     top: Annotated[int, Query(ge=1, le=50)] = 10,
 ) -> HTMLResponse:
     return await _preselect(body, zones, settings, top)
@@ -163,6 +165,7 @@ async def preselect_page(
     "/maps/preselect",
     response_class=HTMLResponse,
     summary="预选址图 for an example request (planners)",
+    responses=error_responses(404),
 )
 async def preselect_example(
     zones: ZonesDep,
@@ -181,16 +184,19 @@ async def preselect_example(
     "/tiles/{layer}/{z}/{x}/{y}.pbf",
     summary="矢量瓦片 (Mapbox vector tile)",
     response_class=Response,
-    responses={200: {"content": {MVT: {}}}},
+    responses={
+        200: {"content": {MVT: {}}},
+        204: {"description": "瓦片内无要素 (no features in the tile)"},
+    },
 )
 def tile(
     store: StoreDep,
     zones: ZonesDep,
     caller: CallerDep,
     layer: Annotated[str, Path(pattern="^(parcels|factories)$")],
-    z: Annotated[int, Path(ge=0, le=30)],
-    x: Annotated[int, Path(ge=0)],
-    y: Annotated[int, Path(ge=0)],
+    z: Annotated[int, Path(ge=MIN_ZOOM, le=MAX_ZOOM)],
+    x: Annotated[int, Path(ge=0, le=2**MAX_ZOOM - 1)],
+    y: Annotated[int, Path(ge=0, le=2**MAX_ZOOM - 1)],
 ) -> Response:
     """Public callers get listed sites and public fields only; staff get every site.
     Tiles are encoded once per edit of the layers (PostGIS ``ST_AsMVT``, or in process

@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from geo_service.auth import Caller, Role
 from geo_service.deps import SettingsDep, StoreDep, require
+from geo_service.errors import error_responses
 from geo_service.map_routes import page_response, render_page
 from layers import geojson
 from layers.catalog import PARCELS
@@ -46,8 +47,10 @@ def actor_of(caller: Caller, request: Request) -> Actor:
 
 
 def upload_label(file: UploadFile) -> str:
-    """The client's file name, as a label only (never a path)."""
-    return PurePath(file.filename or "upload").name[:200] or "upload"
+    """The client's file name, as a label only (never a path), without control characters
+    (a NUL would not fit in a PostgreSQL text column)."""
+    name = "".join(c for c in PurePath(file.filename or "upload").name if c.isprintable())
+    return name[:200] or "upload"
 
 
 @asynccontextmanager
@@ -87,7 +90,12 @@ def _release(release: Release, request: Request) -> dict[str, Any]:
     }
 
 
-@router.post("/stock-lists", status_code=201, summary="导入清单 (import a stock list)")
+@router.post(
+    "/stock-lists",
+    status_code=201,
+    summary="导入清单 (import a stock list)",
+    responses=error_responses(409, 422),
+)
 async def import_stock_list(
     request: Request,
     store: StoreDep,
@@ -180,7 +188,12 @@ def release_items(store: StoreDep, _caller: StaffDep, release_id: ReleaseId) -> 
     return Response(body, media_type=GEOJSON)
 
 
-@router.get("/stock-lists/{release_id}/source", summary="导入的原始文件 (the file, byte for byte)")
+@router.get(
+    "/stock-lists/{release_id}/source",
+    summary="导入的原始文件 (the file, byte for byte)",
+    response_class=Response,
+    responses={200: {"content": {"application/octet-stream": {}}}},
+)
 def release_source(store: StoreDep, _caller: StaffDep, release_id: ReleaseId) -> Response:
     name, data = store.release_source(release_id)
     ascii_name = name.encode("ascii", "replace").decode().replace('"', "_")
@@ -191,14 +204,22 @@ def release_source(store: StoreDep, _caller: StaffDep, release_id: ReleaseId) ->
     )
 
 
-@router.post("/stock-lists/{release_id}/publish", summary="发布 (publish a staged release)")
+@router.post(
+    "/stock-lists/{release_id}/publish",
+    summary="发布 (publish a staged release)",
+    responses=error_responses(409),
+)
 def publish(
     request: Request, store: StoreDep, caller: BureauDep, release_id: ReleaseId
 ) -> dict[str, Any]:
     return _release(store.publish_release(release_id, actor=actor_of(caller, request)), request)
 
 
-@router.post("/stock-lists/{release_id}/discard", summary="放弃 (discard a staged release)")
+@router.post(
+    "/stock-lists/{release_id}/discard",
+    summary="放弃 (discard a staged release)",
+    responses=error_responses(409),
+)
 def discard(
     request: Request, store: StoreDep, caller: BureauDep, release_id: ReleaseId
 ) -> dict[str, Any]:

@@ -19,8 +19,9 @@ import re
 import stat
 import tempfile
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -327,16 +328,11 @@ def write_layer_file(
 
         return write_table_file(frame, spec, path, public=public)
     fields = spec.visible_fields(public=public)
-    out = derive(frame, spec)[[*spec.field_names(fields), GEOMETRY]].reset_index(drop=True)
-    for f in fields:
-        if f.kind == "date":
-            # Dates are written as ISO 8601 text (YYYY-MM-DD) in every GDAL format.
-            out[f.name] = out[f.name].map(lambda d: None if d is None else d.isoformat())
+    out = _file_frame(frame, spec, fields)
     path.parent.mkdir(parents=True, exist_ok=True)
     if driver != "ESRI Shapefile":
         path.unlink(missing_ok=True)
-        # Keep each feature's own type: GDAL would otherwise promote all to Multi*.
-        pyogrio.write_dataframe(out, path, layer=spec.name, driver=driver, promote_to_multi=False)
+        _write_gdal_layer(out, spec, path, driver=driver)
         return len(out)
     _refuse_truncation(out, fields, path.name)
     with tempfile.TemporaryDirectory() as tmp:
@@ -348,6 +344,83 @@ def write_layer_file(
                 archive.write(part, arcname=part.name)
         tmp_zip.replace(path)
     return len(out)
+
+
+def write_zone_file(
+    frames: Mapping[str, gpd.GeoDataFrame],
+    specs: Mapping[str, LayerSpec],
+    path: Path,
+    *,
+    public: bool = False,
+    progress: Callable[[str, int], None] | None = None,
+) -> dict[str, int]:
+    """Write several layers into one GeoPackage, one table per layer, each as
+    :func:`write_layer_file` would write it alone; returns the count of each layer.
+
+    The file is written beside ``path`` and moved into place when complete, so a
+    failure leaves no half-written zone behind. ``progress`` is called with each layer's
+    name and count once it is written.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from layers.catalog import LAYERS
+    >>> from layers.demo import generate_zone
+    >>> zone = generate_zone(parcels=20)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     counts = write_zone_file(zone, LAYERS, Path(tmp) / "zone.gpkg")
+    >>> counts["parcels"], counts["parks"]
+    (20, 4)
+    """
+    if file_format(path) != "GPKG":
+        raise InvalidInput(
+            f"{path.name}: 整个开发区只能导出为 .gpkg (a whole zone is written to .gpkg only)"
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    part = path.with_name(f"{path.stem}.part{path.suffix}")  # GDAL wants .gpkg
+    part.unlink(missing_ok=True)
+    counts: dict[str, int] = {}
+    try:
+        for name, frame in frames.items():
+            spec = specs[name]
+            out = _file_frame(frame, spec, spec.visible_fields(public=public))
+            _write_gdal_layer(out, spec, part, driver="GPKG")
+            counts[name] = len(out)
+            if progress is not None:
+                progress(name, len(out))
+        part.replace(path)
+    finally:
+        part.unlink(missing_ok=True)
+    return counts
+
+
+def _file_frame(
+    frame: gpd.GeoDataFrame, spec: LayerSpec, fields: tuple[FieldSpec, ...]
+) -> gpd.GeoDataFrame:
+    """The frame as files hold it: derived fields added, only ``fields``, dates as text."""
+    out = derive(frame, spec)[[*spec.field_names(fields), GEOMETRY]].reset_index(drop=True)
+    for f in fields:
+        if f.kind == "date":
+            # Dates are written as ISO 8601 text (YYYY-MM-DD) in every GDAL format.
+            out[f.name] = out[f.name].map(lambda d: None if d is None else d.isoformat())
+    return out
+
+
+def _write_gdal_layer(out: gpd.GeoDataFrame, spec: LayerSpec, path: Path, *, driver: str) -> None:
+    """Add ``out`` as the table ``spec.name`` to ``path`` (created if missing)."""
+    options: dict[str, Any] = {}
+    if not len(out):
+        # No geometry to infer the type from: declare the widest the layer holds
+        # (MultiPolygon for polygons) rather than leave it "Unknown".
+        options["geometry_type"] = spec.geometry_types[-1]
+    if driver == "GPKG" and not path.exists():
+        # Our GDAL writes GeoPackage 1.4 by default, which GDAL 3.6 (Debian 12) and the
+        # QGIS built on it open with a warning; 1.2 holds all we write and opens everywhere.
+        options["dataset_options"] = {"VERSION": "1.2"}
+    # Keep each feature's own type: GDAL would otherwise promote all to Multi*.
+    pyogrio.write_dataframe(
+        out, path, layer=spec.name, driver=driver, promote_to_multi=False, **options
+    )
 
 
 def _refuse_truncation(frame: gpd.GeoDataFrame, fields: tuple[FieldSpec, ...], name: str) -> None:
@@ -375,4 +448,11 @@ def _refuse_truncation(frame: gpd.GeoDataFrame, fields: tuple[FieldSpec, ...], n
         )
 
 
-__all__ = ["DRIVERS", "file_format", "read_layer_file", "safe_zip_members", "write_layer_file"]
+__all__ = [
+    "DRIVERS",
+    "file_format",
+    "read_layer_file",
+    "safe_zip_members",
+    "write_layer_file",
+    "write_zone_file",
+]

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Quick start (2): install everything the tests need (PostgreSQL + PostGIS, Chromium),
+# Quick start (2): install everything the tests need (PostgreSQL + PostGIS, Chromium, GDAL tools),
 # then run the linters, the type checker and the whole test suite on both stores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +13,14 @@ if ! command -v chromium >/dev/null 2>&1 || ! dpkg -s fonts-wqy-microhei >/dev/n
   echo "installing Chromium and a CJK font for the browser tests …" >&2
   apt-get update -q >&2
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-wqy-microhei >&2
+fi
+
+# GDAL's command-line tools: the client the OGC API and GeoPackage download tests read with
+# (tests/test_gdal_client.py). Debian's, not the one inside our Python wheels.
+if ! command -v ogrinfo >/dev/null 2>&1; then
+  echo "installing gdal-bin (ogrinfo, ogr2ogr) for the GDAL client tests …" >&2
+  apt-get update -q >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q gdal-bin >&2
 fi
 
 echo "== ruff" >&2

@@ -7,7 +7,6 @@ they are serialised, so no route can leak an internal field by forgetting to.
 from __future__ import annotations
 
 import datetime as dt
-import html
 import json
 import math
 from collections.abc import Sequence
@@ -16,8 +15,9 @@ from urllib.parse import urlencode
 
 import geopandas as gpd
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 
+from geo_service import html_pages
 from geo_service.deps import CallerDep, SettingsDep, StoreDep, get_caller
 from layers import geojson, output_crs
 from layers.catalog import LAYERS
@@ -36,6 +36,7 @@ GEOJSON = "application/geo+json"
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
@@ -80,18 +81,31 @@ def _wants_html(request: Request, f: str | None) -> bool:
     return "text/html" in accept and "json" not in accept
 
 
-@router.get("/", summary="Landing page", response_model=None)
+HTML_OK = "^(json|html)$"
+"""``f`` of the resources that are JSON or HTML; features are also ``geojson``."""
+_AS_HTML: dict[int | str, dict[str, Any]] = {200: {"content": {html_pages.HTML: {}}}}
+
+
+def _own_links(
+    request: Request, *, html: bool, json_type: str = "application/json"
+) -> list[dict[str, str]]:
+    """The response's self link and its alternate in the other encoding (JSON or HTML)."""
+    other = request.url.include_query_params(f="json" if html else "html")
+    own_type, other_type = (html_pages.HTML, json_type) if html else (json_type, html_pages.HTML)
+    return [
+        {"href": str(request.url), "rel": "self", "type": own_type},
+        {"href": str(other), "rel": "alternate", "type": other_type},
+    ]
+
+
+@router.get("/", summary="Landing page", response_model=None, responses=_AS_HTML)
 def landing(
     request: Request, settings: SettingsDep, f: Annotated[str | None, Query()] = None
 ) -> Response:
     base = _base(request)
+    as_html = _wants_html(request, f)
     links = [
-        {
-            "href": f"{base}/",
-            "rel": "self",
-            "type": "application/json",
-            "title": "本页 (this page)",
-        },
+        *_own_links(request, html=as_html),
         {
             "href": f"{base}/openapi.json",
             "rel": "service-desc",
@@ -112,52 +126,41 @@ def landing(
             "title": "图层 (collections)",
         },
     ]
-    if _wants_html(request, f):
+    body = {
+        "title": settings.title,
+        "description": "开发区可出让土地、闲置厂房与基础设施 (synthetic demo data "
+        "where loaded by `geo-service demo`)",
+        "links": links,
+    }
+    if as_html:
         examples = sorted(p.stem for p in settings.examples_dir.glob("*.json"))
-        return HTMLResponse(_landing_html(settings.title, base, examples))
-    return JSONResponse(
-        {
-            "title": settings.title,
-            "description": "开发区可出让土地、闲置厂房与基础设施 (synthetic demo data "
-            "where loaded by `geo-service demo`)",
-            "links": links,
-        }
-    )
+        return html_pages.landing_page(body, base=base, examples=examples)
+    return JSONResponse(body)
 
 
-def _landing_html(title: str, base: str, examples: list[str]) -> str:
-    e = html.escape
-    layers = "".join(
-        f'<li><a href="{base}/collections/{name}/items?f=json">{e(spec.zh)} ({e(spec.en)})</a></li>'
-        for name, spec in LAYERS.items()
-    )
-    staff = "".join(
-        f'<li><a href="{base}/login?next=/maps/preselect?example={e(name)}">预选址图 '
-        f"(pre-selection map): {e(name)}</a></li>"
-        for name in examples
-    )
-    return (
-        f'<!doctype html><html lang="zh"><head><meta charset="utf-8"><title>{e(title)}</title>'
-        "</head><body><h1>" + e(title) + "</h1>"
-        "<p>演示数据为合成数据 (the demo zone is synthetic data).</p>"
-        f'<h2>地图 Maps</h2><ul><li><a href="{base}/maps/investor">投资者地图 Investor map '
-        "(public)</a></li>"
-        f'<li><a href="{base}/login?next=/maps/readiness">标准地净地条件图 Readiness map '
-        f"(staff)</a></li>{staff}</ul>"
-        f"<h2>图层 Layers (OGC API – Features)</h2><ul>{layers}</ul>"
-        f'<p><a href="{base}/docs">API 文档 (API docs)</a> · '
-        f'<a href="{base}/collections">collections</a> · '
-        f'<a href="{base}/conformance">conformance</a></p></body></html>'
-    )
-
-
-@router.get("/conformance", summary="Conformance classes")
-def conformance() -> dict[str, list[str]]:
+@router.get("/conformance", summary="Conformance classes", response_model=None, responses=_AS_HTML)
+def conformance(
+    request: Request, f: Annotated[str | None, Query(pattern=HTML_OK)] = None
+) -> dict[str, list[str]] | Response:
+    if _wants_html(request, f):
+        links = _own_links(request, html=True)
+        return html_pages.conformance_page(CONFORMANCE, base=_base(request), links=links)
     return {"conformsTo": CONFORMANCE}
 
 
-def _collection(request: Request, store: StoreDep, spec: LayerSpec) -> dict[str, Any]:
+def _collection(
+    request: Request,
+    store: StoreDep,
+    spec: LayerSpec,
+    own: list[dict[str, str]] | None = None,
+) -> dict[str, Any]:
+    """A layer's description; its self and alternate links are ``own`` if given."""
     base = _base(request)
+    url = f"{base}/collections/{spec.name}"
+    own = own or [
+        {"href": url, "rel": "self", "type": "application/json"},
+        {"href": f"{url}?f=html", "rel": "alternate", "type": html_pages.HTML},
+    ]
     extent = _outward(store.extent(spec))
     described: dict[str, Any] = {
         "id": spec.name,
@@ -171,8 +174,9 @@ def _collection(request: Request, store: StoreDep, spec: LayerSpec) -> dict[str,
         described["extent"] = {"spatial": {"bbox": [list(extent)], "crs": CRS84}}
     return described | {
         "links": [
-            {"href": f"{base}/collections/{spec.name}", "rel": "self", "type": "application/json"},
-            {"href": f"{base}/collections/{spec.name}/items", "rel": "items", "type": GEOJSON},
+            *own,
+            {"href": f"{url}/items", "rel": "items", "type": GEOJSON},
+            {"href": f"{url}/items?f=html", "rel": "items", "type": html_pages.HTML},
             {
                 "href": f"{base}/collections/{spec.name}/schema",
                 "rel": "describedBy",
@@ -216,18 +220,31 @@ def _crs_list(extent: tuple[float, float, float, float] | None) -> list[str]:
     return [output_crs.uri(code) for code in codes]
 
 
-@router.get("/collections", summary="Layers")
-def collections(request: Request, store: StoreDep) -> dict[str, Any]:
-    base = _base(request)
-    return {
-        "links": [{"href": f"{base}/collections", "rel": "self", "type": "application/json"}],
+@router.get("/collections", summary="Layers", response_model=None, responses=_AS_HTML)
+def collections(
+    request: Request, store: StoreDep, f: Annotated[str | None, Query(pattern=HTML_OK)] = None
+) -> dict[str, Any] | Response:
+    as_html = _wants_html(request, f)
+    body = {
+        "links": _own_links(request, html=as_html),
         "collections": [_collection(request, store, spec) for spec in LAYERS.values()],
     }
+    return html_pages.collections_page(body, base=_base(request)) if as_html else body
 
 
-@router.get("/collections/{collection_id}", summary="One layer")
-def collection(collection_id: str, request: Request, store: StoreDep) -> dict[str, Any]:
-    return _collection(request, store, _spec(collection_id))
+@router.get(
+    "/collections/{collection_id}", summary="One layer", response_model=None, responses=_AS_HTML
+)
+def collection(
+    collection_id: str,
+    request: Request,
+    store: StoreDep,
+    f: Annotated[str | None, Query(pattern=HTML_OK)] = None,
+) -> dict[str, Any] | Response:
+    spec = _spec(collection_id)
+    as_html = _wants_html(request, f)
+    body = _collection(request, store, spec, _own_links(request, html=as_html))
+    return html_pages.collection_page(body, base=_base(request)) if as_html else body
 
 
 _JSON_TYPES = {"str": "string", "int": "integer", "float": "number", "bool": "boolean"}
@@ -351,7 +368,7 @@ def _parse_bbox(
     "/collections/{collection_id}/items",
     summary="Features of a layer",
     response_class=Response,
-    responses={200: {"content": {GEOJSON: {}}}},
+    responses={200: {"content": {GEOJSON: {}, html_pages.HTML: {}}}},
 )
 def items(
     collection_id: str,
@@ -362,7 +379,7 @@ def items(
     bbox: Annotated[str | None, Query(description="minx,miny,maxx,maxy (CRS84)")] = None,
     limit: Annotated[int | None, Query(ge=1)] = None,
     offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
-    f: Annotated[str | None, Query(pattern="^(json|geojson)$")] = None,
+    f: Annotated[str | None, Query(pattern="^(json|geojson|html)$")] = None,
     crs: Annotated[str | None, Query(description="CRS of the response (URI)")] = None,
     bbox_crs: Annotated[
         str | None, Query(alias="bbox-crs", description="CRS of bbox (URI)")
@@ -430,11 +447,16 @@ def items(
     features = _features(spec, frame, fields, code)
     base = f"{_base(request)}/collections/{spec.name}/items"
     query = {k: v for k, v in request.query_params.items() if k != "offset"}
-    links = [{"href": str(request.url), "rel": "self", "type": GEOJSON}]
+    as_html = _wants_html(request, f)
+    links = _own_links(request, html=as_html, json_type=GEOJSON)
+    own_type = links[0]["type"]
     more = len(features) == limit if matched is None else offset + len(features) < matched
     if more:
         params = urlencode({**query, "offset": offset + limit})
-        links.append({"href": f"{base}?{params}", "rel": "next", "type": GEOJSON})
+        links.append({"href": f"{base}?{params}", "rel": "next", "type": own_type})
+    if offset > 0:
+        params = urlencode({**query, "offset": max(offset - limit, 0)})
+        links.append({"href": f"{base}?{params}", "rel": "prev", "type": own_type})
     head: dict[str, Any] = {"type": "FeatureCollection"}
     if matched is not None:  # more than count_limit: not counted (see Settings)
         head["numberMatched"] = matched
@@ -443,6 +465,8 @@ def items(
         "timeStamp": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "links": links,
     }
+    if as_html:
+        return html_pages.items_page(spec, fields, head, features, base=_base(request))
     body = json.dumps(head, ensure_ascii=False)[:-1] + ', "features": [' + ",".join(features) + "]}"
     return Response(body, media_type=GEOJSON, headers=_content_crs(code))
 
@@ -455,7 +479,7 @@ def _content_crs(code: output_crs.Code) -> dict[str, str]:
     "/collections/{collection_id}/items/{fid}",
     summary="One feature",
     response_class=Response,
-    responses={200: {"content": {GEOJSON: {}}}},
+    responses={200: {"content": {GEOJSON: {}, html_pages.HTML: {}}}},
 )
 def item(
     collection_id: str,
@@ -464,7 +488,7 @@ def item(
     store: StoreDep,
     caller: CallerDep,
     crs: Annotated[str | None, Query(description="CRS of the response (URI)")] = None,
-    f: Annotated[str | None, Query(pattern="^(json|geojson)$")] = None,
+    f: Annotated[str | None, Query(pattern="^(json|geojson|html)$")] = None,
 ) -> Response:
     spec = _spec(collection_id)
     unknown = sorted(set(request.query_params) - {"crs", "f"})
@@ -472,9 +496,11 @@ def item(
         raise InvalidInput(f"未知查询参数 (unknown query parameters): {', '.join(unknown)}")
     code = output_crs.parse(crs)
     frame = store.get_feature(spec, _feature_id(spec, fid))
-    body = _features(spec, frame, spec.visible_fields(public=not caller.sees_internal), code)[0]
+    fields = spec.visible_fields(public=not caller.sees_internal)
+    body = _features(spec, frame, fields, code)[0]
+    as_html = _wants_html(request, f)
     links = [
-        {"href": str(request.url), "rel": "self", "type": GEOJSON},
+        *_own_links(request, html=as_html, json_type=GEOJSON),
         {
             "href": f"{_base(request)}/collections/{spec.name}",
             "rel": "collection",
@@ -482,6 +508,8 @@ def item(
         },
     ]
     body = f'{body[:-1]}, "links": {json.dumps(links, ensure_ascii=False)}}}'
+    if as_html:
+        return html_pages.item_page(spec, fields, json.loads(body), base=_base(request))
     return Response(body, media_type=GEOJSON, headers=_content_crs(code))
 
 

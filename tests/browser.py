@@ -25,6 +25,10 @@ CHROMIUM_ARGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]  # fmt: skip
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
+MAP_DRAWN = (
+    "window.L !== undefined && window.geoServiceFeatureCount !== undefined "
+    "&& window.geoServiceFeatureCount() > 0"
+)
 
 
 def chromium_path() -> str:
@@ -52,8 +56,10 @@ def visit(
     *,
     headers: dict[str, str] | None = None,
     viewport: tuple[int, int] = (1400, 900),
+    ready: str | None = MAP_DRAWN,
 ) -> Iterator[Visit]:
-    """Open ``url`` with the network cut off; wait until the map has drawn."""
+    """Open ``url`` with the network cut off; wait until ``ready`` is true in the page
+    (by default: the map has drawn; ``None`` for a page without script)."""
     context = browser.new_context(
         viewport={"width": viewport[0], "height": viewport[1]}, extra_http_headers=headers or {}
     )
@@ -81,11 +87,8 @@ def visit(
     page.on("dialog", dialog)
     try:
         page.goto(url, wait_until="load")
-        wait_until(
-            page,
-            "window.L !== undefined && window.geoServiceFeatureCount !== undefined "
-            "&& window.geoServiceFeatureCount() > 0",
-        )
+        if ready is not None:
+            wait_until(page, ready)
         yield result
     finally:
         context.close()

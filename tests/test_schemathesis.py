@@ -48,17 +48,6 @@ CONFIG = schemathesis.Config.from_dict(
         "generation": {"max-examples": 8, "database": "none"},
         "phases": {"stateful": {"enabled": False}},
         "checks": {"enabled": False, **{name: {"enabled": True} for name in CHECKS}},
-        "operations": [
-            # TODO(features.py): GET /?f=html answers text/html, but the route declares only
-            # application/json (it needs responses={200: {"content": {"text/html": {}}}}).
-            # Schemathesis: "ST105 Undocumented Content-Type. Received: text/html;
-            # charset=utf-8. Documented: application/json", reproduced by
-            # curl -i 'http://localhost:8000/?f=html'. Remove this entry once fixed.
-            {
-                "include-name": "GET /",  # (include-method with include-path is either, not both)
-                "checks": {"content_type_conformance": {"enabled": False}},
-            },
-        ],
         # Requests to a real store are slower than Hypothesis expects of a data generator,
         # and patterned parameters make it discard many draws: neither is a problem here.
         "suppress-health-check": ["too_slow", "filter_too_much"],
@@ -160,8 +149,8 @@ def test_api_answers_as_documented(
     case.call_and_validate(session=session, headers=role_headers, base_url="http://testserver")
 
 
-def test_only_the_known_exclusions() -> None:
-    """Every check runs on every operation but those excluded above with a TODO."""
+def test_no_check_is_switched_off() -> None:
+    """Every check runs on every operation."""
     skipped = {}
     for result in schema.get_all_operations():
         operation = result.ok()
@@ -169,7 +158,7 @@ def test_only_the_known_exclusions() -> None:
         off = [name for name in CHECKS if not getattr(config, name).enabled]
         if off:
             skipped[operation.label] = off
-    assert skipped == {"GET /": ["content_type_conformance"]}
+    assert skipped == {}
 
 
 def test_errors_are_documented_with_their_body() -> None:

@@ -5,8 +5,9 @@ reservation's project and needs, the audit log (the actor), a ledger edit, an AP
 holder, a stock-list release's source file and report, and the public fields of a staged
 (unpublished) release. Then every public GET route — taken from the app's router, so a new
 route is covered the day it is added, with path parameters filled from the loaded zone —
-and every other route called without a key, every page of every layer's items in every
-CRS the collection offers, the investor map (embedded and tiled), its popups, the vector
+and every other route called without a key, each route that also answers HTML asked for
+it as a browser does, every page of every layer's items in every CRS the collection offers
+(GeoJSON and HTML), the investor map (embedded and tiled), its popups, the vector
 tiles covering the zone and the error bodies are searched for the sentinels, headers
 included. Finally a public request that names an internal field in ``properties``,
 ``sortby``, ``filter`` or as a query parameter must get the very answer a made-up name
@@ -260,14 +261,32 @@ def _routes(client: TestClient) -> Iterator[tuple[str, str]]:
                 yield method, route.path_format
 
 
+def _negotiated(client: TestClient) -> set[str]:
+    """Paths of the routes that answer HTML as well as their own type when asked (their
+    documented 200 response lists ``text/html`` besides it): the OGC API resources."""
+    found = set()
+    for route in iter_route_contexts(cast(FastAPI, client.app).routes):
+        documented = getattr(route.original_route, "responses", {}).get(200, {})
+        if "text/html" in documented.get("content", {}):
+            found.add(route.path_format)
+    return found
+
+
 def public_responses(client: TestClient, hidden: Hidden) -> Iterator[tuple[str, Response]]:
     routes = list(_routes(client))
     assert ("GET", "/collections/{collection_id}/items") in routes
     assert ("GET", "/tiles/{layer}/{z}/{x}/{y}.pbf") in routes
+    html = _negotiated(client)
+    assert "/collections/{collection_id}/items/{fid}" in html
     for method, path in routes:
         for url in _fill(path, hidden):
             if method == "GET":
                 yield url, client.get(url, follow_redirects=False)
+                if path in html:  # the HTML encoding, as a browser asks for it (R21, R22)
+                    yield (
+                        f"{url} (Accept: text/html)",
+                        client.get(url, headers={"Accept": "text/html"}, follow_redirects=False),
+                    )
             else:  # every other route without a key: refused, and refused cleanly
                 yield f"{method} {url}", client.request(method, url, json={})
     yield "/?f=html", client.get("/?f=html")
@@ -299,7 +318,7 @@ def public_responses(client: TestClient, hidden: Hidden) -> Iterator[tuple[str, 
 
 
 def _all_pages(client: TestClient, name: str) -> Iterator[tuple[str, Response]]:
-    """Every page of a layer's items in every CRS the collection offers."""
+    """Every page of a layer's items in every CRS the collection offers, and its HTML."""
     for crs in client.get(f"/collections/{name}").json()["crs"]:
         url: str | None = f"/collections/{name}/items?limit=7&crs={crs}"
         pages = 0
@@ -307,6 +326,8 @@ def _all_pages(client: TestClient, name: str) -> Iterator[tuple[str, Response]]:
             response = client.get(url)
             yield url, response
             links = response.json()["links"]
+            (html,) = [lk["href"] for lk in links if lk["type"] == "text/html"]
+            yield html, client.get(html)
             url = next((lk["href"] for lk in links if lk["rel"] == "next"), None)
             pages += 1
         assert pages >= 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -9,6 +10,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
 from fastapi_offline import FastAPIOffline
+from starlette.concurrency import run_in_threadpool
 
 from geo_service.download_routes import router as download_router
 from geo_service.errors import add_exception_handlers
@@ -19,8 +21,11 @@ from geo_service.matches import router as matches_router
 from geo_service.openapi import document_errors
 from geo_service.settings import Settings
 from geo_service.stock_routes import router as stock_router
+from geo_service.worker import Worker
 from geo_service.zones import ZoneCache
 from layers.store.store import Store
+
+log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -33,9 +38,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.store_url, statement_timeout_ms=settings.statement_timeout_ms
         )
         app.state.zones = ZoneCache(app.state.store)
+        app.state.worker = Worker(settings.store_url, niceness=settings.import_niceness)
         try:
             yield
         finally:
+            app.state.worker.close()
             app.state.store.close()
 
     # FastAPIOffline serves the API docs' assets itself: many users have no internet.
@@ -63,7 +70,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         response.headers["X-Request-ID"] = rid
         return response
 
+    @app.middleware("http")
+    async def visible_after_writes(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        """A request that may have changed the layers answers once the zone held in memory
+        shows the change: the caller's next map or match sees it (see ZoneCache)."""
+        response = await call_next(request)
+        if request.method not in _SAFE_METHODS and response.status_code < 400:
+            try:
+                await run_in_threadpool(app.state.zones.refresh)
+            except Exception:  # the change is stored; the next reader loads it
+                log.warning("zone cache not refreshed after %s %s", request.method,
+                            request.url.path, exc_info=True)  # fmt: skip
+        return response
+
     return app
 
 
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")

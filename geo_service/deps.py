@@ -8,6 +8,7 @@ from fastapi import Cookie, Depends, Header, Request
 
 from geo_service.auth import PUBLIC, Caller, Role, authenticate
 from geo_service.settings import Settings
+from geo_service.worker import Worker
 from geo_service.zones import ZoneCache
 from layers.errors import AuthenticationRequired, Forbidden
 from layers.store.store import Store
@@ -85,6 +86,12 @@ def get_zones(request: Request) -> ZoneCache:
     return zones
 
 
+def get_worker(request: Request) -> Worker:
+    worker: Worker = request.app.state.worker
+    return worker
+
+
 ZonesDep = Annotated[ZoneCache, Depends(get_zones)]
+WorkerDep = Annotated[Worker, Depends(get_worker)]
 PlannerDep = Annotated[Caller, Depends(require(Role.PLANNER, Role.ADMIN))]
 StaffMapDep = Annotated[Caller, Depends(require(Role.PLANNER, Role.LAND_BUREAU, Role.ADMIN))]

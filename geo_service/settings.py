@@ -62,6 +62,13 @@ class Settings(BaseSettings):
         description="numberMatched is counted up to this many features; beyond, it is left "
         "out of the response (OGC API – Features allows that), so a count stays cheap",
     )
+    import_niceness: int = Field(
+        default=10,
+        ge=0,
+        le=19,
+        description="uploaded lists are validated and staged in a process of their own, "
+        "at this lower CPU priority (nice), so that maps, items and matching stay fast",
+    )
 
     @model_validator(mode="after")
     def _refuse_insecure_defaults(self) -> Settings:

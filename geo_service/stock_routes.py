@@ -17,10 +17,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, UploadFile
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from starlette.concurrency import run_in_threadpool
 
 from geo_service.auth import Caller, Role
-from geo_service.deps import SettingsDep, StoreDep, require
+from geo_service.deps import SettingsDep, StoreDep, WorkerDep, require
 from geo_service.errors import error_responses
 from geo_service.map_routes import page_response, render_page
 from layers import geojson
@@ -98,7 +97,7 @@ def _release(release: Release, request: Request) -> dict[str, Any]:
 )
 async def import_stock_list(
     request: Request,
-    store: StoreDep,
+    worker: WorkerDep,
     caller: BureauDep,
     file: UploadFile,
     year: Annotated[int, Query(ge=1990, le=2100)],
@@ -108,8 +107,8 @@ async def import_stock_list(
     the full report (422); nothing is published until ``/publish``."""
     label = upload_label(file)
     async with uploaded(file, allowed=tuple(DRIVERS)) as path:
-        result = await run_in_threadpool(
-            import_list, store, path, year=year, actor=actor_of(caller, request), name=label,
+        result = await worker.run(
+            import_list, path, year=year, actor=actor_of(caller, request), name=label,
             repair=repair,
         )  # fmt: skip
     if result.release is None or result.diff is None:

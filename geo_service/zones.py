@@ -1,5 +1,5 @@
 """The zone as the service reads it — layers, matching zone, rendered pages and tiles —
-held in memory and dropped as soon as any layer changes."""
+held in memory and replaced as soon as any layer changes."""
 
 from __future__ import annotations
 
@@ -23,8 +23,8 @@ _ENTRY_BYTES = 512
 @dataclass
 class _Snapshot:
     versions: dict[str, int]
-    frames: dict[str, gpd.GeoDataFrame] | None = None
-    zone: Zone | None = None
+    frames: dict[str, gpd.GeoDataFrame]
+    zone: Zone
     outputs: OrderedDict[Hashable, str | bytes] = field(default_factory=OrderedDict)
     output_bytes: int = 0
 
@@ -33,52 +33,59 @@ class ZoneCache:
     """One snapshot of the store per set of layer versions.
 
     Each call asks the store for the layer versions (one small query); the layers are read
-    again, and the matching zone, map pages and tiles rebuilt, only when one changed — so
-    every reader sees new data at once and otherwise does no database work. Frames handed
-    out are shared: callers copy before changing them (``layers.frames.derive`` does).
+    again and the matching zone rebuilt only when one changed, and map pages and tiles
+    are built once per snapshot. Frames handed out are shared: callers copy before
+    changing them (``layers.frames.derive`` does).
+
+    Loading a snapshot takes seconds on a large zone. The first request to see a change
+    loads it; requests arriving meanwhile are served the previous snapshot rather than
+    queue behind the load (they could as well have arrived a moment earlier).
+    :meth:`refresh` waits for the load instead: a request that changed the layers calls
+    it before answering, so that its caller's next request sees the change.
     """
 
     def __init__(self, store: Store, *, max_output_bytes: int = 256 * 2**20) -> None:
         self._store = store
         self._snapshot: _Snapshot | None = None
-        self._lock = threading.Lock()
+        self._loading = threading.Lock()  # one load at a time
+        self._lock = threading.Lock()  # the outputs of a snapshot
         self._max_output_bytes = max_output_bytes
 
-    def _current(self) -> _Snapshot:
+    def _current(self, *, wait: bool = False) -> _Snapshot:
         versions = self._store.versions()
-        snapshot = self._snapshot
-        if snapshot is not None and snapshot.versions == versions:
-            return snapshot
-        with self._lock:
-            if self._snapshot is None or self._snapshot.versions != versions:
-                self._snapshot = _Snapshot(versions)
-            return self._snapshot
+        served = self._snapshot
+        if served is not None and served.versions == versions:
+            return served
+        if served is None:
+            self._loading.acquire()  # nothing to serve meanwhile
+        elif not self._loading.acquire(blocking=wait):
+            return served  # being loaded by another request
+        try:
+            served = self._snapshot
+            if served is None or not _covers(served.versions, versions):
+                served = self._snapshot = self._load()
+            return served
+        finally:
+            self._loading.release()
+
+    def _load(self) -> _Snapshot:
+        # Versions read first: a write during the reads shows up as a newer version at
+        # the next call, and this snapshot is then replaced.
+        versions = self._store.versions()
+        frames = {name: self._store.read_layer(spec) for name, spec in LAYERS.items()}
+        return _Snapshot(versions, frames, build_zone(frames, versions=versions))
+
+    def refresh(self) -> None:
+        """Load the layers now if they changed, waiting for a load under way."""
+        self._current(wait=True)
 
     def frames(self) -> Mapping[str, gpd.GeoDataFrame]:
-        """Every layer as stored (canonical frames indexed by feature id), read once."""
-        return self._frames_of(self._current())
-
-    def _frames_of(self, snapshot: _Snapshot) -> dict[str, gpd.GeoDataFrame]:
-        if snapshot.frames is not None:
-            return snapshot.frames
-        with self._lock:
-            if snapshot.frames is None:
-                # Read under the versions just checked; a write in between shows up as a
-                # new version at the next call, and this snapshot is then dropped.
-                snapshot.frames = {
-                    name: self._store.read_layer(spec) for name, spec in LAYERS.items()
-                }
-            return snapshot.frames
+        """Every layer as stored (canonical frames indexed by feature id)."""
+        return self._current().frames
 
     def get(self) -> Zone:
         """The matching zone of the current layers."""
-        snapshot = self._current()
-        frames = self._frames_of(snapshot)
-        if snapshot.zone is None:
-            with self._lock:
-                if snapshot.zone is None:
-                    snapshot.zone = build_zone(frames, versions=snapshot.versions)
-        return snapshot.zone
+        return self._current().zone
 
     def output(self, key: Hashable, build: Callable[[], Output]) -> Output:
         """``build()`` for the current layers, remembered under ``key`` (least recently used
@@ -97,3 +104,9 @@ class ZoneCache:
                     _, dropped = snapshot.outputs.popitem(last=False)
                     snapshot.output_bytes -= len(dropped) + _ENTRY_BYTES
         return value
+
+
+def _covers(loaded: Mapping[str, int], seen: Mapping[str, int]) -> bool:
+    """Whether a snapshot of versions ``loaded`` is at least as new as ``seen`` (versions
+    only grow): a request that waited for a load does not load again."""
+    return all(loaded.get(name, 0) >= version for name, version in seen.items())

@@ -56,6 +56,20 @@ class GeoServiceError(Exception):
         self.message = message
         self.details: dict[str, Any] = details or {}
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled whole (subclasses' own attributes too), whatever their constructor
+        # takes: errors raised in a worker process reach the request that waits for it.
+        return _restore, (type(self), self.args, self.__dict__)
+
+
+def _restore(
+    cls: type[GeoServiceError], args: tuple[Any, ...], state: dict[str, Any]
+) -> GeoServiceError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
 
 class InvalidInput(GeoServiceError, ValueError):
     """A request or argument is malformed."""

@@ -3,6 +3,7 @@ data unchanged, no orphan rows, releases or temporary files, and a retry succeed
 
 from __future__ import annotations
 
+import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from geo_service import auth
+from geo_service import auth, stock_routes
 from layers.catalog import PARCELS
 from layers.demo import generate_zone
 from layers.io import write_layer_file
@@ -148,21 +149,56 @@ def test_process_stops_between_staging_and_publishing(
     reopened.close()
 
 
+def _import_failing_at_stage(store: Store, *args: Any, **kwargs: Any) -> Any:
+    """The upload's import, run in the worker process, failing as it stages."""
+
+    def fail(*_: Any, **__: Any) -> None:
+        raise Injected("fault injected in stage_release")
+
+    store.stage_release = fail  # type: ignore[method-assign]
+    return import_list(store, *args, **kwargs)
+
+
+def _import_killed(store: Store, *args: Any, **kwargs: Any) -> Any:
+    """The worker process dies mid-import (killed, out of memory)."""
+    os._exit(9)
+
+
+@pytest.mark.parametrize(
+    ("fault", "status"), [(_import_failing_at_stage, None), (_import_killed, 500)]
+)
 def test_fault_during_an_upload_leaves_no_temporary_file(
     client: TestClient,
     loaded: Store,
     list_file: Path,
     monkeypatch: pytest.MonkeyPatch,
+    fault: Callable[..., Any],
+    status: int | None,
 ) -> None:
     key = auth.create_key(loaded, name="国土局 李四", role="land_bureau", actor=TESTER)[1]
     before, uploads = _state(loaded), _uploads()
-    with monkeypatch.context() as patch:
-        _fail_on(patch, Store, "stage_release")
-        with list_file.open("rb") as handle, pytest.raises(Injected):
-            client.post(
+
+    def upload() -> Any:
+        with list_file.open("rb") as handle:
+            return client.post(
                 "/stock-lists?year=2027",
                 files={"file": (list_file.name, handle)},
                 headers={"X-API-Key": key},
             )
+
+    with monkeypatch.context() as patch:
+        # The upload is imported in a worker process: the fault travels there with the
+        # function, by reference to this module.
+        patch.setattr(stock_routes, "import_list", fault)
+        if status is None:
+            with pytest.raises(Injected):
+                upload()
+        else:
+            failed = upload()
+            assert failed.status_code == status and failed.json()["code"] == "worker_failed"
+            assert "/stock-lists" in failed.json()["message"]
     assert _uploads() == uploads
     assert _state(loaded)[:2] == before[:2]
+    retried = upload()  # a new worker process
+    assert retried.status_code == 201, retried.text
+    assert _uploads() == uploads

@@ -72,6 +72,10 @@ def test_land_bureau_imports_and_publishes_over_http(
     release = body["release"]["id"]
     assert body["release"]["status"] == "staged" and body["release"]["source_name"] == path.name
     assert len(body["diff"]["changed"]) == len(zone["parcels"]) and not body["diff"]["added"]
+    # A second list for the year is refused in the worker process; the error, with its
+    # details, reaches the caller.
+    twice = _upload(client, path, keys["land_bureau"])
+    assert twice.status_code == 409 and twice.json()["details"] == {"release": release}
     # Not in force yet: the public items are unchanged.
     items = client.get("/collections/parcels/items?limit=1000").json()["features"]
     assert {f["properties"]["price_wmu"] for f in items} != {88.0}
@@ -124,6 +128,12 @@ def test_a_refused_upload_names_its_problems_and_changes_nothing(
     assert problems[0]["row"] == 1
     wrong = _upload(client, path, keys["land_bureau"], name="list.exe")
     assert wrong.status_code == 400
+    # Not a GeoPackage at all: refused by the worker process that reads it, and named.
+    junk = tmp_path / "junk.gpkg"
+    junk.write_bytes(b"PK\x03\x04 not a GeoPackage " * 100)
+    unreadable = _upload(client, junk, keys["land_bureau"], name="清单.gpkg")
+    assert unreadable.status_code in (400, 422), unreadable.text
+    assert "清单.gpkg" in unreadable.json()["message"]
     assert (data_hash(store.read_layer(PARCELS), PARCELS), len(store.releases())) == before
     assert not Path("/etc/清单.gpkg").exists()
 

@@ -1,0 +1,101 @@
+"""Long CPU-bound work of a request (validating and staging an uploaded stock list) in a
+process of its own.
+
+The service answers every request from one interpreter; a list of tens of thousands of
+parcels keeps that interpreter busy for many seconds and would hold up every map, page
+of items and match meanwhile. In a separate process, at a lower CPU priority, it takes
+the spare CPU instead. Each task gets a fresh process (forked from a server process that
+has the libraries loaded already), which opens its own connection to the store and
+leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+from layers.errors import GeoServiceError
+from layers.store.store import Store
+
+P = ParamSpec("P")
+R = TypeVar("R")
+_PRELOAD = ["layers.stocklist", "layers.store.store"]
+
+
+class WorkerFailed(GeoServiceError, RuntimeError):
+    """The worker process ended without an answer (killed, out of memory)."""
+
+    code = "worker_failed"
+
+
+class Worker:
+    """Runs ``fn(store, …)`` in a fresh process, ``niceness`` below the server's priority."""
+
+    def __init__(self, store_url: str, *, niceness: int) -> None:
+        self._store_url = store_url
+        self._niceness = niceness
+        self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def _executor(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                methods = multiprocessing.get_all_start_methods()
+                context = multiprocessing.get_context(
+                    "forkserver" if "forkserver" in methods else "spawn"
+                )
+                if "forkserver" in methods:
+                    context.set_forkserver_preload(_PRELOAD)
+                self._pool = ProcessPoolExecutor(
+                    max_workers=1,
+                    mp_context=context,
+                    initializer=_lower_priority,
+                    initargs=(self._niceness,),
+                    max_tasks_per_child=1,
+                )
+            return self._pool
+
+    async def run(
+        self, fn: Callable[Concatenate[Store, P], R], *args: P.args, **kwargs: P.kwargs
+    ) -> R:
+        """``fn(store, *args, **kwargs)`` in the worker; its errors are raised here."""
+        pool = self._executor()
+        try:
+            future = pool.submit(_call, self._store_url, fn, args, kwargs)
+            return await asyncio.wrap_future(future)
+        except BrokenProcessPool as exc:
+            with self._lock:
+                if self._pool is pool:
+                    self._pool = None
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise WorkerFailed(
+                "后台进程意外退出, 请查看清单历史后重试 (the worker process ended "
+                "unexpectedly; see /stock-lists before trying again)"
+            ) from exc
+
+    def close(self) -> None:
+        """Wait for a task under way, then stop."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _lower_priority(niceness: int) -> None:
+    os.nice(niceness)
+
+
+def _call(
+    store_url: str, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
+    store = Store.open(store_url, upgrade=False)
+    try:
+        return fn(store, *args, **kwargs)
+    finally:
+        store.close()

@@ -1,0 +1,91 @@
+"""The zone held in memory: requests arriving while it loads again are not held up, and a
+change made over HTTP is in it before the change is answered."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import geopandas as gpd
+import pytest
+from fastapi.testclient import TestClient
+
+from geo_service import auth, zones
+from geo_service.app import create_app
+from geo_service.settings import Settings
+from layers.catalog import PARCELS
+from layers.demo import generate_zone
+from layers.store.reservations import Needs, reserve
+from layers.store.store import Store
+from tests.people import TESTER
+
+
+@pytest.fixture(scope="module")
+def zone() -> dict[str, gpd.GeoDataFrame]:
+    return generate_zone(parcels=40)
+
+
+def _available(store: Store) -> list[str]:
+    parcels = store.read_layer(PARCELS)
+    return list(parcels.loc[parcels["status"] == "available", "parcel_id"])
+
+
+def test_requests_during_a_load_get_the_previous_zone_and_refresh_waits(
+    loaded: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = zones.ZoneCache(loaded)
+    before = cache.get()
+    site = _available(loaded)[0]
+    reserve(loaded, layer="parcels", site_id=site, project="一期", needs=Needs(), actor=TESTER)
+
+    started, go_on = threading.Event(), threading.Event()
+    build = zones.build_zone
+
+    def slow_build(*args: Any, **kwargs: Any) -> Any:
+        started.set()
+        assert go_on.wait(30)
+        return build(*args, **kwargs)
+
+    monkeypatch.setattr(zones, "build_zone", slow_build)
+    loaded_by: dict[str, Any] = {}
+    loader = threading.Thread(target=lambda: loaded_by.update(zone=cache.get()))
+    loader.start()
+    assert started.wait(30)
+    # Meanwhile: the previous zone, at once.
+    assert cache.get() is before
+    assert cache.frames()["parcels"] is not None
+    refreshed = threading.Event()
+    waiter = threading.Thread(target=lambda: (cache.refresh(), refreshed.set()))
+    waiter.start()
+    assert not refreshed.wait(0.3)  # refresh waits for the load under way
+    go_on.set()
+    loader.join(30)
+    waiter.join(30)
+    assert refreshed.is_set()
+    after = cache.get()
+    assert after is loaded_by["zone"] and after is not before
+    assert after.versions == loaded.versions() != before.versions
+
+
+def test_a_change_made_over_http_is_in_the_zone_before_it_is_answered(
+    loaded: Store, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, key = auth.create_key(loaded, name="招商部 赵六", role="planner", actor=TESTER)
+    planner = {"X-API-Key": key}
+    project = {"name": "小项目", "industry": "装备制造", "area": {"min_mu": 1, "max_mu": 500}}
+    with TestClient(create_app(settings)) as client:
+        first = client.post("/match", json=project, headers=planner)
+        assert first.status_code == 200, first.text
+        body = {"layer": "parcels", "site_id": _available(loaded)[0], "project": "大恒 一期"}
+        assert client.post("/reservations", json=body, headers=planner).status_code == 201
+
+        def no_more_loads(self: zones.ZoneCache) -> None:
+            raise AssertionError("the zone was loaded after the change was answered")
+
+        monkeypatch.setattr(zones.ZoneCache, "_load", no_more_loads)
+        again = client.post("/match", json=project, headers=planner)
+        assert again.status_code == 200, again.text
+        assert again.json()["data_versions"] == loaded.versions()
+        assert again.json()["data_versions"] != first.json()["data_versions"]
+        excluded = [{e["id"] for e in r.json()["excluded"]} for r in (first, again)]
+        assert body["site_id"] not in excluded[0] and body["site_id"] in excluded[1]

@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from geo_service.download_routes import router as download_router
 from geo_service.errors import add_exception_handlers
+from geo_service.feature_cache import FeatureCache
 from geo_service.features import router as features_router
 from geo_service.ledger_routes import router as ledger_router
 from geo_service.map_routes import router as maps_router
@@ -38,6 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.store_url, statement_timeout_ms=settings.statement_timeout_ms
         )
         app.state.zones = ZoneCache(app.state.store)
+        app.state.feature_texts = FeatureCache()
         app.state.worker = Worker(settings.store_url, niceness=settings.import_niceness)
         try:
             yield

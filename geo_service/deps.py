@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Cookie, Depends, Header, Request
 
 from geo_service.auth import PUBLIC, Caller, Role, authenticate
+from geo_service.feature_cache import FeatureCache
 from geo_service.settings import Settings
 from geo_service.worker import Worker
 from geo_service.zones import ZoneCache
@@ -91,7 +92,13 @@ def get_worker(request: Request) -> Worker:
     return worker
 
 
+def get_feature_cache(request: Request) -> FeatureCache:
+    cache: FeatureCache = request.app.state.feature_texts
+    return cache
+
+
 ZonesDep = Annotated[ZoneCache, Depends(get_zones)]
+FeatureCacheDep = Annotated[FeatureCache, Depends(get_feature_cache)]
 WorkerDep = Annotated[Worker, Depends(get_worker)]
 PlannerDep = Annotated[Caller, Depends(require(Role.PLANNER, Role.ADMIN))]
 StaffMapDep = Annotated[Caller, Depends(require(Role.PLANNER, Role.LAND_BUREAU, Role.ADMIN))]

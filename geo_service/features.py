@@ -10,15 +10,18 @@ import datetime as dt
 import json
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 import geopandas as gpd
+import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from geo_service import html_pages
-from geo_service.deps import CallerDep, SettingsDep, StoreDep, get_caller
+from geo_service.deps import CallerDep, FeatureCacheDep, SettingsDep, StoreDep, get_caller
+from geo_service.feature_cache import FeatureCache
 from layers import geojson, output_crs
 from layers.catalog import LAYERS
 from layers.crs import STORAGE_EPSG, gk3_epsg, gk3_zone
@@ -26,6 +29,7 @@ from layers.errors import InvalidInput, NotFound, UnknownLayer
 from layers.frames import derive
 from layers.schema import FieldSpec, LayerSpec
 from layers.store import filters
+from layers.store.store import Store
 from layers.store.tables import RELEASED
 
 # Every route looks at the caller: a key sent is checked even where the answer is the
@@ -374,6 +378,7 @@ def items(
     collection_id: str,
     request: Request,
     store: StoreDep,
+    texts: FeatureCacheDep,
     settings: SettingsDep,
     caller: CallerDep,
     bbox: Annotated[str | None, Query(description="minx,miny,maxx,maxy (CRS84)")] = None,
@@ -428,23 +433,14 @@ def items(
         fields = tuple(f for f in fields if f.name in names)
     # Features and count from one release even if a new one is published in between.
     release = store.current_release_id() if spec.name in RELEASED else None
-    frame = store.read_layer(
-        spec,
-        bbox=box,
-        limit=limit,
-        offset=offset,
-        release=release,
-        as_stored=False,
-        where=where,
-        order_by=order,
-    )
-    if 0 < len(frame) < limit or (offset == 0 and frame.empty):
-        matched: int | None = offset + len(frame)  # the last page: no count needed
+    page = Page(spec, box, where, order, limit, offset, release)
+    features = _page(store, texts, page, fields, code)
+    if 0 < len(features) < limit or (offset == 0 and not features):
+        matched: int | None = offset + len(features)  # the last page: no count needed
     else:
         matched = store.count(
             spec, bbox=box, release=release, where=where, at_most=settings.count_limit
         )
-    features = _features(spec, frame, fields, code)
     base = f"{_base(request)}/collections/{spec.name}/items"
     query = {k: v for k, v in request.query_params.items() if k != "offset"}
     as_html = _wants_html(request, f)
@@ -467,7 +463,10 @@ def items(
     }
     if as_html:
         return html_pages.items_page(spec, fields, head, features, base=_base(request))
-    body = json.dumps(head, ensure_ascii=False)[:-1] + ', "features": [' + ",".join(features) + "]}"
+    body = b"".join(
+        [json.dumps(head, ensure_ascii=False)[:-1].encode(), b', "features": [',
+         b",".join(features), b"]}"]
+    )  # fmt: skip
     return Response(body, media_type=GEOJSON, headers=_content_crs(code))
 
 
@@ -521,6 +520,60 @@ def _feature_id(spec: LayerSpec, text: str) -> int:
             f"{spec.zh} {text[:20]!r} 不存在 ({spec.en} feature {text[:20]!r} not found)"
         )
     return int(text)
+
+
+@dataclass(frozen=True)
+class Page:
+    """Which features a page of ``/items`` holds."""
+
+    spec: LayerSpec
+    bbox: tuple[float, float, float, float] | None
+    where: list[sa.ColumnElement[bool]]
+    order_by: list[sa.ColumnElement[Any]]
+    limit: int
+    offset: int
+    release: int | None
+
+    def read(self, store: Store) -> gpd.GeoDataFrame:
+        return store.read_layer(
+            self.spec, bbox=self.bbox, where=self.where, order_by=self.order_by,
+            limit=self.limit, offset=self.offset, release=self.release, as_stored=False,
+        )  # fmt: skip
+
+    def ids(self, store: Store) -> list[int]:
+        return store.feature_ids(
+            self.spec, bbox=self.bbox, where=self.where, order_by=self.order_by,
+            limit=self.limit, offset=self.offset, release=self.release,
+        )  # fmt: skip
+
+
+def _page(
+    store: Store,
+    cache: FeatureCache,
+    page: Page,
+    fields: Sequence[FieldSpec],
+    code: output_crs.Code,
+) -> list[bytes]:
+    """The page's features as GeoJSON (UTF-8): its ids from the store, and the text of each
+    feature written once per set of layer versions (see :class:`FeatureCache`)."""
+    spec = page.spec
+    versions = store.versions()
+    fids = page.ids(store)
+    group = (spec.name, page.release, tuple(f.name for f in fields), code)
+    texts = cache.get(versions, group, fids)
+    missing = [fid for fid in fids if fid not in texts]
+    written: dict[int, bytes] = {}
+    if missing:
+        frame = store.read_layer(spec, fids=missing, release=page.release, as_stored=False)
+        shown = _features(spec, frame, fields, code)
+        written = dict(zip(map(int, frame.index), map(str.encode, shown), strict=True))
+    # Versions only grow, and every change bumps one: unchanged after the reads means
+    # the ids and every text are of the same layers.
+    if len(written) == len(missing) and store.versions() == versions:
+        cache.put(versions, group, written)
+        return [texts.get(fid) or written[fid] for fid in fids]
+    # Changed meanwhile: the page as it is now, in one read.
+    return [text.encode() for text in _features(spec, page.read(store), fields, code)]
 
 
 def _features(

@@ -314,7 +314,7 @@ def items_page(
     spec: LayerSpec,
     fields: Sequence[FieldSpec],
     head: Mapping[str, Any],
-    features: Sequence[str],
+    features: Sequence[str | bytes],
     *,
     base: str,
 ) -> HTMLResponse:

@@ -4,12 +4,13 @@ held in memory and replaced as soon as any layer changes."""
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 import geopandas as gpd
+from cachetools import LRUCache
 
 from layers.catalog import LAYERS
 from layers.store.store import Store
@@ -25,8 +26,8 @@ class _Snapshot:
     versions: dict[str, int]
     frames: dict[str, gpd.GeoDataFrame]
     zone: Zone
-    outputs: OrderedDict[Hashable, str | bytes] = field(default_factory=OrderedDict)
-    output_bytes: int = 0
+    outputs: LRUCache[Hashable, str | bytes]
+    building: dict[Hashable, Future[str | bytes]] = field(default_factory=dict)
 
 
 class ZoneCache:
@@ -73,7 +74,10 @@ class ZoneCache:
         # the next call, and this snapshot is then replaced.
         versions = self._store.versions()
         frames = {name: self._store.read_layer(spec) for name, spec in LAYERS.items()}
-        return _Snapshot(versions, frames, build_zone(frames, versions=versions))
+        outputs: LRUCache[Hashable, str | bytes] = LRUCache(
+            maxsize=self._max_output_bytes, getsizeof=lambda value: len(value) + _ENTRY_BYTES
+        )
+        return _Snapshot(versions, frames, build_zone(frames, versions=versions), outputs)
 
     def refresh(self) -> None:
         """Load the layers now if they changed, waiting for a load under way."""
@@ -89,21 +93,31 @@ class ZoneCache:
 
     def output(self, key: Hashable, build: Callable[[], Output]) -> Output:
         """``build()`` for the current layers, remembered under ``key`` (least recently used
-        dropped first) until a layer changes: pages and tiles are built once per edit."""
+        dropped first) until a layer changes: pages and tiles are built once per edit, and
+        requests for one being built wait for it rather than build it again."""
         snapshot = self._current()
         with self._lock:
-            if key in snapshot.outputs:
-                snapshot.outputs.move_to_end(key)
-                return snapshot.outputs[key]  # type: ignore[return-value]  # same key, same type
-        value = build()
-        with self._lock:
-            if key not in snapshot.outputs:
-                snapshot.outputs[key] = value
-                snapshot.output_bytes += len(value) + _ENTRY_BYTES
-                while snapshot.output_bytes > self._max_output_bytes and len(snapshot.outputs) > 1:
-                    _, dropped = snapshot.outputs.popitem(last=False)
-                    snapshot.output_bytes -= len(dropped) + _ENTRY_BYTES
-        return value
+            held = snapshot.outputs.get(key)
+            other = snapshot.building.get(key)
+            if held is None and other is None:
+                building = snapshot.building[key] = Future()
+        if held is not None:
+            return held  # type: ignore[return-value]  # same key, same type
+        if other is not None:
+            return other.result()  # type: ignore[return-value]
+        try:
+            value = build()
+            with self._lock:
+                if len(value) + _ENTRY_BYTES <= snapshot.outputs.maxsize:
+                    snapshot.outputs[key] = value
+            building.set_result(value)
+            return value
+        except BaseException as exc:
+            building.set_exception(exc)
+            raise
+        finally:
+            with self._lock:
+                del snapshot.building[key]
 
 
 def _covers(loaded: Mapping[str, int], seen: Mapping[str, int]) -> bool:

@@ -89,3 +89,34 @@ def test_a_change_made_over_http_is_in_the_zone_before_it_is_answered(
         assert again.json()["data_versions"] != first.json()["data_versions"]
         excluded = [{e["id"] for e in r.json()["excluded"]} for r in (first, again)]
         assert body["site_id"] not in excluded[0] and body["site_id"] in excluded[1]
+
+
+def test_a_page_asked_for_while_it_is_built_is_built_once(loaded: Store) -> None:
+    cache = zones.ZoneCache(loaded)
+    started, go_on, builds = threading.Event(), threading.Event(), []
+
+    def build() -> str:
+        builds.append(1)
+        started.set()
+        assert go_on.wait(30)
+        return "<html>投资者地图</html>"
+
+    pages: list[str] = []
+    first = threading.Thread(target=lambda: pages.append(cache.output(("investor",), build)))
+    first.start()
+    assert started.wait(30)
+    second = threading.Thread(target=lambda: pages.append(cache.output(("investor",), build)))
+    second.start()
+    second.join(0.3)
+    assert second.is_alive()  # waiting for the first build, not building again
+    go_on.set()
+    first.join(30)
+    second.join(30)
+    assert pages == ["<html>投资者地图</html>"] * 2 and len(builds) == 1
+
+    def broken() -> str:
+        raise RuntimeError("渲染失败")
+
+    with pytest.raises(RuntimeError):
+        cache.output(("readiness",), broken)
+    assert cache.output(("readiness",), lambda: "again") == "again"  # a failure is not kept

@@ -164,11 +164,10 @@ class Store:
         cost of a count is bounded on large tables.
         """
         table = LAYER_TABLES[spec.name]
-        rows = sa.select(table.c.fid).where(*self._in_force(table, release), *where)
-        if bbox is not None:
-            rows = rows.where(self._bbox_clause(spec, bbox))
-        if at_most is not None:
-            rows = rows.limit(at_most + 1)
+        rows = self._select(
+            spec, [table.c.fid], bbox=bbox, release=release, where=where, ordered=False,
+            limit=None if at_most is None else at_most + 1,
+        )  # fmt: skip
         query = sa.select(sa.func.count()).select_from(rows.subquery())
         with self.engine.connect() as conn:
             n = int(conn.execute(query).scalar_one())
@@ -224,23 +223,63 @@ class Store:
             columns.append(sa.func.ST_AsBinary(table.c.geom, type_=sa.LargeBinary))
         else:
             columns.append(sa.type_coerce(table.c.geom, sa.LargeBinary))
-        query = (
-            sa.select(*columns)
-            .where(*self._in_force(table, release), *where)
-            .order_by(*order_by, table.c.fid)
-            .offset(offset)
-            .limit(limit)
-        )
-        if bbox is not None:
-            query = query.where(self._bbox_clause(spec, bbox))
-        if fids is not None:
-            query = query.where(table.c.fid.in_(list(fids)))
+        query = self._select(
+            spec, columns, bbox=bbox, release=release, where=where, order_by=order_by,
+            limit=limit, offset=offset, fids=fids,
+        )  # fmt: skip
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
             frame = self._frame(spec, rows)
             if spec.name in DRAWN and not as_stored:
                 frame = draw_down(conn, spec, frame)
         return frame
+
+    def feature_ids(
+        self,
+        spec: LayerSpec,
+        *,
+        bbox: BBox | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+        release: int | None = None,
+        where: Sequence[sa.ColumnElement[bool]] = (),
+        order_by: Sequence[sa.ColumnElement[Any]] = (),
+    ) -> list[int]:
+        """The ids of the features :meth:`read_layer` would return for the same arguments,
+        in the same order, without reading them."""
+        table = LAYER_TABLES[spec.name]
+        query = self._select(
+            spec, [table.c.fid], bbox=bbox, release=release, where=where, order_by=order_by,
+            limit=limit, offset=offset,
+        )  # fmt: skip
+        with self.engine.connect() as conn:
+            return [int(fid) for fid in conn.execute(query).scalars()]
+
+    def _select(
+        self,
+        spec: LayerSpec,
+        columns: Sequence[sa.ColumnElement[Any]],
+        *,
+        bbox: BBox | None = None,
+        release: int | None = None,
+        where: Sequence[sa.ColumnElement[bool]] = (),
+        order_by: Sequence[sa.ColumnElement[Any]] = (),
+        limit: int | None = None,
+        offset: int = 0,
+        fids: Sequence[int] | None = None,
+        ordered: bool = True,
+    ) -> sa.Select[Any]:
+        """``columns`` of the features readers see (see :meth:`read_layer`), in order
+        unless not ``ordered``."""
+        table = LAYER_TABLES[spec.name]
+        query = sa.select(*columns).where(*self._in_force(table, release), *where)
+        if bbox is not None:
+            query = query.where(self._bbox_clause(spec, bbox))
+        if fids is not None:
+            query = query.where(table.c.fid.in_(list(fids)))
+        if ordered:
+            query = query.order_by(*order_by, table.c.fid)
+        return query.offset(offset).limit(limit)
 
     def filter_scope(self, spec: LayerSpec, fields: Sequence[FieldSpec]) -> filters.Scope:
         """What a reader's filter or sort order on ``spec`` may name: ``fields``, read

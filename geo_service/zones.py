@@ -80,8 +80,10 @@ class ZoneCache:
         return _Snapshot(versions, frames, build_zone(frames, versions=versions), outputs)
 
     def refresh(self) -> None:
-        """Load the layers now if they changed, waiting for a load under way."""
-        self._current(wait=True)
+        """Load the layers now if they changed, waiting for a load under way (nothing
+        to do before the first load: nothing old can be served)."""
+        if self._snapshot is not None:
+            self._current(wait=True)
 
     def frames(self) -> Mapping[str, gpd.GeoDataFrame]:
         """Every layer as stored (canonical frames indexed by feature id)."""

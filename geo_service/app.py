@@ -70,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         request.state.request_id = rid
         response = await call_next(request)
         response.headers["X-Request-ID"] = rid
+        _cache_policy(request, response)
         return response
 
     @app.middleware("http")
@@ -90,5 +91,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
+def _cache_policy(request: Request, response: Response) -> None:
+    """What a shared cache (a proxy between an office and the service) may do with an
+    answer whose route did not say: answers differ by caller and by ``Accept``, so they
+    vary on both; what a caller with a key got is never shared; and nothing is reused
+    without asking again, since a reservation changes what readers see at once."""
+    if "cache-control" in response.headers:
+        return  # static files, tiles, downloads: the route knows better
+    vary = [v.strip() for v in response.headers.get("vary", "").split(",") if v.strip()]
+    response.headers["Vary"] = ", ".join(dict.fromkeys([*vary, *_VARY]))
+    credentials = any(name in request.headers for name in _CREDENTIALS)
+    response.headers["Cache-Control"] = "private, no-cache" if credentials else "no-cache"
+
+
+_VARY = ("Accept", "Authorization", "X-API-Key", "Cookie")
+_CREDENTIALS = ("authorization", "x-api-key", "cookie")
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")

@@ -302,3 +302,23 @@ def test_the_openapi_document_is_valid_openapi_3_0(client: TestClient) -> None:
     assert by_name["bbox"]["explode"] is False
     assert "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30" in client.get(
         "/conformance").json()["conformsTo"]  # fmt: skip
+
+
+def test_shared_caches_never_serve_one_callers_answer_to_another(
+    client: TestClient, planner_key: str
+) -> None:
+    items = "/collections/parcels/items?limit=5"
+    staff = client.get(items, headers={"X-API-Key": planner_key})
+    public = client.get(items)
+    for response in (staff, public, client.get("/collections", headers={"Accept": "text/html"})):
+        vary = {v.strip().lower() for v in response.headers["vary"].split(",")}
+        assert {"accept", "authorization", "x-api-key", "cookie"} <= vary
+        assert "no-cache" in response.headers["cache-control"]
+    assert "private" in staff.headers["cache-control"]
+    assert "private" not in public.headers["cache-control"]
+    assert (
+        client.get("/collections", headers={"Accept": "text/html"}).headers["vary"].count("Accept")
+        == 1
+    )  # the page's own Vary merged, not repeated
+    css = client.get("/static/leaflet/leaflet.css")
+    assert css.status_code == 200 and css.headers["cache-control"] == "public, max-age=86400"

@@ -36,6 +36,7 @@ def document_errors(app: FastAPI, settings: Settings | None = None) -> None:
         document = build()  # FastAPI's, cached until the routes change
         if not documented or documented[0] is not document:
             _declare_errors(app, document)
+            _declare_security(app, document)
             _declare_items_parameters(document, settings or Settings())
             _to_openapi_30(document)
             documented[:] = [document]
@@ -63,6 +64,42 @@ def _declare_errors(app: FastAPI, document: dict[str, Any]) -> None:
     if _FASTAPI_422 not in json.dumps(document["paths"]):
         schemas.pop("HTTPValidationError", None)
         schemas.pop("ValidationError", None)
+
+
+SECURITY_SCHEMES: dict[str, dict[str, str]] = {
+    "bearer": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "密钥 (API key) from `geo-service key create`: Authorization: Bearer KEY",
+    },
+    "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+}
+"""The ways a client sends a key (see :func:`geo_service.deps.get_caller`); any one will
+do. (Browsers also send the cookie ``/login`` sets, which the API docs cannot.)"""
+
+
+def _declare_security(app: FastAPI, document: dict[str, Any]) -> None:
+    """The keys each operation takes: required where a role is checked (with the roles
+    named), optional where the public is answered too; none for the rest."""
+    document.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
+    any_key: list[dict[str, list[str]]] = [{name: []} for name in SECURITY_SCHEMES]
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        if not isinstance(route, APIRoute) or not route.include_in_schema:
+            continue
+        calls = set(_calls(route.dependant))
+        checks = [call for call in calls if isinstance(call, RoleCheck)]
+        for method in context.methods or ():
+            operation = document["paths"][context.path_format][method.lower()]
+            if checks:
+                roles = sorted({role.value for check in checks for role in check.roles})
+                operation["security"] = any_key
+                note = f"角色 (roles): {', '.join(roles)}"
+                operation["description"] = "\n\n".join(
+                    part for part in (operation.get("description"), note) if part
+                )
+            elif get_caller in calls:
+                operation["security"] = [{}, *any_key]  # {}: no key, the public's answer
 
 
 def _calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:

@@ -232,6 +232,25 @@ def test_routes_of_sees_a_new_route() -> None:
     assert routes_of(app) - before == {("GET", "/secret/{thing}")}
 
 
+def test_the_openapi_document_says_which_keys_each_operation_takes() -> None:
+    """What the document declares (security, the roles named) is what :data:`POLICY`
+    says the service enforces: a client or the API docs' "Authorize" can trust it."""
+    app = create_app(Settings(db_url="sqlite://"))
+    document = app.openapi()
+    assert set(document["components"]["securitySchemes"]) == {"bearer", "apiKey"}
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            roles = POLICY[(method.upper(), path)].roles
+            security = operation.get("security")
+            if roles == ANYONE:
+                assert security is None or {} in security, (method, path)
+                assert "角色 (roles)" not in operation.get("description", ""), (method, path)
+            else:
+                assert security and {} not in security, (method, path)
+                named = operation["description"].rsplit("角色 (roles): ", 1)[1]
+                assert set(named.split(", ")) == {r.value for r in roles}, (method, path)
+
+
 @pytest.fixture(scope="module")
 def zone() -> dict[str, gpd.GeoDataFrame]:
     return generate_zone(parcels=30)

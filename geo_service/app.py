@@ -79,14 +79,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ) -> Response:
         """A request that may have changed the layers answers once the zone held in memory
         shows the change: the caller's next map or match sees it (see ZoneCache)."""
-        response = await call_next(request)
-        if request.method not in _SAFE_METHODS and response.status_code < 400:
-            try:
-                await run_in_threadpool(app.state.zones.refresh)
-            except Exception:  # the change is stored; the next reader loads it
-                log.warning("zone cache not refreshed after %s %s", request.method,
-                            request.url.path, exc_info=True)  # fmt: skip
-        return response
+        if request.method in _SAFE_METHODS:
+            return await call_next(request)
+        zones: ZoneCache = app.state.zones
+        zones.begin_change()
+        try:
+            response = await call_next(request)
+            if response.status_code < 400:
+                try:
+                    await run_in_threadpool(zones.refresh)
+                except Exception:  # the change is stored; the next reader loads it
+                    log.warning("zone cache not refreshed after %s %s", request.method,
+                                request.url.path, exc_info=True)  # fmt: skip
+            return response
+        finally:
+            zones.end_change()
 
     return app
 

@@ -20,6 +20,8 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
+from starlette.concurrency import run_in_threadpool
+
 from layers.errors import GeoServiceError
 from layers.store.store import Store
 
@@ -67,7 +69,9 @@ class Worker:
         """``fn(store, *args, **kwargs)`` in the worker; its errors are raised here."""
         pool = self._executor()
         try:
-            future = pool.submit(_call, self._store_url, fn, args, kwargs)
+            # Submitting starts the process, and the first time the server process that
+            # forks it (a second or so): not on the event loop.
+            future = await run_in_threadpool(pool.submit, _call, self._store_url, fn, args, kwargs)
             return await asyncio.wrap_future(future)
         except BrokenProcessPool as exc:
             with self._lock:

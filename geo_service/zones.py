@@ -40,23 +40,42 @@ class ZoneCache:
 
     Loading a snapshot takes seconds on a large zone. The first request to see a change
     loads it; requests arriving meanwhile are served the previous snapshot rather than
-    queue behind the load (they could as well have arrived a moment earlier).
-    :meth:`refresh` waits for the load instead: a request that changed the layers calls
-    it before answering, so that its caller's next request sees the change.
+    queue behind the load (they could as well have arrived a moment earlier). A request
+    that may change the layers runs inside :meth:`changing`: until it has loaded the
+    change itself, before it answers, readers that see the change keep the previous
+    snapshot too — so its caller's next request sees the change, and nobody else waits.
     """
 
     def __init__(self, store: Store, *, max_output_bytes: int = 256 * 2**20) -> None:
         self._store = store
         self._snapshot: _Snapshot | None = None
         self._loading = threading.Lock()  # one load at a time
-        self._lock = threading.Lock()  # the outputs of a snapshot
+        self._lock = threading.Lock()  # the outputs of a snapshot, the count of changes
+        self._changes = 0  # requests under way that may change the layers
         self._max_output_bytes = max_output_bytes
+
+    def begin_change(self) -> None:
+        """A request that may change the layers starts (see :meth:`end_change`)."""
+        with self._lock:
+            self._changes += 1
+
+    def end_change(self) -> None:
+        with self._lock:
+            self._changes -= 1
+
+    def refresh(self) -> None:
+        """Load the layers now if they changed, waiting for a load under way (nothing
+        to do before the first load: nothing old can be served)."""
+        if self._snapshot is not None:
+            self._current(wait=True)
 
     def _current(self, *, wait: bool = False) -> _Snapshot:
         versions = self._store.versions()
         served = self._snapshot
         if served is not None and served.versions == versions:
             return served
+        if served is not None and self._changes and not wait:
+            return served  # the request that changed the layers loads them
         if served is None:
             self._loading.acquire()  # nothing to serve meanwhile
         elif not self._loading.acquire(blocking=wait):
@@ -78,12 +97,6 @@ class ZoneCache:
             maxsize=self._max_output_bytes, getsizeof=lambda value: len(value) + _ENTRY_BYTES
         )
         return _Snapshot(versions, frames, build_zone(frames, versions=versions), outputs)
-
-    def refresh(self) -> None:
-        """Load the layers now if they changed, waiting for a load under way (nothing
-        to do before the first load: nothing old can be served)."""
-        if self._snapshot is not None:
-            self._current(wait=True)
 
     def frames(self) -> Mapping[str, gpd.GeoDataFrame]:
         """Every layer as stored (canonical frames indexed by feature id)."""

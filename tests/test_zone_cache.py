@@ -67,6 +67,24 @@ def test_requests_during_a_load_get_the_previous_zone_and_refresh_waits(
     assert after.versions == loaded.versions() != before.versions
 
 
+def test_while_a_change_is_under_way_readers_keep_the_zone_and_the_change_loads_it(
+    loaded: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = zones.ZoneCache(loaded)
+    before = cache.get()
+    loads: list[int] = []
+    load = zones.ZoneCache._load
+    monkeypatch.setattr(zones.ZoneCache, "_load", lambda self: loads.append(1) or load(self))
+    cache.begin_change()  # a request that reserves a site
+    site = _available(loaded)[0]
+    reserve(loaded, layer="parcels", site_id=site, project="一期", needs=Needs(), actor=TESTER)
+    assert cache.get() is before and not loads  # a reader who sees it does not wait
+    cache.refresh()  # the request, before it answers
+    cache.end_change()
+    assert loads == [1] and cache.get() is not before
+    assert cache.get().versions == loaded.versions()
+
+
 def test_a_change_made_over_http_is_in_the_zone_before_it_is_answered(
     loaded: Store, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:

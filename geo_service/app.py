@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -10,7 +9,6 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
 from fastapi_offline import FastAPIOffline
-from starlette.concurrency import run_in_threadpool
 
 from geo_service.download_routes import router as download_router
 from geo_service.errors import add_exception_handlers
@@ -25,8 +23,6 @@ from geo_service.stock_routes import router as stock_router
 from geo_service.worker import Worker
 from geo_service.zones import ZoneCache
 from layers.store.store import Store
-
-log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -73,28 +69,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         _cache_policy(request, response)
         return response
 
-    @app.middleware("http")
-    async def visible_after_writes(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        """A request that may have changed the layers answers once the zone held in memory
-        shows the change: the caller's next map or match sees it (see ZoneCache)."""
-        if request.method in _SAFE_METHODS:
-            return await call_next(request)
-        zones: ZoneCache = app.state.zones
-        zones.begin_change()
-        try:
-            response = await call_next(request)
-            if response.status_code < 400:
-                try:
-                    await run_in_threadpool(zones.refresh)
-                except Exception:  # the change is stored; the next reader loads it
-                    log.warning("zone cache not refreshed after %s %s", request.method,
-                                request.url.path, exc_info=True)  # fmt: skip
-            return response
-        finally:
-            zones.end_change()
-
     return app
 
 
@@ -113,5 +87,4 @@ def _cache_policy(request: Request, response: Response) -> None:
 
 _VARY = ("Accept", "Authorization", "X-API-Key", "Cookie")
 _CREDENTIALS = ("authorization", "x-api-key", "cookie")
-_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")

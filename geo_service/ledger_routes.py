@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from geo_service.auth import Caller, Role
-from geo_service.deps import StoreDep, require
+from geo_service.deps import StoreDep, ZonesDep, require
 from geo_service.errors import error_responses
 from geo_service.stock_routes import actor_of, upload_label, uploaded
 from layers.store import ledgers
@@ -69,7 +69,7 @@ class LedgerEdit(_Body):
     responses=error_responses(404, 409),
 )
 async def create_reservation(
-    request: Request, store: StoreDep, caller: PlannersDep, body: ReservationBody
+    request: Request, store: StoreDep, zones: ZonesDep, caller: PlannersDep, body: ReservationBody
 ) -> dict[str, Any]:
     needs = held.Needs(
         energy_tce=body.energy_tce,
@@ -78,6 +78,7 @@ async def create_reservation(
         substation_id=body.substation_id,
     )
     reservation = await run_in_threadpool(
+        zones.change,
         held.reserve,
         store,
         layer=body.layer,
@@ -104,10 +105,13 @@ def list_reservations(
 def release_reservation(
     request: Request,
     store: StoreDep,
+    zones: ZonesDep,
     caller: PlannersDep,
     reservation_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
 ) -> dict[str, Any]:
-    return held.release(store, reservation_id, actor=actor_of(caller, request)).as_dict()
+    with zones.changing():
+        released = held.release(store, reservation_id, actor=actor_of(caller, request))
+    return released.as_dict()
 
 
 @router.get(
@@ -125,13 +129,15 @@ def get_ledger(store: StoreDep, _caller: StaffDep, layer: Ledger, feature_id: Fe
 def edit_ledger(
     request: Request,
     store: StoreDep,
+    zones: ZonesDep,
     caller: BureauDep,
     layer: Ledger,
     feature_id: FeatureId,
     edit: LedgerEdit,
 ) -> Any:
     """409 with the current values and version when the row changed since ``version``."""
-    return ledgers.update_ledger(
+    return zones.change(
+        ledgers.update_ledger,
         store,
         layer,
         feature_id,
@@ -157,6 +163,7 @@ def ledger_history(
 async def upload_ledger(
     request: Request,
     store: StoreDep,
+    zones: ZonesDep,
     caller: BureauDep,
     layer: Ledger,
     file: UploadFile,
@@ -166,7 +173,7 @@ async def upload_ledger(
     (409 naming the stale rows with their current values, 422 naming bad values)."""
     async with uploaded(file, allowed=(".csv", ".xlsx")) as path:
         count = await run_in_threadpool(
-            ledgers.update_ledger_file, store, layer, path, quarter=quarter,
+            zones.change, ledgers.update_ledger_file, store, layer, path, quarter=quarter,
             actor=actor_of(caller, request), name=upload_label(file),
         )  # fmt: skip
     return {"updated": count, "quarter": quarter}

@@ -19,7 +19,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from geo_service.auth import Caller, Role
-from geo_service.deps import SettingsDep, StoreDep, WorkerDep, require
+from geo_service.deps import SettingsDep, StoreDep, WorkerDep, ZonesDep, require
 from geo_service.errors import error_responses
 from geo_service.map_routes import page_response, render_page
 from layers import geojson
@@ -209,9 +209,12 @@ def release_source(store: StoreDep, _caller: StaffDep, release_id: ReleaseId) ->
     responses=error_responses(409),
 )
 def publish(
-    request: Request, store: StoreDep, caller: BureauDep, release_id: ReleaseId
+    request: Request, store: StoreDep, zones: ZonesDep, caller: BureauDep, release_id: ReleaseId
 ) -> dict[str, Any]:
-    return _release(store.publish_release(release_id, actor=actor_of(caller, request)), request)
+    """The list is in force for matching and maps when this answers."""
+    with zones.changing():
+        published = store.publish_release(release_id, actor=actor_of(caller, request))
+    return _release(published, request)
 
 
 @router.post(

@@ -4,10 +4,11 @@ held in memory and replaced as soon as any layer changes."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from concurrent.futures import Future
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import ParamSpec, TypeVar
 
 import geopandas as gpd
 from cachetools import LRUCache
@@ -17,6 +18,8 @@ from layers.store.store import Store
 from matching.zone import Zone, build_zone
 
 Output = TypeVar("Output", str, bytes)
+P = ParamSpec("P")
+R = TypeVar("R")
 _ENTRY_BYTES = 512
 """What an entry costs beyond its value (key, node): many empty tiles are not free."""
 
@@ -51,23 +54,38 @@ class ZoneCache:
         self._snapshot: _Snapshot | None = None
         self._loading = threading.Lock()  # one load at a time
         self._lock = threading.Lock()  # the outputs of a snapshot, the count of changes
-        self._changes = 0  # requests under way that may change the layers
+        self._changes = 0  # changes under way in this process (see changing)
         self._max_output_bytes = max_output_bytes
 
-    def begin_change(self) -> None:
-        """A request that may change the layers starts (see :meth:`end_change`)."""
+    @contextmanager
+    def changing(self) -> Iterator[None]:
+        """Around a change to the layers made by this process (blocking: in a thread).
+
+        Until the change is loaded, readers who see it keep the previous snapshot; on
+        leaving, the change is loaded (waiting for a load under way), so that whoever
+        made it sees it in their next request. Before the first load there is nothing
+        old to serve, and nothing to do.
+        """
         with self._lock:
             self._changes += 1
+        try:
+            yield
+            if self._snapshot is not None:
+                self._current(wait=True)
+        finally:
+            with self._lock:
+                self._changes -= 1
 
-    def end_change(self) -> None:
-        with self._lock:
-            self._changes -= 1
+    def change(self, fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
+        """``fn(*args, **kwargs)`` inside :meth:`changing`."""
+        with self.changing():
+            return fn(*args, **kwargs)
 
-    def refresh(self) -> None:
-        """Load the layers now if they changed, waiting for a load under way (nothing
-        to do before the first load: nothing old can be served)."""
-        if self._snapshot is not None:
-            self._current(wait=True)
+    @property
+    def versions(self) -> Mapping[str, int] | None:
+        """The layer versions of the snapshot served (``None`` before the first load)."""
+        snapshot = self._snapshot
+        return None if snapshot is None else snapshot.versions
 
     def _current(self, *, wait: bool = False) -> _Snapshot:
         versions = self._store.versions()

@@ -335,6 +335,8 @@ def test_every_route_answers_every_role_as_its_policy_says(
 ) -> None:
     headers = _headers(loaded, role)
     changed = set()
+    zones = client.app.state.zones  # type: ignore[attr-defined]  # a FastAPI app
+    zones.get()
     for method, path, rule, url in _calls(demo):
         what = f"{role.value}: {method} {url}"
         body = rule.body(demo) if rule.body else {}
@@ -346,6 +348,8 @@ def test_every_route_answers_every_role_as_its_policy_says(
         if role in rule.roles:
             assert response.status_code not in (401, 403), (what, response.text)
             assert response.status_code < 500, (what, response.text)
+            # A change is in the zone held in memory (matching, maps) when answered.
+            assert zones.versions == loaded.versions(), f"{what}: use ZoneCache.changing"
             if rule.invalid is not None:  # once let in, what was sent matters
                 client.cookies.clear()
                 invalid = client.request(method, url, headers=headers, **rule.invalid)

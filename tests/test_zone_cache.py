@@ -30,7 +30,7 @@ def _available(store: Store) -> list[str]:
     return list(parcels.loc[parcels["status"] == "available", "parcel_id"])
 
 
-def test_requests_during_a_load_get_the_previous_zone_and_refresh_waits(
+def test_requests_during_a_load_get_the_previous_zone_and_a_change_waits(
     loaded: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cache = zones.ZoneCache(loaded)
@@ -55,9 +55,15 @@ def test_requests_during_a_load_get_the_previous_zone_and_refresh_waits(
     assert cache.get() is before
     assert cache.frames()["parcels"] is not None
     refreshed = threading.Event()
-    waiter = threading.Thread(target=lambda: (cache.refresh(), refreshed.set()))
+
+    def change() -> None:
+        with cache.changing():
+            pass
+        refreshed.set()
+
+    waiter = threading.Thread(target=change)
     waiter.start()
-    assert not refreshed.wait(0.3)  # refresh waits for the load under way
+    assert not refreshed.wait(0.3)  # a change waits for the load under way
     go_on.set()
     loader.join(30)
     waiter.join(30)
@@ -75,13 +81,12 @@ def test_while_a_change_is_under_way_readers_keep_the_zone_and_the_change_loads_
     loads: list[int] = []
     load = zones.ZoneCache._load
     monkeypatch.setattr(zones.ZoneCache, "_load", lambda self: loads.append(1) or load(self))
-    cache.begin_change()  # a request that reserves a site
     site = _available(loaded)[0]
-    reserve(loaded, layer="parcels", site_id=site, project="一期", needs=Needs(), actor=TESTER)
-    assert cache.get() is before and not loads  # a reader who sees it does not wait
-    cache.refresh()  # the request, before it answers
-    cache.end_change()
-    assert loads == [1] and cache.get() is not before
+    with cache.changing():  # a request that reserves a site
+        reserve(loaded, layer="parcels", site_id=site, project="一期", needs=Needs(),
+                actor=TESTER)  # fmt: skip
+        assert cache.get() is before and not loads  # a reader who sees it does not wait
+    assert loads == [1] and cache.get() is not before  # loaded by the change
     assert cache.get().versions == loaded.versions()
 
 

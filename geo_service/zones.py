@@ -3,6 +3,7 @@ held in memory and replaced as soon as any layer changes."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Hashable, Iterator, Mapping
 from concurrent.futures import Future
@@ -17,6 +18,7 @@ from layers.catalog import LAYERS
 from layers.store.store import Store
 from matching.zone import Zone, build_zone
 
+log = logging.getLogger(__name__)
 Output = TypeVar("Output", str, bytes)
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -71,7 +73,10 @@ class ZoneCache:
         try:
             yield
             if self._snapshot is not None:
-                self._current(wait=True)
+                try:
+                    self._current(wait=True)
+                except Exception:  # the change is stored: the next reader loads it
+                    log.warning("the zone was not loaded after a change", exc_info=True)
         finally:
             with self._lock:
                 self._changes -= 1

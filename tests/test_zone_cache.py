@@ -143,3 +143,23 @@ def test_a_page_asked_for_while_it_is_built_is_built_once(loaded: Store) -> None
     with pytest.raises(RuntimeError):
         cache.output(("readiness",), broken)
     assert cache.output(("readiness",), lambda: "again") == "again"  # a failure is not kept
+
+
+def test_a_change_whose_load_fails_stands_and_the_next_reader_loads_it(
+    loaded: Store, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    cache = zones.ZoneCache(loaded)
+    before = cache.get()
+    load = zones.ZoneCache._load
+
+    def cannot_load(self: zones.ZoneCache) -> Any:
+        raise OSError("数据库连接中断 (connection lost)")
+
+    monkeypatch.setattr(zones.ZoneCache, "_load", cannot_load)
+    site = _available(loaded)[0]
+    with cache.changing():  # no error for the change, which is stored
+        reserve(loaded, layer="parcels", site_id=site, project="一期", needs=Needs(),
+                actor=TESTER)  # fmt: skip
+    assert "not loaded after a change" in caplog.text
+    monkeypatch.setattr(zones.ZoneCache, "_load", load)
+    assert cache.get() is not before and cache.get().versions == loaded.versions()

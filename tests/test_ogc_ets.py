@@ -700,6 +700,13 @@ def test_discovery_collections_storage_crs__verify_collections_path_collection_c
 # --- CRS: parameter crs on /collections/{collectionId}/items ------------------------------
 
 
+def _assert_content_crs(response: Any, url: str, *crs: str) -> None:
+    """The response names its CRS in ``Content-Crs``: one of ``crs``, in angle brackets."""
+    header = response.headers.get("Content-Crs")
+    assert header is not None, f"{url}: no 'Content-Crs' header"
+    assert header in {f"<{c}>" for c in crs}, f"{url}: Content-Crs was {header!r}, expected {crs}"
+
+
 def test_features_crs_parameter__verify_features_crs_parameter(
     client: TestClient, suite: Suite
 ) -> None:
@@ -709,9 +716,7 @@ def test_features_crs_parameter__verify_features_crs_parameter(
             url = suite.items_url(collection)
             response = client.get(url, params={"crs": crs}, headers={"Accept": GEOJSON})
             assert response.status_code == 200, (collection_id, crs, response.text)
-            header = response.headers.get("Content-Crs")
-            assert header is not None, f"{url}: no 'Content-Crs' header"
-            assert header == f"<{crs}>", f"{url}: Content-Crs was {header!r}, expected <{crs}>"
+            _assert_content_crs(response, url, crs)
 
 
 def test_features_crs_parameter_default__verify_features_crs_parameter_default(
@@ -722,7 +727,7 @@ def test_features_crs_parameter_default__verify_features_crs_parameter_default(
         url = suite.items_url(collection)
         response = client.get(url, headers={"Accept": GEOJSON})
         assert response.status_code == 200
-        assert response.headers.get("Content-Crs") in (f"<{CRS84}>", f"<{CRS84H}>"), url
+        _assert_content_crs(response, url, CRS84, CRS84H)
 
 
 def test_features_crs_parameter_invalid__verify_features_crs_parameter_invalid(
@@ -739,9 +744,7 @@ def _in_default_crs(client: TestClient, url: str) -> dict[str, Any]:
     """…TransformWithoutCrsParameter's request: no crs, so the default CRS, and saying so."""
     response = client.get(url, headers={"Accept": GEOJSON})
     assert response.status_code == 200
-    header = response.headers.get("Content-Crs")
-    assert header is not None, f"{url}: no 'Content-Crs' header"
-    assert header in (f"<{CRS84}>", f"<{CRS84H}>"), f"{url}: Content-Crs {header!r}"
+    _assert_content_crs(response, url, CRS84, CRS84H)
     body: dict[str, Any] = response.json()
     return body
 
@@ -788,9 +791,7 @@ def test_feature_crs_parameter__verify_feature_crs_parameter(
         for crs in suite.crs(collection_id):
             response = client.get(url, params={"crs": crs}, headers={"Accept": GEOJSON})
             assert response.status_code == 200, (url, crs, response.text)
-            header = response.headers.get("Content-Crs")
-            assert header is not None, f"{url}: no 'Content-Crs' header"
-            assert header == f"<{crs}>", f"{url}: Content-Crs was {header!r}, expected <{crs}>"
+            _assert_content_crs(response, url, crs)
 
 
 def test_feature_crs_parameter_default__verify_feature_crs_parameter_default(
@@ -801,7 +802,7 @@ def test_feature_crs_parameter_default__verify_feature_crs_parameter_default(
         url = suite.feature_url(collection_id)
         response = client.get(url, headers={"Accept": GEOJSON})
         assert response.status_code == 200
-        assert response.headers.get("Content-Crs") in (f"<{CRS84}>", f"<{CRS84H}>"), url
+        _assert_content_crs(response, url, CRS84, CRS84H)
 
 
 def test_feature_crs_parameter_invalid__verify_feature_crs_parameter_invalid(

@@ -17,7 +17,6 @@ from enum import StrEnum
 import sqlalchemy as sa
 
 from layers.errors import AuthenticationRequired, InvalidInput, NotFound
-from layers.store import audit
 from layers.store.audit import Actor
 from layers.store.store import Store
 from layers.store.tables import credentials
@@ -82,8 +81,8 @@ def create_key(
         raise InvalidInput("密钥需要持有人名称 (a key needs the holder's name)")
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     now = dt.datetime.now(dt.UTC)
-    with store.transaction() as conn:
-        new_id = conn.execute(
+    with store.change((), actor=actor) as work:
+        new_id = work.conn.execute(
             credentials.insert()
             .values(
                 name=name.strip(),
@@ -94,9 +93,7 @@ def create_key(
             )
             .returning(credentials.c.id)
         ).scalar_one()
-        audit.record(
-            conn,
-            actor,
+        work.record(
             "credential.create",
             f"credential {new_id}",
             after={"name": name.strip(), "role": role.value, "key_prefix": key[:10]},
@@ -114,17 +111,15 @@ def list_keys(store: Store) -> list[Credential]:
 
 
 def revoke_key(store: Store, credential_id: int, *, actor: Actor) -> None:
-    with store.transaction() as conn:
-        done = conn.execute(
+    with store.change((), actor=actor) as work:
+        done = work.conn.execute(
             credentials.update()
             .where(credentials.c.id == credential_id, credentials.c.revoked_at.is_(None))
             .values(revoked_at=dt.datetime.now(dt.UTC))
         )
         if done.rowcount == 0:
             raise NotFound(f"没有有效的密钥 {credential_id} (no active credential {credential_id})")
-        audit.record(
-            conn,
-            actor,
+        work.record(
             "credential.revoke",
             f"credential {credential_id}",
             before={"revoked": False},

@@ -137,18 +137,20 @@ def read_table_file(
         raise InvalidInput(f"{path.name}: 不是 .csv 或 .xlsx (not a .csv or .xlsx file)")
     if not path.is_file():
         raise InvalidInput(f"{path.name}: 文件不存在 (file not found)")
-    rows = _csv_rows(path, encoding) if suffix == ".csv" else _xlsx_rows(path, spec)
-    return _conform_table(path.name, rows, spec, crs, checks, repairs)
+    source = path.name
+    rows = _csv_rows(path, encoding, source) if suffix == ".csv" else _xlsx_rows(path, spec, source)
+    return _conform_table(source, rows, spec, crs, checks, repairs)
 
 
 # -- CSV ------------------------------------------------------------------------------
 
 
 def read_table_columns(
-    path: Path, spec: LayerSpec, *, encoding: str | None = None
+    path: Path, spec: LayerSpec, *, encoding: str | None = None, source: str | None = None
 ) -> tuple[dict[str, list[object]], int]:
     """The columns of a CSV or XLSX by header name, and the number of data rows, read with
     the same safety checks as a layer (for tables without geometry, such as ledgers).
+    Messages name the file ``source`` (an upload's own name), else ``path``'s name.
 
     Raises
     ------
@@ -160,16 +162,16 @@ def read_table_columns(
         raise InvalidInput(f"{path.name}: 不是 .csv 或 .xlsx (not a .csv or .xlsx file)")
     if not path.is_file():
         raise InvalidInput(f"{path.name}: 文件不存在 (file not found)")
-    rows = _csv_rows(path, encoding) if suffix == ".csv" else _xlsx_rows(path, spec)
-    columns, n, problems = _columns(path.name, rows)
+    source = source or path.name
+    rows = _csv_rows(path, encoding, source) if suffix == ".csv" else _xlsx_rows(path, spec, source)
+    columns, n, problems = _columns(source, rows)
     if problems:
-        message = f"{path.name}: 表格无法读取 (the table cannot be read)"
+        message = f"{source}: 表格无法读取 (the table cannot be read)"
         raise LayerValidationError(message, problems)
     return columns, n
 
 
-def _csv_rows(path: Path, encoding: str | None) -> Sequence[Row]:
-    source = path.name
+def _csv_rows(path: Path, encoding: str | None, source: str) -> Sequence[Row]:
     data = path.read_bytes()
     head = data[:64].lstrip(_BOM_AND_SPACE)
     if head.startswith(_ZIP_MAGIC):
@@ -249,8 +251,7 @@ def _decode(source: str, data: bytes, encoding: str | None) -> str:
 # -- XLSX -----------------------------------------------------------------------------
 
 
-def _xlsx_rows(path: Path, spec: LayerSpec) -> Sequence[Row]:
-    source = path.name
+def _xlsx_rows(path: Path, spec: LayerSpec, source: str) -> Sequence[Row]:
     with path.open("rb") as handle:
         head = handle.read(len(_ZIP_MAGIC))
         if head != _ZIP_MAGIC:

@@ -258,7 +258,8 @@ def test_reservations_and_ledgers_over_http(
 
         park_id = str(zone["parks"]["park_id"].iloc[0])
         row = client.get(f"/ledgers/parks/{park_id}", headers=planner).json()
-        edit = {"version": row["version"], "quarter": "2026Q4", "values": {"so2_cap": 12.5}}
+        so2_cap = row["values"]["so2_used"] + 12.5  # a capacity above what is used
+        edit = {"version": row["version"], "quarter": "2026Q4", "values": {"so2_cap": so2_cap}}
         assert client.patch(f"/ledgers/parks/{park_id}", json=edit,
                             headers=planner).status_code == 403  # fmt: skip
         ok = client.patch(f"/ledgers/parks/{park_id}", json=edit, headers=bureau)
@@ -272,7 +273,7 @@ def test_reservations_and_ledgers_over_http(
         log = client.get("/audit", headers=bureau).json()["rows"]
         assert log[0]["action"] == "ledger.update" and log[0]["actor"] == "国土局 王五"
         version = client.get(f"/ledgers/parks/{park_id}", headers=planner).json()["version"]
-        table = f"park_id,version,so2_cap\n{park_id},{version},13.5\n".encode()
+        table = f"park_id,version,so2_cap\n{park_id},{version},{so2_cap + 1}\n".encode()
         upload = {"file": ("台账.csv", table, "text/csv")}
         done = client.post("/ledgers/parks?quarter=2026Q4", files=upload, headers=bureau)
         assert done.status_code == 200 and done.json()["updated"] == 1
@@ -284,17 +285,19 @@ def test_a_ledger_file_is_applied_whole_or_not_at_all(loaded: Store, tmp_path: P
     parks = list(loaded.read_layer(PARKS)["park_id"][:2])
     rows = [ledgers.ledger_row(loaded, "parks", p) for p in parks]
     path = tmp_path / "台账 2026Q4.csv"
+    # Totals above what is allocated and used (an edit below them is refused).
+    egy = [r["values"]["egy_alloc"] + 50000 for r in rows]
+    so2 = [r["values"]["so2_used"] + 10 for r in rows]
 
     def write(lines: list[str]) -> None:
         path.write_text("park_id,version,egy_total,so2_cap\n" + "\n".join(lines) + "\n",
                         encoding="utf-8")  # fmt: skip
 
     # One row stale (someone edited P2 meanwhile): nothing is applied.
-    ledgers.update_ledger(loaded, "parks", parks[1], {"so2_cap": 1.0}, version=rows[1]["version"],
-                          quarter="2026Q3", actor=TESTER)  # fmt: skip
-    write(
-        [f"{parks[0]},{rows[0]['version']},50000,10", f"{parks[1]},{rows[1]['version']},60000,20"]
-    )
+    ledgers.update_ledger(loaded, "parks", parks[1], {"so2_cap": so2[1] + 1},
+                          version=rows[1]["version"], quarter="2026Q3", actor=TESTER)  # fmt: skip
+    write([f"{parks[0]},{rows[0]['version']},{egy[0]},{so2[0]}",
+           f"{parks[1]},{rows[1]['version']},{egy[1]},{so2[1] + 10}"])  # fmt: skip
     with pytest.raises(Conflict) as stale:
         ledgers.update_ledger_file(loaded, "parks", path, quarter="2026Q4", actor=CENTRE)
     assert [r["row"] for r in stale.value.details["stale"]] == [2]
@@ -302,16 +305,18 @@ def test_a_ledger_file_is_applied_whole_or_not_at_all(loaded: Store, tmp_path: P
 
     # A bad value is named by file, row and field; nothing is applied.
     current = ledgers.ledger_row(loaded, "parks", parks[1])["version"]
-    write([f"{parks[0]},{rows[0]['version']},50000,-3", f"{parks[1]},{current},60000,20"])
+    write([f"{parks[0]},{rows[0]['version']},{egy[0]},-3",
+           f"{parks[1]},{current},{egy[1]},{so2[1] + 10}"])  # fmt: skip
     with pytest.raises(LayerValidationError) as bad:
         ledgers.update_ledger_file(loaded, "parks", path, quarter="2026Q4", actor=CENTRE)
     assert [(p.file, p.row, p.field) for p in bad.value.problems] == [(path.name, 1, "so2_cap")]
     assert ledgers.ledger_row(loaded, "parks", parks[0]) == rows[0]
 
-    write([f"{parks[0]},{rows[0]['version']},50000,10", f"{parks[1]},{current},60000,20"])
+    write([f"{parks[0]},{rows[0]['version']},{egy[0]},{so2[0]}",
+           f"{parks[1]},{current},{egy[1]},{so2[1] + 10}"])  # fmt: skip
     assert ledgers.update_ledger_file(loaded, "parks", path, quarter="2026Q4", actor=CENTRE) == 2
     now = {p: ledgers.ledger_row(loaded, "parks", p)["values"] for p in parks}
-    assert (now[parks[0]]["egy_total"], now[parks[1]]["so2_cap"]) == (50000.0, 20.0)
+    assert (now[parks[0]]["egy_total"], now[parks[1]]["so2_cap"]) == (egy[0], so2[1] + 10)
     assert ledgers.history(loaded, "parks", parks[0])[-1]["quarter"] == "2026Q4"
 
 

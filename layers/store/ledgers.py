@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import math
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,8 +27,8 @@ from layers.errors import Conflict, InvalidInput, LayerValidationError, NotFound
 from layers.frames import GEOMETRY, conform
 from layers.geojson import plain as _plain
 from layers.schema import LayerSpec
-from layers.store import audit
 from layers.store.audit import Actor
+from layers.store.change import PARK_BUDGETS, Change
 from layers.store.tables import LAYER_TABLES, LEDGERS, ledger_history
 
 if TYPE_CHECKING:
@@ -58,13 +59,29 @@ def update_ledger(
     version: int,
     quarter: str,
     actor: Actor,
+    override: str | None = None,
 ) -> dict[str, Any]:
-    """Change some fields of one ledger row made from ``version``; returns the new row."""
+    """Change some fields of one ledger row made from ``version``; returns the new row.
+
+    ``values`` are taken as they are typed (JSON): a boolean, an object, NaN or infinity
+    where the field wants a number or a text is refused, never coerced. ``override`` is
+    the reason for leaving a park or substation budget overdrawn (audited); without it
+    such an edit is refused with :class:`Conflict`.
+    """
     spec = _ledger(layer)
     _check_edit(spec, quarter, values)
-    with store.transaction() as conn:
-        store._bump_version(conn, spec)  # lock order: layer versions first, then rows
-        _apply(store, conn, spec, feature_id, values, version, quarter, actor)
+    source = f"{layer}/{feature_id}"
+    problems = [
+        Problem(reason, source, None, feature_id, name)
+        for name, reason in _typed_problems(spec, values).items()
+    ]
+    if problems:
+        raise LayerValidationError(f"{source}: 值的类型不对 (values of the wrong type)", problems)
+    current = _stored_rows(store, spec)
+    if feature_id not in current:
+        raise NotFound(f"{spec.zh} {feature_id} 不存在 (no {spec.en.lower()} {feature_id})")
+    edit = _validated(spec, current[feature_id], values, version, quarter, source=source)
+    _commit(store, spec, [edit], quarter=quarter, actor=actor, override=override)
     return ledger_row(store, layer, feature_id)
 
 
@@ -77,52 +94,253 @@ def update_ledger_file(
     actor: Actor,
     encoding: str | None = None,
     name: str | None = None,
+    override: str | None = None,
 ) -> int:
     """Apply a ledger file (CSV or XLSX: the id column, ``version`` — the row version the
     values were edited from — and the fields to set) whole, in one transaction, or refuse
-    it naming every stale row and every bad value; returns the number of rows changed."""
+    it naming every stale row and every bad value; returns the number of rows changed.
+
+    The whole file is checked before any lock is taken; the locks are held only to check
+    the versions again and write.
+    """
     from layers.tables import read_table_columns
 
     spec = _ledger(layer)
     source = name or path.name  # an upload's own name, not our temporary file's
-    columns, n = read_table_columns(path, spec, encoding=encoding)
+    columns, n = read_table_columns(path, spec, encoding=encoding, source=source)
     missing = [c for c in (spec.id_field, "version") if c not in columns]
     if missing:
         raise InvalidInput(f"{source}: 缺少列 (missing columns): {', '.join(missing)}")
-    ids = [str(v) if v is not None else "" for v in columns.pop(spec.id_field)]
+    if n == 0:
+        raise InvalidInput(f"{source}: 文件没有数据行 (the file has no rows); 台账未更新")
+    ids = [str(v).strip() if v is not None else "" for v in columns.pop(spec.id_field)]
     versions = columns.pop("version")
     _check_edit(spec, quarter, dict.fromkeys(columns))
+    current = _stored_rows(store, spec)
     problems: list[Problem] = []
     stale: list[dict[str, Any]] = []
-    with store.transaction() as conn:
-        store._bump_version(conn, spec)  # lock order: layer versions first, then rows
-        for i in sorted(range(n), key=lambda i: ids[i]):  # rows in one order everywhere
-            values = {name: column[i] for name, column in columns.items()}
-            try:
-                version = int(str(versions[i]))
-            except ValueError:
-                problems.append(Problem("版本号不是整数 (version is not a whole number)",
-                                        source, i + 1, ids[i], "version"))  # fmt: skip
-                continue
-            try:
-                _apply(store, conn, spec, ids[i], values, version, quarter, actor)
-            except Conflict as exc:
-                stale.append({"row": i + 1, **exc.details["current"]})
-            except LayerValidationError as exc:
-                problems += [dataclasses.replace(p, file=source, row=i + 1) for p in exc.problems]
-            except NotFound as exc:
-                problems.append(Problem(exc.message, source, i + 1, ids[i], spec.id_field))
-        if problems:
-            raise LayerValidationError(
-                f"{source}: {len(problems)} 个问题, 台账未更新 (ledger not updated)", problems
+    edits: list[_Edit] = []
+    first_row: dict[str, int] = {}
+    for i in range(n):
+        row, feature_id = i + 1, ids[i]
+        if feature_id in first_row:
+            problems.append(Problem(
+                f"编号重复, 与第 {first_row[feature_id]} 行相同 (the same id as row "
+                f"{first_row[feature_id]}: give each row once)", source, row, feature_id,
+                spec.id_field,
+            ))  # fmt: skip
+            continue
+        first_row[feature_id] = row
+        if feature_id not in current:
+            problems.append(Problem(f"{spec.zh}不存在 (no such {spec.en.lower()})", source, row,
+                                    feature_id, spec.id_field))  # fmt: skip
+            continue
+        version = _whole(versions[i])
+        if version is None:
+            problems.append(Problem("版本号不是整数 (version is not a whole number)",
+                                    source, row, feature_id, "version"))  # fmt: skip
+            continue
+        values = {name: column[i] for name, column in columns.items()}
+        try:
+            edits.append(_validated(spec, current[feature_id], values, version, quarter,
+                                    source=source, row=row))  # fmt: skip
+        except Conflict as exc:
+            stale.append({"row": row, **exc.details["current"]})
+        except LayerValidationError as exc:
+            problems += [dataclasses.replace(p, file=source, row=row) for p in exc.problems]
+    if problems:
+        raise LayerValidationError(
+            f"{source}: {len(problems)} 个问题, 台账未更新 (ledger not updated)", problems
+        )
+    if stale:
+        raise _stale(source, stale)
+    return _commit(
+        store, spec, edits, quarter=quarter, actor=actor, override=override, source=source
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class _Edit:
+    """One checked row edit: what it changes, made from which version."""
+
+    feature_id: str
+    version: int
+    before: dict[str, Any]
+    after: dict[str, Any]
+    row: int | None = None
+
+
+def _stored_rows(store: Store, spec: LayerSpec) -> dict[str, sa.RowMapping]:
+    """Every row of a ledger by id, as stored (ledgers are small: parks, substations,
+    factories)."""
+    table = LAYER_TABLES[spec.name]
+    with store.engine.connect() as conn:
+        return {str(r[spec.id_field]): r for r in conn.execute(sa.select(table)).mappings()}
+
+
+def _validated(
+    spec: LayerSpec,
+    stored: sa.RowMapping,
+    values: dict[str, Any],
+    version: int,
+    quarter: str,
+    *,
+    source: str,
+    row: int | None = None,
+) -> _Edit:
+    """The edit of a ``stored`` row by ``values``, checked by the layer's own rules exactly
+    as a file row; :class:`Conflict` with the current values if the row is no longer at
+    ``version``."""
+    feature_id = str(stored[spec.id_field])
+    if stored["row_version"] != version:
+        raise _changed_since(spec, stored, version)
+    edited = {f.name: stored[f.name] for f in spec.stored_fields} | values
+    frame = gpd.GeoDataFrame(
+        [{**edited, GEOMETRY: stored["geom"]}], geometry=GEOMETRY, crs="EPSG:4490"
+    )
+    canonical = conform(frame, spec, source=source)
+    after = {name: _plain(canonical[name].iloc[0]) for name in values}
+    before = {name: _plain(stored[name]) for name in values}
+    changed = {k: v for k, v in after.items() if before[k] != v}
+    stamped = "ledger_q" in spec.field_names() and "ledger_q" not in values
+    if changed and stamped and stored["ledger_q"] != quarter:
+        changed["ledger_q"] = quarter  # the row now reads as of the edit's quarter
+        before["ledger_q"] = _plain(stored["ledger_q"])
+    return _Edit(feature_id, version, {k: before[k] for k in changed}, changed, row)
+
+
+def _commit(
+    store: Store,
+    spec: LayerSpec,
+    edits: list[_Edit],
+    *,
+    quarter: str,
+    actor: Actor,
+    override: str | None,
+    source: str | None = None,
+) -> int:
+    """Write checked edits in one unit of work: versions checked again under the lock,
+    then each row updated, kept in the history and audited. Returns the rows changed;
+    edits that change nothing write nothing (no version, history or audit row)."""
+    edits = sorted((e for e in edits if e.after), key=lambda e: e.feature_id)
+    if not edits:
+        return 0
+    layer = spec.name
+    table = LAYER_TABLES[layer]
+    id_column = table.c[spec.id_field]
+    with store.change({layer}, actor=actor, override=override) as work:
+        work.overridable = True
+        # Every writer of this ledger holds its version lock: the versions read here stay
+        # true until the commit.
+        rows = work.conn.execute(sa.select(id_column, table.c.row_version))
+        versions = {str(feature_id): int(version) for feature_id, version in rows}
+        stale = [e for e in edits if versions.get(e.feature_id) != e.version]
+        if stale:  # changed by someone else between the checks and the lock
+            current = _stored_rows_on(work.conn, spec, [e.feature_id for e in stale])
+            if source is None:  # one row, edited by hand
+                raise _changed_since(spec, current[stale[0].feature_id], stale[0].version)
+            raise _stale(source, [
+                {"row": e.row, **_public_row(current[e.feature_id], layer)} for e in stale
+            ])  # fmt: skip
+        now = dt.datetime.now(dt.UTC)
+        for e in edits:
+            new_version = e.version + 1
+            work.conn.execute(
+                table.update()
+                .where(id_column == e.feature_id)
+                .values(**e.after, row_version=new_version)
             )
-        if stale:
-            raise Conflict(
-                f"{source}: {len(stale)} 行已被他人修改, 台账未更新 (rows changed by "
-                "someone else since the file was made; nothing updated)",
-                details={"stale": stale},
+            work.conn.execute(
+                ledger_history.insert().values(
+                    layer=layer,
+                    feature_id=e.feature_id,
+                    quarter=quarter,
+                    version=new_version,
+                    before=json.dumps(e.before, ensure_ascii=False),
+                    after=json.dumps(e.after, ensure_ascii=False),
+                    changed_by=actor.name,
+                    changed_at=now,
+                )
             )
-    return n
+            work.record(
+                "ledger.update", f"{layer} {e.feature_id} {quarter}",
+                before=e.before | {"version": e.version},
+                after=e.after | {"version": new_version},
+            )  # fmt: skip
+            _touch(work, layer, e)
+    return len(edits)
+
+
+def _touch(work: Change, layer: str, edit: _Edit) -> None:
+    """What the change must check before it commits, for the fields an edit set."""
+    for name in edit.after:
+        if layer == "parks":
+            for key, (*_, total, used) in PARK_BUDGETS.items():
+                if name in (total, used):
+                    work.touch_budget("parks", edit.feature_id, key)
+        elif layer == "infrastructure" and name in ("spare_mva", "kind"):
+            work.touch_budget("infrastructure", edit.feature_id, "spare_mva")
+        elif name == "park_id":
+            work.touch_site(layer, edit.feature_id)
+
+
+def _stored_rows_on(conn: Connection, spec: LayerSpec, ids: list[str]) -> dict[str, sa.RowMapping]:
+    table = LAYER_TABLES[spec.name]
+    query = sa.select(table).where(table.c[spec.id_field].in_(ids))
+    return {str(r[spec.id_field]): r for r in conn.execute(query).mappings()}
+
+
+def _changed_since(spec: LayerSpec, stored: sa.RowMapping, version: int) -> Conflict:
+    feature_id = stored[spec.id_field]
+    return Conflict(
+        f"{spec.zh} {feature_id} 已被他人修改 (version {stored['row_version']}, not "
+        f"{version}): 请基于最新数据重新修改 (changed by someone else: edit the current values)",
+        details={"current": _public_row(stored, spec.name)},
+    )
+
+
+def _stale(source: str, stale: list[dict[str, Any]]) -> Conflict:
+    shown = stale[:MAX_REPORTED]
+    return Conflict(
+        f"{source}: {len(stale)} 行已被他人修改, 台账未更新 (rows changed by someone else "
+        "since the file was made; nothing updated)",
+        details={"stale": shown, "stale_count": len(stale)},
+    )
+
+
+def _whole(value: Any) -> int | None:
+    """A version number as typed in a file: a whole number, or ``None``."""
+    if isinstance(value, bool):
+        return None
+    try:
+        number = float(str(value).strip())
+    except ValueError:
+        return None
+    return int(number) if number.is_integer() else None
+
+
+def _typed_problems(spec: LayerSpec, values: dict[str, Any]) -> dict[str, str]:
+    """Values of JSON types a field cannot hold, by field: never coerced (``true`` is not
+    1, an object is not its text, NaN is not "no value")."""
+    kinds = {f.name: f.kind for f in spec.stored_fields}
+    out = {}
+    for name, value in values.items():
+        kind = kinds.get(name)
+        if value is None or kind is None:
+            continue
+        if isinstance(value, dict | list):
+            out[name] = f"值是 {type(value).__name__}, 应为单个值 (an object or list, not a value)"
+        elif isinstance(value, bool) and kind != "bool":
+            out[name] = f"值 {value!r} 是布尔值, 应为 {kind} (a boolean where a {kind} is expected)"
+        elif isinstance(value, float) and not math.isfinite(value):
+            out[name] = f"值 {value!r} 不是有限数值 (not a finite number)"
+        elif isinstance(value, int | float) and kind in ("str", "date"):
+            out[name] = f"值 {value!r} 是数值, 应为文本 (a number where a {kind} is expected)"
+    return out
+
+
+MAX_REPORTED = 200
+"""Stale rows listed in a refusal (all are counted)."""
 
 
 def _check_edit(spec: LayerSpec, quarter: str, values: dict[str, Any]) -> None:
@@ -135,68 +353,6 @@ def _check_edit(spec: LayerSpec, quarter: str, values: dict[str, Any]) -> None:
             f"不可修改的字段 (fields that cannot be edited here): {', '.join(unknown)}",
             details={"editable": sorted(editable)},
         )
-
-
-def _apply(
-    store: Store,
-    conn: Connection,
-    spec: LayerSpec,
-    feature_id: str,
-    values: dict[str, Any],
-    version: int,
-    quarter: str,
-    actor: Actor,
-) -> None:
-    layer = spec.name
-    table = LAYER_TABLES[layer]
-    row = (
-        conn.execute(sa.select(table).where(table.c[spec.id_field] == feature_id).with_for_update())
-        .mappings()
-        .one_or_none()
-    )
-    if row is None:
-        raise NotFound(f"{spec.zh} {feature_id} 不存在 (no {spec.en.lower()} {feature_id})")
-    if row["row_version"] != version:
-        raise Conflict(
-            f"{spec.zh} {feature_id} 已被他人修改 (version {row['row_version']}, not "
-            f"{version}): 请基于最新数据重新修改 (changed by someone else: edit the "
-            "current values)",
-            details={"current": _public_row(row, layer)},
-        )
-    # Validate the edited row exactly as a file row: the layer's own rules.
-    edited = {f.name: row[f.name] for f in spec.stored_fields} | values
-    frame = gpd.GeoDataFrame(
-        [{**edited, GEOMETRY: row["geom"]}], geometry=GEOMETRY, crs="EPSG:4490"
-    )
-    canonical = conform(frame, spec, source=f"{layer}/{feature_id}")
-    after = {name: _plain(canonical[name].iloc[0]) for name in values}
-    before = {name: _plain(row[name]) for name in values}
-    changed = {k: v for k, v in after.items() if before[k] != v}
-    if not changed:
-        return  # the same values again: no new version, no history, no audit row
-    new_version = version + 1
-    conn.execute(
-        table.update()
-        .where(table.c[spec.id_field] == feature_id)
-        .values(**changed, row_version=new_version)
-    )
-    conn.execute(
-        ledger_history.insert().values(
-            layer=layer,
-            feature_id=feature_id,
-            quarter=quarter,
-            version=new_version,
-            before=json.dumps({k: before[k] for k in changed}, ensure_ascii=False),
-            after=json.dumps(changed, ensure_ascii=False),
-            changed_by=actor.name,
-            changed_at=dt.datetime.now(dt.UTC),
-        )
-    )
-    audit.record(
-        conn, actor, "ledger.update", f"{layer} {feature_id} {quarter}",
-        before={k: before[k] for k in changed} | {"version": version},
-        after=changed | {"version": new_version},
-    )  # fmt: skip
 
 
 def history(store: Store, layer: str, feature_id: str) -> list[dict[str, Any]]:

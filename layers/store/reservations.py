@@ -24,9 +24,8 @@ from sqlalchemy.engine import Connection
 from layers.catalog import LAYERS, ON_OFFER, POLLUTANTS
 from layers.errors import Conflict, InvalidInput, NotFound
 from layers.schema import LayerSpec
-from layers.store import audit
 from layers.store.audit import Actor
-from layers.store.tables import LAYER_TABLES, reservations
+from layers.store.tables import LAYER_TABLES, in_force, reservations
 
 if TYPE_CHECKING:
     from layers.store.store import Store
@@ -35,7 +34,6 @@ RESERVABLE = ON_OFFER
 """Layers whose sites can be reserved, and the status a site must have to be."""
 DRAWN = ("parks", "infrastructure")
 """Layers whose budgets active reservations draw down when read."""
-_EPS = 1e-9
 
 
 @dataclass(frozen=True)
@@ -103,51 +101,32 @@ def reserved_status(table: sa.Table, id_field: str) -> sa.ColumnElement[Any]:
 def draw_down(conn: Connection, spec: LayerSpec, frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Parks with active reservations' energy and emissions added to what is allocated
     and used; substations with their reserved power taken from the spare capacity."""
-    active = _active(conn)
+    active = active_reservations(conn)
     if not active or frame.empty:
         return frame
     out = frame.copy()
     if spec.name == "parks":
-        for park_id, needs in _by_park(active).items():
+        for park_id, needs in by_park(active).items():
             rows = out["park_id"] == park_id
             out.loc[rows, "egy_alloc"] = out.loc[rows, "egy_alloc"].fillna(0) + needs["energy"]
             for key, amount in needs["emissions"].items():
                 column = f"{key}_used"
                 out.loc[rows, column] = out.loc[rows, column].fillna(0) + amount
     else:
-        for substation, power in _by_substation(active).items():
+        for substation, power in by_substation(active).items():
             rows = out["infra_id"] == substation
             out.loc[rows, "spare_mva"] = out.loc[rows, "spare_mva"] - power
     return out
 
 
-def reservations_stranded(conn: Connection, release: int) -> list[str]:
-    """Active parcel reservations a release would strand: their parcel is not in it, or
-    lies in another park there (its budgets were drawn from the old park's)."""
-    parcels = LAYER_TABLES["parcels"]
-    active = [r for r in _active(conn) if r["layer"] == "parcels"]
-    if not active:
-        return []
-    rows = conn.execute(
-        sa.select(parcels.c.parcel_id, parcels.c.park_id).where(
-            parcels.c.release_id == release,
-            parcels.c.parcel_id.in_([r["site_id"] for r in active]),
-        )
-    )
-    park_of = {str(pid): park for pid, park in rows}
-    return [
-        f"{r['id']} ({r['site_id']}, {r['project']})"
-        for r in active
-        if park_of.get(r["site_id"]) != r["park_id"]
-    ]
-
-
-def _active(conn: Connection) -> list[sa.RowMapping]:
+def active_reservations(conn: Connection) -> list[sa.RowMapping]:
+    """Every active reservation, as stored."""
     query = sa.select(reservations).where(reservations.c.status == "active")
     return list(conn.execute(query).mappings())
 
 
-def _by_park(active: list[sa.RowMapping]) -> dict[str, dict[str, Any]]:
+def by_park(active: list[sa.RowMapping]) -> dict[str, dict[str, Any]]:
+    """Energy (tce) and emissions (t by pollutant) that reservations draw, by park."""
     out: dict[str, dict[str, Any]] = {}
     for row in active:
         park = out.setdefault(row["park_id"], {"energy": 0.0, "emissions": {}})
@@ -157,7 +136,8 @@ def _by_park(active: list[sa.RowMapping]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _by_substation(active: list[sa.RowMapping]) -> dict[str, float]:
+def by_substation(active: list[sa.RowMapping]) -> dict[str, float]:
+    """Power (MVA) that reservations draw, by substation."""
     out: dict[str, float] = {}
     for row in active:
         if row["substation_id"] and row["power_mva"]:
@@ -182,14 +162,18 @@ def reserve(
         raise InvalidInput("须注明项目名称 (name the project)")
     spec = LAYERS[layer]
     try:
-        with store.transaction() as conn:
-            # Lock order, the same in every change: layer versions first (sorted), then
-            # rows. Taking them the other way round deadlocks against a ledger edit.
-            _bump(store, conn, layer)
-            park_id = _check_site(store, conn, spec, site_id)
-            _check_park(conn, park_id, needs)
+        with store.change({layer, *DRAWN}, actor=actor) as work:
+            conn = work.conn
+            park_id = _check_site(conn, spec, site_id)
+            _check_exists(conn, "parks", park_id)
+            draws = {"egy": needs.energy_tce, **needs.emissions_t}
+            for key, amount in draws.items():
+                if amount > 0:
+                    work.touch_budget("parks", park_id, key, need=amount)
             if needs.power_mva > 0:
-                _check_substation(conn, str(needs.substation_id), needs.power_mva)
+                substation = str(needs.substation_id)
+                _check_exists(conn, "infrastructure", substation)
+                work.touch_budget("infrastructure", substation, "spare_mva", need=needs.power_mva)
             new_id = conn.execute(
                 reservations.insert()
                 .values(
@@ -207,8 +191,8 @@ def reserve(
                 )
                 .returning(reservations.c.id)
             ).scalar_one()
-            audit.record(
-                conn, actor, "reservation.create", f"{layer} {site_id}",
+            work.record(
+                "reservation.create", f"{layer} {site_id}",
                 before={"status": RESERVABLE[layer]},
                 after={"status": "reserved", "reservation": new_id, "project": project,
                        "energy_tce": needs.energy_tce, "emissions_t": dict(needs.emissions_t),
@@ -221,11 +205,11 @@ def reserve(
     return get(store, int(new_id))
 
 
-def _check_site(store: Store, conn: Connection, spec: LayerSpec, site_id: str) -> str:
+def _check_site(conn: Connection, spec: LayerSpec, site_id: str) -> str:
     table = LAYER_TABLES[spec.name]
     status = reserved_status(table, spec.id_field)
     query = sa.select(table.c.park_id, status.label("status")).where(
-        table.c[spec.id_field] == site_id, *store._in_force(table)
+        table.c[spec.id_field] == site_id, *in_force(table)
     )
     row = conn.execute(query).one_or_none()
     if row is None:
@@ -246,67 +230,27 @@ def _check_site(store: Store, conn: Connection, spec: LayerSpec, site_id: str) -
     return str(row.park_id)
 
 
-def _check_park(conn: Connection, park_id: str, needs: Needs) -> None:
-    parks = LAYER_TABLES["parks"]
-    row = (
-        conn.execute(sa.select(parks).where(parks.c.park_id == park_id).with_for_update())
-        .mappings()
-        .one_or_none()
-    )
-    if row is None:
-        raise NotFound(f"园区 {park_id} 不存在 (no park {park_id})")
-    taken = _by_park(_active(conn)).get(park_id, {"energy": 0.0, "emissions": {}})
-    budgets = [("egy", "能耗指标 energy quota", "tce/年", needs.energy_tce, taken["energy"])]
-    budgets += [
-        (key, f"{zh}排放容量 {en} capacity", "t/年", needs.emissions_t.get(key, 0.0),
-         taken["emissions"].get(key, 0.0))
-        for key, (zh, en) in POLLUTANTS.items()
-    ]  # fmt: skip
-    for key, name, unit, need, reserved in budgets:
-        if need <= 0:
-            continue
-        total = row["egy_total"] if key == "egy" else row[f"{key}_cap"]
-        used = row["egy_alloc"] if key == "egy" else row[f"{key}_used"]
-        if total is None:
-            continue  # no budget recorded for this park: nothing to draw from
-        left = total - (used or 0.0) - reserved
-        if need > left + _EPS:
-            raise Conflict(
-                f"园区 {park_id} {name} 不足: 需要 {need:,.2f} {unit}, 剩余 {max(left, 0):,.2f} "
-                f"(park {park_id}: {name.split(' ', 1)[1]} would be overdrawn)",
-                details={"budget": f"{park_id}.{key}", "needed": need, "left": left},
-            )
-
-
-def _check_substation(conn: Connection, substation_id: str, power: float) -> None:
-    infra = LAYER_TABLES["infrastructure"]
-    row = conn.execute(
-        sa.select(infra.c.spare_mva)
-        .where(infra.c.infra_id == substation_id, infra.c.kind == "substation")
-        .with_for_update()
-    ).one_or_none()
-    if row is None:
-        raise NotFound(f"变电站 {substation_id} 不存在 (no substation {substation_id})")
-    reserved = _by_substation(_active(conn)).get(substation_id, 0.0)
-    left = (row.spare_mva or 0.0) - reserved
-    if power > left + _EPS:
-        raise Conflict(
-            f"变电站 {substation_id} 剩余容量不足: 需要 {power:,.2f} MVA, 剩余 {max(left, 0):,.2f} "
-            f"(substation {substation_id}: spare capacity would be overdrawn)",
-            details={"budget": f"{substation_id}.spare_mva", "needed": power, "left": left},
+def _check_exists(conn: Connection, layer: str, row_id: str) -> None:
+    """The park, or the substation, a reservation draws from exists."""
+    table = LAYER_TABLES[layer]
+    if layer == "parks":
+        query = sa.select(table.c.park_id).where(table.c.park_id == row_id)
+        missing = f"园区 {row_id} 不存在 (no park {row_id})"
+    else:
+        query = sa.select(table.c.infra_id).where(
+            table.c.infra_id == row_id, table.c.kind == "substation"
         )
-
-
-def _bump(store: Store, conn: Connection, layer: str) -> None:
-    for name in sorted({layer, *DRAWN}):
-        store._bump_version(conn, LAYERS[name])
+        missing = f"变电站 {row_id} 不存在 (no substation {row_id})"
+    if conn.execute(query).first() is None:
+        raise NotFound(missing)
 
 
 def release(store: Store, reservation_id: int, *, actor: Actor) -> Reservation:
     """End an active reservation: the site is on offer again and the budgets come back."""
-    with store.transaction() as conn:
+    layer = get(store, reservation_id).layer  # never changes: read before taking locks
+    with store.change({layer, *DRAWN}, actor=actor) as work:
         row = (
-            conn.execute(
+            work.conn.execute(
                 sa.select(reservations).where(reservations.c.id == reservation_id).with_for_update()
             )
             .mappings()
@@ -316,14 +260,13 @@ def release(store: Store, reservation_id: int, *, actor: Actor) -> Reservation:
             raise NotFound(f"预留 {reservation_id} 不存在 (no reservation {reservation_id})")
         if row["status"] != "active":
             raise Conflict(f"预留 {reservation_id} 已释放 (reservation already released)")
-        _bump(store, conn, row["layer"])
-        conn.execute(
+        work.conn.execute(
             reservations.update()
             .where(reservations.c.id == reservation_id)
             .values(status="released", released_by=actor.name, released_at=dt.datetime.now(dt.UTC))
         )
-        audit.record(
-            conn, actor, "reservation.release", f"{row['layer']} {row['site_id']}",
+        work.record(
+            "reservation.release", f"{row['layer']} {row['site_id']}",
             before={"status": "reserved", "reservation": reservation_id},
             after={"status": RESERVABLE[row["layer"]]},
         )  # fmt: skip

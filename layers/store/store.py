@@ -9,8 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,19 +33,15 @@ from layers.readiness import readiness_expression
 from layers.schema import FieldSpec, LayerSpec
 from layers.store import audit, filters, migrate
 from layers.store.audit import Actor
+from layers.store.change import ALL, WRITE_OPTION, Change, change
 from layers.store.filters import SQLITE_RELATE, sqlite_relate
-from layers.store.reservations import (
-    DRAWN,
-    RESERVABLE,
-    draw_down,
-    reservations_stranded,
-    reserved_status,
-)
+from layers.store.reservations import DRAWN, RESERVABLE, draw_down, reserved_status
 from layers.store.tables import (
     BBOX_COLUMNS,
     LAYER_TABLES,
     LEDGERS,
     RELEASED,
+    in_force,
     layer_versions,
     stock_current,
     stock_releases,
@@ -54,7 +50,6 @@ from layers.tiling import BUFFER, EXTENT, WEB_MERCATOR, check, storage_bounds
 
 BBox = tuple[float, float, float, float]
 _WRITE_CHUNK = 2_000
-_WRITE = "geo_service_write"
 
 
 def create_engine(url: str, *, statement_timeout_ms: int | None = None) -> Engine:
@@ -87,7 +82,7 @@ def create_engine(url: str, *, statement_timeout_ms: int | None = None) -> Engin
         def _sqlite_begin(conn: Connection) -> None:
             # A change takes the write lock at once: two changes queue instead of both
             # reading, then one failing to upgrade its lock ("database is locked").
-            write = conn.get_execution_options().get(_WRITE, False)
+            write = conn.get_execution_options().get(WRITE_OPTION, False)
             conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
         return engine
@@ -143,8 +138,10 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
-        """A write transaction (on SQLite it holds the write lock from its start)."""
-        with self.engine.execution_options(**{_WRITE: True}).begin() as conn:
+        """A raw write transaction, outside the unit of work: for tests and maintenance
+        only (every change the service makes goes through :meth:`change`). On SQLite it
+        holds the write lock from its start."""
+        with self.engine.execution_options(**{WRITE_OPTION: True}).begin() as conn:
             yield conn
 
     # -- reading -------------------------------------------------------------------
@@ -181,7 +178,7 @@ class Store:
             sa.func.min(table.c.miny),
             sa.func.max(table.c.maxx),
             sa.func.max(table.c.maxy),
-        ).where(*self._in_force(table))
+        ).where(*in_force(table))
         with self.engine.connect() as conn:
             row = conn.execute(query).one()
         return None if row[0] is None else (row[0], row[1], row[2], row[3])
@@ -272,7 +269,7 @@ class Store:
         """``columns`` of the features readers see (see :meth:`read_layer`), in order
         unless not ``ordered``."""
         table = LAYER_TABLES[spec.name]
-        query = sa.select(*columns).where(*self._in_force(table, release), *where)
+        query = sa.select(*columns).where(*in_force(table, release), *where)
         if bbox is not None:
             query = query.where(self._bbox_clause(spec, bbox))
         if fids is not None:
@@ -308,17 +305,6 @@ class Store:
         if name == "status" and spec.name in RESERVABLE and not as_stored:
             return reserved_status(table, spec.id_field).label("status")
         return table.c[name]
-
-    @staticmethod
-    def _in_force(table: sa.Table, release: int | None = None) -> list[sa.ColumnElement[bool]]:
-        """Conditions keeping the rows readers see: for released layers, those of
-        ``release`` or of the release the ``stock_current`` pointer names."""
-        if table.name not in RELEASED:
-            return []
-        if release is not None:
-            return [table.c.release_id == release]
-        pointer = sa.select(stock_current.c.release_id).where(stock_current.c.id == 1)
-        return [table.c.release_id == pointer.scalar_subquery()]
 
     def _bbox_clause(self, spec: LayerSpec, bbox: BBox) -> sa.ColumnElement[bool]:
         """Geometry intersects ``bbox``; west above east is a box across the antimeridian."""
@@ -391,9 +377,10 @@ class Store:
         """
         table = LAYER_TABLES[spec.name]
         records = _records(spec, frame)
-        with self.transaction() as conn:
+        with self.change({spec.name}, actor=actor) as work:
+            conn = work.conn
             existing = conn.execute(
-                sa.select(sa.func.count()).select_from(table).where(*self._in_force(table))
+                sa.select(sa.func.count()).select_from(table).where(*in_force(table))
             ).scalar_one()
             if existing and not replace:
                 raise InvalidInput(
@@ -418,13 +405,21 @@ class Store:
                     newest = conn.execute(sa.select(sa.func.max(table.c.row_version))).scalar()
                     for record in records:
                         record["row_version"] = int(newest or 0) + 1
+                if spec.name in DRAWN:  # the new rows must still carry what is reserved
+                    work.touch_budget(spec.name, ALL, ALL)
                 conn.execute(table.delete())
                 self._insert(conn, table, records, progress)
-                self._bump_version(conn, spec)
-            audit.record(
-                conn, actor, "layer.load", spec.name, before={"features": existing}, after=after
-            )
+            work.record("layer.load", spec.name, before={"features": existing}, after=after)
         return len(records)
+
+    def change(
+        self, layers: Iterable[str], *, actor: Actor, override: str | None = None
+    ) -> AbstractContextManager[Change]:
+        """The unit of work every change goes through (see :mod:`layers.store.change`):
+        the version locks of ``layers`` first, in sorted order, then the caller's rows, then
+        the invariants checked again inside the locks; audited, or rolled back if it
+        recorded nothing."""
+        return change(self.engine, layers, actor=actor, override=override)
 
     def record(
         self,
@@ -436,8 +431,8 @@ class Store:
         after: Any = None,
     ) -> None:
         """An audit row for an event that changes nothing else (a refused import)."""
-        with self.transaction() as conn:
-            audit.record(conn, actor, action, target, before=before, after=after)
+        with self.change((), actor=actor) as work:
+            work.record(action, target, before=before, after=after)
 
     def audit_log(self, *, limit: int = 100) -> list[dict[str, Any]]:
         """The newest audit rows first."""
@@ -480,7 +475,10 @@ class Store:
         spec = LAYERS[RELEASED[0]]
         records = _records(spec, frame)
         try:
-            with self.transaction() as conn:
+            # Staging changes nothing readers see: no layer version moves. The pointer row
+            # is held so that no publish slips in between the check and the commit.
+            with self.change((), actor=actor) as work:
+                conn = work.conn
                 current = conn.execute(
                     sa.select(stock_current.c.release_id)
                     .where(stock_current.c.id == 1)
@@ -495,8 +493,8 @@ class Store:
                     conn, spec, records, frame, year=year, source=source, report=report,
                     actor=actor, progress=progress,
                 )  # fmt: skip
-                audit.record(
-                    conn, actor, "stock_list.stage", f"release {release}",
+                work.record(
+                    "stock_list.stage", f"release {release}",
                     after={"year": year, "features": len(records), "source": source[0],
                            "source_sha256": hashlib.sha256(source[1]).hexdigest()},
                 )  # fmt: skip
@@ -556,7 +554,8 @@ class Store:
         transaction, so readers see the old list or the new, never a mix. Refused with
         :class:`Conflict` if it is not staged, or if another list was published since it
         was staged (its diff would be stale)."""
-        with self.transaction() as conn:
+        with self.change({RELEASED[0]}, actor=actor) as work:
+            conn = work.conn
             row = self._locked_release(conn, release)
             if row.status != "staged":
                 raise Conflict(f"清单 {release} 的状态是 {row.status}, 不能发布 "
@@ -573,17 +572,11 @@ class Store:
                     f"{release} was staged: import it again to see the right diff)",
                     details={"release": release, "current": current},
                 )
-            stranded = reservations_stranded(conn, release)
-            if stranded:
-                raise Conflict(
-                    f"清单 {release} 会使 {len(stranded)} 项有效预留失去地块或改变园区, 请先释放 "
-                    f"(publishing release {release} would strand active reservations: "
-                    f"{', '.join(stranded)}; release them first)",
-                    details={"release": release, "reservations": stranded},
-                )
             self._switch(conn, release, actor)
-            audit.record(
-                conn, actor, "stock_list.publish", f"release {release}",
+            # A reservation this list would strand refuses the publish (checked by the
+            # change, inside the parcels lock every reservation of a parcel also takes).
+            work.record(
+                "stock_list.publish", f"release {release}",
                 before={"current": current}, after={"current": release},
             )  # fmt: skip
         return self.release(release)
@@ -602,11 +595,11 @@ class Store:
         )
         if moved.rowcount == 0:
             conn.execute(stock_current.insert().values(id=1, release_id=release, switched_at=now))
-        self._bump_version(conn, LAYERS[RELEASED[0]])
 
     def discard_release(self, release: int, *, actor: Actor) -> Release:
         """Drop a staged release's rows; the release itself stays in the history."""
-        with self.transaction() as conn:
+        with self.change((), actor=actor) as work:
+            conn = work.conn
             row = self._locked_release(conn, release)
             if row.status != "staged":
                 raise Conflict(f"清单 {release} 的状态是 {row.status}, 不能放弃 "
@@ -620,8 +613,8 @@ class Store:
                     status="discarded", decided_by=actor.name, decided_at=dt.datetime.now(dt.UTC)
                 )
             )
-            audit.record(
-                conn, actor, "stock_list.discard", f"release {release}",
+            work.record(
+                "stock_list.discard", f"release {release}",
                 before={"status": "staged", "features": dropped}, after={"status": "discarded"},
             )  # fmt: skip
         return self.release(release)
@@ -738,7 +731,7 @@ class Store:
             sa.func.ST_Transform(table.c.geom, WEB_MERCATOR), envelope, EXTENT, BUFFER, True
         )
         rows = sa.select(mvt_geom.label("geom"), table.c.fid.label("id"), *columns).where(
-            self._bbox_clause(spec, storage_bounds(z, x, y)), *self._in_force(table)
+            self._bbox_clause(spec, storage_bounds(z, x, y)), *in_force(table)
         )
         if status is not None:
             rows = rows.where(self._column(spec, "status") == status)
@@ -758,16 +751,6 @@ class Store:
                 sa.select(layer_versions.c.version).where(layer_versions.c.layer == spec.name)
             ).scalar_one_or_none()
         return int(version or 0)
-
-    def _bump_version(self, conn: Connection, spec: LayerSpec) -> None:
-        now = dt.datetime.now(dt.UTC)
-        updated = conn.execute(
-            layer_versions.update()
-            .where(layer_versions.c.layer == spec.name)
-            .values(version=layer_versions.c.version + 1, updated_at=now)
-        )
-        if updated.rowcount == 0:
-            conn.execute(layer_versions.insert().values(layer=spec.name, version=1, updated_at=now))
 
 
 @dataclass(frozen=True)

@@ -209,3 +209,14 @@ credentials = sa.Table(
     sa.CheckConstraint("role IN ('planner', 'land_bureau', 'admin')", name="role"),
     comment="API keys: only a SHA-256 hash of each key is kept.",
 )
+
+
+def in_force(table: sa.Table, release: int | None = None) -> list[sa.ColumnElement[bool]]:
+    """Conditions keeping the rows readers see: for released layers, those of ``release``
+    or of the release the ``stock_current`` pointer names; every row of other layers."""
+    if table.name not in RELEASED:
+        return []
+    if release is not None:
+        return [table.c.release_id == release]
+    pointer = sa.select(stock_current.c.release_id).where(stock_current.c.id == 1)
+    return [table.c.release_id == pointer.scalar_subquery()]

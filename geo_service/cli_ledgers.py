@@ -85,6 +85,15 @@ def ledger_show(
                      indent=2))  # fmt: skip
 
 
+OverrideOption = Annotated[
+    str | None,
+    typer.Option(
+        help="原因: 保留超支的指标 (the reason to keep a budget overdrawn, e.g. the province cut "
+        "the quota); audited"
+    ),
+]
+
+
 @ledger_app.command("set")
 def ledger_set(
     layer: Annotated[str, typer.Argument(help="parks, factories or infrastructure")],
@@ -93,12 +102,14 @@ def ledger_set(
     version: Annotated[int, typer.Option(help="the version you edited (from `ledger show`)")],
     quarter: Annotated[str, typer.Option(help="e.g. 2026Q4")],
     db: DbOption = None,
+    override: OverrideOption = None,
 ) -> None:
-    """修改台账 (edit a ledger row); refused if someone changed it since --version."""
+    """修改台账 (edit a ledger row); refused if someone changed it since --version, or if
+    it leaves a budget overdrawn (unless --override gives the reason)."""
     changes: dict[str, object] = dict(_pairs(values, "field=value"))
     row = ledgers.update_ledger(
         open_store(db), layer, feature_id, changes, version=version, quarter=quarter,
-        actor=cli_actor(),
+        actor=cli_actor(), override=override,
     )  # fmt: skip
     console.print(f"{layer} {feature_id}: version {row['version']} ({quarter})")
 
@@ -126,9 +137,11 @@ def ledger_update(
     quarter: Annotated[str, typer.Option(help="e.g. 2026Q4")],
     db: DbOption = None,
     encoding: Annotated[str | None, typer.Option(help="CSV encoding, e.g. GBK")] = None,
+    override: OverrideOption = None,
 ) -> None:
     """按文件更新台账, 全部或全不 (update ledger rows from a file: all or nothing)."""
     count = ledgers.update_ledger_file(
-        open_store(db), layer, file, quarter=quarter, actor=cli_actor(), encoding=encoding
-    )
+        open_store(db), layer, file, quarter=quarter, actor=cli_actor(), encoding=encoding,
+        override=override,
+    )  # fmt: skip
     console.print(f"已更新 {count} 行 (updated) {layer} ({quarter})")

@@ -60,6 +60,13 @@ class LedgerEdit(_Body):
     version: int = Field(ge=1)
     quarter: str = Field(pattern=r"^(19|20)\d{2}Q[1-4]$", examples=["2026Q4"])
     values: dict[str, Any] = Field(min_length=1)
+    override: str | None = Field(
+        default=None,
+        min_length=4,
+        max_length=500,
+        pattern=PRINTABLE,
+        description="the reason to keep a budget overdrawn (allocated above the total); audited",
+    )
 
 
 @router.post(
@@ -145,6 +152,7 @@ def edit_ledger(
         version=edit.version,
         quarter=edit.quarter,
         actor=actor_of(caller, request),
+        override=edit.override,
     )
 
 
@@ -168,12 +176,21 @@ async def upload_ledger(
     layer: Ledger,
     file: UploadFile,
     quarter: Annotated[str, Query(pattern=r"^(19|20)\d{2}Q[1-4]$")],
+    override: Annotated[
+        str | None,
+        Query(
+            min_length=4,
+            max_length=500,
+            pattern=PRINTABLE,
+            description="the reason to keep a budget overdrawn; audited",
+        ),
+    ] = None,
 ) -> dict[str, Any]:
     """A CSV or XLSX of rows (id column, ``version``, fields): applied whole or refused
     (409 naming the stale rows with their current values, 422 naming bad values)."""
     async with uploaded(file, allowed=(".csv", ".xlsx")) as path:
         count = await run_in_threadpool(
             zones.change, ledgers.update_ledger_file, store, layer, path, quarter=quarter,
-            actor=actor_of(caller, request), name=upload_label(file),
+            actor=actor_of(caller, request), name=upload_label(file), override=override,
         )  # fmt: skip
     return {"updated": count, "quarter": quarter}

@@ -8,6 +8,7 @@ maps them to HTTP.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,14 +84,31 @@ class CRSMismatch(GeoServiceError, ValueError):
     code = "crs_mismatch"
 
 
+MAX_PROBLEMS_SHOWN = 200
+"""Problems an error body lists; all are counted, by kind."""
+
+
 class LayerValidationError(GeoServiceError, ValueError):
-    """A layer file or table failed validation; ``problems`` lists every problem found."""
+    """A layer file or table failed validation; ``problems`` lists every problem found.
+
+    The error's ``details`` (what a caller is answered) are bounded whatever the file: the
+    first :data:`MAX_PROBLEMS_SHOWN` problems, the total, and how many there are of each
+    kind (message) — a file of 100,000 bad rows answers in kilobytes, not megabytes.
+    """
 
     code = "layer_invalid"
 
     def __init__(self, message: str, problems: list[Problem]) -> None:
         self.problems = problems
-        super().__init__(message, details={"problems": [p.as_dict() for p in problems]})
+        kinds = Counter(p.message for p in problems)
+        super().__init__(
+            message,
+            details={
+                "problems": [p.as_dict() for p in problems[:MAX_PROBLEMS_SHOWN]],
+                "problem_count": len(problems),
+                "problem_kinds": dict(kinds.most_common(20)),
+            },
+        )
 
     def __str__(self) -> str:
         shown = "\n".join(f"  - {p}" for p in self.problems[:50])

@@ -256,7 +256,9 @@ def _parse(raw: pd.Series, present: np.ndarray, f: FieldSpec) -> tuple[pd.Series
         bad = present & values.map(lambda v: bool(v and _CONTROL.search(v))).to_numpy(dtype=bool)
         return values, bad, "含控制字符 (contains control characters)"
     if f.kind in ("float", "int"):
-        nums = pd.to_numeric(raw.where(present, np.nan), errors="coerce").astype(float)
+        # A spreadsheet's TRUE is not 1: a boolean where a number belongs is refused.
+        numeric = present & ~raw.map(lambda v: isinstance(v, bool | np.bool_)).to_numpy(bool)
+        nums = pd.to_numeric(raw.where(numeric, np.nan), errors="coerce").astype(float)
         bad = present & ~np.isfinite(nums.to_numpy())
         if f.kind == "float":
             return nums, bad, "不是有限数值 (not a finite number)"

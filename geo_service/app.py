@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi_offline import FastAPIOffline
 
 from geo_service.download_routes import router as download_router
-from geo_service.errors import add_exception_handlers
+from geo_service.errors import add_exception_handlers, unexpected_error
 from geo_service.feature_cache import FeatureCache
 from geo_service.features import router as features_router
 from geo_service.ledger_routes import router as ledger_router
@@ -64,7 +64,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         given = request.headers.get("x-request-id", "")
         rid = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
         request.state.request_id = rid
-        response = await call_next(request)
+        try:
+            response = await call_next(request)
+        except Exception as exc:  # answered and logged as one line, not re-raised
+            response = unexpected_error(request, exc)
         response.headers["X-Request-ID"] = rid
         _cache_policy(request, response)
         return response

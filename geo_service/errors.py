@@ -7,6 +7,9 @@ ever reaches a client.
 from __future__ import annotations
 
 import logging
+import sqlite3
+import traceback
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -100,32 +103,59 @@ def error_response(status: int, code: str, message: str, details: object = None)
     )
 
 
+def log_error(request: Request, status: int, code: str, cause: str = "") -> None:
+    """One line for an error answered, with the request's id, bounded in length: never
+    the query string, the body or a traceback (a 64 KiB filter would be logged whole)."""
+    rid = getattr(request.state, "request_id", "-")
+    level = logging.INFO if status < 500 else logging.ERROR if status == 500 else logging.WARNING
+    logger.log(
+        level,
+        "request %s: %s %s -> %d %s%s",
+        rid, request.method, request.url.path[:200], status, code, f" ({cause})" if cause else "",
+    )  # fmt: skip
+
+
+def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    """The 500 for an exception nothing expected: logged as one line naming the exception
+    and where it was raised, so the log says where to look and stays bounded."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+    log_error(request, 500, "internal_error", f"{type(exc).__name__}{where}")
+    return error_response(500, "internal_error", "服务器内部错误 (internal server error)")
+
+
 def add_exception_handlers(app: FastAPI) -> None:
     @app.exception_handler(GeoServiceError)
-    async def _domain(_request: Request, exc: GeoServiceError) -> JSONResponse:
-        return error_response(status_code_for(exc), exc.code, exc.message, exc.details)
+    async def _domain(request: Request, exc: GeoServiceError) -> JSONResponse:
+        status = status_code_for(exc)
+        log_error(request, status, exc.code)
+        return error_response(status, exc.code, exc.message, exc.details)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         # OGC API - Features wants 400, not FastAPI's 422, for bad query parameters.
         problems = [
             {"field": ".".join(str(p) for p in err.get("loc", ())[1:]), "message": err.get("msg")}
             for err in exc.errors()
         ]
+        log_error(request, 400, "invalid_parameter")
         return error_response(
             400, "invalid_parameter", "请求参数无效 (invalid parameter)", {"problems": problems}
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        log_error(request, exc.status_code, code)
         return error_response(exc.status_code, code, str(exc.detail))
 
     @app.exception_handler(DataError)
-    async def _unstorable(_request: Request, exc: DataError) -> JSONResponse:
+    async def _unstorable(request: Request, exc: DataError) -> JSONResponse:
         # A value no validation refused but the database cannot hold: PostgreSQL text
         # cannot contain NUL, a number can overflow its column. The caller sent it.
-        logger.warning("value refused by the store: %s", type(exc.orig).__name__)
+        log_error(
+            request, 400, InvalidInput.code, f"refused by the store: {type(exc.orig).__name__}"
+        )
         return error_response(
             400,
             InvalidInput.code,
@@ -135,21 +165,34 @@ def add_exception_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(InterfaceError)
-    async def _store_down(_request: Request, exc: Exception) -> JSONResponse:
-        logger.warning("store unavailable: %s", type(exc).__name__)
-        if isinstance(getattr(exc, "orig", None), QueryCanceled):  # statement_timeout
+    async def _store_down(request: Request, exc: Exception) -> JSONResponse:
+        if timed_out(exc):
+            log_error(request, 503, "query_timeout")
             return error_response(
                 503,
                 "query_timeout",
                 "查询超时, 请缩小范围后重试 (the query took too long; narrow it and retry)",
             )
+        log_error(request, 503, StoreError.code, f"store unavailable: {type(exc).__name__}")
         return error_response(
             503,
             StoreError.code,
             "数据库暂不可用, 请稍后重试 (the store is unavailable; retry later)",
         )
 
-    @app.exception_handler(Exception)
-    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
-        logger.exception("unexpected error", exc_info=exc)
-        return error_response(500, "internal_error", "服务器内部错误 (internal server error)")
+    # The request-id middleware answers what escapes the routes (geo_service.app), so
+    # that Starlette does not re-raise it for the server to log with its traceback;
+    # this answers what escapes a middleware.
+    app.add_exception_handler(Exception, unexpected_error)
+
+
+def timed_out(exc: Exception) -> bool:
+    """Whether the store stopped the statement for running too long: PostgreSQL's
+    ``statement_timeout``, or the embedded store's progress handler (``interrupted``)."""
+    orig = getattr(exc, "orig", None)
+    if isinstance(orig, QueryCanceled):
+        return True
+    return (
+        isinstance(orig, sqlite3.OperationalError)
+        and getattr(orig, "sqlite_errorcode", None) == sqlite3.SQLITE_INTERRUPT
+    )

@@ -53,8 +53,9 @@ class Settings(BaseSettings):
     statement_timeout_ms: int = Field(
         default=30_000,
         ge=1,
-        description="PostgreSQL cancels any statement of the service running longer "
-        "(the client gets 503); the CLI has no such limit",
+        description="the store stops any statement of the service running longer "
+        "(PostgreSQL cancels it, SQLite interrupts it; the client gets 503 query_timeout); "
+        "the CLI has no such limit",
     )
     count_limit: int = Field(
         default=100_000,

@@ -29,12 +29,13 @@ import shapely
 import sqlalchemy as sa
 from lark.exceptions import LarkError, UnexpectedInput
 from pygeofilter import ast, values
-from pygeofilter.parsers.cql2_text import parse as parse_cql2_text
 from sqlalchemy.sql.elements import ColumnElement
 
 from layers import output_crs
 from layers.errors import InvalidInput
 from layers.schema import FieldSpec, LayerSpec
+from layers.store.cql2 import INT64, out_of_range, quote
+from layers.store.cql2 import parse as parse_cql2_text
 
 MAX_FILTER_CHARS = 65_536
 """A filter's length; a drawn polygon of a few thousand vertices fits."""
@@ -125,6 +126,8 @@ def compile_filter(text: str, scope: Scope, *, crs: output_crs.Code = None) -> C
         raise InvalidInput("filter 含有 NUL 字符 (the filter contains a NUL character)")
     try:
         node = parse_cql2_text(text)
+    except InvalidInput:
+        raise  # a literal that names no value: the message says which
     except UnexpectedInput as exc:
         raise InvalidInput(
             f"filter 语法错误, 第 {exc.column} 个字符处 (CQL2 text syntax error at character "
@@ -266,18 +269,30 @@ class _Translator:
         if f.kind == "str" and isinstance(value, str):
             return sa.literal(value, sa.String())
         if f.kind in ("int", "float") and _is_number(value):
-            return sa.literal(value, sa.Float() if isinstance(value, float) else sa.Integer())
+            return self.number(value, f)
         if f.kind == "bool" and isinstance(value, bool):
             return sa.literal(value, sa.Boolean())
         if f.kind == "date":
             if isinstance(value, str) and _ISO_DATE.fullmatch(value):
-                value = dt.date.fromisoformat(value)
+                value = _date(value)
             if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
                 return sa.literal(value, sa.Date())
         raise InvalidInput(
             f"filter: {f.name} 是 {f.kind} 类型, 值 {_describe(value)} 不匹配 "
             f"({f.name} is of type {f.kind}; the value does not match)"
         )
+
+    def number(self, value: int | float, f: FieldSpec) -> Any:
+        """A number bound with a type that holds it: an integer as a 64-bit integer
+        (PostgreSQL refuses 2147483648 bound as its default, a 32-bit integer), one
+        beyond 64 bits as a float where the field is a float."""
+        if isinstance(value, float):
+            return sa.literal(value, sa.Float())
+        if value in INT64:
+            return sa.literal(value, sa.BigInteger())
+        if f.kind == "float" and len(str(value)) < 300:  # below float's 1.8e308
+            return sa.literal(float(value), sa.Float())
+        raise out_of_range(str(value))
 
     def spatial(self, node: Any) -> ColumnElement[bool]:
         relation = _RELATIONS[type(node)]
@@ -311,7 +326,8 @@ class _Translator:
     def geometry_literal(self, value: Any) -> shapely.Geometry:
         if isinstance(value, ast.Function) and value.name == "bbox":
             numbers = value.arguments
-            if len(numbers) != 4 or not all(_is_number(v) for v in numbers):
+            # Integers of any size parse; far beyond the globe they are no coordinates.
+            if len(numbers) != 4 or not all(_is_number(v) and abs(v) < 1e300 for v in numbers):
                 raise InvalidInput("filter: BBOX 须为 4 个数字 (BBOX(minx, miny, maxx, maxy))")
             minx, miny, maxx, maxy = (float(v) for v in numbers)
             shape: shapely.Geometry = shapely.box(minx, miny, maxx, maxy)
@@ -355,10 +371,22 @@ def _is_lower(node: Any) -> bool:
 
 
 def _is_number(value: Any) -> bool:
-    """A finite number the stores can bind (integers within 64 bits)."""
+    """A number: an integer of any size (:meth:`_Translator.number` says whether it
+    fits) or a finite float (the parser refuses others)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return False
-    return abs(value) < 2**63 if isinstance(value, int) else math.isfinite(value)
+    return isinstance(value, int) or math.isfinite(value)
+
+
+def _date(text: str) -> dt.date:
+    """A quoted ``YYYY-MM-DD`` compared with a date field, as a date that exists."""
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(
+            f"filter: 日期 {quote(text)} 不存在 (no such date {quote(text)}: "
+            "write an existing date as YYYY-MM-DD)"
+        ) from None
 
 
 def _is_geometry_literal(value: Any) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -55,9 +56,10 @@ _WRITE_CHUNK = 2_000
 def create_engine(url: str, *, statement_timeout_ms: int | None = None) -> Engine:
     """An engine for a store URL; the SQLite file and its folder are created on first use.
 
-    ``statement_timeout_ms`` bounds each statement on PostgreSQL (the service sets it so
-    no request can hold the database for long; the CLI does not). The embedded store's
-    work is bounded by the size of what readers may ask for instead.
+    ``statement_timeout_ms`` bounds each statement, on both stores (the service sets it
+    so no request can hold the database or a CPU for long; the CLI does not, so its long
+    imports run to their end): PostgreSQL's ``statement_timeout`` cancels it; on SQLite
+    a progress handler interrupts it (see :func:`_bound_sqlite_statements`).
     """
     parsed = sa.make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -77,6 +79,9 @@ def create_engine(url: str, *, statement_timeout_ms: int | None = None) -> Engin
             cursor.execute("PRAGMA case_sensitive_like=ON")
             cursor.close()
             dbapi_conn.create_function(SQLITE_RELATE, 3, sqlite_relate, deterministic=True)
+
+        if statement_timeout_ms is not None:
+            _bound_sqlite_statements(engine, statement_timeout_ms / 1000)
 
         @sa.event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Connection) -> None:
@@ -100,6 +105,60 @@ def create_engine(url: str, *, statement_timeout_ms: int | None = None) -> Engin
             f"-c statement_timeout={int(statement_timeout_ms)} -c max_parallel_workers_per_gather=0"
         )
     return sa.create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
+
+
+_PROGRESS_STEPS = 1_000
+"""SQLite virtual-machine steps between two looks at the clock (microseconds of work)."""
+
+
+class _Deadline:
+    """When the statement running on one SQLite connection must stop, or ``None``."""
+
+    __slots__ = ("at",)
+
+    def __init__(self) -> None:
+        self.at: float | None = None
+
+    def passed(self) -> int:
+        """The progress handler: non-zero makes SQLite abort the statement (``interrupted``)."""
+        return int(self.at is not None and time.monotonic() > self.at)
+
+
+def _bound_sqlite_statements(engine: Engine, seconds: float) -> None:
+    """Stop any statement on ``engine`` that runs longer than ``seconds``, as PostgreSQL's
+    ``statement_timeout`` does: SQLite has no such setting, but calls a progress handler
+    every few thousand steps of its virtual machine, which aborts the statement when the
+    handler answers non-zero. The clock starts when a statement is sent and runs while
+    its rows are read; a commit or rollback is never stopped. The shapely predicates of
+    filters (:func:`~layers.store.filters.sqlite_relate`) run between steps, so a
+    statement evaluating them is stopped between two calls; each call is bounded by the
+    filter's size caps."""
+
+    @sa.event.listens_for(engine, "connect")
+    def _install(dbapi_conn: Any, record: Any) -> None:
+        deadline = record.info["deadline"] = _Deadline()
+        dbapi_conn.set_progress_handler(deadline.passed, _PROGRESS_STEPS)
+
+    def _deadline(conn: Connection) -> _Deadline | None:
+        deadline: _Deadline | None = conn.connection.info.get("deadline")
+        return deadline
+
+    @sa.event.listens_for(engine, "before_cursor_execute")
+    def _start(conn: Connection, *_args: Any) -> None:
+        if (deadline := _deadline(conn)) is not None:
+            deadline.at = time.monotonic() + seconds
+
+    @sa.event.listens_for(engine, "commit")
+    @sa.event.listens_for(engine, "rollback")
+    def _stop(conn: Connection) -> None:
+        if (deadline := _deadline(conn)) is not None:
+            deadline.at = None
+
+    @sa.event.listens_for(engine, "reset")
+    def _idle(_dbapi_conn: Any, record: Any, _state: Any) -> None:
+        # Returned to the pool: the pool's own rollback must not be stopped either.
+        if (deadline := record.info.get("deadline")) is not None:
+            deadline.at = None
 
 
 class Store:

@@ -13,6 +13,7 @@ from geo_service.cli_common import DbOption, cli_actor, console, open_store
 from layers.errors import InvalidInput
 from layers.store import ledgers
 from layers.store import reservations as held
+from layers.text import checked_id
 
 ledger_app = typer.Typer(
     help="季度台账 (quarterly ledgers: park budgets, utility capacities, idle factories)",
@@ -30,6 +31,15 @@ def _pairs(items: list[str], what: str) -> dict[str, str]:
     return out
 
 
+def _id(value: str) -> str:
+    """An id typed on the command line, spelled as the store keeps it (``"P01 "`` finds
+    P01), or refused naming its invisible characters."""
+    try:
+        return checked_id(value)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+
+
 def reserve_command(
     layer: Annotated[str, typer.Argument(help="parcels or factories")],
     site_id: Annotated[str, typer.Argument(help="parcel_id or factory_id")],
@@ -44,7 +54,8 @@ def reserve_command(
 ) -> None:
     """为签约项目预留地块或厂房, 并扣减园区与变电站指标 (reserve a site; draw the budgets)."""
     emissions = {k: float(v) for k, v in _pairs(emission or [], "--emission").items()}
-    needs = held.Needs(energy_tce, emissions, power_mva, substation)
+    needs = held.Needs(energy_tce, emissions, power_mva, substation and _id(substation))
+    site_id = _id(site_id)
     made = held.reserve(
         open_store(db), layer=layer, site_id=site_id, project=project, needs=needs,
         actor=cli_actor(),
@@ -81,7 +92,7 @@ def ledger_show(
     db: DbOption = None,
 ) -> None:
     """台账行及其版本号 (a ledger row as stored, and its version)."""
-    print(json.dumps(ledgers.ledger_row(open_store(db), layer, feature_id), ensure_ascii=False,
+    print(json.dumps(ledgers.ledger_row(open_store(db), layer, _id(feature_id)), ensure_ascii=False,
                      indent=2))  # fmt: skip
 
 
@@ -107,6 +118,7 @@ def ledger_set(
     """修改台账 (edit a ledger row); refused if someone changed it since --version, or if
     it leaves a budget overdrawn (unless --override gives the reason)."""
     changes: dict[str, object] = dict(_pairs(values, "field=value"))
+    feature_id = _id(feature_id)
     row = ledgers.update_ledger(
         open_store(db), layer, feature_id, changes, version=version, quarter=quarter,
         actor=cli_actor(), override=override,
@@ -122,7 +134,7 @@ def ledger_history(
 ) -> None:
     """台账修改历史 (every edit of a ledger row)."""
     table = Table("version", "quarter", "by", "at", "before", "after")
-    for h in ledgers.history(open_store(db), layer, feature_id):
+    for h in ledgers.history(open_store(db), layer, _id(feature_id)):
         table.add_row(
             str(h["version"]), h["quarter"], h["changed_by"], f"{h['changed_at']:%Y-%m-%d %H:%M}",
             json.dumps(h["before"], ensure_ascii=False), json.dumps(h["after"], ensure_ascii=False),

@@ -48,16 +48,27 @@ def import_command(
         bool,
         typer.Option(help="repair invalid geometry (each repair reported; > 1 % area refused)"),
     ] = False,
+    confirm_removals: Annotated[
+        bool,
+        typer.Option(
+            help="stage the list even if it removes more than GEO_SERVICE_MAX_REMOVED_SHARE "
+            "(20 %) of the parcels in force"
+        ),
+    ] = False,
 ) -> None:
     """校验并暂存清单, 显示与现行清单的差异 (validate and stage a list; show its diff).
 
-    Exits non-zero when the file is refused; nothing is then changed.
+    Exits non-zero when the file is refused (an empty list too, or one removing more than
+    the allowed share of the parcels in force without --confirm-removals); nothing is
+    then changed.
     """
     store = open_store(db)
     with err.status("校验中 (validating) …"):
         result = import_list(
-            store, file, year=year, actor=cli_actor(), crs=crs, encoding=encoding, repair=repair
-        )
+            store, file, year=year, actor=cli_actor(), crs=crs, encoding=encoding, repair=repair,
+            max_removed_share=settings_for(db).max_removed_share,
+            confirm_removals=confirm_removals,
+        )  # fmt: skip
     console.print(result.report.summary(), highlight=False)
     if report is not None:
         body = {

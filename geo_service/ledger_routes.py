@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, UploadFile
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from geo_service.auth import Caller, Role
@@ -14,6 +14,7 @@ from geo_service.errors import error_responses
 from geo_service.stock_routes import actor_of, upload_label, uploaded
 from layers.store import ledgers
 from layers.store import reservations as held
+from layers.text import checked_id, invisible, normalise_text
 
 router = APIRouter(tags=["reservations and ledgers"])
 PlannersDep = Annotated[Caller, Depends(require(Role.PLANNER, Role.ADMIN))]
@@ -22,7 +23,20 @@ StaffDep = Annotated[Caller, Depends(require(Role.PLANNER, Role.LAND_BUREAU, Rol
 Ledger = Annotated[str, Path(pattern="^(parks|factories|infrastructure)$")]
 PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
 """No control characters: no id or name has them (and PostgreSQL text cannot hold NUL)."""
-FeatureId = Annotated[str, Path(min_length=1, max_length=60, pattern=PRINTABLE)]
+# Ids as the store spells them (NFKC, trimmed): "P01 " or "Ｐ０１" finds P01; one with an
+# invisible character is refused (400) naming it.
+FeatureId = Annotated[
+    str, Path(min_length=1, max_length=60, pattern=PRINTABLE), AfterValidator(checked_id)
+]
+SiteId = Annotated[str, Field(min_length=1, max_length=60, pattern=PRINTABLE),
+                   AfterValidator(checked_id)]  # fmt: skip
+
+
+def _text(value: str) -> str:
+    found = invisible(value)
+    if found:
+        raise ValueError(f"含不可见字符 {', '.join(found)}, 请删除 (invisible characters)")
+    return normalise_text(value)
 
 
 class _Body(BaseModel):
@@ -46,12 +60,14 @@ class ReservationBody(_Body):
         }
     )
     layer: Literal["parcels", "factories"]
-    site_id: str = Field(min_length=1, max_length=60, pattern=PRINTABLE)
-    project: str = Field(min_length=1, max_length=200, pattern=PRINTABLE)
+    site_id: SiteId
+    project: Annotated[
+        str, Field(min_length=1, max_length=200, pattern=PRINTABLE), AfterValidator(_text)
+    ]
     energy_tce: float = Field(default=0.0, ge=0, description="annual energy use, tce")
     emissions_t: dict[str, float] = Field(default_factory=dict, description="t/年 per pollutant")
     power_mva: float = Field(default=0.0, ge=0)
-    substation_id: str | None = Field(default=None, max_length=60, pattern=PRINTABLE)
+    substation_id: SiteId | None = None
 
 
 class LedgerEdit(_Body):

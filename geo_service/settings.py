@@ -70,6 +70,14 @@ class Settings(BaseSettings):
         description="uploaded lists are validated and staged in a process of their own, "
         "at this lower CPU priority (nice), so that maps, items and matching stay fast",
     )
+    max_removed_share: float = Field(
+        default=0.2,
+        ge=0,
+        le=1,
+        description="a stock list that would remove more than this share of the parcels "
+        "in force is refused unless the removals are confirmed (--confirm-removals, "
+        "confirm_removals=true)",
+    )
 
     @model_validator(mode="after")
     def _refuse_insecure_defaults(self) -> Settings:

@@ -101,15 +101,26 @@ async def import_stock_list(
     caller: BureauDep,
     file: UploadFile,
     year: Annotated[int, Query(ge=1990, le=2100)],
+    settings: SettingsDep,
     repair: Annotated[bool, Query(description="repair invalid geometry, reported")] = False,
+    confirm_removals: Annotated[
+        bool,
+        Query(
+            description="stage the list even if it removes more than the allowed share "
+            "of the parcels in force (GEO_SERVICE_MAX_REMOVED_SHARE, 20 %)"
+        ),
+    ] = False,
 ) -> Any:
     """Validate the uploaded list and stage it with its diff (201), or refuse it with
-    the full report (422); nothing is published until ``/publish``."""
+    the full report (422: also an empty list); one removing more than the allowed share
+    of the parcels in force is refused (409 ``removals_unconfirmed``, naming how many of
+    how many) unless ``confirm_removals=true``. Nothing is published until ``/publish``."""
     label = upload_label(file)
     async with uploaded(file, allowed=tuple(DRIVERS)) as path:
         result = await worker.run(
             import_list, path, year=year, actor=actor_of(caller, request), name=label,
-            repair=repair,
+            repair=repair, max_removed_share=settings.max_removed_share,
+            confirm_removals=confirm_removals,
         )  # fmt: skip
     if result.release is None or result.diff is None:
         raise LayerValidationError(

@@ -135,6 +135,13 @@ class Conflict(GeoServiceError, RuntimeError):
     code = "conflict"
 
 
+class RemovalsUnconfirmed(Conflict):
+    """A stock list would take more of the parcels in force off the list than the share
+    allowed without an explicit confirmation; ``details`` say how many of how many."""
+
+    code = "removals_unconfirmed"
+
+
 class StoreError(GeoServiceError, RuntimeError):
     """The store cannot be opened or is not at the expected schema version."""
 

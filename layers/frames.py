@@ -27,6 +27,7 @@ from layers.crs import STORAGE_EPSG, check_zone_extent, epsg_of
 from layers.errors import CRSMismatch, LayerValidationError, Problem
 from layers.readiness import readiness_table
 from layers.schema import FieldSpec, LayerSpec
+from layers.text import invisible, normalise_id, normalise_text, shown
 
 GEOMETRY = "geometry"
 # A few identifier-like columns that file writers add on their own.
@@ -205,9 +206,16 @@ def _to_storage(
 
 
 def _id_labels(frame: gpd.GeoDataFrame, spec: LayerSpec) -> list[str | None]:
+    """Each row's id as problems name it: normalised, any invisible character written out."""
     if spec.id_field not in frame.columns:
         return [None] * len(frame)
-    return [None if _is_null(v) else str(v) for v in frame[spec.id_field]]
+    return [None if _is_null(v) else shown(normalise_id(str(v))) for v in frame[spec.id_field]]
+
+
+def is_code(f: FieldSpec) -> bool:
+    """Whether a text field holds an identifier or code (compared as a key: NFKC) rather
+    than free text (names, notes: NFC, punctuation as written); see layers/text.py."""
+    return f.name.endswith("_id") or bool(f.choices) or f.name == "ledger_q"
 
 
 def _is_null(value: object) -> bool:
@@ -242,7 +250,6 @@ def _source_epsg(
 
 INT_RANGE = (-(2**31), 2**31 - 1)
 """Integers are 32-bit in both stores."""
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # A date, or a date-time at exactly midnight (as spreadsheets and GDAL write dates).
 _DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[T ]00:00(?::00(?:\.0+)?)?)?$")
 
@@ -250,11 +257,18 @@ _DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[T ]00:00(?::00(?:\.0+)?)?)?$")
 def _parse(raw: pd.Series, present: np.ndarray, f: FieldSpec) -> tuple[pd.Series, np.ndarray, str]:
     """Values of one kind, the mask of present values that are not of that kind, and why."""
     if f.kind == "str":
+        code = is_code(f)
+        texts = [_as_text(v) if p else None for v, p in zip(raw, present, strict=True)]
+        bad = np.array([bool(t and invisible(t, code=code)) for t in texts], dtype=bool)
+        # Every file, ledger edit and load passes here: the one place text gets the
+        # project's spelling (layers/text.py says which and why). Refused values stay raw,
+        # so a later check (a park id not found) names them as written.
+        normal = normalise_id if code else normalise_text
         values = pd.Series(
-            [_as_text(v) if p else None for v, p in zip(raw, present, strict=True)], dtype=object
+            [t if t is None or b else normal(t) for t, b in zip(texts, bad, strict=True)],
+            dtype=object,
         )
-        bad = present & values.map(lambda v: bool(v and _CONTROL.search(v))).to_numpy(dtype=bool)
-        return values, bad, "含控制字符 (contains control characters)"
+        return values, present & bad, "含不可见字符, 请删除 (invisible characters: remove them)"
     if f.kind in ("float", "int"):
         # A spreadsheet's TRUE is not 1: a boolean where a number belongs is refused.
         numeric = present & ~raw.map(lambda v: isinstance(v, bool | np.bool_)).to_numpy(bool)
@@ -287,7 +301,9 @@ def _coerce(series: pd.Series, f: FieldSpec, problem: Callable[..., None]) -> pd
     present = raw.notna().to_numpy(dtype=bool)
     values, bad, reason = _parse(raw, present, f)
     for i in np.flatnonzero(bad):
-        problem(f"值 {raw[i]!r} {reason}", index=i, field=f.name)
+        found = invisible(_as_text(raw[i]), code=is_code(f)) if f.kind == "str" else []
+        which = f": {', '.join(found)}" if found else ""
+        problem(f"值 {raw[i]!r} {reason}{which}", index=i, field=f.name)
     if f.required:
         blank = present & values.map(lambda v: isinstance(v, str) and not v.strip()).to_numpy(
             dtype=bool
@@ -303,6 +319,8 @@ def _coerce(series: pd.Series, f: FieldSpec, problem: Callable[..., None]) -> pd
                 field=f.name,
             )
     if f.kind == "str":
+        # Only spaces is no value: an optional field stores none, not "".
+        values = values.where(~(ok & (values == "").to_numpy(dtype=bool)), None)
         for i in np.flatnonzero(ok & values.map(_looks_like_a_location).to_numpy(dtype=bool)):
             problem(
                 f"值 {values[i]!r} 像网址或 GDAL 路径, 不接受 (a URL or GDAL path is not "

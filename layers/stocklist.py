@@ -23,17 +23,26 @@ import shapely
 from layers.area import area_m2
 from layers.catalog import PARCELS, PARKS
 from layers.crs import STORAGE_EPSG
-from layers.errors import GeoServiceError, InvalidInput, LayerValidationError, Problem
+from layers.errors import (
+    GeoServiceError,
+    InvalidInput,
+    LayerValidationError,
+    Problem,
+    RemovalsUnconfirmed,
+)
 from layers.frames import GEOMETRY, Check, ProblemFn, derive
 from layers.geojson import plain as _plain
 from layers.io import read_layer_file
 from layers.loader import check_in_parks
 from layers.store.audit import Actor
 from layers.store.store import Release, Store
+from layers.text import normalise_id
 
 OVERLAP_TOLERANCE_M2 = 1.0
 """Two parcels may share a digitising sliver up to this area; more is refused."""
 MAX_FILE_BYTES = 512 * 2**20
+MAX_REMOVED_SHARE = 0.2
+"""A list removing more than this share of the parcels in force needs confirmation."""
 
 
 @dataclass
@@ -177,6 +186,16 @@ def _validate(
         report.problems = [Problem(exc.message, path.name)]
         return None, report
     report.features = len(frame)
+    if not len(frame):
+        # Published, an empty list would take every parcel off the public map.
+        report.problems = [
+            Problem(
+                "清单没有地块 (空 GeoJSON 或只有表头), 未导入 (the list has no parcels: an "
+                "empty GeoJSON or a header-only table; nothing imported)",
+                path.name,
+            )
+        ]
+        return None, report
     report.warnings += repairs or []
     derived = derive(frame, PARCELS)
     ids = frame[PARCELS.id_field].astype(str).to_numpy()
@@ -254,8 +273,12 @@ _COMPARED = [f.name for f in PARCELS.stored_fields]
 def diff(current: gpd.GeoDataFrame, staged: gpd.GeoDataFrame) -> Diff:
     """Added, removed and changed parcels (field by field, and area in 亩) by parcel id;
     a change of :data:`ROUTINE` fields alone is not a change."""
-    old = derive(current, PARCELS).set_index(PARCELS.id_field, drop=False)
-    new = derive(staged, PARCELS).set_index(PARCELS.id_field, drop=False)
+    # Ids as the project spells them on both sides: a list stored before ids were
+    # normalised still matches its parcels in a new file (no "removed X, added X").
+    old = derive(current, PARCELS)
+    new = derive(staged, PARCELS)
+    old.index = pd.Index(old[PARCELS.id_field].astype(str).map(normalise_id))
+    new.index = pd.Index(new[PARCELS.id_field].astype(str).map(normalise_id))
     out = Diff()
     for pid in new.index.difference(old.index, sort=False):
         out.added.append(_brief(new.loc[pid]))
@@ -330,9 +353,15 @@ def import_list(
     overlap_tolerance_m2: float = OVERLAP_TOLERANCE_M2,
     name: str | None = None,
     repair: bool = False,
+    max_removed_share: float = MAX_REMOVED_SHARE,
+    confirm_removals: bool = False,
 ) -> Imported:
     """Validate ``path`` and, if it passes, stage it with its diff; otherwise change
-    nothing but the audit log. The staged release waits for :func:`publish`."""
+    nothing but the audit log. The staged release waits for :func:`publish`.
+
+    A list that would remove more than ``max_removed_share`` of the parcels in force is
+    staged only with ``confirm_removals``; otherwise :class:`RemovalsUnconfirmed` names
+    how many of how many."""
     source = path.read_bytes()  # kept as it came; read before GDAL sees the file
     frame, report = validate(
         path,
@@ -355,6 +384,28 @@ def import_list(
     base = store.current_release_id()  # the diff is against this list, stored as it was
     in_force = store.read_layer(PARCELS, release=base) if base else store.read_layer(PARCELS)
     changes = diff(in_force, frame)
+    removed, total = len(changes.removed), len(in_force)
+    if not confirm_removals and total and removed / total > max_removed_share:
+        store.record(
+            actor,
+            "stock_list.reject",
+            f"{report.source} ({year})",
+            after={"removed": removed, "in_force": total, "confirmed": False},
+        )
+        raise RemovalsUnconfirmed(
+            f"{report.source}: 将移除现行清单 {total} 宗中的 {removed} 宗 "
+            f"({removed / total:.0%}), 超过 {max_removed_share:.0%}; 确认后重新导入 "
+            f"(the list would remove {removed} of the {total} parcels in force, more than "
+            f"{max_removed_share:.0%}: check the file, then import it again confirming "
+            "the removals: --confirm-removals, or confirm_removals=true over HTTP)",
+            details={
+                "file": report.source,
+                "removed": removed,
+                "in_force": total,
+                "max_removed_share": max_removed_share,
+                "removed_ids": [r["parcel_id"] for r in changes.removed[:200]],
+            },
+        )
     release = store.stage_release(
         frame,
         year=year,

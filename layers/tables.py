@@ -58,6 +58,7 @@ from layers.errors import GeoServiceError, InvalidInput, LayerValidationError, P
 from layers.frames import GEOMETRY, Check, conform, derive
 from layers.io import safe_zip_members
 from layers.schema import FieldSpec, LayerSpec
+from layers.text import invisible, normalise_id, shown
 
 TABLE_SUFFIXES = (".csv", ".xlsx")
 WKT = "wkt"
@@ -165,10 +166,35 @@ def read_table_columns(
     source = source or path.name
     rows = _csv_rows(path, encoding, source) if suffix == ".csv" else _xlsx_rows(path, spec, source)
     columns, n, problems = _columns(source, rows)
+    if spec.id_field in columns and not problems:
+        columns[spec.id_field] = _checked_ids(columns[spec.id_field])
+        problems = _id_problems(source, spec.id_field, columns[spec.id_field])
     if problems:
         message = f"{source}: 表格无法读取 (the table cannot be read)"
         raise LayerValidationError(message, problems)
     return columns, n
+
+
+def _checked_ids(ids: list[object]) -> list[object]:
+    """The id column with every id spelled as the store keeps it (NFKC, trimmed), so that
+    a row naming ``"P01 "`` or ``"Ｐ０１"`` finds park ``P01``; ids with invisible
+    characters are kept as they are, for :func:`_id_problems` to name."""
+    return [v if v is None or invisible(str(v), code=True) else normalise_id(str(v)) for v in ids]
+
+
+def _id_problems(source: str, field: str, ids: list[object]) -> list[Problem]:
+    return [
+        Problem(
+            f"编号含不可见字符 {', '.join(found)}, 请删除 (the id contains an invisible "
+            "character: remove it)",
+            file=source,
+            row=i + 1,
+            feature_id=shown(str(v)),
+            field=field,
+        )
+        for i, v in enumerate(ids)
+        if v is not None and (found := invisible(str(v), code=True))
+    ]
 
 
 def _csv_rows(path: Path, encoding: str | None, source: str) -> Sequence[Row]:

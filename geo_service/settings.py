@@ -69,6 +69,12 @@ class Settings(BaseSettings):
         description="uploaded lists are validated and staged in a process of their own, "
         "at this lower CPU priority (nice), so that maps, items and matching stay fast",
     )
+    import_timeout_s: float = Field(
+        default=300,
+        gt=0,
+        description="an upload's import process is ended after this many seconds (the "
+        "caller gets 503 import_timeout, nothing is changed, the next upload gets a new one)",
+    )
 
     @model_validator(mode="after")
     def _refuse_insecure_defaults(self) -> Settings:

@@ -17,10 +17,13 @@ from __future__ import annotations
 import codecs
 import json
 import re
+import sqlite3
 import stat
 import tempfile
+import time
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import closing
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -66,6 +69,17 @@ _KNOWN_CRS_NAME = re.compile(
 # "coordRefSys", which GDAL's JSONFG driver reads. RFC 7946 has neither.
 _CRS_MEMBERS = frozenset({"crs", "coordrefsys"})
 _SHOWN_PATHS = 5
+# Triggers the GeoPackage standard and GDAL put in every file: the spatial index's
+# (annex F.3), GDAL's feature counts, the tile matrix and metadata checks. Triggers run
+# only on writes, which a read never makes; any other is refused all the same, as
+# nothing that writes GeoPackages for us adds one.
+_STANDARD_TRIGGER = re.compile(
+    r"rtree_.+_(insert|update[1-7]|delete)|trigger_(insert|delete)_feature_count_.+"
+    r"|gpkg_(tile_matrix|metadata_reference)_.+"
+)
+_PLAIN_TABLE = re.compile(r"\s*CREATE\s+TABLE\b", re.IGNORECASE)
+# Reading a GeoPackage's schema takes milliseconds; a schema that takes longer is hostile.
+_SCHEMA_CHECK_S = 5.0
 DBF_TEXT_LIMIT = 254  # bytes per text field in a Shapefile
 
 
@@ -126,6 +140,8 @@ def read_layer_file(
     _check_magic(path, driver)
     if driver == "GeoJSON":
         _refuse_crs_members(path)
+    if driver == "GPKG":
+        _refuse_sql_in_geopackage(path)
     if driver == "ESRI Shapefile":
         dataset, detected = _shapefile_in_zip(path, declared_encoding=encoding)
         encoding = encoding or detected
@@ -267,6 +283,73 @@ def _step(key: str) -> str:
     if key.isidentifier() and key.isascii():
         return f".{key}"
     return f"[{json.dumps(key[:40], ensure_ascii=False)}]"
+
+
+def _refuse_sql_in_geopackage(path: Path) -> None:
+    """Refuse a GeoPackage that would make GDAL run SQL of the file's: a layer that is a
+    view (or a virtual table), any view, any trigger but the standard ones.
+
+    Checked with Python's sqlite3 before GDAL opens the file, read-only and immutable,
+    so that nothing in it runs: only the schema and ``gpkg_contents`` are read, and only
+    once ``gpkg_contents`` is known to be a plain table.
+    """
+    uri = f"{path.resolve().as_uri()}?mode=ro&immutable=1"
+    deadline = time.monotonic() + _SCHEMA_CHECK_S
+    problems: list[Problem] = []
+    try:
+        with closing(sqlite3.connect(uri, uri=True)) as db:
+            # A bound on anything this reads, should a schema be made to be slow.
+            db.set_progress_handler(lambda: int(time.monotonic() > deadline), 1000)
+            schema = db.execute("SELECT type, name, sql FROM sqlite_master").fetchall()
+            objects = {str(name).casefold(): (kind, sql or "") for kind, name, sql in schema}
+            views = sorted(str(name) for kind, name, _ in schema if kind == "view")
+            triggers = sorted(
+                str(name)
+                for kind, name, _ in schema
+                if kind == "trigger" and not _STANDARD_TRIGGER.fullmatch(str(name))
+            )
+            if not _is_plain_table(objects.get("gpkg_contents")):
+                raise InvalidInput(
+                    f"{path.name}: 不是 GeoPackage, 缺少 gpkg_contents 表 "
+                    "(not a GeoPackage: no gpkg_contents table)"
+                )
+            layers = [str(row[0]) for row in db.execute("SELECT table_name FROM gpkg_contents")]
+    except sqlite3.DatabaseError:
+        raise InvalidInput(
+            f"{path.name}: 文件无法读取, 可能已损坏 (the file cannot be read; is it damaged?)"
+        ) from None
+    problems += [
+        Problem(
+            f"图层 {layer!r} 是视图或虚拟表, 只接受普通数据表 (layer {layer!r} is a view or "
+            "virtual table; only plain tables are read: export the layer as a table)",
+            file=path.name,
+        )
+        for layer in layers
+        if not _is_plain_table(objects.get(layer.casefold()))
+    ]
+    problems += [
+        Problem(
+            f"含视图 {name!r}, 请删除 (the file holds a view {name!r}: remove it)", file=path.name
+        )
+        for name in views
+    ]
+    problems += [
+        Problem(
+            f"含触发器 {name!r}, 请删除 (the file holds a trigger {name!r}: remove it)",
+            file=path.name,
+        )
+        for name in triggers
+    ]
+    if problems:
+        raise LayerValidationError(
+            f"{path.name}: GeoPackage 只能包含数据表 (a GeoPackage may hold tables only: "
+            "no views, no triggers of its own)",
+            problems,
+        )
+
+
+def _is_plain_table(entry: tuple[str, str] | None) -> bool:
+    return entry is not None and entry[0] == "table" and bool(_PLAIN_TABLE.match(entry[1]))
 
 
 def _pick_layer(path: Path, spec: LayerSpec) -> str | None:

@@ -188,8 +188,10 @@ def _refuse_crs_members(path: Path) -> None:
     Decided on the parsed document, never on its bytes: GDAL reads members in any order,
     keys in any case, ``\\u`` escapes, and the last of duplicated keys, so a byte pattern
     always misses a spelling. Every object's members are seen, duplicates included
-    (``object_pairs_hook``). Memory: the file's text, plus one feature at a time: each
-    object is reduced to what the check needs once its members are checked.
+    (``object_pairs_hook``). Memory: the file's bytes and decoded text (about three times
+    the file: 258 MB for an 88 MB list, where a plain ``json.loads`` takes 505 MB), plus
+    one feature at a time: each object is reduced to what the check needs once its
+    members are checked.
     """
     try:
         document = json.loads(path.read_bytes(), object_pairs_hook=_check_members)
@@ -332,6 +334,7 @@ def _refuse_sql_in_geopackage(path: Path) -> None:
             f"含视图 {name!r}, 请删除 (the file holds a view {name!r}: remove it)", file=path.name
         )
         for name in views
+        if name.casefold() not in {layer.casefold() for layer in layers}  # named above
     ]
     problems += [
         Problem(

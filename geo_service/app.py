@@ -36,7 +36,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         app.state.zones = ZoneCache(app.state.store)
         app.state.feature_texts = FeatureCache()
-        app.state.worker = Worker(settings.store_url, niceness=settings.import_niceness)
+        app.state.worker = Worker(
+            settings.store_url,
+            niceness=settings.import_niceness,
+            timeout_s=settings.import_timeout_s,
+        )
         try:
             yield
         finally:

@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from geo_service.worker import WorkerFailed
 from layers.errors import (
     AuthenticationRequired,
     Conflict,
@@ -45,6 +46,7 @@ STATUS_CODES: dict[type[GeoServiceError], int] = {
     Forbidden: 403,
     Conflict: 409,
     StoreError: 503,
+    WorkerFailed: 503,  # and ImportTimeout: nothing changed, a fresh process next time
 }
 
 
@@ -66,7 +68,8 @@ ERROR_DESCRIPTIONS: dict[int, str] = {
     404: "不存在 (no such resource)",
     409: "与现有数据冲突 (conflicts with the data as it is now; details say what changed)",
     422: "数据未通过校验 (the data failed validation; details.problems lists every problem)",
-    503: "数据库暂不可用或查询超时 (the store is unavailable or the query took too long)",
+    503: "数据库或后台进程暂不可用, 或超时 (the store or the import worker is unavailable, "
+    "or the query or import took too long; Retry-After says when to retry)",
 }
 
 

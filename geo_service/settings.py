@@ -78,6 +78,12 @@ class Settings(BaseSettings):
         "in force is refused unless the removals are confirmed (--confirm-removals, "
         "confirm_removals=true)",
     )
+    import_timeout_s: float = Field(
+        default=300,
+        gt=0,
+        description="an upload's import process is ended after this many seconds (the "
+        "caller gets 503 import_timeout, nothing is changed, the next upload gets a new one)",
+    )
 
     @model_validator(mode="after")
     def _refuse_insecure_defaults(self) -> Settings:

@@ -15,11 +15,15 @@ Zip containers (a zipped Shapefile, an XLSX workbook) have their directory check
 from __future__ import annotations
 
 import codecs
+import json
 import re
+import sqlite3
 import stat
 import tempfile
+import time
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import closing
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -54,8 +58,28 @@ _DBF_HEADER = 32
 MAX_ZIP_MEMBERS = 50
 MAX_UNCOMPRESSED = 2 * 1024**3
 MAX_RATIO = 200  # a Shapefile or XLSX compresses ~3–20×; a zip bomb by 1000× and more
-# A GeoJSON "crs" member of type "link" makes GDAL fetch the URL it names.
-_CRS_LINK = re.compile(rb'"crs"\s*:\s*\{\s*"type"\s*:\s*"link"')
+# The only GeoJSON "crs" GDAL may see: a name it resolves from its own database. Any
+# other (a link, a URL, a /vsicurl/ path, an unknown type) makes GDAL fetch or open what
+# it names. [0-9], not \d, which would also match other scripts' digits.
+_KNOWN_CRS_NAME = re.compile(
+    r"EPSG:[0-9]{1,6}|urn:ogc:def:crs:EPSG::[0-9]{1,6}|urn:ogc:def:crs:OGC:1\.3:CRS84"
+    r"|http://www\.opengis\.net/def/crs/EPSG/0/[0-9]{1,6}"
+)
+# Members naming a CRS: GeoJSON 2008's "crs" (GDAL matches it in any case) and JSON-FG's
+# "coordRefSys", which GDAL's JSONFG driver reads. RFC 7946 has neither.
+_CRS_MEMBERS = frozenset({"crs", "coordrefsys"})
+_SHOWN_PATHS = 5
+# Triggers the GeoPackage standard and GDAL put in every file: the spatial index's
+# (annex F.3), GDAL's feature counts, the tile matrix and metadata checks. Triggers run
+# only on writes, which a read never makes; any other is refused all the same, as
+# nothing that writes GeoPackages for us adds one.
+_STANDARD_TRIGGER = re.compile(
+    r"rtree_.+_(insert|update[1-7]|delete)|trigger_(insert|delete)_feature_count_.+"
+    r"|gpkg_(tile_matrix|metadata_reference)_.+"
+)
+_PLAIN_TABLE = re.compile(r"\s*CREATE\s+TABLE\b", re.IGNORECASE)
+# Reading a GeoPackage's schema takes milliseconds; a schema that takes longer is hostile.
+_SCHEMA_CHECK_S = 5.0
 DBF_TEXT_LIMIT = 254  # bytes per text field in a Shapefile
 
 
@@ -115,7 +139,9 @@ def read_layer_file(
     source = path.name
     _check_magic(path, driver)
     if driver == "GeoJSON":
-        _refuse_crs_links(path)
+        _refuse_crs_members(path)
+    if driver == "GPKG":
+        _refuse_sql_in_geopackage(path)
     if driver == "ESRI Shapefile":
         dataset, detected = _shapefile_in_zip(path, declared_encoding=encoding)
         encoding = encoding or detected
@@ -156,16 +182,177 @@ def _check_magic(path: Path, driver: str) -> None:
         )
 
 
-def _refuse_crs_links(path: Path) -> None:
-    with path.open("rb") as handle:
-        tail = b""
-        while chunk := handle.read(1 << 20):
-            if _CRS_LINK.search(tail + chunk):
+def _refuse_crs_members(path: Path) -> None:
+    """Refuse a GeoJSON with any ``crs`` member other than a plain known name.
+
+    Decided on the parsed document, never on its bytes: GDAL reads members in any order,
+    keys in any case, ``\\u`` escapes, and the last of duplicated keys, so a byte pattern
+    always misses a spelling. Every object's members are seen, duplicates included
+    (``object_pairs_hook``). Memory: the file's bytes and decoded text (about three times
+    the file: 258 MB for an 88 MB list, where a plain ``json.loads`` takes 505 MB), plus
+    one feature at a time: each object is reduced to what the check needs once its
+    members are checked.
+    """
+    try:
+        document = json.loads(path.read_bytes(), object_pairs_hook=_check_members)
+    except UnicodeDecodeError:
+        raise InvalidInput(
+            f"{path.name}: GeoJSON 必须是 UTF-8 编码 (a GeoJSON file must be UTF-8, RFC 7946)"
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(
+            f"{path.name}: 不是有效的 JSON, 第 {exc.lineno} 行第 {exc.colno} 列 "
+            f"(not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg})"
+        ) from None
+    except RecursionError:
+        raise InvalidInput(f"{path.name}: JSON 嵌套过深 (JSON nested too deeply)") from None
+    bad = [f"${p}" for p in _bad_paths(document)]
+    if bad:
+        shown = ", ".join(bad[:_SHOWN_PATHS]) + (
+            f" … (+{len(bad) - _SHOWN_PATHS})" if len(bad) > _SHOWN_PATHS else ""
+        )
+        raise InvalidInput(
+            f'{path.name}: {shown}: 不接受 crs 成员, 除非是已知名称 (a "crs" member is '
+            'accepted only as {"type": "name", "properties": {"name": "EPSG:4490"}} or another '
+            "EPSG name; RFC 7946 GeoJSON has none: remove it)"
+        )
+
+
+class _Checked:
+    """An object whose members were checked: only the paths of refused ``crs`` members
+    in it are kept, not its content."""
+
+    __slots__ = ("bad",)
+
+    def __init__(self, bad: tuple[str, ...]) -> None:
+        self.bad = bad
+
+
+_CLEAN = _Checked(())
+
+
+def _check_members(pairs: list[tuple[str, Any]]) -> dict[str, Any] | _Checked:
+    """``json`` object hook: the object reduced to the refused ``crs`` members in it.
+
+    Objects are decoded innermost first, so a ``crs`` value arrives already reduced:
+    small objects of text (``{"type": "name", "properties": {"name": …}}`` is one) are
+    kept as dicts to be judged, everything else becomes a :class:`_Checked`.
+    """
+    bad: list[str] = []
+    for key, value in pairs:
+        step = _step(key)
+        if key.casefold() in _CRS_MEMBERS and not _is_known_crs(value):
+            bad.append(step)
+        bad += [step + p for p in _bad_paths(value)]
+    plain = len(pairs) <= 2 and len({key for key, _ in pairs}) == len(pairs)
+    if not bad and plain and all(isinstance(v, (str, dict)) for _, v in pairs):
+        return dict(pairs)
+    return _Checked(tuple(bad)) if bad else _CLEAN
+
+
+def _is_known_crs(value: object) -> bool:
+    if not isinstance(value, dict) or value.keys() != {"type", "properties"}:
+        return False
+    properties = value["properties"]
+    return (
+        value["type"] == "name"
+        and isinstance(properties, dict)
+        and properties.keys() == {"name"}
+        and isinstance(properties["name"], str)
+        and _KNOWN_CRS_NAME.fullmatch(properties["name"]) is not None
+    )
+
+
+def _bad_paths(value: object) -> list[str]:
+    """The refused members under a decoded value (arrays walked without recursion:
+    coordinates nest deeply)."""
+    if isinstance(value, _Checked):
+        return list(value.bad)
+    bad: list[str] = []
+    stack: list[tuple[str, object]] = [("", value)] if isinstance(value, list) else []
+    while stack:
+        where, item = stack.pop()
+        if isinstance(item, _Checked):
+            bad += [where + p for p in item.bad]
+        elif isinstance(item, list):
+            nested = [(f"{where}[{i}]", v) for i, v in enumerate(item)]
+            stack += [entry for entry in reversed(nested) if isinstance(entry[1], (list, _Checked))]
+    return bad
+
+
+def _step(key: str) -> str:
+    """One step of a JSON path, as a person would write it."""
+    if key.isidentifier() and key.isascii():
+        return f".{key}"
+    return f"[{json.dumps(key[:40], ensure_ascii=False)}]"
+
+
+def _refuse_sql_in_geopackage(path: Path) -> None:
+    """Refuse a GeoPackage that would make GDAL run SQL of the file's: a layer that is a
+    view (or a virtual table), any view, any trigger but the standard ones.
+
+    Checked with Python's sqlite3 before GDAL opens the file, read-only and immutable,
+    so that nothing in it runs: only the schema and ``gpkg_contents`` are read, and only
+    once ``gpkg_contents`` is known to be a plain table.
+    """
+    uri = f"{path.resolve().as_uri()}?mode=ro&immutable=1"
+    deadline = time.monotonic() + _SCHEMA_CHECK_S
+    problems: list[Problem] = []
+    try:
+        with closing(sqlite3.connect(uri, uri=True)) as db:
+            # A bound on anything this reads, should a schema be made to be slow.
+            db.set_progress_handler(lambda: int(time.monotonic() > deadline), 1000)
+            schema = db.execute("SELECT type, name, sql FROM sqlite_master").fetchall()
+            objects = {str(name).casefold(): (kind, sql or "") for kind, name, sql in schema}
+            views = sorted(str(name) for kind, name, _ in schema if kind == "view")
+            triggers = sorted(
+                str(name)
+                for kind, name, _ in schema
+                if kind == "trigger" and not _STANDARD_TRIGGER.fullmatch(str(name))
+            )
+            if not _is_plain_table(objects.get("gpkg_contents")):
                 raise InvalidInput(
-                    f'{path.name}: GeoJSON 的 crs 不能是链接 (a linked "crs" is not accepted; '
-                    "use an EPSG name or none)"
+                    f"{path.name}: 不是 GeoPackage, 缺少 gpkg_contents 表 "
+                    "(not a GeoPackage: no gpkg_contents table)"
                 )
-            tail = chunk[-64:]
+            layers = [str(row[0]) for row in db.execute("SELECT table_name FROM gpkg_contents")]
+    except sqlite3.DatabaseError:
+        raise InvalidInput(
+            f"{path.name}: 文件无法读取, 可能已损坏 (the file cannot be read; is it damaged?)"
+        ) from None
+    problems += [
+        Problem(
+            f"图层 {layer!r} 是视图或虚拟表, 只接受普通数据表 (layer {layer!r} is a view or "
+            "virtual table; only plain tables are read: export the layer as a table)",
+            file=path.name,
+        )
+        for layer in layers
+        if not _is_plain_table(objects.get(layer.casefold()))
+    ]
+    problems += [
+        Problem(
+            f"含视图 {name!r}, 请删除 (the file holds a view {name!r}: remove it)", file=path.name
+        )
+        for name in views
+        if name.casefold() not in {layer.casefold() for layer in layers}  # named above
+    ]
+    problems += [
+        Problem(
+            f"含触发器 {name!r}, 请删除 (the file holds a trigger {name!r}: remove it)",
+            file=path.name,
+        )
+        for name in triggers
+    ]
+    if problems:
+        raise LayerValidationError(
+            f"{path.name}: GeoPackage 只能包含数据表 (a GeoPackage may hold tables only: "
+            "no views, no triggers of its own)",
+            problems,
+        )
+
+
+def _is_plain_table(entry: tuple[str, str] | None) -> bool:
+    return entry is not None and entry[0] == "table" and bool(_PLAIN_TABLE.match(entry[1]))
 
 
 def _pick_layer(path: Path, spec: LayerSpec) -> str | None:

@@ -165,7 +165,7 @@ def _import_killed(store: Store, *args: Any, **kwargs: Any) -> Any:
 
 
 @pytest.mark.parametrize(
-    ("fault", "status"), [(_import_failing_at_stage, None), (_import_killed, 500)]
+    ("fault", "status"), [(_import_failing_at_stage, None), (_import_killed, 503)]
 )
 def test_fault_during_an_upload_leaves_no_temporary_file(
     client: TestClient,
@@ -196,6 +196,7 @@ def test_fault_during_an_upload_leaves_no_temporary_file(
         else:
             failed = upload()
             assert failed.status_code == status and failed.json()["code"] == "worker_failed"
+            assert int(failed.headers["Retry-After"]) > 0  # the next upload gets a new worker
             assert "/stock-lists" in failed.json()["message"]
     assert _uploads() == uploads
     assert _state(loaded)[:2] == before[:2]

@@ -43,3 +43,30 @@ def test_lower_packages_do_not_import_upper_ones_or_the_web(package: str) -> Non
         if m in above | WEB | {"os.environ"} and (f, m) not in ALLOWED
     )
     assert offending == []
+
+
+def _calls(package: str) -> set[tuple[str, str]]:
+    """(file, dotted name) of every call in a package, e.g. ``audit.record``."""
+    found = set()
+    for path in (ROOT / package).rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                owner = node.func.value
+                name = owner.id if isinstance(owner, ast.Name) else "…"
+                found.add((str(path.relative_to(ROOT)), f"{name}.{node.func.attr}"))
+    return found
+
+
+def test_every_write_goes_through_the_unit_of_work() -> None:
+    """R27: no code of the service opens a raw write transaction or writes an audit row
+    itself; every change is a ``store.change(...)`` (layers/store/change.py), which takes
+    the locks in one order and checks the invariants inside them."""
+    offending = sorted(
+        (f, call)
+        for package in ORDER
+        for f, call in _calls(package)
+        if (call.endswith(".transaction") or call == "audit.record")
+        and f != "layers/store/change.py"
+        and "migrations" not in f
+    )
+    assert offending == []

@@ -94,13 +94,26 @@ def store(store_url: str, request: pytest.FixtureRequest) -> Iterator[Store]:
         shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
         opened = Store.open(store_url)
     else:
-        opened = Store.open(store_url)
-        with opened.transaction() as conn:
-            conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
-            for table in reversed(metadata.sorted_tables):
-                conn.execute(table.delete())
+        opened = _emptied(Store.open(store_url))
     yield opened
     opened.close()
+
+
+@pytest.fixture
+def postgis_store(postgis_url: str) -> Iterator[Store]:
+    """The session's PostGIS database, emptied, for tests of PostGIS alone."""
+    opened = _emptied(Store.open(postgis_url))
+    yield opened
+    opened.close()
+
+
+def _emptied(store: Store) -> Store:
+    """A PostGIS store with every table emptied (history included, see :func:`store`)."""
+    with store.transaction() as conn:
+        conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
+        for table in reversed(metadata.sorted_tables):
+            conn.execute(table.delete())
+    return store
 
 
 @pytest.fixture

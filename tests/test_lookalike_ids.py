@@ -173,15 +173,15 @@ def test_ledger_ids_are_found_in_any_spelling_and_refused_with_invisible_charact
         hidden = client.get("/ledgers/parks/P01%E2%80%8B", headers=bureau)
         assert hidden.status_code == 400 and "U+200B" in hidden.text
         version = row.json()["version"]
-        edit = {"version": version, "quarter": "2026Q4", "values": {"so2_cap": 12.5}}
+        edit = {"version": version, "quarter": "2026Q4", "values": {"so2_cap": 50000.0}}
         done = client.patch("/ledgers/parks/%20P01%C2%A0", json=edit, headers=bureau)
         assert done.status_code == 200 and done.json()["version"] == version + 1
         # A ledger file naming the park with a trailing space or full-width: one park.
-        table = f"park_id,version,so2_cap\nＰ０１ ,{version + 1},13.5\n".encode()
+        table = f"park_id,version,so2_cap\nＰ０１ ,{version + 1},50001\n".encode()
         ok = client.post("/ledgers/parks?quarter=2026Q4", headers=bureau,
                          files={"file": ("台账.csv", table, "text/csv")})  # fmt: skip
         assert ok.status_code == 200, ok.text
-        bad = f"park_id,version,so2_cap\nP0\u200b1,{version + 2},14.5\n".encode()
+        bad = f"park_id,version,so2_cap\nP0\u200b1,{version + 2},50002\n".encode()
         refused = client.post("/ledgers/parks?quarter=2026Q4", headers=bureau,
                               files={"file": ("台账.csv", bad, "text/csv")})  # fmt: skip
         assert refused.status_code == 422

@@ -347,9 +347,9 @@ def test_result_does_not_depend_on_input_row_order(
 
 
 def test_precomputed_distances_match_postgis(
-    postgis_url: str, frames: dict[str, gpd.GeoDataFrame], zone: Zone
+    postgis_store: Store, frames: dict[str, gpd.GeoDataFrame], zone: Zone
 ) -> None:
-    store = Store.open(postgis_url)
+    store = postgis_store
     store.write_layer(PARCELS, frames["parcels"], replace=True, actor=TESTER)
     store.write_layer(INFRASTRUCTURE, frames["infrastructure"], replace=True, actor=TESTER)
     epsg = zone.metric_epsg
@@ -376,7 +376,6 @@ def test_precomputed_distances_match_postgis(
         )
     store.write_layer(PARCELS, frames["parcels"].iloc[:0], replace=True, actor=TESTER)
     store.write_layer(INFRASTRUCTURE, frames["infrastructure"].iloc[:0], replace=True, actor=TESTER)
-    store.close()
     ids = list(zone.parcels.ids)
     for kind, group in nearest.groupby("kind"):
         ours = zone.parcels.distances.nearest_m[str(kind)][

@@ -93,7 +93,7 @@ def _list_upload(d: Demo) -> dict[str, Any]:
 
 
 def _ledger_upload(d: Demo) -> dict[str, Any]:
-    table = f"park_id,version,so2_cap\n{d.park_id},{d.park_version},13.5\n".encode()
+    table = f"park_id,version,so2_cap\n{d.park_id},{d.park_version},50001\n".encode()
     return {"files": {"file": ("台账.csv", table, "text/csv")}}
 
 
@@ -181,7 +181,11 @@ POLICY: dict[tuple[str, str], Rule] = {
         BUREAU,
         "/ledgers/parks/{d.park_id}",
         body=_json(
-            lambda d: {"version": d.park_version, "quarter": "2026Q4", "values": {"so2_cap": 12.5}}
+            lambda d: {
+                "version": d.park_version,
+                "quarter": "2026Q4",
+                "values": {"so2_cap": 50000.0},
+            }
         ),
         invalid={"json": {"version": 0, "quarter": "next year", "values": {}}},
     ),

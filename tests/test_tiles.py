@@ -103,11 +103,11 @@ def test_tile_errors(
     assert client.get(path).status_code == status
 
 
-def test_postgis_tiles_match_the_python_encoder(postgis_url: str) -> None:
+def test_postgis_tiles_match_the_python_encoder(postgis_store: Store) -> None:
     """Two encoders (PostGIS ST_AsMVT, mapbox-vector-tile in Python) over the same data."""
     from maps.tiles import encode, tile_fields
 
-    store = Store.open(postgis_url)
+    store = postgis_store
     frames = generate_zone(parcels=150)
     store.write_layer(LAYERS["parcels"], frames["parcels"], replace=True, actor=TESTER)
     try:
@@ -142,4 +142,3 @@ def test_postgis_tiles_match_the_python_encoder(postgis_url: str) -> None:
                     assert a.intersection(b).area / a.union(b).area > 0.9
     finally:
         store.write_layer(LAYERS["parcels"], frames["parcels"].iloc[:0], replace=True, actor=TESTER)
-        store.close()

@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from layers.errors import (
     AuthenticationRequired,
+    BodyTooLarge,
     Conflict,
     CRSMismatch,
     Forbidden,
@@ -41,6 +42,7 @@ STATUS_CODES: dict[type[GeoServiceError], int] = {
     AuthenticationRequired: 401,
     Forbidden: 403,
     Conflict: 409,
+    BodyTooLarge: 413,
     StoreError: 503,
 }
 
@@ -62,6 +64,7 @@ ERROR_DESCRIPTIONS: dict[int, str] = {
     403: "角色无权访问 (the key's role may not do this)",
     404: "不存在 (no such resource)",
     409: "与现有数据冲突 (conflicts with the data as it is now; details say what changed)",
+    413: "请求体超过上限 (the body is larger than the route's limit; details.limit_bytes)",
     422: "数据未通过校验 (the data failed validation; details.problems lists every problem)",
     503: "数据库暂不可用或查询超时 (the store is unavailable or the query took too long)",
 }

@@ -18,6 +18,7 @@ from fastapi import APIRouter, Body, Form, Path, Query
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from geo_service.bodies import OffLoopJSONRoute
 from geo_service.deps import (
     KEY_COOKIE,
     CallerDep,
@@ -44,7 +45,7 @@ from maps.readiness import readiness_map
 from matching.engine import match
 from matching.request import load_request, parse_request
 
-router = APIRouter(tags=["maps"])
+router = APIRouter(tags=["maps"], route_class=OffLoopJSONRoute)
 # Where /login may send the browser afterwards: a path on this site, never "//host".
 LOCAL_PATH = r"^/([A-Za-z0-9_?=&.-][A-Za-z0-9/_?=&.-]*)?$"
 MVT = "application/vnd.mapbox-vector-tile"

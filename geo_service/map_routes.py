@@ -90,13 +90,22 @@ def investor_page(zones: ZonesDep, settings: SettingsDep) -> HTMLResponse:
     return page_response(zones.output(("investor",), build))
 
 
-@router.get("/maps/readiness", response_class=HTMLResponse, summary="标准地净地条件图 (staff)")
+@router.get(
+    "/maps/readiness",
+    response_class=HTMLResponse,
+    summary="标准地净地条件图 (staff)",
+    responses=error_responses(404),
+)
 def readiness_page(
     zones: ZonesDep,
     settings: SettingsDep,
     _caller: StaffMapDep,
     park: Annotated[str | None, Query(max_length=40)] = None,
 ) -> HTMLResponse:
+    if park is not None and park not in set(zones.frames()["parks"]["park_id"]):
+        # Not an empty map: a mistyped park would look like a park without land.
+        raise NotFound(f"园区 {park!r} 不存在 (no park {park!r}); see /collections/parks/items")
+
     def build() -> str:
         frames = zones.frames()
         m = readiness_map(

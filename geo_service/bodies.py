@@ -14,8 +14,10 @@ middleware that runs first: it finds the route the way the router will, and
 
 Which routes check a role and which take a file is derived from the routes themselves,
 as the OpenAPI document does (:mod:`geo_service.openapi`), so a new route is covered
-without thought. Starlette's ``RequestBodyLimitMiddleware`` counts the same way but
-answers a plain-text 413 and knows nothing of roles, hence this one.
+without thought. Starlette's ``RequestBodyLimitMiddleware`` (FastAPI's ``max_body_size``)
+counts the same way, but its limit is fixed when the route is declared, not taken from
+the settings, it knows nothing of roles, and it replaces any answer to an over-long body
+with a plain-text 413 rather than the error body; hence this one.
 
 :class:`OffLoopJSONRoute` decodes JSON bodies in a worker thread: decoding a megabyte on
 the event loop would stall every other request meanwhile.

@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request, Response
 from fastapi_offline import FastAPIOffline
 
+from geo_service.bodies import BodyGuard, body_rules
 from geo_service.download_routes import router as download_router
 from geo_service.errors import add_exception_handlers, unexpected_error
 from geo_service.feature_cache import FeatureCache
@@ -58,6 +59,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ledger_router)
     app.include_router(download_router)
     document_errors(app, settings)
+    # Added before the request id, so that it runs inside it: its refusals get an id too.
+    app.add_middleware(BodyGuard, rules=body_rules(app, settings))
 
     @app.middleware("http")
     async def request_id(

@@ -107,14 +107,19 @@ def export(
         Path, typer.Argument(help=".gpkg, .geojson, .zip (zipped Shapefile), .csv or .xlsx")
     ],
     db: DbOption = None,
-    public: Annotated[bool, typer.Option(help="only the public fields")] = False,
+    public: Annotated[
+        bool,
+        typer.Option(help="what the public sees: the public fields, of sites those on offer"),
+    ] = False,
 ) -> None:
     """导出图层 (export a layer to a file)."""
     spec = layer_spec(layer)
     store = open_store(db)
     with progress_bar() as progress:
         task = progress.add_task(f"导出 {spec.zh} (exporting)", total=2)
-        frame = store.read_layer(spec, as_stored=True)  # not drawn down by reservations
+        # Not drawn down by reservations; for the public, as the service shows it.
+        where = store.on_offer(spec) if public else []
+        frame = store.read_layer(spec, as_stored=True, where=where)
         progress.update(task, advance=1)
         count = write_layer_file(frame, spec, file, public=public)
         progress.update(task, advance=1)
@@ -125,7 +130,10 @@ def export(
 def export_zone(
     file: Annotated[Path, typer.Argument(help="GeoPackage to write (.gpkg)")],
     db: DbOption = None,
-    public: Annotated[bool, typer.Option(help="only the public fields")] = False,
+    public: Annotated[
+        bool,
+        typer.Option(help="what the public sees: the public fields, of sites those on offer"),
+    ] = False,
 ) -> None:
     """导出整个开发区 (export every layer, as in force, into one GeoPackage for QGIS)."""
     store = open_store(db)
@@ -134,7 +142,8 @@ def export_zone(
         frames = {}
         for name, spec in LAYERS.items():
             progress.update(task, description=f"读取{spec.zh} (reading {name})")
-            frames[name] = store.read_layer(spec, as_stored=True)  # as `export` writes it
+            where = store.on_offer(spec) if public else []  # as `export` writes it
+            frames[name] = store.read_layer(spec, as_stored=True, where=where)
             progress.update(task, advance=1)
         counts = write_zone_file(
             frames,

@@ -23,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from geo_service.worker import WorkerFailed
 from layers.errors import (
     AuthenticationRequired,
+    BodyTooLarge,
     Conflict,
     CRSMismatch,
     Forbidden,
@@ -45,6 +46,7 @@ STATUS_CODES: dict[type[GeoServiceError], int] = {
     AuthenticationRequired: 401,
     Forbidden: 403,
     Conflict: 409,
+    BodyTooLarge: 413,
     StoreError: 503,
     WorkerFailed: 503,  # and ImportTimeout: nothing changed, a fresh process next time
 }
@@ -67,6 +69,7 @@ ERROR_DESCRIPTIONS: dict[int, str] = {
     403: "角色无权访问 (the key's role may not do this)",
     404: "不存在 (no such resource)",
     409: "与现有数据冲突 (conflicts with the data as it is now; details say what changed)",
+    413: "请求体超过上限 (the body is larger than the route's limit; details.limit_bytes)",
     422: "数据未通过校验 (the data failed validation; details.problems lists every problem)",
     503: "数据库或后台进程暂不可用, 或超时 (the store or the import worker is unavailable, "
     "or the query or import took too long; Retry-After says when to retry)",

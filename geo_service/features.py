@@ -425,6 +425,8 @@ def items(
     scope = store.filter_scope(spec, fields)
     filter_code = output_crs.parse(filter_crs, parameter="filter-crs")
     where = [] if filter_ is None else [filters.compile_filter(filter_, scope, crs=filter_code)]
+    if not caller.sees_internal:
+        where += store.on_offer(spec)  # the public sees what is on offer, as on the map
     order = filters.compile_sortby(sortby, scope) if sortby is not None else []
     if properties is not None:
         names = [n.strip() for n in properties.split(",") if n.strip()]
@@ -494,7 +496,9 @@ def item(
     if unknown:
         raise InvalidInput(f"未知查询参数 (unknown query parameters): {', '.join(unknown)}")
     code = output_crs.parse(crs)
-    frame = store.get_feature(spec, _feature_id(spec, fid))
+    # A site not on offer is not there for the public (404), as on the map.
+    public_where = [] if caller.sees_internal else store.on_offer(spec)
+    frame = store.get_feature(spec, _feature_id(spec, fid), where=public_where)
     fields = spec.visible_fields(public=not caller.sees_internal)
     body = _features(spec, frame, fields, code)[0]
     as_html = _wants_html(request, f)

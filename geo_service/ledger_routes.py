@@ -9,6 +9,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from geo_service.auth import Caller, Role
+from geo_service.bodies import OffLoopJSONRoute
 from geo_service.deps import StoreDep, ZonesDep, require
 from geo_service.errors import error_responses
 from geo_service.stock_routes import actor_of, upload_label, uploaded
@@ -16,7 +17,7 @@ from layers.store import ledgers
 from layers.store import reservations as held
 from layers.text import checked_id, invisible, normalise_text
 
-router = APIRouter(tags=["reservations and ledgers"])
+router = APIRouter(tags=["reservations and ledgers"], route_class=OffLoopJSONRoute)
 PlannersDep = Annotated[Caller, Depends(require(Role.PLANNER, Role.ADMIN))]
 BureauDep = Annotated[Caller, Depends(require(Role.LAND_BUREAU, Role.ADMIN))]
 StaffDep = Annotated[Caller, Depends(require(Role.PLANNER, Role.LAND_BUREAU, Role.ADMIN))]

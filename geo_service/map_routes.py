@@ -18,6 +18,7 @@ from fastapi import APIRouter, Body, Form, Path, Query
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from geo_service.bodies import OffLoopJSONRoute
 from geo_service.deps import (
     KEY_COOKIE,
     CallerDep,
@@ -44,7 +45,7 @@ from maps.readiness import readiness_map
 from matching.engine import match
 from matching.request import load_request, parse_request
 
-router = APIRouter(tags=["maps"])
+router = APIRouter(tags=["maps"], route_class=OffLoopJSONRoute)
 # Where /login may send the browser afterwards: a path on this site, never "//host".
 LOCAL_PATH = r"^/([A-Za-z0-9_?=&.-][A-Za-z0-9/_?=&.-]*)?$"
 MVT = "application/vnd.mapbox-vector-tile"
@@ -89,13 +90,22 @@ def investor_page(zones: ZonesDep, settings: SettingsDep) -> HTMLResponse:
     return page_response(zones.output(("investor",), build))
 
 
-@router.get("/maps/readiness", response_class=HTMLResponse, summary="标准地净地条件图 (staff)")
+@router.get(
+    "/maps/readiness",
+    response_class=HTMLResponse,
+    summary="标准地净地条件图 (staff)",
+    responses=error_responses(404),
+)
 def readiness_page(
     zones: ZonesDep,
     settings: SettingsDep,
     _caller: StaffMapDep,
     park: Annotated[str | None, Query(max_length=40)] = None,
 ) -> HTMLResponse:
+    if park is not None and park not in set(zones.frames()["parks"]["park_id"]):
+        # Not an empty map: a mistyped park would look like a park without land.
+        raise NotFound(f"园区 {park!r} 不存在 (no park {park!r}); see /collections/parks/items")
+
     def build() -> str:
         frames = zones.frames()
         m = readiness_map(

@@ -8,11 +8,12 @@ from fastapi import APIRouter, Body, Query
 from fastapi.openapi.models import Example
 from starlette.concurrency import run_in_threadpool
 
+from geo_service.bodies import OffLoopJSONRoute
 from geo_service.deps import PlannerDep, ZonesDep
 from matching.engine import match
 from matching.request import parse_request
 
-router = APIRouter(tags=["matching"])
+router = APIRouter(tags=["matching"], route_class=OffLoopJSONRoute)
 
 PROJECT_EXAMPLES: dict[str, Example] = {
     "land": {

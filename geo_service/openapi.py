@@ -4,7 +4,8 @@ FastAPI declares a 422 with its own body for every operation with parameters; th
 service answers bad parameters with 400 and the error body instead
 (:mod:`geo_service.errors`), and more besides. The statuses every route may give are
 found from what the route depends on — its parameters (400, and 404 for a path that
-names something), the caller (401), a role check (401, 403), the store (503) — so a new
+names something), a body (413: bodies have a cap), the caller (401), a role check (401,
+403), the store (503) — so a new
 route is documented without thought; errors particular to a route (409, 422) are
 declared on it with :func:`geo_service.errors.error_responses`.
 """
@@ -52,7 +53,7 @@ def _declare_errors(app: FastAPI, document: dict[str, Any]) -> None:
         route = context.original_route
         if not isinstance(route, APIRoute) or not route.include_in_schema:
             continue
-        calls = set(_calls(route.dependant))
+        calls = set(dependency_calls(route.dependant))
         for method in context.methods or ():
             operation = document["paths"][context.path_format][method.lower()]
             responses = operation["responses"]
@@ -87,7 +88,7 @@ def _declare_security(app: FastAPI, document: dict[str, Any]) -> None:
         route = context.original_route
         if not isinstance(route, APIRoute) or not route.include_in_schema:
             continue
-        calls = set(_calls(route.dependant))
+        calls = set(dependency_calls(route.dependant))
         checks = [call for call in calls if isinstance(call, RoleCheck)]
         for method in context.methods or ():
             operation = document["paths"][context.path_format][method.lower()]
@@ -102,11 +103,12 @@ def _declare_security(app: FastAPI, document: dict[str, Any]) -> None:
                 operation["security"] = [{}, *any_key]  # {}: no key, the public's answer
 
 
-def _calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
+def dependency_calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
+    """Every callable ``dependant`` depends on, its own included, however deep."""
     if dependant.call is not None:
         yield dependant.call
     for sub in dependant.dependencies:
-        yield from _calls(sub)
+        yield from dependency_calls(sub)
 
 
 def _statuses(operation: dict[str, Any], calls: set[Callable[..., Any]]) -> list[int]:
@@ -114,6 +116,8 @@ def _statuses(operation: dict[str, Any], calls: set[Callable[..., Any]]) -> list
     statuses = []
     if where or "requestBody" in operation:
         statuses.append(400)
+    if "requestBody" in operation:
+        statuses.append(413)  # geo_service.bodies: every body has a cap
     if get_caller in calls:
         statuses.append(401)
     if any(isinstance(call, RoleCheck) for call in calls):

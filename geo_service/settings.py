@@ -63,6 +63,19 @@ class Settings(BaseSettings):
         description="numberMatched is counted up to this many features; beyond, it is left "
         "out of the response (OGC API – Features allows that), so a count stays cheap",
     )
+    upload_max_bytes: int = Field(
+        default=200 * 2**20,
+        ge=1,
+        description="the largest upload over HTTP (stock lists, ledger files), in bytes, "
+        "form encoding included; larger ones are answered 413 before they are stored "
+        "(the command line reads files up to the stock list's own limit)",
+    )
+    json_max_bytes: int = Field(
+        default=2**20,
+        ge=1,
+        description="the largest JSON body (matching, reservations, ledger edits, "
+        "preselection) or form, in bytes; larger ones are answered 413 unread",
+    )
     import_niceness: int = Field(
         default=10,
         ge=0,

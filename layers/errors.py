@@ -116,6 +116,12 @@ class LayerValidationError(GeoServiceError, ValueError):
         return f"{self.message}\n{shown}{more}"
 
 
+class BodyTooLarge(GeoServiceError, ValueError):
+    """A request body larger than the limit for what it carries."""
+
+    code = "body_too_large"
+
+
 class UnknownLayer(GeoServiceError, LookupError):
     """A layer name that the project does not define."""
 

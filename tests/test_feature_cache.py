@@ -44,7 +44,7 @@ def test_a_change_shows_at_once_in_pages_read_before(loaded: Store, client: Test
     site = _available(loaded)[0]
     assert _status(client)[site] == "available"
     _reserve(loaded, site)  # another process: the command line, another worker
-    assert _status(client)[site] == "reserved"
+    assert site not in _status(client)  # no longer on offer: the public sees it no more
 
 
 def test_a_change_during_a_page_gives_the_page_as_it_is_after(
@@ -61,7 +61,7 @@ def test_a_change_during_a_page_gives_the_page_as_it_is_after(
         return found
 
     monkeypatch.setattr(Store, "feature_ids", ids_then_a_reservation)
-    assert _status(client)[site] == "reserved"
+    assert site not in _status(client)  # not on offer any more, not shown as it was
 
 
 def test_texts_are_kept_apart_by_caller_crs_and_properties(

@@ -186,6 +186,12 @@ def test_every_collection_is_listed(base_url: str, loaded: Store, key: str | Non
     assert listed == expected
 
 
+def shown_to(store: Store, spec: LayerSpec, key: str | None) -> list[Any]:
+    """What the caller is shown of ``spec``: staff every feature, the public the sites on
+    offer (as on the map)."""
+    return [] if key else store.on_offer(spec)
+
+
 def test_counts_types_srs_and_fields_agree_with_the_store(
     base_url: str, loaded: Store, key: str | None
 ) -> None:
@@ -193,9 +199,10 @@ def test_counts_types_srs_and_fields_agree_with_the_store(
     for name, spec in LAYERS.items():
         args = ("-ro", "-so", "-oo", f"PAGE_SIZE={PAGE_SIZE}", f"OAPIF:{base_url}", name)
         seen = summary(gdal("ogrinfo", *args, key=key).stdout)
-        frame = loaded.read_layer(spec)
+        frame = loaded.read_layer(spec, where=shown_to(loaded, spec, key))
         page = httpx.get(f"{base_url}/collections/{name}/items?limit=1", headers=headers).json()
-        assert seen.count == len(frame) == loaded.count(spec) == page["numberMatched"], name
+        count = loaded.count(spec, where=shown_to(loaded, spec, key))
+        assert seen.count == len(frame) == count == page["numberMatched"], name
         assert seen.geometry == only_type(frame, spec), name
         # CRS84: WGS 84 with longitude first in the data, whatever the CRS's own axis order.
         assert seen.crs.equals(CRS("OGC:CRS84"), ignore_axis_order=True), seen.crs
@@ -208,7 +215,7 @@ def test_reading_every_feature_through_small_pages(
     base_url: str, loaded: Store, key: str | None
 ) -> None:
     for name, spec in LAYERS.items():
-        frame = loaded.read_layer(spec)
+        frame = loaded.read_layer(spec, where=shown_to(loaded, spec, key))
         done = gdal(
             "ogr2ogr", "-preserve_fid", "-f", "GeoJSON", "/vsistdout/", f"OAPIF:{base_url}",
             name, "-oo", f"PAGE_SIZE={PAGE_SIZE}", key=key, debug=True,
@@ -236,8 +243,8 @@ def test_a_bbox_travels_with_the_next_links(base_url: str, loaded: Store) -> Non
     spec = LAYERS["parcels"]
     minx, miny, maxx, maxy = loaded.extent(spec) or pytest.fail("no parcels")
     box = (minx, miny, (minx + maxx) / 2, (miny + maxy) / 2)
-    expected = loaded.read_layer(spec, bbox=box)
-    assert PAGE_SIZE < len(expected) < loaded.count(spec)
+    expected = loaded.read_layer(spec, bbox=box, where=loaded.on_offer(spec))  # the public
+    assert PAGE_SIZE < len(expected) < loaded.count(spec, where=loaded.on_offer(spec))
     done = gdal(
         "ogr2ogr", "-preserve_fid", "-f", "GeoJSON", "/vsistdout/", f"OAPIF:{base_url}",
         "parcels", "-oo", f"PAGE_SIZE={PAGE_SIZE}", "-spat", *map(str, box), debug=True,
@@ -269,7 +276,8 @@ def check_zone_file(path: Path, store: Store, *, public: bool = False) -> None:
     listed = layer_list(gdal("ogrinfo", "-ro", str(path)).stdout)
     assert list(listed) == list(LAYERS)
     for name, spec in LAYERS.items():
-        frame = store.read_layer(spec, as_stored=True)
+        where = store.on_offer(spec) if public else []  # the public: sites on offer
+        frame = store.read_layer(spec, as_stored=True, where=where)
         seen = summary(gdal("ogrinfo", "-ro", "-so", str(path), name).stdout)
         assert seen.count == len(frame), name
         if len(frame):
@@ -348,7 +356,9 @@ def test_the_command_line_exports_the_same_zone(
             capture_output=True, text=True, timeout=300, check=False,
         )  # fmt: skip
         assert done.returncode == 0, done.stderr
-        assert f"地块 {loaded.count(LAYERS['parcels'])}" in done.stdout
+        parcels = LAYERS["parcels"]
+        shown = loaded.count(parcels, where=loaded.on_offer(parcels) if public else [])
+        assert f"地块 {shown}" in done.stdout
         assert [p.name for p in path.parent.iterdir()] == [path.name]  # no .part left over
         check_zone_file(path, loaded, public=public)
     refused = subprocess.run(

@@ -250,7 +250,12 @@ def test_reservations_and_ledgers_over_http(
         assert made.status_code == 201, made.text
         again = client.post("/reservations", json=body, headers=planner)
         assert again.status_code == 409 and "大恒" in again.json()["message"]
-        status = client.get("/collections/parcels/items?limit=1000").json()["features"]
+        status = client.get("/collections/parcels/items?limit=1000", headers=planner).json()
+        assert site not in {  # no longer on offer: the public sees it no more
+            f["properties"]["parcel_id"]
+            for f in client.get("/collections/parcels/items?limit=1000").json()["features"]
+        }
+        status = status["features"]
         assert {f["properties"]["status"] for f in status
                 if f["properties"]["parcel_id"] == site} == {"reserved"}  # fmt: skip
         released = client.post(f"/reservations/{made.json()['id']}/release", headers=planner)

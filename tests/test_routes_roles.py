@@ -74,8 +74,8 @@ class Rule:
     protect something; ``invalid`` a well-formed request that fails validation, which
     must be refused all the same: who may call is decided before what was sent.
 
-    (A body that cannot be parsed at all — broken JSON, broken multipart — is answered
-    400 before the key is looked at: FastAPI reads the body before it runs dependencies.)
+    (The key is checked before a byte of the body is read — :mod:`geo_service.bodies` —
+    so a body that cannot be parsed at all is refused 401/403 all the same.)
     """
 
     roles: frozenset[Role]

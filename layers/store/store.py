@@ -26,7 +26,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
 from layers.area import M2_PER_MU
-from layers.catalog import LAYERS
+from layers.catalog import LAYERS, ON_OFFER
 from layers.crs import STORAGE_EPSG
 from layers.errors import Conflict, InvalidInput, NotFound, StoreError
 from layers.frames import empty_frame
@@ -350,8 +350,21 @@ class Store:
             postgis=self.is_postgis,
         )
 
-    def get_feature(self, spec: LayerSpec, fid: int) -> gpd.GeoDataFrame:
-        frame = self.read_layer(spec, fids=[fid])
+    @classmethod
+    def on_offer(cls, spec: LayerSpec) -> list[sa.ColumnElement[bool]]:
+        """Conditions keeping the sites on offer (a site layer's listed status, read as
+        readers see it: a reserved site is not on offer); none for other layers.
+
+        What the public is shown of a site layer, everywhere: items, maps, tiles."""
+        if spec.name not in ON_OFFER:
+            return []
+        return [cls._column(spec, "status") == ON_OFFER[spec.name]]
+
+    def get_feature(
+        self, spec: LayerSpec, fid: int, *, where: Sequence[sa.ColumnElement[bool]] = ()
+    ) -> gpd.GeoDataFrame:
+        """The feature ``fid`` if it meets ``where``; 404 otherwise."""
+        frame = self.read_layer(spec, fids=[fid], where=where)
         if frame.empty:
             raise NotFound(f"{spec.zh} {fid} 不存在 ({spec.en} feature {fid} not found)")
         return frame

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Cookie, Form, Header, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -24,6 +24,7 @@ from geo_service.deps import (
     StoreDep,
     check_origin,
 )
+from geo_service.errors import error_responses
 from layers.errors import AuthenticationRequired
 from maps.html import escape
 
@@ -129,20 +130,14 @@ class TokenResponse(BaseModel):
     expires_in: int = Field(description="seconds the token is good for")
 
 
-class TokenError(BaseModel):
-    """RFC 6749 §5.2."""
-
-    error: Literal["invalid_request", "invalid_client", "invalid_grant", "unsupported_grant_type"]
-    error_description: str
-
-
 def _token_error(status: int, error: str, description: str) -> JSONResponse:
     headers = dict(_NO_STORE)
     if status == 401:  # RFC 6749 §5.2: say how the client may authenticate
         headers["WWW-Authenticate"] = 'Basic realm="geo-service"'
-    return JSONResponse(
-        {"error": error, "error_description": description}, status_code=status, headers=headers
-    )
+    # RFC 6749's fields for OAuth2 clients, and the service's error body for the rest.
+    body: dict[str, object] = {"error": error, "error_description": description}
+    body |= {"code": error, "message": description, "details": {}}
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def _basic_secret(authorization: str | None) -> str | None:
@@ -160,13 +155,7 @@ def _basic_secret(authorization: str | None) -> str | None:
     "/oauth/token",
     response_model=TokenResponse,
     summary="以密钥换取访问令牌 (OAuth2 token: exchange an API key for an access token)",
-    responses={
-        400: {
-            "model": TokenError,
-            "description": "RFC 6749 §5.2 (invalid_request, invalid_grant, unsupported_grant_type)",
-        },
-        401: {"model": TokenError, "description": "RFC 6749 §5.2 (invalid_client)"},
-    },
+    responses=error_responses(400, 401),
 )
 async def oauth_token(
     request: Request,
@@ -186,7 +175,9 @@ async def oauth_token(
     grant takes the key as the password (any username), the ``client_credentials`` grant
     takes it as the client secret (form field or HTTP Basic). The token answers as the
     key would, as ``Authorization: Bearer <token>``, for ``expires_in`` seconds, and is
-    revoked with the key. Errors follow RFC 6749 §5.2, not the service's error body."""
+    revoked with the key. Errors carry RFC 6749 §5.2's ``error`` and ``error_description``
+    (400 invalid_request, invalid_grant, unsupported_grant_type; 401 invalid_client)
+    besides the service's error body."""
     del username, client_id, scope  # any value is accepted: the key says who it is
     if grant_type == "password":
         key, failure = password, (400, "invalid_grant")

@@ -19,6 +19,7 @@ from geo_service.ledger_routes import router as ledger_router
 from geo_service.map_routes import router as maps_router
 from geo_service.matches import router as matches_router
 from geo_service.openapi import document_errors
+from geo_service.session_routes import router as session_router
 from geo_service.settings import Settings
 from geo_service.stock_routes import router as stock_router
 from geo_service.worker import Worker
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(stock_router)
     app.include_router(ledger_router)
     app.include_router(download_router)
+    app.include_router(session_router)
     document_errors(app, settings)
     # Added before the request id, so that it runs inside it: its refusals get an id too.
     app.add_middleware(BodyGuard, rules=body_rules(app, settings))
@@ -77,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             response = unexpected_error(request, exc)
         response.headers["X-Request-ID"] = rid
         _cache_policy(request, response)
+        _frame_policy(response)
         return response
 
     return app
@@ -93,6 +96,18 @@ def _cache_policy(request: Request, response: Response) -> None:
     response.headers["Vary"] = ", ".join(dict.fromkeys([*vary, *_VARY]))
     credentials = any(name in request.headers for name in _CREDENTIALS)
     response.headers["Cache-Control"] = "private, no-cache" if credentials else "no-cache"
+
+
+def _frame_policy(response: Response) -> None:
+    """No other site may frame a page of ours (clickjacking a signed-in planner into a
+    click): ``frame-ancestors 'none'`` on every HTML answer, the API docs' included."""
+    if not response.headers.get("content-type", "").startswith("text/html"):
+        return
+    policy = response.headers.get("content-security-policy")
+    if policy is None:
+        response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
+    elif "frame-ancestors" not in policy:
+        response.headers["Content-Security-Policy"] = f"{policy}; frame-ancestors 'none'"
 
 
 _VARY = ("Accept", "Authorization", "X-API-Key", "Cookie")

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from layers.errors import AuthenticationRequired, InvalidInput, NotFound
 from layers.store.audit import Actor
 from layers.store.store import Store
-from layers.store.tables import credentials
+from layers.store.tables import credentials, sessions
 
 KEY_PREFIX = "gsk_"
 
@@ -43,6 +43,9 @@ class Caller:
     role: Role
     name: str | None = None
     credential_id: int | None = None
+    csrf_token: str | None = None
+    """Set when the caller signed in with a browser session (the cookie): the token every
+    state change of theirs must carry (see :mod:`geo_service.sessions`)."""
 
     @property
     def sees_internal(self) -> bool:
@@ -111,19 +114,26 @@ def list_keys(store: Store) -> list[Credential]:
 
 
 def revoke_key(store: Store, credential_id: int, *, actor: Actor) -> None:
+    """Revoke a key and end every session and access token opened with it."""
+    now = dt.datetime.now(dt.UTC)
     with store.change((), actor=actor) as work:
         done = work.conn.execute(
             credentials.update()
             .where(credentials.c.id == credential_id, credentials.c.revoked_at.is_(None))
-            .values(revoked_at=dt.datetime.now(dt.UTC))
+            .values(revoked_at=now)
         )
         if done.rowcount == 0:
             raise NotFound(f"没有有效的密钥 {credential_id} (no active credential {credential_id})")
+        ended = work.conn.execute(
+            sessions.update()
+            .where(sessions.c.credential_id == credential_id, sessions.c.ended_at.is_(None))
+            .values(ended_at=now)
+        ).rowcount
         work.record(
             "credential.revoke",
             f"credential {credential_id}",
             before={"revoked": False},
-            after={"revoked": True},
+            after={"revoked": True, "sessions_ended": ended},
         )
 
 

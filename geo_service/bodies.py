@@ -40,7 +40,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from geo_service.deps import KEY_COOKIE, RoleCheck, get_caller
+from geo_service.auth import PUBLIC
+from geo_service.deps import MUTATING, SESSION_COOKIE, RoleCheck, check_origin, identify
 from geo_service.errors import error_response, status_code_for
 from geo_service.openapi import dependency_calls
 from geo_service.settings import Settings
@@ -175,14 +176,21 @@ async def _check_caller(scope: Scope, checks: tuple[RoleCheck, ...]) -> None:
     request = Request(scope)  # headers and cookies only: no receive, the body untouched
     store = request.app.state.store
     caller = await run_in_threadpool(
-        get_caller,
+        identify,
         store,
         request.headers.get("authorization"),
         request.headers.get("x-api-key"),
-        request.cookies.get(KEY_COOKIE),
+        request.cookies.get(SESSION_COOKIE),
     )
     for check in checks:
         check(caller)
+    signed_in_by_cookie = not request.headers.get("authorization") and not (
+        request.headers.get("x-api-key")
+    )
+    if signed_in_by_cookie and caller is not PUBLIC and request.method in MUTATING:
+        # A browser's change from another site is refused before its body is read; the
+        # session's CSRF token (maybe a form field) is checked by the route, once it is.
+        check_origin(request, request.app.state.settings)
 
 
 async def _refuse(exc: GeoServiceError, scope: Scope, receive: Receive, send: Send) -> None:

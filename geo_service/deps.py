@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import Cookie, Depends, Header, Request
+from starlette.concurrency import run_in_threadpool
 
+from geo_service import sessions
 from geo_service.auth import PUBLIC, Caller, Role, authenticate
 from geo_service.feature_cache import FeatureCache
 from geo_service.settings import Settings
@@ -29,28 +33,88 @@ StoreDep = Annotated[Store, Depends(get_store)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-KEY_COOKIE = "gs_key"
+SESSION_COOKIE = "gs_session"
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_FIELD = "csrf_token"
+MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
-def get_caller(
+def identify(
+    store: Store,
+    authorization: str | None,
+    x_api_key: str | None,
+    session: str | None,
+) -> Caller:
+    """Who is calling, from the headers and the session cookie alone (no CSRF check, no
+    body read): a key or access token sent on purpose, which must be valid, else the
+    browser session, else the public. Asks the store: call it off the event loop."""
+    if authorization is not None:
+        return sessions.bearer(store, authorization)
+    if x_api_key:
+        return authenticate(store, x_api_key)
+    if not session:
+        return PUBLIC
+    return sessions.lookup(store, session, kind=sessions.BROWSER) or PUBLIC
+
+
+async def get_caller(
+    request: Request,
     store: StoreDep,
+    settings: SettingsDep,
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
     x_api_key: Annotated[str | None, Header(include_in_schema=False)] = None,
-    gs_key: Annotated[str | None, Cookie(include_in_schema=False)] = None,
+    gs_session: Annotated[str | None, Cookie(include_in_schema=False)] = None,
 ) -> Caller:
-    key = x_api_key
-    if authorization and authorization.lower().startswith("bearer "):
-        key = authorization[7:].strip()
-    if key:
-        return authenticate(store, key)  # a key sent on purpose must be valid
-    if gs_key:
-        # A browser sends the key kept by /login; if it was revoked or expired, the page
-        # still works for the public, and staff pages answer 401 and sign-in again.
-        try:
-            return authenticate(store, gs_key)
-        except AuthenticationRequired:
-            return PUBLIC
-    return PUBLIC
+    """Who is calling: a key or access token sent on purpose (which must be valid), else
+    the browser session of the cookie, else the public.
+
+    A state change made with the cookie must come from this site (``Origin``, or
+    ``Referer`` without it) and carry the session's CSRF token; one made with a header
+    needs neither, since no other site can make a browser send our headers.
+    """
+    caller = await run_in_threadpool(identify, store, authorization, x_api_key, gs_session)
+    if authorization is not None or x_api_key or gs_session is None or caller is PUBLIC:
+        # Expired, ended or its key revoked: the page still works for the public, and
+        # staff pages answer 401 and sign-in again.
+        return caller
+    if request.method in MUTATING:
+        check_origin(request, settings)
+        sent = request.headers.get(CSRF_HEADER)
+        if sent is None and request.headers.get("content-type", "").startswith(_FORMS):
+            # Parsed once: FastAPI has already read the form of a route that takes one.
+            field = (await request.form()).get(CSRF_FIELD)
+            sent = field if isinstance(field, str) else None
+        if not sessions.csrf_matches(gs_session, sent):
+            raise sessions.CsrfRefused(
+                f"缺少或错误的 CSRF 令牌: 请在 {CSRF_HEADER} 请求头或 {CSRF_FIELD} 表单字段中"
+                f"发送 GET /session 给出的令牌 (missing or wrong CSRF token: send the "
+                f"csrf_token from GET /session in the {CSRF_HEADER} header or the "
+                f"{CSRF_FIELD} form field)"
+            )
+    return replace(caller, csrf_token=sessions.csrf_token(gs_session))
+
+
+def check_origin(request: Request, settings: Settings) -> None:
+    """Refuse a browser's request sent from another site: its ``Origin`` (or, when a
+    browser sent none, its ``Referer``) must be this service or a trusted origin.
+    ``Origin: null`` (a sandboxed frame, a page with ``Referrer-Policy: no-referrer``)
+    is refused too: it says nothing about where the request came from."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        referer = request.headers.get("referer")
+        if referer is None:
+            return  # not a browser's page (they send one or the other): the token decides
+        parts = urlsplit(referer)
+        origin = f"{parts.scheme}://{parts.netloc}"
+    base = urlsplit(str(request.base_url))
+    allowed = {f"{base.scheme}://{base.netloc}", *settings.trusted_origins}
+    if origin.strip().rstrip("/").lower() not in {a.rstrip("/").lower() for a in allowed}:
+        raise sessions.CsrfRefused(
+            f"请求来自其他网站 {origin[:100]!r}, 已拒绝 (refused: a signed-in browser's change "
+            f"sent from another site, {origin[:100]!r}; only {base.scheme}://{base.netloc} "
+            "may make changes with this session)"
+        )
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]

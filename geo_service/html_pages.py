@@ -55,7 +55,7 @@ td.n{text-align:right;white-space:nowrap}
 _STYLE_HASH = base64.b64encode(hashlib.sha256(_CSS.encode()).digest()).decode()
 POLICY = (
     f"default-src 'none'; style-src 'sha256-{_STYLE_HASH}'; img-src data:; "
-    "base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
 """No script at all, only this module's style sheet, nothing from another host."""
 _HEADERS = {

@@ -14,13 +14,12 @@ from typing import Annotated, Any
 import geopandas as gpd
 import numpy as np
 import shapely
-from fastapi import APIRouter, Body, Form, Path, Query
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi import APIRouter, Body, Path, Query
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from geo_service.bodies import OffLoopJSONRoute
 from geo_service.deps import (
-    KEY_COOKIE,
     CallerDep,
     PlannerDep,
     SettingsDep,
@@ -37,7 +36,6 @@ from layers.frames import derive
 from layers.tiling import MAX_ZOOM, MIN_ZOOM, check, storage_bounds
 from maps import tiles
 from maps.base import ASSETS, header_policy, render
-from maps.html import escape
 from maps.investor import factory_popup, investor_map, listed, parcel_popup
 from maps.preselect import preselect_map
 from maps.readiness import parcel_popup as readiness_parcel_popup
@@ -46,8 +44,6 @@ from matching.engine import match
 from matching.request import load_request, parse_request
 
 router = APIRouter(tags=["maps"], route_class=OffLoopJSONRoute)
-# Where /login may send the browser afterwards: a path on this site, never "//host".
-LOCAL_PATH = r"^/([A-Za-z0-9_?=&.-][A-Za-z0-9/_?=&.-]*)?$"
 MVT = "application/vnd.mapbox-vector-tile"
 
 
@@ -269,49 +265,6 @@ def basemap_tile(
     if not tile.is_file():
         raise NotFound("tile not found")
     return FileResponse(tile, media_type="image/png")
-
-
-@router.get("/login", response_class=HTMLResponse, include_in_schema=False)
-def login_form(
-    next_: Annotated[str, Query(alias="next", pattern=LOCAL_PATH)] = "/",
-) -> HTMLResponse:
-    return HTMLResponse(
-        '<!doctype html><html lang="zh"><head><meta charset="utf-8"><title>登录 Sign in'
-        '</title></head><body><form method="post" action="/login">'
-        f'<input type="hidden" name="next" value="{escape(next_)}">'
-        '<label>API 密钥 (API key) <input name="key" type="password" autocomplete="off">'
-        "</label> <button>登录 Sign in</button></form></body></html>",
-        headers={"Content-Security-Policy": "default-src 'none'; form-action 'self'"},
-    )
-
-
-@router.post("/login", include_in_schema=False)
-def login(
-    store: StoreDep,
-    settings: SettingsDep,
-    key: Annotated[str, Form(max_length=200)],
-    next_: Annotated[str, Form(alias="next", pattern=LOCAL_PATH)] = "/",
-) -> Response:
-    from geo_service.auth import authenticate
-
-    authenticate(store, key)  # refuses an unknown or revoked key with 401
-    response = RedirectResponse(next_, status_code=303)
-    response.set_cookie(
-        KEY_COOKIE,
-        key,
-        httponly=True,
-        samesite="strict",
-        max_age=8 * 3600,
-        secure=settings.environment == "production",
-    )
-    return response
-
-
-@router.get("/logout", include_in_schema=False)
-def logout() -> Response:
-    response = RedirectResponse("/", status_code=303)
-    response.delete_cookie(KEY_COOKIE)
-    return response
 
 
 __all__ = ["router"]

@@ -98,6 +98,23 @@ class Settings(BaseSettings):
         "caller gets 503 import_timeout, nothing is changed, the next upload gets a new one)",
     )
 
+    session_ttl_s: int = Field(
+        default=8 * 3600,
+        ge=60,
+        description="a browser session opened at /login ends this many seconds later",
+    )
+    token_ttl_s: int = Field(
+        default=3600,
+        ge=60,
+        description="an access token from /oauth/token (QGIS's OAuth2 method) is good for "
+        "this many seconds; the client asks for a new one with the key",
+    )
+    trusted_origins: list[str] = Field(
+        default_factory=list,
+        description="origins (https://gis.example.org) besides the service's own from "
+        "which signed-in browsers may make changes: set it when a proxy rewrites the Host",
+    )
+
     @model_validator(mode="after")
     def _refuse_insecure_defaults(self) -> Settings:
         if self.environment == "production" and not self.db_url:

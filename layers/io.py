@@ -29,8 +29,11 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pyogrio
 import pyogrio.errors
+import pyogrio.raw
+import shapely
 
 from layers.errors import InvalidInput, LayerValidationError, Problem
 from layers.frames import GEOMETRY, Check, conform, derive
@@ -584,11 +587,11 @@ def write_zone_file(
 def _file_frame(
     frame: gpd.GeoDataFrame, spec: LayerSpec, fields: tuple[FieldSpec, ...]
 ) -> gpd.GeoDataFrame:
-    """The frame as files hold it: derived fields added, only ``fields``, dates as text."""
+    """The frame as files hold it: derived fields added, only ``fields``, dates as text
+    (ISO 8601, YYYY-MM-DD; a GeoPackage gets them as dates, see :func:`_write_gdal_layer`)."""
     out = derive(frame, spec)[[*spec.field_names(fields), GEOMETRY]].reset_index(drop=True)
     for f in fields:
         if f.kind == "date":
-            # Dates are written as ISO 8601 text (YYYY-MM-DD) in every GDAL format.
             out[f.name] = out[f.name].map(lambda d: None if d is None else d.isoformat())
     return out
 
@@ -604,10 +607,71 @@ def _write_gdal_layer(out: gpd.GeoDataFrame, spec: LayerSpec, path: Path, *, dri
         # Our GDAL writes GeoPackage 1.4 by default, which GDAL 3.6 (Debian 12) and the
         # QGIS built on it open with a warning; 1.2 holds all we write and opens everywhere.
         options["dataset_options"] = {"VERSION": "1.2"}
+    dates = [f.name for f in spec.fields if f.kind == "date" and f.name in out.columns]
+    if driver == "GPKG" and dates:
+        _write_gpkg_with_dates(out, spec, path, dates, **options)
+        return
     # Keep each feature's own type: GDAL would otherwise promote all to Multi*.
     pyogrio.write_dataframe(
         out, path, layer=spec.name, driver=driver, promote_to_multi=False, **options
     )
+
+
+def _write_gpkg_with_dates(
+    out: gpd.GeoDataFrame,
+    spec: LayerSpec,
+    path: Path,
+    dates: list[str],
+    *,
+    geometry_type: str | None = None,
+    dataset_options: dict[str, str] | None = None,
+) -> None:
+    """As :func:`pyogrio.write_dataframe`, but with ``dates`` as GeoPackage DATE columns:
+    pandas cannot hold the ``datetime64[D]`` arrays from which pyogrio makes an OGR Date
+    field (it writes text or DateTime), so the columns go to :func:`pyogrio.raw.write`.
+    QGIS and GDAL then read them as dates, not strings, and sort and filter them so."""
+    names = [c for c in out.columns if c != GEOMETRY]
+    data: list[Any] = []
+    masks: list[Any] = []
+    for name in names:
+        column = out[name]
+        if name in dates:  # ISO text (or None) → days; None → NaT, written as NULL
+            data.append(pd.to_datetime(column, format="%Y-%m-%d").to_numpy("datetime64[D]"))
+            masks.append(None)
+        elif pd.api.types.is_extension_array_dtype(column.dtype):
+            # Nullable Int64 / boolean / Float64: values and a mask, as pyogrio passes them.
+            numpy_dtype = getattr(column.dtype, "numpy_dtype", np.dtype(object))
+            fill = 0 if numpy_dtype != np.dtype(object) else None
+            data.append(column.to_numpy(dtype=numpy_dtype, na_value=fill))
+            masks.append(column.isna().to_numpy())
+        else:
+            data.append(column.to_numpy())
+            masks.append(None)
+    geoms = out.geometry.values
+    if geometry_type is None:
+        kinds = sorted(set(shapely.get_type_id(geoms[~shapely.is_missing(geoms)]).tolist()))
+        # One kind: that type; a mix (Polygon and MultiPolygon): each feature keeps its own.
+        geometry_type = _GEOMETRY_NAMES[kinds[0]] if len(kinds) == 1 else "Unknown"
+    epsg = out.crs.to_epsg() if out.crs is not None else None
+    pyogrio.raw.write(
+        path,
+        shapely.to_wkb(geoms),
+        data,
+        names,
+        field_mask=masks,
+        layer=spec.name,
+        driver="GPKG",
+        geometry_type=geometry_type,
+        crs=f"EPSG:{epsg}" if epsg else (out.crs.to_wkt("WKT1_GDAL") if out.crs else None),
+        promote_to_multi=False,
+        dataset_options=dataset_options,
+    )
+
+
+_GEOMETRY_NAMES = {
+    0: "Point", 1: "LineString", 3: "Polygon", 4: "MultiPoint", 5: "MultiLineString",
+    6: "MultiPolygon", 7: "GeometryCollection",
+}  # fmt: skip
 
 
 def _refuse_truncation(frame: gpd.GeoDataFrame, fields: tuple[FieldSpec, ...], name: str) -> None:

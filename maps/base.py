@@ -389,7 +389,7 @@ def header_policy(html: str) -> str:
     """The Content-Security-Policy header for a page :func:`render` produced (read back
     from its ``<meta>``, so a cached page needs no second rendering)."""
     start = html.index(_META) + len(_META)
-    return html[start : html.index('">', start)] + "; frame-ancestors 'self'"
+    return html[start : html.index('">', start)] + "; frame-ancestors 'none'"
 
 
 def _own_scripts(html: str, standalone: bool) -> list[str]:

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Quick start (2): install everything the tests need (PostgreSQL + PostGIS, Chromium, GDAL tools),
+# Quick start (2): install everything the tests need (PostgreSQL + PostGIS, Chromium, GDAL tools,
+# QGIS),
 # then run the linters, the type checker and the whole test suite on both stores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +22,14 @@ if ! command -v ogrinfo >/dev/null 2>&1; then
   echo "installing gdal-bin (ogrinfo, ogr2ogr) for the GDAL client tests …" >&2
   apt-get update -q >&2
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q gdal-bin >&2
+fi
+
+# Debian's QGIS, headless: the desktop client tests/test_qgis_client.py signs in with
+# (OAuth2) and reads through (OGC API - Features), run with the system python3.
+if ! /usr/bin/python3 -c "import qgis.core" >/dev/null 2>&1; then
+  echo "installing qgis and python3-qgis for the QGIS client test …" >&2
+  apt-get update -q >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q qgis python3-qgis >&2
 fi
 
 echo "== ruff" >&2

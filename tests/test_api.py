@@ -282,7 +282,7 @@ def test_login_cookie_opens_staff_maps_and_a_stale_one_is_ignored(
     assert response.status_code == 303 and response.headers["location"] == "/maps/readiness"
     assert "httponly" in response.headers["set-cookie"].lower()
     assert client.get("/maps/readiness").status_code == 200
-    client.cookies.set("gs_key", "gsk_revoked-or-made-up")
+    client.cookies.set("gs_session", "gss_expired-or-made-up")
     assert client.get("/collections/parks/items").status_code == 200  # public still works
     assert client.get("/maps/readiness").status_code == 401
     client.get("/logout")

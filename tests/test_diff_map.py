@@ -134,7 +134,7 @@ def test_served_diff_map_shows_what_changed_offline(
             response = v.page.request.get(url, headers=headers)
             assert response.status == 200
             policy = response.headers["content-security-policy"]
-            assert "script-src 'self' 'sha256-" in policy and "frame-ancestors 'self'" in policy
+            assert "script-src 'self' 'sha256-" in policy and "frame-ancestors 'none'" in policy
             assert response.headers["x-content-type-options"] == "nosniff"
             html = response.text()
             assert f"清单 {staged.id} (2027 年)" in html

@@ -48,8 +48,9 @@ TRICKY_NAME = "演示地块「甲」𠀀 'single' \"double\", 逗号"  # CJK Ext
 SRS = re.compile(r"^Layer SRS WKT:\n(.+?)\nData axis to CRS axis mapping: ([\d,]+)$", re.M | re.S)
 OGR_TYPES = {"str": "String", "int": "Integer", "float": "Real", "bool": "Integer(Boolean)",
              "date": "Date"}  # fmt: skip
-# In our files: 64-bit integers, and dates as ISO text (as every file layers.io writes).
-FILE_TYPES = OGR_TYPES | {"int": "Integer64", "date": "String"}
+# In our GeoPackages: 64-bit integers, and dates as GeoPackage DATE columns (item 14: QGIS
+# sorts and filters them as dates, not text).
+FILE_TYPES = OGR_TYPES | {"int": "Integer64"}
 
 
 @pytest.fixture(scope="module")

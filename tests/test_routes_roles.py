@@ -146,6 +146,12 @@ POLICY: dict[tuple[str, str], Rule] = {
         ANYONE, body=lambda d: {"data": {"key": d.planner_key, "next": "/"}}, invalid={}
     ),
     ("GET", "/logout"): Rule(ANYONE),
+    ("GET", "/session"): Rule(ANYONE),
+    # OAuth2 (QGIS): a key exchanged for an access token, whoever the caller is.
+    ("POST", "/oauth/token"): Rule(
+        ANYONE,
+        body=lambda d: {"data": {"grant_type": "password", "password": d.planner_key}},
+    ),
     # The stock list: the land bureau changes it, staff read it.
     ("POST", "/stock-lists"): Rule(
         BUREAU, "/stock-lists?year=2028", body=_list_upload, invalid=NO_FILE
@@ -322,6 +328,8 @@ def _assert_refused(response: Any, role: Role, what: str) -> None:
 
 
 CHANGES = {
+    ("POST", "/login"),  # a session opened, and audited
+    ("POST", "/oauth/token"),  # an access token issued, and audited
     ("POST", "/stock-lists"),
     ("POST", "/stock-lists/{release_id}/publish"),
     ("POST", "/reservations"),

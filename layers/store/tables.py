@@ -210,6 +210,24 @@ credentials = sa.Table(
     comment="API keys: only a SHA-256 hash of each key is kept.",
 )
 
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("token_hash", sa.Text, nullable=False, unique=True),
+    sa.Column(
+        "credential_id", sa.Integer, sa.ForeignKey("credentials.id"), nullable=False, index=True
+    ),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("ended_at", sa.DateTime(timezone=True)),
+    sa.CheckConstraint("kind IN ('browser', 'oauth')", name="kind"),
+    comment="Browser sessions (/login) and OAuth2 access tokens (/oauth/token), each opened "
+    "with a key: only a SHA-256 hash of each token is kept; ended on logout or when the "
+    "key is revoked.",
+)
+
 
 def in_force(table: sa.Table, release: int | None = None) -> list[sa.ColumnElement[bool]]:
     """Conditions keeping the rows readers see: for released layers, those of ``release``

@@ -166,6 +166,21 @@ def test_a_wrong_key_or_role_is_refused_before_the_body(served: str, store: Stor
         assert code is None or answer["code"] == code, (path, answer)
 
 
+def test_a_browser_change_from_another_site_is_refused_before_the_body(
+    served: str, store: Store
+) -> None:
+    """A signed-in browser's upload sent from another site (R35): 403 at once, without a
+    byte of the 50 MB body read — and from this site, the route itself asks for the
+    session's CSRF token."""
+    login = httpx.post(f"{served}/login", data={"key": _key(store, "land_bureau")})
+    session = login.cookies["gs_session"]
+    headers = UPLOAD | {"Content-Length": str(50 * MiB), "Cookie": f"gs_session={session}"}
+    got, answer, sent = _raw(
+        served, "POST", "/stock-lists?year=2028", headers | {"Origin": "http://evil.example"}
+    )
+    assert (got, answer["code"], sent) == (403, "csrf_refused", 0)
+
+
 def test_a_body_over_its_cap_is_refused_from_its_length(served: str, store: Store) -> None:
     """Staff with a body over the cap declared in Content-Length: 413 naming the limit,
     before a byte is sent."""

@@ -244,13 +244,19 @@ def _check_members(pairs: list[tuple[str, Any]]) -> dict[str, Any] | _Checked:
     bad: list[str] = []
     for key, value in pairs:
         step = _step(key)
-        if key.casefold() in _CRS_MEMBERS and not _is_known_crs(value):
+        if _as_gdal_reads(key) in _CRS_MEMBERS and not _is_known_crs(value):
             bad.append(step)
         bad += [step + p for p in _bad_paths(value)]
     plain = len(pairs) <= 2 and len({key for key, _ in pairs}) == len(pairs)
     if not bad and plain and all(isinstance(v, (str, dict)) for _, v in pairs):
         return dict(pairs)
     return _Checked(tuple(bad)) if bad else _CLEAN
+
+
+def _as_gdal_reads(key: str) -> str:
+    """A member's name as GDAL matches it: its JSON parser ends a key at the first NUL
+    (``"crs\\u0000x"`` is its ``crs``), and it compares names without regard to case."""
+    return key.split("\x00", 1)[0].casefold()
 
 
 def _is_known_crs(value: object) -> bool:

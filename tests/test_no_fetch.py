@@ -131,6 +131,19 @@ SPELLINGS: dict[str, tuple[str, str]] = {
         f'"crs": {{"type": "{esc("link")}", "properties": {{"href": "{{url}}/e.wkt"}}}}',
         "top",
     ),
+    "a NUL after the key (GDAL ends the key there)": (
+        '"crs\\u0000": {"type": "link", "properties": {"href": "{url}/n.wkt"}}',
+        "top",
+    ),
+    "a NUL and more after the key": (
+        '"crs\\u0000x": {"type": "link", "properties": {"href": "{url}/o.wkt"}}',
+        "top",
+    ),
+    "a NUL key after a plain crs": (
+        '"crs": {"type": "name", "properties": {"name": "EPSG:4490"}}, '
+        '"CRS\\u0000": {"type": "link", "properties": {"href": "{url}/p.wkt"}}',
+        "top",
+    ),
     "type url": ('"crs": {"type": "url", "properties": {"url": "{url}/f.wkt"}}', "top"),
     "type URL": ('"crs": {"type": "URL", "properties": {"url": "{url}/g.wkt"}}', "top"),
     "type LINK": ('"crs": {"type": "LINK", "properties": {"href": "{url}/h.wkt"}}', "top"),
@@ -253,9 +266,10 @@ def _case(text: str, flips: list[bool]) -> str:
 
 @st.composite
 def spellings(draw: st.DrawFn, url: str) -> str:
-    """A ``crs`` member GDAL might act on: any case, any characters ``\\u``-escaped, any
-    key order, any whitespace, any type, URL in any of the members GDAL reads, inside a
-    feature or not, after a plain one or not."""
+    """A ``crs`` member GDAL might act on: any case, any characters ``\\u``-escaped, a NUL
+    and more after the key (GDAL reads the key up to the NUL), any key order, any
+    whitespace, any type, URL in any of the members GDAL reads, inside a feature or not,
+    after a plain one or not."""
 
     def text(value: str) -> str:
         value = _case(
@@ -282,7 +296,8 @@ def spellings(draw: st.DrawFn, url: str) -> str:
         f'"{text("properties")}": {{{inner}}}',
     ]
     pairs = draw(st.permutations(pairs))
-    member = f'"{text("crs")}"{draw(space)}:{draw(space)}{{{", ".join(pairs)}}}'
+    tail = draw(st.sampled_from(["", "\\u0000", "\\u0000x", "\\u0000\\u0000crs"]))
+    member = f'"{text("crs")}{tail}"{draw(space)}:{draw(space)}{{{", ".join(pairs)}}}'
     if draw(st.booleans()):
         member = f'"crs": {{"type": "name", "properties": {{"name": "EPSG:4490"}}}}, {member}'
     return member

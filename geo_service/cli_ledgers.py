@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import Annotated
@@ -10,6 +11,7 @@ import typer
 from rich.table import Table
 
 from geo_service.cli_common import DbOption, cli_actor, console, open_store
+from layers.catalog import LAYERS
 from layers.errors import InvalidInput
 from layers.store import ledgers
 from layers.store import reservations as held
@@ -28,6 +30,22 @@ def _pairs(items: list[str], what: str) -> dict[str, str]:
         if not sep or not key:
             raise InvalidInput(f"{what} 应写作 name=value (write {what} as name=value): {item!r}")
         out[key.strip()] = value.strip()
+    return out
+
+
+def _typed(layer: str, values: dict[str, str]) -> dict[str, object]:
+    """Values typed on the command line as the ledger takes them: numbers for number
+    fields (a text that is no number stays text, and is refused naming the field), no
+    value for an empty one."""
+    kinds = {f.name: f.kind for f in LAYERS[layer].stored_fields} if layer in LAYERS else {}
+    out: dict[str, object] = {}
+    for name, text in values.items():
+        out[name] = text
+        if not text:
+            out[name] = None
+        elif kinds.get(name) in ("float", "int"):
+            with contextlib.suppress(ValueError):
+                out[name] = float(text)
     return out
 
 
@@ -117,7 +135,7 @@ def ledger_set(
 ) -> None:
     """修改台账 (edit a ledger row); refused if someone changed it since --version, or if
     it leaves a budget overdrawn (unless --override gives the reason)."""
-    changes: dict[str, object] = dict(_pairs(values, "field=value"))
+    changes = _typed(layer, _pairs(values, "field=value"))
     feature_id = _id(feature_id)
     row = ledgers.update_ledger(
         open_store(db), layer, feature_id, changes, version=version, quarter=quarter,

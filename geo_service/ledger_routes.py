@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, UploadFile
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
 from starlette.concurrency import run_in_threadpool
 
 from geo_service.auth import Caller, Role
@@ -74,7 +74,7 @@ class ReservationBody(_Body):
 class LedgerEdit(_Body):
     """New values for some fields of one ledger row, made from ``version``."""
 
-    version: int = Field(ge=1)
+    version: StrictInt = Field(ge=1)  # ``true`` or ``4.0`` is no version
     quarter: str = Field(pattern=r"^(19|20)\d{2}Q[1-4]$", examples=["2026Q4"])
     values: dict[str, Any] = Field(min_length=1)
     override: str | None = Field(

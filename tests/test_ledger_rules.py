@@ -132,6 +132,12 @@ def test_an_edit_stamps_the_row_with_its_quarter(loaded: Store) -> None:
         version=row["version"], quarter="2027Q1", actor=CENTRE,
     )  # fmt: skip
     assert done["values"]["ledger_q"] == "2027Q1"
+    # The quarter is the edit's: it cannot be typed apart from it.
+    with pytest.raises(InvalidInput, match="ledger_q"):
+        ledgers.update_ledger(
+            loaded, "parks", park_id, {"ledger_q": "1999Q1"}, version=done["version"],
+            quarter="2027Q2", actor=CENTRE,
+        )  # fmt: skip
 
 
 # -- R37: nothing coerced; reports count what changed ---------------------------------
@@ -142,6 +148,7 @@ def test_an_edit_stamps_the_row_with_its_quarter(loaded: Store) -> None:
         ("egy_total", float("nan")),
         ("egy_total", {"value": 1}),
         ("egy_total", [1]),
+        ("egy_total", "208000"),
         ("name", {"zh": "园区"}),
         ("name", 12),
     ],
@@ -248,6 +255,9 @@ def test_ledger_rules_over_http(loaded: Store, settings: Settings, tmp_path: Pat
             bad = client.patch(url, json={**edit, "values": values}, headers=bureau)
             assert bad.status_code == 422, bad.text
             assert bad.json()["details"]["problems"][0]["field"] == next(iter(values))
+        for version in (True, float(row["version"])):  # no version, though they equal one
+            typed = {**edit, "version": version, "values": {"egy_total": 1.0e6}}
+            assert client.patch(url, json=typed, headers=bureau).status_code == 400
         nan = client.patch(
             url,
             content=f'{{"version": {row["version"]}, "quarter": "2026Q4", '

@@ -63,8 +63,9 @@ def update_ledger(
 ) -> dict[str, Any]:
     """Change some fields of one ledger row made from ``version``; returns the new row.
 
-    ``values`` are taken as they are typed (JSON): a boolean, an object, NaN or infinity
-    where the field wants a number or a text is refused, never coerced. ``override`` is
+    ``values`` are taken as they are typed (JSON): a boolean, an object, a text, NaN or
+    infinity where the field wants a number, or a number where it wants a text, is
+    refused, never coerced. ``override`` is
     the reason for leaving a park or substation budget overdrawn (audited); without it
     such an edit is refused with :class:`Conflict`.
     """
@@ -202,8 +203,7 @@ def _validated(
     after = {name: _plain(canonical[name].iloc[0]) for name in values}
     before = {name: _plain(stored[name]) for name in values}
     changed = {k: v for k, v in after.items() if before[k] != v}
-    stamped = "ledger_q" in spec.field_names() and "ledger_q" not in values
-    if changed and stamped and stored["ledger_q"] != quarter:
+    if changed and "ledger_q" in spec.field_names() and stored["ledger_q"] != quarter:
         changed["ledger_q"] = quarter  # the row now reads as of the edit's quarter
         before["ledger_q"] = _plain(stored["ledger_q"])
     return _Edit(feature_id, version, {k: before[k] for k in changed}, changed, row)
@@ -336,6 +336,8 @@ def _typed_problems(spec: LayerSpec, values: dict[str, Any]) -> dict[str, str]:
             out[name] = f"值 {value!r} 不是有限数值 (not a finite number)"
         elif isinstance(value, int | float) and kind in ("str", "date"):
             out[name] = f"值 {value!r} 是数值, 应为文本 (a number where a {kind} is expected)"
+        elif isinstance(value, str) and kind in ("float", "int"):
+            out[name] = f"值 {value!r} 是文本, 应为数值 (a text where a number is expected)"
     return out
 
 
@@ -346,7 +348,8 @@ MAX_REPORTED = 200
 def _check_edit(spec: LayerSpec, quarter: str, values: dict[str, Any]) -> None:
     if not QUARTER.match(quarter):
         raise InvalidInput(f"季度格式应为 2026Q4 (quarter must look like 2026Q4): {quarter!r}")
-    editable = {f.name for f in spec.stored_fields} - {spec.id_field}
+    # The quarter a row reads as of is the edit's own (``quarter``), never typed apart.
+    editable = {f.name for f in spec.stored_fields} - {spec.id_field, "ledger_q"}
     unknown = sorted(set(values) - editable)
     if unknown:
         raise InvalidInput(

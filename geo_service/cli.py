@@ -188,8 +188,12 @@ def _serve(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
     from geo_service.app import create_app
+    from geo_service.errors import server_log_config
 
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    uvicorn.run(
+        create_app(settings), host=host, port=port, log_level="info",
+        log_config=server_log_config(),
+    )  # fmt: skip
 
 
 @app.command()

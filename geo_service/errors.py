@@ -6,6 +6,7 @@ ever reaches a client.
 
 from __future__ import annotations
 
+import copy
 import logging
 import sqlite3
 import traceback
@@ -119,6 +120,35 @@ def log_error(request: Request, status: int, code: str, cause: str = "") -> None
         "request %s: %s %s -> %d %s%s",
         rid, request.method, request.url.path[:200], status, code, f" ({cause})" if cause else "",
     )  # fmt: skip
+
+
+ACCESS_ARG_CHARS = 300
+"""What an access-log line keeps of each of its parts (the path with its query)."""
+
+
+class ShortAccessLine(logging.Filter):
+    """Bounds uvicorn's access-log line, one per request: a path and query longer than
+    :data:`ACCESS_ARG_CHARS` (a 64 KiB filter) is cut, saying how much was left out."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                f"{a[:ACCESS_ARG_CHARS]}…(+{len(a) - ACCESS_ARG_CHARS} chars)"
+                if isinstance(a, str) and len(a) > ACCESS_ARG_CHARS
+                else a
+                for a in record.args
+            )
+        return True
+
+
+def server_log_config() -> dict[str, Any]:
+    """uvicorn's own logging configuration, with every access line bounded."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config.setdefault("filters", {})["short_access"] = {"()": ShortAccessLine}
+    config["handlers"]["access"]["filters"] = ["short_access"]
+    return config
 
 
 def unexpected_error(request: Request, exc: Exception) -> JSONResponse:

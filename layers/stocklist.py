@@ -21,7 +21,7 @@ import pandas as pd
 import shapely
 
 from layers.area import area_m2
-from layers.catalog import PARCELS, PARKS
+from layers.catalog import ON_OFFER, PARCELS, PARKS
 from layers.crs import STORAGE_EPSG
 from layers.errors import (
     GeoServiceError,
@@ -384,7 +384,12 @@ def import_list(
     base = store.current_release_id()  # the diff is against this list, stored as it was
     in_force = store.read_layer(PARCELS, release=base) if base else store.read_layer(PARCELS)
     changes = diff(in_force, frame)
-    removed, total = len(changes.removed), len(in_force)
+    # Taken off the offer: gone from the list, or still listed but no longer available —
+    # either way investors lose it, so both count towards the share to confirm.
+    leaving = [r["parcel_id"] for r in changes.removed] + [
+        c["parcel_id"] for c in changes.changed if _leaves_offer(c["fields"].get("status"))
+    ]
+    removed, total = len(leaving), len(in_force)
     if not confirm_removals and total and removed / total > max_removed_share:
         store.record(
             actor,
@@ -393,17 +398,19 @@ def import_list(
             after={"removed": removed, "in_force": total, "confirmed": False},
         )
         raise RemovalsUnconfirmed(
-            f"{report.source}: 将移除现行清单 {total} 宗中的 {removed} 宗 "
-            f"({removed / total:.0%}), 超过 {max_removed_share:.0%}; 确认后重新导入 "
-            f"(the list would remove {removed} of the {total} parcels in force, more than "
-            f"{max_removed_share:.0%}: check the file, then import it again confirming "
-            "the removals: --confirm-removals, or confirm_removals=true over HTTP)",
+            f"{report.source}: 将移除或撤下现行清单 {total} 宗中的 {removed} 宗 "
+            f"({removed / total:.1%}), 超过 {max_removed_share:.1%}; 确认后重新导入 "
+            f"(the list would remove or take off offer {removed} of the {total} parcels in "
+            f"force ({removed / total:.1%}), more than {max_removed_share:.1%}: check the "
+            "file, then import it again confirming the removals: --confirm-removals, or "
+            "confirm_removals=true over HTTP)",
             details={
                 "file": report.source,
-                "removed": removed,
+                "removed": len(changes.removed),
+                "taken_off_offer": removed - len(changes.removed),
                 "in_force": total,
                 "max_removed_share": max_removed_share,
-                "removed_ids": [r["parcel_id"] for r in changes.removed[:200]],
+                "removed_ids": leaving[:200],
             },
         )
     release = store.stage_release(
@@ -415,6 +422,12 @@ def import_list(
         base=base,
     )
     return Imported(report, changes, release)
+
+
+def _leaves_offer(status: list[Any] | None) -> bool:
+    """Whether a changed status (before, after) takes a parcel off the offer."""
+    on_offer = ON_OFFER[PARCELS.name]
+    return status is not None and status[0] == on_offer and status[1] != on_offer
 
 
 def staged_diff(store: Store, release: Release) -> Diff:

@@ -126,3 +126,25 @@ def test_removing_more_than_the_allowed_share_needs_confirmation_over_http(
         staged = upload("&confirm_removals=true")
         assert staged.status_code == 201, staged.text
         assert len(staged.json()["diff"]["removed"]) == 16
+
+
+def test_taking_parcels_off_offer_counts_like_removing_them(
+    loaded: Store, zone: dict[str, gpd.GeoDataFrame], tmp_path: Path
+) -> None:
+    """Every id kept but every available parcel withdrawn: the public would see nothing
+    on offer, so it needs the same confirmation as removing them (found by a probe)."""
+    from layers.errors import RemovalsUnconfirmed
+    from layers.stocklist import import_list
+
+    parcels = zone["parcels"].assign(list_year=2027)
+    available = parcels["status"] == "available"
+    assert available.mean() > 0.2
+    path = tmp_path / "2027 全部撤回.gpkg"
+    write_layer_file(parcels.assign(status=parcels["status"].mask(available, "withdrawn")),
+                     PARCELS, path)  # fmt: skip
+    with pytest.raises(RemovalsUnconfirmed) as refused:
+        import_list(loaded, path, year=2027, actor=TESTER)
+    assert refused.value.details["removed"] == 0
+    assert refused.value.details["taken_off_offer"] == int(available.sum())
+    staged = import_list(loaded, path, year=2027, actor=TESTER, confirm_removals=True)
+    assert staged.release is not None

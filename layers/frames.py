@@ -27,7 +27,7 @@ from layers.crs import STORAGE_EPSG, check_zone_extent, epsg_of
 from layers.errors import CRSMismatch, LayerValidationError, Problem
 from layers.readiness import readiness_table
 from layers.schema import FieldSpec, LayerSpec
-from layers.text import invisible, normalise_id, normalise_text, shown
+from layers.text import invisible, normalise_id, normalise_text, shown, unlike_id
 
 GEOMETRY = "geometry"
 # A few identifier-like columns that file writers add on their own.
@@ -212,6 +212,20 @@ def _id_labels(frame: gpd.GeoDataFrame, spec: LayerSpec) -> list[str | None]:
     return [None if _is_null(v) else shown(normalise_id(str(v))) for v in frame[spec.id_field]]
 
 
+def is_id(f: FieldSpec) -> bool:
+    """Whether a text field holds an identifier, which may hold only the characters
+    :func:`layers.text.unlike_id` allows."""
+    return f.name.endswith("_id")
+
+
+def _odd_characters(text: str, f: FieldSpec) -> list[str]:
+    """Invisible characters in a text, and for an id the characters no id may hold."""
+    found = invisible(text, code=is_code(f))
+    if not found and is_id(f):
+        found = unlike_id(normalise_id(text))
+    return found
+
+
 def is_code(f: FieldSpec) -> bool:
     """Whether a text field holds an identifier or code (compared as a key: NFKC) rather
     than free text (names, notes: NFC, punctuation as written); see layers/text.py."""
@@ -259,7 +273,7 @@ def _parse(raw: pd.Series, present: np.ndarray, f: FieldSpec) -> tuple[pd.Series
     if f.kind == "str":
         code = is_code(f)
         texts = [_as_text(v) if p else None for v, p in zip(raw, present, strict=True)]
-        bad = np.array([bool(t and invisible(t, code=code)) for t in texts], dtype=bool)
+        bad = np.array([bool(t and _odd_characters(t, f)) for t in texts], dtype=bool)
         # Every file, ledger edit and load passes here: the one place text gets the
         # project's spelling (layers/text.py says which and why). Refused values stay raw,
         # so a later check (a park id not found) names them as written.
@@ -268,7 +282,17 @@ def _parse(raw: pd.Series, present: np.ndarray, f: FieldSpec) -> tuple[pd.Series
             [t if t is None or b else normal(t) for t, b in zip(texts, bad, strict=True)],
             dtype=object,
         )
-        return values, present & bad, "含不可见字符, 请删除 (invisible characters: remove them)"
+        return (
+            values,
+            present & bad,
+            (
+                "含不可见字符或编号不允许的字符, 请删除 (invisible characters, or characters an "
+                "id may not hold — ASCII letters and digits, Chinese characters, - _ . / ( ) # — "
+                "remove them)"
+                if is_id(f)
+                else "含不可见字符, 请删除 (invisible characters: remove them)"
+            ),
+        )
     if f.kind in ("float", "int"):
         # A spreadsheet's TRUE is not 1: a boolean where a number belongs is refused.
         numeric = present & ~raw.map(lambda v: isinstance(v, bool | np.bool_)).to_numpy(bool)
@@ -301,7 +325,7 @@ def _coerce(series: pd.Series, f: FieldSpec, problem: Callable[..., None]) -> pd
     present = raw.notna().to_numpy(dtype=bool)
     values, bad, reason = _parse(raw, present, f)
     for i in np.flatnonzero(bad):
-        found = invisible(_as_text(raw[i]), code=is_code(f)) if f.kind == "str" else []
+        found = _odd_characters(_as_text(raw[i]), f) if f.kind == "str" else []
         which = f": {', '.join(found)}" if found else ""
         problem(f"值 {raw[i]!r} {reason}{which}", index=i, field=f.name)
     if f.required:

@@ -83,6 +83,37 @@ def describe(char: str) -> str:
 _CONTROL_NAMES = {"\t": "TAB", "\n": "LINE FEED", "\r": "CARRIAGE RETURN", "\x00": "NUL"}
 
 
+ID_PUNCTUATION = frozenset("-_./()#")
+"""What an identifier may hold besides ASCII letters and digits and Chinese characters."""
+
+
+def unlike_id(value: str) -> list[str]:
+    """The characters an identifier (``*_id``), once normalised, may not hold, each as
+    ``U+XXXX NAME``: anything but ASCII letters and digits, Chinese characters (CJK
+    ideographs) and ``- _ . / ( ) #``.
+
+    After NFKC, full-width letters and digits are ASCII already; what is left that looks
+    like them is another script's letter (Cyrillic ``А``, Greek ``Α``), a combining mark,
+    another dash (``−``, ``‐``, ``–``), another digit (``٠``) or a space: each would make
+    an id that looks like one in force but is not. Case is kept: ``jz2026-001`` and
+    ``JZ2026-001`` are two ids.
+
+    Examples
+    --------
+    >>> unlike_id("JZ2026-001"), unlike_id("晋中2026(一)-01")
+    ([], [])
+    >>> unlike_id("J\u0417\u20122026")  # Cyrillic Ze, figure dash
+    ['U+0417 CYRILLIC CAPITAL LETTER ZE', 'U+2012 FIGURE DASH']
+    """
+    return [describe(c) for c in dict.fromkeys(value) if not _id_character(c)]
+
+
+def _id_character(char: str) -> bool:
+    if char.isascii():
+        return char.isalnum() or char in ID_PUNCTUATION
+    return unicodedata.name(char, "").startswith("CJK ") and unicodedata.category(char) == "Lo"
+
+
 def normalise_id(value: str) -> str:
     """An identifier or code in the one spelling the project keeps: NFKC, trimmed.
 
@@ -136,6 +167,12 @@ def checked_id(value: str, *, what: str = "编号 (id)") -> str:
     normal = normalise_id(value)
     if not normal:
         raise ValueError(f"{what} 为空 (is empty)")
+    unlike = unlike_id(normal)
+    if unlike:
+        raise ValueError(
+            f"{what} 含编号不允许的字符 {', '.join(unlike)} (contains characters an id may "
+            f"not hold: ASCII letters and digits, Chinese characters, - _ . / ( ) #): {value!r}"
+        )
     return normal
 
 

@@ -105,6 +105,31 @@ def test_a_look_alike_id_is_the_same_id_in_the_diff(
     assert "JZ2026-004" in set(staged["parcel_id"])
 
 
+@pytest.mark.parametrize(
+    ("spelling", "culprit"),
+    [
+        ("\u0408Z2026-004", "U+0408"),  # Cyrillic Je for J
+        ("JZ2026-\u041e\u041e4", "U+041E"),  # Cyrillic O for the zeros
+        ("J\u03962026-004", "U+0396"),  # Greek Zeta for Z
+        ("JZ2026-004\u0301", "U+0301"),  # a combining acute on the last digit
+        ("JZ2026-\u0660\u0660\u0664", "U+0660"),  # Arabic-Indic digits
+        ("JZ2026\u2212004", "U+2212"),  # minus sign
+        ("JZ2026\u2011004", "U+2010"),  # non-breaking hyphen (NFKC: U+2010 hyphen)
+        ("JZ2026\u2013004", "U+2013"),  # en dash
+        ("JZ2026\u202f004", "U+0020"),  # narrow no-break space (NFKC: a space)
+    ],
+)
+def test_an_id_in_another_script_or_with_another_dash_is_refused(
+    loaded: Store, zone: dict[str, gpd.GeoDataFrame], tmp_path: Path, spelling: str, culprit: str
+) -> None:
+    """Look-alikes NFKC leaves apart (found by an outside probe): refused naming the
+    character, never staged as "removed JZ2026-004, added J…"."""
+    result = _import(loaded, _next_year(zone, tmp_path, **{"parcel_id:3": spelling}))
+    assert result.release is None
+    (problem,) = [p for p in result.report.problems if p.field == "parcel_id"]
+    assert problem.row == 4 and culprit in problem.message
+
+
 def test_names_are_trimmed_and_keep_their_full_width_punctuation(
     loaded: Store, zone: dict[str, gpd.GeoDataFrame], tmp_path: Path
 ) -> None:

@@ -19,6 +19,7 @@ import json
 import re
 import sqlite3
 import stat
+import string
 import tempfile
 import time
 import zipfile
@@ -170,6 +171,10 @@ def read_layer_file(
             f"{source}: 文件无法读取, 可能已损坏 (the file cannot be read; "
             f"is it damaged?) [{type(exc).__name__}]"
         ) from None
+    if not isinstance(frame, gpd.GeoDataFrame):
+        raise InvalidInput(
+            f"{source}: 图层 {layer or spec.name!r} 没有几何 (the layer has no geometry column)"
+        )
     if frame.geometry.name != GEOMETRY:
         frame = frame.rename_geometry(GEOMETRY)
     return conform(frame, spec, source=source, declared_crs=crs, checks=checks, repairs=repairs)
@@ -312,7 +317,7 @@ def _refuse_sql_in_geopackage(path: Path) -> None:
             # A bound on anything this reads, should a schema be made to be slow.
             db.set_progress_handler(lambda: int(time.monotonic() > deadline), 1000)
             schema = db.execute("SELECT type, name, sql FROM sqlite_master").fetchall()
-            objects = {str(name).casefold(): (kind, sql or "") for kind, name, sql in schema}
+            objects = {_nocase(str(name)): (kind, sql or "") for kind, name, sql in schema}
             views = sorted(str(name) for kind, name, _ in schema if kind == "view")
             triggers = sorted(
                 str(name)
@@ -325,6 +330,16 @@ def _refuse_sql_in_geopackage(path: Path) -> None:
                     "(not a GeoPackage: no gpkg_contents table)"
                 )
             layers = [str(row[0]) for row in db.execute("SELECT table_name FROM gpkg_contents")]
+            # A generated column runs its expression on every read: SQL of the file's.
+            generated = [
+                (layer, str(column))
+                for layer in layers
+                if _is_plain_table(objects.get(_nocase(layer)))
+                for column, hidden in db.execute(
+                    "SELECT name, hidden FROM pragma_table_xinfo(?)", (layer,)
+                )
+                if hidden in (2, 3)
+            ]
     except sqlite3.DatabaseError:
         raise InvalidInput(
             f"{path.name}: 文件无法读取, 可能已损坏 (the file cannot be read; is it damaged?)"
@@ -336,14 +351,23 @@ def _refuse_sql_in_geopackage(path: Path) -> None:
             file=path.name,
         )
         for layer in layers
-        if not _is_plain_table(objects.get(layer.casefold()))
+        if not _is_plain_table(objects.get(_nocase(layer)))
+    ]
+    problems += [
+        Problem(
+            f"图层 {layer!r} 的列 {column!r} 是计算列, 只接受普通列 (column {column!r} of "
+            f"layer {layer!r} is computed by SQL; only stored values are read)",
+            file=path.name,
+            field=column,
+        )
+        for layer, column in generated
     ]
     problems += [
         Problem(
             f"含视图 {name!r}, 请删除 (the file holds a view {name!r}: remove it)", file=path.name
         )
         for name in views
-        if name.casefold() not in {layer.casefold() for layer in layers}  # named above
+        if _nocase(name) not in {_nocase(layer) for layer in layers}  # named above
     ]
     problems += [
         Problem(
@@ -358,6 +382,15 @@ def _refuse_sql_in_geopackage(path: Path) -> None:
             "no views, no triggers of its own)",
             problems,
         )
+
+
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
+
+def _nocase(name: str) -> str:
+    """A name as SQLite compares names: A–Z folded, nothing else (``str.casefold`` would
+    make ``"parcelſ"``, long s, the same as ``"parcels"``, and let a view hide behind it)."""
+    return name.translate(_ASCII_LOWER)
 
 
 def _is_plain_table(entry: tuple[str, str] | None) -> bool:

@@ -21,7 +21,7 @@ from geo_service.app import create_app
 from geo_service.settings import Settings
 from layers.catalog import PARCELS
 from layers.demo import generate_zone
-from layers.errors import LayerValidationError
+from layers.errors import InvalidInput, LayerValidationError
 from layers.io import read_layer_file, write_layer_file
 from layers.stocklist import import_list
 from layers.store.store import Store, data_hash
@@ -78,6 +78,44 @@ def test_a_view_layer_and_a_trigger_are_refused_by_the_reader(
     assert ["'mark'" in p.message for p in trigger.value.problems] == [True]
     # What GDAL itself writes (spatial index and count triggers) is read as before.
     assert len(read_layer_file(_list(zone, tmp_path / "plain.gpkg"), PARCELS)) == 20
+
+
+def test_a_view_hidden_behind_a_look_alike_table_name_is_refused(
+    zone: dict[str, gpd.GeoDataFrame], tmp_path: Path
+) -> None:
+    """SQLite folds A–Z only: a table named "parcelſ" (long s) is not "parcels", and must
+    not hide the view registered as the layer (found by an outside probe)."""
+    path = _view_layer(zone, tmp_path / "hidden.gpkg")
+    with closing(sqlite3.connect(path)) as db, db:
+        db.execute('CREATE TABLE "parcel\u017f" AS SELECT * FROM parcels_data')
+    started = time.monotonic()
+    with pytest.raises(LayerValidationError) as refused:
+        read_layer_file(path, PARCELS)
+    assert time.monotonic() - started < 10
+    assert any("'parcels'" in p.message for p in refused.value.problems)
+
+
+def test_a_computed_column_is_refused(zone: dict[str, gpd.GeoDataFrame], tmp_path: Path) -> None:
+    """A generated column runs its SQL on every read: refused, naming it."""
+    path = _list(zone, tmp_path / "computed.gpkg")
+    with closing(sqlite3.connect(path)) as db, db:
+        db.execute("ALTER TABLE parcels ADD COLUMN slow INTEGER AS (length(hex(zeroblob(9))))")
+    with pytest.raises(LayerValidationError) as refused:
+        read_layer_file(path, PARCELS)
+    assert [p.field for p in refused.value.problems] == ["slow"]
+
+
+def test_a_layer_without_geometry_is_refused_naming_it(tmp_path: Path) -> None:
+    """A table of attributes only, as the layer: a clear refusal, not a server error."""
+    import pandas as pd
+    import pyogrio
+
+    path = tmp_path / "attributes.gpkg"
+    pyogrio.write_dataframe(
+        pd.DataFrame({"parcel_id": ["A1"], "name": ["x"]}), path, layer="parcels", driver="GPKG"
+    )
+    with pytest.raises(InvalidInput, match="geometry"):
+        read_layer_file(path, PARCELS)
 
 
 def _upload(client: TestClient, path: Path, key: str) -> Any:

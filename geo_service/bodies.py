@@ -60,14 +60,16 @@ class BodyRule:
 
 
 def body_rules(app: FastAPI, settings: Settings) -> list[BodyRule]:
-    """A rule for every route of ``app`` that reads a body, in the router's order."""
+    """A rule for every route of ``app`` that reads a body, or changes something (a
+    browser's body-less POST may still carry a form with its CSRF token, which is read),
+    in the router's order."""
     rules = []
     for context in iter_route_contexts(app.routes):
         route = context.original_route
-        if not isinstance(route, APIRoute) or route.body_field is None:
-            continue  # a route without a body parameter never reads one
-        if context.path is None or context.methods is None:
+        if not isinstance(route, APIRoute) or context.path is None or context.methods is None:
             continue  # not a route that answers requests itself
+        if route.body_field is None and not context.methods & MUTATING:
+            continue  # reads no body
         upload = any(
             isinstance(field.field_info, fastapi_params.File)
             for field in route.dependant.body_params

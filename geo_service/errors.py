@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import re
 import sqlite3
 import traceback
 from pathlib import Path
@@ -126,19 +127,27 @@ ACCESS_ARG_CHARS = 300
 """What an access-log line keeps of each of its parts (the path with its query)."""
 
 
+# A key, session or access token (geo_service.auth, geo_service.sessions) someone put in
+# a URL: the request is refused, and the log must not keep the secret either.
+_SECRET = re.compile(r"(gs[kst]_)[A-Za-z0-9_-]+")
+
+
 class ShortAccessLine(logging.Filter):
     """Bounds uvicorn's access-log line, one per request: a path and query longer than
-    :data:`ACCESS_ARG_CHARS` (a 64 KiB filter) is cut, saying how much was left out."""
+    :data:`ACCESS_ARG_CHARS` (a 64 KiB filter) is cut, saying how much was left out, and
+    a key or token in it is written as its prefix only."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):
-            record.args = tuple(
-                f"{a[:ACCESS_ARG_CHARS]}…(+{len(a) - ACCESS_ARG_CHARS} chars)"
-                if isinstance(a, str) and len(a) > ACCESS_ARG_CHARS
-                else a
-                for a in record.args
-            )
+            record.args = tuple(_short(a) if isinstance(a, str) else a for a in record.args)
         return True
+
+
+def _short(text: str) -> str:
+    text = _SECRET.sub(r"\1…", text)
+    if len(text) > ACCESS_ARG_CHARS:
+        return f"{text[:ACCESS_ARG_CHARS]}…(+{len(text) - ACCESS_ARG_CHARS} chars)"
+    return text
 
 
 def server_log_config() -> dict[str, Any]:

@@ -20,7 +20,7 @@ from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 
-from geo_service.deps import RoleCheck, get_caller, get_store, get_zones
+from geo_service.deps import MUTATING, RoleCheck, get_caller, get_store, get_zones
 from geo_service.errors import ERROR_SCHEMA, ErrorBody, error_responses
 from geo_service.settings import Settings
 
@@ -59,7 +59,8 @@ def _declare_errors(app: FastAPI, document: dict[str, Any]) -> None:
             responses = operation["responses"]
             if _FASTAPI_422 in json.dumps(responses.get("422")):
                 del responses["422"]  # bad parameters are answered 400 (geo_service.errors)
-            for status, response in error_responses(*_statuses(operation, calls)).items():
+            statuses = _statuses(operation, calls, changes=method in MUTATING)
+            for status, response in error_responses(*statuses).items():
                 responses.setdefault(str(status), response)
             operation["responses"] = dict(sorted(responses.items()))
     if _FASTAPI_422 not in json.dumps(document["paths"]):
@@ -111,13 +112,15 @@ def dependency_calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
         yield from dependency_calls(sub)
 
 
-def _statuses(operation: dict[str, Any], calls: set[Callable[..., Any]]) -> list[int]:
+def _statuses(
+    operation: dict[str, Any], calls: set[Callable[..., Any]], *, changes: bool
+) -> list[int]:
     where = {parameter["in"] for parameter in operation.get("parameters", ())}
     statuses = []
     if where or "requestBody" in operation:
         statuses.append(400)
-    if "requestBody" in operation:
-        statuses.append(413)  # geo_service.bodies: every body has a cap
+    if "requestBody" in operation or changes:
+        statuses.append(413)  # geo_service.bodies: every body has a cap, a change's too
     if get_caller in calls:
         statuses.append(401)
     if any(isinstance(call, RoleCheck) for call in calls):

@@ -3,10 +3,12 @@
 While a reservation is active its site reads as ``reserved`` and its needs are drawn from
 the park's energy quota and emission capacity and from the substation's spare capacity
 — in what every reader gets from the store (matching, maps, the API), not in the stored
-ledger values, so a quarterly ledger edit never has to know about reservations and a
-release gives everything back. Reserving checks the budgets under a lock (the park and
-substation rows on PostGIS; the write lock on SQLite): of two reservations that together
-would overdraw one, the second gets a :class:`Conflict` naming it.
+ledger values, so a release gives everything back. A reservation is a change like any
+other (:mod:`layers.store.change`): it holds the locks of its site's layer and of the
+parks and utilities, and its budgets are checked inside them, so of two reservations that
+together would overdraw one, the second gets a :class:`Conflict` naming it — and a ledger
+edit or a new list that would overdraw a budget or strand a reservation is refused the
+same way.
 """
 
 from __future__ import annotations

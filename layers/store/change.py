@@ -195,23 +195,26 @@ def _stranded(conn: Connection, active: list[sa.RowMapping]) -> list[str]:
 
 
 def _check_sites(conn: Connection, sites: set[tuple[str, str]]) -> None:
-    """Every site the change wrote lies in a park that exists."""
+    """Every site the change wrote lies in a park that exists (parks are few: read once)."""
+    if not sites:
+        return
     parks = LAYER_TABLES["parks"]
-    for layer, site_id in sorted(sites):
+    known = {str(p) for p in conn.execute(sa.select(parks.c.park_id)).scalars()}
+    for layer in sorted({layer for layer, _ in sites}):
         spec = LAYERS[layer]
         table = LAYER_TABLES[layer]
-        park = conn.execute(
-            sa.select(table.c.park_id).where(table.c[spec.id_field] == site_id, *in_force(table))
-        ).scalar_one_or_none()
-        if park is None:
-            continue  # the site itself is gone (a replace): nothing to refer
-        exists = conn.execute(sa.select(parks.c.park_id).where(parks.c.park_id == park)).first()
-        if exists is None:
-            raise Conflict(
-                f"{spec.zh} {site_id} 所属园区 {park} 不存在 "
-                f"({spec.en.lower()} {site_id}: no park {park})",
-                details={"layer": layer, "id": site_id, "field": "park_id", "value": park},
-            )
+        id_column = table.c[spec.id_field]
+        ids = sorted(site for name, site in sites if name == layer)
+        rows = conn.execute(  # a site gone (a replace) has nothing to refer to
+            sa.select(id_column, table.c.park_id).where(id_column.in_(ids), *in_force(table))
+        )
+        for site_id, park in rows:
+            if park is not None and str(park) not in known:
+                raise Conflict(
+                    f"{spec.zh} {site_id} 所属园区 {park} 不存在 "
+                    f"({spec.en.lower()} {site_id}: no park {park})",
+                    details={"layer": layer, "id": site_id, "field": "park_id", "value": park},
+                )
 
 
 def _touched(work: Change, layer: str, row_id: str, key: str) -> bool:

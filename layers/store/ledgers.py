@@ -78,7 +78,8 @@ def update_ledger(
     ]
     if problems:
         raise LayerValidationError(f"{source}: 值的类型不对 (values of the wrong type)", problems)
-    current = _stored_rows(store, spec)
+    with store.engine.connect() as conn:
+        current = _stored_rows(conn, spec)
     if feature_id not in current:
         raise NotFound(f"{spec.zh} {feature_id} 不存在 (no {spec.en.lower()} {feature_id})")
     edit = _validated(spec, current[feature_id], values, version, quarter, source=source)
@@ -117,7 +118,8 @@ def update_ledger_file(
     ids = [str(v).strip() if v is not None else "" for v in columns.pop(spec.id_field)]
     versions = columns.pop("version")
     _check_edit(spec, quarter, dict.fromkeys(columns))
-    current = _stored_rows(store, spec)
+    with store.engine.connect() as conn:
+        current = _stored_rows(conn, spec)
     problems: list[Problem] = []
     stale: list[dict[str, Any]] = []
     edits: list[_Edit] = []
@@ -171,12 +173,16 @@ class _Edit:
     row: int | None = None
 
 
-def _stored_rows(store: Store, spec: LayerSpec) -> dict[str, sa.RowMapping]:
-    """Every row of a ledger by id, as stored (ledgers are small: parks, substations,
-    factories)."""
+def _stored_rows(
+    conn: Connection, spec: LayerSpec, ids: list[str] | None = None
+) -> dict[str, sa.RowMapping]:
+    """Rows of a ledger by id, as stored: those of ``ids``, or all (ledgers are small:
+    parks, substations, factories)."""
     table = LAYER_TABLES[spec.name]
-    with store.engine.connect() as conn:
-        return {str(r[spec.id_field]): r for r in conn.execute(sa.select(table)).mappings()}
+    query = sa.select(table)
+    if ids is not None:
+        query = query.where(table.c[spec.id_field].in_(ids))
+    return {str(r[spec.id_field]): r for r in conn.execute(query).mappings()}
 
 
 def _validated(
@@ -236,7 +242,7 @@ def _commit(
         versions = {str(feature_id): int(version) for feature_id, version in rows}
         stale = [e for e in edits if versions.get(e.feature_id) != e.version]
         if stale:  # changed by someone else between the checks and the lock
-            current = _stored_rows_on(work.conn, spec, [e.feature_id for e in stale])
+            current = _stored_rows(work.conn, spec, [e.feature_id for e in stale])
             if source is None:  # one row, edited by hand
                 raise _changed_since(spec, current[stale[0].feature_id], stale[0].version)
             raise _stale(source, [
@@ -282,12 +288,6 @@ def _touch(work: Change, layer: str, edit: _Edit) -> None:
             work.touch_budget("infrastructure", edit.feature_id, "spare_mva")
         elif name == "park_id":
             work.touch_site(layer, edit.feature_id)
-
-
-def _stored_rows_on(conn: Connection, spec: LayerSpec, ids: list[str]) -> dict[str, sa.RowMapping]:
-    table = LAYER_TABLES[spec.name]
-    query = sa.select(table).where(table.c[spec.id_field].in_(ids))
-    return {str(r[spec.id_field]): r for r in conn.execute(query).mappings()}
 
 
 def _changed_since(spec: LayerSpec, stored: sa.RowMapping, version: int) -> Conflict:

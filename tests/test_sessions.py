@@ -12,6 +12,7 @@ import geopandas as gpd
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from playwright.sync_api import Browser
 
 from geo_service import auth
 from geo_service.app import create_app
@@ -22,6 +23,7 @@ from layers.io import write_layer_file
 from layers.store import reservations as held
 from layers.store.store import Store
 from tests.activity import Activity, stage_and_reserve
+from tests.browser import MAP_DRAWN, serve, visit, wait_until
 from tests.people import TESTER
 
 SITE = "http://testserver"  # the TestClient's own origin
@@ -248,3 +250,30 @@ def test_no_page_may_be_framed(client: TestClient, loaded: Store, path: str, acc
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
     assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("viewport", [(1440, 900), (390, 844)])
+def test_a_person_signs_in_with_the_form_and_out_again(
+    browser: Browser, loaded: Store, settings: Settings, viewport: tuple[int, int]
+) -> None:
+    """In Chromium, as a land-bureau officer would: open a staff page, get the sign-in
+    form, type the key into the labelled field, press the button, land on the page asked
+    for; the browser holds a session, never the key; signing out ends it."""
+    key = auth.create_key(loaded, name="国土局 王五", role="land_bureau", actor=TESTER)[1]
+    with (
+        serve(create_app(settings)) as base,
+        visit(browser, f"{base}/login?next=/maps/readiness", ready=None, viewport=viewport) as v,
+    ):
+        v.page.get_by_label("API 密钥 (API key)").fill(key)
+        v.page.get_by_role("button", name="登录 Sign in").click()
+        v.page.wait_for_url(f"{base}/maps/readiness")
+        wait_until(v.page, MAP_DRAWN)
+        assert v.page.get_by_text("净地程度 Readiness").is_visible()
+        cookies = {c["name"]: c["value"] for c in v.page.context.cookies()}
+        assert set(cookies) == {"gs_session"} and key not in cookies["gs_session"]
+        me = v.page.request.get(f"{base}/session").json()
+        assert (me["role"], me["name"]) == ("land_bureau", "国土局 王五")
+        v.page.goto(f"{base}/logout")
+        assert v.page.request.get(f"{base}/session").json()["role"] == "public"
+        assert v.blocked == [] and v.dialogs == []

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 import geopandas as gpd
 import numpy as np
@@ -40,6 +40,8 @@ NODE_KINDS = ("substation", "water", "gas", "heat", "sewage")
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
+_K = TypeVar("_K")
+_V = TypeVar("_V")
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,14 @@ class Sites:
         default_factory=lambda: np.zeros((0, 0), dtype=np.int64)
     )
     """Day each readiness condition is met, per parcel (see layers.readiness)."""
+    # Lazily filled caches (see :meth:`column`, :meth:`pair_values`). Declared so that the
+    # frozen instance's state is all on the page; not part of its identity.
+    _columns: dict[str, npt.NDArray[Any]] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
+    _pair_values: dict[tuple[str, str], FloatArray] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -123,20 +133,21 @@ class Sites:
 
     def column(self, name: str) -> npt.NDArray[Any]:
         """A frame column as a NumPy array, cached: results read a few values of many
-        columns, and a GeoDataFrame row lookup costs far more than an array index."""
-        cache: dict[str, npt.NDArray[Any]] = self.__dict__.setdefault("_columns", {})
-        if name not in cache:
-            values = self.frame[name]
-            cache[name] = (
-                values.values.to_numpy()
-                if name == "geometry"
-                else values.to_numpy(
-                    dtype=object
-                    if values.dtype == object or str(values.dtype) == "category"
-                    else None
-                )
+        columns, and a GeoDataFrame row lookup costs far more than an array index.
+
+        Safe under concurrent requests: see :meth:`_cached`."""
+        found = self._columns.get(name)
+        if found is not None:
+            return found
+        values = self.frame[name]
+        array = (
+            values.values.to_numpy()
+            if name == "geometry"
+            else values.to_numpy(
+                dtype=object if values.dtype == object or str(values.dtype) == "category" else None
             )
-        return cache[name]
+        )
+        return self._cached(self._columns, name, array)
 
     def isin(self, name: str, values: Iterable[str]) -> npt.NDArray[np.bool_]:
         """Whether each site's coded column ``name`` is one of ``values`` (compares the
@@ -149,11 +160,24 @@ class Sites:
 
     def pair_values(self, zone: Zone, kind: str, column: str) -> FloatArray:
         """``column`` of the infrastructure node of every ``kind`` pair, cached per zone."""
-        cache: dict[tuple[str, str], FloatArray] = self.__dict__.setdefault("_pair_values", {})
-        if (kind, column) not in cache:
-            values = zone.infrastructure[column].to_numpy(dtype=float)
-            cache[kind, column] = values[self.distances.pairs[kind].node]
-        return cache[kind, column]
+        found = self._pair_values.get((kind, column))
+        if found is not None:
+            return found
+        values = zone.infrastructure[column].to_numpy(dtype=float)
+        return self._cached(
+            self._pair_values, (kind, column), values[self.distances.pairs[kind].node]
+        )
+
+    @staticmethod
+    def _cached(cache: dict[_K, _V], key: _K, value: _V) -> _V:
+        """Store ``value`` unless another thread stored one first; return the stored one.
+
+        Request threads share a zone. A cached value is a pure function of the immutable
+        frame, so two threads that miss at once compute equal arrays; ``dict.setdefault``
+        is one atomic step under the GIL, so exactly one is kept and both callers get that
+        one. The cache is never emptied, and nobody writes into a cached array (callers
+        index it, which copies), so a reader never sees a half-built value."""
+        return cache.setdefault(key, value)
 
     @cached_property
     def ids(self) -> npt.NDArray[np.object_]:

@@ -7,6 +7,7 @@ import threading
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
@@ -17,6 +18,7 @@ from layers.catalog import PARCELS
 from layers.demo import generate_zone
 from layers.store.reservations import Needs, reserve
 from layers.store.store import Store
+from matching.zone import build_zone
 from tests.people import TESTER
 
 
@@ -163,3 +165,29 @@ def test_a_change_whose_load_fails_stands_and_the_next_reader_loads_it(
     assert "not loaded after a change" in caplog.text
     monkeypatch.setattr(zones.ZoneCache, "_load", load)
     assert cache.get() is not before and cache.get().versions == loaded.versions()
+
+
+def test_threads_filling_a_zones_column_caches_at_once_all_get_one_right_array(
+    zone: dict[str, gpd.GeoDataFrame],
+) -> None:
+    """Request threads share a zone's lazily filled caches: whoever fills a slot first,
+    every caller gets that one array, equal to the frame's column."""
+    built = build_zone(zone)
+    sites = built.parcels
+    barrier = threading.Barrier(8)
+    got: list[tuple[Any, Any]] = []
+
+    def read() -> None:
+        barrier.wait(30)
+        got.append((sites.column("area_mu"), sites.pair_values(built, "substation", "spare_mva")))
+
+    threads = [threading.Thread(target=read) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert len(got) == 8
+    assert all(a is got[0][0] and p is got[0][1] for a, p in got)
+    np.testing.assert_array_equal(got[0][0], sites.frame["area_mu"].to_numpy(dtype=float))
+    spare = built.infrastructure["spare_mva"].to_numpy(dtype=float)
+    np.testing.assert_array_equal(got[0][1], spare[sites.distances.pairs["substation"].node])

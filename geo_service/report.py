@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.markup import escape as rich_escape
 from rich.table import Table
 
-from matching.engine import MatchResult
+from matching.results import MatchResult
 
 
 def print_match(console: Console, result: MatchResult) -> None:

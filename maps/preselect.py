@@ -12,7 +12,7 @@ from layers.catalog import INFRA_KINDS
 from layers.crs import STORAGE_EPSG, transformer
 from maps.base import Basemap, FeatureLayer, Script, feature_collection, finish, new_map
 from maps.html import escape, legend, table
-from matching.engine import MatchResult, NearMiss, RankedSite
+from matching.results import MatchResult, NearMiss, RankedSite
 from matching.zone import Zone
 
 OUTLINE_CLOSE_M = 25.0  # half the widest road between assembled parcels

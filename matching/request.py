@@ -15,9 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from layers.catalog import LAND_USE, POLLUTANTS
 from layers.errors import InvalidInput
+from matching.scoring import Method
 
 SiteKind = Literal["land", "factory"]
-Method = Literal["weighted_sum", "topsis"]
+"""What a project asks for: land (parcels) or an existing factory building."""
 FIRE_CLASSES = ("甲", "乙", "丙", "丁", "戊")  # most to least hazardous
 
 # Land-use classes a project may sit on, by its pollution class (工业用地 一类/二类/三类):

@@ -2,7 +2,8 @@
 
 Every criterion is min–max normalised over the candidate sites to [0, 1], where 1 is
 best (benefit criteria: larger is better; cost criteria: smaller is better). A missing
-value scores 0. Weights are normalised to sum to 1.
+value scores 0. Weights are normalised to sum to 1. The criteria themselves, and their
+default weights, are in :mod:`matching.criteria`.
 
 - Weighted sum: ``Σ w_j · n_ij``; the contribution of criterion *j* is ``w_j · n_ij``.
 - TOPSIS on the same min–max normalised matrix: with weighted values ``v_ij = w_j n_ij``
@@ -14,80 +15,17 @@ value scores 0. Weights are normalised to sum to 1.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 
-from layers.errors import InvalidInput
-
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 Method = Literal["weighted_sum", "topsis"]
+"""How feasible sites are scored (a request's ``method``)."""
 STABILITY_STEP = 0.2
 """Each weight is moved by ±20 % (then all are renormalised) for the stability figure."""
-
-
-@dataclass(frozen=True)
-class Criterion:
-    key: str
-    name: str
-    unit: str
-    benefit: bool
-
-
-LAND_CRITERIA = (
-    Criterion("interchange", "距高速出入口 (to highway interchange)", "m", False),
-    Criterion("rail", "距铁路货运 (to rail freight)", "m", False),
-    Criterion("airport", "距机场 (to airport)", "m", False),
-    Criterion("substation", "距可用变电站 (to a substation with headroom)", "m", False),
-    Criterion("readiness", "净地条件完成度 (readiness)", "", True),
-    Criterion("price", "挂牌起始价 (listing price)", "万元/亩", False),
-    Criterion("area_fit", "面积匹配 (area fit)", "", True),
-    Criterion("park_fit", "园区产业匹配 (park industry fit)", "", True),
-)
-FACTORY_CRITERIA = (
-    Criterion("rent", "租金 (rent)", "元/m²/月", False),
-    Criterion("floor_fit", "面积匹配 (floor-area fit)", "", True),
-    Criterion("interchange", "距高速出入口 (to highway interchange)", "m", False),
-    Criterion("availability", "等待天数 (days until available)", "天", False),
-    Criterion("height", "净高 (clear height)", "m", True),
-    Criterion("park_fit", "园区产业匹配 (park industry fit)", "", True),
-)
-DEFAULT_WEIGHTS: dict[str, float] = {
-    # land
-    "interchange": 0.15, "rail": 0.05, "airport": 0.05, "substation": 0.15,
-    "readiness": 0.20, "price": 0.15, "area_fit": 0.15, "park_fit": 0.10,
-    # factories
-    "rent": 0.30, "floor_fit": 0.25, "availability": 0.10, "height": 0.10,
-}  # fmt: skip
-"""Documented defaults; a request may override any of them (see docs/matching.md)."""
-
-
-def weights_for(
-    criteria: tuple[Criterion, ...], overrides: Mapping[str, float], *, rail_required: bool = False
-) -> FloatArray:
-    """Normalised weights for ``criteria``: defaults, then the request's overrides."""
-    keys = {c.key for c in criteria}
-    unknown = sorted(set(overrides) - keys)
-    if unknown:
-        raise InvalidInput(
-            f"未知权重 {unknown} (unknown weights); 可用 (valid): {sorted(keys)}",
-            details={
-                "problems": [
-                    {"field": f"weights.{k}", "message": "unknown criterion"} for k in unknown
-                ]
-            },
-        )
-    base = dict(DEFAULT_WEIGHTS)
-    if rail_required:
-        base["rail"] = 0.15
-    w = np.array([overrides.get(c.key, base[c.key]) for c in criteria], dtype=float)
-    if w.sum() <= 0:
-        raise InvalidInput("权重之和须大于 0 (weights must not all be zero)")
-    return np.asarray(w / w.sum())
 
 
 def normalise(

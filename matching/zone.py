@@ -28,7 +28,7 @@ import numpy.typing as npt
 import pandas as pd
 import shapely
 
-from layers.catalog import FACTORIES, INFRASTRUCTURE, PARCELS, PARKS, POLLUTANTS, ROADS
+from layers.catalog import FACTORIES, INFRASTRUCTURE, LAYERS, PARCELS, PARKS, POLLUTANTS, ROADS
 from layers.crs import metric_epsg_for
 from layers.frames import derive
 from layers.readiness import condition_days
@@ -181,8 +181,7 @@ class Sites:
 
     @cached_property
     def ids(self) -> npt.NDArray[np.object_]:
-        id_field = PARCELS.id_field if self.layer == PARCELS.name else FACTORIES.id_field
-        return np.asarray(self.frame[id_field].to_numpy(dtype=object))
+        return np.asarray(self.frame[LAYERS[self.layer].id_field].to_numpy(dtype=object))
 
 
 @dataclass(frozen=True)
@@ -198,9 +197,6 @@ class Zone:
     road_segments: shapely.STRtree
     road_of_segment: IntArray
     versions: Mapping[str, int] = field(default_factory=dict)
-
-    def sites(self, layer: str) -> Sites:
-        return self.parcels if layer == PARCELS.name else self.factories
 
     def nearest_road(self, geometries: npt.NDArray[np.object_]) -> tuple[IntArray, FloatArray]:
         """Index into ``roads`` and metres to the road nearest each metric geometry."""
@@ -239,19 +235,19 @@ def build_zone(
     segments, road_of_segment = _segments(roads.to_crs(epsg).geometry.to_numpy())
     park_ids = {pid: i for i, pid in enumerate(parks[PARKS.id_field])}
 
-    def sites(layer: str, frame: gpd.GeoDataFrame) -> Sites:
+    def sites(layer: str, frame: gpd.GeoDataFrame, *, readiness: bool) -> Sites:
         metric = frame.to_crs(epsg).geometry.to_numpy()
         park = np.array([park_ids.get(p, -1) for p in frame["park_id"]], dtype=np.int64)
         distances = _distances(metric, infrastructure["kind"].to_numpy(), infra_metric)
         budgets = _budgets(frame, park, parks)
-        if layer != PARCELS.name:
+        if not readiness:  # only land is made ready (净地); a building is there
             return Sites(layer, frame, metric, park, distances, budgets)
         keys, days = condition_days(frame)
         return Sites(layer, frame, metric, park, distances, budgets, tuple(keys), days)
 
     return Zone(
-        parcels=sites(PARCELS.name, parcels),
-        factories=sites(FACTORIES.name, factories),
+        parcels=sites(PARCELS.name, parcels, readiness=True),
+        factories=sites(FACTORIES.name, factories, readiness=False),
         parks=parks,
         infrastructure=infrastructure,
         roads=roads,

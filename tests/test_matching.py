@@ -22,8 +22,9 @@ from layers.catalog import INFRASTRUCTURE, PARCELS, POLLUTANTS
 from layers.demo import generate_zone
 from layers.errors import InvalidInput
 from layers.store.store import Store
-from matching.engine import MatchResult, match
+from matching.engine import match
 from matching.request import ProjectRequest, load_request, parse_request
+from matching.results import MatchResult
 from matching.scoring import normalise, score
 from matching.zone import REACH_M, Zone, build_zone
 from tests.people import TESTER
@@ -92,7 +93,7 @@ def test_near_misses_fail_exactly_one_constraint_and_say_what_it_takes(zone: Zon
     ids = zone.parcels.ids.tolist()
     for miss in result.near_misses:
         i = ids.index(miss.ids[0])
-        failing = [c.key for c in result._checks if not c.ok[i]]
+        failing = [c.key for c in result._constraints if not c.ok[i]]
         assert failing == [miss.failed.key]
         assert miss.remedy and miss.failed.detail
 
@@ -266,7 +267,7 @@ def test_factory_power_in_mw_is_checked(zone: Zone) -> None:
     base.pop("power_kva")
     huge = match(parse_request({**base, "power_mw": 45}), zone)
     assert huge.n_feasible == 0
-    assert "factory_power" in {c.key for c in huge._checks}
+    assert "factory_power" in {c.key for c in huge._constraints}
     with pytest.raises(InvalidInput, match="min_voltage_kv"):
         parse_request({**base, "min_voltage_kv": 110})
 

@@ -1,0 +1,183 @@
+"""The connection plan of a site (水、电、气、路 配套方案): for each utility network, where
+it would connect, how far, the headroom left after the project and whether the boundary
+connection needs more; then its road access and the nearest highway interchange."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from matching.networks import UtilityNetwork
+from matching.situation import Situation
+
+BoolArray = npt.NDArray[np.bool_]
+FloatArray = npt.NDArray[np.float64]
+
+ON_ROAD_M = 30.0
+"""A site this close to a road's centre line fronts it (half the widest road)."""
+
+
+@dataclass(frozen=True)
+class Connection:
+    """How a site would connect to one utility (水、电、气、路 配套方案)."""
+
+    utility: str
+    source: str | None
+    source_id: str | None
+    distance_m: float | None
+    spare_after: float | None
+    unit: str
+    upgrade_needed: bool
+    note: str
+
+
+@dataclass(frozen=True)
+class Link:
+    """What the plan needs of one network for one request, prepared once per match."""
+
+    name: str
+    kind: str
+    unit: str
+    need: float | None
+    spare: FloatArray
+    qualifies: BoolArray
+    reach_km: float
+    capacity: FloatArray
+
+
+def links(s: Situation, networks: tuple[UtilityNetwork, ...]) -> list[Link]:
+    """The request's need of each network and the nodes that can meet it."""
+    request, infra = s.request, s.zone.infrastructure
+    kinds = infra["kind"].to_numpy(dtype=object)
+    out = []
+    for network in networks:
+        need = getattr(request, network.need_field)
+        spare = infra[network.spare_column].to_numpy(dtype=float)
+        power = network.name == "power"
+        if power:
+            mva = request.power_mva
+            need = None if mva is None else mva * 1000.0
+            spare = spare * 1000.0  # MVA → kVA, the unit of site capacities
+        qualifies = (kinds == network.node_kind) & (spare >= (need or 0.0))  # unknown: never
+        if power and request.min_voltage_kv:
+            voltage = np.nan_to_num(infra["voltage_kv"].to_numpy(dtype=float))
+            qualifies &= voltage >= request.min_voltage_kv
+        reach_km = request.power_reach_km if power else request.utility_reach_km
+        capacity = s.sites.frame[network.site_column].to_numpy(dtype=float)
+        out.append(
+            Link(
+                network.name,
+                network.node_kind,
+                network.unit,
+                need,
+                spare,
+                qualifies,
+                reach_km,
+                capacity,
+            )
+        )
+    return out
+
+
+def connection_plan(
+    s: Situation, members: tuple[int, ...], prepared: list[Link], *, has_access: bool
+) -> tuple[Connection, ...]:
+    """The plan for the site made of ``members`` (rows of the situation's sites).
+
+    Looks only at the pairs of the site's own parcels, so it costs little per site."""
+    out = [_network(s, members, link) for link in prepared]
+    road = _road(s, members, has_access=has_access)
+    highway = _highway(s, members)
+    return tuple(out + [c for c in (road, highway) if c is not None])
+
+
+def _network(s: Situation, members: tuple[int, ...], link: Link) -> Connection:
+    infra = s.zone.infrastructure
+    found: tuple[float, int] | None = None
+    for member in members:
+        nodes, dists = s.sites.distances.pairs[link.kind].of_site(member)
+        usable = np.flatnonzero((dists <= link.reach_km * 1000) & link.qualifies[nodes])
+        if len(usable) and (found is None or dists[usable[0]] < found[0]):
+            found = (float(dists[usable[0]]), int(nodes[usable[0]]))
+    capacity = link.capacity[list(members)]
+    have = float(np.nanmax(capacity)) if not np.isnan(capacity).all() else float("nan")
+    if found is None:
+        return Connection(
+            link.name,
+            None,
+            None,
+            None,
+            None,
+            link.unit,
+            link.need is not None,
+            f"{link.reach_km:g} km 内无有余量的接入点, 需新建或扩容 "
+            f"(no source with headroom within {link.reach_km:g} km)",
+        )
+    distance, node = found
+    short = link.need is not None and not have >= link.need
+    if link.need is None:
+        note = "项目未提需求 (no demand stated)"
+    elif not short:
+        note = "红线处容量满足 (boundary capacity suffices)"
+    elif np.isnan(have):
+        note = "红线处容量未知, 需核实 (boundary capacity unknown)"
+    else:
+        note = (
+            f"红线处可接 {have:,.0f} {link.unit}, 需增容接入 (boundary connection needs upgrading)"
+        )
+    return Connection(
+        link.name,
+        str(infra["name"].iloc[node]),
+        str(infra["infra_id"].iloc[node]),
+        distance,
+        float(link.spare[node] - (link.need or 0.0)),
+        link.unit,
+        short,
+        note,
+    )
+
+
+def _road(s: Situation, members: tuple[int, ...], *, has_access: bool) -> Connection | None:
+    road, road_dist = s.zone.nearest_road(s.sites.metric[np.array(members)])
+    k = int(np.argmin(road_dist))
+    if road[k] < 0:
+        return None
+    if has_access:
+        note, needs_road = "现有厂房, 已有出入口 (existing building with access)", False
+    elif road_dist[k] <= ON_ROAD_M:
+        note, needs_road = "临路 (fronts the road)", False
+    else:
+        note, needs_road = "需修建连接道路 (needs an access road)", True
+    roads = s.zone.roads
+    return Connection(
+        "road",
+        str(roads["name"].iloc[int(road[k])]),
+        str(roads["road_id"].iloc[int(road[k])]),
+        float(road_dist[k]),
+        None,
+        "m",
+        needs_road,
+        note,
+    )
+
+
+def _highway(s: Situation, members: tuple[int, ...]) -> Connection | None:
+    rows = np.array(members)
+    interchange = s.sites.distances.nearest_node["interchange"][rows]
+    gap = s.sites.distances.nearest_m["interchange"][rows]
+    k = int(np.argmin(gap))
+    if interchange[k] < 0:
+        return None
+    infra = s.zone.infrastructure
+    return Connection(
+        "highway",
+        str(infra["name"].iloc[interchange[k]]),
+        str(infra["infra_id"].iloc[interchange[k]]),
+        float(gap[k]),
+        None,
+        "m",
+        False,
+        "最近高速出入口 (nearest interchange)",
+    )

@@ -57,23 +57,17 @@ def match(
     >>> [s.rank for s in result.sites], all(s.size >= 40 for s in result.sites)
     ([1, 2, 3], True)
     """
-    profile = PROFILES[request.site_kind]
-    s = profile.situation(request, zone)
-    constraints = [c for rule in profile.constraints for c in rule(s)]
-    weights = weights_for(
-        profile.criteria, request.weights, rail_required=request.logistics.rail_required
-    )
-    ev = Evaluation(s, profile, constraints, weights, links(s, profile.networks))
+    ev = evaluate(request, zone)
     table = _Table.of(ev)
     wants_groups = request.assemble == "always" or (
         request.assemble == "auto" and len(table.feasible) == 0
     )
     groups: list[Group] = []
-    if profile.can_assemble and request.area is not None and wants_groups:
+    if ev.profile.can_assemble and request.area is not None and wants_groups:
         groups = _groups(ev, table)
     ranking = _rank(ev, table, groups)
     best = top(ranking.scores, top_n)
-    low, high = stability(ranking.normalised, weights, request.method, best)
+    low, high = stability(ranking.normalised, ev.weights, request.method, best)
     ranked = [
         ranked_site(
             ev,
@@ -86,23 +80,36 @@ def match(
     misses = results.near_misses(
         ev, table.n_failed, table.raw, ranking.reference, limit=near_misses
     )
+    sites, criteria, constraints = ev.situation.sites, ev.profile.criteria, ev.constraints
     return MatchResult(
         request=request,
-        layer=s.sites.layer,
+        layer=sites.layer,
         method=request.method,
-        weights={c.key: float(w) for c, w in zip(profile.criteria, weights, strict=True)},
-        criteria=profile.criteria,
+        weights={c.key: float(w) for c, w in zip(criteria, ev.weights, strict=True)},
+        criteria=criteria,
         sites=tuple(ranked),
         near_misses=tuple(misses),
         excluded_counts={c.name: int((~c.ok).sum()) for c in constraints if (~c.ok).any()},
-        n_sites=len(s.sites),
+        n_sites=len(sites),
         n_feasible=len(table.feasible),
         n_groups=len(groups),
         versions=dict(zone.versions),
         as_of=as_of(request),
         _constraints=constraints,
-        _ids=s.sites.ids,
+        _ids=sites.ids,
     )
+
+
+def evaluate(request: ProjectRequest, zone: Zone) -> Evaluation:
+    """The request's profile, its constraints over every site of that kind, its
+    normalised weights and what the connection plans need."""
+    profile = PROFILES[request.site_kind]
+    s = profile.situation(request, zone)
+    constraints = [c for rule in profile.constraints for c in rule(s)]
+    weights = weights_for(
+        profile.criteria, request.weights, rail_required=request.logistics.rail_required
+    )
+    return Evaluation(s, profile, constraints, weights, links(s, profile.networks))
 
 
 @dataclass
@@ -237,4 +244,4 @@ def _distinct(scores: FloatArray, members_of: list[tuple[int, ...]], n_single: i
     return keep
 
 
-__all__ = ["DEFAULT_TOP", "NEAR_MISSES", "match"]
+__all__ = ["DEFAULT_TOP", "NEAR_MISSES", "evaluate", "match"]

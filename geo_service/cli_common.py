@@ -1,21 +1,27 @@
 """What every ``geo-service`` command shares: consoles, the store option, progress bars,
-the person running the command and writing map pages."""
+the person running the command and writing map pages.
+
+The command modules import only this, typer, rich and the catalog at the top, so that
+``geo-service --help`` starts fast; the store, settings (pydantic), geopandas, folium and
+FastAPI are imported by the commands that use them (tests/test_cli.py checks it)."""
 
 from __future__ import annotations
 
 import getpass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from geo_service.settings import Settings
 from layers.catalog import LAYERS
 from layers.schema import LayerSpec
-from layers.store.audit import Actor
-from layers.store.store import Store
+
+if TYPE_CHECKING:
+    from geo_service.settings import Settings
+    from layers.store.audit import Actor
+    from layers.store.store import Store
 
 console = Console(soft_wrap=True)  # long lines: the terminal wraps, copy-paste works
 err = Console(stderr=True, soft_wrap=True)
@@ -36,12 +42,29 @@ PortOption = Annotated[int, typer.Option(help="port to listen on")]
 
 
 def settings_for(db: str | None) -> Settings:
+    from geo_service.settings import Settings
+
     settings = Settings()
     return settings.model_copy(update={"db_url": db}) if db else settings
 
 
 def open_store(db: str | None) -> Store:
+    from layers.store.store import Store
+
     return Store.open(settings_for(db).store_url)
+
+
+def serve_app(settings: Settings, host: str, port: int) -> None:
+    """Run the service in this process until it is stopped."""
+    import uvicorn
+
+    from geo_service.app import create_app
+    from geo_service.errors import server_log_config
+
+    uvicorn.run(
+        create_app(settings), host=host, port=port, log_level="info",
+        log_config=server_log_config(),
+    )  # fmt: skip
 
 
 def layer_spec(name: str) -> LayerSpec:
@@ -64,6 +87,8 @@ def progress_bar() -> Progress:
 
 def cli_actor() -> Actor:
     """Who runs the command: the operating-system account (recorded in the audit log)."""
+    from layers.store.audit import Actor
+
     return Actor(getpass.getuser(), "cli")
 
 

@@ -13,8 +13,6 @@ from rich.table import Table
 from geo_service.cli_common import DbOption, cli_actor, console, open_store
 from layers.catalog import LAYERS
 from layers.errors import InvalidInput
-from layers.store import ledgers
-from layers.store import reservations as held
 from layers.text import checked_id
 
 ledger_app = typer.Typer(
@@ -71,6 +69,8 @@ def reserve_command(
     substation: Annotated[str | None, typer.Option(help="the substation serving it")] = None,
 ) -> None:
     """为签约项目预留地块或厂房, 并扣减园区与变电站指标 (reserve a site; draw the budgets)."""
+    from layers.store import reservations as held
+
     emissions = {k: float(v) for k, v in _pairs(emission or [], "--emission").items()}
     needs = held.Needs(energy_tce, emissions, power_mva, substation and _id(substation))
     site_id = _id(site_id)
@@ -86,6 +86,8 @@ def release_command(
     db: DbOption = None,
 ) -> None:
     """释放预留, 归还指标 (release a reservation: the site and budgets come back)."""
+    from layers.store import reservations as held
+
     done = held.release(open_store(db), reservation_id, actor=cli_actor())
     console.print(f"预留 {done.id} 已释放 (released): {done.layer} {done.site_id}")
 
@@ -94,6 +96,8 @@ def reservations_command(
     db: DbOption = None, active: Annotated[bool, typer.Option(help="active only")] = False
 ) -> None:
     """预留清单 (reservations)."""
+    from layers.store import reservations as held
+
     table = Table("id", "site", "park", "project", "tce", "MVA", "status", "by")
     for r in held.listing(open_store(db), active_only=active):
         table.add_row(
@@ -110,6 +114,8 @@ def ledger_show(
     db: DbOption = None,
 ) -> None:
     """台账行及其版本号 (a ledger row as stored, and its version)."""
+    from layers.store import ledgers
+
     print(json.dumps(ledgers.ledger_row(open_store(db), layer, _id(feature_id)), ensure_ascii=False,
                      indent=2))  # fmt: skip
 
@@ -135,6 +141,8 @@ def ledger_set(
 ) -> None:
     """修改台账 (edit a ledger row); refused if someone changed it since --version, or if
     it leaves a budget overdrawn (unless --override gives the reason)."""
+    from layers.store import ledgers
+
     changes = _typed(layer, _pairs(values, "field=value"))
     feature_id = _id(feature_id)
     row = ledgers.update_ledger(
@@ -151,6 +159,8 @@ def ledger_history(
     db: DbOption = None,
 ) -> None:
     """台账修改历史 (every edit of a ledger row)."""
+    from layers.store import ledgers
+
     table = Table("version", "quarter", "by", "at", "before", "after")
     for h in ledgers.history(open_store(db), layer, _id(feature_id)):
         table.add_row(
@@ -170,6 +180,8 @@ def ledger_update(
     override: OverrideOption = None,
 ) -> None:
     """按文件更新台账, 全部或全不 (update ledger rows from a file: all or nothing)."""
+    from layers.store import ledgers
+
     count = ledgers.update_ledger_file(
         open_store(db), layer, file, quarter=quarter, actor=cli_actor(), encoding=encoding,
         override=override,

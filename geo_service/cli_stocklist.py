@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -23,9 +23,10 @@ from geo_service.cli_common import (
 )
 from layers.catalog import PARCELS
 from layers.errors import InvalidInput, NotFound
-from layers.io import write_layer_file
-from layers.stocklist import Diff, import_list, staged_diff
-from layers.store.store import Release, Store
+
+if TYPE_CHECKING:
+    from layers.stocklist import Diff
+    from layers.store.store import Release, Store
 
 stock_app = typer.Typer(
     help="存量可出让土地清单 (the yearly stock list: import, diff, publish, history)",
@@ -62,6 +63,8 @@ def import_command(
     the allowed share of the parcels in force without --confirm-removals); nothing is
     then changed.
     """
+    from layers.stocklist import import_list
+
     store = open_store(db)
     with err.status("校验中 (validating) …"):
         result = import_list(
@@ -98,6 +101,8 @@ def diff_command(
     standalone: StandaloneOption = False,
 ) -> None:
     """暂存清单与现行清单的差异 (the diff of a staged release against the list in force)."""
+    from layers.stocklist import staged_diff
+
     store = open_store(db)
     staged = store.release(release)
     changes = staged_diff(store, staged)
@@ -192,6 +197,8 @@ def as_of_command(
     ] = None,
 ) -> None:
     """某日有效的清单 (the list in force at the end of a day), optionally exported."""
+    from layers.io import write_layer_file
+
     store = open_store(db)
     release = release_on(store, date)
     console.print(

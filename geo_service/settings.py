@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from maps.base import Basemap
+if TYPE_CHECKING:
+    # maps.base imports folium and geopandas: only the map commands and routes need it,
+    # not every command that reads its settings.
+    from maps.base import Basemap
 
 
 def default_data_dir() -> Path:
@@ -126,6 +129,8 @@ class Settings(BaseSettings):
     @property
     def map_basemap(self) -> Basemap:
         """The basemap as the maps package takes it (served tiles come from /basemap)."""
+        from maps.base import Basemap
+
         return Basemap(
             kind=self.basemap,
             tiles_url="/basemap/{z}/{x}/{y}.png" if self.basemap == "local" else None,

@@ -5,11 +5,11 @@ in canonical form or refused with every problem named. The format is chosen by t
 file's extension. GeoPackage, GeoJSON and Shapefile are read by GDAL, and the driver
 GDAL actually opened is checked against the extension, so a file that is something
 else in disguise is refused. CSV and XLSX (the land bureau's stock lists) never reach
-GDAL: :mod:`layers.tables` reads and writes them in Python. Exports carry the derived
+GDAL: :mod:`layers.sheets` reads and writes them in Python. Exports carry the derived
 fields (areas, readiness) for convenience; reading ignores them and recomputes.
 
 Zip containers (a zipped Shapefile, an XLSX workbook) have their directory checked by
-:func:`safe_zip_members` before anything in them is decompressed.
+:func:`layers.archives.safe_zip_members` before anything in them is decompressed.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import codecs
 import json
 import re
 import sqlite3
-import stat
 import string
 import tempfile
 import time
@@ -36,9 +35,11 @@ import pyogrio.errors
 import pyogrio.raw
 import shapely
 
+from layers.archives import safe_zip_members
 from layers.errors import InvalidInput, LayerValidationError, Problem
 from layers.frames import GEOMETRY, Check, conform, derive
 from layers.schema import FieldSpec, LayerSpec
+from layers.sheets import read_table_file, write_table_file
 
 DRIVERS = {
     ".gpkg": "GPKG",
@@ -48,7 +49,7 @@ DRIVERS = {
     ".csv": "CSV",
     ".xlsx": "XLSX",
 }
-# Formats read and written by layers.tables, in Python: never opened by GDAL.
+# Formats read and written by layers.sheets, in Python: never opened by GDAL.
 _TABLES = frozenset({"CSV", "XLSX"})
 _SHAPEFILE_PARTS = (".shp", ".shx", ".dbf")
 # What each format's bytes must start with. Checked before GDAL opens anything, because
@@ -58,10 +59,6 @@ _MAGIC = {"GPKG": (b"SQLite format 3\x00",), "GeoJSON": (b"{",), "ESRI Shapefile
 _SHP_MAGIC = b"\x00\x00\x27\x0a"  # file code 9994, big-endian
 # dBASE header: 32 bytes, then 32 per field, up to the 0x0D terminator.
 _DBF_HEADER = 32
-# Limits checked on a zip's directory before anything is decompressed.
-MAX_ZIP_MEMBERS = 50
-MAX_UNCOMPRESSED = 2 * 1024**3
-MAX_RATIO = 200  # a Shapefile or XLSX compresses ~3–20×; a zip bomb by 1000× and more
 # The only GeoJSON "crs" GDAL may see: a name it resolves from its own database. Any
 # other (a link, a URL, a /vsicurl/ path, an unknown type) makes GDAL fetch or open what
 # it names. [0-9], not \d, which would also match other scripts' digits.
@@ -89,7 +86,7 @@ DBF_TEXT_LIMIT = 254  # bytes per text field in a Shapefile
 
 def file_format(path: Path) -> str:
     """The format of a file name (GDAL's driver name), or :class:`InvalidInput` naming the
-    accepted ones. ``CSV`` and ``XLSX`` are read without GDAL, by :mod:`layers.tables`."""
+    accepted ones. ``CSV`` and ``XLSX`` are read without GDAL, by :mod:`layers.sheets`."""
     driver = DRIVERS.get(path.suffix.lower())
     if driver is None:
         raise InvalidInput(
@@ -114,7 +111,7 @@ def read_layer_file(
     ----------
     crs
         CRS to assume when the file has none (e.g. a Shapefile without ``.prj``, or the
-        coordinates of a CSV or XLSX, see :func:`layers.tables.read_table_file`).
+        coordinates of a CSV or XLSX, see :func:`layers.sheets.read_table_file`).
     encoding
         Attribute encoding of a Shapefile without ``.cpg``, or of a CSV that is not
         UTF-8 (often ``GBK``).
@@ -127,9 +124,6 @@ def read_layer_file(
     """
     driver = file_format(path)
     if driver in _TABLES:
-        # Imported here: layers.tables uses this module's zip checks.
-        from layers.tables import read_table_file
-
         return read_table_file(
             path, spec, crs=crs, encoding=encoding, checks=checks, repairs=repairs
         )
@@ -460,68 +454,6 @@ def _shapefile_in_zip(path: Path, *, declared_encoding: str | None) -> tuple[str
         raise InvalidInput(f"{path.name}: 不是有效的 zip 文件 (not a valid zip file)") from None
 
 
-def safe_zip_members(archive: zipfile.ZipFile, *, source: str) -> list[zipfile.ZipInfo]:
-    """The file members of an open zip, once its directory is found safe to unpack.
-
-    Only the central directory is read; nothing is decompressed. Refused: more than
-    :data:`MAX_ZIP_MEMBERS` members, more than :data:`MAX_UNCOMPRESSED` bytes in all, a
-    member compressed more than :data:`MAX_RATIO` times (a zip bomb), unsafe member
-    paths (absolute, ``..``, backslashes, drive letters), duplicates and nested archives.
-
-    Raises
-    ------
-    LayerValidationError
-        Naming every bad member; the whole archive is refused.
-    """
-    members = [m for m in archive.infolist() if not m.is_dir()]
-    problems = _zip_problems(source, members)
-    if problems:
-        raise LayerValidationError(f"{source}: 压缩包被拒绝 (zip refused)", problems)
-    return members
-
-
-def _zip_problems(source: str, members: list[zipfile.ZipInfo]) -> list[Problem]:
-    problems: list[Problem] = []
-    if len(members) > MAX_ZIP_MEMBERS:
-        problems.append(
-            Problem(
-                f"zip 含 {len(members)} 个文件, 上限 {MAX_ZIP_MEMBERS} (too many members)",
-                file=source,
-            )
-        )
-    if sum(m.file_size for m in members) > MAX_UNCOMPRESSED:
-        problems.append(
-            Problem(
-                f"解压后超过 {MAX_UNCOMPRESSED // 1024**3} GiB (too large uncompressed)",
-                file=source,
-            )
-        )
-    seen: set[str] = set()
-    for member in members:
-        name = member.filename
-        parts = PurePosixPath(name).parts
-        if "\\" in name or name.startswith("/") or ".." in parts or ":" in name:
-            problems.append(Problem(f"非法路径 {name!r} (unsafe member path)", file=source))
-        if name.lower() in seen:
-            problems.append(Problem(f"重复的文件 {name!r} (duplicate member)", file=source))
-        seen.add(name.lower())
-        if stat.S_ISLNK(member.external_attr >> 16):
-            problems.append(Problem(f"符号链接 {name!r} (symbolic link member)", file=source))
-        if PurePosixPath(name).suffix.lower() in (".zip", ".7z", ".rar", ".gz", ".tar"):
-            problems.append(Problem(f"嵌套压缩包 {name!r} (nested archive)", file=source))
-        if (
-            member.file_size > MAX_RATIO * max(member.compress_size, 1)
-            and member.file_size > 1 << 20
-        ):
-            problems.append(
-                Problem(
-                    f"{name!r} 压缩比异常 (compression ratio above {MAX_RATIO}: zip bomb?)",
-                    file=source,
-                )
-            )
-    return problems
-
-
 def _dbf_encoding(source: str, archive: zipfile.ZipFile, dbf: zipfile.ZipInfo) -> str:
     """``"UTF-8"`` when the attributes decode as UTF-8; otherwise refuse rather than guess
     (GBK read as Latin-1 would silently become mojibake). Streams the member."""
@@ -548,13 +480,11 @@ def write_layer_file(
     """Write a canonical frame (with derived fields added) to ``path``; returns the count.
 
     ``public=True`` writes only the fields on the public allow-list. CSV and XLSX are
-    written by :func:`layers.tables.write_table_file` (geometry as WKT, text that a
+    written by :func:`layers.sheets.write_table_file` (geometry as WKT, text that a
     spreadsheet would run as a formula neutralised).
     """
     driver = file_format(path)
     if driver in _TABLES:
-        from layers.tables import write_table_file
-
         return write_table_file(frame, spec, path, public=public)
     fields = spec.visible_fields(public=public)
     out = _file_frame(frame, spec, fields)
@@ -742,7 +672,6 @@ __all__ = [
     "DRIVERS",
     "file_format",
     "read_layer_file",
-    "safe_zip_members",
     "write_layer_file",
     "write_zone_file",
 ]

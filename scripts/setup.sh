@@ -16,5 +16,18 @@ fi
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
+# pip takes ~40 s even when there is nothing to do. The install is editable (code changes
+# need none), so it is redone only when pyproject.toml or the extras change: a stamp of
+# both in the venv says what was installed last. Delete it to force a reinstall.
+STAMP=.venv/geo-service-installed
+WANT="$(sha256sum pyproject.toml | cut -d' ' -f1) extras=${EXTRAS:-dev}"
+if [ "$(cat "$STAMP" 2>/dev/null)" = "$WANT" ] && [ -x .venv/bin/geo-service ]; then
+  echo "installed packages up to date (pyproject.toml unchanged; rm $STAMP to reinstall)" >&2
+  exit 0
+fi
+rm -f "$STAMP"
 .venv/bin/python -m pip install -q --upgrade pip >&2
 .venv/bin/python -m pip install -q -e ".[${EXTRAS:-dev}]" >&2
+echo "$WANT" >"$STAMP"
+echo "installed; the command is .venv/bin/geo-service (or run '. .venv/bin/activate'" \
+  "once in your shell, then geo-service)" >&2

@@ -104,3 +104,64 @@ def test_match_prints_a_ranking_a_planner_can_read(
     assert all(site["kind"] == "factory" for site in data["sites"])
     bad = run("match", str(examples / "nope.json"), db=store_url, check=False)
     assert bad.returncode == 2 and "nope.json" in bad.stderr
+
+
+def test_help_loads_neither_the_store_nor_the_maps_nor_the_web() -> None:
+    """`geo-service --help` starts fast because the commands import geopandas, folium,
+    FastAPI and SQLAlchemy only when they run (checked on the modules loaded, not by time)."""
+    heavy = ("geopandas", "folium", "fastapi", "sqlalchemy", "pandas", "pydantic_settings")
+    code = (
+        "import sys\n"
+        "from geo_service.cli import main\n"
+        "sys.argv = ['geo-service', *sys.argv[1:]]\n"
+        "try:\n    main()\n"
+        "except SystemExit:\n    pass\n"
+        f"print([m for m in {heavy!r} if m in sys.modules])\n"
+    )
+    for args in (["--help"], ["key", "--help"], ["key", "create", "--help"], ["demo", "--help"]):
+        done = subprocess.run(
+            [sys.executable, "-c", code, *args], capture_output=True, text=True, check=True
+        )
+        assert done.stdout.strip().splitlines()[-1] == "[]", args
+
+
+def test_key_create_names_the_roles_when_one_is_wrong(tmp_path: Path) -> None:
+    result = run(
+        "key", "create", "--name", "x", "--role", "boss", db=f"sqlite:///{tmp_path / 'k.db'}",
+        check=False,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "--role" in result.stderr and "land_bureau" in result.stderr
+    assert not (tmp_path / "k.db").exists()
+
+
+def test_demo_says_which_store_it_serves_and_whether_it_built_it(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'demo.db'}"
+    demo = ("demo", "--no-serve", "--parcels", "40")
+    first = run(*demo, db=db).stdout
+    assert "built now" in first and str(tmp_path / "demo.db") in first
+    for shown in ("/maps/investor", "/maps/readiness", "/maps/preselect?example=", "/login"):
+        assert shown in first
+    assert "key create --name" in first and "--role planner" in first
+    again = run(*demo, db=db).stdout
+    assert "reusing the store: built 20" in again and "demo --fresh" in again
+    assert "built now" not in again
+    fresh = run(*demo, "--fresh", db=db).stdout
+    assert "deleted the demo store" in fresh and "built now" in fresh
+
+
+def test_demo_fresh_deletes_nothing_but_the_synthetic_zone(
+    zone: dict[str, gpd.GeoDataFrame], tmp_path: Path
+) -> None:
+    db = f"sqlite:///{tmp_path / 'real.db'}"
+    store = Store.open(db)
+    parks = zone["parks"].assign(note_int="规划局 2026 (real)")
+    store.write_layer(LAYERS["parks"], parks, actor=TESTER)
+    store.close()
+    refused = run("demo", "--no-serve", "--fresh", db=db, check=False)
+    assert refused.returncode == 2 and "not deleted" in refused.stderr
+    assert (tmp_path / "real.db").exists()
+    postgis = "postgresql+psycopg://geo:s3cret@127.0.0.1:1/nowhere"
+    refused = run("demo", "--no-serve", "--fresh", db=postgis, check=False)
+    assert refused.returncode == 2 and "embedded store only" in refused.stderr
+    assert "s3cret" not in refused.stderr

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -160,3 +163,21 @@ def test_inverted_indicator_bounds_are_refused(
     with pytest.raises(LayerValidationError) as caught:
         read_layer_file(path, PARCELS)
     assert [(p.row, p.field) for p in caught.value.problems] == [(3, "far_lo")]
+
+
+def test_vrt_is_switched_off_through_the_environment_because_the_config_api_is_too_late() -> None:
+    """Why layers/__init__.py writes GDAL_SKIP into os.environ: pyogrio registers GDAL's
+    drivers as it is imported, and GDAL reads GDAL_SKIP only then, so the same option
+    set with pyogrio's config API afterwards leaves VRT registered. If this ever fails,
+    pyogrio honours it: switch layers/__init__.py to ``pyogrio.set_gdal_config_options``."""
+    env = {k: v for k, v in os.environ.items() if k != "GDAL_SKIP"}
+    late = (
+        "import pyogrio; pyogrio.set_gdal_config_options({'GDAL_SKIP': 'OGR_VRT VRT'}); "
+        "print('OGR_VRT' in pyogrio.list_drivers())"
+    )
+    ours = "import layers, pyogrio; print('OGR_VRT' in pyogrio.list_drivers())"
+    for code, registered in ((late, "True"), (ours, "False")):
+        done = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+        )
+        assert done.stdout.strip() == registered, code

@@ -18,13 +18,14 @@ from openpyxl.utils import get_column_letter
 from pandas.testing import assert_frame_equal
 from shapely.testing import assert_geometries_equal
 
+from layers.archives import MAX_ZIP_MEMBERS
 from layers.catalog import INFRASTRUCTURE, LAYERS, PARCELS, PARKS, ROADS
 from layers.demo import generate_zone
 from layers.errors import InvalidInput, LayerValidationError
 from layers.frames import GEOMETRY
-from layers.io import MAX_ZIP_MEMBERS, file_format, read_layer_file, write_layer_file
+from layers.io import file_format, read_layer_file, write_layer_file
 from layers.schema import LayerSpec
-from layers.tables import EXCEL_CELL_CHARS, read_table_file, write_table_file
+from layers.sheets import EXCEL_CELL_CHARS, read_table_file, write_table_file
 
 SUFFIXES = [".csv", ".xlsx"]
 

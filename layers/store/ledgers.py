@@ -105,7 +105,7 @@ def update_ledger_file(
     The whole file is checked before any lock is taken; the locks are held only to check
     the versions again and write.
     """
-    from layers.tables import read_table_columns
+    from layers.sheets import read_table_columns
 
     spec = _ledger(layer)
     source = name or path.name  # an upload's own name, not our temporary file's

@@ -53,10 +53,10 @@ import shapely
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
+from layers.archives import safe_zip_members
 from layers.crs import STORAGE_EPSG
 from layers.errors import GeoServiceError, InvalidInput, LayerValidationError, Problem
 from layers.frames import GEOMETRY, Check, conform, derive
-from layers.io import safe_zip_members
 from layers.schema import FieldSpec, LayerSpec
 from layers.text import invisible, normalise_id, shown
 

@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from maps.base import Basemap
+from maps.basemap import Basemap
 
 
 def default_data_dir() -> Path:

@@ -17,7 +17,6 @@ from layers.catalog import FACTORIES, LAND_USE_ZH, ON_OFFER, PARCELS, STOCK_CATE
 from layers.frames import derive
 from layers.schema import LayerSpec
 from maps.base import (
-    Basemap,
     FeatureLayer,
     Popups,
     Script,
@@ -27,6 +26,7 @@ from maps.base import (
     finish,
     new_map,
 )
+from maps.basemap import Basemap
 from maps.html import escape, legend, table
 
 LAND, FACTORY = "#7fcdbb", "#fe9929"

@@ -10,7 +10,8 @@ import shapely
 
 from layers.catalog import INFRA_KINDS
 from layers.crs import STORAGE_EPSG, transformer
-from maps.base import Basemap, FeatureLayer, Script, feature_collection, finish, new_map
+from maps.base import FeatureLayer, Script, feature_collection, finish, new_map
+from maps.basemap import Basemap
 from maps.html import escape, legend, table
 from matching.engine import MatchResult, NearMiss, RankedSite
 from matching.zone import Zone

@@ -13,7 +13,6 @@ from layers.catalog import FACT_STATUS_ZH, FACTS, PARCELS
 from layers.frames import derive
 from layers.readiness import ReadinessLevel
 from maps.base import (
-    Basemap,
     FeatureLayer,
     Popups,
     Script,
@@ -23,6 +22,7 @@ from maps.base import (
     finish,
     new_map,
 )
+from maps.basemap import Basemap
 from maps.html import escape, legend, table
 
 COLOURS = {"ready": "#1a9850", "partly_ready": "#fdae61", "not_ready": "#d73027"}

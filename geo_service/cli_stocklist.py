@@ -24,7 +24,8 @@ from geo_service.cli_common import (
 from layers.catalog import PARCELS
 from layers.errors import InvalidInput, NotFound
 from layers.io import write_layer_file
-from layers.stocklist import Diff, import_list, staged_diff
+from layers.stocklist import import_list, staged_diff
+from layers.stocklist_diff import Diff
 from layers.store.store import Release, Store
 
 stock_app = typer.Typer(

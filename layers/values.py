@@ -64,50 +64,58 @@ INT_RANGE = (-(2**31), 2**31 - 1)
 _DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[T ]00:00(?::00(?:\.0+)?)?)?$")
 
 
-def _parse(raw: pd.Series, present: np.ndarray, f: FieldSpec) -> tuple[pd.Series, np.ndarray, str]:
-    """Values of one kind, the mask of present values that are not of that kind, and why."""
-    if f.kind == "str":
-        code = is_code(f)
-        texts = [_as_text(v) if p else None for v, p in zip(raw, present, strict=True)]
-        bad = np.array([bool(t and _odd_characters(t, f)) for t in texts], dtype=bool)
-        # Every file, ledger edit and load passes here: the one place text gets the
-        # project's spelling (layers/text.py says which and why). Refused values stay raw,
-        # so a later check (a park id not found) names them as written.
-        normal = normalise_id if code else normalise_text
-        values = pd.Series(
-            [t if t is None or b else normal(t) for t, b in zip(texts, bad, strict=True)],
-            dtype=object,
-        )
-        return (
-            values,
-            present & bad,
-            (
-                "含不可见字符或编号不允许的字符, 请删除 (invisible characters, or characters an "
-                "id may not hold — ASCII letters and digits, Chinese characters, - _ . / ( ) # — "
-                "remove them)"
-                if is_id(f)
-                else "含不可见字符, 请删除 (invisible characters: remove them)"
-            ),
-        )
-    if f.kind in ("float", "int"):
-        # A spreadsheet's TRUE is not 1: a boolean where a number belongs is refused.
-        numeric = present & ~raw.map(lambda v: isinstance(v, bool | np.bool_)).to_numpy(bool)
-        nums = pd.to_numeric(raw.where(numeric, np.nan), errors="coerce").astype(float)
-        bad = present & ~np.isfinite(nums.to_numpy())
-        if f.kind == "float":
-            return nums, bad, "不是有限数值 (not a finite number)"
-        whole = nums.to_numpy() % 1 == 0
-        in_range = (nums.to_numpy() >= INT_RANGE[0]) & (nums.to_numpy() <= INT_RANGE[1])
-        bad |= present & ~(whole & in_range)
-        values = nums.where(~bad & present, np.nan).round().astype("Int64")
-        return values, bad, f"不是 {INT_RANGE[0]}…{INT_RANGE[1]} 内的整数 (not a 32-bit integer)"
-    if f.kind == "bool":
-        mapped = raw.map(_as_bool)
-        return (
-            mapped.astype("boolean"),
-            present & mapped.isna().to_numpy(),
-            "不是布尔值 (not a boolean)",
-        )
+Parsed = tuple[pd.Series, np.ndarray, str]
+"""Values of one kind, the mask of present values that are not of that kind, and why."""
+
+
+def _parse_text(raw: pd.Series, present: np.ndarray, f: FieldSpec) -> Parsed:
+    texts = [_as_text(v) if p else None for v, p in zip(raw, present, strict=True)]
+    bad = np.array([bool(t and _odd_characters(t, f)) for t in texts], dtype=bool)
+    # Every file, ledger edit and load passes here: the one place text gets the
+    # project's spelling (layers/text.py says which and why). Refused values stay raw,
+    # so a later check (a park id not found) names them as written.
+    normal = normalise_id if is_code(f) else normalise_text
+    values = pd.Series(
+        [t if t is None or b else normal(t) for t, b in zip(texts, bad, strict=True)],
+        dtype=object,
+    )
+    return (
+        values,
+        present & bad,
+        (
+            "含不可见字符或编号不允许的字符, 请删除 (invisible characters, or characters an "
+            "id may not hold — ASCII letters and digits, Chinese characters, - _ . / ( ) # — "
+            "remove them)"
+            if is_id(f)
+            else "含不可见字符, 请删除 (invisible characters: remove them)"
+        ),
+    )
+
+
+def _parse_number(raw: pd.Series, present: np.ndarray, f: FieldSpec) -> Parsed:
+    # A spreadsheet's TRUE is not 1: a boolean where a number belongs is refused.
+    numeric = present & ~raw.map(lambda v: isinstance(v, bool | np.bool_)).to_numpy(bool)
+    nums = pd.to_numeric(raw.where(numeric, np.nan), errors="coerce").astype(float)
+    bad = present & ~np.isfinite(nums.to_numpy())
+    if f.kind == "float":
+        return nums, bad, "不是有限数值 (not a finite number)"
+    whole = nums.to_numpy() % 1 == 0
+    in_range = (nums.to_numpy() >= INT_RANGE[0]) & (nums.to_numpy() <= INT_RANGE[1])
+    bad |= present & ~(whole & in_range)
+    values = nums.where(~bad & present, np.nan).round().astype("Int64")
+    return values, bad, f"不是 {INT_RANGE[0]}…{INT_RANGE[1]} 内的整数 (not a 32-bit integer)"
+
+
+def _parse_bool(raw: pd.Series, present: np.ndarray, f: FieldSpec) -> Parsed:
+    mapped = raw.map(_as_bool)
+    return (
+        mapped.astype("boolean"),
+        present & mapped.isna().to_numpy(),
+        "不是布尔值 (not a boolean)",
+    )
+
+
+def _parse_date(raw: pd.Series, present: np.ndarray, f: FieldSpec) -> Parsed:
     text = raw.map(lambda v: v.isoformat() if isinstance(v, dt.date) else str(v))
     day = text.str.extract(_DATE, expand=False)
     parsed = pd.to_datetime(day.where(present, None), errors="coerce", format="%Y-%m-%d")
@@ -116,12 +124,21 @@ def _parse(raw: pd.Series, present: np.ndarray, f: FieldSpec) -> tuple[pd.Series
     return values, present & parsed.isna().to_numpy(), "不是日期 YYYY-MM-DD, 不含时刻 (not a date)"
 
 
+_PARSERS: dict[str, Callable[[pd.Series, np.ndarray, FieldSpec], Parsed]] = {
+    "str": _parse_text,
+    "float": _parse_number,
+    "int": _parse_number,
+    "bool": _parse_bool,
+    "date": _parse_date,
+}
+
+
 def coerce(series: pd.Series, f: FieldSpec, problem: Callable[..., None]) -> pd.Series:
     """The column in its canonical type; every value that is not of the field's kind, is
     missing where required, or breaks its choices or range is a ``problem``."""
     raw = series.reset_index(drop=True).astype(object)
     present = raw.notna().to_numpy(dtype=bool)
-    values, bad, reason = _parse(raw, present, f)
+    values, bad, reason = _PARSERS[f.kind](raw, present, f)
     for i in np.flatnonzero(bad):
         found = _odd_characters(_as_text(raw[i]), f) if f.kind == "str" else []
         which = f": {', '.join(found)}" if found else ""

@@ -35,7 +35,8 @@ from layers.catalog import LAYERS
 from layers.demo import generate_zone
 from layers.store.audit import Actor
 from layers.store.store import Store
-from maps.base import ASSETS, Basemap, render
+from maps.basemap import Basemap
+from maps.page import ASSETS, render
 from maps.readiness import readiness_map
 from tests.browser import CHROMIUM_ARGS, chromium_path, free_port, serve, visit, wait_until
 

@@ -52,7 +52,9 @@ import numpy as np
 from layers.catalog import LAYERS, PARCELS, PARKS
 from layers.demo import generate_zone
 from layers.io import write_layer_file
-from layers.stocklist import diff, import_list, validate
+from layers.stocklist import import_list
+from layers.stocklist_diff import diff
+from layers.stocklist_validation import validate
 from layers.store.audit import Actor
 from layers.store.store import Store
 

@@ -97,7 +97,7 @@ def write_map(
 ) -> None:
     """Write a map page; without ``standalone`` its assets go to ``static/`` beside it.
     The line saying so goes to ``to`` (stderr when stdout carries JSON)."""
-    from maps.base import ASSETS, render
+    from maps.page import ASSETS, render
 
     basemap = settings.map_basemap
     html, _csp = render(m, standalone=standalone, basemap=basemap, prefix="static")

@@ -25,7 +25,7 @@ from layers.catalog import PARCELS
 from layers.errors import InvalidInput, NotFound
 
 if TYPE_CHECKING:
-    from layers.stocklist import Diff
+    from layers.stocklist_diff import Diff
     from layers.store.store import Release, Store
 
 stock_app = typer.Typer(

@@ -35,8 +35,8 @@ from layers.errors import InvalidInput, NotFound
 from layers.frames import derive
 from layers.tiling import MAX_ZOOM, MIN_ZOOM, check, storage_bounds
 from maps import tiles
-from maps.base import ASSETS, header_policy, render
 from maps.investor import factory_popup, investor_map, listed, parcel_popup
+from maps.page import ASSETS, header_policy, render
 from maps.preselect import preselect_map
 from maps.readiness import parcel_popup as readiness_parcel_popup
 from maps.readiness import readiness_map

@@ -8,21 +8,35 @@ from rich.console import Console
 from rich.markup import escape as rich_escape
 from rich.table import Table
 
-from matching.results import MatchResult
+from matching.results import MatchResult, RankedSite
 
 
 def print_match(console: Console, result: MatchResult) -> None:
     """Print a match as a planner reads it: ranked sites, why, near misses, exclusions."""
-    request = result.request
-    title = rich_escape(request.name)  # a name like "[/x]" is not console markup
+    console.print(_heading(result))
+    console.print(_sites_table(result))
+    if result.near_misses:
+        console.print(_near_misses_table(result))
+    if result.excluded_counts:
+        console.print(_excluded_table(result))
+
+
+def _heading(result: MatchResult) -> str:
+    """The request's name, the counts, the method and the data it ran on."""
+    title = rich_escape(result.request.name)  # a name like "[/x]" is not console markup
     noun = "地块" if result.layer == "parcels" else "厂房"
-    console.print(
+    return (
         f"[bold]{title}[/bold] — {result.n_sites} 个{noun}, "
         f"{result.n_feasible} 个满足全部硬约束"
         + (f", 另拼合 {result.n_groups} 组相邻地块" if result.n_groups else "")
         + f" (method {result.method}; as of {result.as_of}; data versions "
         f"{result.versions})"
     )
+
+
+def _sites_table(result: MatchResult) -> Table:
+    """One row per ranked site: where, how big, its score and rank range, its three best
+    criteria and its connection plan."""
     table = Table(title="推荐选址 (ranked sites)", show_lines=True)
     for column in (
         "名次",
@@ -35,16 +49,9 @@ def print_match(console: Console, result: MatchResult) -> None:
         "接入方案",
     ):
         table.add_column(column)
+    names = {c.key: c.name.split(" (")[0] for c in result.criteria}
     for site in result.sites:
         best = sorted(site.contributions.items(), key=lambda kv: -kv[1])[:3]
-        names = {c.key: c.name.split(" (")[0] for c in result.criteria}
-        plan = "; ".join(
-            f"{c.utility}: {c.source or '无'}"
-            + (f" {c.distance_m / 1000:.1f}km" if c.distance_m is not None else "")
-            + (" ⚠需增容" if c.upgrade_needed else "")
-            for c in site.connections
-            if c.utility in ("power", "water", "road")
-        )
         ids = ", ".join(site.ids[:4]) + (f" 等{len(site.ids)}宗" if len(site.ids) > 4 else "")
         table.add_row(
             *map(
@@ -57,30 +64,46 @@ def print_match(console: Console, result: MatchResult) -> None:
                     f"{site.score:.3f}",
                     f"{site.rank_range[0]}–{site.rank_range[1]}",
                     "\n".join(f"{names[k]} {v:.3f}" for k, v in best),
-                    plan,
+                    _plan(site),
                 ),
             )
         )
-    console.print(table)
-    if result.near_misses:
-        misses = Table(title="差一项的候选 (near misses: fail exactly one constraint)")
-        for column in ("选址", "面积", "未满足", "需要 (what it would take)"):
-            misses.add_column(column)
-        for miss in result.near_misses:
-            misses.add_row(
-                *map(
-                    rich_escape,
-                    (", ".join(miss.ids), f"{miss.size:,.0f}", miss.failed.detail, miss.remedy),
-                )
+    return table
+
+
+def _plan(site: RankedSite) -> str:
+    """A site's power, water and road connections, with distance and any upgrade needed."""
+    return "; ".join(
+        f"{c.utility}: {c.source or '无'}"
+        + (f" {c.distance_m / 1000:.1f}km" if c.distance_m is not None else "")
+        + (" ⚠需增容" if c.upgrade_needed else "")
+        for c in site.connections
+        if c.utility in ("power", "water", "road")
+    )
+
+
+def _near_misses_table(result: MatchResult) -> Table:
+    misses = Table(title="差一项的候选 (near misses: fail exactly one constraint)")
+    for column in ("选址", "面积", "未满足", "需要 (what it would take)"):
+        misses.add_column(column)
+    for miss in result.near_misses:
+        misses.add_row(
+            *map(
+                rich_escape,
+                (", ".join(miss.ids), f"{miss.size:,.0f}", miss.failed.detail, miss.remedy),
             )
-        console.print(misses)
-    if result.excluded_counts:
-        excluded = Table(title="排除原因统计 (sites excluded, per constraint)")
-        excluded.add_column("约束 (constraint)")
-        excluded.add_column("排除数 (sites)", justify="right")
-        for name, count in sorted(result.excluded_counts.items(), key=lambda kv: -kv[1]):
-            excluded.add_row(rich_escape(name), str(count))
-        console.print(excluded)
+        )
+    return misses
+
+
+def _excluded_table(result: MatchResult) -> Table:
+    """How many sites each constraint excluded, most first."""
+    excluded = Table(title="排除原因统计 (sites excluded, per constraint)")
+    excluded.add_column("约束 (constraint)")
+    excluded.add_column("排除数 (sites)", justify="right")
+    for name, count in sorted(result.excluded_counts.items(), key=lambda kv: -kv[1]):
+        excluded.add_row(rich_escape(name), str(count))
+    return excluded
 
 
 def match_geojson(result: MatchResult) -> dict[str, Any]:

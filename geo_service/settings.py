@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-if TYPE_CHECKING:
-    # maps.base imports folium and geopandas: only the map commands and routes need it,
-    # not every command that reads its settings.
-    from maps.base import Basemap
+from maps.basemap import Basemap
 
 
 def default_data_dir() -> Path:
@@ -129,8 +126,6 @@ class Settings(BaseSettings):
     @property
     def map_basemap(self) -> Basemap:
         """The basemap as the maps package takes it (served tiles come from /basemap)."""
-        from maps.base import Basemap
-
         return Basemap(
             kind=self.basemap,
             tiles_url="/basemap/{z}/{x}/{y}.png" if self.basemap == "local" else None,

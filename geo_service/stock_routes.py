@@ -27,7 +27,8 @@ from layers.catalog import PARCELS
 from layers.errors import InvalidInput, LayerValidationError
 from layers.frames import derive
 from layers.io import DRIVERS
-from layers.stocklist import MAX_FILE_BYTES, import_list, staged_diff
+from layers.stocklist import import_list, staged_diff
+from layers.stocklist_validation import MAX_FILE_BYTES
 from layers.store.audit import Actor
 from layers.store.store import Release
 from maps.diff import release_diff_map

@@ -5,15 +5,12 @@ every problem found, each naming the file, row, feature id and field. Nothing is
 repaired silently. ``derive`` adds the computed fields (areas, readiness, remaining
 budgets).
 
-Canonical column types: ``str`` → object (``None`` for missing), ``float`` → float64
-(NaN), ``int`` → nullable Int64, ``bool`` → nullable boolean, ``date`` → object of
-``datetime.date`` (``None``). Geometry is in EPSG:4490.
+Each column is parsed and checked by :mod:`layers.values` (which names the canonical
+column types); geometry is checked here and stored in EPSG:4490.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import re
 from collections.abc import Callable, Sequence
 
 import geopandas as gpd
@@ -26,14 +23,13 @@ from layers.catalog import PARCELS, PARKS, POLLUTANTS
 from layers.crs import STORAGE_EPSG, check_zone_extent, epsg_of
 from layers.errors import CRSMismatch, LayerValidationError, Problem
 from layers.readiness import readiness_table
-from layers.schema import FieldSpec, LayerSpec
-from layers.text import invisible, normalise_id, normalise_text, shown, unlike_id
+from layers.schema import LayerSpec
+from layers.text import normalise_id, shown
+from layers.values import coerce, dtype, is_null
 
 GEOMETRY = "geometry"
 # A few identifier-like columns that file writers add on their own.
 _IGNORED_COLUMNS = frozenset({"fid", "ogc_fid", "id"})
-_TRUE = frozenset({"true", "1", "yes", "y", "t", "是", "有"})
-_FALSE = frozenset({"false", "0", "no", "n", "f", "否", "无"})
 
 
 ProblemFn = Callable[..., None]
@@ -42,18 +38,8 @@ Check = Callable[[dict[str, pd.Series], "np.ndarray | None", ProblemFn], None]
 
 def empty_frame(spec: LayerSpec) -> gpd.GeoDataFrame:
     """A frame with the layer's stored columns and no rows."""
-    data = {f.name: pd.Series([], dtype=_dtype(f)) for f in spec.stored_fields}
+    data = {f.name: pd.Series([], dtype=dtype(f)) for f in spec.stored_fields}
     return gpd.GeoDataFrame(data, geometry=gpd.GeoSeries([], crs=STORAGE_EPSG), crs=STORAGE_EPSG)
-
-
-def _dtype(f: FieldSpec) -> str:
-    return {
-        "str": "object",
-        "float": "float64",
-        "int": "Int64",
-        "bool": "boolean",
-        "date": "object",
-    }[f.kind]
 
 
 def conform(
@@ -90,7 +76,54 @@ def conform(
     LayerValidationError
         With every problem found; nothing is returned in part.
     """
-    problems: list[Problem] = []
+    _require_geometry_column(frame, source)
+    frame = frame.reset_index(drop=True)
+    problems = _Problems(source, _id_labels(frame, spec))
+    src_epsg = _source_epsg(frame, declared_crs, problems)
+    crs_sound = not problems.found
+    _check_known_columns(frame, spec, problems)
+    columns = _coerced_columns(frame, spec, problems)
+    _check_bounds(columns, problems)
+    _check_duplicate_ids(columns[spec.id_field], spec, problems)
+    geometry, placed = _placed_geometry(
+        frame, spec, src_epsg, problems, crs_sound=crs_sound, repairs=repairs
+    )
+    for check in checks:
+        check(columns, placed, problems)
+    if problems.found:
+        raise LayerValidationError(
+            f"{source}: {len(problems.found)} 个问题, 图层 {spec.name} 未导入 "
+            f"({len(problems.found)} problems; layer {spec.name} not loaded)",
+            problems.found,
+        )
+    return gpd.GeoDataFrame(columns, geometry=gpd.GeoSeries(geometry, crs=STORAGE_EPSG))
+
+
+class _Problems:
+    """The problems found in one file, each naming the file and, for a row, its number
+    (from 1) and feature id. Called as ``problem(message, index=, field=)``."""
+
+    def __init__(self, source: str, ids: list[str | None]) -> None:
+        self.source = source
+        self.ids = ids
+        self.found: list[Problem] = []
+
+    def __call__(self, message: str, *, index: int | None = None, field: str | None = None) -> None:
+        self.found.append(self.at(message, index=index, field=field))
+
+    def at(self, message: str, *, index: int | None, field: str | None) -> Problem:
+        """A problem (or a note) about row ``index``, or about the whole file."""
+        return Problem(
+            message,
+            file=self.source,
+            row=int(index) + 1 if index is not None else None,
+            feature_id=self.ids[index] if index is not None else None,
+            field=field,
+        )
+
+
+def _require_geometry_column(frame: gpd.GeoDataFrame, source: str) -> None:
+    """A table without geometry is refused at once: no other check would mean anything."""
     if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.name not in frame.columns:
         raise LayerValidationError(
             f"{source}: 没有几何列 (no geometry column)",
@@ -101,65 +134,57 @@ def conform(
                 )
             ],
         )
-    frame = frame.reset_index(drop=True)
-    rows = np.arange(1, len(frame) + 1)
-    ids = _id_labels(frame, spec)
 
-    def problem(message: str, *, index: int | None = None, field: str | None = None) -> None:
-        problems.append(
-            Problem(
-                message,
-                file=source,
-                row=int(rows[index]) if index is not None else None,
-                feature_id=ids[index] if index is not None else None,
-                field=field,
-            )
-        )
 
-    src_epsg = _source_epsg(frame, declared_crs, problem)
-    crs_sound = not problems
+def _check_known_columns(frame: gpd.GeoDataFrame, spec: LayerSpec, problem: ProblemFn) -> None:
+    """Derived columns and writer-added id columns are ignored; any other unknown column
+    is a problem."""
     known = {f.name for f in spec.fields} | _IGNORED_COLUMNS | {GEOMETRY}
     unknown = [c for c in frame.columns if c not in known and c != frame.geometry.name]
     if unknown:
         problem(f"未知字段 (unknown fields, see docs/layers.md): {', '.join(map(str, unknown))}")
 
+
+def _coerced_columns(
+    frame: gpd.GeoDataFrame, spec: LayerSpec, problem: ProblemFn
+) -> dict[str, pd.Series]:
+    """Every stored field's column in its canonical type; a missing one is all missing."""
     out: dict[str, pd.Series] = {}
     for f in spec.stored_fields:
         if f.name not in frame.columns:
             # An empty GeoJSON cannot carry its field list; with no rows nothing is missing.
             if f.required and len(frame):
                 problem("缺少必填字段 (required field missing)", field=f.name)
-            out[f.name] = pd.Series([None] * len(frame), dtype=_dtype(f))
+            out[f.name] = pd.Series([None] * len(frame), dtype=dtype(f))
             continue
-        out[f.name] = _coerce(frame[f.name], f, problem)
+        out[f.name] = coerce(frame[f.name], f, problem)
+    return out
 
-    _check_bounds(out, problem)
-    _check_duplicate_ids(out[spec.id_field], spec, problem)
-    before_geometry = len(problems)
+
+def _placed_geometry(
+    frame: gpd.GeoDataFrame,
+    spec: LayerSpec,
+    src_epsg: int,
+    problems: _Problems,
+    *,
+    crs_sound: bool,
+    repairs: list[Problem] | None,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """The checked geometry (repaired if asked, each repair noted in ``repairs``), and the
+    same in EPSG:4490 for the caller's checks, or ``None`` when it is not sound.
+
+    Geometry goes to EPSG:4490 whenever the CRS and every geometry are sound, so checks
+    across features (overlaps, parks) still run when some attribute is wrong."""
+    before_geometry = len(problems.found)
     fixed: list[tuple[int, str]] | None = None if repairs is None else []
-    geometry = _check_geometry(frame, spec, problem, fixed)
+    geometry = _check_geometry(frame, spec, problems, fixed)
     if repairs is not None:
-        repairs += [
-            Problem(note, file=source, row=int(rows[i]), feature_id=ids[i], field=GEOMETRY)
-            for i, note in fixed or []
-        ]
-    # Geometry goes to EPSG:4490 whenever the CRS and every geometry are sound, so checks
-    # across features (overlaps, parks) still run when some attribute is wrong.
-    placed: np.ndarray | None = None
-    if crs_sound and len(problems) == before_geometry:
-        transforming = len(problems)
-        geometry = _to_storage(geometry, src_epsg, source, problem)
-        placed = geometry if len(problems) == transforming else None
-    for check in checks:
-        check(out, placed, problem)
-
-    if problems:
-        raise LayerValidationError(
-            f"{source}: {len(problems)} 个问题, 图层 {spec.name} 未导入 "
-            f"({len(problems)} problems; layer {spec.name} not loaded)",
-            problems,
-        )
-    return gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(geometry, crs=STORAGE_EPSG))
+        repairs += [problems.at(note, index=i, field=GEOMETRY) for i, note in fixed or []]
+    if not crs_sound or len(problems.found) != before_geometry:
+        return geometry, None
+    transforming = len(problems.found)
+    geometry = _to_storage(geometry, src_epsg, problems)
+    return geometry, geometry if len(problems.found) == transforming else None
 
 
 # China's extent in degrees; a feature outside it after transformation means a wrong CRS,
@@ -167,9 +192,7 @@ def conform(
 _CHINA = (73.0, 3.0, 136.0, 54.0)
 
 
-def _to_storage(
-    geometry: np.ndarray, src_epsg: int, source: str, problem: Callable[..., None]
-) -> np.ndarray:
+def _to_storage(geometry: np.ndarray, src_epsg: int, problem: ProblemFn) -> np.ndarray:
     """Transform to EPSG:4490 and check every feature again where it lands."""
     if src_epsg != STORAGE_EPSG and len(geometry):
         minx, miny, maxx, maxy = (float(v) for v in shapely.total_bounds(geometry))
@@ -209,32 +232,7 @@ def _id_labels(frame: gpd.GeoDataFrame, spec: LayerSpec) -> list[str | None]:
     """Each row's id as problems name it: normalised, any invisible character written out."""
     if spec.id_field not in frame.columns:
         return [None] * len(frame)
-    return [None if _is_null(v) else shown(normalise_id(str(v))) for v in frame[spec.id_field]]
-
-
-def is_id(f: FieldSpec) -> bool:
-    """Whether a text field holds an identifier, which may hold only the characters
-    :func:`layers.text.unlike_id` allows."""
-    return f.name.endswith("_id")
-
-
-def _odd_characters(text: str, f: FieldSpec) -> list[str]:
-    """Invisible characters in a text, and for an id the characters no id may hold."""
-    found = invisible(text, code=is_code(f))
-    if not found and is_id(f):
-        found = unlike_id(normalise_id(text))
-    return found
-
-
-def is_code(f: FieldSpec) -> bool:
-    """Whether a text field holds an identifier or code (compared as a key: NFKC) rather
-    than free text (names, notes: NFC, punctuation as written); see layers/text.py."""
-    return f.name.endswith("_id") or bool(f.choices) or f.name == "ledger_q"
-
-
-def _is_null(value: object) -> bool:
-    # pandas-stubs has no overload of isna for a plain object; at run time it takes any scalar.
-    return value is None or (not isinstance(value, str) and bool(pd.isna(value)))  # type: ignore[call-overload]
+    return [None if is_null(v) else shown(normalise_id(str(v))) for v in frame[spec.id_field]]
 
 
 def _source_epsg(
@@ -260,135 +258,6 @@ def _source_epsg(
         )
         return STORAGE_EPSG
     return epsg
-
-
-INT_RANGE = (-(2**31), 2**31 - 1)
-"""Integers are 32-bit in both stores."""
-# A date, or a date-time at exactly midnight (as spreadsheets and GDAL write dates).
-_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[T ]00:00(?::00(?:\.0+)?)?)?$")
-
-
-def _parse(raw: pd.Series, present: np.ndarray, f: FieldSpec) -> tuple[pd.Series, np.ndarray, str]:
-    """Values of one kind, the mask of present values that are not of that kind, and why."""
-    if f.kind == "str":
-        code = is_code(f)
-        texts = [_as_text(v) if p else None for v, p in zip(raw, present, strict=True)]
-        bad = np.array([bool(t and _odd_characters(t, f)) for t in texts], dtype=bool)
-        # Every file, ledger edit and load passes here: the one place text gets the
-        # project's spelling (layers/text.py says which and why). Refused values stay raw,
-        # so a later check (a park id not found) names them as written.
-        normal = normalise_id if code else normalise_text
-        values = pd.Series(
-            [t if t is None or b else normal(t) for t, b in zip(texts, bad, strict=True)],
-            dtype=object,
-        )
-        return (
-            values,
-            present & bad,
-            (
-                "含不可见字符或编号不允许的字符, 请删除 (invisible characters, or characters an "
-                "id may not hold — ASCII letters and digits, Chinese characters, - _ . / ( ) # — "
-                "remove them)"
-                if is_id(f)
-                else "含不可见字符, 请删除 (invisible characters: remove them)"
-            ),
-        )
-    if f.kind in ("float", "int"):
-        # A spreadsheet's TRUE is not 1: a boolean where a number belongs is refused.
-        numeric = present & ~raw.map(lambda v: isinstance(v, bool | np.bool_)).to_numpy(bool)
-        nums = pd.to_numeric(raw.where(numeric, np.nan), errors="coerce").astype(float)
-        bad = present & ~np.isfinite(nums.to_numpy())
-        if f.kind == "float":
-            return nums, bad, "不是有限数值 (not a finite number)"
-        whole = nums.to_numpy() % 1 == 0
-        in_range = (nums.to_numpy() >= INT_RANGE[0]) & (nums.to_numpy() <= INT_RANGE[1])
-        bad |= present & ~(whole & in_range)
-        values = nums.where(~bad & present, np.nan).round().astype("Int64")
-        return values, bad, f"不是 {INT_RANGE[0]}…{INT_RANGE[1]} 内的整数 (not a 32-bit integer)"
-    if f.kind == "bool":
-        mapped = raw.map(_as_bool)
-        return (
-            mapped.astype("boolean"),
-            present & mapped.isna().to_numpy(),
-            "不是布尔值 (not a boolean)",
-        )
-    text = raw.map(lambda v: v.isoformat() if isinstance(v, dt.date) else str(v))
-    day = text.str.extract(_DATE, expand=False)
-    parsed = pd.to_datetime(day.where(present, None), errors="coerce", format="%Y-%m-%d")
-    values = pd.Series(parsed.dt.date.to_numpy(dtype=object), dtype=object)
-    values = values.where(parsed.notna(), None)
-    return values, present & parsed.isna().to_numpy(), "不是日期 YYYY-MM-DD, 不含时刻 (not a date)"
-
-
-def _coerce(series: pd.Series, f: FieldSpec, problem: Callable[..., None]) -> pd.Series:
-    raw = series.reset_index(drop=True).astype(object)
-    present = raw.notna().to_numpy(dtype=bool)
-    values, bad, reason = _parse(raw, present, f)
-    for i in np.flatnonzero(bad):
-        found = _odd_characters(_as_text(raw[i]), f) if f.kind == "str" else []
-        which = f": {', '.join(found)}" if found else ""
-        problem(f"值 {raw[i]!r} {reason}{which}", index=i, field=f.name)
-    if f.required:
-        blank = present & values.map(lambda v: isinstance(v, str) and not v.strip()).to_numpy(
-            dtype=bool
-        )
-        for i in np.flatnonzero(~present | blank):
-            problem("必填字段为空 (required value missing)", index=i, field=f.name)
-    ok = present & ~bad
-    if f.choices:
-        for i in np.flatnonzero(ok & ~values.isin(f.choices).to_numpy()):
-            problem(
-                f"值 {values[i]!r} 不在允许范围 {list(f.choices)} (not an allowed value)",
-                index=i,
-                field=f.name,
-            )
-    if f.kind == "str":
-        # Only spaces is no value: an optional field stores none, not "".
-        values = values.where(~(ok & (values == "").to_numpy(dtype=bool)), None)
-        for i in np.flatnonzero(ok & values.map(_looks_like_a_location).to_numpy(dtype=bool)):
-            problem(
-                f"值 {values[i]!r} 像网址或 GDAL 路径, 不接受 (a URL or GDAL path is not "
-                "accepted as a value)",
-                index=i,
-                field=f.name,
-            )
-    if f.kind in ("float", "int"):
-        nums = values.astype(float).to_numpy()
-        for limit, cmp, word in (
-            (f.minimum, np.less, "小于下限"),
-            (f.maximum, np.greater, "大于上限"),
-        ):
-            if limit is None:
-                continue
-            for i in np.flatnonzero(ok & cmp(np.nan_to_num(nums, nan=limit), limit)):
-                problem(f"值 {values[i]} {word} {limit} (out of range)", index=i, field=f.name)
-    return values
-
-
-# A value some tool might follow: a URL (http://, ftp://, file://, …) or a GDAL virtual
-# file system path (/vsicurl/, /vsizip/, …). No field of ours holds one.
-_LOCATION = re.compile(r"^\s*[A-Za-z][A-Za-z0-9+.-]*://|/vsi[a-z0-9_]+/", re.IGNORECASE)
-
-
-def _looks_like_a_location(value: object) -> bool:
-    return isinstance(value, str) and _LOCATION.search(value) is not None
-
-
-def _as_text(value: object) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))  # an id stored as a number by a spreadsheet
-    return str(value)
-
-
-def _as_bool(value: object) -> bool | None:
-    if _is_null(value):
-        return None
-    if isinstance(value, bool | np.bool_):
-        return bool(value)
-    if isinstance(value, int | float | np.number) and value in (0, 1):
-        return bool(value)
-    text = str(value).strip().lower()
-    return True if text in _TRUE else False if text in _FALSE else None
 
 
 def _check_bounds(columns: dict[str, pd.Series], problem: Callable[..., None]) -> None:

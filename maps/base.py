@@ -1,20 +1,12 @@
-"""What every map shares: offline assets, the basemap, context layers, rendering with a CSP.
+"""What every map shares: the basemap, the layers drawn by maps.js, and the context layers.
 
-Pages load only Leaflet (from the ``xstatic-leaflet`` package) and this package's own
-``maps.js``/``maps.css`` — served under ``/static`` by the service, or inlined into a
-single ``--standalone`` file, which then also embeds its data (a ``file://`` page cannot
-fetch). folium's CDN defaults (jQuery, Bootstrap, awesome-markers, Font Awesome) are
-dropped: nothing here needs them.
+The page around a map — its offline assets and its rendering with a Content-Security-Policy —
+is :mod:`maps.page`.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
-import re
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
 
 import folium
@@ -22,61 +14,20 @@ import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
 import shapely
-import xstatic.pkg.leaflet
 from branca.element import Element, MacroElement
 from jinja2 import Template
 
+from maps.basemap import GAODE, TIANDITU, Basemap
 from maps.gcj02 import shift_geometries
 from maps.html import escape
+from maps.page import CSS, JS
 
-STATIC = Path(__file__).with_name("static")
-LEAFLET = Path(xstatic.pkg.leaflet.BASE_DIR)
-ASSETS: dict[str, Path] = {
-    "leaflet/leaflet.js": LEAFLET / "leaflet.js",
-    "leaflet/leaflet.css": LEAFLET / "leaflet.css",
-    **{f"leaflet/images/{p.name}": p for p in (LEAFLET / "images").glob("*.png")},
-    "geo-service/maps.js": STATIC / "maps.js",
-    "geo-service/maps.css": STATIC / "maps.css",
-}
-"""Every file a map page loads, by its path under ``/static``."""
-_JS = ("leaflet/leaflet.js", "geo-service/maps.js")
-_CSS = ("leaflet/leaflet.css", "geo-service/maps.css")
 Popups = Literal["embed", "fetch"]
 """Popups in the page, or fetched from the service when opened (served pages only)."""
 TILES_MIN_ZOOM = 12
 """Vector-tile layers draw from this zoom on (a tile about 10 km across)."""
 PRECISION_DEG = 1e-6
 """Coordinates are rounded to 1e-6° (≈10 cm) for display: a third less page weight."""
-
-TIANDITU = "https://t{s}.tianditu.gov.cn/vec_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER=vec&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk="
-GAODE = "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}"
-
-
-@dataclass(frozen=True)
-class Basemap:
-    """The background of every map, chosen in settings.
-
-    ``none`` (the default) draws the zone's parks and roads as vector context; ``local``
-    uses a raster tile folder (``tiles_url``, e.g. ``/basemap/{z}/{x}/{y}.png`` when served);
-    ``tianditu`` needs ``tianditu_key``; ``gaode`` is GCJ-02, so every overlay is shifted.
-    """
-
-    kind: Literal["none", "local", "tianditu", "gaode"] = "none"
-    tiles_url: str | None = None
-    tianditu_key: str | None = None
-
-    @property
-    def shifts(self) -> bool:
-        return self.kind == "gaode"
-
-    @property
-    def hosts(self) -> tuple[str, ...]:
-        """Hosts the page's images come from, for the CSP."""
-        if self.kind == "tianditu":
-            return ("https://*.tianditu.gov.cn",)
-        if self.kind == "gaode":
-            return ("https://*.is.autonavi.com",)
-        return ()
 
 
 def latlng(lon: float, lat: float) -> tuple[float, float]:
@@ -241,8 +192,8 @@ def new_map(
         prefer_canvas=True,
         control_scale=True,
     )
-    m.default_js = [(name, name) for name in _JS]
-    m.default_css = [(name, name) for name in _CSS]
+    m.default_js = [(name, name) for name in JS]
+    m.default_css = [(name, name) for name in CSS]
     root: Any = m.get_root()  # a branca Figure; typed as its base Element
     root.header.add_child(Element(f"<title>{escape(title)}</title>"))
     m.fit_bounds([latlng(minx, miny), latlng(maxx, maxy)])
@@ -337,90 +288,3 @@ def finish(m: folium.Map) -> folium.Map:
     """Add the layer control (it lists the layers added before it)."""
     folium.LayerControl(collapsed=False).add_to(m)
     return m
-
-
-_META = '<meta http-equiv="Content-Security-Policy" content="'
-# Inline scripts that run (data blocks of type application/json do not, and need no hash).
-_INLINE_SCRIPT = re.compile(r"<script(?![^>]*\b(?:src|type)=)[^>]*>(.*?)</script>", re.S)
-
-
-def render(
-    m: folium.Map, *, standalone: bool, basemap: Basemap, prefix: str = "/static"
-) -> tuple[str, str]:
-    """The page's HTML and its Content-Security-Policy.
-
-    Served pages load assets from ``prefix``; standalone pages carry them inline. Every
-    inline script is allowed by its SHA-256 only, so injected markup cannot run script;
-    the policy is also put in a ``<meta>`` tag so a standalone file is protected too.
-    """
-    html = m.get_root().render()
-    for name in _JS:
-        tag = f'<script src="{name}"></script>'
-        replacement = (
-            f"<script>{_read(name)}</script>"
-            if standalone
-            else f'<script src="{prefix}/{name}"></script>'
-        )
-        html = html.replace(tag, replacement)
-    for name in _CSS:
-        tag = f'<link rel="stylesheet" href="{name}"/>'
-        replacement = (
-            f"<style>{_inline_css(name)}</style>"
-            if standalone
-            else f'<link rel="stylesheet" href="{prefix}/{name}"/>'
-        )
-        html = html.replace(tag, replacement)
-    hashes = " ".join(
-        f"'sha256-{base64.b64encode(hashlib.sha256(s.encode()).digest()).decode()}'"
-        for s in _own_scripts(html, standalone)
-    )
-    images = " ".join(("'self'", "data:", *basemap.hosts))
-    policy = (
-        f"default-src 'none'; script-src 'self' {hashes}; style-src 'self' 'unsafe-inline'; "
-        f"img-src {images}; font-src 'self'; connect-src 'self'; base-uri 'none'; "
-        "form-action 'none'"
-    )
-    # frame-ancestors works only as a header; browsers report it as an error in a <meta>.
-    html = html.replace("<head>", f'<head>\n    {_META}{policy}">', 1)
-    return html, header_policy(html)
-
-
-def header_policy(html: str) -> str:
-    """The Content-Security-Policy header for a page :func:`render` produced (read back
-    from its ``<meta>``, so a cached page needs no second rendering)."""
-    start = html.index(_META) + len(_META)
-    return html[start : html.index('">', start)] + "; frame-ancestors 'none'"
-
-
-def _own_scripts(html: str, standalone: bool) -> list[str]:
-    """The inline scripts this module produced, and only those: folium's setup script, the
-    map script and (standalone) our inlined assets. Anything else would be injected
-    markup; rather than allow it by its hash, refuse to render the page."""
-    assets = {_read(name) for name in _JS} if standalone else set()
-    scripts = _INLINE_SCRIPT.findall(html)
-    foreign = [
-        s for s in scripts if s not in assets and "L_NO_TOUCH" not in s and "L.map(" not in s
-    ]
-    if foreign or sum("L.map(" in s for s in scripts) != 1:
-        raise ValueError(
-            "the page holds a script this module did not write; refusing to "
-            "render it (is some value not escaped?)"
-        )
-    return scripts
-
-
-def _read(name: str) -> str:
-    return ASSETS[name].read_text(encoding="utf-8")
-
-
-def _inline_css(name: str) -> str:
-    css = _read(name)
-    folder = name.rsplit("/", 1)[0]
-
-    def data_uri(match: re.Match[str]) -> str:
-        path = ASSETS.get(f"{folder}/{match.group(1)}")
-        if path is None:
-            return match.group(0)
-        return f"url(data:image/png;base64,{base64.b64encode(path.read_bytes()).decode()})"
-
-    return re.sub(r"url\((images/[^)]+)\)", data_uri, css)

@@ -21,9 +21,10 @@ from layers.catalog import PARCELS, PARKS, ROADS
 from layers.crs import STORAGE_CRS
 from layers.errors import CRSMismatch
 from layers.frames import GEOMETRY, derive
-from layers.stocklist import Diff, diff
+from layers.stocklist_diff import Diff, diff
 from layers.store.store import Release, Store
-from maps.base import Basemap, FeatureLayer, Script, feature_collection, finish, new_map
+from maps.base import FeatureLayer, Script, feature_collection, finish, new_map
+from maps.basemap import Basemap
 from maps.html import escape, legend, table
 
 CLASSES = ("unchanged", "added", "changed", "removed")

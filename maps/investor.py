@@ -17,7 +17,6 @@ from layers.catalog import FACTORIES, LAND_USE_ZH, ON_OFFER, PARCELS, STOCK_CATE
 from layers.frames import derive
 from layers.schema import LayerSpec
 from maps.base import (
-    Basemap,
     FeatureLayer,
     Popups,
     Script,
@@ -27,6 +26,7 @@ from maps.base import (
     finish,
     new_map,
 )
+from maps.basemap import Basemap
 from maps.html import escape, legend, table
 
 LAND, FACTORY = "#7fcdbb", "#fe9929"
@@ -82,62 +82,66 @@ def investor_map(
         (factories, "factory", "factories", "闲置厂房 Factories"),
     ):
         if tiles:
-            m.add_child(
-                VectorTiles(
-                    layer,
-                    STYLES,
-                    name=name,
-                    cls=kind,
-                    size=("area_mu", M2_PER_MU) if kind == "land" else ("floor_m2", 1.0),
-                    popup_url=f"{POPUP_URL}{layer}/",
-                    filterable=True,
-                )
-            )
-            continue
-        props = [_properties(row, kind, popups) for row in frame.to_dict("records")]
-        m.add_child(
-            FeatureLayer(
-                feature_collection(frame.geometry.values.to_numpy(), props, basemap),
-                STYLES,
-                name=name,
-                filterable=True,
-                popup_url=f"{POPUP_URL}{layer}/" if popups == "fetch" else None,
-            )
-        )
-    m.add_child(
-        Script(
-            "geoServicePanel",
-            legend(
-                "图例 Legend",
-                [
-                    (LAND, "可出让地块 Land for transfer"),
-                    (FACTORY, "闲置厂房 Factories to lease or buy"),
-                ],
-            ),
-            "bottomleft",
-        )
-    )
+            m.add_child(_tiles_layer(kind, layer, name))
+        else:
+            m.add_child(_offer_layer(frame, kind, layer, name, popups=popups, basemap=basemap))
+    m.add_child(Script("geoServicePanel", _legend(), "bottomleft"))
     m.add_child(Script("geoServicePanel", _desk(parks, desk), "bottomright"))
-    m.add_child(
-        Script(
-            "geoServiceFilter",
-            {
-                "title": "筛选 Filter",
-                "parks": [
-                    (escape(p), escape(f"{n} {e or ''}"))
-                    for p, n, e in zip(
-                        parks["park_id"], parks["name"], parks["name_en"], strict=True
-                    )
-                ],
-                "parkLabel": "园区 Park",
-                "all": "全部 all",
-                "area": True,
-                "areaLabel": "面积 Area (m²)",
-                "types": [("land", "土地 land"), ("factory", "厂房 factory")],
-            },
-        )
-    )
+    m.add_child(Script("geoServiceFilter", _filter(parks)))
     return finish(m)
+
+
+def _tiles_layer(kind: str, layer: str, name: str) -> VectorTiles:
+    """One kind of offer drawn from the service's vector tiles."""
+    return VectorTiles(
+        layer,
+        STYLES,
+        name=name,
+        cls=kind,
+        size=("area_mu", M2_PER_MU) if kind == "land" else ("floor_m2", 1.0),
+        popup_url=f"{POPUP_URL}{layer}/",
+        filterable=True,
+    )
+
+
+def _offer_layer(
+    frame: gpd.GeoDataFrame, kind: str, layer: str, name: str, *, popups: Popups, basemap: Basemap
+) -> FeatureLayer:
+    """One kind of offer (``land`` or ``factory``) with its data in the page."""
+    props = [_properties(row, kind, popups) for row in frame.to_dict("records")]
+    return FeatureLayer(
+        feature_collection(frame.geometry.values.to_numpy(), props, basemap),
+        STYLES,
+        name=name,
+        filterable=True,
+        popup_url=f"{POPUP_URL}{layer}/" if popups == "fetch" else None,
+    )
+
+
+def _legend() -> str:
+    return legend(
+        "图例 Legend",
+        [
+            (LAND, "可出让地块 Land for transfer"),
+            (FACTORY, "闲置厂房 Factories to lease or buy"),
+        ],
+    )
+
+
+def _filter(parks: gpd.GeoDataFrame) -> dict[str, object]:
+    """The filter panel's options: parks (escaped), area, and land or factory."""
+    return {
+        "title": "筛选 Filter",
+        "parks": [
+            (escape(p), escape(f"{n} {e or ''}"))
+            for p, n, e in zip(parks["park_id"], parks["name"], parks["name_en"], strict=True)
+        ],
+        "parkLabel": "园区 Park",
+        "all": "全部 all",
+        "area": True,
+        "areaLabel": "面积 Area (m²)",
+        "types": [("land", "土地 land"), ("factory", "厂房 factory")],
+    }
 
 
 POPUP_URL = "/maps/popup/investor/"

@@ -10,7 +10,8 @@ import shapely
 
 from layers.catalog import INFRA_KINDS
 from layers.crs import STORAGE_EPSG, transformer
-from maps.base import Basemap, FeatureLayer, Script, feature_collection, finish, new_map
+from maps.base import FeatureLayer, Script, feature_collection, finish, new_map
+from maps.basemap import Basemap
 from maps.html import escape, legend, table
 from matching.results import MatchResult, NearMiss, RankedSite
 from matching.zone import Zone
@@ -38,29 +39,13 @@ def preselect_map(
     score breakdown, checks and connection plan; near misses apart; assembled groups
     outlined as one; infrastructure; lines to each top site's substation and interchange."""
     basemap = basemap or Basemap()
-    frames = {"parks": zone.parks, "roads": zone.roads}
-    geoms = [s.geometry for s in result.sites] + [m.geometry for m in result.near_misses]
-    extent = shapely.total_bounds(np.array(geoms)) if geoms else zone.parks.total_bounds
-    minx, miny, maxx, maxy = (float(v) for v in extent)
-    pad = 0.01
     m = new_map(
-        (minx - pad, miny - pad, maxx + pad, maxy + pad),
+        _bounds(result, zone),
         title=f"预选址 Pre-selection — {result.request.name}",
         basemap=basemap,
-        context=frames,
+        context={"parks": zone.parks, "roads": zone.roads},
     )
-    styles: dict[str, dict[str, Any]] = {
-        f"rank{limit}": {"color": "#222", "weight": 1.5, "fillColor": colour, "fillOpacity": 0.8}
-        for colour, limit in RANK_COLOURS
-    }
-    styles["group"] = {"color": GROUP, "weight": 4, "fillColor": GROUP, "fillOpacity": 0.35}
-    styles["near"] = {
-        "color": NEAR,
-        "weight": 2,
-        "dashArray": "5 4",
-        "fillColor": NEAR,
-        "fillOpacity": 0.25,
-    }
+    styles = _styles()
     if result.near_misses:
         m.add_child(
             FeatureLayer(
@@ -74,58 +59,99 @@ def preselect_map(
             )
         )
     if result.sites:
+        _add_sites(m, result, zone, styles, basemap=basemap, labelled=labelled)
+    m.add_child(_infrastructure(zone, basemap))
+    m.add_child(Script("geoServicePanel", _legend(), "bottomleft"))
+    m.add_child(Script("geoServicePanel", _counts(result), "topright"))
+    return finish(m)
+
+
+def _bounds(result: MatchResult, zone: Zone) -> tuple[float, float, float, float]:
+    """The sites and near misses (or the parks, when there are none), with a margin."""
+    geoms = [s.geometry for s in result.sites] + [m.geometry for m in result.near_misses]
+    extent = shapely.total_bounds(np.array(geoms)) if geoms else zone.parks.total_bounds
+    minx, miny, maxx, maxy = (float(v) for v in extent)
+    pad = 0.01
+    return (minx - pad, miny - pad, maxx + pad, maxy + pad)
+
+
+def _styles() -> dict[str, dict[str, Any]]:
+    """Sites by rank class, assembled groups and near misses."""
+    styles: dict[str, dict[str, Any]] = {
+        f"rank{limit}": {"color": "#222", "weight": 1.5, "fillColor": colour, "fillOpacity": 0.8}
+        for colour, limit in RANK_COLOURS
+    }
+    styles["group"] = {"color": GROUP, "weight": 4, "fillColor": GROUP, "fillOpacity": 0.35}
+    styles["near"] = {
+        "color": NEAR,
+        "weight": 2,
+        "dashArray": "5 4",
+        "fillColor": NEAR,
+        "fillOpacity": 0.25,
+    }
+    return styles
+
+
+def _add_sites(
+    m: folium.Map,
+    result: MatchResult,
+    zone: Zone,
+    styles: dict[str, dict[str, Any]],
+    *,
+    basemap: Basemap,
+    labelled: int,
+) -> None:
+    """The ranked sites, the outlines of assembled groups and the connection lines."""
+    m.add_child(
+        FeatureLayer(
+            feature_collection(
+                np.array([s.geometry for s in result.sites]),
+                [_site(s, result, labelled) for s in result.sites],
+                basemap,
+            ),
+            styles,
+            name="推荐选址 Ranked sites",
+            labels=True,
+        )
+    )
+    groups = [s for s in result.sites if s.kind == "group"]
+    if groups:
         m.add_child(
             FeatureLayer(
                 feature_collection(
-                    np.array([s.geometry for s in result.sites]),
-                    [_site(s, result, labelled) for s in result.sites],
+                    np.array([_outline(s, zone) for s in groups]),
+                    [{"_cls": "outline"} for _ in groups],
                     basemap,
                 ),
-                styles,
-                name="推荐选址 Ranked sites",
-                labels=True,
+                {"outline": {"color": GROUP, "weight": 3, "dashArray": "8 4", "fill": False}},
+                name="拼合范围 Assembled outlines",
             )
         )
-        groups = [s for s in result.sites if s.kind == "group"]
-        if groups:
-            m.add_child(
-                FeatureLayer(
-                    feature_collection(
-                        np.array([_outline(s, zone) for s in groups]),
-                        [{"_cls": "outline"} for _ in groups],
-                        basemap,
-                    ),
-                    {"outline": {"color": GROUP, "weight": 3, "dashArray": "8 4", "fill": False}},
-                    name="拼合范围 Assembled outlines",
-                )
-            )
-        m.add_child(_lines(result, zone, basemap, labelled))
-    m.add_child(_infrastructure(zone, basemap))
-    m.add_child(
-        Script(
-            "geoServicePanel",
-            legend(
-                "预选址 Pre-selection",
-                [
-                    (RANK_COLOURS[0][0], "第 1–3 名 (ranks 1–3)"),
-                    (RANK_COLOURS[1][0], "第 4–6 名"),
-                    (RANK_COLOURS[2][0], "第 7 名起"),
-                    (GROUP, "拼合地块 assembled parcels"),
-                    (NEAR, "差一项 near miss"),
-                    *((INFRA_COLOURS[k], f"{zh} {en}") for k, (zh, en) in INFRA_KINDS.items()),
-                ],
-            ),
-            "bottomleft",
-        )
+    m.add_child(_lines(result, zone, basemap, labelled))
+
+
+def _legend() -> str:
+    return legend(
+        "预选址 Pre-selection",
+        [
+            (RANK_COLOURS[0][0], "第 1–3 名 (ranks 1–3)"),
+            (RANK_COLOURS[1][0], "第 4–6 名"),
+            (RANK_COLOURS[2][0], "第 7 名起"),
+            (GROUP, "拼合地块 assembled parcels"),
+            (NEAR, "差一项 near miss"),
+            *((INFRA_COLOURS[k], f"{zh} {en}") for k, (zh, en) in INFRA_KINDS.items()),
+        ],
     )
-    counts = (
+
+
+def _counts(result: MatchResult) -> str:
+    """The request's name, how many sites were weighed and how many are feasible."""
+    return (
         f"<b>{escape(result.request.name)}</b><div>{result.n_sites} 个候选, "
         f"{result.n_feasible} 个满足全部约束 (feasible)"
         + (f", {result.n_groups} 组拼合地块" if result.n_groups else "")
         + f"</div><div>方法 method: {escape(result.method)}; as of {result.as_of}</div>"
     )
-    m.add_child(Script("geoServicePanel", counts, "topright"))
-    return finish(m)
 
 
 def _outline(site: RankedSite, zone: Zone) -> shapely.Geometry:

@@ -13,7 +13,6 @@ from layers.catalog import FACT_STATUS_ZH, FACTS, PARCELS
 from layers.frames import derive
 from layers.readiness import ReadinessLevel
 from maps.base import (
-    Basemap,
     FeatureLayer,
     Popups,
     Script,
@@ -23,6 +22,7 @@ from maps.base import (
     finish,
     new_map,
 )
+from maps.basemap import Basemap
 from maps.html import escape, legend, table
 
 COLOURS = {"ready": "#1a9850", "partly_ready": "#fdae61", "not_ready": "#d73027"}
@@ -53,13 +53,7 @@ def readiness_map(
     basemap = basemap or Basemap()
     if tiles:
         check_tiles(popups, basemap)
-    parcels = derive(frames["parcels"], PARCELS)
-    parcels["_fid"] = parcels.index.to_numpy()
-    parcels = parcels.reset_index(drop=True)
-    parks = frames["parks"].reset_index(drop=True)
-    if park is not None:
-        parcels = parcels[parcels["park_id"] == park].reset_index(drop=True)
-        parks = parks[parks["park_id"] == park].reset_index(drop=True)
+    parcels, parks = _in_park(frames, park)
     bounds = tuple((parks if len(parks) else parcels).total_bounds)
     m = new_map(
         bounds,
@@ -79,29 +73,8 @@ def readiness_map(
             )
         )
     else:
-        props = [_properties(row, popups) for row in parcels.to_dict("records")]
-        m.add_child(
-            FeatureLayer(
-                feature_collection(parcels.geometry.values.to_numpy(), props, basemap),
-                STYLES,
-                name="地块 Parcels",
-                popup_url=POPUP_URL if popups == "fetch" else None,
-                filterable=True,
-            )
-        )
-    m.add_child(
-        Script(
-            "geoServicePanel",
-            legend(
-                "净地程度 Readiness",
-                [
-                    (COLOURS[level.value], f"{level.zh} ({level.value.replace('_', ' ')})")
-                    for level in ReadinessLevel
-                ],
-            ),
-            "bottomleft",
-        )
-    )
+        m.add_child(_parcels_layer(parcels, popups=popups, basemap=basemap))
+    m.add_child(Script("geoServicePanel", _legend(), "bottomleft"))
     m.add_child(Script("geoServicePanel", summary(parcels), "bottomright"))
     park_names = [
         (escape(p), escape(n)) for p, n in zip(parks["park_id"], parks["name"], strict=True)
@@ -113,6 +86,43 @@ def readiness_map(
         )
     )
     return finish(m)
+
+
+def _in_park(
+    frames: Mapping[str, gpd.GeoDataFrame], park: str | None
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """The derived parcels (store feature id kept as ``_fid``) and the parks, of one park
+    when ``park`` is given."""
+    parcels = derive(frames["parcels"], PARCELS)
+    parcels["_fid"] = parcels.index.to_numpy()
+    parcels = parcels.reset_index(drop=True)
+    parks = frames["parks"].reset_index(drop=True)
+    if park is not None:
+        parcels = parcels[parcels["park_id"] == park].reset_index(drop=True)
+        parks = parks[parks["park_id"] == park].reset_index(drop=True)
+    return parcels, parks
+
+
+def _parcels_layer(parcels: gpd.GeoDataFrame, *, popups: Popups, basemap: Basemap) -> FeatureLayer:
+    """The parcels with their data in the page."""
+    props = [_properties(row, popups) for row in parcels.to_dict("records")]
+    return FeatureLayer(
+        feature_collection(parcels.geometry.values.to_numpy(), props, basemap),
+        STYLES,
+        name="地块 Parcels",
+        popup_url=POPUP_URL if popups == "fetch" else None,
+        filterable=True,
+    )
+
+
+def _legend() -> str:
+    return legend(
+        "净地程度 Readiness",
+        [
+            (COLOURS[level.value], f"{level.zh} ({level.value.replace('_', ' ')})")
+            for level in ReadinessLevel
+        ],
+    )
 
 
 POPUP_URL = "/maps/popup/readiness/parcels/"

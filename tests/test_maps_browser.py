@@ -24,8 +24,9 @@ from layers.catalog import LAYERS
 from layers.demo import generate_zone
 from layers.schema import Audience
 from layers.store.store import Store
-from maps.base import Basemap, render
+from maps.basemap import Basemap
 from maps.investor import investor_map
+from maps.page import render
 from maps.preselect import preselect_map
 from maps.readiness import readiness_map
 from matching.engine import match

@@ -45,7 +45,7 @@ from layers.store.audit import Actor
 from layers.store.reservations import Needs, reserve
 from layers.store.store import Store
 from layers.tiling import MIN_ZOOM
-from maps.base import ASSETS
+from maps.page import ASSETS
 
 HIDDEN = "SENTINELq7f3a"
 """The ASCII core of the text sentinel: found whether a body escapes the rest as \\uXXXX,

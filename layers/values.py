@@ -1,0 +1,206 @@
+"""Field values: a column as read, parsed to its field's kind and checked against its spec.
+
+Canonical column types: ``str`` → object (``None`` for missing), ``float`` → float64
+(NaN), ``int`` → nullable Int64, ``bool`` → nullable boolean, ``date`` → object of
+``datetime.date`` (``None``). Every problem goes to the caller's collector, naming the row
+and field, so :func:`layers.frames.conform` reports them with the rest.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from layers.schema import FieldSpec
+from layers.text import invisible, normalise_id, normalise_text, unlike_id
+
+_TRUE = frozenset({"true", "1", "yes", "y", "t", "是", "有"})
+_FALSE = frozenset({"false", "0", "no", "n", "f", "否", "无"})
+
+
+def dtype(f: FieldSpec) -> str:
+    """The canonical column dtype of a field's values."""
+    return {
+        "str": "object",
+        "float": "float64",
+        "int": "Int64",
+        "bool": "boolean",
+        "date": "object",
+    }[f.kind]
+
+
+def is_id(f: FieldSpec) -> bool:
+    """Whether a text field holds an identifier, which may hold only the characters
+    :func:`layers.text.unlike_id` allows."""
+    return f.name.endswith("_id")
+
+
+def _odd_characters(text: str, f: FieldSpec) -> list[str]:
+    """Invisible characters in a text, and for an id the characters no id may hold."""
+    found = invisible(text, code=is_code(f))
+    if not found and is_id(f):
+        found = unlike_id(normalise_id(text))
+    return found
+
+
+def is_code(f: FieldSpec) -> bool:
+    """Whether a text field holds an identifier or code (compared as a key: NFKC) rather
+    than free text (names, notes: NFC, punctuation as written); see layers/text.py."""
+    return f.name.endswith("_id") or bool(f.choices) or f.name == "ledger_q"
+
+
+def is_null(value: object) -> bool:
+    # pandas-stubs has no overload of isna for a plain object; at run time it takes any scalar.
+    return value is None or (not isinstance(value, str) and bool(pd.isna(value)))  # type: ignore[call-overload]
+
+
+INT_RANGE = (-(2**31), 2**31 - 1)
+"""Integers are 32-bit in both stores."""
+# A date, or a date-time at exactly midnight (as spreadsheets and GDAL write dates).
+_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[T ]00:00(?::00(?:\.0+)?)?)?$")
+
+
+Parsed = tuple[pd.Series, np.ndarray, str]
+"""Values of one kind, the mask of present values that are not of that kind, and why."""
+
+
+def _parse_text(raw: pd.Series, present: np.ndarray, f: FieldSpec) -> Parsed:
+    texts = [_as_text(v) if p else None for v, p in zip(raw, present, strict=True)]
+    bad = np.array([bool(t and _odd_characters(t, f)) for t in texts], dtype=bool)
+    # Every file, ledger edit and load passes here: the one place text gets the
+    # project's spelling (layers/text.py says which and why). Refused values stay raw,
+    # so a later check (a park id not found) names them as written.
+    normal = normalise_id if is_code(f) else normalise_text
+    values = pd.Series(
+        [t if t is None or b else normal(t) for t, b in zip(texts, bad, strict=True)],
+        dtype=object,
+    )
+    return (
+        values,
+        present & bad,
+        (
+            "含不可见字符或编号不允许的字符, 请删除 (invisible characters, or characters an "
+            "id may not hold — ASCII letters and digits, Chinese characters, - _ . / ( ) # — "
+            "remove them)"
+            if is_id(f)
+            else "含不可见字符, 请删除 (invisible characters: remove them)"
+        ),
+    )
+
+
+def _parse_number(raw: pd.Series, present: np.ndarray, f: FieldSpec) -> Parsed:
+    # A spreadsheet's TRUE is not 1: a boolean where a number belongs is refused.
+    numeric = present & ~raw.map(lambda v: isinstance(v, bool | np.bool_)).to_numpy(bool)
+    nums = pd.to_numeric(raw.where(numeric, np.nan), errors="coerce").astype(float)
+    bad = present & ~np.isfinite(nums.to_numpy())
+    if f.kind == "float":
+        return nums, bad, "不是有限数值 (not a finite number)"
+    whole = nums.to_numpy() % 1 == 0
+    in_range = (nums.to_numpy() >= INT_RANGE[0]) & (nums.to_numpy() <= INT_RANGE[1])
+    bad |= present & ~(whole & in_range)
+    values = nums.where(~bad & present, np.nan).round().astype("Int64")
+    return values, bad, f"不是 {INT_RANGE[0]}…{INT_RANGE[1]} 内的整数 (not a 32-bit integer)"
+
+
+def _parse_bool(raw: pd.Series, present: np.ndarray, f: FieldSpec) -> Parsed:
+    mapped = raw.map(_as_bool)
+    return (
+        mapped.astype("boolean"),
+        present & mapped.isna().to_numpy(),
+        "不是布尔值 (not a boolean)",
+    )
+
+
+def _parse_date(raw: pd.Series, present: np.ndarray, f: FieldSpec) -> Parsed:
+    text = raw.map(lambda v: v.isoformat() if isinstance(v, dt.date) else str(v))
+    day = text.str.extract(_DATE, expand=False)
+    parsed = pd.to_datetime(day.where(present, None), errors="coerce", format="%Y-%m-%d")
+    values = pd.Series(parsed.dt.date.to_numpy(dtype=object), dtype=object)
+    values = values.where(parsed.notna(), None)
+    return values, present & parsed.isna().to_numpy(), "不是日期 YYYY-MM-DD, 不含时刻 (not a date)"
+
+
+_PARSERS: dict[str, Callable[[pd.Series, np.ndarray, FieldSpec], Parsed]] = {
+    "str": _parse_text,
+    "float": _parse_number,
+    "int": _parse_number,
+    "bool": _parse_bool,
+    "date": _parse_date,
+}
+
+
+def coerce(series: pd.Series, f: FieldSpec, problem: Callable[..., None]) -> pd.Series:
+    """The column in its canonical type; every value that is not of the field's kind, is
+    missing where required, or breaks its choices or range is a ``problem``."""
+    raw = series.reset_index(drop=True).astype(object)
+    present = raw.notna().to_numpy(dtype=bool)
+    values, bad, reason = _PARSERS[f.kind](raw, present, f)
+    for i in np.flatnonzero(bad):
+        found = _odd_characters(_as_text(raw[i]), f) if f.kind == "str" else []
+        which = f": {', '.join(found)}" if found else ""
+        problem(f"值 {raw[i]!r} {reason}{which}", index=i, field=f.name)
+    if f.required:
+        blank = present & values.map(lambda v: isinstance(v, str) and not v.strip()).to_numpy(
+            dtype=bool
+        )
+        for i in np.flatnonzero(~present | blank):
+            problem("必填字段为空 (required value missing)", index=i, field=f.name)
+    ok = present & ~bad
+    if f.choices:
+        for i in np.flatnonzero(ok & ~values.isin(f.choices).to_numpy()):
+            problem(
+                f"值 {values[i]!r} 不在允许范围 {list(f.choices)} (not an allowed value)",
+                index=i,
+                field=f.name,
+            )
+    if f.kind == "str":
+        # Only spaces is no value: an optional field stores none, not "".
+        values = values.where(~(ok & (values == "").to_numpy(dtype=bool)), None)
+        for i in np.flatnonzero(ok & values.map(_looks_like_a_location).to_numpy(dtype=bool)):
+            problem(
+                f"值 {values[i]!r} 像网址或 GDAL 路径, 不接受 (a URL or GDAL path is not "
+                "accepted as a value)",
+                index=i,
+                field=f.name,
+            )
+    if f.kind in ("float", "int"):
+        nums = values.astype(float).to_numpy()
+        for limit, cmp, word in (
+            (f.minimum, np.less, "小于下限"),
+            (f.maximum, np.greater, "大于上限"),
+        ):
+            if limit is None:
+                continue
+            for i in np.flatnonzero(ok & cmp(np.nan_to_num(nums, nan=limit), limit)):
+                problem(f"值 {values[i]} {word} {limit} (out of range)", index=i, field=f.name)
+    return values
+
+
+# A value some tool might follow: a URL (http://, ftp://, file://, …) or a GDAL virtual
+# file system path (/vsicurl/, /vsizip/, …). No field of ours holds one.
+_LOCATION = re.compile(r"^\s*[A-Za-z][A-Za-z0-9+.-]*://|/vsi[a-z0-9_]+/", re.IGNORECASE)
+
+
+def _looks_like_a_location(value: object) -> bool:
+    return isinstance(value, str) and _LOCATION.search(value) is not None
+
+
+def _as_text(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # an id stored as a number by a spreadsheet
+    return str(value)
+
+
+def _as_bool(value: object) -> bool | None:
+    if is_null(value):
+        return None
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | float | np.number) and value in (0, 1):
+        return bool(value)
+    text = str(value).strip().lower()
+    return True if text in _TRUE else False if text in _FALSE else None

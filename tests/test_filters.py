@@ -245,3 +245,19 @@ def test_a_reserved_site_is_filtered_as_readers_see_it(
     assert listed[0] not in _ids(client, "parcels", filter="status = 'available'")
     assert listed[0] not in _ids(client, "parcels")  # no longer on offer: the public sees none
     assert listed[0] in _ids(client, "parcels", staff, filter="status = 'reserved'")
+
+
+def test_prepared_literals_are_never_shared_between_threads() -> None:
+    """A prepared GEOS geometry must not be used by two threads at once (item 7): the
+    embedded store's relate function keeps each thread's prepared literals apart."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from layers.store.filters import _literal_geometry
+
+    wkb = shapely.to_wkb(shapely.box(120.0, 30.0, 120.1, 30.1))
+    here = _literal_geometry(wkb)
+    assert _literal_geometry(wkb) is here  # cached within a thread
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        there = pool.submit(_literal_geometry, wkb).result()
+    assert there is not here
+    assert shapely.equals(there, here)

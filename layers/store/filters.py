@@ -20,13 +20,14 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 import shapely
 import sqlalchemy as sa
+from cachetools import LRUCache
 from lark.exceptions import LarkError, UnexpectedInput
 from pygeofilter import ast, values
 from sqlalchemy.sql.elements import ColumnElement
@@ -409,10 +410,21 @@ def _describe(node: Any) -> str:
     return type(node).__name__
 
 
-@lru_cache(maxsize=32)
+_PREPARED = threading.local()
+"""Each thread's own prepared literals: a prepared GEOS geometry is not safe to use from
+two threads at once, and the service evaluates filters on several request threads."""
+
+
 def _literal_geometry(wkb: bytes) -> shapely.Geometry:
-    shape = shapely.from_wkb(wkb)
-    shapely.prepare(shape)
+    """The literal of a filter, decoded and prepared once per thread (a filter's relation
+    is evaluated row by row against the same literal)."""
+    cache: LRUCache[bytes, shapely.Geometry] | None = getattr(_PREPARED, "shapes", None)
+    if cache is None:
+        cache = _PREPARED.shapes = LRUCache(maxsize=32)
+    shape = cache.get(wkb)
+    if shape is None:
+        shape = cache[wkb] = shapely.from_wkb(wkb)
+        shapely.prepare(shape)
     return shape
 
 

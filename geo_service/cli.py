@@ -118,8 +118,8 @@ def export(
     with progress_bar() as progress:
         task = progress.add_task(f"导出 {spec.zh} (exporting)", total=2)
         # Not drawn down by reservations; for the public, as the service shows it.
-        where = store.on_offer(spec) if public else []
-        frame = store.read_layer(spec, as_stored=True, where=where)
+        where = store.features.on_offer(spec) if public else []
+        frame = store.features.read(spec, as_stored=True, where=where)
         progress.update(task, advance=1)
         count = write_layer_file(frame, spec, file, public=public)
         progress.update(task, advance=1)
@@ -142,8 +142,8 @@ def export_zone(
         frames = {}
         for name, spec in LAYERS.items():
             progress.update(task, description=f"读取{spec.zh} (reading {name})")
-            where = store.on_offer(spec) if public else []  # as `export` writes it
-            frames[name] = store.read_layer(spec, as_stored=True, where=where)
+            where = store.features.on_offer(spec) if public else []  # as `export` writes it
+            frames[name] = store.features.read(spec, as_stored=True, where=where)
             progress.update(task, advance=1)
         counts = write_zone_file(
             frames,
@@ -180,7 +180,7 @@ def _build_demo(store: Store, *, parcels: int, seed: int) -> None:
 
         for name, frame in zone.items():
             progress.update(task, description=f"写入{LAYERS[name].zh} (writing {name})")
-            store.write_layer(LAYERS[name], frame, progress=written, actor=cli_actor())
+            store.features.write(LAYERS[name], frame, progress=written, actor=cli_actor())
             done += len(frame)
 
 
@@ -208,7 +208,7 @@ def demo(
     """建立演示开发区并启动服务 (build the demo zone if the store is empty, then serve)."""
     settings = settings_for(db)
     store = Store.open(settings.store_url)
-    if any(store.count(spec) for spec in LAYERS.values()):
+    if any(store.features.count(spec) for spec in LAYERS.values()):
         console.print("数据库已有数据, 跳过生成 (the store already has data; not regenerated)")
     else:
         started = time.perf_counter()
@@ -276,7 +276,7 @@ OutputFile = Annotated[Path, typer.Option("-o", "--output", help="HTML file to w
 def _frames(db: str | None) -> dict[str, Any]:
     store = open_store(db)
     with err.status("读取图层 (reading layers) …"):
-        return {name: store.read_layer(spec) for name, spec in LAYERS.items()}
+        return {name: store.features.read(spec) for name, spec in LAYERS.items()}
 
 
 @map_app.command("investor")

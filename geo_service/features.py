@@ -165,7 +165,7 @@ def _collection(
         {"href": url, "rel": "self", "type": "application/json"},
         {"href": f"{url}?f=html", "rel": "alternate", "type": html_pages.HTML},
     ]
-    extent = _outward(store.extent(spec))
+    extent = _outward(store.features.extent(spec))
     described: dict[str, Any] = {
         "id": spec.name,
         "title": f"{spec.zh} ({spec.en})",
@@ -422,11 +422,11 @@ def items(
     code = output_crs.parse(crs)
     box = _parse_bbox(bbox, output_crs.parse(bbox_crs, parameter="bbox-crs"))
     fields = spec.visible_fields(public=not caller.sees_internal)
-    scope = store.filter_scope(spec, fields)
+    scope = store.features.scope(spec, fields)
     filter_code = output_crs.parse(filter_crs, parameter="filter-crs")
     where = [] if filter_ is None else [filters.compile_filter(filter_, scope, crs=filter_code)]
     if not caller.sees_internal:
-        where += store.on_offer(spec)  # the public sees what is on offer, as on the map
+        where += store.features.on_offer(spec)  # the public sees what is on offer, as on the map
     order = filters.compile_sortby(sortby, scope) if sortby is not None else []
     if properties is not None:
         names = [n.strip() for n in properties.split(",") if n.strip()]
@@ -434,13 +434,13 @@ def items(
             scope.field(name, "properties")  # 400 alike for hidden and unknown names
         fields = tuple(f for f in fields if f.name in names)
     # Features and count from one release even if a new one is published in between.
-    release = store.current_release_id() if spec.name in RELEASED else None
+    release = store.releases.current_id() if spec.name in RELEASED else None
     page = Page(spec, box, where, order, limit, offset, release)
     features = _page(store, texts, page, fields, code)
     if 0 < len(features) < limit or (offset == 0 and not features):
         matched: int | None = offset + len(features)  # the last page: no count needed
     else:
-        matched = store.count(
+        matched = store.features.count(
             spec, bbox=box, release=release, where=where, at_most=settings.count_limit
         )
     base = f"{_base(request)}/collections/{spec.name}/items"
@@ -497,8 +497,8 @@ def item(
         raise InvalidInput(f"未知查询参数 (unknown query parameters): {', '.join(unknown)}")
     code = output_crs.parse(crs)
     # A site not on offer is not there for the public (404), as on the map.
-    public_where = [] if caller.sees_internal else store.on_offer(spec)
-    frame = store.get_feature(spec, _feature_id(spec, fid), where=public_where)
+    public_where = [] if caller.sees_internal else store.features.on_offer(spec)
+    frame = store.features.get(spec, _feature_id(spec, fid), where=public_where)
     fields = spec.visible_fields(public=not caller.sees_internal)
     body = _features(spec, frame, fields, code)[0]
     as_html = _wants_html(request, f)
@@ -539,13 +539,13 @@ class Page:
     release: int | None
 
     def read(self, store: Store) -> gpd.GeoDataFrame:
-        return store.read_layer(
+        return store.features.read(
             self.spec, bbox=self.bbox, where=self.where, order_by=self.order_by,
             limit=self.limit, offset=self.offset, release=self.release, as_stored=False,
         )  # fmt: skip
 
     def ids(self, store: Store) -> list[int]:
-        return store.feature_ids(
+        return store.features.ids(
             self.spec, bbox=self.bbox, where=self.where, order_by=self.order_by,
             limit=self.limit, offset=self.offset, release=self.release,
         )  # fmt: skip
@@ -561,19 +561,19 @@ def _page(
     """The page's features as GeoJSON (UTF-8): its ids from the store, and the text of each
     feature written once per set of layer versions (see :class:`FeatureCache`)."""
     spec = page.spec
-    versions = store.versions()
+    versions = store.features.versions()
     fids = page.ids(store)
     group = (spec.name, page.release, tuple(f.name for f in fields), code)
     texts = cache.get(versions, group, fids)
     missing = [fid for fid in fids if fid not in texts]
     written: dict[int, bytes] = {}
     if missing:
-        frame = store.read_layer(spec, fids=missing, release=page.release, as_stored=False)
+        frame = store.features.read(spec, fids=missing, release=page.release, as_stored=False)
         shown = _features(spec, frame, fields, code)
         written = dict(zip(map(int, frame.index), map(str.encode, shown), strict=True))
     # Versions only grow, and every change bumps one: unchanged after the reads means
     # the ids and every text are of the same layers.
-    if len(written) == len(missing) and store.versions() == versions:
+    if len(written) == len(missing) and store.features.versions() == versions:
         cache.put(versions, group, written)
         return [texts.get(fid) or written[fid] for fid in fids]
     # Changed meanwhile: the page as it is now, in one read.

@@ -35,7 +35,8 @@ from layers.geojson import plain as _plain
 from layers.io import read_layer_file
 from layers.loader import check_in_parks
 from layers.store.audit import Actor
-from layers.store.store import Release, Store
+from layers.store.releases import Release
+from layers.store.store import Store
 from layers.text import normalise_id
 
 OVERLAP_TOLERANCE_M2 = 1.0
@@ -366,7 +367,7 @@ def import_list(
     frame, report = validate(
         path,
         year=year,
-        parks=store.read_layer(PARKS),
+        parks=store.features.read(PARKS),
         crs=crs,
         encoding=encoding,
         overlap_tolerance_m2=overlap_tolerance_m2,
@@ -374,15 +375,15 @@ def import_list(
         repair=repair,
     )
     if frame is None:
-        store.record(
+        store.audit.record(
             actor,
             "stock_list.reject",
             f"{report.source} ({year})",
             after={"problems": len(report.problems), "first": str(report.problems[0])},
         )
         return Imported(report)
-    base = store.current_release_id()  # the diff is against this list, stored as it was
-    in_force = store.read_layer(PARCELS, release=base) if base else store.read_layer(PARCELS)
+    base = store.releases.current_id()  # the diff is against this list, stored as it was
+    in_force = store.features.read(PARCELS, release=base) if base else store.features.read(PARCELS)
     changes = diff(in_force, frame)
     # Taken off the offer: gone from the list, or still listed but no longer available —
     # either way investors lose it, so both count towards the share to confirm.
@@ -391,7 +392,7 @@ def import_list(
     ]
     removed, total = len(leaving), len(in_force)
     if not confirm_removals and total and removed / total > max_removed_share:
-        store.record(
+        store.audit.record(
             actor,
             "stock_list.reject",
             f"{report.source} ({year})",
@@ -413,7 +414,7 @@ def import_list(
                 "removed_ids": leaving[:200],
             },
         )
-    release = store.stage_release(
+    release = store.releases.stage(
         frame,
         year=year,
         source=(report.source, source),
@@ -432,9 +433,9 @@ def _leaves_offer(status: list[Any] | None) -> bool:
 
 def staged_diff(store: Store, release: Release) -> Diff:
     """The diff of a release against the list in force now (both as stored)."""
-    base = store.current_release_id()
-    in_force = store.read_layer(PARCELS, release=base) if base else store.read_layer(PARCELS)
-    return diff(in_force, store.read_layer(PARCELS, release=release.id))
+    base = store.releases.current_id()
+    in_force = store.features.read(PARCELS, release=base) if base else store.features.read(PARCELS)
+    return diff(in_force, store.features.read(PARCELS, release=release.id))
 
 
 __all__ = ["Diff", "Imported", "Report", "diff", "import_list", "staged_diff", "validate"]

@@ -132,3 +132,33 @@ def test_extent_is_the_union_of_bounds(store: Store, zone: dict[str, gpd.GeoData
     extent = store.features.extent(PARCELS)
     assert extent is not None
     np.testing.assert_allclose(extent, zone["parcels"].total_bounds)
+
+
+def test_a_page_of_features_is_what_reading_gives_page_by_page(
+    store: Store, zone: dict[str, gpd.GeoDataFrame]
+) -> None:
+    """``store.features.page``: the ids of each page in order, the number matched only
+    where it is not known from the page itself, and the public's scope (sites on offer)."""
+    from layers.store.feature_query import FeatureQuery
+
+    store.features.write(PARCELS, zone["parcels"], actor=TESTER)
+    offered = store.features.read(PARCELS, where=store.features.on_offer(PARCELS))
+    fields = PARCELS.visible_fields(public=True)
+    pages, offset = [], 0
+    while True:
+        query = FeatureQuery(PARCELS, fields, 25, offset, on_offer_only=True, sortby="-price_wmu")
+        page = store.features.page(query)
+        assert page.number_matched == len(offered)
+        pages.append(page)
+        if not page.has_next:
+            break
+        offset += 25
+    ids = [fid for page in pages for fid in page.ids]
+    expected = offered.sort_values("price_wmu", ascending=False, kind="stable", na_position="last")
+    assert sorted(ids) == sorted(offered.index) and len(ids) == len(set(ids))
+    prices = store.features.read(PARCELS).loc[ids, "price_wmu"].to_numpy()
+    assert np.array_equal(prices, expected["price_wmu"].to_numpy(), equal_nan=True)
+    assert list(store.features.page_frame(pages[0]).index) == list(pages[0].ids)
+    chosen = FeatureQuery(PARCELS, fields, 5, properties=("parcel_id",), count=False)
+    page = store.features.page(chosen)
+    assert page.number_matched is None and [f.name for f in page.fields] == ["parcel_id"]

@@ -7,6 +7,7 @@ budgets drawn down); parcels are those of the release in force (see
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -24,6 +25,7 @@ from layers.schema import FieldSpec, LayerSpec
 from layers.store import filters, releases, rows
 from layers.store.audit import Actor
 from layers.store.change import ALL, change
+from layers.store.feature_query import FeaturePage, FeatureQuery, compile_query
 from layers.store.relate import SQLITE_RELATE
 from layers.store.reserved import DRAWN, RESERVABLE, draw_down, reserved_status
 from layers.store.tables import LAYER_TABLES, LEDGERS, RELEASED, in_force, layer_versions
@@ -153,6 +155,46 @@ class Features:
         if frame.empty:
             raise NotFound(f"{spec.zh} {fid} 不存在 ({spec.en} feature {fid} not found)")
         return frame
+
+    def page(self, query: FeatureQuery) -> FeaturePage:
+        """One page of the features ``query`` asks for: their ids, of the release of
+        parcels in force (the same for the ids and the count, even if another is
+        published in between), and the number matched — counted only when asked, and
+        not even then on the last page (it is the offset plus what the page holds)."""
+        spec = query.layer
+        selection = compile_query(query, self.scope(spec, query.fields), self.on_offer(spec))
+        release = self._release_in_force() if spec.name in RELEASED else None
+        versions = self.versions()
+        ids = self.ids(
+            spec, bbox=query.bbox, where=selection.where, order_by=selection.order_by,
+            limit=query.limit, offset=query.offset, release=release,
+        )  # fmt: skip
+        page = FeaturePage(query, tuple(ids), None, release, versions, selection)
+        if not query.count:
+            return page
+        if page.is_last:
+            matched: int | None = query.offset + len(ids)
+        else:
+            matched = self.count(
+                spec, bbox=query.bbox, release=release, where=selection.where,
+                at_most=query.count_limit,
+            )  # fmt: skip
+        return dataclasses.replace(page, number_matched=matched)
+
+    def page_frame(self, page: FeaturePage, fids: Sequence[int] | None = None) -> gpd.GeoDataFrame:
+        """The features of ``page`` as readers see them: those of ``fids`` (of its
+        release), or the whole page read again as it is now."""
+        query, selection = page.query, page.selection
+        if fids is not None:
+            return self.read(query.layer, fids=fids, release=page.release, as_stored=False)
+        return self.read(
+            query.layer, bbox=query.bbox, where=selection.where, order_by=selection.order_by,
+            limit=query.limit, offset=query.offset, release=page.release, as_stored=False,
+        )  # fmt: skip
+
+    def _release_in_force(self) -> int | None:
+        with self.engine.connect() as conn:
+            return releases.current_id(conn)
 
     def scope(self, spec: LayerSpec, fields: Sequence[FieldSpec]) -> filters.Scope:
         """What a reader's filter or sort order on ``spec`` may name: ``fields``, read

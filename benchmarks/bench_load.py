@@ -187,7 +187,7 @@ def prepare(db: str, parcels: int, seed: int, folder: Path) -> Zone:
     zone = generate_zone(seed=seed, parcels=parcels)
     store = Store.open(db)
     for name, frame in zone.items():
-        store.write_layer(LAYERS[name], frame, actor=BENCH)
+        store.features.write(LAYERS[name], frame, actor=BENCH)
     keys = {
         role: auth.create_key(store, name=f"benchmark {role}", role=role, actor=BENCH)[1]
         for role in ("planner", "land_bureau")

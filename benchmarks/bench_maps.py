@@ -70,7 +70,7 @@ def tile_mode(browser: Browser, n: int, db: str | None, repeat: int) -> None:
         url = db or f"sqlite:///{tmp}/bench.db"
         store = Store.open(url)
         for name, frame in generate_zone(parcels=n).items():
-            store.write_layer(LAYERS[name], frame, replace=True, actor=BENCH)
+            store.features.write(LAYERS[name], frame, replace=True, actor=BENCH)
         key = auth.create_key(store, name="bench", role="planner", actor=BENCH)[1]
         backend = "PostGIS" if store.is_postgis else "embedded"
         store.close()

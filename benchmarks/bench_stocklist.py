@@ -10,8 +10,8 @@ i.e. removed and added under a new id) and written as the land bureau would send
 
 Timed, once each: the baseline, ``pyogrio.read_dataframe`` of that same file (GDAL just
 reading it); then the steps of an import one by one — ``validate`` (with the parks),
-``store.read_layer`` of the list in force, ``diff``, ``store.stage_release``,
-``store.publish_release``; then, with the old list put back in force, the path a user
+``store.features.read`` of the list in force, ``diff``, ``store.releases.stage``,
+``store.releases.publish``; then, with the old list put back in force, the path a user
 waits for: ``import_list`` + ``publish_release``. Seconds are wall-clock (``cpu s`` is this
 process's CPU time: on a busy machine the wall time grows, the CPU time much less; a
 database server's work shows in wall time only). Ratios are against the baseline read.
@@ -131,23 +131,27 @@ def child(step: str, db: str, path: Path, year: int) -> dict[str, Any]:
         return {"steps": out, "info": info}
     store = Store.open(db)
     if step == "steps":
-        parks = store.read_layer(PARKS)
+        parks = store.features.read(PARKS)
         source = (path.name, path.read_bytes())
         with measured("validate (with the parks)", out):
             staged, report = validate(path, year=year, parks=parks)
         assert staged is not None, report.summary()
-        with measured("store.read_layer(PARCELS), list in force", out):
-            current = store.read_layer(PARCELS)
+        with measured("store.features.read(PARCELS), list in force", out):
+            current = store.features.read(PARCELS)
         with measured("diff", out):
             changes = diff(current, staged)
         full = {"validation": report.as_dict(), "diff": changes.as_dict()}
-        with measured("store.stage_release", out):
-            release = store.stage_release(
-                staged, year=year, source=source, report=full, actor=BENCH,
-                base=store.current_release_id(),
-            )  # fmt: skip
-        with measured("store.publish_release", out):
-            store.publish_release(release.id, actor=BENCH)
+        with measured("store.releases.stage", out):
+            release = store.releases.stage(
+                staged,
+                year=year,
+                source=source,
+                report=full,
+                actor=BENCH,
+                base=store.releases.current_id(),
+            )
+        with measured("store.releases.publish", out):
+            store.releases.publish(release.id, actor=BENCH)
         priced = sum(1 for c in changes.changed if set(c["fields"]) != {"list_year"})
         info.update(
             warnings=len(report.warnings),
@@ -162,7 +166,7 @@ def child(step: str, db: str, path: Path, year: int) -> dict[str, Any]:
             result = import_list(store, path, year=year, actor=BENCH)
         assert result.release is not None, result.report.summary()
         with measured("publish_release", out):
-            store.publish_release(result.release.id, actor=BENCH)
+            store.releases.publish(result.release.id, actor=BENCH)
         info["peak_whole_process_mb"] = max(s["peak_mb"] for s in out)
     store.close()
     return {"steps": out, "info": info}
@@ -181,18 +185,18 @@ def run_child(step: str, db: str, path: Path, year: int) -> dict[str, Any]:
 def reload_parcels(db: str, parcels: gpd.GeoDataFrame) -> None:
     """Put this year's list back in force (as a new release) for the next measured run."""
     store = Store.open(db)
-    store.write_layer(PARCELS, parcels, actor=BENCH, replace=True)
+    store.features.write(PARCELS, parcels, actor=BENCH, replace=True)
     store.close()
 
 
 def prepare(db: str, zone: dict[str, gpd.GeoDataFrame], year: int) -> str:
     store = Store.open(db)
     for name, frame in zone.items():
-        store.write_layer(LAYERS[name], frame, actor=BENCH, replace=True)
+        store.features.write(LAYERS[name], frame, actor=BENCH, replace=True)
     # A list of that year left staged by an interrupted run would refuse ours.
-    for release in store.releases():
+    for release in store.releases.all():
         if release.staged and release.year == year:
-            store.discard_release(release.id, actor=BENCH)
+            store.releases.discard(release.id, actor=BENCH)
     backend = "PostGIS" if store.is_postgis else "embedded SQLite (temporary file)"
     store.close()
     return backend

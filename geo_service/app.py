@@ -14,10 +14,12 @@ from geo_service.bodies import BodyGuard, body_rules
 from geo_service.download_routes import router as download_router
 from geo_service.errors import add_exception_handlers, unexpected_error
 from geo_service.feature_cache import FeatureCache
-from geo_service.features import router as features_router
 from geo_service.ledger_routes import router as ledger_router
 from geo_service.map_routes import router as maps_router
 from geo_service.matches import router as matches_router
+from geo_service.ogc_collections import router as collections_router
+from geo_service.ogc_items import router as items_router
+from geo_service.ogc_landing import router as landing_router
 from geo_service.openapi import document_errors
 from geo_service.session_routes import router as session_router
 from geo_service.settings import Settings
@@ -53,7 +55,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app: FastAPI = FastAPIOffline(title=settings.title, version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     add_exception_handlers(app)
-    app.include_router(features_router)
+    app.include_router(landing_router)
+    app.include_router(collections_router)
+    app.include_router(items_router)
     app.include_router(matches_router)
     app.include_router(maps_router)
     app.include_router(stock_router)

@@ -9,17 +9,14 @@ tokens shown once at creation; only their SHA-256 is stored. A slow password has
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import secrets
 from dataclasses import dataclass
 from enum import StrEnum
 
-import sqlalchemy as sa
-
-from layers.errors import AuthenticationRequired, InvalidInput, NotFound
+from layers.errors import AuthenticationRequired, InvalidInput
 from layers.store.audit import Actor
+from layers.store.credentials import Holder, StoredKey
 from layers.store.store import Store
-from layers.store.tables import credentials, sessions
 
 KEY_PREFIX = "gsk_"
 
@@ -66,8 +63,11 @@ class Credential:
     revoked_at: dt.datetime | None
 
 
-def _hash(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
+def _credential(stored: StoredKey) -> Credential:
+    return Credential(
+        stored.id, stored.name, Role(stored.role), stored.key_prefix, stored.created_at,
+        stored.revoked_at,
+    )  # fmt: skip
 
 
 def create_key(
@@ -83,70 +83,29 @@ def create_key(
     if not name.strip():
         raise InvalidInput("密钥需要持有人名称 (a key needs the holder's name)")
     key = KEY_PREFIX + secrets.token_urlsafe(32)
-    now = dt.datetime.now(dt.UTC)
-    with store.change((), actor=actor) as work:
-        new_id = work.conn.execute(
-            credentials.insert()
-            .values(
-                name=name.strip(),
-                role=role.value,
-                key_prefix=key[:10],
-                key_hash=_hash(key),
-                created_at=now,
-            )
-            .returning(credentials.c.id)
-        ).scalar_one()
-        work.record(
-            "credential.create",
-            f"credential {new_id}",
-            after={"name": name.strip(), "role": role.value, "key_prefix": key[:10]},
-        )
-    return Credential(new_id, name.strip(), role, key[:10], now, None), key
+    stored = store.credentials.create(key, name=name.strip(), role=role.value, actor=actor)
+    return _credential(stored), key
 
 
 def list_keys(store: Store) -> list[Credential]:
-    with store.engine.connect() as conn:
-        rows = conn.execute(sa.select(credentials).order_by(credentials.c.id)).all()
-    return [
-        Credential(r.id, r.name, Role(r.role), r.key_prefix, r.created_at, r.revoked_at)
-        for r in rows
-    ]
+    return [_credential(stored) for stored in store.credentials.listing()]
 
 
 def revoke_key(store: Store, credential_id: int, *, actor: Actor) -> None:
     """Revoke a key and end every session and access token opened with it."""
-    now = dt.datetime.now(dt.UTC)
-    with store.change((), actor=actor) as work:
-        done = work.conn.execute(
-            credentials.update()
-            .where(credentials.c.id == credential_id, credentials.c.revoked_at.is_(None))
-            .values(revoked_at=now)
-        )
-        if done.rowcount == 0:
-            raise NotFound(f"没有有效的密钥 {credential_id} (no active credential {credential_id})")
-        ended = work.conn.execute(
-            sessions.update()
-            .where(sessions.c.credential_id == credential_id, sessions.c.ended_at.is_(None))
-            .values(ended_at=now)
-        ).rowcount
-        work.record(
-            "credential.revoke",
-            f"credential {credential_id}",
-            before={"revoked": False},
-            after={"revoked": True, "sessions_ended": ended},
-        )
+    store.credentials.revoke(credential_id, actor=actor)
+
+
+def caller_of(holder: Holder) -> Caller:
+    """The caller a stored credential's holder is."""
+    return Caller(Role(holder.role), holder.name, holder.credential_id)
 
 
 def authenticate(store: Store, key: str | None) -> Caller:
     """The caller a key belongs to; no key means the public."""
     if not key:
         return PUBLIC
-    with store.engine.connect() as conn:
-        row = conn.execute(
-            sa.select(credentials.c.id, credentials.c.name, credentials.c.role).where(
-                credentials.c.key_hash == _hash(key), credentials.c.revoked_at.is_(None)
-            )
-        ).first()
-    if row is None:
+    holder = store.credentials.holder(key)
+    if holder is None:
         raise AuthenticationRequired("密钥无效或已吊销 (unknown or revoked API key)")
-    return Caller(Role(row.role), row.name, row.id)
+    return caller_of(holder)

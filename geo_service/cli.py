@@ -116,8 +116,8 @@ def export(
     with progress_bar() as progress:
         task = progress.add_task(f"导出 {spec.zh} (exporting)", total=2)
         # Not drawn down by reservations; for the public, as the service shows it.
-        where = store.on_offer(spec) if public else []
-        frame = store.read_layer(spec, as_stored=True, where=where)
+        where = store.features.on_offer(spec) if public else []
+        frame = store.features.read(spec, as_stored=True, where=where)
         progress.update(task, advance=1)
         count = write_layer_file(frame, spec, file, public=public)
         progress.update(task, advance=1)
@@ -142,8 +142,8 @@ def export_zone(
         frames = {}
         for name, spec in LAYERS.items():
             progress.update(task, description=f"读取{spec.zh} (reading {name})")
-            where = store.on_offer(spec) if public else []  # as `export` writes it
-            frames[name] = store.read_layer(spec, as_stored=True, where=where)
+            where = store.features.on_offer(spec) if public else []  # as `export` writes it
+            frames[name] = store.features.read(spec, as_stored=True, where=where)
             progress.update(task, advance=1)
         counts = write_zone_file(
             frames,

@@ -60,7 +60,7 @@ def demo(
         _delete_demo_store(settings.store_url)
     store = Store.open(settings.store_url)
     try:
-        if any(store.count(spec) for spec in LAYERS.values()):
+        if any(store.features.count(spec) for spec in LAYERS.values()):
             console.print(
                 f"复用已有数据库, 未重新生成 (reusing the store: {_built(store)}; "
                 "to build it anew: demo --fresh)",
@@ -84,7 +84,7 @@ def demo(
 def _built(store: Store) -> str:
     """When the zone in the store was built: the first stock list release, which loading
     the parcels publishes."""
-    releases = store.releases()
+    releases = store.releases.all()
     if not releases:
         return "no stock list release says when it was built"
     first = releases[0]
@@ -106,7 +106,7 @@ def _build_demo(store: Store, *, parcels: int, seed: int) -> None:
 
         for name, frame in zone.items():
             progress.update(task, description=f"写入{LAYERS[name].zh} (writing {name})")
-            store.write_layer(LAYERS[name], frame, progress=written, actor=cli_actor())
+            store.features.write(LAYERS[name], frame, progress=written, actor=cli_actor())
             done += len(frame)
 
 
@@ -132,7 +132,7 @@ def _delete_demo_store(url: str) -> None:
         for spec in LAYERS.values():
             if "note_int" not in spec.field_names(spec.stored_fields):
                 continue
-            notes = store.read_layer(spec)["note_int"].fillna("")
+            notes = store.features.read(spec)["note_int"].fillna("")
             if not notes.str.startswith(SYNTHETIC).all():
                 raise InvalidInput(
                     f"{path}: {spec.name} 中有非演示数据, 未删除 (the store holds data that "

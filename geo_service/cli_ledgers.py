@@ -69,15 +69,18 @@ def reserve_command(
     substation: Annotated[str | None, typer.Option(help="the substation serving it")] = None,
 ) -> None:
     """为签约项目预留地块或厂房, 并扣减园区与变电站指标 (reserve a site; draw the budgets)."""
-    from layers.store import reservations as held
+    from layers.store.reservations import Needs
 
     emissions = {k: float(v) for k, v in _pairs(emission or [], "--emission").items()}
-    needs = held.Needs(energy_tce, emissions, power_mva, substation and _id(substation))
+    needs = Needs(energy_tce, emissions, power_mva, substation and _id(substation))
     site_id = _id(site_id)
-    made = held.reserve(
-        open_store(db), layer=layer, site_id=site_id, project=project, needs=needs,
+    made = open_store(db).reservations.reserve(
+        layer=layer,
+        site_id=site_id,
+        project=project,
+        needs=needs,
         actor=cli_actor(),
-    )  # fmt: skip
+    )
     console.print(f"预留 {made.id}: {layer} {site_id} → {made.project} (reserved)")
 
 
@@ -86,9 +89,7 @@ def release_command(
     db: DbOption = None,
 ) -> None:
     """释放预留, 归还指标 (release a reservation: the site and budgets come back)."""
-    from layers.store import reservations as held
-
-    done = held.release(open_store(db), reservation_id, actor=cli_actor())
+    done = open_store(db).reservations.release(reservation_id, actor=cli_actor())
     console.print(f"预留 {done.id} 已释放 (released): {done.layer} {done.site_id}")
 
 
@@ -96,14 +97,19 @@ def reservations_command(
     db: DbOption = None, active: Annotated[bool, typer.Option(help="active only")] = False
 ) -> None:
     """预留清单 (reservations)."""
-    from layers.store import reservations as held
 
     table = Table("id", "site", "park", "project", "tce", "MVA", "status", "by")
-    for r in held.listing(open_store(db), active_only=active):
+    for r in open_store(db).reservations.listing(active_only=active):
         table.add_row(
-            str(r.id), f"{r.layer} {r.site_id}", r.park_id, r.project, f"{r.energy_tce:g}",
-            f"{r.power_mva:g} {r.substation_id or ''}", r.status, r.reserved_by,
-        )  # fmt: skip
+            str(r.id),
+            f"{r.layer} {r.site_id}",
+            r.park_id,
+            r.project,
+            f"{r.energy_tce:g}",
+            f"{r.power_mva:g} {r.substation_id or ''}",
+            r.status,
+            r.reserved_by,
+        )
     console.print(table)
 
 
@@ -114,10 +120,9 @@ def ledger_show(
     db: DbOption = None,
 ) -> None:
     """台账行及其版本号 (a ledger row as stored, and its version)."""
-    from layers.store import ledgers
-
-    print(json.dumps(ledgers.ledger_row(open_store(db), layer, _id(feature_id)), ensure_ascii=False,
-                     indent=2))  # fmt: skip
+    print(
+        json.dumps(open_store(db).ledgers.row(layer, _id(feature_id)), ensure_ascii=False, indent=2)
+    )
 
 
 OverrideOption = Annotated[
@@ -141,14 +146,18 @@ def ledger_set(
 ) -> None:
     """修改台账 (edit a ledger row); refused if someone changed it since --version, or if
     it leaves a budget overdrawn (unless --override gives the reason)."""
-    from layers.store import ledgers
 
     changes = _typed(layer, _pairs(values, "field=value"))
     feature_id = _id(feature_id)
-    row = ledgers.update_ledger(
-        open_store(db), layer, feature_id, changes, version=version, quarter=quarter,
-        actor=cli_actor(), override=override,
-    )  # fmt: skip
+    row = open_store(db).ledgers.update(
+        layer,
+        feature_id,
+        changes,
+        version=version,
+        quarter=quarter,
+        actor=cli_actor(),
+        override=override,
+    )
     console.print(f"{layer} {feature_id}: version {row['version']} ({quarter})")
 
 
@@ -159,14 +168,17 @@ def ledger_history(
     db: DbOption = None,
 ) -> None:
     """台账修改历史 (every edit of a ledger row)."""
-    from layers.store import ledgers
 
     table = Table("version", "quarter", "by", "at", "before", "after")
-    for h in ledgers.history(open_store(db), layer, _id(feature_id)):
+    for h in open_store(db).ledgers.history(layer, _id(feature_id)):
         table.add_row(
-            str(h["version"]), h["quarter"], h["changed_by"], f"{h['changed_at']:%Y-%m-%d %H:%M}",
-            json.dumps(h["before"], ensure_ascii=False), json.dumps(h["after"], ensure_ascii=False),
-        )  # fmt: skip
+            str(h["version"]),
+            h["quarter"],
+            h["changed_by"],
+            f"{h['changed_at']:%Y-%m-%d %H:%M}",
+            json.dumps(h["before"], ensure_ascii=False),
+            json.dumps(h["after"], ensure_ascii=False),
+        )
     console.print(table)
 
 
@@ -180,10 +192,12 @@ def ledger_update(
     override: OverrideOption = None,
 ) -> None:
     """按文件更新台账, 全部或全不 (update ledger rows from a file: all or nothing)."""
-    from layers.store import ledgers
-
-    count = ledgers.update_ledger_file(
-        open_store(db), layer, file, quarter=quarter, actor=cli_actor(), encoding=encoding,
+    count = open_store(db).ledgers.update_file(
+        layer,
+        file,
+        quarter=quarter,
+        actor=cli_actor(),
+        encoding=encoding,
         override=override,
-    )  # fmt: skip
+    )
     console.print(f"已更新 {count} 行 (updated) {layer} ({quarter})")

@@ -25,7 +25,7 @@ OutputFile = Annotated[Path, typer.Option("-o", "--output", help="HTML file to w
 def _frames(db: str | None) -> dict[str, Any]:
     store = open_store(db)
     with err.status("读取图层 (reading layers) …"):
-        return {name: store.read_layer(spec) for name, spec in LAYERS.items()}
+        return {name: store.features.read(spec) for name, spec in LAYERS.items()}
 
 
 @map_app.command("investor")

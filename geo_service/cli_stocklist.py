@@ -3,7 +3,6 @@ diff), publish, discard, history, as-of — and ``geo-service audit``."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -21,12 +20,10 @@ from geo_service.cli_common import (
     settings_for,
     write_map,
 )
-from layers.catalog import PARCELS
-from layers.errors import InvalidInput, NotFound
+from layers.catalog import PARCELS, PARKS, ROADS
 
 if TYPE_CHECKING:
     from layers.stocklist_diff import Diff
-    from layers.store.store import Release, Store
 
 stock_app = typer.Typer(
     help="存量可出让土地清单 (the yearly stock list: import, diff, publish, history)",
@@ -104,7 +101,7 @@ def diff_command(
     from layers.stocklist import staged_diff
 
     store = open_store(db)
-    staged = store.release(release)
+    staged = store.releases.get(release)
     changes = staged_diff(store, staged)
     if output == "json":
         print(json.dumps(changes.as_dict(), ensure_ascii=False, indent=2))
@@ -114,7 +111,16 @@ def diff_command(
         from maps.diff import release_diff_map
 
         settings = settings_for(db)
-        m = release_diff_map(store, staged, basemap=settings.map_basemap)
+        m = release_diff_map(
+            staged,
+            current=store.features.read(PARCELS),
+            staged=store.features.read(PARCELS, release=staged.id),
+            frames_for_context={
+                "parks": store.features.read(PARKS),
+                "roads": store.features.read(ROADS),
+            },
+            basemap=settings.map_basemap,
+        )
         # With --format json, stdout carries only the JSON.
         write_map(m, map_file, settings, standalone, to=err if output == "json" else console)
 
@@ -141,7 +147,7 @@ def _print_diff(changes: Diff) -> None:
 @stock_app.command("publish")
 def publish_command(release: ReleaseArg, db: DbOption = None) -> None:
     """发布暂存清单, 替换现行清单 (publish a staged release: it replaces the list in force)."""
-    published = open_store(db).publish_release(release, actor=cli_actor())
+    published = open_store(db).releases.publish(release, actor=cli_actor())
     console.print(
         f"清单 {published.id} ({published.year} 年, {published.features} 宗) 已发布 "
         f"(published; now in force)"
@@ -151,7 +157,7 @@ def publish_command(release: ReleaseArg, db: DbOption = None) -> None:
 @stock_app.command("discard")
 def discard_command(release: ReleaseArg, db: DbOption = None) -> None:
     """放弃暂存清单 (discard a staged release; it stays in the history as discarded)."""
-    discarded = open_store(db).discard_release(release, actor=cli_actor())
+    discarded = open_store(db).releases.discard(release, actor=cli_actor())
     console.print(f"清单 {discarded.id} 已放弃 (discarded)")
 
 
@@ -159,10 +165,10 @@ def discard_command(release: ReleaseArg, db: DbOption = None) -> None:
 def history_command(db: DbOption = None) -> None:
     """所有清单版本 (every release, oldest first; * marks the one in force)."""
     store = open_store(db)
-    current = store.current_release()
+    current = store.releases.current()
     table = Table("", "id", "年度 year", "状态 status", "宗 parcels", "文件 file", "暂存 staged",
                   "决定 decided")  # fmt: skip
-    for r in store.releases():
+    for r in store.releases.all():
         table.add_row(
             "*" if current and r.id == current.id else "",
             str(r.id),
@@ -183,7 +189,7 @@ def source_command(
     db: DbOption = None,
 ) -> None:
     """取回某版清单的原始文件, 逐字节相同 (the file a release came from, byte for byte)."""
-    name, data = open_store(db).release_source(release)
+    name, data = open_store(db).releases.source(release)
     output.write_bytes(data)
     console.print(f"{name} → {output} ({len(data):,} bytes)")
 
@@ -200,7 +206,7 @@ def as_of_command(
     from layers.io import write_layer_file
 
     store = open_store(db)
-    release = release_on(store, date)
+    release = store.releases.on(date)
     console.print(
         f"{date} 有效清单: {release.id} ({release.year} 年, {release.features} 宗, "
         f"发布于 {release.decided_at:%Y-%m-%d %H:%M} by {release.decided_by}) "
@@ -208,27 +214,9 @@ def as_of_command(
         highlight=False,
     )
     if output is not None:
-        frame = store.read_layer(PARCELS, release=release.id)
+        frame = store.features.read(PARCELS, release=release.id)
         count = write_layer_file(frame, PARCELS, output)
         console.print(f"已导出 {count} 宗 (exported) → {output}")
-
-
-def release_on(store: Store, date: str) -> Release:
-    """The release in force at the end of ``date`` (UTC+8, the zone's day)."""
-    try:
-        day = dt.date.fromisoformat(date)
-    except ValueError:
-        raise InvalidInput(f"日期格式应为 YYYY-MM-DD (not a date: {date!r})") from None
-    if not 1990 <= day.year <= 2100:
-        raise InvalidInput(f"日期超出范围 1990–2100 (date out of range: {date})")
-    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=CHINA)
-    release = store.release_as_of(end)
-    if release is None:
-        raise NotFound(f"{date} 尚无已发布的清单 (no list was in force on {date})")
-    return release
-
-
-CHINA = dt.timezone(dt.timedelta(hours=8), "CST")
 
 
 def audit_command(
@@ -239,7 +227,7 @@ def audit_command(
     table = Table(
         "id", "时间 at", "人 actor", "角色 role", "操作 action", "对象 target", "之后 after"
     )
-    for row in open_store(db).audit_log(limit=limit):
+    for row in open_store(db).audit.rows(limit=limit):
         after = json.dumps(row["after"], ensure_ascii=False) if row["after"] is not None else ""
         table.add_row(
             str(row["id"]),

@@ -35,7 +35,7 @@ def zone_file(store: Store) -> BinaryIO:
     folder = Path(tempfile.mkdtemp(prefix="geo-service-download-"))
     try:
         path = folder / "zone.gpkg"
-        frames = {name: store.read_layer(spec, as_stored=True) for name, spec in LAYERS.items()}
+        frames = {name: store.features.read(spec, as_stored=True) for name, spec in LAYERS.items()}
         write_zone_file(frames, LAYERS, path)
         return path.open("rb")
     finally:

@@ -13,8 +13,7 @@ from geo_service.bodies import OffLoopJSONRoute
 from geo_service.deps import StoreDep, ZonesDep, require
 from geo_service.errors import error_responses
 from geo_service.stock_routes import actor_of, upload_label, uploaded
-from layers.store import ledgers
-from layers.store import reservations as held
+from layers.store.reservations import Needs
 from layers.text import checked_id, invisible, normalise_text
 
 router = APIRouter(tags=["reservations and ledgers"], route_class=OffLoopJSONRoute)
@@ -95,7 +94,7 @@ class LedgerEdit(_Body):
 async def create_reservation(
     request: Request, store: StoreDep, zones: ZonesDep, caller: PlannersDep, body: ReservationBody
 ) -> dict[str, Any]:
-    needs = held.Needs(
+    needs = Needs(
         energy_tce=body.energy_tce,
         emissions_t=body.emissions_t,
         power_mva=body.power_mva,
@@ -103,8 +102,7 @@ async def create_reservation(
     )
     reservation = await run_in_threadpool(
         zones.change,
-        held.reserve,
-        store,
+        store.reservations.reserve,
         layer=body.layer,
         site_id=body.site_id,
         project=body.project,
@@ -118,7 +116,7 @@ async def create_reservation(
 def list_reservations(
     store: StoreDep, _caller: StaffDep, active: Annotated[bool, Query()] = False
 ) -> list[dict[str, Any]]:
-    return [r.as_dict() for r in held.listing(store, active_only=active)]
+    return [r.as_dict() for r in store.reservations.listing(active_only=active)]
 
 
 @router.post(
@@ -134,7 +132,7 @@ def release_reservation(
     reservation_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
 ) -> dict[str, Any]:
     with zones.changing():
-        released = held.release(store, reservation_id, actor=actor_of(caller, request))
+        released = store.reservations.release(reservation_id, actor=actor_of(caller, request))
     return released.as_dict()
 
 
@@ -142,7 +140,7 @@ def release_reservation(
     "/ledgers/{layer}/{feature_id}", summary="台账 (a ledger row as stored, with its version)"
 )
 def get_ledger(store: StoreDep, _caller: StaffDep, layer: Ledger, feature_id: FeatureId) -> Any:
-    return ledgers.ledger_row(store, layer, feature_id)
+    return store.ledgers.row(layer, feature_id)
 
 
 @router.patch(
@@ -161,8 +159,7 @@ def edit_ledger(
 ) -> Any:
     """409 with the current values and version when the row changed since ``version``."""
     return zones.change(
-        ledgers.update_ledger,
-        store,
+        store.ledgers.update,
         layer,
         feature_id,
         edit.values,
@@ -177,7 +174,7 @@ def edit_ledger(
 def ledger_history(
     store: StoreDep, _caller: StaffDep, layer: Ledger, feature_id: FeatureId
 ) -> list[dict[str, Any]]:
-    return ledgers.history(store, layer, feature_id)
+    return store.ledgers.history(layer, feature_id)
 
 
 @router.post(
@@ -207,7 +204,7 @@ async def upload_ledger(
     (409 naming the stale rows with their current values, 422 naming bad values)."""
     async with uploaded(file, allowed=(".csv", ".xlsx")) as path:
         count = await run_in_threadpool(
-            zones.change, ledgers.update_ledger_file, store, layer, path, quarter=quarter,
+            zones.change, store.ledgers.update_file, layer, path, quarter=quarter,
             actor=actor_of(caller, request), name=upload_label(file), override=override,
         )  # fmt: skip
     return {"updated": count, "quarter": quarter}

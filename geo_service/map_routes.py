@@ -128,7 +128,7 @@ def investor_popup(
     fid: Annotated[int, Path(ge=1, le=2**31 - 1)],
 ) -> HTMLResponse:
     spec = LAYERS[layer]
-    row = listed(store.get_feature(spec, fid), spec)
+    row = listed(store.features.get(spec, fid), spec)
     if row.empty:  # not on offer: investors see only what is listed
         raise NotFound(f"{spec.zh} {fid} 不存在 ({spec.en} feature {fid} not found)")
     popup = parcel_popup if layer == "parcels" else factory_popup
@@ -142,7 +142,7 @@ def readiness_popup(
     store: StoreDep, _caller: StaffMapDep, fid: Annotated[int, Path(ge=1, le=2**31 - 1)]
 ) -> HTMLResponse:
     spec = LAYERS["parcels"]
-    row = derive(store.get_feature(spec, fid), spec).iloc[0].to_dict()
+    row = derive(store.features.get(spec, fid), spec).iloc[0].to_dict()
     return HTMLResponse(readiness_parcel_popup(row), headers=_FRAGMENT)
 
 
@@ -213,7 +213,7 @@ def tile(
 
     def build() -> bytes:
         if store.is_postgis:
-            return store.vector_tile(
+            return store.tiles.vector(
                 spec,
                 z,
                 x,

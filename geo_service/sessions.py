@@ -22,13 +22,10 @@ import secrets
 from dataclasses import dataclass
 from typing import Literal
 
-import sqlalchemy as sa
-
-from geo_service.auth import Caller, Role, authenticate
+from geo_service.auth import Caller, authenticate, caller_of
 from layers.errors import AuthenticationRequired, Forbidden
 from layers.store.audit import Actor
 from layers.store.store import Store
-from layers.store.tables import credentials, sessions
 
 Kind = Literal["browser", "oauth"]
 BROWSER: Kind = "browser"
@@ -55,10 +52,6 @@ class Opened:
     caller: Caller
 
 
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def csrf_token(session_token: str) -> str:
     """The CSRF token a browser session must send with every state change."""
     return hmac.new(session_token.encode(), _CSRF_LABEL, hashlib.sha256).hexdigest()
@@ -77,26 +70,11 @@ def open_session(
     unknown or revoked key with :class:`AuthenticationRequired`."""
     caller = authenticate(store, key)
     token = TOKEN_PREFIX[kind] + secrets.token_urlsafe(32)
-    now = dt.datetime.now(dt.UTC)
-    expires = now + dt.timedelta(seconds=lifetime_s)
+    expires = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=lifetime_s)
     actor = Actor(caller.name or caller.role.value, caller.role.value, request_id)
-    with store.change((), actor=actor) as work:
-        session_id = work.conn.execute(
-            sessions.insert()
-            .values(
-                kind=kind,
-                token_hash=_hash(token),
-                credential_id=caller.credential_id,  # set for every valid key
-                created_at=now,
-                expires_at=expires,
-            )
-            .returning(sessions.c.id)
-        ).scalar_one()
-        work.record(
-            "session.open" if kind == BROWSER else "token.issue",
-            f"session {session_id}",
-            after={"credential": caller.credential_id, "kind": kind, "expires_at": expires},
-        )
+    store.sessions.open(
+        token, kind=kind, credential_id=caller.credential_id, expires_at=expires, actor=actor
+    )
     return Opened(token, expires, caller)
 
 
@@ -105,22 +83,8 @@ def lookup(store: Store, token: str, *, kind: Kind) -> Caller | None:
     and its key not revoked; else None."""
     if not token.startswith(TOKEN_PREFIX[kind]) or len(token) > 200:
         return None  # not one of ours: no query
-    now = dt.datetime.now(dt.UTC)
-    with store.engine.connect() as conn:
-        row = conn.execute(
-            sa.select(credentials.c.id, credentials.c.name, credentials.c.role)
-            .join(sessions, sessions.c.credential_id == credentials.c.id)
-            .where(
-                sessions.c.token_hash == _hash(token),
-                sessions.c.kind == kind,
-                sessions.c.ended_at.is_(None),
-                sessions.c.expires_at > now,
-                credentials.c.revoked_at.is_(None),
-            )
-        ).first()
-    if row is None:
-        return None
-    return Caller(Role(row.role), row.name, row.id)
+    holder = store.sessions.holder(token, kind=kind)
+    return None if holder is None else caller_of(holder)
 
 
 def end_session(store: Store, token: str, *, request_id: str | None = None) -> bool:
@@ -129,16 +93,7 @@ def end_session(store: Store, token: str, *, request_id: str | None = None) -> b
     if caller is None:
         return False
     actor = Actor(caller.name or caller.role.value, caller.role.value, request_id)
-    with store.change((), actor=actor) as work:
-        done = work.conn.execute(
-            sessions.update()
-            .where(sessions.c.token_hash == _hash(token), sessions.c.ended_at.is_(None))
-            .values(ended_at=dt.datetime.now(dt.UTC))
-            .returning(sessions.c.id)
-        ).scalar_one_or_none()
-        if done is not None:  # else a concurrent logout ended it: nothing to record
-            work.record("session.end", f"session {done}", before={"open": True})
-    return done is not None
+    return store.sessions.end(token, actor=actor)
 
 
 def bearer(store: Store, authorization: str) -> Caller:

@@ -23,14 +23,14 @@ from geo_service.deps import SettingsDep, StoreDep, WorkerDep, ZonesDep, require
 from geo_service.errors import error_responses
 from geo_service.map_routes import page_response, render_page
 from layers import geojson
-from layers.catalog import PARCELS
+from layers.catalog import PARCELS, PARKS, ROADS
 from layers.errors import InvalidInput, LayerValidationError
 from layers.frames import derive
 from layers.io import DRIVERS
 from layers.stocklist import import_list, staged_diff
 from layers.stocklist_validation import MAX_FILE_BYTES
 from layers.store.audit import Actor
-from layers.store.store import Release
+from layers.store.releases import Release
 from maps.diff import release_diff_map
 
 router = APIRouter(tags=["stock list"])
@@ -138,10 +138,10 @@ async def import_stock_list(
 
 @router.get("/stock-lists", summary="清单历史 (every release)")
 def list_releases(request: Request, store: StoreDep, _caller: StaffDep) -> dict[str, Any]:
-    current = store.current_release()
+    current = store.releases.current()
     return {
         "current": current.id if current else None,
-        "releases": [_release(r, request) for r in store.releases()],
+        "releases": [_release(r, request) for r in store.releases.all()],
     }
 
 
@@ -152,16 +152,14 @@ def as_of(
     _caller: StaffDep,
     date: Annotated[str, PathParam(pattern=r"^\d{4}-\d{2}-\d{2}$")],
 ) -> dict[str, Any]:
-    from geo_service.cli_stocklist import release_on
-
-    return _release(release_on(store, date), request)
+    return _release(store.releases.on(date), request)
 
 
 @router.get("/stock-lists/{release_id}", summary="一版清单 (one release, with its report)")
 def get_release(
     request: Request, store: StoreDep, _caller: StaffDep, release_id: ReleaseId
 ) -> dict[str, Any]:
-    release = store.release(release_id)
+    release = store.releases.get(release_id)
     return {**_release(release, request), "report": release.report}
 
 
@@ -169,7 +167,7 @@ def get_release(
     "/stock-lists/{release_id}/diff", summary="与现行清单的差异 (diff against the list in force)"
 )
 def get_diff(store: StoreDep, _caller: StaffDep, release_id: ReleaseId) -> dict[str, Any]:
-    return staged_diff(store, store.release(release_id)).as_dict()
+    return staged_diff(store, store.releases.get(release_id)).as_dict()
 
 
 @router.get(
@@ -180,8 +178,17 @@ def get_diff(store: StoreDep, _caller: StaffDep, release_id: ReleaseId) -> dict[
 def get_diff_map(
     store: StoreDep, settings: SettingsDep, _caller: StaffDep, release_id: ReleaseId
 ) -> HTMLResponse:
-    release = store.release(release_id)
-    m = release_diff_map(store, release, basemap=settings.map_basemap)
+    release = store.releases.get(release_id)
+    m = release_diff_map(
+        release,
+        current=store.features.read(PARCELS),
+        staged=store.features.read(PARCELS, release=release.id),
+        frames_for_context={
+            "parks": store.features.read(PARKS),
+            "roads": store.features.read(ROADS),
+        },
+        basemap=settings.map_basemap,
+    )
     return page_response(render_page(m, settings))
 
 
@@ -192,8 +199,8 @@ def get_diff_map(
     responses={200: {"content": {GEOJSON: {}}}},
 )
 def release_items(store: StoreDep, _caller: StaffDep, release_id: ReleaseId) -> Response:
-    store.release(release_id)  # 404 for an unknown release
-    frame = store.read_layer(PARCELS, release=release_id)
+    store.releases.get(release_id)  # 404 for an unknown release
+    frame = store.features.read(PARCELS, release=release_id)
     features = geojson.features(derive(frame, PARCELS), PARCELS.fields, ids=list(frame.index))
     body = '{"type":"FeatureCollection","features":[' + ",".join(features) + "]}"
     return Response(body, media_type=GEOJSON)
@@ -206,7 +213,7 @@ def release_items(store: StoreDep, _caller: StaffDep, release_id: ReleaseId) -> 
     responses={200: {"content": {"application/octet-stream": {}}}},
 )
 def release_source(store: StoreDep, _caller: StaffDep, release_id: ReleaseId) -> Response:
-    name, data = store.release_source(release_id)
+    name, data = store.releases.source(release_id)
     ascii_name = name.encode("ascii", "replace").decode().replace('"', "_")
     return Response(
         data,
@@ -225,7 +232,7 @@ def publish(
 ) -> dict[str, Any]:
     """The list is in force for matching and maps when this answers."""
     with zones.changing():
-        published = store.publish_release(release_id, actor=actor_of(caller, request))
+        published = store.releases.publish(release_id, actor=actor_of(caller, request))
     return _release(published, request)
 
 
@@ -237,7 +244,7 @@ def publish(
 def discard(
     request: Request, store: StoreDep, caller: BureauDep, release_id: ReleaseId
 ) -> dict[str, Any]:
-    return _release(store.discard_release(release_id, actor=actor_of(caller, request)), request)
+    return _release(store.releases.discard(release_id, actor=actor_of(caller, request)), request)
 
 
 AuditDep = Annotated[Caller, Depends(require(Role.LAND_BUREAU, Role.ADMIN))]
@@ -247,6 +254,6 @@ AuditDep = Annotated[Caller, Depends(require(Role.LAND_BUREAU, Role.ADMIN))]
 def audit(
     store: StoreDep, _caller: AuditDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> JSONResponse:
-    rows = store.audit_log(limit=limit)
+    rows = store.audit.rows(limit=limit)
     body = json.dumps({"rows": rows}, ensure_ascii=False, default=str)
     return JSONResponse(content=json.loads(body))

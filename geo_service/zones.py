@@ -93,7 +93,7 @@ class ZoneCache:
         return None if snapshot is None else snapshot.versions
 
     def _current(self, *, wait: bool = False) -> _Snapshot:
-        versions = self._store.versions()
+        versions = self._store.features.versions()
         served = self._snapshot
         if served is not None and served.versions == versions:
             return served
@@ -114,8 +114,8 @@ class ZoneCache:
     def _load(self) -> _Snapshot:
         # Versions read first: a write during the reads shows up as a newer version at
         # the next call, and this snapshot is then replaced.
-        versions = self._store.versions()
-        frames = {name: self._store.read_layer(spec) for name, spec in LAYERS.items()}
+        versions = self._store.features.versions()
+        frames = {name: self._store.features.read(spec) for name, spec in LAYERS.items()}
         outputs: LRUCache[Hashable, str | bytes] = LRUCache(
             maxsize=self._max_output_bytes, getsizeof=lambda value: len(value) + _ENTRY_BYTES
         )

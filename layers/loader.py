@@ -75,7 +75,7 @@ def load_file(
     frame = read_layer_file(path, spec, crs=crs, encoding=encoding)
     report = LoadReport(count=len(frame))
     if "park_id" in spec.field_names() and spec.name != PARKS.name:
-        parks = store.read_layer(PARKS)
+        parks = store.features.read(PARKS)
         if parks.empty:
             report.warnings.append(
                 "园区图层为空, 未检查要素是否位于所属园区 (parks not loaded yet: "
@@ -91,7 +91,7 @@ def load_file(
                 )
     if on_read is not None:
         on_read(len(frame))
-    store.write_layer(
+    store.features.write(
         spec,
         frame,
         actor=actor,

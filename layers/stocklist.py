@@ -18,7 +18,8 @@ from layers.errors import RemovalsUnconfirmed
 from layers.stocklist_diff import Diff, diff
 from layers.stocklist_validation import OVERLAP_TOLERANCE_M2, Report, validate
 from layers.store.audit import Actor
-from layers.store.store import Release, Store
+from layers.store.releases import Release
+from layers.store.store import Store
 
 MAX_REMOVED_SHARE = 0.2
 """A list removing more than this share of the parcels in force needs confirmation."""
@@ -55,7 +56,7 @@ def import_list(
     frame, report = validate(
         path,
         year=year,
-        parks=store.read_layer(PARKS),
+        parks=store.features.read(PARKS),
         crs=crs,
         encoding=encoding,
         overlap_tolerance_m2=overlap_tolerance_m2,
@@ -63,21 +64,21 @@ def import_list(
         repair=repair,
     )
     if frame is None:
-        store.record(
+        store.audit.record(
             actor,
             "stock_list.reject",
             f"{report.source} ({year})",
             after={"problems": len(report.problems), "first": str(report.problems[0])},
         )
         return Imported(report)
-    base = store.current_release_id()  # the diff is against this list, stored as it was
-    in_force = store.read_layer(PARCELS, release=base) if base else store.read_layer(PARCELS)
+    base = store.releases.current_id()  # the diff is against this list, stored as it was
+    in_force = store.features.read(PARCELS, release=base) if base else store.features.read(PARCELS)
     changes = diff(in_force, frame)
     if not confirm_removals:
         _refuse_unconfirmed_removals(
             store, actor, report, changes, in_force=len(in_force), max_share=max_removed_share
         )
-    release = store.stage_release(
+    release = store.releases.stage(
         frame,
         year=year,
         source=(report.source, source),
@@ -102,7 +103,7 @@ def _refuse_unconfirmed_removals(
     removed, total = len(leaving), in_force
     if not total or removed / total <= max_share:
         return
-    store.record(
+    store.audit.record(
         actor,
         "stock_list.reject",
         f"{report.source} ({report.year})",
@@ -134,9 +135,9 @@ def _leaves_offer(status: list[Any] | None) -> bool:
 
 def staged_diff(store: Store, release: Release) -> Diff:
     """The diff of a release against the list in force now (both as stored)."""
-    base = store.current_release_id()
-    in_force = store.read_layer(PARCELS, release=base) if base else store.read_layer(PARCELS)
-    return diff(in_force, store.read_layer(PARCELS, release=release.id))
+    base = store.releases.current_id()
+    in_force = store.features.read(PARCELS, release=base) if base else store.features.read(PARCELS)
+    return diff(in_force, store.features.read(PARCELS, release=release.id))
 
 
 __all__ = ["Imported", "import_list", "staged_diff"]

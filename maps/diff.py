@@ -17,12 +17,12 @@ import folium
 import geopandas as gpd
 import numpy as np
 
-from layers.catalog import PARCELS, PARKS, ROADS
+from layers.catalog import PARCELS
 from layers.crs import STORAGE_CRS
 from layers.errors import CRSMismatch
 from layers.frames import GEOMETRY, derive
 from layers.stocklist_diff import Diff, diff
-from layers.store.store import Release, Store
+from layers.store.releases import Release
 from maps.base import FeatureLayer, Script, feature_collection, finish, new_map
 from maps.basemap import Basemap
 from maps.html import escape, legend, table
@@ -218,13 +218,19 @@ def _legend(drawn: Drawn, old: gpd.GeoDataFrame, new: gpd.GeoDataFrame) -> str:
 
 
 def release_diff_map(
-    store: Store, release: Release, *, basemap: Basemap | None = None
+    release: Release,
+    *,
+    current: gpd.GeoDataFrame,
+    staged: gpd.GeoDataFrame,
+    frames_for_context: Mapping[str, gpd.GeoDataFrame],
+    basemap: Basemap | None = None,
 ) -> folium.Map:
-    """The diff map of a release of the stock list against the list in force."""
+    """The diff map of ``release`` of the stock list (its parcels: ``staged``) against
+    the list in force (``current``), titled with the release (see :func:`diff_map`)."""
     return diff_map(
-        store.read_layer(PARCELS),
-        store.read_layer(PARCELS, release=release.id),
-        {"parks": store.read_layer(PARKS), "roads": store.read_layer(ROADS)},
+        current,
+        staged,
+        frames_for_context,
         basemap=basemap,
         title=f"清单 {release.id} ({release.year} 年) 与现行清单的差异 Stock-list diff",
     )

@@ -14,7 +14,7 @@ import shapely
 from layers.catalog import PARCELS
 from layers.io import write_layer_file
 from layers.stocklist import import_list
-from layers.store import reservations as held
+from layers.store.reservations import Needs
 from layers.store.store import Store
 from tests.people import TESTER
 
@@ -32,11 +32,11 @@ def stage_and_reserve(store: Store, zone: dict[str, gpd.GeoDataFrame], folder: P
     write_layer_file(zone["parcels"].assign(list_year=2027), PARCELS, path)
     staged = import_list(store, path, year=2027, actor=TESTER, name=path.name)
     assert staged.release is not None, staged.report.problems
-    parcels = store.read_layer(PARCELS)
+    parcels = store.features.read(PARCELS)
     site = str(parcels.loc[parcels["status"] == "available", "parcel_id"].iloc[0])
-    needs = held.Needs()
-    reservation = held.reserve(
-        store, layer="parcels", site_id=site, project="预留 测试", needs=needs, actor=TESTER
+    needs = Needs()
+    reservation = store.reservations.reserve(
+        layer="parcels", site_id=site, project="预留 测试", needs=needs, actor=TESTER
     )
     return Activity(staged.release.id, reservation.id, site)
 

@@ -120,7 +120,7 @@ def _emptied(store: Store) -> Store:
 def loaded(store: Store, zone: dict[str, gpd.GeoDataFrame]) -> Store:
     """The store holding the test module's ``zone`` fixture, every layer."""
     for name, frame in zone.items():
-        store.write_layer(LAYERS[name], frame, actor=TESTER)
+        store.features.write(LAYERS[name], frame, actor=TESTER)
     return store
 
 

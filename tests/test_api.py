@@ -40,7 +40,7 @@ def loaded(store: Store, zone: dict[str, gpd.GeoDataFrame]) -> Store:
         for f in spec.stored_fields:
             if f.audience is Audience.INTERNAL:
                 marked[f.name] = SENTINEL_TEXT if f.kind == "str" else SENTINEL_NUMBER
-        store.write_layer(spec, marked, actor=TESTER)
+        store.features.write(spec, marked, actor=TESTER)
     return store
 
 
@@ -76,7 +76,7 @@ def test_public_properties_are_the_allow_list(client: TestClient, loaded: Store)
 
 
 def test_items_page_and_links(client: TestClient, loaded: Store) -> None:
-    parcels = loaded.read_layer(LAYERS["parcels"])
+    parcels = loaded.features.read(LAYERS["parcels"])
     total = int((parcels["status"] == "available").sum())  # the public sees what is on offer
     first = client.get("/collections/parcels/items?limit=25")
     assert first.status_code == 200
@@ -93,7 +93,7 @@ def test_items_page_and_links(client: TestClient, loaded: Store) -> None:
 
 
 def test_bbox_filters_items(client: TestClient, loaded: Store) -> None:
-    parcels = loaded.read_layer(LAYERS["parcels"])
+    parcels = loaded.features.read(LAYERS["parcels"])
     minx, miny, maxx, maxy = parcels.total_bounds
     box = f"{minx},{miny},{(minx + maxx) / 2},{(miny + maxy) / 2}"
     body = client.get(f"/collections/parcels/items?bbox={box}&limit=10000").json()
@@ -196,7 +196,7 @@ def test_match_is_for_planners(client: TestClient, loaded: Store, planner_key: s
     assert response.status_code == 200
     body = response.json()
     assert 0 < len(body["sites"]) <= 3
-    assert body["data_versions"] == loaded.versions()
+    assert body["data_versions"] == loaded.features.versions()
     assert body["sites"][0]["geometry"]["type"] in ("Polygon", "MultiPolygon")
     assert all(entry["reasons"] for entry in body["excluded"])
 
@@ -209,9 +209,9 @@ def test_match_sees_new_data_at_once(
     first = client.post("/match", json=request, headers=headers).json()
     taken = [site["ids"] for site in first["sites"] if len(site["ids"]) == 1]
     assert taken
-    parcels = loaded.read_layer(LAYERS["parcels"]).reset_index(drop=True)
+    parcels = loaded.features.read(LAYERS["parcels"]).reset_index(drop=True)
     parcels.loc[parcels["parcel_id"] == taken[0][0], "status"] = "transferred"
-    loaded.write_layer(LAYERS["parcels"], parcels, replace=True, actor=TESTER)
+    loaded.features.write(LAYERS["parcels"], parcels, replace=True, actor=TESTER)
     again = client.post("/match", json=request, headers=headers).json()
     assert taken[0] not in [site["ids"] for site in again["sites"]]
     assert again["data_versions"]["parcels"] == first["data_versions"]["parcels"] + 1

@@ -221,7 +221,7 @@ def test_an_upload_over_its_cap_is_refused_and_nothing_staged(
     assert response.json()["code"] == "body_too_large"
     assert "1 MiB" in response.json()["message"]
     assert response.headers["x-request-id"]
-    assert store.releases() == []
+    assert store.releases.all() == []
 
 
 def test_a_chunked_body_over_its_cap_is_refused(small_caps: Settings, store: Store) -> None:
@@ -246,7 +246,7 @@ def test_a_chunked_body_over_its_cap_is_refused(small_caps: Settings, store: Sto
         assert "content-length" not in response.request.headers
         assert response.status_code == 413, response.text
         assert response.json()["code"] == "body_too_large"
-    assert store.releases() == []
+    assert store.releases.all() == []
 
 
 def test_the_caps_and_the_credentials_are_declared_in_the_openapi_document(

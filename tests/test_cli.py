@@ -48,7 +48,7 @@ def test_load_and_export_every_layer(
         exported = pyogrio.read_dataframe(f"/vsizip/{target}/{name}.shp")
         assert len(exported) == len(frame)
     assert_geodataframe_equal(
-        store.read_layer(LAYERS["parks"]).reset_index(drop=True), zone["parks"]
+        store.features.read(LAYERS["parks"]).reset_index(drop=True), zone["parks"]
     )
 
 
@@ -92,7 +92,7 @@ def test_match_prints_a_ranking_a_planner_can_read(
     store: Store, store_url: str, zone: dict[str, gpd.GeoDataFrame]
 ) -> None:
     for name, frame in zone.items():
-        store.write_layer(LAYERS[name], frame, actor=TESTER)
+        store.features.write(LAYERS[name], frame, actor=TESTER)
     examples = Path(__file__).resolve().parents[1] / "examples" / "requests"
     table = run("match", str(examples / "cleaning_robot_factory.json"), "--top", "3", db=store_url)
     assert "推荐选址" in table.stdout and "排除原因统计" in table.stdout
@@ -156,7 +156,7 @@ def test_demo_fresh_deletes_nothing_but_the_synthetic_zone(
     db = f"sqlite:///{tmp_path / 'real.db'}"
     store = Store.open(db)
     parks = zone["parks"].assign(note_int="规划局 2026 (real)")
-    store.write_layer(LAYERS["parks"], parks, actor=TESTER)
+    store.features.write(LAYERS["parks"], parks, actor=TESTER)
     store.close()
     refused = run("demo", "--no-serve", "--fresh", db=db, check=False)
     assert refused.returncode == 2 and "not deleted" in refused.stderr

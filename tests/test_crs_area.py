@@ -69,8 +69,8 @@ def test_one_parcel_in_three_crs_lands_in_one_place(store: Store, tmp_path: Path
     stored = {}
     for epsg in (4526, 4547, 4490):
         frame = read_layer_file(_parcel_file(tmp_path, epsg), PARCELS)
-        store.write_layer(PARCELS, frame, replace=True, actor=TESTER)
-        stored[epsg] = store.read_layer(PARCELS)
+        store.features.write(PARCELS, frame, replace=True, actor=TESTER)
+        stored[epsg] = store.features.read(PARCELS)
     reference = stored[4547].to_crs(4547).geometry.iloc[0]
     for epsg, frame in stored.items():
         assert frame.crs.to_epsg() == 4490

@@ -128,7 +128,7 @@ def cluster() -> Iterator[Cluster]:
         store = Store.open(pg.url())
         try:
             for name, frame in generate_zone(parcels=60).items():
-                store.write_layer(LAYERS[name], frame, actor=TESTER)
+                store.features.write(LAYERS[name], frame, actor=TESTER)
         finally:
             store.close()
         yield pg
@@ -167,7 +167,7 @@ def _requests(key: str, cluster: Cluster) -> list[tuple[str, str, dict[str, Any]
     project = json.loads((EXAMPLES / "daheng_crystal_pulling.json").read_text(encoding="utf-8"))
     store = Store.open(cluster.url())
     try:
-        parcels = store.read_layer(LAYERS["parcels"])
+        parcels = store.features.read(LAYERS["parcels"])
     finally:
         store.close()
     listed = int(parcels.index[parcels["status"] == "available"][0])

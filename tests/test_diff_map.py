@@ -26,7 +26,8 @@ from layers.catalog import LAYERS, PARCELS
 from layers.demo import generate_zone
 from layers.io import write_layer_file
 from layers.stocklist import import_list
-from layers.store.store import Release, Store
+from layers.store.releases import Release
+from layers.store.store import Store
 from tests.browser import Visit, screenshot, serve, visit
 from tests.people import TESTER
 
@@ -53,7 +54,7 @@ def _next_year(parcels: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 @pytest.fixture
 def staged(store: Store, zone: dict[str, gpd.GeoDataFrame], tmp_path: Path) -> Release:
     for name, frame in zone.items():
-        store.write_layer(LAYERS[name], frame, actor=TESTER)
+        store.features.write(LAYERS[name], frame, actor=TESTER)
     path = tmp_path / "stock_2027.gpkg"
     write_layer_file(_next_year(zone["parcels"]), PARCELS, path)
     result = import_list(store, path, year=2027, actor=TESTER)

@@ -19,9 +19,10 @@ from layers.catalog import PARCELS
 from layers.demo import generate_zone
 from layers.io import write_layer_file
 from layers.stocklist import import_list
-from layers.store import audit
+from layers.store import audit, releases, rows
 from layers.store.audit import Actor
-from layers.store.store import Store, data_hash
+from layers.store.rows import data_hash
+from layers.store.store import Store
 from tests.people import TESTER
 
 BUREAU = Actor("国土局 李四", "land_bureau")
@@ -45,14 +46,14 @@ def list_file(zone: dict[str, gpd.GeoDataFrame], tmp_path: Path) -> Path:
 
 def _state(store: Store) -> tuple[str, int | None, dict[str, int]]:
     """Published hash, the release in force, and the row count of every table."""
-    current = store.current_release()
+    current = store.releases.current()
     with store.engine.connect() as conn:
         tables = [t for t in sa.inspect(conn).get_table_names() if not t.startswith("alembic")]
         counts = {
             t: conn.execute(sa.select(sa.func.count()).select_from(sa.table(t))).scalar_one()
             for t in tables
         }
-    return data_hash(store.read_layer(PARCELS), PARCELS), current.id if current else None, counts
+    return data_hash(store.features.read(PARCELS), PARCELS), current.id if current else None, counts
 
 
 def _uploads() -> set[str]:
@@ -81,8 +82,8 @@ def test_fault_after_some_staged_rows(
 ) -> None:
     before = _state(loaded)
     with monkeypatch.context() as patch:
-        patch.setattr("layers.store.store._WRITE_CHUNK", 7)  # several chunks
-        _fail_on(patch, Store, "_insert_chunk", after=3)
+        patch.setattr("layers.store.rows.WRITE_CHUNK", 7)  # several chunks
+        _fail_on(patch, rows, "insert_chunk", after=3)
         with pytest.raises(Injected):
             import_list(loaded, list_file, year=2027, actor=BUREAU)
     assert _state(loaded) == before
@@ -98,11 +99,11 @@ def test_fault_in_the_audit_write_of_a_publish(
     with monkeypatch.context() as patch:
         _fail_on(patch, audit, "record")
         with pytest.raises(Injected):
-            loaded.publish_release(staged.id, actor=BUREAU)
+            loaded.releases.publish(staged.id, actor=BUREAU)
     assert _state(loaded) == before
-    assert loaded.release(staged.id).status == "staged"
-    assert loaded.publish_release(staged.id, actor=BUREAU).status == "published"
-    assert set(loaded.read_layer(PARCELS)["price_wmu"]) == {66.0}
+    assert loaded.releases.get(staged.id).status == "staged"
+    assert loaded.releases.publish(staged.id, actor=BUREAU).status == "published"
+    assert set(loaded.features.read(PARCELS)["price_wmu"]) == {66.0}
 
 
 def test_connection_killed_during_a_publish(
@@ -111,12 +112,12 @@ def test_connection_killed_during_a_publish(
     staged = import_list(loaded, list_file, year=2027, actor=BUREAU).release
     assert staged is not None
     before = _state(loaded)
-    original = Store._switch
+    original = releases.switch
 
-    def killed(self: Store, conn: sa.Connection, release: int, actor: Actor) -> None:
-        original(self, conn, release, actor)  # the pointer has moved inside the transaction …
-        if self.is_postgis:  # … when the server ends the connection
-            with self.engine.connect() as admin:
+    def killed(conn: sa.Connection, release: int, actor: Actor) -> None:
+        original(conn, release, actor)  # the pointer has moved inside the transaction …
+        if loaded.is_postgis:  # … when the server ends the connection
+            with loaded.engine.connect() as admin:
                 pid = conn.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
                 admin.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
             conn.execute(sa.text("SELECT 1"))
@@ -125,12 +126,12 @@ def test_connection_killed_during_a_publish(
             conn.execute(sa.text("SELECT 1"))
 
     with monkeypatch.context() as patch:
-        patch.setattr(Store, "_switch", killed)
+        patch.setattr(releases, "switch", killed)
         with pytest.raises((sa.exc.DBAPIError, sa.exc.StatementError, sa.exc.InvalidRequestError)):
-            loaded.publish_release(staged.id, actor=BUREAU)
+            loaded.releases.publish(staged.id, actor=BUREAU)
     loaded.engine.dispose()  # the pool drops the dead connection
     assert _state(loaded) == before
-    assert loaded.publish_release(staged.id, actor=BUREAU).status == "published"
+    assert loaded.releases.publish(staged.id, actor=BUREAU).status == "published"
 
 
 def test_process_stops_between_staging_and_publishing(
@@ -143,9 +144,9 @@ def test_process_stops_between_staging_and_publishing(
     assert staged is not None
     loaded.close()
     reopened = Store.open(store_url)
-    assert data_hash(reopened.read_layer(PARCELS), PARCELS) == before[0]
-    assert reopened.release(staged.id).status == "staged"
-    assert reopened.publish_release(staged.id, actor=BUREAU).status == "published"
+    assert data_hash(reopened.features.read(PARCELS), PARCELS) == before[0]
+    assert reopened.releases.get(staged.id).status == "staged"
+    assert reopened.releases.publish(staged.id, actor=BUREAU).status == "published"
     reopened.close()
 
 
@@ -155,7 +156,7 @@ def _import_failing_at_stage(store: Store, *args: Any, **kwargs: Any) -> Any:
     def fail(*_: Any, **__: Any) -> None:
         raise Injected("fault injected in stage_release")
 
-    store.stage_release = fail  # type: ignore[method-assign]
+    store.releases.stage = fail  # type: ignore[method-assign]
     return import_list(store, *args, **kwargs)
 
 

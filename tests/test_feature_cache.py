@@ -14,7 +14,8 @@ from geo_service import auth
 from geo_service.feature_cache import FeatureCache
 from layers.catalog import PARCELS
 from layers.demo import generate_zone
-from layers.store.reservations import Needs, reserve
+from layers.store.features import Features
+from layers.store.reservations import Needs
 from layers.store.store import Store
 from tests.people import TESTER
 
@@ -32,12 +33,14 @@ def _status(client: TestClient, url: str = ITEMS, **kw: Any) -> dict[str, str]:
 
 
 def _available(store: Store) -> list[str]:
-    parcels = store.read_layer(PARCELS)
+    parcels = store.features.read(PARCELS)
     return list(parcels.loc[parcels["status"] == "available", "parcel_id"])
 
 
 def _reserve(store: Store, site: str) -> None:
-    reserve(store, layer="parcels", site_id=site, project="一期", needs=Needs(), actor=TESTER)
+    store.reservations.reserve(
+        layer="parcels", site_id=site, project="一期", needs=Needs(), actor=TESTER
+    )
 
 
 def test_a_change_shows_at_once_in_pages_read_before(loaded: Store, client: TestClient) -> None:
@@ -52,15 +55,15 @@ def test_a_change_during_a_page_gives_the_page_as_it_is_after(
 ) -> None:
     site = _available(loaded)[0]
     assert _status(client)[site] == "available"  # every feature written and kept
-    ids = Store.feature_ids
+    ids = Features.ids
 
-    def ids_then_a_reservation(self: Store, *args: Any, **kwargs: Any) -> list[int]:
+    def ids_then_a_reservation(self: Features, *args: Any, **kwargs: Any) -> list[int]:
         found = ids(self, *args, **kwargs)
-        monkeypatch.setattr(Store, "feature_ids", ids)
-        _reserve(self, site)  # lands between the page's ids and its texts
+        monkeypatch.setattr(Features, "ids", ids)
+        _reserve(loaded, site)  # lands between the page's ids and its texts
         return found
 
-    monkeypatch.setattr(Store, "feature_ids", ids_then_a_reservation)
+    monkeypatch.setattr(Features, "ids", ids_then_a_reservation)
     assert site not in _status(client)  # not on offer any more, not shown as it was
 
 

@@ -80,7 +80,7 @@ def test_a_malformed_literal_is_a_400_naming_it(
 def test_integers_beyond_32_bits_are_answered_like_any_number(
     client: TestClient, loaded: Store
 ) -> None:
-    parcels = loaded.read_layer(LAYERS["parcels"])
+    parcels = loaded.features.read(LAYERS["parcels"])
     parcels = parcels[parcels["status"] == ON_OFFER["parcels"]]  # what the public sees
     priced = int(parcels["price_wmu"].notna().sum())
     listed = int(parcels["list_year"].notna().sum())
@@ -186,7 +186,7 @@ def test_an_unexpected_error_logs_one_short_line_not_a_traceback(
         def broken(*_args: object, **_kwargs: object) -> None:
             raise RuntimeError("a bug " + "x" * 5_000)
 
-        store.read_layer = broken  # type: ignore[method-assign]
+        store.features.read = broken  # type: ignore[method-assign]
         capfd.readouterr()
         caplog.clear()
         request = urllib.request.Request(  # noqa: S310  # our own loopback server

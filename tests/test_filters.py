@@ -58,7 +58,7 @@ def _ids(client: TestClient, layer: str, headers: dict[str, str] | None = None, 
 
 
 def _bounds(loaded: Store, layer: str) -> tuple[float, float, float, float]:
-    minx, miny, maxx, maxy = loaded.read_layer(LAYERS[layer]).total_bounds
+    minx, miny, maxx, maxy = loaded.features.read(LAYERS[layer]).total_bounds
     return float(minx), float(miny), float(maxx), float(maxy)
 
 
@@ -74,7 +74,7 @@ def _oracle(frame: gpd.GeoDataFrame, text: str) -> list[int]:
 def test_filters_select_what_an_independent_evaluator_selects(
     client: TestClient, loaded: Store, staff: dict[str, str]
 ) -> None:
-    parcels = loaded.read_layer(LAYERS["parcels"])
+    parcels = loaded.features.read(LAYERS["parcels"])
     minx, miny, maxx, maxy = _bounds(loaded, "parcels")
     midx, midy = (minx + maxx) / 2, (miny + maxy) / 2
     inner = shapely.box(minx, miny, midx, midy).wkt
@@ -110,7 +110,7 @@ def test_filters_select_what_an_independent_evaluator_selects(
 
 
 def test_dates_and_the_public_allow_list(client: TestClient, loaded: Store) -> None:
-    parcels = loaded.read_layer(LAYERS["parcels"])
+    parcels = loaded.features.read(LAYERS["parcels"])
     parcels = parcels[parcels["status"] == ON_OFFER["parcels"]]  # what the public sees
     after = _oracle(parcels, "as_env_dt > DATE('2025-06-30')")
     assert 0 < len(after) < len(parcels)
@@ -156,7 +156,7 @@ def test_geometry_literals_in_another_crs(
 def test_sortby_orders_every_page_nulls_last(
     client: TestClient, loaded: Store, staff: dict[str, str]
 ) -> None:
-    parcels = loaded.read_layer(LAYERS["parcels"])
+    parcels = loaded.features.read(LAYERS["parcels"])
     got = _ids(client, "parcels", staff, sortby="-contact,+price_wmu")
     frame = parcels.reset_index()
     expected = frame.sort_values(
@@ -225,7 +225,7 @@ def test_number_matched_is_left_out_past_the_count_limit(
         assert "numberMatched" not in body and body["numberReturned"] == 10
         small = client.get("/collections/parcels/items", params={"filter": "land_use = 'M1'"})
         assert small.json()["numberMatched"] == small.json()["numberReturned"] <= 20
-        parcels = loaded.read_layer(LAYERS["parcels"])
+        parcels = loaded.features.read(LAYERS["parcels"])
         on_offer = parcels[parcels["status"] == ON_OFFER["parcels"]]  # what the public sees
         assert len(_ids(client, "parcels")) == len(on_offer)
 
@@ -245,3 +245,19 @@ def test_a_reserved_site_is_filtered_as_readers_see_it(
     assert listed[0] not in _ids(client, "parcels", filter="status = 'available'")
     assert listed[0] not in _ids(client, "parcels")  # no longer on offer: the public sees none
     assert listed[0] in _ids(client, "parcels", staff, filter="status = 'reserved'")
+
+
+def test_prepared_literals_are_never_shared_between_threads() -> None:
+    """A prepared GEOS geometry must not be used by two threads at once (item 7): the
+    embedded store's relate function keeps each thread's prepared literals apart."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from layers.store.relate import prepared
+
+    wkb = shapely.to_wkb(shapely.box(120.0, 30.0, 120.1, 30.1))
+    here = prepared(wkb)
+    assert prepared(wkb) is here  # cached within a thread
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        there = pool.submit(prepared, wkb).result()
+    assert there is not here
+    assert shapely.equals(there, here)

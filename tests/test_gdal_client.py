@@ -183,14 +183,14 @@ def property_mismatches(
 
 def test_every_collection_is_listed(base_url: str, loaded: Store, key: str | None) -> None:
     listed = layer_list(gdal("ogrinfo", "-ro", f"OAPIF:{base_url}", key=key).stdout)
-    expected = {name: only_type(loaded.read_layer(spec), spec) for name, spec in LAYERS.items()}
+    expected = {name: only_type(loaded.features.read(spec), spec) for name, spec in LAYERS.items()}
     assert listed == expected
 
 
 def shown_to(store: Store, spec: LayerSpec, key: str | None) -> list[Any]:
     """What the caller is shown of ``spec``: staff every feature, the public the sites on
     offer (as on the map)."""
-    return [] if key else store.on_offer(spec)
+    return [] if key else store.features.on_offer(spec)
 
 
 def test_counts_types_srs_and_fields_agree_with_the_store(
@@ -200,15 +200,15 @@ def test_counts_types_srs_and_fields_agree_with_the_store(
     for name, spec in LAYERS.items():
         args = ("-ro", "-so", "-oo", f"PAGE_SIZE={PAGE_SIZE}", f"OAPIF:{base_url}", name)
         seen = summary(gdal("ogrinfo", *args, key=key).stdout)
-        frame = loaded.read_layer(spec, where=shown_to(loaded, spec, key))
+        frame = loaded.features.read(spec, where=shown_to(loaded, spec, key))
         page = httpx.get(f"{base_url}/collections/{name}/items?limit=1", headers=headers).json()
-        count = loaded.count(spec, where=shown_to(loaded, spec, key))
+        count = loaded.features.count(spec, where=shown_to(loaded, spec, key))
         assert seen.count == len(frame) == count == page["numberMatched"], name
         assert seen.geometry == only_type(frame, spec), name
         # CRS84: WGS 84 with longitude first in the data, whatever the CRS's own axis order.
         assert seen.crs.equals(CRS("OGC:CRS84"), ignore_axis_order=True), seen.crs
         assert seen.axis_mapping == "2,1"
-        assert seen.extent == pytest.approx(loaded.extent(spec), abs=1e-6)
+        assert seen.extent == pytest.approx(loaded.features.extent(spec), abs=1e-6)
         assert list(seen.fields) == visible(spec, key), name
 
 
@@ -216,7 +216,7 @@ def test_reading_every_feature_through_small_pages(
     base_url: str, loaded: Store, key: str | None
 ) -> None:
     for name, spec in LAYERS.items():
-        frame = loaded.read_layer(spec, where=shown_to(loaded, spec, key))
+        frame = loaded.features.read(spec, where=shown_to(loaded, spec, key))
         done = gdal(
             "ogr2ogr", "-preserve_fid", "-f", "GeoJSON", "/vsistdout/", f"OAPIF:{base_url}",
             name, "-oo", f"PAGE_SIZE={PAGE_SIZE}", key=key, debug=True,
@@ -236,20 +236,36 @@ def test_reading_every_feature_through_small_pages(
         read = [shapely.from_geojson(json.dumps(f["geometry"])) for f in features]
         assert_geometries_equal(read, frame.geometry.to_numpy(), tolerance=1e-9)
         assert property_mismatches(spec, frame, features, visible(spec, key)) == [], name
-    parcels = loaded.read_layer(LAYERS["parcels"])
+    parcels = loaded.features.read(LAYERS["parcels"])
     assert TRICKY_NAME in set(parcels["name"])  # and it came back unchanged, above
 
 
 def test_a_bbox_travels_with_the_next_links(base_url: str, loaded: Store) -> None:
     spec = LAYERS["parcels"]
-    minx, miny, maxx, maxy = loaded.extent(spec) or pytest.fail("no parcels")
+    minx, miny, maxx, maxy = loaded.features.extent(spec) or pytest.fail("no parcels")
     box = (minx, miny, (minx + maxx) / 2, (miny + maxy) / 2)
-    expected = loaded.read_layer(spec, bbox=box, where=loaded.on_offer(spec))  # the public
-    assert PAGE_SIZE < len(expected) < loaded.count(spec, where=loaded.on_offer(spec))
+    expected = loaded.features.read(
+        spec, bbox=box, where=loaded.features.on_offer(spec)
+    )  # the public
+    assert (
+        PAGE_SIZE
+        < len(expected)
+        < loaded.features.count(spec, where=loaded.features.on_offer(spec))
+    )
     done = gdal(
-        "ogr2ogr", "-preserve_fid", "-f", "GeoJSON", "/vsistdout/", f"OAPIF:{base_url}",
-        "parcels", "-oo", f"PAGE_SIZE={PAGE_SIZE}", "-spat", *map(str, box), debug=True,
-    )  # fmt: skip
+        "ogr2ogr",
+        "-preserve_fid",
+        "-f",
+        "GeoJSON",
+        "/vsistdout/",
+        f"OAPIF:{base_url}",
+        "parcels",
+        "-oo",
+        f"PAGE_SIZE={PAGE_SIZE}",
+        "-spat",
+        *map(str, box),
+        debug=True,
+    )
     assert re.search(r"HTTP: Fetch\(\S+bbox=\S+offset=7\)", done.stderr), done.stderr
     assert [f["id"] for f in json.loads(done.stdout)["features"]] == list(expected.index)
 
@@ -277,8 +293,8 @@ def check_zone_file(path: Path, store: Store, *, public: bool = False) -> None:
     listed = layer_list(gdal("ogrinfo", "-ro", str(path)).stdout)
     assert list(listed) == list(LAYERS)
     for name, spec in LAYERS.items():
-        where = store.on_offer(spec) if public else []  # the public: sites on offer
-        frame = store.read_layer(spec, as_stored=True, where=where)
+        where = store.features.on_offer(spec) if public else []  # the public: sites on offer
+        frame = store.features.read(spec, as_stored=True, where=where)
         seen = summary(gdal("ogrinfo", "-ro", "-so", str(path), name).stdout)
         assert seen.count == len(frame), name
         if len(frame):
@@ -316,7 +332,7 @@ def test_staff_download_the_whole_zone_as_one_geopackage(
         role: auth.create_key(loaded, name=f"{role} 测试", role=role, actor=TESTER)[1]
         for role in ("planner", "land_bureau", "admin")
     }
-    audited = len(loaded.audit_log(limit=100_000))
+    audited = len(loaded.audit.rows(limit=100_000))
     before = _downloads_left()
     for role, key in keys.items():
         response = client.get("/downloads/zone.gpkg", headers={"Authorization": f"Bearer {key}"})
@@ -330,14 +346,14 @@ def test_staff_download_the_whole_zone_as_one_geopackage(
         path.write_bytes(response.content)
         check_zone_file(path, loaded)
     assert _downloads_left() <= before  # built in a temporary file, removed once sent
-    assert len(loaded.audit_log(limit=100_000)) == audited  # a download is a read
+    assert len(loaded.audit.rows(limit=100_000)) == audited  # a download is a read
 
 
 def test_a_layer_with_no_features_yet_is_in_the_file_too(
     client: TestClient, store: Store, zone: dict[str, gpd.GeoDataFrame], tmp_path: Path
 ) -> None:
     for name in ("parks", "parcels"):
-        store.write_layer(LAYERS[name], zone[name], actor=TESTER)
+        store.features.write(LAYERS[name], zone[name], actor=TESTER)
     key = auth.create_key(store, name="土地局", role="land_bureau", actor=TESTER)[1]
     response = client.get("/downloads/zone.gpkg", headers={"X-API-Key": key})
     assert response.status_code == 200
@@ -358,7 +374,9 @@ def test_the_command_line_exports_the_same_zone(
         )  # fmt: skip
         assert done.returncode == 0, done.stderr
         parcels = LAYERS["parcels"]
-        shown = loaded.count(parcels, where=loaded.on_offer(parcels) if public else [])
+        shown = loaded.features.count(
+            parcels, where=loaded.features.on_offer(parcels) if public else []
+        )
         assert f"地块 {shown}" in done.stdout
         assert [p.name for p in path.parent.iterdir()] == [path.name]  # no .part left over
         check_zone_file(path, loaded, public=public)

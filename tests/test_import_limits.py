@@ -24,7 +24,8 @@ from layers.demo import generate_zone
 from layers.errors import InvalidInput, LayerValidationError
 from layers.io import read_layer_file, write_layer_file
 from layers.stocklist import import_list
-from layers.store.store import Store, data_hash
+from layers.store.rows import data_hash
+from layers.store.store import Store
 from tests.people import TESTER
 
 # Counting to 20 million in a recursive CTE takes SQLite seconds, each time it is read.
@@ -139,7 +140,7 @@ def test_a_view_layer_is_refused_fast_over_http(
     zone: dict[str, gpd.GeoDataFrame],
     tmp_path: Path,
 ) -> None:
-    before = data_hash(loaded.read_layer(PARCELS), PARCELS), len(loaded.releases())
+    before = data_hash(loaded.features.read(PARCELS), PARCELS), len(loaded.releases.all())
     for path, named in (
         (_view_layer(zone, tmp_path / "view.gpkg"), "'parcels'"),
         (_own_trigger(zone, tmp_path / "trigger.gpkg"), "'mark'"),
@@ -151,7 +152,7 @@ def test_a_view_layer_is_refused_fast_over_http(
         problems = refused.json()["details"]["problems"]
         assert any(named in p["message"] for p in problems), problems
         assert all(p["file"] == "清单.gpkg" for p in problems)
-    assert (data_hash(loaded.read_layer(PARCELS), PARCELS), len(loaded.releases())) == before
+    assert (data_hash(loaded.features.read(PARCELS), PARCELS), len(loaded.releases.all())) == before
 
 
 def _import_slowly(store: Store, *args: Any, **kwargs: Any) -> Any:
@@ -176,7 +177,7 @@ def test_an_import_past_the_time_limit_is_stopped_and_the_next_gets_a_fresh_work
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     path = _list(zone, tmp_path / "list.gpkg")
-    before = data_hash(loaded.read_layer(PARCELS), PARCELS), len(loaded.releases())
+    before = data_hash(loaded.features.read(PARCELS), PARCELS), len(loaded.releases.all())
     with monkeypatch.context() as patch:
         # The import runs in the worker process: the slow one travels there by reference.
         patch.setattr(stock_routes, "import_list", _import_slowly)
@@ -186,6 +187,6 @@ def test_an_import_past_the_time_limit_is_stopped_and_the_next_gets_a_fresh_work
     assert stopped.status_code == 503, stopped.text
     assert stopped.json()["code"] == "import_timeout" and "3 s" in stopped.json()["message"]
     assert int(stopped.headers["Retry-After"]) > 0
-    assert (data_hash(loaded.read_layer(PARCELS), PARCELS), len(loaded.releases())) == before
+    assert (data_hash(loaded.features.read(PARCELS), PARCELS), len(loaded.releases.all())) == before
     staged = _upload(limited, path, bureau)
     assert staged.status_code == 201, staged.text

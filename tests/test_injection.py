@@ -25,7 +25,8 @@ from layers.catalog import LAYERS
 from layers.demo import generate_zone
 from layers.errors import InvalidInput
 from layers.store.filters import compile_filter
-from layers.store.store import Store, data_hash
+from layers.store.rows import data_hash
+from layers.store.store import Store
 from tests.browser import serve
 
 # Words that only a database, a driver or a traceback would put in an error body.
@@ -127,8 +128,8 @@ def _tables(store: Store) -> set[str]:
 
 
 def _state(store: Store) -> tuple[set[str], dict[str, str], int]:
-    hashes = {name: data_hash(store.read_layer(spec), spec) for name, spec in LAYERS.items()}
-    return _tables(store), hashes, len(store.audit_log(limit=10_000))
+    hashes = {name: data_hash(store.features.read(spec), spec) for name, spec in LAYERS.items()}
+    return _tables(store), hashes, len(store.audit.rows(limit=10_000))
 
 
 def test_injection_corpus_is_refused_quickly_without_database_text(
@@ -172,7 +173,7 @@ def test_a_million_vertex_filter_geometry_is_refused_before_parsing(
         with urllib.request.urlopen(f"{base}/collections/parcels/items?limit=1") as ok:  # noqa: S310
             assert ok.status == 200
     # And the service itself refuses it before the parser sees it.
-    scope = loaded.filter_scope(LAYERS["parcels"], LAYERS["parcels"].fields)
+    scope = loaded.features.scope(LAYERS["parcels"], LAYERS["parcels"].fields)
     started = time.perf_counter()
     with pytest.raises(InvalidInput, match="too long"):
         compile_filter(text, scope)
@@ -181,7 +182,9 @@ def test_a_million_vertex_filter_geometry_is_refused_before_parsing(
 
 def test_heaviest_allowed_queries_are_bounded(client: TestClient, loaded: Store) -> None:
     # A filter polygon near the size limit (~2,800 vertices) around the whole zone.
-    minx, miny, maxx, maxy = (float(v) for v in loaded.read_layer(LAYERS["parcels"]).total_bounds)
+    minx, miny, maxx, maxy = (
+        float(v) for v in loaded.features.read(LAYERS["parcels"]).total_bounds
+    )
     ring = shapely.segmentize(shapely.box(minx - 0.01, miny - 0.01, maxx + 0.01, maxy + 0.01), 6e-5)
     wkt = shapely.to_wkt(ring, rounding_precision=5)
     assert len(wkt) < 60_000 and shapely.get_num_coordinates(ring) > 2_500
@@ -189,7 +192,9 @@ def test_heaviest_allowed_queries_are_bounded(client: TestClient, loaded: Store)
     response = client.get(
         "/collections/parcels/items", params={"filter": f"S_INTERSECTS(geometry, {wkt})"}
     )
-    on_offer = loaded.count(LAYERS["parcels"], where=loaded.on_offer(LAYERS["parcels"]))
+    on_offer = loaded.features.count(
+        LAYERS["parcels"], where=loaded.features.on_offer(LAYERS["parcels"])
+    )
     assert response.status_code == 200 and response.json()["numberMatched"] == on_offer
     assert time.perf_counter() - started < 5.0
 
@@ -227,7 +232,7 @@ def test_the_service_bounds_every_statement_on_postgis(postgis_url: str, tmp_pat
             with served.engine.connect() as conn:
                 conn.execute(sa.text("SELECT pg_sleep(5)"))
 
-        served.read_layer = runaway  # type: ignore[method-assign]
+        served.features.ids = runaway  # type: ignore[method-assign]  # every page asks
         response = client.get("/collections/parcels/items")
     assert response.status_code == 503 and response.json()["code"] == "query_timeout"
     assert "pg_" not in response.text and "statement" not in response.text

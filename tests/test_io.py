@@ -33,9 +33,9 @@ def test_geopackage_store_geopackage_is_identical(
     spec = LAYERS[layer]
     original = tmp_path / "in.gpkg"
     write_layer_file(zone[layer], spec, original)
-    store.write_layer(spec, read_layer_file(original, spec), actor=TESTER)
+    store.features.write(spec, read_layer_file(original, spec), actor=TESTER)
     exported = tmp_path / "out.gpkg"
-    write_layer_file(store.read_layer(spec), spec, exported)
+    write_layer_file(store.features.read(spec), spec, exported)
     # Compare the files as GDAL reads them: geometry and every attribute.
     assert_geodataframe_equal(
         pyogrio.read_dataframe(exported), pyogrio.read_dataframe(original), check_crs=True
@@ -65,8 +65,8 @@ def test_chinese_text_survives_every_format(
         path = tmp_path / f"parks{suffix}"
         write_layer_file(parks, LAYERS["parks"], path)
         reread = read_layer_file(path, LAYERS["parks"])
-        store.write_layer(LAYERS["parks"], reread, replace=True, actor=TESTER)
-        name = store.read_layer(LAYERS["parks"])["name"].iloc[0]
+        store.features.write(LAYERS["parks"], reread, replace=True, actor=TESTER)
+        name = store.features.read(LAYERS["parks"])["name"].iloc[0]
         assert name.encode("utf-8") == parks.loc[0, "name"].encode("utf-8"), suffix
 
 
@@ -83,8 +83,8 @@ def test_public_export_has_only_public_fields(
 def test_bad_file_is_refused_whole_and_changes_nothing(
     store: Store, zone: dict[str, gpd.GeoDataFrame], tmp_path: Path
 ) -> None:
-    store.write_layer(PARCELS, zone["parcels"], actor=TESTER)
-    before = store.read_layer(PARCELS)
+    store.features.write(PARCELS, zone["parcels"], actor=TESTER)
+    before = store.features.read(PARCELS)
     bad = zone["parcels"].copy()
     bad.loc[4, "land_use"] = "X9"
     bad.loc[7, "status"] = None
@@ -96,7 +96,7 @@ def test_bad_file_is_refused_whole_and_changes_nothing(
     assert (5, "land_use", bad.loc[4, "parcel_id"]) in where
     assert (8, "status", bad.loc[7, "parcel_id"]) in where
     assert all(p.file == "bad.gpkg" for p in caught.value.problems)
-    assert_geodataframe_equal(store.read_layer(PARCELS), before)
+    assert_geodataframe_equal(store.features.read(PARCELS), before)
 
 
 def test_a_file_in_disguise_is_refused(tmp_path: Path, zone: dict[str, gpd.GeoDataFrame]) -> None:

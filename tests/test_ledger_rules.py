@@ -24,7 +24,7 @@ from layers.demo import generate_zone
 from layers.errors import Conflict, InvalidInput, LayerValidationError
 from layers.store import ledgers
 from layers.store.audit import Actor
-from layers.store.reservations import Needs, reserve
+from layers.store.reservations import Needs
 from layers.store.store import Store
 from layers.store.tables import layer_versions
 from tests.people import TESTER
@@ -39,13 +39,13 @@ def zone() -> dict[str, gpd.GeoDataFrame]:
 
 
 def _idle_factory(store: Store) -> dict[str, Any]:
-    factories = store.read_layer(ledgers.LAYERS["factories"])
+    factories = store.features.read(ledgers.LAYERS["factories"])
     site = str(factories.loc[factories["status"] == "idle", "factory_id"].iloc[0])
-    return ledgers.ledger_row(store, "factories", site)
+    return store.ledgers.row("factories", site)
 
 
 def _other_park(store: Store, park: str) -> str:
-    parks = sorted(store.read_layer(ledgers.LAYERS["parks"])["park_id"].astype(str))
+    parks = sorted(store.features.read(ledgers.LAYERS["parks"])["park_id"].astype(str))
     return next(p for p in parks if p != park)
 
 
@@ -60,84 +60,122 @@ def test_a_reserved_factory_cannot_move_park_by_hand_or_by_file(
 ) -> None:
     row = _idle_factory(loaded)
     site, home = row["id"], row["values"]["park_id"]
-    held = reserve(loaded, layer="factories", site_id=site, project="精工 二期", needs=Needs(),
-                   actor=PLANNER)  # fmt: skip
+    held = loaded.reservations.reserve(
+        layer="factories", site_id=site, project="精工 二期", needs=Needs(), actor=PLANNER
+    )
     other = _other_park(loaded, home)
     with pytest.raises(Conflict, match=site) as by_hand:
-        ledgers.update_ledger(loaded, "factories", site, {"park_id": other},
-                              version=row["version"], quarter="2026Q4", actor=CENTRE)  # fmt: skip
+        loaded.ledgers.update(
+            "factories",
+            site,
+            {"park_id": other},
+            version=row["version"],
+            quarter="2026Q4",
+            actor=CENTRE,
+        )
     assert str(held.id) in by_hand.value.message
     path = _csv(tmp_path / "厂房台账.csv", "factory_id,version,park_id",
                 [f"{site},{row['version']},{other}"])  # fmt: skip
     with pytest.raises(Conflict, match=site):
-        ledgers.update_ledger_file(loaded, "factories", path, quarter="2026Q4", actor=CENTRE)
-    assert ledgers.ledger_row(loaded, "factories", site) == row
+        loaded.ledgers.update_file("factories", path, quarter="2026Q4", actor=CENTRE)
+    assert loaded.ledgers.row("factories", site) == row
 
 
 def test_a_park_that_does_not_exist_is_refused(loaded: Store, tmp_path: Path) -> None:
     row = _idle_factory(loaded)
     site = row["id"]
     with pytest.raises(Conflict, match="P99"):
-        ledgers.update_ledger(loaded, "factories", site, {"park_id": "P99"},
-                              version=row["version"], quarter="2026Q4", actor=CENTRE)  # fmt: skip
+        loaded.ledgers.update(
+            "factories",
+            site,
+            {"park_id": "P99"},
+            version=row["version"],
+            quarter="2026Q4",
+            actor=CENTRE,
+        )
     path = _csv(tmp_path / "厂房台账.csv", "factory_id,version,park_id",
                 [f"{site},{row['version']},P99"])  # fmt: skip
     with pytest.raises(Conflict, match="P99"):
-        ledgers.update_ledger_file(loaded, "factories", path, quarter="2026Q4", actor=CENTRE)
+        loaded.ledgers.update_file("factories", path, quarter="2026Q4", actor=CENTRE)
     # The factory can still be reserved: it did not silently drop out of its park.
-    assert reserve(loaded, layer="factories", site_id=site, project="精工 二期",
-                   needs=Needs(), actor=PLANNER).park_id == row["values"]["park_id"]  # fmt: skip
+    assert (
+        loaded.reservations.reserve(
+            layer="factories", site_id=site, project="精工 二期", needs=Needs(), actor=PLANNER
+        ).park_id
+        == row["values"]["park_id"]
+    )
 
 
 def test_a_total_below_what_is_allocated_needs_a_reason(loaded: Store) -> None:
-    parks = loaded.read_layer(ledgers.LAYERS["parks"])
+    parks = loaded.features.read(ledgers.LAYERS["parks"])
     park_id = str(parks.loc[parks["egy_alloc"].notna(), "park_id"].iloc[0])
-    row = ledgers.ledger_row(loaded, "parks", park_id)
+    row = loaded.ledgers.row("parks", park_id)
     allocated = row["values"]["egy_alloc"]
     too_low = {"egy_total": round(allocated / 2, 1)}  # the README's example did this
     with pytest.raises(Conflict) as refused:
-        ledgers.update_ledger(loaded, "parks", park_id, too_low, version=row["version"],
-                              quarter="2026Q4", actor=CENTRE)  # fmt: skip
+        loaded.ledgers.update(
+            "parks", park_id, too_low, version=row["version"], quarter="2026Q4", actor=CENTRE
+        )
     assert "能耗指标" in refused.value.message and "override" in refused.value.message
     assert refused.value.details["budget"] == f"{park_id}.egy"
     assert refused.value.details["left"] < 0
-    assert ledgers.ledger_row(loaded, "parks", park_id) == row
+    assert loaded.ledgers.row("parks", park_id) == row
 
     reason = "省里核减能耗指标 (the province cut the quota)"
-    done = ledgers.update_ledger(loaded, "parks", park_id, too_low, version=row["version"],
-                                 quarter="2026Q4", actor=CENTRE, override=reason)  # fmt: skip
+    done = loaded.ledgers.update(
+        "parks",
+        park_id,
+        too_low,
+        version=row["version"],
+        quarter="2026Q4",
+        actor=CENTRE,
+        override=reason,
+    )
     assert done["values"]["egy_total"] == too_low["egy_total"]
-    audit = loaded.audit_log(limit=1)[0]
+    audit = loaded.audit.rows(limit=1)[0]
     assert audit["action"] == "ledger.update" and audit["after"]["override"] == reason
 
     # A reservation drawing on the overdrawn budget is refused, naming it.
     site = next(iter(_parcels_of(loaded, park_id)))
     with pytest.raises(Conflict, match="能耗指标"):
-        reserve(loaded, layer="parcels", site_id=site, project="大恒 一期",
-                needs=Needs(energy_tce=1.0), actor=PLANNER)  # fmt: skip
+        loaded.reservations.reserve(
+            layer="parcels",
+            site_id=site,
+            project="大恒 一期",
+            needs=Needs(energy_tce=1.0),
+            actor=PLANNER,
+        )
 
 
 def _parcels_of(store: Store, park_id: str) -> list[str]:
-    parcels = store.read_layer(ledgers.LAYERS["parcels"])
+    parcels = store.features.read(ledgers.LAYERS["parcels"])
     rows = parcels[(parcels["park_id"] == park_id) & (parcels["status"] == "available")]
     return list(rows["parcel_id"])
 
 
 def test_an_edit_stamps_the_row_with_its_quarter(loaded: Store) -> None:
-    park_id = str(loaded.read_layer(ledgers.LAYERS["parks"])["park_id"].iloc[0])
-    row = ledgers.ledger_row(loaded, "parks", park_id)
+    park_id = str(loaded.features.read(ledgers.LAYERS["parks"])["park_id"].iloc[0])
+    row = loaded.ledgers.row("parks", park_id)
     assert row["values"]["ledger_q"] != "2027Q1"
-    done = ledgers.update_ledger(
-        loaded, "parks", park_id, {"egy_total": row["values"]["egy_total"] + 1},
-        version=row["version"], quarter="2027Q1", actor=CENTRE,
-    )  # fmt: skip
+    done = loaded.ledgers.update(
+        "parks",
+        park_id,
+        {"egy_total": row["values"]["egy_total"] + 1},
+        version=row["version"],
+        quarter="2027Q1",
+        actor=CENTRE,
+    )
     assert done["values"]["ledger_q"] == "2027Q1"
     # The quarter is the edit's: it cannot be typed apart from it.
     with pytest.raises(InvalidInput, match="ledger_q"):
-        ledgers.update_ledger(
-            loaded, "parks", park_id, {"ledger_q": "1999Q1"}, version=done["version"],
-            quarter="2027Q2", actor=CENTRE,
-        )  # fmt: skip
+        loaded.ledgers.update(
+            "parks",
+            park_id,
+            {"ledger_q": "1999Q1"},
+            version=done["version"],
+            quarter="2027Q2",
+            actor=CENTRE,
+        )
 
 
 # -- R37: nothing coerced; reports count what changed ---------------------------------
@@ -156,32 +194,38 @@ def test_an_edit_stamps_the_row_with_its_quarter(loaded: Store) -> None:
 def test_a_value_of_the_wrong_type_is_refused_naming_the_field(
     loaded: Store, field: str, value: object
 ) -> None:
-    park_id = str(loaded.read_layer(ledgers.LAYERS["parks"])["park_id"].iloc[0])
-    row = ledgers.ledger_row(loaded, "parks", park_id)
+    park_id = str(loaded.features.read(ledgers.LAYERS["parks"])["park_id"].iloc[0])
+    row = loaded.ledgers.row("parks", park_id)
     with pytest.raises(LayerValidationError) as refused:
-        ledgers.update_ledger(loaded, "parks", park_id, {field: value}, version=row["version"],
-                              quarter="2026Q4", actor=CENTRE)  # fmt: skip
+        loaded.ledgers.update(
+            "parks", park_id, {field: value}, version=row["version"], quarter="2026Q4", actor=CENTRE
+        )
     assert [p.field for p in refused.value.problems] == [field]
-    assert ledgers.ledger_row(loaded, "parks", park_id) == row
+    assert loaded.ledgers.row("parks", park_id) == row
 
 
 def test_a_file_counts_the_rows_it_changed_and_refuses_a_repeated_id(
     loaded: Store, tmp_path: Path
 ) -> None:
-    parks = sorted(loaded.read_layer(ledgers.LAYERS["parks"])["park_id"].astype(str))[:2]
-    rows = [ledgers.ledger_row(loaded, "parks", p) for p in parks]
+    parks = sorted(loaded.features.read(ledgers.LAYERS["parks"])["park_id"].astype(str))[:2]
+    rows = [loaded.ledgers.row("parks", p) for p in parks]
     same = rows[0]["values"]["egy_total"]
     more = rows[1]["values"]["egy_total"] + 100
     path = _csv(tmp_path / "园区台账.csv", "park_id,version,egy_total",
                 [f"{parks[0]},{rows[0]['version']},{same}",
                  f"{parks[1]},{rows[1]['version']},{more}"])  # fmt: skip
-    assert ledgers.update_ledger_file(loaded, "parks", path, quarter="2026Q4", actor=CENTRE) == 1
+    assert loaded.ledgers.update_file("parks", path, quarter="2026Q4", actor=CENTRE) == 1
 
-    twice = _csv(tmp_path / "重复.csv", "park_id,version,egy_total",
-                 [f"{parks[0]},{rows[0]['version']},{same + 1}",
-                  f"{parks[0]},{rows[0]['version']},{same + 2}"])  # fmt: skip
+    twice = _csv(
+        tmp_path / "重复.csv",
+        "park_id,version,egy_total",
+        [
+            f"{parks[0]},{rows[0]['version']},{same + 1}",
+            f"{parks[0]},{rows[0]['version']},{same + 2}",
+        ],
+    )
     with pytest.raises(LayerValidationError) as refused:
-        ledgers.update_ledger_file(loaded, "parks", twice, quarter="2026Q4", actor=CENTRE)
+        loaded.ledgers.update_file("parks", twice, quarter="2026Q4", actor=CENTRE)
     assert [(p.row, p.field) for p in refused.value.problems] == [(2, "park_id")]
     assert "1" in refused.value.problems[0].message
 
@@ -189,11 +233,11 @@ def test_a_file_counts_the_rows_it_changed_and_refuses_a_repeated_id(
 def test_a_header_only_ledger_file_is_refused_and_changes_no_version(
     loaded: Store, tmp_path: Path
 ) -> None:
-    before = loaded.versions()
+    before = loaded.features.versions()
     path = _csv(tmp_path / "空.csv", "park_id,version,egy_total", [])
     with pytest.raises(InvalidInput, match=r"空\.csv"):
-        ledgers.update_ledger_file(loaded, "parks", path, quarter="2026Q4", actor=CENTRE)
-    assert loaded.versions() == before
+        loaded.ledgers.update_file("parks", path, quarter="2026Q4", actor=CENTRE)
+    assert loaded.features.versions() == before
 
 
 # -- R31: checked before any lock; a bounded report -----------------------------------
@@ -224,7 +268,7 @@ def test_a_large_bad_file_is_refused_without_waiting_for_a_lock(
 
     def apply() -> None:
         try:
-            ledgers.update_ledger_file(loaded, "factories", path, quarter="2026Q4", actor=CENTRE)
+            loaded.ledgers.update_file("factories", path, quarter="2026Q4", actor=CENTRE)
         except BaseException as exc:
             outcome.append(exc)
 
@@ -245,9 +289,9 @@ def test_a_large_bad_file_is_refused_without_waiting_for_a_lock(
 def test_ledger_rules_over_http(loaded: Store, settings: Settings, tmp_path: Path) -> None:
     bureau = {"X-API-Key": auth.create_key(loaded, name="国土局 王五", role="land_bureau",
                                            actor=TESTER)[1]}  # fmt: skip
-    parks = loaded.read_layer(ledgers.LAYERS["parks"])
+    parks = loaded.features.read(ledgers.LAYERS["parks"])
     park_id = str(parks.loc[parks["egy_alloc"].notna(), "park_id"].iloc[0])
-    row = ledgers.ledger_row(loaded, "parks", park_id)
+    row = loaded.ledgers.row("parks", park_id)
     edit = {"version": row["version"], "quarter": "2026Q4"}
     with TestClient(create_app(settings)) as client:
         url = f"/ledgers/parks/{park_id}"

@@ -25,7 +25,7 @@ def zone() -> dict[str, gpd.GeoDataFrame]:
 def test_parcels_surveyed_in_the_wrong_zone_are_refused(
     store: Store, zone: dict[str, gpd.GeoDataFrame], tmp_path: Path
 ) -> None:
-    store.write_layer(PARKS, zone["parks"], actor=TESTER)
+    store.features.write(PARKS, zone["parks"], actor=TESTER)
     # Surveyed in zone 38 (CM 114°E) without prefix, but declared as zone 39 (CM 117°E):
     # unprefixed eastings fit every zone, so only the park check can tell.
     surveyed = zone["parcels"].to_crs(4547).set_crs(4548, allow_override=True)
@@ -35,13 +35,13 @@ def test_parcels_surveyed_in_the_wrong_zone_are_refused(
         load_file(store, PARCELS, path, actor=TESTER)
     assert {p.row for p in caught.value.problems} == set(range(1, len(surveyed) + 1))
     assert all(p.field == "geometry" for p in caught.value.problems)
-    assert store.count(PARCELS) == 0
+    assert store.features.count(PARCELS) == 0
 
 
 def test_unknown_park_is_named(
     store: Store, zone: dict[str, gpd.GeoDataFrame], tmp_path: Path
 ) -> None:
-    store.write_layer(PARKS, zone["parks"], actor=TESTER)
+    store.features.write(PARKS, zone["parks"], actor=TESTER)
     factories = zone["factories"].copy()
     factories.loc[1, "park_id"] = "P99"
     path = tmp_path / "factories.geojson"
@@ -65,13 +65,13 @@ def test_without_parks_the_check_is_reported_not_skipped_silently(
     report = load_file(store, PARCELS, path, actor=TESTER)
     assert report.count == len(zone["parcels"])
     assert any("parks not loaded" in w for w in report.warnings)
-    assert_geodataframe_equal(store.read_layer(PARCELS).reset_index(drop=True), zone["parcels"])
+    assert_geodataframe_equal(store.features.read(PARCELS).reset_index(drop=True), zone["parcels"])
 
 
 def test_parcels_in_their_parks_load(
     store: Store, zone: dict[str, gpd.GeoDataFrame], tmp_path: Path
 ) -> None:
-    store.write_layer(PARKS, zone["parks"], actor=TESTER)
+    store.features.write(PARKS, zone["parks"], actor=TESTER)
     path = tmp_path / "parcels.zip"
     write_layer_file(zone["parcels"], PARCELS, path)
     assert load_file(store, PARCELS, path, actor=TESTER).warnings == []

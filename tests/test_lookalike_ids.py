@@ -101,7 +101,7 @@ def test_a_look_alike_id_is_the_same_id_in_the_diff(
     result = _import(loaded, _next_year(zone, tmp_path, **{"parcel_id:3": spelling}))
     assert result.diff is not None, result.report.summary()
     assert result.diff.added == [] and result.diff.removed == []
-    staged = loaded.read_layer(PARCELS, release=result.release.id if result.release else None)
+    staged = loaded.features.read(PARCELS, release=result.release.id if result.release else None)
     assert "JZ2026-004" in set(staged["parcel_id"])
 
 
@@ -136,7 +136,7 @@ def test_names_are_trimmed_and_keep_their_full_width_punctuation(
     name = "\u00a0晋中（开发区）\u2009一号地 "
     result = _import(loaded, _next_year(zone, tmp_path, **{"name:3": name}))
     assert result.release is not None, result.report.summary()
-    staged = loaded.read_layer(PARCELS, release=result.release.id)
+    staged = loaded.features.read(PARCELS, release=result.release.id)
     assert staged.loc[staged["parcel_id"] == "JZ2026-004", "name"].item() == "晋中（开发区） 一号地"
 
 
@@ -178,11 +178,11 @@ def test_any_insertion_is_refused_naming_row_and_field_or_is_the_same_id(
     try:
         assert char not in INVISIBLE
         assert result.diff is not None and not result.diff.added and not result.diff.removed
-        staged = loaded.read_layer(PARCELS, release=result.release.id)
+        staged = loaded.features.read(PARCELS, release=result.release.id)
         if field != "name" or char != "full-width":  # names keep full-width as written
             assert value in set(staged[field])
     finally:
-        loaded.discard_release(result.release.id, actor=BUREAU)
+        loaded.releases.discard(result.release.id, actor=BUREAU)
 
 
 def test_ledger_ids_are_found_in_any_spelling_and_refused_with_invisible_characters(

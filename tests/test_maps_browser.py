@@ -90,7 +90,7 @@ def test_served_maps_work_offline(
     browser: Browser, store: Store, settings: Settings, hostile_zone: dict[str, gpd.GeoDataFrame]
 ) -> None:
     for name, frame in hostile_zone.items():
-        store.write_layer(LAYERS[name], frame, actor=TESTER)
+        store.features.write(LAYERS[name], frame, actor=TESTER)
     key = auth.create_key(store, name="招商部 测试", role="planner", actor=TESTER)[1]
     counts = _counts(hostile_zone)
     app = create_app(settings)
@@ -122,7 +122,7 @@ def test_served_maps_work_offline(
         public = browser.new_context().request
         assert public.get(f"{base}/maps/readiness").status == 401
         assert public.get(f"{base}/maps/popup/readiness/parcels/1").status == 401
-        fids = store.read_layer(LAYERS["parcels"]).reset_index()
+        fids = store.features.read(LAYERS["parcels"]).reset_index()
         taken = int(fids.loc[fids["status"] != "available", "fid"].iloc[0])
         assert public.get(f"{base}/maps/popup/investor/parcels/{taken}").status == 404
         listed = int(fids.loc[fids["status"] == "available", "fid"].iloc[0])
@@ -136,7 +136,7 @@ def test_large_zones_are_drawn_from_vector_tiles(
     """Above the threshold the served maps hold no sites: Chromium fetches the tiles, decodes
     them, draws every site, opens a popup on click and filters by park."""
     for name, frame in hostile_zone.items():
-        store.write_layer(LAYERS[name], frame, actor=TESTER)
+        store.features.write(LAYERS[name], frame, actor=TESTER)
     key = auth.create_key(store, name="规划 测试", role="planner", actor=TESTER)[1]
     counts = _counts(hostile_zone)
     parcels, factories = hostile_zone["parcels"], hostile_zone["factories"]
@@ -277,7 +277,7 @@ def test_exported_file_with_assets_beside_it_works(
     import sys
 
     for name, frame in hostile_zone.items():
-        store.write_layer(LAYERS[name], frame, actor=TESTER)
+        store.features.write(LAYERS[name], frame, actor=TESTER)
     output = tmp_path / "out" / "readiness.html"
     subprocess.run(
         [
@@ -306,7 +306,7 @@ def test_investor_page_source_has_no_internal_data(
     from fastapi.testclient import TestClient
 
     for name, frame in hostile_zone.items():
-        store.write_layer(LAYERS[name], frame, actor=TESTER)
+        store.features.write(LAYERS[name], frame, actor=TESTER)
     with TestClient(create_app(settings)) as client:
         served = client.get("/maps/investor").text
     standalone, _ = render(investor_map(hostile_zone), standalone=True, basemap=Basemap())

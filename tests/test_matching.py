@@ -351,8 +351,8 @@ def test_precomputed_distances_match_postgis(
     postgis_store: Store, frames: dict[str, gpd.GeoDataFrame], zone: Zone
 ) -> None:
     store = postgis_store
-    store.write_layer(PARCELS, frames["parcels"], replace=True, actor=TESTER)
-    store.write_layer(INFRASTRUCTURE, frames["infrastructure"], replace=True, actor=TESTER)
+    store.features.write(PARCELS, frames["parcels"], replace=True, actor=TESTER)
+    store.features.write(INFRASTRUCTURE, frames["infrastructure"], replace=True, actor=TESTER)
     epsg = zone.metric_epsg
     with store.engine.connect() as conn:
         nearest = pd.read_sql(
@@ -375,8 +375,10 @@ def test_precomputed_distances_match_postgis(
             conn,
             params={"reach": REACH_M, "epsg": epsg},
         )
-    store.write_layer(PARCELS, frames["parcels"].iloc[:0], replace=True, actor=TESTER)
-    store.write_layer(INFRASTRUCTURE, frames["infrastructure"].iloc[:0], replace=True, actor=TESTER)
+    store.features.write(PARCELS, frames["parcels"].iloc[:0], replace=True, actor=TESTER)
+    store.features.write(
+        INFRASTRUCTURE, frames["infrastructure"].iloc[:0], replace=True, actor=TESTER
+    )
     ids = list(zone.parcels.ids)
     for kind, group in nearest.groupby("kind"):
         ours = zone.parcels.distances.nearest_m[str(kind)][

@@ -28,7 +28,8 @@ from layers.catalog import PARCELS
 from layers.demo import generate_zone
 from layers.errors import GeoServiceError, InvalidInput
 from layers.io import read_layer_file, write_layer_file
-from layers.store.store import Store, data_hash
+from layers.store.rows import data_hash
+from layers.store.store import Store
 from tests.people import TESTER
 
 # What the listener answers: a valid CRS whose name would show if it were ever read.
@@ -351,7 +352,7 @@ def test_the_command_line_fetches_nothing(
         assert refused.returncode == 1, (spelling, refused.stdout, refused.stderr)
         assert "crs" in refused.stdout.lower() and FETCHED not in refused.stdout + refused.stderr
         assert hits == [], spelling
-    assert store.releases() == []
+    assert store.releases.all() == []
 
 
 def test_post_stock_lists_fetches_nothing(
@@ -363,7 +364,7 @@ def test_post_stock_lists_fetches_nothing(
 ) -> None:
     url, hits = listener
     key = auth.create_key(loaded, name="国土局 李四", role="land_bureau", actor=TESTER)[1]
-    before = data_hash(loaded.read_layer(PARCELS), PARCELS), len(loaded.releases())
+    before = data_hash(loaded.features.read(PARCELS), PARCELS), len(loaded.releases.all())
     for spelling in THROUGH_SERVICE:
         body = hostile(plain_geojson, spelling, url).encode()
         refused = client.post(
@@ -376,4 +377,4 @@ def test_post_stock_lists_fetches_nothing(
         assert problems[0]["file"] == "清单.geojson" and "crs" in problems[0]["message"].lower()
         assert FETCHED not in refused.text
         assert hits == [], spelling
-    assert (data_hash(loaded.read_layer(PARCELS), PARCELS), len(loaded.releases())) == before
+    assert (data_hash(loaded.features.read(PARCELS), PARCELS), len(loaded.releases.all())) == before

@@ -21,7 +21,7 @@ from geo_service import auth
 from layers.catalog import FACTORIES, ON_OFFER, PARCELS
 from layers.demo import generate_zone
 from layers.schema import LayerSpec
-from layers.store import reservations as held
+from layers.store.reservations import Needs
 from layers.store.store import Store
 from tests.people import TESTER
 
@@ -34,16 +34,16 @@ def zone() -> dict[str, gpd.GeoDataFrame]:
 @pytest.fixture
 def offered(loaded: Store) -> Store:
     """The zone with one site on offer reserved: no longer on offer, though stored so."""
-    parcels = loaded.read_layer(PARCELS)
+    parcels = loaded.features.read(PARCELS)
     free = str(parcels.loc[parcels["status"] == "available", "parcel_id"].iloc[0])
-    held.reserve(
-        loaded, layer="parcels", site_id=free, project="测试项目", needs=held.Needs(), actor=TESTER
+    loaded.reservations.reserve(
+        layer="parcels", site_id=free, project="测试项目", needs=Needs(), actor=TESTER
     )
     return loaded
 
 
 def _on_offer(store: Store, spec: LayerSpec) -> set[int]:
-    frame = store.read_layer(spec)  # as readers see it: a reserved site reads reserved
+    frame = store.features.read(spec)  # as readers see it: a reserved site reads reserved
     return set(map(int, frame.index[frame["status"] == ON_OFFER[spec.name]]))
 
 
@@ -56,7 +56,7 @@ def _items(client: TestClient, spec: LayerSpec, **headers: str) -> tuple[set[int
 def test_the_public_items_are_the_sites_on_offer(
     client: TestClient, offered: Store, spec: LayerSpec
 ) -> None:
-    everything = set(map(int, offered.read_layer(spec).index))
+    everything = set(map(int, offered.features.read(spec).index))
     listed = _on_offer(offered, spec)
     assert listed and everything - listed  # the zone has sites not on offer
     assert _items(client, spec) == (listed, len(listed))
@@ -75,7 +75,7 @@ def test_the_public_items_are_the_sites_on_offer(
 
 def test_a_site_not_on_offer_is_not_found_by_the_public(client: TestClient, offered: Store) -> None:
     listed = _on_offer(offered, PARCELS)
-    hidden = sorted(set(map(int, offered.read_layer(PARCELS).index)) - listed)
+    hidden = sorted(set(map(int, offered.features.read(PARCELS).index)) - listed)
     key = auth.create_key(offered, name="招商部", role="planner", actor=TESTER)[1]
     for fid in hidden:
         for f in ("json", "html"):
@@ -100,7 +100,7 @@ def test_the_public_export_holds_the_sites_on_offer(
         check=True, capture_output=True, timeout=300,
     )  # fmt: skip
     exported = pyogrio.read_dataframe(target)
-    frame = offered.read_layer(PARCELS)
+    frame = offered.features.read(PARCELS)
     listed = frame[frame["status"] == "available"]
     assert sorted(exported["parcel_id"]) == sorted(listed["parcel_id"])
 
@@ -129,6 +129,6 @@ def test_the_public_zone_export_holds_the_sites_on_offer(
     )  # fmt: skip
     for spec in (PARCELS, FACTORIES):
         exported = pyogrio.read_dataframe(target, layer=spec.name)
-        frame = offered.read_layer(spec)
+        frame = offered.features.read(spec)
         listed = frame[frame["status"] == ON_OFFER[spec.name]]
         assert sorted(exported[spec.id_field]) == sorted(listed[spec.id_field]), spec.name

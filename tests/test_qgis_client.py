@@ -81,7 +81,7 @@ def test_qgis_signs_in_with_oauth2_and_sees_the_internal_fields(
     planner = qgis(base_url, "parcels", key)
     assert planner["valid"], planner["error"]
     assert set(staff_fields) <= set(planner["fields"])  # every internal field, too
-    assert planner["count"] == loaded.count(PARCELS) >= public["count"]
+    assert planner["count"] == loaded.features.count(PARCELS) >= public["count"]
     # QGIS came through the token endpoint, and the token is the key's.
-    issued = [r for r in loaded.audit_log() if r["action"] == "token.issue"]
+    issued = [r for r in loaded.audit.rows() if r["action"] == "token.issue"]
     assert len(issued) >= 1 and issued[0]["actor"] == "规划 QGIS"

@@ -50,7 +50,9 @@ def heavy_filter(loaded: Store) -> str:
     cover them all (frames with the zone in their hole), so each is evaluated for every
     parcel: within every cap (64 KiB, depth 64, 1,000 values), seconds of work on both
     stores."""
-    minx, miny, maxx, maxy = (float(v) for v in loaded.read_layer(LAYERS["parcels"]).total_bounds)
+    minx, miny, maxx, maxy = (
+        float(v) for v in loaded.features.read(LAYERS["parcels"]).total_bounds
+    )
     hole = shapely.box(minx - 0.01, miny - 0.01, maxx + 0.01, maxy + 0.01).exterior.coords
     terms = []
     for i in range(200):

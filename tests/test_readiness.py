@@ -95,11 +95,11 @@ def test_planned_facts_count_by_their_date() -> None:
 
 def test_the_sql_readiness_agrees_with_python_on_every_parcel(store: Store) -> None:
     parcels = generate_zone()["parcels"]
-    store.write_layer(PARCELS, parcels, actor=TESTER)
+    store.features.write(PARCELS, parcels, actor=TESTER)
     table = LAYER_TABLES["parcels"]
     with store.engine.connect() as conn:
         rows = conn.execute(sa.select(table.c.parcel_id, readiness_expression(table))).all()
     in_db = dict(rows)
-    in_python = derive(store.read_layer(PARCELS), PARCELS).set_index("parcel_id")["readiness"]
+    in_python = derive(store.features.read(PARCELS), PARCELS).set_index("parcel_id")["readiness"]
     assert in_db == in_python.to_dict()
     assert set(in_db.values()) == {"ready", "partly_ready", "not_ready"}

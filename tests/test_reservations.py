@@ -15,10 +15,10 @@ from geo_service.settings import Settings
 from layers.catalog import LAYERS, PARCELS, PARKS
 from layers.demo import generate_zone
 from layers.errors import Conflict, InvalidInput, LayerValidationError
-from layers.store import ledgers
 from layers.store.audit import Actor
-from layers.store.reservations import Needs, release, reserve
-from layers.store.store import Store, data_hash
+from layers.store.reservations import Needs
+from layers.store.rows import data_hash
+from layers.store.store import Store
 from matching.zone import build_zone
 from tests.people import TESTER
 
@@ -32,7 +32,7 @@ def zone() -> dict[str, gpd.GeoDataFrame]:
 
 
 def _available(store: Store, park: str | None = None) -> list[str]:
-    parcels = store.read_layer(PARCELS)
+    parcels = store.features.read(PARCELS)
     rows = parcels[parcels["status"] == "available"]
     if park is not None:
         rows = rows[rows["park_id"] == park]
@@ -40,67 +40,68 @@ def _available(store: Store, park: str | None = None) -> list[str]:
 
 
 def _park(store: Store, park_id: str) -> dict[str, Any]:
-    parks = store.read_layer(PARKS)
+    parks = store.features.read(PARKS)
     return dict(parks[parks["park_id"] == park_id].iloc[0])
 
 
 def _substation(store: Store) -> tuple[str, float]:
-    infra = store.read_layer(LAYERS["infrastructure"])
+    infra = store.features.read(LAYERS["infrastructure"])
     row = infra[infra["kind"] == "substation"].sort_values("spare_mva").iloc[-1]
     return str(row["infra_id"]), float(row["spare_mva"])
 
 
 def test_a_reservation_draws_budgets_down_and_release_gives_them_back(loaded: Store) -> None:
     site = _available(loaded)[0]
-    park_id = str(loaded.read_layer(PARCELS).set_index("parcel_id").loc[site, "park_id"])
+    park_id = str(loaded.features.read(PARCELS).set_index("parcel_id").loc[site, "park_id"])
     park = _park(loaded, park_id)
     substation, spare = _substation(loaded)
     needs = Needs(energy_tce=120.0, emissions_t={"so2": 0.5}, power_mva=2.0,
                   substation_id=substation)  # fmt: skip
 
-    in_force = loaded.current_release_id()
-    stored = data_hash(loaded.read_layer(PARCELS, release=in_force), PARCELS)
+    in_force = loaded.releases.current_id()
+    stored = data_hash(loaded.features.read(PARCELS, release=in_force), PARCELS)
 
-    held = reserve(
-        loaded, layer="parcels", site_id=site, project="大恒 一期", needs=needs, actor=PLANNER
+    held = loaded.reservations.reserve(
+        layer="parcels", site_id=site, project="大恒 一期", needs=needs, actor=PLANNER
     )
 
     # History is untouched: the release as stored hashes the same, and exports (stored
     # values) do not carry the draw-down, so a re-load cannot count it twice.
-    assert data_hash(loaded.read_layer(PARCELS, release=in_force), PARCELS) == stored
+    assert data_hash(loaded.features.read(PARCELS, release=in_force), PARCELS) == stored
     assert _park_stored(loaded, park_id)["egy_alloc"] == pytest.approx(park["egy_alloc"])
 
-    parcels = loaded.read_layer(PARCELS).set_index("parcel_id")
+    parcels = loaded.features.read(PARCELS).set_index("parcel_id")
     assert parcels.loc[site, "status"] == "reserved"
     drawn = _park(loaded, park_id)
     assert drawn["egy_alloc"] == pytest.approx(park["egy_alloc"] + 120.0)
     assert drawn["so2_used"] == pytest.approx(park["so2_used"] + 0.5)
     assert _substation_spare(loaded, substation) == pytest.approx(spare - 2.0)
     # Matching sees it at once: the zone built from the store has the site reserved.
-    frames = {name: loaded.read_layer(spec) for name, spec in LAYERS.items()}
+    frames = {name: loaded.features.read(spec) for name, spec in LAYERS.items()}
     built = build_zone(frames)
     assert site not in set(_ids_with_status(built.parcels, "available"))
 
     with pytest.raises(Conflict, match="大恒"):
-        reserve(loaded, layer="parcels", site_id=site, project="另一个", needs=Needs(),
-                actor=PLANNER)  # fmt: skip
-    release(loaded, held.id, actor=PLANNER)
-    assert loaded.read_layer(PARCELS).set_index("parcel_id").loc[site, "status"] == "available"
+        loaded.reservations.reserve(
+            layer="parcels", site_id=site, project="另一个", needs=Needs(), actor=PLANNER
+        )
+    loaded.reservations.release(held.id, actor=PLANNER)
+    assert loaded.features.read(PARCELS).set_index("parcel_id").loc[site, "status"] == "available"
     assert _park(loaded, park_id)["egy_alloc"] == pytest.approx(park["egy_alloc"])
     assert _substation_spare(loaded, substation) == pytest.approx(spare)
     with pytest.raises(Conflict):
-        release(loaded, held.id, actor=PLANNER)
-    actions = [r["action"] for r in loaded.audit_log(limit=2)]
+        loaded.reservations.release(held.id, actor=PLANNER)
+    actions = [r["action"] for r in loaded.audit.rows(limit=2)]
     assert actions == ["reservation.release", "reservation.create"]
 
 
 def _park_stored(store: Store, park_id: str) -> dict[str, Any]:
-    parks = store.read_layer(PARKS, as_stored=True)
+    parks = store.features.read(PARKS, as_stored=True)
     return dict(parks[parks["park_id"] == park_id].iloc[0])
 
 
 def _substation_spare(store: Store, substation: str) -> float:
-    infra = store.read_layer(LAYERS["infrastructure"]).set_index("infra_id")
+    infra = store.features.read(LAYERS["infrastructure"]).set_index("infra_id")
     return float(infra.loc[substation, "spare_mva"])
 
 
@@ -129,7 +130,7 @@ def _race(*calls: Callable[[], object]) -> list[object]:
 
 
 def test_two_reservations_that_would_overdraw_a_park_budget_one_wins(loaded: Store) -> None:
-    parks = loaded.read_layer(PARKS)
+    parks = loaded.features.read(PARKS)
     parks = parks[parks["egy_total"].notna()]
     park_id = str(parks.iloc[0]["park_id"])
     park = _park(loaded, park_id)
@@ -137,11 +138,14 @@ def test_two_reservations_that_would_overdraw_a_park_budget_one_wins(loaded: Sto
     sites = _available(loaded, park_id)[:2]
     needs = Needs(energy_tce=left * 0.6)
 
-    results = _race(*(
-        lambda s=s: reserve(loaded, layer="parcels", site_id=s, project=f"项目 {s}",
-                            needs=needs, actor=PLANNER)
-        for s in sites
-    ))  # fmt: skip
+    results = _race(
+        *(
+            lambda s=s: loaded.reservations.reserve(
+                layer="parcels", site_id=s, project=f"项目 {s}", needs=needs, actor=PLANNER
+            )
+            for s in sites
+        )
+    )
 
     conflicts = [r for r in results if isinstance(r, Conflict)]
     assert len(conflicts) == 1 and len(results) == 2, results
@@ -154,11 +158,14 @@ def test_two_reservations_that_would_overdraw_a_substation_one_wins(loaded: Stor
     substation, spare = _substation(loaded)
     sites = _available(loaded)[:2]
     needs = Needs(power_mva=spare * 0.7, substation_id=substation)
-    results = _race(*(
-        lambda s=s: reserve(loaded, layer="parcels", site_id=s, project=f"项目 {s}",
-                            needs=needs, actor=PLANNER)
-        for s in sites
-    ))  # fmt: skip
+    results = _race(
+        *(
+            lambda s=s: loaded.reservations.reserve(
+                layer="parcels", site_id=s, project=f"项目 {s}", needs=needs, actor=PLANNER
+            )
+            for s in sites
+        )
+    )
     conflicts = [r for r in results if isinstance(r, Conflict)]
     assert len(conflicts) == 1, results
     assert substation in conflicts[0].message and "spare capacity" in conflicts[0].message
@@ -166,10 +173,12 @@ def test_two_reservations_that_would_overdraw_a_substation_one_wins(loaded: Stor
 
 
 def test_only_sites_on_offer_can_be_reserved(loaded: Store) -> None:
-    parcels = loaded.read_layer(PARCELS)
+    parcels = loaded.features.read(PARCELS)
     taken = str(parcels.loc[parcels["status"] == "transferred", "parcel_id"].iloc[0])
     with pytest.raises(Conflict, match="not on offer"):
-        reserve(loaded, layer="parcels", site_id=taken, project="x", needs=Needs(), actor=PLANNER)
+        loaded.reservations.reserve(
+            layer="parcels", site_id=taken, project="x", needs=Needs(), actor=PLANNER
+        )
     with pytest.raises(InvalidInput):
         Needs(power_mva=1.0)  # no substation named
     with pytest.raises(InvalidInput):
@@ -177,34 +186,50 @@ def test_only_sites_on_offer_can_be_reserved(loaded: Store) -> None:
 
 
 def test_ledger_edits_are_versioned_and_a_stale_edit_is_refused(loaded: Store) -> None:
-    park_id = str(loaded.read_layer(PARKS)["park_id"].iloc[0])
-    row = ledgers.ledger_row(loaded, "parks", park_id)
+    park_id = str(loaded.features.read(PARKS)["park_id"].iloc[0])
+    row = loaded.ledgers.row("parks", park_id)
     version = row["version"]
     total = row["values"]["egy_total"]
 
     # Two centre staff edit from the same version at once: one wins, one is told.
     results = _race(
-        lambda: ledgers.update_ledger(loaded, "parks", park_id, {"egy_total": total + 100},
-                                      version=version, quarter="2026Q4", actor=CENTRE),
-        lambda: ledgers.update_ledger(loaded, "parks", park_id, {"egy_total": total + 200},
-                                      version=version, quarter="2026Q4", actor=TESTER),
-    )  # fmt: skip
+        lambda: loaded.ledgers.update(
+            "parks",
+            park_id,
+            {"egy_total": total + 100},
+            version=version,
+            quarter="2026Q4",
+            actor=CENTRE,
+        ),
+        lambda: loaded.ledgers.update(
+            "parks",
+            park_id,
+            {"egy_total": total + 200},
+            version=version,
+            quarter="2026Q4",
+            actor=TESTER,
+        ),
+    )
     conflicts = [r for r in results if isinstance(r, Conflict)]
     winners = [r for r in results if not isinstance(r, Conflict)]
     assert len(conflicts) == 1 and len(winners) == 1
     current = conflicts[0].details["current"]
     assert current["version"] == version + 1
     assert current["values"]["egy_total"] in (total + 100, total + 200)
-    now = ledgers.ledger_row(loaded, "parks", park_id)
+    now = loaded.ledgers.row("parks", park_id)
     assert now == current  # no lost update: what the loser was shown is what is stored
 
     # The loser edits again from the current version.
-    again = ledgers.update_ledger(
-        loaded, "parks", park_id, {"egy_total": total + 300},
-        version=now["version"], quarter="2026Q4", actor=CENTRE,
-    )  # fmt: skip
+    again = loaded.ledgers.update(
+        "parks",
+        park_id,
+        {"egy_total": total + 300},
+        version=now["version"],
+        quarter="2026Q4",
+        actor=CENTRE,
+    )
     assert again["version"] == version + 2 and again["values"]["egy_total"] == total + 300
-    history = ledgers.history(loaded, "parks", park_id)
+    history = loaded.ledgers.history("parks", park_id)
     assert [h["version"] for h in history] == [version + 1, version + 2]
     assert history[-1]["before"] == {"egy_total": current["values"]["egy_total"]}
     assert history[-1]["quarter"] == "2026Q4" and history[-1]["changed_by"] == CENTRE.name
@@ -212,19 +237,37 @@ def test_ledger_edits_are_versioned_and_a_stale_edit_is_refused(loaded: Store) -
 
 
 def test_a_bad_ledger_edit_changes_nothing(loaded: Store) -> None:
-    park_id = str(loaded.read_layer(PARKS)["park_id"].iloc[0])
-    row = ledgers.ledger_row(loaded, "parks", park_id)
+    park_id = str(loaded.features.read(PARKS)["park_id"].iloc[0])
+    row = loaded.ledgers.row("parks", park_id)
     with pytest.raises(LayerValidationError):
-        ledgers.update_ledger(loaded, "parks", park_id, {"so2_cap": -5.0},
-                              version=row["version"], quarter="2026Q4", actor=CENTRE)  # fmt: skip
+        loaded.ledgers.update(
+            "parks",
+            park_id,
+            {"so2_cap": -5.0},
+            version=row["version"],
+            quarter="2026Q4",
+            actor=CENTRE,
+        )
     with pytest.raises(InvalidInput):
-        ledgers.update_ledger(loaded, "parks", park_id, {"park_id": "P99"},
-                              version=row["version"], quarter="2026Q4", actor=CENTRE)  # fmt: skip
+        loaded.ledgers.update(
+            "parks",
+            park_id,
+            {"park_id": "P99"},
+            version=row["version"],
+            quarter="2026Q4",
+            actor=CENTRE,
+        )
     with pytest.raises(InvalidInput):
-        ledgers.update_ledger(loaded, "parks", park_id, {"so2_cap": 5.0},
-                              version=row["version"], quarter="Q4 2026", actor=CENTRE)  # fmt: skip
-    assert ledgers.ledger_row(loaded, "parks", park_id) == row
-    assert ledgers.history(loaded, "parks", park_id) == []
+        loaded.ledgers.update(
+            "parks",
+            park_id,
+            {"so2_cap": 5.0},
+            version=row["version"],
+            quarter="Q4 2026",
+            actor=CENTRE,
+        )
+    assert loaded.ledgers.row("parks", park_id) == row
+    assert loaded.ledgers.history("parks", park_id) == []
 
 
 def test_reservations_and_ledgers_over_http(
@@ -287,8 +330,8 @@ def test_reservations_and_ledgers_over_http(
 
 
 def test_a_ledger_file_is_applied_whole_or_not_at_all(loaded: Store, tmp_path: Path) -> None:
-    parks = list(loaded.read_layer(PARKS)["park_id"][:2])
-    rows = [ledgers.ledger_row(loaded, "parks", p) for p in parks]
+    parks = list(loaded.features.read(PARKS)["park_id"][:2])
+    rows = [loaded.ledgers.row("parks", p) for p in parks]
     path = tmp_path / "台账 2026Q4.csv"
     # Totals above what is allocated and used (an edit below them is refused).
     egy = [r["values"]["egy_alloc"] + 50000 for r in rows]
@@ -299,49 +342,73 @@ def test_a_ledger_file_is_applied_whole_or_not_at_all(loaded: Store, tmp_path: P
                         encoding="utf-8")  # fmt: skip
 
     # One row stale (someone edited P2 meanwhile): nothing is applied.
-    ledgers.update_ledger(loaded, "parks", parks[1], {"so2_cap": so2[1] + 1},
-                          version=rows[1]["version"], quarter="2026Q3", actor=TESTER)  # fmt: skip
+    loaded.ledgers.update(
+        "parks",
+        parks[1],
+        {"so2_cap": so2[1] + 1},
+        version=rows[1]["version"],
+        quarter="2026Q3",
+        actor=TESTER,
+    )
     write([f"{parks[0]},{rows[0]['version']},{egy[0]},{so2[0]}",
            f"{parks[1]},{rows[1]['version']},{egy[1]},{so2[1] + 10}"])  # fmt: skip
     with pytest.raises(Conflict) as stale:
-        ledgers.update_ledger_file(loaded, "parks", path, quarter="2026Q4", actor=CENTRE)
+        loaded.ledgers.update_file("parks", path, quarter="2026Q4", actor=CENTRE)
     assert [r["row"] for r in stale.value.details["stale"]] == [2]
-    assert ledgers.ledger_row(loaded, "parks", parks[0]) == rows[0]
+    assert loaded.ledgers.row("parks", parks[0]) == rows[0]
 
     # A bad value is named by file, row and field; nothing is applied.
-    current = ledgers.ledger_row(loaded, "parks", parks[1])["version"]
-    write([f"{parks[0]},{rows[0]['version']},{egy[0]},-3",
-           f"{parks[1]},{current},{egy[1]},{so2[1] + 10}"])  # fmt: skip
+    current = loaded.ledgers.row("parks", parks[1])["version"]
+    write(
+        [
+            f"{parks[0]},{rows[0]['version']},{egy[0]},-3",
+            f"{parks[1]},{current},{egy[1]},{so2[1] + 10}",
+        ]
+    )
     with pytest.raises(LayerValidationError) as bad:
-        ledgers.update_ledger_file(loaded, "parks", path, quarter="2026Q4", actor=CENTRE)
+        loaded.ledgers.update_file("parks", path, quarter="2026Q4", actor=CENTRE)
     assert [(p.file, p.row, p.field) for p in bad.value.problems] == [(path.name, 1, "so2_cap")]
-    assert ledgers.ledger_row(loaded, "parks", parks[0]) == rows[0]
+    assert loaded.ledgers.row("parks", parks[0]) == rows[0]
 
-    write([f"{parks[0]},{rows[0]['version']},{egy[0]},{so2[0]}",
-           f"{parks[1]},{current},{egy[1]},{so2[1] + 10}"])  # fmt: skip
-    assert ledgers.update_ledger_file(loaded, "parks", path, quarter="2026Q4", actor=CENTRE) == 2
-    now = {p: ledgers.ledger_row(loaded, "parks", p)["values"] for p in parks}
+    write(
+        [
+            f"{parks[0]},{rows[0]['version']},{egy[0]},{so2[0]}",
+            f"{parks[1]},{current},{egy[1]},{so2[1] + 10}",
+        ]
+    )
+    assert loaded.ledgers.update_file("parks", path, quarter="2026Q4", actor=CENTRE) == 2
+    now = {p: loaded.ledgers.row("parks", p)["values"] for p in parks}
     assert (now[parks[0]]["egy_total"], now[parks[1]]["so2_cap"]) == (egy[0], so2[1] + 10)
-    assert ledgers.history(loaded, "parks", parks[0])[-1]["quarter"] == "2026Q4"
+    assert loaded.ledgers.history("parks", parks[0])[-1]["quarter"] == "2026Q4"
 
 
 def test_replacing_a_ledger_layer_keeps_old_versions_stale(
     loaded: Store, zone: dict[str, gpd.GeoDataFrame]
 ) -> None:
     park_id = str(zone["parks"]["park_id"].iloc[0])
-    old = ledgers.ledger_row(loaded, "parks", park_id)
-    loaded.write_layer(PARKS, zone["parks"], replace=True, actor=TESTER)
-    assert ledgers.ledger_row(loaded, "parks", park_id)["version"] > old["version"]
+    old = loaded.ledgers.row("parks", park_id)
+    loaded.features.write(PARKS, zone["parks"], replace=True, actor=TESTER)
+    assert loaded.ledgers.row("parks", park_id)["version"] > old["version"]
     with pytest.raises(Conflict):
-        ledgers.update_ledger(loaded, "parks", park_id, {"so2_cap": 3.0},
-                              version=old["version"], quarter="2026Q4", actor=CENTRE)  # fmt: skip
-    same = ledgers.ledger_row(loaded, "parks", park_id)
+        loaded.ledgers.update(
+            "parks",
+            park_id,
+            {"so2_cap": 3.0},
+            version=old["version"],
+            quarter="2026Q4",
+            actor=CENTRE,
+        )
+    same = loaded.ledgers.row("parks", park_id)
     values = {"so2_cap": same["values"]["so2_cap"]}
-    unchanged = ledgers.update_ledger(
-        loaded, "parks", park_id, values, version=same["version"], quarter="2026Q4",
+    unchanged = loaded.ledgers.update(
+        "parks",
+        park_id,
+        values,
+        version=same["version"],
+        quarter="2026Q4",
         actor=CENTRE,
-    )  # fmt: skip
-    assert unchanged == same and ledgers.history(loaded, "parks", park_id) == []
+    )
+    assert unchanged == same and loaded.ledgers.history("parks", park_id) == []
 
 
 def test_a_list_that_would_strand_a_reservation_is_not_published(
@@ -351,14 +418,15 @@ def test_a_list_that_would_strand_a_reservation_is_not_published(
     from layers.stocklist import import_list
 
     site = _available(loaded)[0]
-    held = reserve(loaded, layer="parcels", site_id=site, project="大恒 一期", needs=Needs(),
-                   actor=PLANNER)  # fmt: skip
+    held = loaded.reservations.reserve(
+        layer="parcels", site_id=site, project="大恒 一期", needs=Needs(), actor=PLANNER
+    )
     without = zone["parcels"][zone["parcels"]["parcel_id"] != site].assign(list_year=2027)
     path = tmp_path / "2027.gpkg"
     write_layer_file(without, PARCELS, path)
     staged = import_list(loaded, path, year=2027, actor=CENTRE).release
     assert staged is not None
     with pytest.raises(Conflict, match=site):
-        loaded.publish_release(staged.id, actor=CENTRE)
-    release(loaded, held.id, actor=PLANNER)
-    assert loaded.publish_release(staged.id, actor=CENTRE).status == "published"
+        loaded.releases.publish(staged.id, actor=CENTRE)
+    loaded.reservations.release(held.id, actor=PLANNER)
+    assert loaded.releases.publish(staged.id, actor=CENTRE).status == "published"

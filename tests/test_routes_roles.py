@@ -31,9 +31,8 @@ from geo_service.settings import Settings
 from layers.catalog import LAYERS, PARCELS
 from layers.demo import generate_zone
 from layers.io import write_layer_file
-from layers.store import ledgers
-from layers.store import reservations as held
-from layers.store.store import Store, data_hash
+from layers.store.rows import data_hash
+from layers.store.store import Store
 from tests.activity import stage_and_reserve, tile_of
 from tests.people import TESTER
 
@@ -269,7 +268,7 @@ def zone() -> dict[str, gpd.GeoDataFrame]:
 @pytest.fixture
 def demo(loaded: Store, zone: dict[str, gpd.GeoDataFrame], tmp_path: Path) -> Demo:
     done = stage_and_reserve(loaded, zone, tmp_path)
-    parcels = loaded.read_layer(PARCELS)
+    parcels = loaded.features.read(PARCELS)
     available = parcels[(parcels["status"] == "available")]
     list_2028 = tmp_path / "清单2028.gpkg"
     write_layer_file(zone["parcels"].assign(list_year=2028), PARCELS, list_2028)
@@ -281,7 +280,7 @@ def demo(loaded: Store, zone: dict[str, gpd.GeoDataFrame], tmp_path: Path) -> De
         listed_parcel_fid=int(available.index[0]),
         free_parcel=str(available["parcel_id"].iloc[0]),
         park_id=park_id,
-        park_version=int(ledgers.ledger_row(loaded, "parks", park_id)["version"]),
+        park_version=int(loaded.ledgers.row("parks", park_id)["version"]),
         release_id=done.release_id,
         reservation_id=done.reservation_id,
         tile="/".join(map(str, tile_of(centre))),
@@ -296,12 +295,14 @@ def _state(store: Store) -> dict[str, object]:
     """Everything a request could change: the layers, releases, reservations, keys and
     the audit log."""
     return {
-        "layers": {name: data_hash(store.read_layer(spec), spec) for name, spec in LAYERS.items()},
-        "versions": store.versions(),
-        "releases": [r.as_dict() for r in store.releases()],
-        "reservations": [r.as_dict() for r in held.listing(store)],
+        "layers": {
+            name: data_hash(store.features.read(spec), spec) for name, spec in LAYERS.items()
+        },
+        "versions": store.features.versions(),
+        "releases": [r.as_dict() for r in store.releases.all()],
+        "reservations": [r.as_dict() for r in store.reservations.listing()],
         "keys": auth.list_keys(store),
-        "audit": len(store.audit_log(limit=1_000_000)),
+        "audit": len(store.audit.rows(limit=1_000_000)),
     }
 
 
@@ -361,7 +362,7 @@ def test_every_route_answers_every_role_as_its_policy_says(
             assert response.status_code not in (401, 403), (what, response.text)
             assert response.status_code < 500, (what, response.text)
             # A change is in the zone held in memory (matching, maps) when answered.
-            assert zones.versions == loaded.versions(), f"{what}: use ZoneCache.changing"
+            assert zones.versions == loaded.features.versions(), f"{what}: use ZoneCache.changing"
             if rule.invalid is not None:  # once let in, what was sent matters
                 client.cookies.clear()
                 invalid = client.request(method, url, headers=headers, **rule.invalid)

@@ -100,12 +100,12 @@ def zone() -> dict[str, gpd.GeoDataFrame]:
 @pytest.fixture
 def existing(loaded: Store, zone: dict[str, gpd.GeoDataFrame], tmp_path: Path) -> Iterator[None]:
     done = stage_and_reserve(loaded, zone, tmp_path)
-    parcels = loaded.read_layer(PARCELS)
+    parcels = loaded.features.read(PARCELS)
     z, x, y = tile_of(parcels.geometry.union_all().centroid)
     _EXISTING.update(
         collection_id=list(LAYERS),
         fid=[int(i) for i in parcels.index[:5]],
-        release_id=[r.id for r in loaded.releases()],
+        release_id=[r.id for r in loaded.releases.all()],
         reservation_id=[done.reservation_id],
         feature_id=[str(zone["parks"]["park_id"].iloc[0]), done.reserved_site],
         example=["daheng_crystal_pulling"],

@@ -40,9 +40,8 @@ from geo_service.settings import Settings
 from layers.catalog import LAYERS, ON_OFFER, PARCELS
 from layers.demo import generate_zone
 from layers.schema import Audience, FieldSpec
-from layers.store import ledgers
 from layers.store.audit import Actor
-from layers.store.reservations import Needs, reserve
+from layers.store.reservations import Needs
 from layers.store.store import Store
 from layers.tiling import MIN_ZOOM
 from maps.page import ASSETS
@@ -102,34 +101,46 @@ def hidden(store: Store, zone: dict[str, gpd.GeoDataFrame]) -> Hidden:
             if f.audience is Audience.INTERNAL:
                 marked[name][f.name] = _sentinel(f)
         source = (f"{TEXT}.gpkg", TEXT.encode()) if name == PARCELS.name else None
-        store.write_layer(spec, marked[name], actor=ACTOR, source=source)
-    frames = {name: store.read_layer(spec) for name, spec in LAYERS.items()}
+        store.features.write(spec, marked[name], actor=ACTOR, source=source)
+    frames = {name: store.features.read(spec) for name, spec in LAYERS.items()}
 
     parcels, infra = frames["parcels"], frames["infrastructure"]
     site = str(parcels.loc[parcels["status"] == ON_OFFER["parcels"], "parcel_id"].iloc[0])
     substation = str(infra.loc[infra["kind"] == "substation", "infra_id"].iloc[0])
     needs = Needs(energy_tce=1.0, emissions_t={"so2": 1.0}, power_mva=1.0,
                   substation_id=substation)  # fmt: skip
-    held = reserve(store, layer="parcels", site_id=site, project=f"{TEXT} 项目", needs=needs,
-                   actor=ACTOR)  # fmt: skip
+    held = store.reservations.reserve(
+        layer="parcels", site_id=site, project=f"{TEXT} 项目", needs=needs, actor=ACTOR
+    )
 
     park = str(frames["parks"]["park_id"].iloc[0])
-    row = ledgers.ledger_row(store, "parks", park)
-    ledgers.update_ledger(store, "parks", park, {"note_int": f"{TEXT} 改"},
-                          version=row["version"], quarter="2026Q4", actor=ACTOR)  # fmt: skip
+    row = store.ledgers.row("parks", park)
+    store.ledgers.update(
+        "parks",
+        park,
+        {"note_int": f"{TEXT} 改"},
+        version=row["version"],
+        quarter="2026Q4",
+        actor=ACTOR,
+    )
 
     staged = marked["parcels"].copy()
     staged["name"] = UNPUBLISHED
-    pending = store.stage_release(staged, year=2030, source=(f"{TEXT}-2030.gpkg", TEXT.encode()),
-                        report={"note": TEXT}, actor=ACTOR,
-                        base=store.current_release_id())  # fmt: skip
+    pending = store.releases.stage(
+        staged,
+        year=2030,
+        source=(f"{TEXT}-2030.gpkg", TEXT.encode()),
+        report={"note": TEXT},
+        actor=ACTOR,
+        base=store.releases.current_id(),
+    )
 
     staff_key = auth.create_key(store, name=f"{TEXT} 规划", role="planner", actor=ACTOR)[1]
     admin_key = auth.create_key(store, name=f"{TEXT} 管理", role="admin", actor=ACTOR)[1]
     return Hidden(
         store=store,
         frames=frames,
-        releases=[r.id for r in store.releases()],
+        releases=[r.id for r in store.releases.all()],
         staged=pending.id,
         reservation=held.id,
         staff_key=staff_key,
@@ -367,7 +378,7 @@ def test_the_sentinels_are_there_for_staff(client: TestClient, hidden: Hidden) -
     park = str(hidden.frames["parks"]["park_id"].iloc[0])
     assert HIDDEN in client.get(f"/ledgers/parks/{park}/history", headers=staff).text
     staged = hidden.staged
-    assert hidden.store.current_release_id() not in (staged, None)
+    assert hidden.store.releases.current_id() not in (staged, None)
     assert HIDDEN.encode() in client.get(f"/stock-lists/{staged}/source", headers=staff).content
     assert UNPUBLISHED in client.get(f"/stock-lists/{staged}/items", headers=staff).text
     parks = client.get("/collections/parks/items", headers=staff).json()["features"]

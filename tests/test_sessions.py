@@ -20,7 +20,6 @@ from geo_service.settings import Settings
 from layers.catalog import PARCELS
 from layers.demo import generate_zone
 from layers.io import write_layer_file
-from layers.store import reservations as held
 from layers.store.store import Store
 from tests.activity import Activity, stage_and_reserve
 from tests.browser import MAP_DRAWN, serve, visit, wait_until
@@ -139,8 +138,8 @@ def _upload(
 
 
 def _state(store: Store) -> tuple[object, ...]:
-    releases = [(r.id, r.status) for r in store.releases()]
-    return releases, [(r.id, r.status) for r in held.listing(store)]
+    releases = [(r.id, r.status) for r in store.releases.all()]
+    return releases, [(r.id, r.status) for r in store.reservations.listing()]
 
 
 REFUSED_HEADERS = {
@@ -206,7 +205,7 @@ def test_a_cookie_change_with_token_from_this_site_is_accepted(
     assert publish.status_code == 200, publish.text
     upload = _upload(client, zone, tmp_path, data={"csrf_token": token}, headers={"Origin": SITE})
     assert upload.status_code == 201, upload.text
-    releases = {r.id: r.status for r in loaded.releases()}
+    releases = {r.id: r.status for r in loaded.releases.all()}
     assert releases[activity.release_id] == "published" and "staged" in releases.values()
 
 

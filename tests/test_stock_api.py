@@ -18,7 +18,8 @@ from geo_service.settings import Settings
 from layers.catalog import LAYERS, PARCELS
 from layers.demo import generate_zone
 from layers.io import write_layer_file
-from layers.store.store import Store, data_hash
+from layers.store.rows import data_hash
+from layers.store.store import Store
 from tests.browser import serve
 from tests.people import TESTER
 
@@ -31,7 +32,7 @@ def zone() -> dict[str, gpd.GeoDataFrame]:
 @pytest.fixture
 def keys(store: Store, zone: dict[str, gpd.GeoDataFrame]) -> dict[str, dict[str, str]]:
     for name, frame in zone.items():
-        store.write_layer(LAYERS[name], frame, actor=TESTER)
+        store.features.write(LAYERS[name], frame, actor=TESTER)
     out = {}
     for role, holder in (("land_bureau", "国土局 王五"), ("planner", "招商部 赵六")):
         key = auth.create_key(store, name=holder, role=role, actor=TESTER)[1]
@@ -116,7 +117,7 @@ def test_a_refused_upload_names_its_problems_and_changes_nothing(
     zone: dict[str, gpd.GeoDataFrame],
     tmp_path: Path,
 ) -> None:
-    before = data_hash(store.read_layer(PARCELS), PARCELS), len(store.releases())
+    before = data_hash(store.features.read(PARCELS), PARCELS), len(store.releases.all())
     bad = zone["parcels"].assign(list_year=2026)
     path = tmp_path / "bad.gpkg"
     write_layer_file(bad, PARCELS, path)
@@ -134,7 +135,7 @@ def test_a_refused_upload_names_its_problems_and_changes_nothing(
     unreadable = _upload(client, junk, keys["land_bureau"], name="清单.gpkg")
     assert unreadable.status_code in (400, 422), unreadable.text
     assert "清单.gpkg" in unreadable.json()["message"]
-    assert (data_hash(store.read_layer(PARCELS), PARCELS), len(store.releases())) == before
+    assert (data_hash(store.features.read(PARCELS), PARCELS), len(store.releases.all())) == before
     assert not Path("/etc/清单.gpkg").exists()
 
 

@@ -25,7 +25,8 @@ from layers.errors import Conflict, InvalidInput
 from layers.io import write_layer_file
 from layers.stocklist import import_list, staged_diff
 from layers.store.audit import Actor
-from layers.store.store import Store, data_hash
+from layers.store.rows import data_hash
+from layers.store.store import Store
 from tests.people import TESTER
 
 BUREAU = Actor("国土局 李四", "land_bureau")
@@ -41,7 +42,7 @@ def _published(store: Store) -> tuple[str, int, int]:
     with store.engine.connect() as conn:
         releases = conn.execute(sa.text("SELECT count(*) FROM stock_releases")).scalar_one()
         rows = conn.execute(sa.text("SELECT count(*) FROM parcels")).scalar_one()
-    return data_hash(store.read_layer(PARCELS), PARCELS), releases, rows
+    return data_hash(store.features.read(PARCELS), PARCELS), releases, rows
 
 
 def _next_year(parcels: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, list[str]]:
@@ -59,14 +60,14 @@ def _next_year(parcels: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, list[str]]:
 def test_stage_diff_publish_and_keep_history(
     loaded: Store, zone: dict[str, gpd.GeoDataFrame], tmp_path: Path
 ) -> None:
-    first = loaded.current_release()
+    first = loaded.releases.current()
     assert first is not None and first.status == "published"
-    old_parcels = loaded.read_layer(PARCELS)
+    old_parcels = loaded.features.read(PARCELS)
     before = _published(loaded)
     nxt, withdrawn = _next_year(zone["parcels"])
     path = tmp_path / "stock_2027.gpkg"
     write_layer_file(nxt, PARCELS, path)
-    parks = loaded.read_layer(LAYERS["parks"])
+    parks = loaded.features.read(LAYERS["parks"])
     nxt_file = path.read_bytes()
 
     result = import_list(loaded, path, year=2027, actor=BUREAU)
@@ -88,35 +89,35 @@ def test_stage_diff_publish_and_keep_history(
     assert staged_diff(loaded, result.release).as_dict() == changes.as_dict()
     assert len(parks)
 
-    published = loaded.publish_release(result.release.id, actor=BUREAU)
+    published = loaded.releases.publish(result.release.id, actor=BUREAU)
     assert published.status == "published"
-    now = loaded.read_layer(PARCELS)
+    now = loaded.features.read(PARCELS)
     assert "JZ2027-NEW" in set(now["parcel_id"]) and not set(withdrawn) & set(now["parcel_id"])
-    assert loaded.current_release() == published
+    assert loaded.releases.current() == published
     # The 2026 list stays retrievable as it was, and its file byte for byte.
-    again = loaded.read_layer(PARCELS, release=first.id)
+    again = loaded.features.read(PARCELS, release=first.id)
     assert data_hash(again, PARCELS) == before[0] == first.data_sha256
     assert len(again) == len(old_parcels)
-    assert loaded.release_source(published.id) == (path.name, nxt_file)
+    assert loaded.releases.source(published.id) == (path.name, nxt_file)
     assert data_hash(now, PARCELS) == published.data_sha256
 
 
 def test_as_of_finds_the_list_in_force_then(
     loaded: Store, zone: dict[str, gpd.GeoDataFrame], tmp_path: Path
 ) -> None:
-    first = loaded.current_release()
+    first = loaded.releases.current()
     assert first is not None and first.decided_at is not None
     nxt, _ = _next_year(zone["parcels"])
     write_layer_file(nxt, PARCELS, tmp_path / "l.geojson")
     staged = import_list(loaded, tmp_path / "l.geojson", year=2027, actor=BUREAU).release
     assert staged is not None
-    second = loaded.publish_release(staged.id, actor=BUREAU)
+    second = loaded.releases.publish(staged.id, actor=BUREAU)
     assert second.decided_at is not None
-    assert loaded.release_as_of(first.decided_at - dt.timedelta(seconds=1)) is None
-    assert loaded.release_as_of(first.decided_at) == loaded.release(first.id)
+    assert loaded.releases.as_of(first.decided_at - dt.timedelta(seconds=1)) is None
+    assert loaded.releases.as_of(first.decided_at) == loaded.releases.get(first.id)
     between = first.decided_at + (second.decided_at - first.decided_at) / 2
-    assert loaded.release_as_of(between) == loaded.release(first.id)
-    assert loaded.release_as_of(second.decided_at) == second
+    assert loaded.releases.as_of(between) == loaded.releases.get(first.id)
+    assert loaded.releases.as_of(second.decided_at) == second
 
 
 def test_a_bad_list_changes_nothing_and_names_every_problem(
@@ -131,7 +132,7 @@ def test_a_bad_list_changes_nothing_and_names_every_problem(
     bad.loc[11, "park_id"] = bad.loc[10, "park_id"]
     path = tmp_path / "bad.gpkg"
     write_layer_file(bad, PARCELS, path)
-    audit_rows = len(loaded.audit_log(limit=10_000))
+    audit_rows = len(loaded.audit.rows(limit=10_000))
 
     result = import_list(loaded, path, year=2027, actor=BUREAU)
 
@@ -145,7 +146,7 @@ def test_a_bad_list_changes_nothing_and_names_every_problem(
     assert overlap[0].feature_id == ten and overlap[0].row == 11 and eleven in overlap[0].message
     assert len(result.report.problems) == 3
     assert _published(loaded) == before
-    log = loaded.audit_log(limit=10_000)
+    log = loaded.audit.rows(limit=10_000)
     assert len(log) == audit_rows + 1 and log[0]["action"] == "stock_list.reject"
     assert log[0]["actor"] == BUREAU.name
 
@@ -178,7 +179,7 @@ def test_two_imports_for_one_year_at_once_one_gets_a_conflict(
     assert "2027" in conflicts[0].message and "staged" in conflicts[0].message
     # Once decided, the year is free again.
     assert staged[0] is not None
-    loaded.discard_release(staged[0].id, actor=BUREAU)  # type: ignore[attr-defined]
+    loaded.releases.discard(staged[0].id, actor=BUREAU)  # type: ignore[attr-defined]
     assert import_list(loaded, paths[0], year=2027, actor=BUREAU).release is not None
 
 
@@ -192,16 +193,16 @@ def test_a_list_staged_before_another_was_published_must_be_imported_again(
     a = import_list(loaded, tmp_path / "a.gpkg", year=2027, actor=BUREAU).release
     b = import_list(loaded, tmp_path / "b.gpkg", year=2028, actor=BUREAU).release
     assert a is not None and b is not None
-    loaded.publish_release(b.id, actor=BUREAU)
+    loaded.releases.publish(b.id, actor=BUREAU)
     with pytest.raises(Conflict, match="import it again"):
-        loaded.publish_release(a.id, actor=BUREAU)
-    assert loaded.current_release() == loaded.release(b.id)
+        loaded.releases.publish(a.id, actor=BUREAU)
+    assert loaded.releases.current() == loaded.releases.get(b.id)
 
 
 def test_history_cannot_be_rewritten(loaded: Store) -> None:
     """Published rows, releases and the audit log refuse UPDATE and DELETE in the database
     itself, whatever code runs."""
-    current = loaded.current_release()
+    current = loaded.releases.current()
     assert current is not None
     statements = [
         "UPDATE parcels SET price_wmu = 1 WHERE release_id = :r",
@@ -216,7 +217,7 @@ def test_history_cannot_be_rewritten(loaded: Store) -> None:
     for statement in statements:
         with pytest.raises(sa.exc.DBAPIError), loaded.transaction() as conn:
             conn.execute(sa.text(statement), {"r": current.id})
-    assert loaded.current_release() == current
+    assert loaded.releases.current() == current
 
 
 def test_every_change_leaves_one_audit_row_naming_the_person(
@@ -225,16 +226,16 @@ def test_every_change_leaves_one_audit_row_naming_the_person(
     from geo_service import auth
 
     def rows() -> int:
-        return len(store.audit_log(limit=10_000))
+        return len(store.audit.rows(limit=10_000))
 
     count = rows()
-    store.write_layer(LAYERS["parks"], zone["parks"], actor=BUREAU)
+    store.features.write(LAYERS["parks"], zone["parks"], actor=BUREAU)
     assert rows() == count + 1
-    store.write_layer(PARCELS, zone["parcels"], actor=BUREAU)
+    store.features.write(PARCELS, zone["parcels"], actor=BUREAU)
     assert rows() == count + 2
     credential, _ = auth.create_key(store, name="张三", role="planner", actor=TESTER)
     auth.revoke_key(store, credential.id, actor=TESTER)
-    log = store.audit_log()
+    log = store.audit.rows()
     assert [r["action"] for r in log[:4]] == [
         "credential.revoke", "credential.create", "layer.load", "layer.load",
     ]  # fmt: skip
@@ -243,14 +244,14 @@ def test_every_change_leaves_one_audit_row_naming_the_person(
     with pytest.raises(InvalidInput):
         Actor(" ", "planner")
     with pytest.raises(InvalidInput):
-        store.write_layer(LAYERS["roads"], zone["roads"], actor=None)  # type: ignore[arg-type]
-    assert store.count(LAYERS["roads"]) == 0 and rows() == count + 4
+        store.features.write(LAYERS["roads"], zone["roads"], actor=None)  # type: ignore[arg-type]
+    assert store.features.count(LAYERS["roads"]) == 0 and rows() == count + 4
 
 
 def test_readers_during_a_publish_see_one_list_or_the_other(
     loaded: Store, zone: dict[str, gpd.GeoDataFrame], tmp_path: Path
 ) -> None:
-    old_ids = frozenset(loaded.read_layer(PARCELS)["parcel_id"])
+    old_ids = frozenset(loaded.features.read(PARCELS)["parcel_id"])
     nxt, _ = _next_year(zone["parcels"])
     write_layer_file(nxt, PARCELS, tmp_path / "n.gpkg")
     staged = import_list(loaded, tmp_path / "n.gpkg", year=2027, actor=BUREAU).release
@@ -263,14 +264,14 @@ def test_readers_during_a_publish_see_one_list_or_the_other(
     def read() -> None:
         while not done.is_set():
             try:
-                seen.append(frozenset(loaded.read_layer(PARCELS)["parcel_id"]))
+                seen.append(frozenset(loaded.features.read(PARCELS)["parcel_id"]))
             except BaseException as exc:
                 errors.append(exc)
 
     readers = [threading.Thread(target=read) for _ in range(3)]
     for r in readers:
         r.start()
-    loaded.publish_release(staged.id, actor=BUREAU)
+    loaded.releases.publish(staged.id, actor=BUREAU)
     for _ in range(20):
         if len(seen) > 5 and new_ids in seen:
             break
@@ -321,7 +322,7 @@ def test_invalid_geometry_is_repaired_only_on_request_and_within_bounds(
     notes = [w for w in repaired.report.warnings if w.field == "geometry"]
     assert len(notes) == 1 and notes[0].row == 3 and "→" in notes[0].message
     assert repaired.release.report["validation"]["warnings"][0]["row"] == 3  # kept with it
-    loaded.discard_release(repaired.release.id, actor=BUREAU)
+    loaded.releases.discard(repaired.release.id, actor=BUREAU)
 
     a, b, c, d = ring[:4]
     listed.loc[2, "geometry"] = shapely.Polygon([a, c, b, d])  # a bow-tie

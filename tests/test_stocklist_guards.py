@@ -56,7 +56,7 @@ def _cli(store_url: str, *args: str, **env: str) -> subprocess.CompletedProcess[
 def test_an_empty_list_is_refused_naming_the_file(
     loaded: Store, store_url: str, zone: dict[str, gpd.GeoDataFrame], tmp_path: Path
 ) -> None:
-    before = len(loaded.releases())
+    before = len(loaded.releases.all())
     for path in _empty_files(zone, tmp_path):
         refused = _cli(store_url, str(path), "--year", "2027")
         assert refused.returncode == 1, refused.stdout
@@ -72,7 +72,7 @@ def test_an_empty_list_is_refused_naming_the_file(
             assert answer.status_code == 422, answer.text
             (problem,) = answer.json()["details"]["problems"]
             assert problem["file"] == path.name and "no parcels" in problem["message"]
-    assert len(loaded.releases()) == before
+    assert len(loaded.releases.all()) == before
 
 
 def _shrunk(zone: dict[str, gpd.GeoDataFrame], tmp_path: Path, keep: int) -> Path:
@@ -85,16 +85,16 @@ def test_removing_more_than_the_allowed_share_needs_confirmation_on_the_cli(
     loaded: Store, store_url: str, zone: dict[str, gpd.GeoDataFrame], tmp_path: Path
 ) -> None:
     path = _shrunk(zone, tmp_path, keep=15)  # 5 of 20 removed: 25 % > 20 %
-    before = len(loaded.releases())
+    before = len(loaded.releases.all())
     refused = _cli(store_url, str(path), "--year", "2027")
-    assert refused.returncode == 2 and len(loaded.releases()) == before
+    assert refused.returncode == 2 and len(loaded.releases.all()) == before
     assert "5" in refused.stderr and "20" in refused.stderr
     assert "--confirm-removals" in refused.stderr
     # A higher share allowed in the settings takes it without confirmation …
     allowed = _cli(store_url, str(path), "--year", "2027",
                    GEO_SERVICE_MAX_REMOVED_SHARE="0.3")  # fmt: skip
     assert allowed.returncode == 0, allowed.stderr
-    loaded.discard_release(loaded.releases()[-1].id, actor=TESTER)
+    loaded.releases.discard(loaded.releases.all()[-1].id, actor=TESTER)
     # … and so does an explicit confirmation.
     confirmed = _cli(store_url, str(path), "--year", "2027", "--confirm-removals")
     assert confirmed.returncode == 0, confirmed.stderr
@@ -107,7 +107,7 @@ def test_removing_more_than_the_allowed_share_needs_confirmation_over_http(
     bureau = {"X-API-Key": auth.create_key(loaded, name="国土局 王五", role="land_bureau",
                                            actor=TESTER)[1]}  # fmt: skip
     path = _shrunk(zone, tmp_path, keep=4)  # 16 of 20 removed
-    before = len(loaded.releases())
+    before = len(loaded.releases.all())
 
     def upload(query: str) -> object:
         return client.post(
@@ -122,7 +122,7 @@ def test_removing_more_than_the_allowed_share_needs_confirmation_over_http(
         assert body["code"] == "removals_unconfirmed"
         assert body["details"]["removed"] == 16 and body["details"]["in_force"] == 20
         assert "16" in body["message"] and "confirm_removals=true" in body["message"]
-        assert len(loaded.releases()) == before
+        assert len(loaded.releases.all()) == before
         staged = upload("&confirm_removals=true")
         assert staged.status_code == 201, staged.text
         assert len(staged.json()["diff"]["removed"]) == 16

@@ -21,7 +21,8 @@ from layers.demo import generate_zone
 from layers.io import write_layer_file
 from layers.stocklist import import_list
 from layers.store.audit import Actor
-from layers.store.store import Store, data_hash
+from layers.store.rows import data_hash
+from layers.store.store import Store
 from tests.test_hostile_files import _zip, loopback  # noqa: F401 - loopback: a fixture
 
 BUREAU = Actor("国土局 李四", "land_bureau")
@@ -228,7 +229,7 @@ def test_a_hostile_list_is_refused_and_changes_nothing(
     (tmp_path / "secret.csv").write_text(f"id,secret\n1,{SECRET}\n", encoding="utf-8")
     build, expected = CORPUS[case]
     path = build(zone["parcels"], tmp_path, url)
-    before = data_hash(loaded.read_layer(PARCELS), PARCELS), len(loaded.releases())
+    before = data_hash(loaded.features.read(PARCELS), PARCELS), len(loaded.releases.all())
 
     result = import_list(loaded, path, year=2027, actor=BUREAU)
 
@@ -238,7 +239,7 @@ def test_a_hostile_list_is_refused_and_changes_nothing(
     assert all(p.file == path.name for p in result.report.problems)
     assert SECRET not in report and str(tmp_path) not in report
     assert hits == []
-    assert (data_hash(loaded.read_layer(PARCELS), PARCELS), len(loaded.releases())) == before
+    assert (data_hash(loaded.features.read(PARCELS), PARCELS), len(loaded.releases.all())) == before
     assert not (tmp_path.parent.parent / "evil.txt").exists()
 
 
@@ -261,9 +262,9 @@ def test_r11_formulas_in_a_published_list_are_neutralised_in_csv_exports(
     listed.loc[1, "name"] = "@SUM(1+1)"
     staged = import_list(loaded, _gpkg(listed, tmp_path), year=2027, actor=BUREAU).release
     assert staged is not None
-    loaded.publish_release(staged.id, actor=BUREAU)
+    loaded.releases.publish(staged.id, actor=BUREAU)
     out = tmp_path / "export.csv"
-    write_layer_file(loaded.read_layer(PARCELS), PARCELS, out)
+    write_layer_file(loaded.features.read(PARCELS), PARCELS, out)
     with out.open(encoding="utf-8-sig", newline="") as handle:
         names = {row["parcel_id"]: row["name"] for row in csv.DictReader(handle)}
     assert names[listed.loc[0, "parcel_id"]] == "'=cmd|' /C calc'!A0"

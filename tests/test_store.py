@@ -41,30 +41,30 @@ def test_layer_round_trips_through_the_store(
     store: Store, zone: dict[str, gpd.GeoDataFrame], layer: str
 ) -> None:
     spec = LAYERS[layer]
-    store.write_layer(spec, zone[layer], actor=TESTER)
-    back = store.read_layer(spec).reset_index(drop=True)
+    store.features.write(spec, zone[layer], actor=TESTER)
+    back = store.features.read(spec).reset_index(drop=True)
     assert_geodataframe_equal(back, zone[layer], check_crs=True, check_dtype=True)
 
 
 def test_loaded_layer_is_not_overwritten_without_replace(
     store: Store, zone: dict[str, gpd.GeoDataFrame]
 ) -> None:
-    store.write_layer(ROADS, zone["roads"], actor=TESTER)
-    before = store.read_layer(ROADS)
+    store.features.write(ROADS, zone["roads"], actor=TESTER)
+    before = store.features.read(ROADS)
     with pytest.raises(InvalidInput, match="--replace"):
-        store.write_layer(ROADS, zone["roads"].iloc[:3], actor=TESTER)
-    assert_geodataframe_equal(store.read_layer(ROADS), before)
-    assert store.layer_version(ROADS) == 1
-    store.write_layer(ROADS, zone["roads"].iloc[:3], replace=True, actor=TESTER)
-    assert len(store.read_layer(ROADS)) == 3
-    assert store.layer_version(ROADS) == 2
+        store.features.write(ROADS, zone["roads"].iloc[:3], actor=TESTER)
+    assert_geodataframe_equal(store.features.read(ROADS), before)
+    assert store.features.version(ROADS) == 1
+    store.features.write(ROADS, zone["roads"].iloc[:3], replace=True, actor=TESTER)
+    assert len(store.features.read(ROADS)) == 3
+    assert store.features.version(ROADS) == 2
 
 
 def test_bbox_keeps_exactly_the_intersecting_features(
     store: Store, zone: dict[str, gpd.GeoDataFrame]
 ) -> None:
     parcels = zone["parcels"]
-    store.write_layer(PARCELS, parcels, actor=TESTER)
+    store.features.write(PARCELS, parcels, actor=TESTER)
     minx, miny, maxx, maxy = parcels.total_bounds
     box = (
         minx + (maxx - minx) * 0.3,
@@ -76,10 +76,10 @@ def test_bbox_keeps_exactly_the_intersecting_features(
         parcels.loc[shapely.intersects(parcels.geometry.values, shapely.box(*box)), "parcel_id"]
     )
     assert expected, "the test box should catch some parcels"
-    got = store.read_layer(PARCELS, bbox=box)
+    got = store.features.read(PARCELS, bbox=box)
     assert set(got["parcel_id"]) == expected
-    assert store.count(PARCELS, bbox=box) == len(expected)
-    page = store.read_layer(PARCELS, bbox=box, limit=2, offset=1)
+    assert store.features.count(PARCELS, bbox=box) == len(expected)
+    page = store.features.read(PARCELS, bbox=box, limit=2, offset=1)
     assert list(page["parcel_id"]) == list(got["parcel_id"].iloc[1:3])
 
 
@@ -87,7 +87,7 @@ def test_point_and_line_boxes_match_the_same_features_in_both_stores(
     store: Store, zone: dict[str, gpd.GeoDataFrame]
 ) -> None:
     parcels = zone["parcels"]
-    store.write_layer(PARCELS, parcels, actor=TESTER)
+    store.features.write(PARCELS, parcels, actor=TESTER)
     inside = parcels.geometry.iloc[5].representative_point()
     x0, y0 = parcels.geometry.iloc[5].bounds[:2]
     for box in [
@@ -99,8 +99,8 @@ def test_point_and_line_boxes_match_the_same_features_in_both_stores(
             parcels.loc[shapely.intersects(parcels.geometry.values, shapely.box(*box)), "parcel_id"]
         )
         assert expected
-        assert set(store.read_layer(PARCELS, bbox=box)["parcel_id"]) == expected, box
-        assert store.count(PARCELS, bbox=box) == len(expected)
+        assert set(store.features.read(PARCELS, bbox=box)["parcel_id"]) == expected, box
+        assert store.features.count(PARCELS, bbox=box) == len(expected)
 
 
 def test_postgis_refuses_invalid_geometry_and_wrong_srid(postgis_url: str) -> None:
@@ -127,8 +127,38 @@ def test_postgis_refuses_invalid_geometry_and_wrong_srid(postgis_url: str) -> No
 
 
 def test_extent_is_the_union_of_bounds(store: Store, zone: dict[str, gpd.GeoDataFrame]) -> None:
-    assert store.extent(PARCELS) is None
-    store.write_layer(PARCELS, zone["parcels"], actor=TESTER)
-    extent = store.extent(PARCELS)
+    assert store.features.extent(PARCELS) is None
+    store.features.write(PARCELS, zone["parcels"], actor=TESTER)
+    extent = store.features.extent(PARCELS)
     assert extent is not None
     np.testing.assert_allclose(extent, zone["parcels"].total_bounds)
+
+
+def test_a_page_of_features_is_what_reading_gives_page_by_page(
+    store: Store, zone: dict[str, gpd.GeoDataFrame]
+) -> None:
+    """``store.features.page``: the ids of each page in order, the number matched only
+    where it is not known from the page itself, and the public's scope (sites on offer)."""
+    from layers.store.feature_query import FeatureQuery
+
+    store.features.write(PARCELS, zone["parcels"], actor=TESTER)
+    offered = store.features.read(PARCELS, where=store.features.on_offer(PARCELS))
+    fields = PARCELS.visible_fields(public=True)
+    pages, offset = [], 0
+    while True:
+        query = FeatureQuery(PARCELS, fields, 25, offset, on_offer_only=True, sortby="-price_wmu")
+        page = store.features.page(query)
+        assert page.number_matched == len(offered)
+        pages.append(page)
+        if not page.has_next:
+            break
+        offset += 25
+    ids = [fid for page in pages for fid in page.ids]
+    expected = offered.sort_values("price_wmu", ascending=False, kind="stable", na_position="last")
+    assert sorted(ids) == sorted(offered.index) and len(ids) == len(set(ids))
+    prices = store.features.read(PARCELS).loc[ids, "price_wmu"].to_numpy()
+    assert np.array_equal(prices, expected["price_wmu"].to_numpy(), equal_nan=True)
+    assert list(store.features.page_frame(pages[0]).index) == list(pages[0].ids)
+    chosen = FeatureQuery(PARCELS, fields, 5, properties=("parcel_id",), count=False)
+    page = store.features.page(chosen)
+    assert page.number_matched is None and [f.name for f in page.fields] == ["parcel_id"]

@@ -36,7 +36,7 @@ def zone(store: Store) -> dict[str, gpd.GeoDataFrame]:
         for f in LAYERS[name].stored_fields:
             if f.audience is Audience.INTERNAL and f.kind == "str":
                 frame[f.name] = SENTINEL
-        store.write_layer(LAYERS[name], frame, actor=TESTER)
+        store.features.write(LAYERS[name], frame, actor=TESTER)
     return frames
 
 
@@ -48,7 +48,7 @@ def _decode(data: bytes) -> list[dict[str, object]]:
 def test_public_tiles_hold_listed_sites_and_public_fields(
     client: TestClient, store: Store, zone: dict[str, gpd.GeoDataFrame]
 ) -> None:
-    parcels = store.read_layer(LAYERS["parcels"])
+    parcels = store.features.read(LAYERS["parcels"])
     centre = parcels.geometry.union_all().centroid
     z = 13
     x, y = tile_of(centre.x, centre.y, z)
@@ -72,7 +72,7 @@ def test_public_tiles_hold_listed_sites_and_public_fields(
 def test_tile_geometry_lands_where_the_parcel_is(
     client: TestClient, store: Store, zone: dict[str, gpd.GeoDataFrame]
 ) -> None:
-    parcels = store.read_layer(LAYERS["parcels"])
+    parcels = store.features.read(LAYERS["parcels"])
     parcels = parcels[parcels["status"] == "available"]
     fid, parcel = next(iter(parcels.geometry.items()))
     z = 16
@@ -109,15 +109,15 @@ def test_postgis_tiles_match_the_python_encoder(postgis_store: Store) -> None:
 
     store = postgis_store
     frames = generate_zone(parcels=150)
-    store.write_layer(LAYERS["parcels"], frames["parcels"], replace=True, actor=TESTER)
+    store.features.write(LAYERS["parcels"], frames["parcels"], replace=True, actor=TESTER)
     try:
-        parcels = store.read_layer(LAYERS["parcels"])
+        parcels = store.features.read(LAYERS["parcels"])
         centre = parcels.geometry.union_all().centroid
         spec = LAYERS["parcels"]
         for z in (13, 15):
             x, y = tile_of(centre.x, centre.y, z)
             for public in (True, False):
-                by_postgis = store.vector_tile(
+                by_postgis = store.tiles.vector(
                     spec,
                     z,
                     x,
@@ -141,4 +141,6 @@ def test_postgis_tiles_match_the_python_encoder(postgis_store: Store) -> None:
                     b = shapely.geometry.shape(theirs[fid]["geometry"]).buffer(0)
                     assert a.intersection(b).area / a.union(b).area > 0.9
     finally:
-        store.write_layer(LAYERS["parcels"], frames["parcels"].iloc[:0], replace=True, actor=TESTER)
+        store.features.write(
+            LAYERS["parcels"], frames["parcels"].iloc[:0], replace=True, actor=TESTER
+        )

@@ -21,9 +21,9 @@ import sqlalchemy as sa
 from layers.catalog import FACTORIES, LAYERS, PARCELS, PARKS
 from layers.demo import generate_zone
 from layers.errors import Conflict, NotFound
-from layers.store import ledgers
 from layers.store.audit import Actor
-from layers.store.reservations import Needs, release, reserve
+from layers.store.change import change
+from layers.store.reservations import Needs
 from layers.store.store import Store
 from layers.store.tables import LAYER_TABLES, reservations
 
@@ -76,7 +76,7 @@ def _assert_nothing_stranded(store: Store) -> None:
     the store's reader, not by the unit of work's own check)."""
     for r in _active(store):
         spec = LAYERS[r["layer"]]
-        current = store.read_layer(spec)
+        current = store.features.read(spec)
         rows = current[current[spec.id_field] == r["site_id"]]
         assert len(rows) == 1, f"reservation {r['id']}: site {r['site_id']} gone"
         assert rows["park_id"].iloc[0] == r["park_id"], f"{r['id']} moved park"
@@ -103,19 +103,23 @@ def _holding_park_rows(store: Store, seconds: float) -> threading.Timer | None:
 
 def _available(store: Store, layer: str = "parcels") -> list[str]:
     spec = LAYERS[layer]
-    frame = store.read_layer(spec)
+    frame = store.features.read(spec)
     status = "available" if layer == "parcels" else "idle"
     return sorted(frame.loc[frame["status"] == status, spec.id_field].astype(str))
 
 
 def _stage_without(store: Store, parcel_id: str) -> int:
     """Stage the list in force less one parcel; the id of the staged release."""
-    current = store.read_layer(PARCELS, release=store.current_release_id())
+    current = store.features.read(PARCELS, release=store.releases.current_id())
     frame = current[current["parcel_id"] != parcel_id].reset_index(drop=True)
-    staged = store.stage_release(
-        frame, year=2030, source=("2030.gpkg", b"-"), report={}, actor=CENTRE,
-        base=store.current_release_id(),
-    )  # fmt: skip
+    staged = store.releases.stage(
+        frame,
+        year=2030,
+        source=("2030.gpkg", b"-"),
+        report={},
+        actor=CENTRE,
+        base=store.releases.current_id(),
+    )
     return staged.id
 
 
@@ -124,11 +128,16 @@ def test_a_reservation_racing_a_publish_never_strands(loaded: Store) -> None:
         staged = _stage_without(loaded, site)
 
         def hold(site: str = site) -> object:
-            return reserve(loaded, layer="parcels", site_id=site, project="大恒 一期",
-                           needs=Needs(energy_tce=1.0), actor=PLANNER)  # fmt: skip
+            return loaded.reservations.reserve(
+                layer="parcels",
+                site_id=site,
+                project="大恒 一期",
+                needs=Needs(energy_tce=1.0),
+                actor=PLANNER,
+            )
 
         def publish(staged: int = staged) -> object:
-            return loaded.publish_release(staged, actor=CENTRE)
+            return loaded.releases.publish(staged, actor=CENTRE)
 
         # The first trial follows the probe's schedule, the others are left to chance.
         blocker = _holding_park_rows(loaded, 1.0) if trial == 0 else None
@@ -141,8 +150,8 @@ def test_a_reservation_racing_a_publish_never_strands(loaded: Store) -> None:
         assert held or published, f"trial {trial}: neither succeeded: {results}"
         _assert_nothing_stranded(loaded)
         if held:
-            release(loaded, results[0].id, actor=PLANNER)  # type: ignore[union-attr]
-            loaded.discard_release(staged, actor=CENTRE)
+            loaded.reservations.release(results[0].id, actor=PLANNER)  # type: ignore[union-attr]
+            loaded.releases.discard(staged, actor=CENTRE)
 
 
 def test_a_reservation_racing_a_layer_replace_never_strands(
@@ -153,11 +162,12 @@ def test_a_reservation_racing_a_layer_replace_never_strands(
         without = factories[factories["factory_id"] != site].reset_index(drop=True)
 
         def hold(site: str = site) -> object:
-            return reserve(loaded, layer="factories", site_id=site, project="精工 二期",
-                           needs=Needs(), actor=PLANNER)  # fmt: skip
+            return loaded.reservations.reserve(
+                layer="factories", site_id=site, project="精工 二期", needs=Needs(), actor=PLANNER
+            )
 
         def replace(without: gpd.GeoDataFrame = without) -> object:
-            return loaded.write_layer(FACTORIES, without, actor=CENTRE, replace=True)
+            return loaded.features.write(FACTORIES, without, actor=CENTRE, replace=True)
 
         results = _race(hold, replace)
         held = not _refused(results[0], Conflict, NotFound)
@@ -165,25 +175,31 @@ def test_a_reservation_racing_a_layer_replace_never_strands(
         assert not (held and replaced), f"trial {trial}: both succeeded — {site} stranded"
         _assert_nothing_stranded(loaded)
         if held:
-            release(loaded, results[0].id, actor=PLANNER)  # type: ignore[union-attr]
-        loaded.write_layer(FACTORIES, factories, actor=CENTRE, replace=True)
+            loaded.reservations.release(results[0].id, actor=PLANNER)  # type: ignore[union-attr]
+        loaded.features.write(FACTORIES, factories, actor=CENTRE, replace=True)
 
 
 def test_a_reservation_racing_a_ledger_edit_never_strands(loaded: Store) -> None:
-    parks = sorted(loaded.read_layer(PARKS)["park_id"].astype(str))
+    parks = sorted(loaded.features.read(PARKS)["park_id"].astype(str))
     for trial, site in enumerate((_available(loaded, "factories") * TRIALS)[:TRIALS]):
-        row = ledgers.ledger_row(loaded, "factories", site)
+        row = loaded.ledgers.row("factories", site)
         home = row["values"]["park_id"]
         elsewhere = next(p for p in parks if p != home)
 
         def hold(site: str = site) -> object:
-            return reserve(loaded, layer="factories", site_id=site, project="精工 二期",
-                           needs=Needs(), actor=PLANNER)  # fmt: skip
+            return loaded.reservations.reserve(
+                layer="factories", site_id=site, project="精工 二期", needs=Needs(), actor=PLANNER
+            )
 
         def move(site: str = site, row: dict[str, Any] = row, to: str = elsewhere) -> object:
-            return ledgers.update_ledger(loaded, "factories", site, {"park_id": to},
-                                         version=row["version"], quarter="2026Q4",
-                                         actor=CENTRE)  # fmt: skip
+            return loaded.ledgers.update(
+                "factories",
+                site,
+                {"park_id": to},
+                version=row["version"],
+                quarter="2026Q4",
+                actor=CENTRE,
+            )
 
         results = _race(hold, move)
         held = not _refused(results[0], Conflict, NotFound)
@@ -192,28 +208,34 @@ def test_a_reservation_racing_a_ledger_edit_never_strands(loaded: Store) -> None
             assert results[0].park_id == elsewhere, f"trial {trial}: reserved, then moved"  # type: ignore[union-attr]
         _assert_nothing_stranded(loaded)
         if held:
-            release(loaded, results[0].id, actor=PLANNER)  # type: ignore[union-attr]
+            loaded.reservations.release(results[0].id, actor=PLANNER)  # type: ignore[union-attr]
         if moved:
-            now = ledgers.ledger_row(loaded, "factories", site)
-            ledgers.update_ledger(loaded, "factories", site, {"park_id": home},
-                                  version=now["version"], quarter="2026Q4",
-                                  actor=CENTRE)  # fmt: skip
+            now = loaded.ledgers.row("factories", site)
+            loaded.ledgers.update(
+                "factories",
+                site,
+                {"park_id": home},
+                version=now["version"],
+                quarter="2026Q4",
+                actor=CENTRE,
+            )
 
 
 def test_a_release_racing_a_publish_leaves_nothing_stranded(loaded: Store) -> None:
     for trial, site in enumerate(_available(loaded)[:TRIALS]):
-        held = reserve(loaded, layer="parcels", site_id=site, project="大恒 一期",
-                       needs=Needs(), actor=PLANNER)  # fmt: skip
+        held = loaded.reservations.reserve(
+            layer="parcels", site_id=site, project="大恒 一期", needs=Needs(), actor=PLANNER
+        )
         staged = _stage_without(loaded, site)
         results = _race(
-            lambda held=held: release(loaded, held.id, actor=PLANNER),
-            lambda staged=staged: loaded.publish_release(staged, actor=CENTRE),
+            lambda held=held: loaded.reservations.release(held.id, actor=PLANNER),
+            lambda staged=staged: loaded.releases.publish(staged, actor=CENTRE),
         )
         assert not _refused(results[0]), f"trial {trial}: the release failed"
         published = not _refused(results[1], Conflict)
         _assert_nothing_stranded(loaded)
         if not published:
-            loaded.discard_release(staged, actor=CENTRE)
+            loaded.releases.discard(staged, actor=CENTRE)
 
 
 def test_a_change_that_records_nothing_leaves_no_trace(loaded: Store) -> None:
@@ -221,25 +243,26 @@ def test_a_change_that_records_nothing_leaves_no_trace(loaded: Store) -> None:
     thrown away), e.g. a ledger file whose values are those already stored."""
     from layers.store.change import change
 
-    before = loaded.versions()
+    before = loaded.features.versions()
     with change(loaded.engine, ["parks", "parcels"], actor=CENTRE):
         pass
-    assert loaded.versions() == before
+    assert loaded.features.versions() == before
 
 
 def test_invariants_are_checked_inside_the_change(loaded: Store) -> None:
     """Writing round the reservation rules inside a change is refused at its end."""
     site = _available(loaded, "factories")[0]
-    reserve(loaded, layer="factories", site_id=site, project="精工 二期", needs=Needs(),
-            actor=PLANNER)  # fmt: skip
+    loaded.reservations.reserve(
+        layer="factories", site_id=site, project="精工 二期", needs=Needs(), actor=PLANNER
+    )
     table = LAYER_TABLES["factories"]
 
     def delete_the_reserved_factory() -> None:
-        with loaded.change(["factories"], actor=CENTRE) as work:
+        with change(loaded.engine, ["factories"], actor=CENTRE) as work:
             work.conn.execute(table.delete().where(table.c.factory_id == site))
             work.record("test.delete", site)
 
     with pytest.raises(Conflict, match=site):
         delete_the_reserved_factory()
-    assert site in set(loaded.read_layer(FACTORIES)["factory_id"])
+    assert site in set(loaded.features.read(FACTORIES)["factory_id"])
     assert _active(loaded)

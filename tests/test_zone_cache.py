@@ -16,7 +16,7 @@ from geo_service.app import create_app
 from geo_service.settings import Settings
 from layers.catalog import PARCELS
 from layers.demo import generate_zone
-from layers.store.reservations import Needs, reserve
+from layers.store.reservations import Needs
 from layers.store.store import Store
 from matching.zone import build_zone
 from tests.people import TESTER
@@ -28,7 +28,7 @@ def zone() -> dict[str, gpd.GeoDataFrame]:
 
 
 def _available(store: Store) -> list[str]:
-    parcels = store.read_layer(PARCELS)
+    parcels = store.features.read(PARCELS)
     return list(parcels.loc[parcels["status"] == "available", "parcel_id"])
 
 
@@ -38,7 +38,9 @@ def test_requests_during_a_load_get_the_previous_zone_and_a_change_waits(
     cache = zones.ZoneCache(loaded)
     before = cache.get()
     site = _available(loaded)[0]
-    reserve(loaded, layer="parcels", site_id=site, project="一期", needs=Needs(), actor=TESTER)
+    loaded.reservations.reserve(
+        layer="parcels", site_id=site, project="一期", needs=Needs(), actor=TESTER
+    )
 
     started, go_on = threading.Event(), threading.Event()
     build = zones.build_zone
@@ -72,7 +74,7 @@ def test_requests_during_a_load_get_the_previous_zone_and_a_change_waits(
     assert refreshed.is_set()
     after = cache.get()
     assert after is loaded_by["zone"] and after is not before
-    assert after.versions == loaded.versions() != before.versions
+    assert after.versions == loaded.features.versions() != before.versions
 
 
 def test_while_a_change_is_under_way_readers_keep_the_zone_and_the_change_loads_it(
@@ -85,11 +87,12 @@ def test_while_a_change_is_under_way_readers_keep_the_zone_and_the_change_loads_
     monkeypatch.setattr(zones.ZoneCache, "_load", lambda self: loads.append(1) or load(self))
     site = _available(loaded)[0]
     with cache.changing():  # a request that reserves a site
-        reserve(loaded, layer="parcels", site_id=site, project="一期", needs=Needs(),
-                actor=TESTER)  # fmt: skip
+        loaded.reservations.reserve(
+            layer="parcels", site_id=site, project="一期", needs=Needs(), actor=TESTER
+        )
         assert cache.get() is before and not loads  # a reader who sees it does not wait
     assert loads == [1] and cache.get() is not before  # loaded by the change
-    assert cache.get().versions == loaded.versions()
+    assert cache.get().versions == loaded.features.versions()
 
 
 def test_a_change_made_over_http_is_in_the_zone_before_it_is_answered(
@@ -110,7 +113,7 @@ def test_a_change_made_over_http_is_in_the_zone_before_it_is_answered(
         monkeypatch.setattr(zones.ZoneCache, "_load", no_more_loads)
         again = client.post("/match", json=project, headers=planner)
         assert again.status_code == 200, again.text
-        assert again.json()["data_versions"] == loaded.versions()
+        assert again.json()["data_versions"] == loaded.features.versions()
         assert again.json()["data_versions"] != first.json()["data_versions"]
         excluded = [{e["id"] for e in r.json()["excluded"]} for r in (first, again)]
         assert body["site_id"] not in excluded[0] and body["site_id"] in excluded[1]
@@ -160,11 +163,12 @@ def test_a_change_whose_load_fails_stands_and_the_next_reader_loads_it(
     monkeypatch.setattr(zones.ZoneCache, "_load", cannot_load)
     site = _available(loaded)[0]
     with cache.changing():  # no error for the change, which is stored
-        reserve(loaded, layer="parcels", site_id=site, project="一期", needs=Needs(),
-                actor=TESTER)  # fmt: skip
+        loaded.reservations.reserve(
+            layer="parcels", site_id=site, project="一期", needs=Needs(), actor=TESTER
+        )
     assert "not loaded after a change" in caplog.text
     monkeypatch.setattr(zones.ZoneCache, "_load", load)
-    assert cache.get() is not before and cache.get().versions == loaded.versions()
+    assert cache.get() is not before and cache.get().versions == loaded.features.versions()
 
 
 def test_threads_filling_a_zones_column_caches_at_once_all_get_one_right_array(

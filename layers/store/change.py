@@ -35,7 +35,7 @@ from layers.catalog import LAYERS, POLLUTANTS
 from layers.errors import Conflict, InvalidInput, StoreError
 from layers.store import audit
 from layers.store.audit import Actor
-from layers.store.reservations import RESERVABLE, active_reservations, by_park, by_substation
+from layers.store.reserved import RESERVABLE, active_reservations, by_park, by_substation
 from layers.store.tables import LAYER_TABLES, in_force, layer_versions
 
 WRITE_OPTION = "geo_service_write"

@@ -11,8 +11,9 @@ so a filter cannot probe for internal fields. Sizes are bounded before anything 
 the database.
 
 The embedded store has no spatial SQL: it evaluates the spatial predicates with shapely
-through a function registered on each SQLite connection (:func:`sqlite_relate`), after
-the bounding-box columns have narrowed the rows down.
+through a function registered on each SQLite connection
+(:func:`~layers.store.relate.sqlite_relate`), after the bounding-box columns have narrowed
+the rows down.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 import shapely
@@ -36,6 +36,7 @@ from layers.errors import InvalidInput
 from layers.schema import FieldSpec, LayerSpec
 from layers.store.cql2 import INT64, out_of_range, quote
 from layers.store.cql2 import parse as parse_cql2_text
+from layers.store.relate import SQLITE_RELATE
 
 MAX_FILTER_CHARS = 65_536
 """A filter's length; a drawn polygon of a few thousand vertices fits."""
@@ -44,7 +45,6 @@ MAX_DEPTH = 64
 MAX_LITERALS = 1_000
 GEOMETRY = "geometry"
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-SQLITE_RELATE = "gs_relate"
 
 Column = Callable[[str], ColumnElement[Any]]
 """The SQL expression readers see for a stored field (a reserved site reads ``reserved``)."""
@@ -74,10 +74,6 @@ _RELATIONS = {
     ast.GeometryEquals: "equals",
 }
 _POSTGIS = {name: f"ST_{name.capitalize()}" for name in _RELATIONS.values()}
-# (literal, stored) argument order, so the prepared literal is the first argument.
-_SHAPELY: dict[str, Callable[[Any, Any], Any]] = {
-    name: getattr(shapely, name) for name in _RELATIONS.values()
-} | {"contains": shapely.within, "within": shapely.contains}
 
 
 @dataclass(frozen=True)
@@ -407,18 +403,3 @@ def _describe(node: Any) -> str:
     if isinstance(node, str):
         return repr(node[:40])
     return type(node).__name__
-
-
-@lru_cache(maxsize=32)
-def _literal_geometry(wkb: bytes) -> shapely.Geometry:
-    shape = shapely.from_wkb(wkb)
-    shapely.prepare(shape)
-    return shape
-
-
-def sqlite_relate(stored: bytes | None, literal: bytes, relation: str) -> int:
-    """``gs_relate(geom, wkb, relation)`` on the embedded store: 1 when the stored
-    geometry stands in ``relation`` to the literal (as PostGIS's ``ST_<relation>``)."""
-    if stored is None:
-        return 0
-    return int(bool(_SHAPELY[relation](_literal_geometry(literal), shapely.from_wkb(stored))))

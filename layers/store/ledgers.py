@@ -16,11 +16,11 @@ import json
 import math
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import geopandas as gpd
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 from layers.catalog import LAYERS
 from layers.errors import Conflict, InvalidInput, LayerValidationError, NotFound, Problem
@@ -28,103 +28,161 @@ from layers.frames import GEOMETRY, conform
 from layers.geojson import plain as _plain
 from layers.schema import LayerSpec
 from layers.store.audit import Actor
-from layers.store.change import PARK_BUDGETS, Change
+from layers.store.change import PARK_BUDGETS, Change, change
 from layers.store.tables import LAYER_TABLES, LEDGERS, ledger_history
-
-if TYPE_CHECKING:
-    from layers.store.store import Store
 
 QUARTER = re.compile(r"^(19|20)\d{2}Q[1-4]$")
 
 
-def ledger_row(store: Store, layer: str, feature_id: str) -> dict[str, Any]:
-    """A ledger row as stored (reservations not drawn), with its version."""
-    spec = _ledger(layer)
-    table = LAYER_TABLES[layer]
-    with store.engine.connect() as conn:
-        row = conn.execute(
-            sa.select(table).where(table.c[spec.id_field] == feature_id)
-        ).mappings().one_or_none()  # fmt: skip
-    if row is None:
-        raise NotFound(f"{spec.zh} {feature_id} 不存在 (no {spec.en.lower()} {feature_id})")
-    return _public_row(row, spec.name)
+class Ledgers:
+    """The ledgers of one store: rows read as stored, edited with their versions."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def row(self, layer: str, feature_id: str) -> dict[str, Any]:
+        """A ledger row as stored (reservations not drawn), with its version."""
+        spec = _ledger(layer)
+        table = LAYER_TABLES[layer]
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(table).where(table.c[spec.id_field] == feature_id)
+            ).mappings().one_or_none()  # fmt: skip
+        if row is None:
+            raise NotFound(f"{spec.zh} {feature_id} 不存在 (no {spec.en.lower()} {feature_id})")
+        return _public_row(row, spec.name)
+
+    def update(
+        self,
+        layer: str,
+        feature_id: str,
+        values: dict[str, Any],
+        *,
+        version: int,
+        quarter: str,
+        actor: Actor,
+        override: str | None = None,
+    ) -> dict[str, Any]:
+        """Change some fields of one ledger row made from ``version``; returns the new row.
+
+        ``values`` are taken as they are typed (JSON): a boolean, an object, a text, NaN or
+        infinity where the field wants a number, or a number where it wants a text, is
+        refused, never coerced. ``override`` is
+        the reason for leaving a park or substation budget overdrawn (audited); without it
+        such an edit is refused with :class:`Conflict`.
+        """
+        spec = _ledger(layer)
+        _check_edit(spec, quarter, values)
+        source = f"{layer}/{feature_id}"
+        problems = [
+            Problem(reason, source, None, feature_id, name)
+            for name, reason in _typed_problems(spec, values).items()
+        ]
+        if problems:
+            raise LayerValidationError(
+                f"{source}: 值的类型不对 (values of the wrong type)", problems
+            )
+        with self.engine.connect() as conn:
+            current = _stored_rows(conn, spec)
+        if feature_id not in current:
+            raise NotFound(f"{spec.zh} {feature_id} 不存在 (no {spec.en.lower()} {feature_id})")
+        edit = _validated(spec, current[feature_id], values, version, quarter, source=source)
+        _commit(self.engine, spec, [edit], quarter=quarter, actor=actor, override=override)
+        return self.row(layer, feature_id)
+
+    def update_file(
+        self,
+        layer: str,
+        path: Path,
+        *,
+        quarter: str,
+        actor: Actor,
+        encoding: str | None = None,
+        name: str | None = None,
+        override: str | None = None,
+    ) -> int:
+        """Apply a ledger file (CSV or XLSX: the id column, ``version`` — the row version the
+        values were edited from — and the fields to set) whole, in one transaction, or refuse
+        it naming every stale row and every bad value; returns the number of rows changed.
+
+        The whole file is checked before any lock is taken; the locks are held only to check
+        the versions again and write.
+        """
+        from layers.sheets import read_table_columns
+
+        spec = _ledger(layer)
+        source = name or path.name  # an upload's own name, not our temporary file's
+        columns, n = read_table_columns(path, spec, encoding=encoding, source=source)
+        missing = [c for c in (spec.id_field, "version") if c not in columns]
+        if missing:
+            raise InvalidInput(f"{source}: 缺少列 (missing columns): {', '.join(missing)}")
+        if n == 0:
+            raise InvalidInput(f"{source}: 文件没有数据行 (the file has no rows); 台账未更新")
+        ids = [str(v).strip() if v is not None else "" for v in columns.pop(spec.id_field)]
+        versions = columns.pop("version")
+        _check_edit(spec, quarter, dict.fromkeys(columns))
+        with self.engine.connect() as conn:
+            current = _stored_rows(conn, spec)
+        edits = _file_edits(spec, current, ids, versions, columns, quarter=quarter, source=source)
+        return _commit(
+            self.engine, spec, edits, quarter=quarter, actor=actor, override=override, source=source
+        )
+
+    def history(self, layer: str, feature_id: str) -> list[dict[str, Any]]:
+        """Every edit of one ledger row, oldest first."""
+        _ledger(layer)
+        query = (
+            sa.select(ledger_history)
+            .where(ledger_history.c.layer == layer, ledger_history.c.feature_id == feature_id)
+            .order_by(ledger_history.c.id)
+        )
+        with self.engine.connect() as conn:
+            rows = [dict(r) for r in conn.execute(query).mappings()]
+        for row in rows:
+            row["before"], row["after"] = json.loads(row["before"]), json.loads(row["after"])
+        return rows
 
 
-def update_ledger(
-    store: Store,
-    layer: str,
-    feature_id: str,
-    values: dict[str, Any],
+@dataclasses.dataclass(frozen=True)
+class _Edit:
+    """One checked row edit: what it changes, made from which version."""
+
+    feature_id: str
+    version: int
+    before: dict[str, Any]
+    after: dict[str, Any]
+    row: int | None = None
+
+
+def _stored_rows(
+    conn: Connection, spec: LayerSpec, ids: list[str] | None = None
+) -> dict[str, sa.RowMapping]:
+    """Rows of a ledger by id, as stored: those of ``ids``, or all (ledgers are small:
+    parks, substations, factories)."""
+    table = LAYER_TABLES[spec.name]
+    query = sa.select(table)
+    if ids is not None:
+        query = query.where(table.c[spec.id_field].in_(ids))
+    return {str(r[spec.id_field]): r for r in conn.execute(query).mappings()}
+
+
+def _file_edits(
+    spec: LayerSpec,
+    current: dict[str, sa.RowMapping],
+    ids: list[str],
+    versions: list[Any],
+    columns: dict[str, list[Any]],
     *,
-    version: int,
     quarter: str,
-    actor: Actor,
-    override: str | None = None,
-) -> dict[str, Any]:
-    """Change some fields of one ledger row made from ``version``; returns the new row.
-
-    ``values`` are taken as they are typed (JSON): a boolean, an object, a text, NaN or
-    infinity where the field wants a number, or a number where it wants a text, is
-    refused, never coerced. ``override`` is
-    the reason for leaving a park or substation budget overdrawn (audited); without it
-    such an edit is refused with :class:`Conflict`.
-    """
-    spec = _ledger(layer)
-    _check_edit(spec, quarter, values)
-    source = f"{layer}/{feature_id}"
-    problems = [
-        Problem(reason, source, None, feature_id, name)
-        for name, reason in _typed_problems(spec, values).items()
-    ]
-    if problems:
-        raise LayerValidationError(f"{source}: 值的类型不对 (values of the wrong type)", problems)
-    with store.engine.connect() as conn:
-        current = _stored_rows(conn, spec)
-    if feature_id not in current:
-        raise NotFound(f"{spec.zh} {feature_id} 不存在 (no {spec.en.lower()} {feature_id})")
-    edit = _validated(spec, current[feature_id], values, version, quarter, source=source)
-    _commit(store, spec, [edit], quarter=quarter, actor=actor, override=override)
-    return ledger_row(store, layer, feature_id)
-
-
-def update_ledger_file(
-    store: Store,
-    layer: str,
-    path: Path,
-    *,
-    quarter: str,
-    actor: Actor,
-    encoding: str | None = None,
-    name: str | None = None,
-    override: str | None = None,
-) -> int:
-    """Apply a ledger file (CSV or XLSX: the id column, ``version`` — the row version the
-    values were edited from — and the fields to set) whole, in one transaction, or refuse
-    it naming every stale row and every bad value; returns the number of rows changed.
-
-    The whole file is checked before any lock is taken; the locks are held only to check
-    the versions again and write.
-    """
-    from layers.sheets import read_table_columns
-
-    spec = _ledger(layer)
-    source = name or path.name  # an upload's own name, not our temporary file's
-    columns, n = read_table_columns(path, spec, encoding=encoding, source=source)
-    missing = [c for c in (spec.id_field, "version") if c not in columns]
-    if missing:
-        raise InvalidInput(f"{source}: 缺少列 (missing columns): {', '.join(missing)}")
-    if n == 0:
-        raise InvalidInput(f"{source}: 文件没有数据行 (the file has no rows); 台账未更新")
-    ids = [str(v).strip() if v is not None else "" for v in columns.pop(spec.id_field)]
-    versions = columns.pop("version")
-    _check_edit(spec, quarter, dict.fromkeys(columns))
-    with store.engine.connect() as conn:
-        current = _stored_rows(conn, spec)
+    source: str,
+) -> list[_Edit]:
+    """The checked edits of a ledger file's rows; every bad value and every stale row
+    refused at once (:class:`LayerValidationError`, :class:`Conflict`)."""
     problems: list[Problem] = []
     stale: list[dict[str, Any]] = []
     edits: list[_Edit] = []
     first_row: dict[str, int] = {}
-    for i in range(n):
+    for i in range(len(ids)):
         row, feature_id = i + 1, ids[i]
         if feature_id in first_row:
             problems.append(Problem(
@@ -157,32 +215,7 @@ def update_ledger_file(
         )
     if stale:
         raise _stale(source, stale)
-    return _commit(
-        store, spec, edits, quarter=quarter, actor=actor, override=override, source=source
-    )
-
-
-@dataclasses.dataclass(frozen=True)
-class _Edit:
-    """One checked row edit: what it changes, made from which version."""
-
-    feature_id: str
-    version: int
-    before: dict[str, Any]
-    after: dict[str, Any]
-    row: int | None = None
-
-
-def _stored_rows(
-    conn: Connection, spec: LayerSpec, ids: list[str] | None = None
-) -> dict[str, sa.RowMapping]:
-    """Rows of a ledger by id, as stored: those of ``ids``, or all (ledgers are small:
-    parks, substations, factories)."""
-    table = LAYER_TABLES[spec.name]
-    query = sa.select(table)
-    if ids is not None:
-        query = query.where(table.c[spec.id_field].in_(ids))
-    return {str(r[spec.id_field]): r for r in conn.execute(query).mappings()}
+    return edits
 
 
 def _validated(
@@ -216,7 +249,7 @@ def _validated(
 
 
 def _commit(
-    store: Store,
+    engine: Engine,
     spec: LayerSpec,
     edits: list[_Edit],
     *,
@@ -234,7 +267,7 @@ def _commit(
     layer = spec.name
     table = LAYER_TABLES[layer]
     id_column = table.c[spec.id_field]
-    with store.change({layer}, actor=actor, override=override) as work:
+    with change(engine, {layer}, actor=actor, override=override) as work:
         work.overridable = True
         # Every writer of this ledger holds its version lock: the versions read here stay
         # true until the commit.
@@ -356,21 +389,6 @@ def _check_edit(spec: LayerSpec, quarter: str, values: dict[str, Any]) -> None:
             f"不可修改的字段 (fields that cannot be edited here): {', '.join(unknown)}",
             details={"editable": sorted(editable)},
         )
-
-
-def history(store: Store, layer: str, feature_id: str) -> list[dict[str, Any]]:
-    """Every edit of one ledger row, oldest first."""
-    _ledger(layer)
-    query = (
-        sa.select(ledger_history)
-        .where(ledger_history.c.layer == layer, ledger_history.c.feature_id == feature_id)
-        .order_by(ledger_history.c.id)
-    )
-    with store.engine.connect() as conn:
-        rows = [dict(r) for r in conn.execute(query).mappings()]
-    for row in rows:
-        row["before"], row["after"] = json.loads(row["before"]), json.loads(row["after"])
-    return rows
 
 
 def _ledger(layer: str) -> LayerSpec:

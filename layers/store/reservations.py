@@ -17,25 +17,18 @@ import datetime as dt
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import geopandas as gpd
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
-from layers.catalog import LAYERS, ON_OFFER, POLLUTANTS
+from layers.catalog import LAYERS, POLLUTANTS
 from layers.errors import Conflict, InvalidInput, NotFound
 from layers.schema import LayerSpec
 from layers.store.audit import Actor
+from layers.store.change import change
+from layers.store.reserved import DRAWN, RESERVABLE, reserved_status
 from layers.store.tables import LAYER_TABLES, in_force, reservations
-
-if TYPE_CHECKING:
-    from layers.store.store import Store
-
-RESERVABLE = ON_OFFER
-"""Layers whose sites can be reserved, and the status a site must have to be."""
-DRAWN = ("parks", "infrastructure")
-"""Layers whose budgets active reservations draw down when read."""
 
 
 @dataclass(frozen=True)
@@ -90,121 +83,121 @@ class Reservation:
         return out
 
 
-def reserved_status(table: sa.Table, id_field: str) -> sa.ColumnElement[Any]:
-    """The status column as readers see it: ``reserved`` while a reservation is active."""
-    active = sa.exists().where(
-        reservations.c.status == "active",
-        reservations.c.layer == table.name,
-        reservations.c.site_id == table.c[id_field],
-    )
-    return sa.case((active, "reserved"), else_=table.c.status)
+class Reservations:
+    """The reservations of one store."""
 
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
 
-def draw_down(conn: Connection, spec: LayerSpec, frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Parks with active reservations' energy and emissions added to what is allocated
-    and used; substations with their reserved power taken from the spare capacity."""
-    active = active_reservations(conn)
-    if not active or frame.empty:
-        return frame
-    out = frame.copy()
-    if spec.name == "parks":
-        for park_id, needs in by_park(active).items():
-            rows = out["park_id"] == park_id
-            out.loc[rows, "egy_alloc"] = out.loc[rows, "egy_alloc"].fillna(0) + needs["energy"]
-            for key, amount in needs["emissions"].items():
-                column = f"{key}_used"
-                out.loc[rows, column] = out.loc[rows, column].fillna(0) + amount
-    else:
-        for substation, power in by_substation(active).items():
-            rows = out["infra_id"] == substation
-            out.loc[rows, "spare_mva"] = out.loc[rows, "spare_mva"] - power
-    return out
+    def reserve(
+        self, *, layer: str, site_id: str, project: str, needs: Needs, actor: Actor
+    ) -> Reservation:
+        """Hold a listed site for a signed project and draw its needs from the budgets.
 
+        Raises :class:`Conflict` if the site is not on offer or already reserved, or if a
+        budget (the park's energy quota or a pollutant's capacity, the substation's spare
+        capacity) would be overdrawn — naming the budget, what is needed and what is left.
+        """
+        if layer not in RESERVABLE:
+            raise InvalidInput(
+                f"只能预留地块或厂房 (only parcels or factories can be reserved): {layer}"
+            )
+        if not project.strip():
+            raise InvalidInput("须注明项目名称 (name the project)")
+        spec = LAYERS[layer]
+        try:
+            with change(self.engine, {layer, *DRAWN}, actor=actor) as work:
+                conn = work.conn
+                park_id = _check_site(conn, spec, site_id)
+                _check_exists(conn, "parks", park_id)
+                draws = {"egy": needs.energy_tce, **needs.emissions_t}
+                for key, amount in draws.items():
+                    if amount > 0:
+                        work.touch_budget("parks", park_id, key, need=amount)
+                if needs.power_mva > 0:
+                    substation = str(needs.substation_id)
+                    _check_exists(conn, "infrastructure", substation)
+                    work.touch_budget(
+                        "infrastructure", substation, "spare_mva", need=needs.power_mva
+                    )
+                new_id = conn.execute(
+                    reservations.insert()
+                    .values(
+                        layer=layer,
+                        site_id=site_id,
+                        park_id=park_id,
+                        project=project.strip(),
+                        energy_tce=needs.energy_tce,
+                        emissions=json.dumps(dict(needs.emissions_t), sort_keys=True),
+                        power_mva=needs.power_mva,
+                        substation_id=needs.substation_id,
+                        status="active",
+                        reserved_by=actor.name,
+                        reserved_at=dt.datetime.now(dt.UTC),
+                    )
+                    .returning(reservations.c.id)
+                ).scalar_one()
+                work.record(
+                    "reservation.create", f"{layer} {site_id}",
+                    before={"status": RESERVABLE[layer]},
+                    after={"status": "reserved", "reservation": new_id, "project": project,
+                           "energy_tce": needs.energy_tce, "emissions_t": dict(needs.emissions_t),
+                           "power_mva": needs.power_mva, "substation": needs.substation_id},
+                )  # fmt: skip
+        except sa.exc.IntegrityError as exc:  # the same site reserved at the same moment
+            raise Conflict(
+                f"{spec.zh} {site_id} 已被预留 ({spec.en} {site_id} is already reserved)"
+            ) from exc
+        return self.get(int(new_id))
 
-def active_reservations(conn: Connection) -> list[sa.RowMapping]:
-    """Every active reservation, as stored."""
-    query = sa.select(reservations).where(reservations.c.status == "active")
-    return list(conn.execute(query).mappings())
-
-
-def by_park(active: list[sa.RowMapping]) -> dict[str, dict[str, Any]]:
-    """Energy (tce) and emissions (t by pollutant) that reservations draw, by park."""
-    out: dict[str, dict[str, Any]] = {}
-    for row in active:
-        park = out.setdefault(row["park_id"], {"energy": 0.0, "emissions": {}})
-        park["energy"] += row["energy_tce"]
-        for key, amount in json.loads(row["emissions"]).items():
-            park["emissions"][key] = park["emissions"].get(key, 0.0) + amount
-    return out
-
-
-def by_substation(active: list[sa.RowMapping]) -> dict[str, float]:
-    """Power (MVA) that reservations draw, by substation."""
-    out: dict[str, float] = {}
-    for row in active:
-        if row["substation_id"] and row["power_mva"]:
-            out[row["substation_id"]] = out.get(row["substation_id"], 0.0) + row["power_mva"]
-    return out
-
-
-def reserve(
-    store: Store, *, layer: str, site_id: str, project: str, needs: Needs, actor: Actor
-) -> Reservation:
-    """Hold a listed site for a signed project and draw its needs from the budgets.
-
-    Raises :class:`Conflict` if the site is not on offer or already reserved, or if a
-    budget (the park's energy quota or a pollutant's capacity, the substation's spare
-    capacity) would be overdrawn — naming the budget, what is needed and what is left.
-    """
-    if layer not in RESERVABLE:
-        raise InvalidInput(
-            f"只能预留地块或厂房 (only parcels or factories can be reserved): {layer}"
-        )
-    if not project.strip():
-        raise InvalidInput("须注明项目名称 (name the project)")
-    spec = LAYERS[layer]
-    try:
-        with store.change({layer, *DRAWN}, actor=actor) as work:
-            conn = work.conn
-            park_id = _check_site(conn, spec, site_id)
-            _check_exists(conn, "parks", park_id)
-            draws = {"egy": needs.energy_tce, **needs.emissions_t}
-            for key, amount in draws.items():
-                if amount > 0:
-                    work.touch_budget("parks", park_id, key, need=amount)
-            if needs.power_mva > 0:
-                substation = str(needs.substation_id)
-                _check_exists(conn, "infrastructure", substation)
-                work.touch_budget("infrastructure", substation, "spare_mva", need=needs.power_mva)
-            new_id = conn.execute(
-                reservations.insert()
-                .values(
-                    layer=layer,
-                    site_id=site_id,
-                    park_id=park_id,
-                    project=project.strip(),
-                    energy_tce=needs.energy_tce,
-                    emissions=json.dumps(dict(needs.emissions_t), sort_keys=True),
-                    power_mva=needs.power_mva,
-                    substation_id=needs.substation_id,
-                    status="active",
-                    reserved_by=actor.name,
-                    reserved_at=dt.datetime.now(dt.UTC),
+    def release(self, reservation_id: int, *, actor: Actor) -> Reservation:
+        """End an active reservation: the site is on offer again and the budgets come back."""
+        layer = self.get(reservation_id).layer  # never changes: read before taking locks
+        with change(self.engine, {layer, *DRAWN}, actor=actor) as work:
+            row = (
+                work.conn.execute(
+                    sa.select(reservations)
+                    .where(reservations.c.id == reservation_id)
+                    .with_for_update()
                 )
-                .returning(reservations.c.id)
-            ).scalar_one()
+                .mappings()
+                .one_or_none()
+            )
+            if row is None:
+                raise NotFound(f"预留 {reservation_id} 不存在 (no reservation {reservation_id})")
+            if row["status"] != "active":
+                raise Conflict(f"预留 {reservation_id} 已释放 (reservation already released)")
+            work.conn.execute(
+                reservations.update()
+                .where(reservations.c.id == reservation_id)
+                .values(
+                    status="released", released_by=actor.name, released_at=dt.datetime.now(dt.UTC)
+                )
+            )
             work.record(
-                "reservation.create", f"{layer} {site_id}",
-                before={"status": RESERVABLE[layer]},
-                after={"status": "reserved", "reservation": new_id, "project": project,
-                       "energy_tce": needs.energy_tce, "emissions_t": dict(needs.emissions_t),
-                       "power_mva": needs.power_mva, "substation": needs.substation_id},
+                "reservation.release", f"{row['layer']} {row['site_id']}",
+                before={"status": "reserved", "reservation": reservation_id},
+                after={"status": RESERVABLE[row["layer"]]},
             )  # fmt: skip
-    except sa.exc.IntegrityError as exc:  # the same site reserved at the same moment
-        raise Conflict(
-            f"{spec.zh} {site_id} 已被预留 ({spec.en} {site_id} is already reserved)"
-        ) from exc
-    return get(store, int(new_id))
+        return self.get(reservation_id)
+
+    def get(self, reservation_id: int) -> Reservation:
+        with self.engine.connect() as conn:
+            row = (
+                conn.execute(sa.select(reservations).where(reservations.c.id == reservation_id))
+                .mappings()
+                .one_or_none()
+            )
+        if row is None:
+            raise NotFound(f"预留 {reservation_id} 不存在 (no reservation {reservation_id})")
+        return Reservation.of(row)
+
+    def listing(self, *, active_only: bool = False) -> list[Reservation]:
+        query = sa.select(reservations).order_by(reservations.c.id)
+        if active_only:
+            query = query.where(reservations.c.status == "active")
+        with self.engine.connect() as conn:
+            return [Reservation.of(row) for row in conn.execute(query).mappings()]
 
 
 def _check_site(conn: Connection, spec: LayerSpec, site_id: str) -> str:
@@ -245,51 +238,3 @@ def _check_exists(conn: Connection, layer: str, row_id: str) -> None:
         missing = f"变电站 {row_id} 不存在 (no substation {row_id})"
     if conn.execute(query).first() is None:
         raise NotFound(missing)
-
-
-def release(store: Store, reservation_id: int, *, actor: Actor) -> Reservation:
-    """End an active reservation: the site is on offer again and the budgets come back."""
-    layer = get(store, reservation_id).layer  # never changes: read before taking locks
-    with store.change({layer, *DRAWN}, actor=actor) as work:
-        row = (
-            work.conn.execute(
-                sa.select(reservations).where(reservations.c.id == reservation_id).with_for_update()
-            )
-            .mappings()
-            .one_or_none()
-        )
-        if row is None:
-            raise NotFound(f"预留 {reservation_id} 不存在 (no reservation {reservation_id})")
-        if row["status"] != "active":
-            raise Conflict(f"预留 {reservation_id} 已释放 (reservation already released)")
-        work.conn.execute(
-            reservations.update()
-            .where(reservations.c.id == reservation_id)
-            .values(status="released", released_by=actor.name, released_at=dt.datetime.now(dt.UTC))
-        )
-        work.record(
-            "reservation.release", f"{row['layer']} {row['site_id']}",
-            before={"status": "reserved", "reservation": reservation_id},
-            after={"status": RESERVABLE[row["layer"]]},
-        )  # fmt: skip
-    return get(store, reservation_id)
-
-
-def get(store: Store, reservation_id: int) -> Reservation:
-    with store.engine.connect() as conn:
-        row = (
-            conn.execute(sa.select(reservations).where(reservations.c.id == reservation_id))
-            .mappings()
-            .one_or_none()
-        )
-    if row is None:
-        raise NotFound(f"预留 {reservation_id} 不存在 (no reservation {reservation_id})")
-    return Reservation.of(row)
-
-
-def listing(store: Store, *, active_only: bool = False) -> list[Reservation]:
-    query = sa.select(reservations).order_by(reservations.c.id)
-    if active_only:
-        query = query.where(reservations.c.status == "active")
-    with store.engine.connect() as conn:
-        return [Reservation.of(row) for row in conn.execute(query).mappings()]

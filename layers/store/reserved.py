@@ -1,0 +1,81 @@
+"""What active reservations do to readers: a reserved site reads ``reserved``, and the
+budgets of parks and substations are read drawn down by what reservations take.
+
+Used by every reader (:mod:`layers.store.features`) and by the unit of work
+(:mod:`layers.store.change`), which checks budgets against what is reserved.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import geopandas as gpd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from layers.catalog import ON_OFFER
+from layers.schema import LayerSpec
+from layers.store.tables import reservations
+
+RESERVABLE = ON_OFFER
+"""Layers whose sites can be reserved, and the status a site must have to be."""
+DRAWN = ("parks", "infrastructure")
+"""Layers whose budgets active reservations draw down when read."""
+
+
+def reserved_status(table: sa.Table, id_field: str) -> sa.ColumnElement[Any]:
+    """The status column as readers see it: ``reserved`` while a reservation is active."""
+    active = sa.exists().where(
+        reservations.c.status == "active",
+        reservations.c.layer == table.name,
+        reservations.c.site_id == table.c[id_field],
+    )
+    return sa.case((active, "reserved"), else_=table.c.status)
+
+
+def draw_down(conn: Connection, spec: LayerSpec, frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Parks with active reservations' energy and emissions added to what is allocated
+    and used; substations with their reserved power taken from the spare capacity."""
+    active = active_reservations(conn)
+    if not active or frame.empty:
+        return frame
+    out = frame.copy()
+    if spec.name == "parks":
+        for park_id, needs in by_park(active).items():
+            rows = out["park_id"] == park_id
+            out.loc[rows, "egy_alloc"] = out.loc[rows, "egy_alloc"].fillna(0) + needs["energy"]
+            for key, amount in needs["emissions"].items():
+                column = f"{key}_used"
+                out.loc[rows, column] = out.loc[rows, column].fillna(0) + amount
+    else:
+        for substation, power in by_substation(active).items():
+            rows = out["infra_id"] == substation
+            out.loc[rows, "spare_mva"] = out.loc[rows, "spare_mva"] - power
+    return out
+
+
+def active_reservations(conn: Connection) -> list[sa.RowMapping]:
+    """Every active reservation, as stored."""
+    query = sa.select(reservations).where(reservations.c.status == "active")
+    return list(conn.execute(query).mappings())
+
+
+def by_park(active: list[sa.RowMapping]) -> dict[str, dict[str, Any]]:
+    """Energy (tce) and emissions (t by pollutant) that reservations draw, by park."""
+    out: dict[str, dict[str, Any]] = {}
+    for row in active:
+        park = out.setdefault(row["park_id"], {"energy": 0.0, "emissions": {}})
+        park["energy"] += row["energy_tce"]
+        for key, amount in json.loads(row["emissions"]).items():
+            park["emissions"][key] = park["emissions"].get(key, 0.0) + amount
+    return out
+
+
+def by_substation(active: list[sa.RowMapping]) -> dict[str, float]:
+    """Power (MVA) that reservations draw, by substation."""
+    out: dict[str, float] = {}
+    for row in active:
+        if row["substation_id"] and row["power_mva"]:
+            out[row["substation_id"]] = out.get(row["substation_id"], 0.0) + row["power_mva"]
+    return out

@@ -1,0 +1,84 @@
+"""Vector tiles encoded by PostGIS (``ST_AsMVT``); the embedded store has no encoder
+(:mod:`maps.tiles` encodes its tiles in Python)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from layers.area import M2_PER_MU
+from layers.errors import StoreError
+from layers.readiness import readiness_expression
+from layers.schema import LayerSpec
+from layers.store.features import bbox_clause, column
+from layers.store.tables import LAYER_TABLES, in_force
+from layers.tiling import BUFFER, EXTENT, WEB_MERCATOR, check, storage_bounds
+
+
+class Tiles:
+    """Tiles of a PostGIS store's layers."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def vector(
+        self,
+        spec: LayerSpec,
+        z: int,
+        x: int,
+        y: int,
+        *,
+        fields: Sequence[str],
+        status: str | None = None,
+    ) -> bytes:
+        """Tile z/x/y of a layer encoded by PostGIS (``ST_AsMVT``), with ``fields`` (stored
+        fields, or the derived ``readiness`` and ``area_mu``) and the feature id; only
+        features with ``status`` when given. The embedded store has no encoder."""
+        if self.engine.dialect.name != "postgresql":
+            raise StoreError(
+                "ST_AsMVT needs PostGIS; the embedded store encodes tiles in Python (maps.tiles)"
+            )
+        check(z, x, y)
+        table = LAYER_TABLES[spec.name]
+        columns = [_tile_column(spec, name) for name in fields]
+        envelope = sa.func.ST_TileEnvelope(z, x, y)
+        mvt_geom = sa.func.ST_AsMVTGeom(
+            sa.func.ST_Transform(table.c.geom, WEB_MERCATOR), envelope, EXTENT, BUFFER, True
+        )
+        found = sa.select(mvt_geom.label("geom"), table.c.fid.label("id"), *columns).where(
+            bbox_clause(spec, storage_bounds(z, x, y), postgis=True), *in_force(table)
+        )
+        if status is not None:
+            found = found.where(column(spec, "status") == status)
+        mvt = found.subquery("mvt")
+        query = (
+            sa.select(sa.func.ST_AsMVT(sa.literal_column("mvt"), spec.name, EXTENT, "geom", "id"))
+            .select_from(mvt)
+            .where(mvt.c.geom.isnot(None))
+        )
+        with self.engine.connect() as conn:
+            data = conn.execute(query).scalar_one_or_none()
+        return bytes(data or b"")
+
+
+def _tile_column(spec: LayerSpec, name: str) -> sa.ColumnElement[Any]:
+    """A tile's property: a stored field, or the derived ``readiness`` or ``area_mu``."""
+    table = LAYER_TABLES[spec.name]
+    if name == "readiness":
+        readiness: sa.ColumnElement[Any] = readiness_expression(table)
+        return readiness.label(name)
+    if name == "area_mu":
+        # Each parcel in its own 3-degree Gauss-Krüger zone, as layers.area does.
+        zone_srid = sa.cast(
+            4509 + sa.func.floor((sa.func.ST_X(sa.func.ST_Centroid(table.c.geom)) + 1.5) / 3),
+            sa.Integer,
+        )
+        area = sa.func.ST_Area(sa.func.ST_Transform(table.c.geom, zone_srid))
+        mu: sa.ColumnElement[Any] = sa.cast(
+            sa.func.round(sa.cast(area / M2_PER_MU, sa.Numeric), 3), sa.Float
+        )
+        return mu.label(name)
+    return column(spec, name)

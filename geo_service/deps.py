@@ -16,6 +16,7 @@ from geo_service.settings import Settings
 from geo_service.worker import Worker
 from geo_service.zones import ZoneCache
 from layers.errors import AuthenticationRequired, Forbidden
+from layers.store.audit import Actor
 from layers.store.store import Store
 
 
@@ -139,6 +140,11 @@ class RoleCheck:
                 f"allowed: {', '.join(r.value for r in self.roles)}"
             )
         return caller
+
+
+def actor_of(caller: Caller, request: Request) -> Actor:
+    """The person behind a request, for the audit log."""
+    return Actor(caller.name or caller.role.value, caller.role.value, request.state.request_id)
 
 
 def require(*roles: Role) -> RoleCheck:

@@ -10,9 +10,9 @@ from starlette.concurrency import run_in_threadpool
 
 from geo_service.auth import Caller, Role
 from geo_service.bodies import OffLoopJSONRoute
-from geo_service.deps import StoreDep, ZonesDep, require
+from geo_service.deps import StoreDep, ZonesDep, actor_of, require
 from geo_service.errors import error_responses
-from geo_service.stock_routes import actor_of, upload_label, uploaded
+from geo_service.uploads import upload_label, uploaded
 from layers.store import ledgers
 from layers.store import reservations as held
 from layers.text import checked_id, invisible, normalise_text

@@ -28,14 +28,15 @@ from geo_service.deps import (
     ZonesDep,
 )
 from geo_service.errors import error_responses
-from geo_service.matches import PROJECT_EXAMPLES
+from geo_service.pages import page_response, render_page
+from geo_service.schemas import PROJECT_EXAMPLES
 from geo_service.settings import Settings
 from layers.catalog import LAYERS
 from layers.errors import InvalidInput, NotFound
 from layers.frames import derive
 from layers.tiling import MAX_ZOOM, MIN_ZOOM, check, storage_bounds
 from maps import tiles
-from maps.base import ASSETS, header_policy, render
+from maps.base import ASSETS
 from maps.investor import factory_popup, investor_map, listed, parcel_popup
 from maps.preselect import preselect_map
 from maps.readiness import parcel_popup as readiness_parcel_popup
@@ -45,22 +46,6 @@ from matching.request import load_request, parse_request
 
 router = APIRouter(tags=["maps"], route_class=OffLoopJSONRoute)
 MVT = "application/vnd.mapbox-vector-tile"
-
-
-def render_page(m: Any, settings: Settings) -> str:
-    return render(m, standalone=False, basemap=settings.map_basemap)[0]
-
-
-def page_response(html: str) -> HTMLResponse:
-    """A map page with its headers; the policy is the one the page carries in its <meta>."""
-    return HTMLResponse(
-        html,
-        headers={
-            "Content-Security-Policy": header_policy(html),
-            "X-Content-Type-Options": "nosniff",
-            "Referrer-Policy": "no-referrer",
-        },
-    )
 
 
 def _tiled(frames: Mapping[str, gpd.GeoDataFrame], settings: Settings, *layers: str) -> bool:

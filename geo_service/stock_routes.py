@@ -1,17 +1,12 @@
 """The land bureau's stock list over HTTP (``/stock-lists``) and the audit log (``/audit``).
 
-Uploads are written to a temporary file of our own naming — the client's file name is
-kept only as a label, and only its extension (from the allow-list) is used — and read
-through the same validation as the command line.
+Uploads (:mod:`geo_service.uploads`) are read through the same validation as the command
+line.
 """
 
 from __future__ import annotations
 
 import json
-import tempfile
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from pathlib import Path, PurePath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, UploadFile
@@ -19,16 +14,16 @@ from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from geo_service.auth import Caller, Role
-from geo_service.deps import SettingsDep, StoreDep, WorkerDep, ZonesDep, require
+from geo_service.deps import SettingsDep, StoreDep, WorkerDep, ZonesDep, actor_of, require
 from geo_service.errors import error_responses
-from geo_service.map_routes import page_response, render_page
+from geo_service.pages import page_response, render_page
+from geo_service.uploads import upload_label, uploaded
 from layers import geojson
 from layers.catalog import PARCELS
-from layers.errors import InvalidInput, LayerValidationError
+from layers.errors import LayerValidationError
 from layers.frames import derive
 from layers.io import DRIVERS
-from layers.stocklist import MAX_FILE_BYTES, import_list, staged_diff
-from layers.store.audit import Actor
+from layers.stocklist import import_list, staged_diff
 from layers.store.store import Release
 from maps.diff import release_diff_map
 
@@ -37,43 +32,6 @@ BureauDep = Annotated[Caller, Depends(require(Role.LAND_BUREAU, Role.ADMIN))]
 StaffDep = Annotated[Caller, Depends(require(Role.PLANNER, Role.LAND_BUREAU, Role.ADMIN))]
 ReleaseId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
 GEOJSON = "application/geo+json"
-_CHUNK = 1 << 20
-
-
-def actor_of(caller: Caller, request: Request) -> Actor:
-    """The person behind a request, for the audit log."""
-    return Actor(caller.name or caller.role.value, caller.role.value, request.state.request_id)
-
-
-def upload_label(file: UploadFile) -> str:
-    """The client's file name, as a label only (never a path), without control characters
-    (a NUL would not fit in a PostgreSQL text column)."""
-    name = "".join(c for c in PurePath(file.filename or "upload").name if c.isprintable())
-    return name[:200] or "upload"
-
-
-@asynccontextmanager
-async def uploaded(file: UploadFile, *, allowed: tuple[str, ...]) -> AsyncIterator[Path]:
-    """The upload written to a temporary file of our own naming (only the extension, from
-    ``allowed``, is taken from the client), removed afterwards whatever happens."""
-    label = upload_label(file)
-    suffix = PurePath(label).suffix.lower()
-    if suffix not in allowed:
-        raise InvalidInput(
-            f"{label}: 不支持的文件格式 (unsupported format); accepted: {', '.join(allowed)}"
-        )
-    with tempfile.TemporaryDirectory(prefix="geo-service-upload-") as folder:
-        path = Path(folder) / f"upload{suffix}"
-        size = 0
-        with path.open("wb") as out:
-            while chunk := await file.read(_CHUNK):
-                size += len(chunk)
-                if size > MAX_FILE_BYTES:
-                    raise InvalidInput(
-                        f"{label}: 文件超过 {MAX_FILE_BYTES // 2**20} MB (file too large)"
-                    )
-                out.write(chunk)
-        yield path
 
 
 def _release(release: Release, request: Request) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import mimetypes
 from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Annotated
 
 import geopandas as gpd
 import numpy as np
@@ -18,7 +18,7 @@ from fastapi import APIRouter, Body, Path, Query
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from geo_service.bodies import OffLoopJSONRoute
+from geo_service.bodies import ProjectRoute
 from geo_service.deps import (
     CallerDep,
     PlannerDep,
@@ -42,9 +42,9 @@ from maps.preselect import preselect_map
 from maps.readiness import parcel_popup as readiness_parcel_popup
 from maps.readiness import readiness_map
 from matching.engine import match
-from matching.request import load_request, parse_request
+from matching.request import ProjectRequest, load_request
 
-router = APIRouter(tags=["maps"], route_class=OffLoopJSONRoute)
+router = APIRouter(tags=["maps"], route_class=ProjectRoute)
 MVT = "application/vnd.mapbox-vector-tile"
 
 
@@ -132,9 +132,8 @@ def readiness_popup(
 
 
 async def _preselect(
-    request_body: dict[str, Any], zones: ZonesDep, settings: Settings, top: int
+    request: ProjectRequest, zones: ZonesDep, settings: Settings, top: int
 ) -> HTMLResponse:
-    request = parse_request(request_body)
     zone = await run_in_threadpool(zones.get)
     result = await run_in_threadpool(match, request, zone, top_n=top)
     m = await run_in_threadpool(preselect_map, result, zone, basemap=settings.map_basemap)
@@ -146,10 +145,10 @@ async def preselect_page(
     zones: ZonesDep,
     settings: SettingsDep,
     _caller: PlannerDep,
-    body: Annotated[dict[str, Any], Body(openapi_examples=PROJECT_EXAMPLES)],
+    request: Annotated[ProjectRequest, Body(openapi_examples=PROJECT_EXAMPLES)],
     top: Annotated[int, Query(ge=1, le=50)] = 10,
 ) -> HTMLResponse:
-    return await _preselect(body, zones, settings, top)
+    return await _preselect(request, zones, settings, top)
 
 
 @router.get(
@@ -168,7 +167,7 @@ async def preselect_example(
     path = settings.examples_dir / f"{example}.json"
     if not path.is_file():
         raise NotFound(f"没有示例需求 {example!r} (no example request)")
-    return await _preselect(load_request(path).model_dump(mode="json"), zones, settings, top)
+    return await _preselect(load_request(path), zones, settings, top)
 
 
 @router.get(

@@ -7,21 +7,21 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query
 from starlette.concurrency import run_in_threadpool
 
-from geo_service.bodies import OffLoopJSONRoute
+from geo_service.bodies import ProjectRoute
 from geo_service.deps import PlannerDep, ZonesDep
 from geo_service.schemas import PROJECT_EXAMPLES
 from matching.engine import match
-from matching.request import parse_request
+from matching.request import ProjectRequest
 
-router = APIRouter(tags=["matching"], route_class=OffLoopJSONRoute)
+router = APIRouter(tags=["matching"], route_class=ProjectRoute)
 
 
 @router.post("/match", summary="为项目匹配地块或厂房 (rank sites for a project)")
 async def post_match(
     zones: ZonesDep,
     _caller: PlannerDep,
-    body: Annotated[
-        dict[str, Any],
+    request: Annotated[
+        ProjectRequest,
         Body(
             description="a project request; see examples/requests",
             openapi_examples=PROJECT_EXAMPLES,
@@ -32,7 +32,6 @@ async def post_match(
         int | None, Query(ge=0, le=100_000, description="how many excluded sites to list")
     ] = 100,
 ) -> dict[str, Any]:
-    request = parse_request(body)
     # Matching is CPU work; keep the event loop free for other requests.
     zone = await run_in_threadpool(zones.get)
     result = await run_in_threadpool(match, request, zone, top_n=top)

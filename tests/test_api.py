@@ -18,8 +18,10 @@ from geo_service.app import create_app
 from geo_service.settings import Settings
 from layers.catalog import LAYERS
 from layers.demo import generate_zone
+from layers.errors import InvalidInput
 from layers.schema import Audience
 from layers.store.store import Store
+from matching.request import parse_request
 from tests.people import TESTER
 
 SENTINEL_TEXT = "SENTINEL-内部-7f3a"
@@ -224,6 +226,38 @@ def test_invalid_match_request_names_the_field(
     response = client.post("/match", json=body, headers={"X-API-Key": planner_key})
     assert response.status_code == 400
     assert response.json()["details"]["problems"][0]["field"] == "area.min_mu"
+
+
+def test_a_bad_match_request_is_refused_as_before(
+    client: TestClient, loaded: Store, planner_key: str
+) -> None:
+    """/match takes the typed request, and answers a wrong one as the command line does:
+    400 with the error body, the message of parse_request, naming every wrong field."""
+    headers = {"X-API-Key": planner_key}
+    body = {**_daheng(), "power_mw": -1, "area": {"min_mu": "lots"}}
+    response = client.post("/match", json=body, headers=headers)
+    with pytest.raises(InvalidInput) as refused:
+        parse_request(body)
+    assert response.status_code == 400
+    assert response.json() == {
+        "code": "invalid_input",
+        "message": refused.value.message,
+        "details": refused.value.details,
+    }
+    problems = response.json()["details"]["problems"]
+    assert {p["field"] for p in problems} == {"power_mw", "area.min_mu"}
+    assert response.json()["message"].startswith("request: 项目需求无效 (invalid request): ")
+    # Wrong as a whole: a land request without its area.
+    response = client.post("/match", json={"name": "x", "industry": "y"}, headers=headers)
+    assert response.status_code == 400 and response.json()["code"] == "invalid_input"
+    assert response.json()["details"]["problems"][0]["field"] == "(request)"
+    # A bad parameter is named as one, before the body's problems; so is a body that is
+    # no request at all.
+    response = client.post("/match?top=0", json=body, headers=headers)
+    assert response.status_code == 400 and response.json()["code"] == "invalid_parameter"
+    assert [p["field"] for p in response.json()["details"]["problems"]] == ["top"]
+    response = client.post("/match", json=["not", "a", "request"], headers=headers)
+    assert response.status_code == 400 and response.json()["code"] == "invalid_parameter"
 
 
 def test_landing_page_links_to_every_map(client: TestClient, loaded: Store) -> None:

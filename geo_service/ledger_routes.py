@@ -12,6 +12,7 @@ from geo_service.auth import Caller, Role
 from geo_service.bodies import OffLoopJSONRoute
 from geo_service.deps import StoreDep, ZonesDep, actor_of, require
 from geo_service.errors import error_responses
+from geo_service.schemas import LedgerHistoryEntry, LedgerRow, LedgerUpload, ReservationRecord
 from geo_service.uploads import upload_label, uploaded
 from layers.store import ledgers
 from layers.store import reservations as held
@@ -89,6 +90,7 @@ class LedgerEdit(_Body):
 @router.post(
     "/reservations",
     status_code=201,
+    response_model=ReservationRecord,
     summary="预留 (reserve a site for a project)",
     responses=error_responses(404, 409),
 )
@@ -114,7 +116,9 @@ async def create_reservation(
     return reservation.as_dict()
 
 
-@router.get("/reservations", summary="预留清单 (reservations)")
+@router.get(
+    "/reservations", response_model=list[ReservationRecord], summary="预留清单 (reservations)"
+)
 def list_reservations(
     store: StoreDep, _caller: StaffDep, active: Annotated[bool, Query()] = False
 ) -> list[dict[str, Any]]:
@@ -123,6 +127,7 @@ def list_reservations(
 
 @router.post(
     "/reservations/{reservation_id}/release",
+    response_model=ReservationRecord,
     summary="释放 (release a reservation)",
     responses=error_responses(409),
 )
@@ -139,7 +144,9 @@ def release_reservation(
 
 
 @router.get(
-    "/ledgers/{layer}/{feature_id}", summary="台账 (a ledger row as stored, with its version)"
+    "/ledgers/{layer}/{feature_id}",
+    response_model=LedgerRow,
+    summary="台账 (a ledger row as stored, with its version)",
 )
 def get_ledger(store: StoreDep, _caller: StaffDep, layer: Ledger, feature_id: FeatureId) -> Any:
     return ledgers.ledger_row(store, layer, feature_id)
@@ -147,6 +154,7 @@ def get_ledger(store: StoreDep, _caller: StaffDep, layer: Ledger, feature_id: Fe
 
 @router.patch(
     "/ledgers/{layer}/{feature_id}",
+    response_model=LedgerRow,
     summary="修改台账 (edit a ledger row)",
     responses=error_responses(409, 422),
 )
@@ -173,7 +181,11 @@ def edit_ledger(
     )
 
 
-@router.get("/ledgers/{layer}/{feature_id}/history", summary="台账历史 (every edit of a row)")
+@router.get(
+    "/ledgers/{layer}/{feature_id}/history",
+    response_model=list[LedgerHistoryEntry],
+    summary="台账历史 (every edit of a row)",
+)
 def ledger_history(
     store: StoreDep, _caller: StaffDep, layer: Ledger, feature_id: FeatureId
 ) -> list[dict[str, Any]]:
@@ -182,6 +194,7 @@ def ledger_history(
 
 @router.post(
     "/ledgers/{layer}",
+    response_model=LedgerUpload,
     summary="按文件更新台账 (update ledger rows from a file)",
     responses=error_responses(409, 422),
 )

@@ -9,14 +9,16 @@ from starlette.concurrency import run_in_threadpool
 
 from geo_service.bodies import ProjectRoute
 from geo_service.deps import PlannerDep, ZonesDep
-from geo_service.schemas import PROJECT_EXAMPLES
+from geo_service.schemas import PROJECT_EXAMPLES, Ranking
 from matching.engine import match
 from matching.request import ProjectRequest
 
 router = APIRouter(tags=["matching"], route_class=ProjectRoute)
 
 
-@router.post("/match", summary="为项目匹配地块或厂房 (rank sites for a project)")
+@router.post(
+    "/match", response_model=Ranking, summary="为项目匹配地块或厂房 (rank sites for a project)"
+)
 async def post_match(
     zones: ZonesDep,
     _caller: PlannerDep,

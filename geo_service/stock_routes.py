@@ -17,6 +17,7 @@ from geo_service.auth import Caller, Role
 from geo_service.deps import SettingsDep, StoreDep, WorkerDep, ZonesDep, actor_of, require
 from geo_service.errors import error_responses
 from geo_service.pages import page_response, render_page
+from geo_service.schemas import StockListImport, StockRelease, StockReleaseDetail, StockReleases
 from geo_service.uploads import upload_label, uploaded
 from layers import geojson
 from layers.catalog import PARCELS
@@ -50,6 +51,7 @@ def _release(release: Release, request: Request) -> dict[str, Any]:
 @router.post(
     "/stock-lists",
     status_code=201,
+    response_model=StockListImport,
     summary="导入清单 (import a stock list)",
     responses=error_responses(409, 422),
 )
@@ -93,7 +95,7 @@ async def import_stock_list(
     }
 
 
-@router.get("/stock-lists", summary="清单历史 (every release)")
+@router.get("/stock-lists", response_model=StockReleases, summary="清单历史 (every release)")
 def list_releases(request: Request, store: StoreDep, _caller: StaffDep) -> dict[str, Any]:
     current = store.current_release()
     return {
@@ -102,7 +104,11 @@ def list_releases(request: Request, store: StoreDep, _caller: StaffDep) -> dict[
     }
 
 
-@router.get("/stock-lists/as-of/{date}", summary="某日有效的清单 (the list in force on a day)")
+@router.get(
+    "/stock-lists/as-of/{date}",
+    response_model=StockRelease,
+    summary="某日有效的清单 (the list in force on a day)",
+)
 def as_of(
     request: Request,
     store: StoreDep,
@@ -114,7 +120,11 @@ def as_of(
     return _release(release_on(store, date), request)
 
 
-@router.get("/stock-lists/{release_id}", summary="一版清单 (one release, with its report)")
+@router.get(
+    "/stock-lists/{release_id}",
+    response_model=StockReleaseDetail,
+    summary="一版清单 (one release, with its report)",
+)
 def get_release(
     request: Request, store: StoreDep, _caller: StaffDep, release_id: ReleaseId
 ) -> dict[str, Any]:
@@ -174,6 +184,7 @@ def release_source(store: StoreDep, _caller: StaffDep, release_id: ReleaseId) ->
 
 @router.post(
     "/stock-lists/{release_id}/publish",
+    response_model=StockRelease,
     summary="发布 (publish a staged release)",
     responses=error_responses(409),
 )
@@ -188,6 +199,7 @@ def publish(
 
 @router.post(
     "/stock-lists/{release_id}/discard",
+    response_model=StockRelease,
     summary="放弃 (discard a staged release)",
     responses=error_responses(409),
 )

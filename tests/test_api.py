@@ -6,12 +6,14 @@ import json
 import re
 import uuid
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from openapi_spec_validator import validate
+from pydantic import TypeAdapter
 
 from geo_service import auth
 from geo_service.app import create_app
@@ -21,6 +23,7 @@ from layers.demo import generate_zone
 from layers.errors import InvalidInput
 from layers.schema import Audience
 from layers.store.store import Store
+from matching.engine import match
 from matching.request import parse_request
 from tests.people import TESTER
 
@@ -201,6 +204,11 @@ def test_match_is_for_planners(client: TestClient, loaded: Store, planner_key: s
     assert body["data_versions"] == loaded.versions()
     assert body["sites"][0]["geometry"]["type"] in ("Polygon", "MultiPolygon")
     assert all(entry["reasons"] for entry in body["excluded"])
+    # The answer's model (/docs) shows the body the engine built, unchanged: the same
+    # keys in the same order, the same numbers (1 stays 1, not 1.0).
+    zone = client.app.state.zones.get()  # type: ignore[attr-defined]  # the app's own
+    built = match(parse_request(_daheng()), zone, top_n=3).to_dict(excluded_limit=100)
+    assert response.content == TypeAdapter(Any).dump_json(built)
 
 
 def test_match_sees_new_data_at_once(

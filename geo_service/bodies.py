@@ -34,7 +34,6 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi import params as fastapi_params
-from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute, iter_route_contexts
 from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.concurrency import run_in_threadpool
@@ -47,7 +46,6 @@ from geo_service.errors import error_response, status_code_for
 from geo_service.openapi import dependency_calls
 from geo_service.settings import Settings
 from layers.errors import BodyTooLarge, GeoServiceError
-from matching.request import parse_request
 
 
 @dataclass(frozen=True)
@@ -238,34 +236,5 @@ class OffLoopJSONRoute(APIRoute):
 
         async def route_handler(request: Request) -> Response:
             return await handler(_OffLoopJSONRequest(request.scope, request.receive))
-
-        return route_handler
-
-
-class ProjectRoute(OffLoopJSONRoute):
-    """A route whose body, if it has one, is a :class:`matching.request.ProjectRequest`
-    (``/match``, ``/maps/preselect``).
-
-    A JSON object that is not a valid request is refused as everywhere else a request is
-    read (the command line, example files): by :func:`~matching.request.parse_request`,
-    400 ``invalid_input`` naming every wrong field. A body that is no JSON object, or a
-    bad query parameter, is refused as any other bad parameter (``invalid_parameter``).
-    """
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def route_handler(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except RequestValidationError as exc:
-                others = [err for err in exc.errors() if err["loc"][:1] != ("body",)]
-                if isinstance(exc.body, dict) and not others:
-                    parse_request(exc.body)  # raises, naming each field
-                if isinstance(exc.body, dict) and others:
-                    # The parameters first, as before the body was read: the request's
-                    # own problems are named once the parameters are right.
-                    raise RequestValidationError(others, body=exc.body) from None
-                raise
 
         return route_handler

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import Annotated
 from urllib.parse import urlsplit
@@ -168,6 +169,19 @@ def get_feature_cache(request: Request) -> FeatureCache:
 
 
 ZonesDep = Annotated[ZoneCache, Depends(get_zones)]
+
+
+def zone_change(zones: ZonesDep) -> Iterator[None]:
+    """The route runs inside :meth:`ZoneCache.changing`: until its change is loaded, other
+    readers keep the previous snapshot, and it is loaded before the answer is sent (a
+    generator dependency: FastAPI enters and leaves it in a thread)."""
+    with zones.changing():
+        yield
+
+
+ZoneChange = Depends(zone_change, scope="function")
+"""The dependency every route that may change the layers has (:mod:`geo_service.routing`
+adds it); ``function``: left when the route returns, before its answer is sent."""
 FeatureCacheDep = Annotated[FeatureCache, Depends(get_feature_cache)]
 WorkerDep = Annotated[Worker, Depends(get_worker)]
 PlannerDep = Annotated[Caller, Depends(require(Role.PLANNER, Role.ADMIN))]

@@ -9,16 +9,16 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
 from starlette.concurrency import run_in_threadpool
 
 from geo_service.auth import Caller, Role
-from geo_service.bodies import OffLoopJSONRoute
-from geo_service.deps import StoreDep, ZonesDep, actor_of, require
+from geo_service.deps import StoreDep, actor_of, require
 from geo_service.errors import error_responses
+from geo_service.routing import ServiceRoute
 from geo_service.schemas import LedgerHistoryEntry, LedgerRow, LedgerUpload, ReservationRecord
 from geo_service.uploads import upload_label, uploaded
 from layers.store import ledgers
 from layers.store import reservations as held
 from layers.text import checked_id, invisible, normalise_text
 
-router = APIRouter(tags=["reservations and ledgers"], route_class=OffLoopJSONRoute)
+router = APIRouter(tags=["reservations and ledgers"], route_class=ServiceRoute)
 PlannersDep = Annotated[Caller, Depends(require(Role.PLANNER, Role.ADMIN))]
 BureauDep = Annotated[Caller, Depends(require(Role.LAND_BUREAU, Role.ADMIN))]
 StaffDep = Annotated[Caller, Depends(require(Role.PLANNER, Role.LAND_BUREAU, Role.ADMIN))]
@@ -95,7 +95,7 @@ class LedgerEdit(_Body):
     responses=error_responses(404, 409),
 )
 async def create_reservation(
-    request: Request, store: StoreDep, zones: ZonesDep, caller: PlannersDep, body: ReservationBody
+    request: Request, store: StoreDep, caller: PlannersDep, body: ReservationBody
 ) -> dict[str, Any]:
     needs = held.Needs(
         energy_tce=body.energy_tce,
@@ -104,7 +104,6 @@ async def create_reservation(
         substation_id=body.substation_id,
     )
     reservation = await run_in_threadpool(
-        zones.change,
         held.reserve,
         store,
         layer=body.layer,
@@ -134,13 +133,10 @@ def list_reservations(
 def release_reservation(
     request: Request,
     store: StoreDep,
-    zones: ZonesDep,
     caller: PlannersDep,
     reservation_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
 ) -> dict[str, Any]:
-    with zones.changing():
-        released = held.release(store, reservation_id, actor=actor_of(caller, request))
-    return released.as_dict()
+    return held.release(store, reservation_id, actor=actor_of(caller, request)).as_dict()
 
 
 @router.get(
@@ -161,15 +157,13 @@ def get_ledger(store: StoreDep, _caller: StaffDep, layer: Ledger, feature_id: Fe
 def edit_ledger(
     request: Request,
     store: StoreDep,
-    zones: ZonesDep,
     caller: BureauDep,
     layer: Ledger,
     feature_id: FeatureId,
     edit: LedgerEdit,
 ) -> Any:
     """409 with the current values and version when the row changed since ``version``."""
-    return zones.change(
-        ledgers.update_ledger,
+    return ledgers.update_ledger(
         store,
         layer,
         feature_id,
@@ -201,7 +195,6 @@ def ledger_history(
 async def upload_ledger(
     request: Request,
     store: StoreDep,
-    zones: ZonesDep,
     caller: BureauDep,
     layer: Ledger,
     file: UploadFile,
@@ -220,7 +213,7 @@ async def upload_ledger(
     (409 naming the stale rows with their current values, 422 naming bad values)."""
     async with uploaded(file, allowed=(".csv", ".xlsx")) as path:
         count = await run_in_threadpool(
-            zones.change, ledgers.update_ledger_file, store, layer, path, quarter=quarter,
+            ledgers.update_ledger_file, store, layer, path, quarter=quarter,
             actor=actor_of(caller, request), name=upload_label(file), override=override,
         )  # fmt: skip
     return {"updated": count, "quarter": quarter}

@@ -18,7 +18,6 @@ from fastapi import APIRouter, Body, Path, Query
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from geo_service.bodies import ProjectRoute
 from geo_service.deps import (
     CallerDep,
     PlannerDep,
@@ -29,6 +28,7 @@ from geo_service.deps import (
 )
 from geo_service.errors import error_responses
 from geo_service.pages import page_response, render_page
+from geo_service.routing import ProjectRoute, keeps_zone
 from geo_service.schemas import PROJECT_EXAMPLES
 from geo_service.settings import Settings
 from layers.catalog import LAYERS
@@ -141,6 +141,7 @@ async def _preselect(
 
 
 @router.post("/maps/preselect", response_class=HTMLResponse, summary="预选址图 (planners)")
+@keeps_zone  # a query sent as a body
 async def preselect_page(
     zones: ZonesDep,
     settings: SettingsDep,

@@ -7,8 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query
 from starlette.concurrency import run_in_threadpool
 
-from geo_service.bodies import ProjectRoute
 from geo_service.deps import PlannerDep, ZonesDep
+from geo_service.routing import ProjectRoute, keeps_zone
 from geo_service.schemas import PROJECT_EXAMPLES, Ranking
 from matching.engine import match
 from matching.request import ProjectRequest
@@ -19,6 +19,7 @@ router = APIRouter(tags=["matching"], route_class=ProjectRoute)
 @router.post(
     "/match", response_model=Ranking, summary="为项目匹配地块或厂房 (rank sites for a project)"
 )
+@keeps_zone  # a query sent as a body
 async def post_match(
     zones: ZonesDep,
     _caller: PlannerDep,

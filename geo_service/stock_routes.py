@@ -14,9 +14,10 @@ from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from geo_service.auth import Caller, Role
-from geo_service.deps import SettingsDep, StoreDep, WorkerDep, ZonesDep, actor_of, require
+from geo_service.deps import SettingsDep, StoreDep, WorkerDep, actor_of, require
 from geo_service.errors import error_responses
 from geo_service.pages import page_response, render_page
+from geo_service.routing import ServiceRoute, keeps_zone
 from geo_service.schemas import StockListImport, StockRelease, StockReleaseDetail, StockReleases
 from geo_service.uploads import upload_label, uploaded
 from layers import geojson
@@ -28,7 +29,7 @@ from layers.stocklist import import_list, staged_diff
 from layers.store.store import Release
 from maps.diff import release_diff_map
 
-router = APIRouter(tags=["stock list"])
+router = APIRouter(tags=["stock list"], route_class=ServiceRoute)
 BureauDep = Annotated[Caller, Depends(require(Role.LAND_BUREAU, Role.ADMIN))]
 StaffDep = Annotated[Caller, Depends(require(Role.PLANNER, Role.LAND_BUREAU, Role.ADMIN))]
 ReleaseId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
@@ -55,6 +56,7 @@ def _release(release: Release, request: Request) -> dict[str, Any]:
     summary="导入清单 (import a stock list)",
     responses=error_responses(409, 422),
 )
+@keeps_zone  # staged, not in force: no layer version moves until it is published
 async def import_stock_list(
     request: Request,
     worker: WorkerDep,
@@ -189,11 +191,10 @@ def release_source(store: StoreDep, _caller: StaffDep, release_id: ReleaseId) ->
     responses=error_responses(409),
 )
 def publish(
-    request: Request, store: StoreDep, zones: ZonesDep, caller: BureauDep, release_id: ReleaseId
+    request: Request, store: StoreDep, caller: BureauDep, release_id: ReleaseId
 ) -> dict[str, Any]:
     """The list is in force for matching and maps when this answers."""
-    with zones.changing():
-        published = store.publish_release(release_id, actor=actor_of(caller, request))
+    published = store.publish_release(release_id, actor=actor_of(caller, request))
     return _release(published, request)
 
 
@@ -203,6 +204,7 @@ def publish(
     summary="放弃 (discard a staged release)",
     responses=error_responses(409),
 )
+@keeps_zone  # a staged list was never in force
 def discard(
     request: Request, store: StoreDep, caller: BureauDep, release_id: ReleaseId
 ) -> dict[str, Any]:

@@ -10,7 +10,9 @@ changes nothing; an allowed role is never refused.
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
+import importlib.util
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -278,6 +280,29 @@ def test_every_write_goes_through_the_zone_change() -> None:
     assert isinstance(write, APIRoute) and isinstance(read, APIRoute)
     assert zone_change in set(dependency_calls(write.dependant))
     assert zone_change not in set(dependency_calls(read.dependant))
+
+
+def test_route_modules_do_not_import_each_other() -> None:
+    """A module whose routes the app serves imports no other such module: what routes
+    share lives in a module of its own (deps, uploads, pages, schemas, routing)."""
+    app = create_app(Settings(db_url="sqlite://"))
+    route_modules = {
+        context.original_route.endpoint.__module__
+        for context in iter_route_contexts(app.routes)
+        if isinstance(context.original_route, APIRoute)
+        and context.original_route.endpoint.__module__.startswith("geo_service.")
+    }
+    assert {"geo_service.matches", "geo_service.stock_routes"} <= route_modules
+    for name in sorted(route_modules):
+        spec = importlib.util.find_spec(name)
+        assert spec is not None and spec.origin is not None
+        imported: set[str] = set()
+        for node in ast.walk(ast.parse(Path(spec.origin).read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                imported |= {node.module, *(f"{node.module}.{a.name}" for a in node.names)}
+        assert not imported & (route_modules - {name}), name
 
 
 def test_the_openapi_document_says_which_keys_each_operation_takes() -> None:

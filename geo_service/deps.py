@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import Annotated
 from urllib.parse import urlsplit
@@ -16,6 +17,7 @@ from geo_service.settings import Settings
 from geo_service.worker import Worker
 from geo_service.zones import ZoneCache
 from layers.errors import AuthenticationRequired, Forbidden
+from layers.store.audit import Actor
 from layers.store.store import Store
 
 
@@ -141,6 +143,11 @@ class RoleCheck:
         return caller
 
 
+def actor_of(caller: Caller, request: Request) -> Actor:
+    """The person behind a request, for the audit log."""
+    return Actor(caller.name or caller.role.value, caller.role.value, request.state.request_id)
+
+
 def require(*roles: Role) -> RoleCheck:
     """A dependency that lets only ``roles`` through: 401 without a key, 403 otherwise."""
     return RoleCheck(*roles)
@@ -162,6 +169,19 @@ def get_feature_cache(request: Request) -> FeatureCache:
 
 
 ZonesDep = Annotated[ZoneCache, Depends(get_zones)]
+
+
+def zone_change(zones: ZonesDep) -> Iterator[None]:
+    """The route runs inside :meth:`ZoneCache.changing`: until its change is loaded, other
+    readers keep the previous snapshot, and it is loaded before the answer is sent (a
+    generator dependency: FastAPI enters and leaves it in a thread)."""
+    with zones.changing():
+        yield
+
+
+ZoneChange = Depends(zone_change, scope="function")
+"""The dependency every route that may change the layers has (:mod:`geo_service.routing`
+adds it); ``function``: left when the route returns, before its answer is sent."""
 FeatureCacheDep = Annotated[FeatureCache, Depends(get_feature_cache)]
 WorkerDep = Annotated[Worker, Depends(get_worker)]
 PlannerDep = Annotated[Caller, Depends(require(Role.PLANNER, Role.ADMIN))]

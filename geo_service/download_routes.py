@@ -19,11 +19,12 @@ from fastapi.responses import StreamingResponse
 
 from geo_service.auth import Caller, Role
 from geo_service.deps import StoreDep, require
+from geo_service.routing import ServiceRoute
 from layers.catalog import LAYERS
 from layers.io import write_zone_file
 from layers.store.store import Store
 
-router = APIRouter(tags=["downloads"])
+router = APIRouter(tags=["downloads"], route_class=ServiceRoute)
 StaffDep = Annotated[Caller, Depends(require(Role.PLANNER, Role.LAND_BUREAU, Role.ADMIN))]
 GPKG = "application/geopackage+sqlite3"
 _CHUNK = 1 << 20

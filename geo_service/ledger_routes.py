@@ -9,14 +9,15 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
 from starlette.concurrency import run_in_threadpool
 
 from geo_service.auth import Caller, Role
-from geo_service.bodies import OffLoopJSONRoute
-from geo_service.deps import StoreDep, ZonesDep, require
+from geo_service.deps import StoreDep, actor_of, require
 from geo_service.errors import error_responses
-from geo_service.stock_routes import actor_of, upload_label, uploaded
+from geo_service.routing import ServiceRoute
+from geo_service.schemas import LedgerHistoryEntry, LedgerRow, LedgerUpload, ReservationRecord
+from geo_service.uploads import upload_label, uploaded
 from layers.store.reservations import Needs
 from layers.text import checked_id, invisible, normalise_text
 
-router = APIRouter(tags=["reservations and ledgers"], route_class=OffLoopJSONRoute)
+router = APIRouter(tags=["reservations and ledgers"], route_class=ServiceRoute)
 PlannersDep = Annotated[Caller, Depends(require(Role.PLANNER, Role.ADMIN))]
 BureauDep = Annotated[Caller, Depends(require(Role.LAND_BUREAU, Role.ADMIN))]
 StaffDep = Annotated[Caller, Depends(require(Role.PLANNER, Role.LAND_BUREAU, Role.ADMIN))]
@@ -88,11 +89,12 @@ class LedgerEdit(_Body):
 @router.post(
     "/reservations",
     status_code=201,
+    response_model=ReservationRecord,
     summary="预留 (reserve a site for a project)",
     responses=error_responses(404, 409),
 )
 async def create_reservation(
-    request: Request, store: StoreDep, zones: ZonesDep, caller: PlannersDep, body: ReservationBody
+    request: Request, store: StoreDep, caller: PlannersDep, body: ReservationBody
 ) -> dict[str, Any]:
     needs = Needs(
         energy_tce=body.energy_tce,
@@ -101,7 +103,6 @@ async def create_reservation(
         substation_id=body.substation_id,
     )
     reservation = await run_in_threadpool(
-        zones.change,
         store.reservations.reserve,
         layer=body.layer,
         site_id=body.site_id,
@@ -112,7 +113,9 @@ async def create_reservation(
     return reservation.as_dict()
 
 
-@router.get("/reservations", summary="预留清单 (reservations)")
+@router.get(
+    "/reservations", response_model=list[ReservationRecord], summary="预留清单 (reservations)"
+)
 def list_reservations(
     store: StoreDep, _caller: StaffDep, active: Annotated[bool, Query()] = False
 ) -> list[dict[str, Any]]:
@@ -121,23 +124,23 @@ def list_reservations(
 
 @router.post(
     "/reservations/{reservation_id}/release",
+    response_model=ReservationRecord,
     summary="释放 (release a reservation)",
     responses=error_responses(409),
 )
 def release_reservation(
     request: Request,
     store: StoreDep,
-    zones: ZonesDep,
     caller: PlannersDep,
     reservation_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
 ) -> dict[str, Any]:
-    with zones.changing():
-        released = store.reservations.release(reservation_id, actor=actor_of(caller, request))
-    return released.as_dict()
+    return store.reservations.release(reservation_id, actor=actor_of(caller, request)).as_dict()
 
 
 @router.get(
-    "/ledgers/{layer}/{feature_id}", summary="台账 (a ledger row as stored, with its version)"
+    "/ledgers/{layer}/{feature_id}",
+    response_model=LedgerRow,
+    summary="台账 (a ledger row as stored, with its version)",
 )
 def get_ledger(store: StoreDep, _caller: StaffDep, layer: Ledger, feature_id: FeatureId) -> Any:
     return store.ledgers.row(layer, feature_id)
@@ -145,21 +148,20 @@ def get_ledger(store: StoreDep, _caller: StaffDep, layer: Ledger, feature_id: Fe
 
 @router.patch(
     "/ledgers/{layer}/{feature_id}",
+    response_model=LedgerRow,
     summary="修改台账 (edit a ledger row)",
     responses=error_responses(409, 422),
 )
 def edit_ledger(
     request: Request,
     store: StoreDep,
-    zones: ZonesDep,
     caller: BureauDep,
     layer: Ledger,
     feature_id: FeatureId,
     edit: LedgerEdit,
 ) -> Any:
     """409 with the current values and version when the row changed since ``version``."""
-    return zones.change(
-        store.ledgers.update,
+    return store.ledgers.update(
         layer,
         feature_id,
         edit.values,
@@ -170,7 +172,11 @@ def edit_ledger(
     )
 
 
-@router.get("/ledgers/{layer}/{feature_id}/history", summary="台账历史 (every edit of a row)")
+@router.get(
+    "/ledgers/{layer}/{feature_id}/history",
+    response_model=list[LedgerHistoryEntry],
+    summary="台账历史 (every edit of a row)",
+)
 def ledger_history(
     store: StoreDep, _caller: StaffDep, layer: Ledger, feature_id: FeatureId
 ) -> list[dict[str, Any]]:
@@ -179,13 +185,13 @@ def ledger_history(
 
 @router.post(
     "/ledgers/{layer}",
+    response_model=LedgerUpload,
     summary="按文件更新台账 (update ledger rows from a file)",
     responses=error_responses(409, 422),
 )
 async def upload_ledger(
     request: Request,
     store: StoreDep,
-    zones: ZonesDep,
     caller: BureauDep,
     layer: Ledger,
     file: UploadFile,
@@ -204,7 +210,7 @@ async def upload_ledger(
     (409 naming the stale rows with their current values, 422 naming bad values)."""
     async with uploaded(file, allowed=(".csv", ".xlsx")) as path:
         count = await run_in_threadpool(
-            zones.change, store.ledgers.update_file, layer, path, quarter=quarter,
+            store.ledgers.update_file, layer, path, quarter=quarter,
             actor=actor_of(caller, request), name=upload_label(file), override=override,
         )  # fmt: skip
     return {"updated": count, "quarter": quarter}

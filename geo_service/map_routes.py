@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import mimetypes
 from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Annotated
 
 import geopandas as gpd
 import numpy as np
@@ -18,7 +18,6 @@ from fastapi import APIRouter, Body, Path, Query
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from geo_service.bodies import OffLoopJSONRoute
 from geo_service.deps import (
     CallerDep,
     PlannerDep,
@@ -28,7 +27,9 @@ from geo_service.deps import (
     ZonesDep,
 )
 from geo_service.errors import error_responses
-from geo_service.matches import PROJECT_EXAMPLES
+from geo_service.pages import page_response, render_page
+from geo_service.routing import ProjectRoute, keeps_zone
+from geo_service.schemas import PROJECT_EXAMPLES
 from geo_service.settings import Settings
 from layers.catalog import LAYERS
 from layers.errors import InvalidInput, NotFound
@@ -36,31 +37,15 @@ from layers.frames import derive
 from layers.tiling import MAX_ZOOM, MIN_ZOOM, check, storage_bounds
 from maps import tiles
 from maps.investor import factory_popup, investor_map, listed, parcel_popup
-from maps.page import ASSETS, header_policy, render
+from maps.page import ASSETS
 from maps.preselect import preselect_map
 from maps.readiness import parcel_popup as readiness_parcel_popup
 from maps.readiness import readiness_map
 from matching.engine import match
-from matching.request import load_request, parse_request
+from matching.request import ProjectRequest, load_request
 
-router = APIRouter(tags=["maps"], route_class=OffLoopJSONRoute)
+router = APIRouter(tags=["maps"], route_class=ProjectRoute)
 MVT = "application/vnd.mapbox-vector-tile"
-
-
-def render_page(m: Any, settings: Settings) -> str:
-    return render(m, standalone=False, basemap=settings.map_basemap)[0]
-
-
-def page_response(html: str) -> HTMLResponse:
-    """A map page with its headers; the policy is the one the page carries in its <meta>."""
-    return HTMLResponse(
-        html,
-        headers={
-            "Content-Security-Policy": header_policy(html),
-            "X-Content-Type-Options": "nosniff",
-            "Referrer-Policy": "no-referrer",
-        },
-    )
 
 
 def _tiled(frames: Mapping[str, gpd.GeoDataFrame], settings: Settings, *layers: str) -> bool:
@@ -147,9 +132,8 @@ def readiness_popup(
 
 
 async def _preselect(
-    request_body: dict[str, Any], zones: ZonesDep, settings: Settings, top: int
+    request: ProjectRequest, zones: ZonesDep, settings: Settings, top: int
 ) -> HTMLResponse:
-    request = parse_request(request_body)
     zone = await run_in_threadpool(zones.get)
     result = await run_in_threadpool(match, request, zone, top_n=top)
     m = await run_in_threadpool(preselect_map, result, zone, basemap=settings.map_basemap)
@@ -157,14 +141,15 @@ async def _preselect(
 
 
 @router.post("/maps/preselect", response_class=HTMLResponse, summary="预选址图 (planners)")
+@keeps_zone  # a query sent as a body
 async def preselect_page(
     zones: ZonesDep,
     settings: SettingsDep,
     _caller: PlannerDep,
-    body: Annotated[dict[str, Any], Body(openapi_examples=PROJECT_EXAMPLES)],
+    request: Annotated[ProjectRequest, Body(openapi_examples=PROJECT_EXAMPLES)],
     top: Annotated[int, Query(ge=1, le=50)] = 10,
 ) -> HTMLResponse:
-    return await _preselect(body, zones, settings, top)
+    return await _preselect(request, zones, settings, top)
 
 
 @router.get(
@@ -183,7 +168,7 @@ async def preselect_example(
     path = settings.examples_dir / f"{example}.json"
     if not path.is_file():
         raise NotFound(f"没有示例需求 {example!r} (no example request)")
-    return await _preselect(load_request(path).model_dump(mode="json"), zones, settings, top)
+    return await _preselect(load_request(path), zones, settings, top)
 
 
 @router.get(

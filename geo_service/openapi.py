@@ -159,7 +159,8 @@ def _to_openapi_30(document: dict[str, Any]) -> None:
     """FastAPI writes OpenAPI 3.1 (JSON Schema 2020-12); OGC API – Features declares
     OpenAPI 3.0, which GDAL, QGIS and the OGC test suite read. The few 3.1 forms in our
     document are rewritten: ``anyOf [X, null]`` → ``X`` + ``nullable``, schema
-    ``examples`` → ``example``, ``contentMediaType`` → ``format: binary``."""
+    ``examples`` → ``example``, ``contentMediaType`` → ``format: binary``, a number
+    ``exclusiveMinimum`` (``exclusiveMaximum``) → ``minimum`` (``maximum``) + ``true``."""
     document["openapi"] = "3.0.3"
 
     def rewrite(node: Any, in_schema: bool) -> Any:
@@ -192,6 +193,12 @@ def _to_openapi_30(document: dict[str, Any]) -> None:
                     out["example"] = examples[0]
             if out.pop("contentMediaType", None) is not None:
                 out["format"] = "binary"
+            for exclusive, bound in (
+                ("exclusiveMinimum", "minimum"),
+                ("exclusiveMaximum", "maximum"),
+            ):
+                if not isinstance(out.get(exclusive), bool) and exclusive in out:
+                    out[bound], out[exclusive] = out[exclusive], True
         return out
 
     document.update(rewrite(document, False))

@@ -25,10 +25,11 @@ from geo_service.deps import (
     check_origin,
 )
 from geo_service.errors import error_responses
+from geo_service.routing import ServiceRoute, keeps_zone
 from layers.errors import AuthenticationRequired
 from maps.html import escape
 
-router = APIRouter(tags=["sign-in"])
+router = APIRouter(tags=["sign-in"], route_class=ServiceRoute)
 # Where /login may send the browser afterwards: a path on this site, never "//host".
 LOCAL_PATH = r"^/([A-Za-z0-9_?=&.-][A-Za-z0-9/_?=&.-]*)?$"
 _PAGE_HEADERS = {
@@ -55,6 +56,7 @@ def login_form(
 
 
 @router.post("/login", include_in_schema=False)
+@keeps_zone  # a session, not the layers
 def login(
     request: Request,
     store: StoreDep,
@@ -157,6 +159,7 @@ def _basic_secret(authorization: str | None) -> str | None:
     summary="以密钥换取访问令牌 (OAuth2 token: exchange an API key for an access token)",
     responses=error_responses(400, 401),
 )
+@keeps_zone  # an access token, not the layers
 async def oauth_token(
     request: Request,
     store: StoreDep,

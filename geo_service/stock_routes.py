@@ -1,17 +1,12 @@
 """The land bureau's stock list over HTTP (``/stock-lists``) and the audit log (``/audit``).
 
-Uploads are written to a temporary file of our own naming — the client's file name is
-kept only as a label, and only its extension (from the allow-list) is used — and read
-through the same validation as the command line.
+Uploads (:mod:`geo_service.uploads`) are read through the same validation as the command
+line.
 """
 
 from __future__ import annotations
 
 import json
-import tempfile
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from pathlib import Path, PurePath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, UploadFile
@@ -19,62 +14,26 @@ from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from geo_service.auth import Caller, Role
-from geo_service.deps import SettingsDep, StoreDep, WorkerDep, ZonesDep, require
+from geo_service.deps import SettingsDep, StoreDep, WorkerDep, actor_of, require
 from geo_service.errors import error_responses
-from geo_service.map_routes import page_response, render_page
+from geo_service.pages import page_response, render_page
+from geo_service.routing import ServiceRoute, keeps_zone
+from geo_service.schemas import StockListImport, StockRelease, StockReleaseDetail, StockReleases
+from geo_service.uploads import upload_label, uploaded
 from layers import geojson
 from layers.catalog import PARCELS, PARKS, ROADS
-from layers.errors import InvalidInput, LayerValidationError
+from layers.errors import LayerValidationError
 from layers.frames import derive
 from layers.io import DRIVERS
 from layers.stocklist import import_list, staged_diff
-from layers.stocklist_validation import MAX_FILE_BYTES
-from layers.store.audit import Actor
 from layers.store.releases import Release
 from maps.diff import release_diff_map
 
-router = APIRouter(tags=["stock list"])
+router = APIRouter(tags=["stock list"], route_class=ServiceRoute)
 BureauDep = Annotated[Caller, Depends(require(Role.LAND_BUREAU, Role.ADMIN))]
 StaffDep = Annotated[Caller, Depends(require(Role.PLANNER, Role.LAND_BUREAU, Role.ADMIN))]
 ReleaseId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
 GEOJSON = "application/geo+json"
-_CHUNK = 1 << 20
-
-
-def actor_of(caller: Caller, request: Request) -> Actor:
-    """The person behind a request, for the audit log."""
-    return Actor(caller.name or caller.role.value, caller.role.value, request.state.request_id)
-
-
-def upload_label(file: UploadFile) -> str:
-    """The client's file name, as a label only (never a path), without control characters
-    (a NUL would not fit in a PostgreSQL text column)."""
-    name = "".join(c for c in PurePath(file.filename or "upload").name if c.isprintable())
-    return name[:200] or "upload"
-
-
-@asynccontextmanager
-async def uploaded(file: UploadFile, *, allowed: tuple[str, ...]) -> AsyncIterator[Path]:
-    """The upload written to a temporary file of our own naming (only the extension, from
-    ``allowed``, is taken from the client), removed afterwards whatever happens."""
-    label = upload_label(file)
-    suffix = PurePath(label).suffix.lower()
-    if suffix not in allowed:
-        raise InvalidInput(
-            f"{label}: 不支持的文件格式 (unsupported format); accepted: {', '.join(allowed)}"
-        )
-    with tempfile.TemporaryDirectory(prefix="geo-service-upload-") as folder:
-        path = Path(folder) / f"upload{suffix}"
-        size = 0
-        with path.open("wb") as out:
-            while chunk := await file.read(_CHUNK):
-                size += len(chunk)
-                if size > MAX_FILE_BYTES:
-                    raise InvalidInput(
-                        f"{label}: 文件超过 {MAX_FILE_BYTES // 2**20} MB (file too large)"
-                    )
-                out.write(chunk)
-        yield path
 
 
 def _release(release: Release, request: Request) -> dict[str, Any]:
@@ -93,9 +52,11 @@ def _release(release: Release, request: Request) -> dict[str, Any]:
 @router.post(
     "/stock-lists",
     status_code=201,
+    response_model=StockListImport,
     summary="导入清单 (import a stock list)",
     responses=error_responses(409, 422),
 )
+@keeps_zone  # staged, not in force: no layer version moves until it is published
 async def import_stock_list(
     request: Request,
     worker: WorkerDep,
@@ -136,7 +97,7 @@ async def import_stock_list(
     }
 
 
-@router.get("/stock-lists", summary="清单历史 (every release)")
+@router.get("/stock-lists", response_model=StockReleases, summary="清单历史 (every release)")
 def list_releases(request: Request, store: StoreDep, _caller: StaffDep) -> dict[str, Any]:
     current = store.releases.current()
     return {
@@ -145,7 +106,11 @@ def list_releases(request: Request, store: StoreDep, _caller: StaffDep) -> dict[
     }
 
 
-@router.get("/stock-lists/as-of/{date}", summary="某日有效的清单 (the list in force on a day)")
+@router.get(
+    "/stock-lists/as-of/{date}",
+    response_model=StockRelease,
+    summary="某日有效的清单 (the list in force on a day)",
+)
 def as_of(
     request: Request,
     store: StoreDep,
@@ -155,7 +120,11 @@ def as_of(
     return _release(store.releases.on(date), request)
 
 
-@router.get("/stock-lists/{release_id}", summary="一版清单 (one release, with its report)")
+@router.get(
+    "/stock-lists/{release_id}",
+    response_model=StockReleaseDetail,
+    summary="一版清单 (one release, with its report)",
+)
 def get_release(
     request: Request, store: StoreDep, _caller: StaffDep, release_id: ReleaseId
 ) -> dict[str, Any]:
@@ -224,23 +193,25 @@ def release_source(store: StoreDep, _caller: StaffDep, release_id: ReleaseId) ->
 
 @router.post(
     "/stock-lists/{release_id}/publish",
+    response_model=StockRelease,
     summary="发布 (publish a staged release)",
     responses=error_responses(409),
 )
 def publish(
-    request: Request, store: StoreDep, zones: ZonesDep, caller: BureauDep, release_id: ReleaseId
+    request: Request, store: StoreDep, caller: BureauDep, release_id: ReleaseId
 ) -> dict[str, Any]:
     """The list is in force for matching and maps when this answers."""
-    with zones.changing():
-        published = store.releases.publish(release_id, actor=actor_of(caller, request))
+    published = store.releases.publish(release_id, actor=actor_of(caller, request))
     return _release(published, request)
 
 
 @router.post(
     "/stock-lists/{release_id}/discard",
+    response_model=StockRelease,
     summary="放弃 (discard a staged release)",
     responses=error_responses(409),
 )
+@keeps_zone  # a staged list was never in force
 def discard(
     request: Request, store: StoreDep, caller: BureauDep, release_id: ReleaseId
 ) -> dict[str, Any]:

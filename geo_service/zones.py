@@ -9,7 +9,7 @@ from collections.abc import Callable, Hashable, Iterator, Mapping
 from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import ParamSpec, TypeVar
+from typing import TypeVar
 
 import geopandas as gpd
 from cachetools import LRUCache
@@ -20,8 +20,6 @@ from matching.zone import Zone, build_zone
 
 log = logging.getLogger(__name__)
 Output = TypeVar("Output", str, bytes)
-P = ParamSpec("P")
-R = TypeVar("R")
 _ENTRY_BYTES = 512
 """What an entry costs beyond its value (key, node): many empty tiles are not free."""
 
@@ -46,7 +44,8 @@ class ZoneCache:
     Loading a snapshot takes seconds on a large zone. The first request to see a change
     loads it; requests arriving meanwhile are served the previous snapshot rather than
     queue behind the load (they could as well have arrived a moment earlier). A request
-    that may change the layers runs inside :meth:`changing`: until it has loaded the
+    that may change the layers runs inside :meth:`changing` (every write route does, by
+    its route class: :mod:`geo_service.routing`): until it has loaded the
     change itself, before it answers, readers that see the change keep the previous
     snapshot too — so its caller's next request sees the change, and nobody else waits.
     """
@@ -80,11 +79,6 @@ class ZoneCache:
         finally:
             with self._lock:
                 self._changes -= 1
-
-    def change(self, fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
-        """``fn(*args, **kwargs)`` inside :meth:`changing`."""
-        with self.changing():
-            return fn(*args, **kwargs)
 
     @property
     def versions(self) -> Mapping[str, int] | None:

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError, model_validator
 
 from layers.catalog import LAND_USE, POLLUTANTS
 from layers.errors import InvalidInput
@@ -29,6 +29,12 @@ POLLUTION_CLASS_LAND_USE: dict[int, tuple[str, ...]] = {
     3: ("M3",),
 }
 
+
+def _unit(unit: str) -> dict[str, JsonValue]:
+    """A field's unit in the JSON schema (``/docs``): an ``x-`` key, as OpenAPI 3.0 allows."""
+    return {"x-unit": unit}
+
+
 POWER_FACTOR = 0.9
 """Used to turn a load in MW into apparent power in MVA when only MW is given."""
 
@@ -41,8 +47,12 @@ class _Model(BaseModel):
 class AreaRange(_Model):
     """Land area wanted, in 亩; ``max_mu`` None means no upper limit."""
 
-    min_mu: float = Field(gt=0)
-    max_mu: float | None = Field(default=None, gt=0)
+    min_mu: float = Field(
+        gt=0, description="smallest site wanted, 亩", json_schema_extra=_unit("亩")
+    )
+    max_mu: float | None = Field(
+        default=None, gt=0, description="largest site wanted, 亩", json_schema_extra=_unit("亩")
+    )
     prefer: Literal["fit", "large"] = Field(
         default="fit", description="fit: closest to min_mu scores best; large: largest best"
     )
@@ -57,8 +67,10 @@ class AreaRange(_Model):
 class FloorRange(_Model):
     """Floor area wanted in a factory building, in m²."""
 
-    min_m2: float = Field(gt=0)
-    max_m2: float | None = Field(default=None, gt=0)
+    min_m2: float = Field(gt=0, description="least floor area, m²", json_schema_extra=_unit("m²"))
+    max_m2: float | None = Field(
+        default=None, gt=0, description="most floor area, m²", json_schema_extra=_unit("m²")
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> FloorRange:
@@ -68,10 +80,24 @@ class FloorRange(_Model):
 
 
 class Logistics(_Model):
-    max_interchange_km: float | None = Field(default=None, gt=0)
-    rail_required: bool = False
-    max_rail_km: float | None = Field(default=None, gt=0)
-    max_airport_km: float | None = Field(default=None, gt=0)
+    max_interchange_km: float | None = Field(
+        default=None,
+        gt=0,
+        description="farthest to an expressway interchange, km",
+        json_schema_extra=_unit("km"),
+    )
+    rail_required: bool = Field(
+        default=False, description="a rail freight station needed, by default within 5 km"
+    )
+    max_rail_km: float | None = Field(
+        default=None,
+        gt=0,
+        description="farthest to a rail freight station, km",
+        json_schema_extra=_unit("km"),
+    )
+    max_airport_km: float | None = Field(
+        default=None, gt=0, description="farthest to an airport, km", json_schema_extra=_unit("km")
+    )
 
 
 class Committed(_Model):
@@ -79,58 +105,147 @@ class Committed(_Model):
     parcel's standard-land bounds. Per-亩 figures not given are derived per site from
     the totals on the request and the site's area."""
 
-    invest_wan_per_mu: float | None = Field(default=None, ge=0)
-    tax_wan_per_mu: float | None = Field(default=None, ge=0)
-    output_wan_per_mu: float | None = Field(default=None, ge=0)
-    energy_tce_per_wan: float | None = Field(default=None, ge=0)
+    invest_wan_per_mu: float | None = Field(
+        default=None,
+        ge=0,
+        description="fixed investment, 万元/亩",
+        json_schema_extra=_unit("万元/亩"),
+    )
+    tax_wan_per_mu: float | None = Field(
+        default=None, ge=0, description="tax a year, 万元/亩", json_schema_extra=_unit("万元/亩")
+    )
+    output_wan_per_mu: float | None = Field(
+        default=None, ge=0, description="output a year, 万元/亩", json_schema_extra=_unit("万元/亩")
+    )
+    energy_tce_per_wan: float | None = Field(
+        default=None,
+        ge=0,
+        description="energy per output, tce/万元",
+        json_schema_extra=_unit("tce/万元"),
+    )
 
 
 class FactoryNeeds(_Model):
-    floor: FloorRange
-    min_clear_height_m: float | None = Field(default=None, ge=0)
-    min_floor_load_kn: float | None = Field(default=None, ge=0)
-    min_crane_t: float | None = Field(default=None, ge=0)
+    floor: FloorRange = Field(description="floor area wanted, m²")
+    min_clear_height_m: float | None = Field(
+        default=None, ge=0, description="least clear height, m", json_schema_extra=_unit("m")
+    )
+    min_floor_load_kn: float | None = Field(
+        default=None, ge=0, description="least floor load, kN/m²", json_schema_extra=_unit("kN/m²")
+    )
+    min_crane_t: float | None = Field(
+        default=None, ge=0, description="least crane capacity, t", json_schema_extra=_unit("t")
+    )
     fire_class: Literal["甲", "乙", "丙", "丁", "戊"] | None = Field(
         default=None, description="the project's fire-hazard class; the building must allow it"
     )
-    max_rent_yuan_m2_month: float | None = Field(default=None, gt=0)
+    max_rent_yuan_m2_month: float | None = Field(
+        default=None,
+        gt=0,
+        description="highest rent, 元/m²/月 (yuan per m² a month)",
+        json_schema_extra=_unit("元/m²/月"),
+    )
 
 
 class ProjectRequest(_Model):
     """An incoming project and what it needs from a site."""
 
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, description="the project's name")
     industry: str = Field(min_length=1, description="e.g. 光伏/新能源; matched to park industries")
     chain: str | None = Field(default=None, description="产业链环节, e.g. 拉晶")
-    site_kind: SiteKind = "land"
-    investment_yi: float | None = Field(default=None, ge=0, description="total, 亿元")
+    site_kind: SiteKind = Field(
+        default="land",
+        description="land: a parcel (needs area); factory: a building to rent (needs factory)",
+    )
+    investment_yi: float | None = Field(
+        default=None, ge=0, description="total, 亿元", json_schema_extra=_unit("亿元")
+    )
     annual_output_yi: float | None = Field(
-        default=None, ge=0, description="亿元/年 at full production"
+        default=None,
+        ge=0,
+        description="亿元/年 at full production",
+        json_schema_extra=_unit("亿元/年"),
     )
     annual_tax_yi: float | None = Field(
-        default=None, ge=0, description="亿元/年 at full production"
+        default=None,
+        ge=0,
+        description="亿元/年 at full production",
+        json_schema_extra=_unit("亿元/年"),
     )
-    committed: Committed = Committed()
-    area: AreaRange | None = None
-    factory: FactoryNeeds | None = None
-    power_kva: float | None = Field(default=None, ge=0)
-    power_mw: float | None = Field(default=None, ge=0)
-    min_voltage_kv: float | None = Field(default=None, ge=0)
-    energy_tce: float | None = Field(default=None, ge=0, description="annual energy use")
-    emissions_t: dict[str, float] = Field(default_factory=dict, description="t/年 per pollutant")
-    water_m3d: float | None = Field(default=None, ge=0)
-    gas_nm3h: float | None = Field(default=None, ge=0)
-    heat_mw: float | None = Field(default=None, ge=0)
-    sewage_m3d: float | None = Field(default=None, ge=0)
-    logistics: Logistics = Logistics()
-    pollution_class: Literal[1, 2, 3] | None = None
+    committed: Committed = Field(
+        default=Committed(), description="indicators committed to at full production (达产)"
+    )
+    area: AreaRange | None = Field(default=None, description="land wanted, 亩 (land requests)")
+    factory: FactoryNeeds | None = Field(
+        default=None, description="the building wanted (factory requests)"
+    )
+    power_kva: float | None = Field(
+        default=None,
+        ge=0,
+        description="electric load, kVA (or give power_mw)",
+        json_schema_extra=_unit("kVA"),
+    )
+    power_mw: float | None = Field(
+        default=None,
+        ge=0,
+        description=f"electric load, MW (taken at power factor {POWER_FACTOR} "
+        "when power_kva is not given)",
+        json_schema_extra=_unit("MW"),
+    )
+    min_voltage_kv: float | None = Field(
+        default=None,
+        ge=0,
+        description="lowest supply voltage, kV (land requests)",
+        json_schema_extra=_unit("kV"),
+    )
+    energy_tce: float | None = Field(
+        default=None,
+        ge=0,
+        description="annual energy use, tce/年",
+        json_schema_extra=_unit("tce/年"),
+    )
+    emissions_t: dict[str, float] = Field(
+        default_factory=dict,
+        description=f"t/年 per pollutant ({', '.join(POLLUTANTS)})",
+        json_schema_extra=_unit("t/年"),
+    )
+    water_m3d: float | None = Field(
+        default=None, ge=0, description="water supply, m³/d", json_schema_extra=_unit("m³/d")
+    )
+    gas_nm3h: float | None = Field(
+        default=None, ge=0, description="natural gas, Nm³/h", json_schema_extra=_unit("Nm³/h")
+    )
+    heat_mw: float | None = Field(
+        default=None, ge=0, description="heat (steam), MW", json_schema_extra=_unit("MW")
+    )
+    sewage_m3d: float | None = Field(
+        default=None, ge=0, description="sewage treated, m³/d", json_schema_extra=_unit("m³/d")
+    )
+    logistics: Logistics = Field(default=Logistics(), description="distances to transport, km")
+    pollution_class: Literal[1, 2, 3] | None = Field(
+        default=None, description="工业用地 class the project needs: 1 cleanest, 3 dirtiest"
+    )
     land_use: tuple[str, ...] | None = Field(
         default=None, description="allowed land-use classes; overrides pollution_class"
     )
-    preferred_parks: tuple[str, ...] = ()
+    preferred_parks: tuple[str, ...] = Field(
+        default=(), description="park ids that fit the project (scored as its industry is)"
+    )
     start_by: dt.date | None = Field(default=None, description="site must be ready by then")
-    power_reach_km: float = Field(default=5.0, gt=0, le=10)
-    utility_reach_km: float = Field(default=5.0, gt=0, le=10)
+    power_reach_km: float = Field(
+        default=5.0,
+        gt=0,
+        le=10,
+        description="farthest substation considered, km",
+        json_schema_extra=_unit("km"),
+    )
+    utility_reach_km: float = Field(
+        default=5.0,
+        gt=0,
+        le=10,
+        description="farthest water, gas, heat or sewage works considered, km",
+        json_schema_extra=_unit("km"),
+    )
     assemble: Literal["auto", "always", "never"] = Field(
         default="auto",
         description="assemble parcel groups: auto = only when no single parcel qualifies",
@@ -139,10 +254,13 @@ class ProjectRequest(_Model):
         default=45.0,
         ge=0,
         le=100,
-        description="parcels this far apart (a road between them) may be assembled together",
+        description="parcels this far apart (a road between them) may be assembled together, m",
+        json_schema_extra=_unit("m"),
     )
-    weights: dict[str, float] = Field(default_factory=dict)
-    method: Method = "weighted_sum"
+    weights: dict[str, float] = Field(
+        default_factory=dict, description="relative weight per criterion (0 to 1e6, no unit)"
+    )
+    method: Method = Field(default="weighted_sum", description="how criteria are combined")
 
     @model_validator(mode="after")
     def _consistent(self) -> ProjectRequest:

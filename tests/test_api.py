@@ -6,20 +6,25 @@ import json
 import re
 import uuid
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from openapi_spec_validator import validate
+from pydantic import TypeAdapter
 
 from geo_service import auth
 from geo_service.app import create_app
 from geo_service.settings import Settings
 from layers.catalog import LAYERS
 from layers.demo import generate_zone
+from layers.errors import InvalidInput
 from layers.schema import Audience
 from layers.store.store import Store
+from matching.engine import match
+from matching.request import parse_request
 from tests.people import TESTER
 
 SENTINEL_TEXT = "SENTINEL-内部-7f3a"
@@ -199,6 +204,11 @@ def test_match_is_for_planners(client: TestClient, loaded: Store, planner_key: s
     assert body["data_versions"] == loaded.features.versions()
     assert body["sites"][0]["geometry"]["type"] in ("Polygon", "MultiPolygon")
     assert all(entry["reasons"] for entry in body["excluded"])
+    # The answer's model (/docs) shows the body the engine built, unchanged: the same
+    # keys in the same order, the same numbers (1 stays 1, not 1.0).
+    zone = client.app.state.zones.get()  # type: ignore[attr-defined]  # the app's own
+    built = match(parse_request(_daheng()), zone, top_n=3).to_dict(excluded_limit=100)
+    assert response.content == TypeAdapter(Any).dump_json(built)
 
 
 def test_match_sees_new_data_at_once(
@@ -224,6 +234,38 @@ def test_invalid_match_request_names_the_field(
     response = client.post("/match", json=body, headers={"X-API-Key": planner_key})
     assert response.status_code == 400
     assert response.json()["details"]["problems"][0]["field"] == "area.min_mu"
+
+
+def test_a_bad_match_request_is_refused_as_before(
+    client: TestClient, loaded: Store, planner_key: str
+) -> None:
+    """/match takes the typed request, and answers a wrong one as the command line does:
+    400 with the error body, the message of parse_request, naming every wrong field."""
+    headers = {"X-API-Key": planner_key}
+    body = {**_daheng(), "power_mw": -1, "area": {"min_mu": "lots"}}
+    response = client.post("/match", json=body, headers=headers)
+    with pytest.raises(InvalidInput) as refused:
+        parse_request(body)
+    assert response.status_code == 400
+    assert response.json() == {
+        "code": "invalid_input",
+        "message": refused.value.message,
+        "details": refused.value.details,
+    }
+    problems = response.json()["details"]["problems"]
+    assert {p["field"] for p in problems} == {"power_mw", "area.min_mu"}
+    assert response.json()["message"].startswith("request: 项目需求无效 (invalid request): ")
+    # Wrong as a whole: a land request without its area.
+    response = client.post("/match", json={"name": "x", "industry": "y"}, headers=headers)
+    assert response.status_code == 400 and response.json()["code"] == "invalid_input"
+    assert response.json()["details"]["problems"][0]["field"] == "(request)"
+    # A bad parameter is named as one, before the body's problems; so is a body that is
+    # no request at all.
+    response = client.post("/match?top=0", json=body, headers=headers)
+    assert response.status_code == 400 and response.json()["code"] == "invalid_parameter"
+    assert [p["field"] for p in response.json()["details"]["problems"]] == ["top"]
+    response = client.post("/match", json=["not", "a", "request"], headers=headers)
+    assert response.status_code == 400 and response.json()["code"] == "invalid_parameter"
 
 
 def test_landing_page_links_to_every_map(client: TestClient, loaded: Store) -> None:

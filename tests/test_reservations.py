@@ -10,6 +10,7 @@ from typing import Any
 
 import geopandas as gpd
 import pytest
+from pydantic import TypeAdapter
 
 from geo_service.settings import Settings
 from layers.catalog import LAYERS, PARCELS, PARKS
@@ -327,6 +328,20 @@ def test_reservations_and_ledgers_over_http(
         assert done.status_code == 200 and done.json()["updated"] == 1
         again = client.post("/ledgers/parks?quarter=2026Q4", files=upload, headers=bureau)
         assert again.status_code == 409 and again.json()["details"]["stale"][0]["row"] == 1
+
+        # The answers' models (/docs) show the bodies the routes built, unchanged: the
+        # same keys, in the same order, the same numbers (1 stays 1, not 1.0).
+        held_now = [r.as_dict() for r in loaded.reservations.listing()]
+        assert client.get("/reservations", headers=planner).content == _untyped(held_now)
+        row = client.get(f"/ledgers/parks/{park_id}", headers=planner)
+        assert row.content == _untyped(loaded.ledgers.row("parks", park_id))
+        history = client.get(f"/ledgers/parks/{park_id}/history", headers=planner)
+        assert history.content == _untyped(loaded.ledgers.history("parks", park_id))
+
+
+def _untyped(value: object) -> bytes:
+    """The body FastAPI writes for ``value`` from a route declaring no answer model."""
+    return TypeAdapter(Any).dump_json(value)
 
 
 def test_a_ledger_file_is_applied_whole_or_not_at_all(loaded: Store, tmp_path: Path) -> None:

@@ -10,7 +10,9 @@ changes nothing; an allowed role is never refused.
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
+import importlib.util
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -19,14 +21,17 @@ from typing import Any
 
 import geopandas as gpd
 import pytest
-from fastapi import FastAPI
-from fastapi.routing import iter_route_contexts
+from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 from starlette.routing import Mount, Route
 
 from geo_service import auth
 from geo_service.app import create_app
 from geo_service.auth import Role
+from geo_service.deps import zone_change
+from geo_service.openapi import dependency_calls
+from geo_service.routing import ServiceRoute
 from geo_service.settings import Settings
 from layers.catalog import LAYERS, PARCELS
 from layers.demo import generate_zone
@@ -239,6 +244,64 @@ def test_routes_of_sees_a_new_route() -> None:
     before = routes_of(app)
     app.get("/secret/{thing}")(lambda thing: thing)
     assert routes_of(app) - before == {("GET", "/secret/{thing}")}
+
+
+KEEPS_ZONE = {
+    ("POST", "/match"),  # queries sent as a body
+    ("POST", "/maps/preselect"),
+    ("POST", "/login"),  # a session or an access token, not the layers
+    ("POST", "/oauth/token"),
+    ("POST", "/stock-lists"),  # a staged list is not in force: no layer version moves
+    ("POST", "/stock-lists/{release_id}/discard"),
+}
+"""The writes that change no layer in force (:func:`geo_service.routing.keeps_zone`)."""
+
+
+def test_every_write_goes_through_the_zone_change() -> None:
+    """Every route that may change something (POST, PUT, PATCH, DELETE) runs inside
+    ``ZoneCache.changing`` (its caller's next request sees the change) by its route class,
+    not by its own code — but for those listed in :data:`KEEPS_ZONE`. A new write route
+    of a service router gets it without asking."""
+    app = create_app(Settings(db_url="sqlite://"))
+    writes: dict[tuple[str, str], bool] = {}
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        for method in (context.methods or set()) & MUTATING:
+            assert isinstance(route, APIRoute), (method, context.path)
+            calls = set(dependency_calls(route.dependant))
+            writes[(method, str(context.path))] = zone_change in calls
+    assert {key for key, changes in writes.items() if not changes} == KEEPS_ZONE
+
+    router = APIRouter(route_class=ServiceRoute)
+    router.patch("/new/{thing}")(lambda thing: thing)
+    router.get("/new/{thing}")(lambda thing: thing)
+    write, read = router.routes
+    assert isinstance(write, APIRoute) and isinstance(read, APIRoute)
+    assert zone_change in set(dependency_calls(write.dependant))
+    assert zone_change not in set(dependency_calls(read.dependant))
+
+
+def test_route_modules_do_not_import_each_other() -> None:
+    """A module whose routes the app serves imports no other such module: what routes
+    share lives in a module of its own (deps, uploads, pages, schemas, routing)."""
+    app = create_app(Settings(db_url="sqlite://"))
+    route_modules = {
+        context.original_route.endpoint.__module__
+        for context in iter_route_contexts(app.routes)
+        if isinstance(context.original_route, APIRoute)
+        and context.original_route.endpoint.__module__.startswith("geo_service.")
+    }
+    assert {"geo_service.matches", "geo_service.stock_routes"} <= route_modules
+    for name in sorted(route_modules):
+        spec = importlib.util.find_spec(name)
+        assert spec is not None and spec.origin is not None
+        imported: set[str] = set()
+        for node in ast.walk(ast.parse(Path(spec.origin).read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                imported |= {node.module, *(f"{node.module}.{a.name}" for a in node.names)}
+        assert not imported & (route_modules - {name}), name
 
 
 def test_the_openapi_document_says_which_keys_each_operation_takes() -> None:

@@ -4,6 +4,7 @@ audit with the key's holder and the request id, and readers during a publish."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import threading
 from pathlib import Path
 
@@ -22,6 +23,8 @@ from layers.store.rows import data_hash
 from layers.store.store import Store
 from tests.browser import serve
 from tests.people import TESTER
+
+GEOJSON = "application/geo+json"
 
 
 @pytest.fixture(scope="module")
@@ -101,6 +104,17 @@ def test_land_bureau_imports_and_publishes_over_http(
     assert today.status_code == 200 and today.json()["id"] == release
     far = client.get("/stock-lists/as-of/9999-12-31", headers=keys["planner"])
     assert far.status_code == 400
+    # The answers' models (/docs) show the bodies the routes built, unchanged: every
+    # field of the release in its order, then its links (only the items link has a type).
+    for answer in (published.json(), today.json(), *history["releases"]):
+        stored = store.releases.get(answer["id"]).as_dict()
+        assert json.dumps(answer) == json.dumps({**stored, "links": answer["links"]})
+        assert [link.get("type") for link in answer["links"]] == [None, GEOJSON, None, None]
+    one = client.get(f"/stock-lists/{release}", headers=keys["planner"]).json()
+    stored_one = store.releases.get(release)
+    assert json.dumps(one) == json.dumps(
+        {**stored_one.as_dict(), "links": one["links"], "report": stored_one.report}
+    )
 
     assert client.get("/audit", headers=keys["planner"]).status_code == 403
     log = client.get("/audit", headers=keys["land_bureau"]).json()["rows"]

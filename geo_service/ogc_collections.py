@@ -21,6 +21,7 @@ from geo_service.ogc import (
     own_links,
     wants_html,
 )
+from geo_service.routing import ServiceRoute
 from layers import output_crs
 from layers.catalog import LAYERS
 from layers.crs import STORAGE_EPSG, gk3_epsg, gk3_zone
@@ -28,7 +29,7 @@ from layers.schema import FieldSpec, LayerSpec
 
 # Every route looks at the caller: a key sent is checked even where the answer is the
 # same for everyone, so a client with a wrong key learns it at once (401), not later.
-router = APIRouter(dependencies=[Depends(get_caller)])
+router = APIRouter(dependencies=[Depends(get_caller)], route_class=ServiceRoute)
 
 
 def _collection(

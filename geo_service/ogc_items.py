@@ -32,6 +32,7 @@ from geo_service.ogc import (
     own_links,
     wants_html,
 )
+from geo_service.routing import ServiceRoute
 from layers import geojson, output_crs
 from layers.errors import InvalidInput, NotFound
 from layers.frames import derive
@@ -41,7 +42,7 @@ from layers.store.store import Store
 
 # Every route looks at the caller: a key sent is checked even where the answer is the
 # same for everyone, so a client with a wrong key learns it at once (401), not later.
-router = APIRouter(dependencies=[Depends(get_caller)])
+router = APIRouter(dependencies=[Depends(get_caller)], route_class=ServiceRoute)
 
 _ITEMS_PARAMS = frozenset(
     {"bbox", "bbox-crs", "crs", "limit", "offset", "f"}

@@ -10,10 +10,11 @@ from fastapi.responses import JSONResponse, Response
 from geo_service import html_pages
 from geo_service.deps import SettingsDep, get_caller
 from geo_service.ogc import AS_HTML, HTML_OK, base_url, own_links, wants_html
+from geo_service.routing import ServiceRoute
 
 # Every route looks at the caller: a key sent is checked even where the answer is the
 # same for everyone, so a client with a wrong key learns it at once (401), not later.
-router = APIRouter(dependencies=[Depends(get_caller)])
+router = APIRouter(dependencies=[Depends(get_caller)], route_class=ServiceRoute)
 
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",

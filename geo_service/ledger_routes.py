@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from geo_service.auth import Caller, Role
 from geo_service.bodies import OffLoopJSONRoute
-from geo_service.deps import StoreDep, ZonesDep, require
+from geo_service.deps import SettingsDep, StoreDep, ZonesDep, require
 from geo_service.errors import error_responses
 from geo_service.stock_routes import actor_of, upload_label, uploaded
 from layers.store import ledgers
@@ -189,6 +189,7 @@ async def upload_ledger(
     request: Request,
     store: StoreDep,
     zones: ZonesDep,
+    settings: SettingsDep,
     caller: BureauDep,
     layer: Ledger,
     file: UploadFile,
@@ -205,7 +206,7 @@ async def upload_ledger(
 ) -> dict[str, Any]:
     """A CSV or XLSX of rows (id column, ``version``, fields): applied whole or refused
     (409 naming the stale rows with their current values, 422 naming bad values)."""
-    async with uploaded(file, allowed=(".csv", ".xlsx")) as path:
+    async with uploaded(file, allowed=(".csv", ".xlsx"), folder=settings.tmp_dir) as path:
         count = await run_in_threadpool(
             zones.change, ledgers.update_ledger_file, store, layer, path, quarter=quarter,
             actor=actor_of(caller, request), name=upload_label(file), override=override,

@@ -53,17 +53,20 @@ def upload_label(file: UploadFile) -> str:
 
 
 @asynccontextmanager
-async def uploaded(file: UploadFile, *, allowed: tuple[str, ...]) -> AsyncIterator[Path]:
+async def uploaded(
+    file: UploadFile, *, allowed: tuple[str, ...], folder: Path | None
+) -> AsyncIterator[Path]:
     """The upload written to a temporary file of our own naming (only the extension, from
-    ``allowed``, is taken from the client), removed afterwards whatever happens."""
+    ``allowed``, is taken from the client) in ``folder`` (unset: the system's temporary
+    folder), removed afterwards whatever happens."""
     label = upload_label(file)
     suffix = PurePath(label).suffix.lower()
     if suffix not in allowed:
         raise InvalidInput(
             f"{label}: 不支持的文件格式 (unsupported format); accepted: {', '.join(allowed)}"
         )
-    with tempfile.TemporaryDirectory(prefix="geo-service-upload-") as folder:
-        path = Path(folder) / f"upload{suffix}"
+    with tempfile.TemporaryDirectory(prefix="geo-service-upload-", dir=folder) as made:
+        path = Path(made) / f"upload{suffix}"
         size = 0
         with path.open("wb") as out:
             while chunk := await file.read(_CHUNK):
@@ -116,7 +119,7 @@ async def import_stock_list(
     of the parcels in force is refused (409 ``removals_unconfirmed``, naming how many of
     how many) unless ``confirm_removals=true``. Nothing is published until ``/publish``."""
     label = upload_label(file)
-    async with uploaded(file, allowed=tuple(DRIVERS)) as path:
+    async with uploaded(file, allowed=tuple(DRIVERS), folder=settings.tmp_dir) as path:
         result = await worker.run(
             import_list, path, year=year, actor=actor_of(caller, request), name=label,
             repair=repair, max_removed_share=settings.max_removed_share,

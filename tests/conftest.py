@@ -31,9 +31,9 @@ import pytest
 
 if TYPE_CHECKING:
     import geopandas as gpd
+    from click.testing import Result
     from fastapi.testclient import TestClient
     from playwright.sync_api import Browser
-    from typer.testing import CliRunner
 
     from geo_service.settings import Settings
     from layers.store.store import Store
@@ -56,11 +56,49 @@ PROCESS_NAMES = {"subprocess", "Popen"}
 """A test that names one of these, itself or through a helper or fixture of its module,
 starts another process."""
 
+READ_ONLY = {
+    # Modules whose tests that use ``loaded`` only read it: they share one loaded store
+    # (and one app) per module and store kind. A test here that writes fails, naming itself.
+    "tests/test_ogc_ets.py",
+    "tests/test_filter_literals.py",
+    "tests/test_crs_api.py",
+    "tests/test_sentinel.py",
+}
+
 SLOW = {
-    # Tests that run several seconds on this machine (2 cores) and are in no other
-    # slow-running tier; measured with --durations (see scripts/test.sh). Keys are node
-    # ids without the parameters: every case of the test is slow.
-    "tests/test_html_pages.py::test_every_resource_answers_html_by_f_and_by_accept",
+    # Tests of the fast tier that took 3 s or more in a run of it (pytest --durations=60,
+    # 2 cores shared with other work, so about three times an idle machine's time). Node
+    # ids without parameters: every case of the test is slow.
+    "tests/test_architecture.py::test_lower_packages_do_not_import_upper_ones_or_the_web",
+    "tests/test_bodies.py::test_other_requests_are_answered_while_a_large_json_is_decoded",
+    "tests/test_faults.py::test_fault_during_an_upload_leaves_no_temporary_file",
+    "tests/test_filters.py::test_filters_select_what_an_independent_evaluator_selects",
+    "tests/test_hostile_files.py::test_zip_bomb_is_refused_before_decompression",
+    "tests/test_html_pages.py::test_items_and_items_pages_show_every_property_of_the_json",
+    "tests/test_html_pages.py::test_the_public_html_holds_nothing_internal",
+    "tests/test_import_limits.py::"
+    "test_an_import_past_the_time_limit_is_stopped_and_the_next_gets_a_fresh_worker",
+    "tests/test_injection.py::test_a_million_vertex_filter_geometry_is_refused_before_parsing",
+    "tests/test_ledger_rules.py::test_ledger_rules_over_http",
+    "tests/test_ledger_rules.py::test_a_large_bad_file_is_refused_without_waiting_for_a_lock",
+    "tests/test_lookalike_ids.py::test_any_insertion_is_refused_naming_row_and_field_or_is_the_same_id",
+    "tests/test_matching.py::test_feasible_sites_are_exactly_those_the_naive_oracle_finds",
+    "tests/test_no_fetch.py::test_post_stock_lists_fetches_nothing",
+    "tests/test_ogc_ets.py::test_bbox_crs_parameter__verify_bbox_crs_parameter",
+    "tests/test_ogc_ets.py::test_features_crs_parameter_transform__with_crs_parameter",
+    "tests/test_query_timeout.py::test_without_a_timeout_the_heavy_filter_is_answered",
+    "tests/test_routes_roles.py::test_every_route_answers_every_role_as_its_policy_says",
+    "tests/test_sentinel.py::test_no_public_response_gives_anything_hidden_away",
+    "tests/test_sessions.py::test_clients_sending_a_key_in_a_header_need_no_token",
+    "tests/test_stock_api.py::test_land_bureau_imports_and_publishes_over_http",
+    "tests/test_stock_api.py::test_readers_over_http_during_a_publish_see_one_list",
+    "tests/test_stocklist.py::test_two_imports_for_one_year_at_once_one_gets_a_conflict",
+    "tests/test_stocklist_guards.py::"
+    "test_removing_more_than_the_allowed_share_needs_confirmation_over_http",
+    "tests/test_unit_of_work.py::test_a_reservation_racing_a_publish_never_strands",
+    "tests/test_unit_of_work.py::test_a_release_racing_a_publish_leaves_nothing_stranded",
+    "tests/test_unit_of_work.py::test_a_reservation_racing_a_ledger_edit_never_strands",
+    "tests/unit/test_demo.py::test_larger_zone",
 }
 
 
@@ -128,6 +166,10 @@ def _tiers(item: pytest.Item) -> set[str]:
     return tiers
 
 
+def _module_path(item: pytest.Item) -> str:
+    return item.nodeid.split("::")[0]
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark every test with its tiers; with no paths and no ``-m``, keep the fast tier."""
     fast, rest = [], []
@@ -135,6 +177,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         tiers = _tiers(item)
         for name in sorted(tiers):
             item.add_marker(name)
+        if _module_path(item) in READ_ONLY:
+            item.add_marker("read_only")
         explicit = {mark.name for mark in item.iter_markers()} & set(TIERS)
         (rest if explicit & (set(TIERS) - {"store"}) else fast).append(item)
     default_run = config.args_source is pytest.Config.ArgsSource.TESTPATHS
@@ -299,8 +343,17 @@ def _emptied(store: Store) -> Store:
 
 
 def _fingerprint(store: Store) -> tuple[object, ...]:
-    """What any write changes: the layer versions and the newest audit row."""
-    return store.versions(), store.audit_log(limit=1)
+    """What a write changes: the layer versions, the newest audit row, the row counts."""
+    import sqlalchemy as sa
+
+    from layers.store.tables import metadata
+
+    with store.engine.connect() as conn:
+        counts = [
+            conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+            for table in metadata.sorted_tables
+        ]
+    return store.versions(), store.audit_log(limit=1), counts
 
 
 @pytest.fixture
@@ -324,19 +377,49 @@ def loaded(
     yield store
 
 
-@pytest.fixture
-def settings(store: Store, tmp_path: Path) -> Settings:
-    """The service's settings for the test's store, with a data and a temporary folder of
-    the test's own (uploads are written there, so tests can run in parallel)."""
+def _settings(store: Store, folder: Path) -> Settings:
+    """The service's settings for ``store``, with a data and a temporary folder of their
+    own (uploads are written there, so tests can run in parallel)."""
     from geo_service.settings import Settings
 
     db_url = store.engine.url.render_as_string(hide_password=False)
-    (tmp_path / "tmp").mkdir(exist_ok=True)
-    return Settings(db_url=db_url, data_dir=tmp_path, tmp_dir=tmp_path / "tmp")
+    (folder / "tmp").mkdir(exist_ok=True)
+    return Settings(db_url=db_url, data_dir=folder, tmp_dir=folder / "tmp")
 
 
 @pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
+def settings(store: Store, tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
+    if _shares_store(request):
+        return request.getfixturevalue("module_settings")  # type: ignore[no-any-return]
+    return _settings(store, tmp_path)
+
+
+@pytest.fixture(scope="module")
+def module_settings(module_loaded: Store, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return _settings(module_loaded, tmp_path_factory.mktemp("shared"))
+
+
+@pytest.fixture
+def client(settings: Settings, request: pytest.FixtureRequest) -> Iterator[TestClient]:
+    """The app on the test's store, in process; a ``read_only`` test shares its module's
+    (its cookies cleared after each test)."""
+    if _shares_store(request):
+        shared: TestClient = request.getfixturevalue("module_client")
+        yield shared
+        shared.cookies.clear()
+        return
+    with _client(settings) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="module")
+def module_client(module_settings: Settings) -> Iterator[TestClient]:
+    with _client(module_settings) as test_client:
+        yield test_client
+
+
+@contextmanager
+def _client(settings: Settings) -> Iterator[TestClient]:
     from fastapi.testclient import TestClient
 
     from geo_service.app import create_app
@@ -346,12 +429,20 @@ def client(settings: Settings) -> Iterator[TestClient]:
 
 
 @pytest.fixture
-def cli() -> CliRunner:
-    """The CLI in this process, through typer's runner: for tests of what a command does,
-    where starting a process is not the point (``cli.invoke(app, [...])``)."""
+def cli() -> Callable[..., Result]:
+    """The CLI run in this process through typer's runner, for tests of what a command
+    does where starting a process is not the point: ``cli("key", "list", "--db", url)``
+    gives the exit code and output (``input=`` and ``env=`` as ``CliRunner.invoke``)."""
     from typer.testing import CliRunner
 
-    return CliRunner()
+    from geo_service.cli import app
+
+    runner = CliRunner()
+
+    def invoke(*args: str, **options: Any) -> Result:
+        return runner.invoke(app, list(args), **options)
+
+    return invoke
 
 
 _skipped: list[str] = []

@@ -54,8 +54,6 @@ from layers.catalog import LAYERS
 from layers.demo import generate_zone
 from layers.store.store import Store
 
-pytestmark = pytest.mark.read_only  # one loaded store per module: see tests/conftest.py
-
 GEOJSON = "application/geo+json"
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 CRS84H = "http://www.opengis.net/def/crs/OGC/1.3/CRS84h"

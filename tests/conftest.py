@@ -181,10 +181,25 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker("read_only")
         explicit = {mark.name for mark in item.iter_markers()} & set(TIERS)
         (rest if explicit & (set(TIERS) - {"store"}) else fast).append(item)
-    default_run = config.args_source is pytest.Config.ArgsSource.TESTPATHS
-    if default_run and not config.option.markexpr and rest:
+    if _fast_tier_by_default(config) and rest:
         config.hook.pytest_deselected(items=rest)
         items[:] = fast
+
+
+def _fast_tier_by_default(config: pytest.Config) -> bool:
+    """No paths and no ``-m``: the fast tier. An xdist worker is told by the controller
+    (it is started with the paths spelled out)."""
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None:
+        return bool(workerinput.get("fast_tier_by_default"))
+    testpaths = config.args_source is pytest.Config.ArgsSource.TESTPATHS
+    return testpaths and not config.option.markexpr
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """pytest-xdist: pass the controller's choice of tier on to each worker."""
+    node.workerinput["fast_tier_by_default"] = _fast_tier_by_default(node.config)
 
 
 @contextmanager

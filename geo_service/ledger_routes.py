@@ -9,7 +9,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
 from starlette.concurrency import run_in_threadpool
 
 from geo_service.auth import Caller, Role
-from geo_service.deps import StoreDep, actor_of, require
+from geo_service.deps import SettingsDep, StoreDep, actor_of, require
 from geo_service.errors import error_responses
 from geo_service.routing import ServiceRoute
 from geo_service.schemas import LedgerHistoryEntry, LedgerRow, LedgerUpload, ReservationRecord
@@ -192,6 +192,7 @@ def ledger_history(
 async def upload_ledger(
     request: Request,
     store: StoreDep,
+    settings: SettingsDep,
     caller: BureauDep,
     layer: Ledger,
     file: UploadFile,
@@ -208,7 +209,7 @@ async def upload_ledger(
 ) -> dict[str, Any]:
     """A CSV or XLSX of rows (id column, ``version``, fields): applied whole or refused
     (409 naming the stale rows with their current values, 422 naming bad values)."""
-    async with uploaded(file, allowed=(".csv", ".xlsx")) as path:
+    async with uploaded(file, allowed=(".csv", ".xlsx"), folder=settings.tmp_dir) as path:
         count = await run_in_threadpool(
             store.ledgers.update_file, layer, path, quarter=quarter,
             actor=actor_of(caller, request), name=upload_label(file), override=override,

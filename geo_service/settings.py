@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     environment: Literal["development", "production"] = "development"
     db_url: str | None = None
     data_dir: Path = Field(default_factory=default_data_dir)
+    tmp_dir: Path | None = Field(
+        default=None,
+        description="folder for uploads while they are imported; unset, the system's",
+    )
     title: str = "开发区土地与厂房匹配服务 (Development-zone land and factory service)"
     basemap: Literal["none", "local", "tianditu", "gaode"] = "none"
     basemap_tiles: Path | None = Field(

@@ -78,7 +78,7 @@ async def import_stock_list(
     of the parcels in force is refused (409 ``removals_unconfirmed``, naming how many of
     how many) unless ``confirm_removals=true``. Nothing is published until ``/publish``."""
     label = upload_label(file)
-    async with uploaded(file, allowed=tuple(DRIVERS)) as path:
+    async with uploaded(file, allowed=tuple(DRIVERS), folder=settings.tmp_dir) as path:
         result = await worker.run(
             import_list, path, year=year, actor=actor_of(caller, request), name=label,
             repair=repair, max_removed_share=settings.max_removed_share,

@@ -24,17 +24,20 @@ def upload_label(file: UploadFile) -> str:
 
 
 @asynccontextmanager
-async def uploaded(file: UploadFile, *, allowed: tuple[str, ...]) -> AsyncIterator[Path]:
+async def uploaded(
+    file: UploadFile, *, allowed: tuple[str, ...], folder: Path | None
+) -> AsyncIterator[Path]:
     """The upload written to a temporary file of our own naming (only the extension, from
-    ``allowed``, is taken from the client), removed afterwards whatever happens."""
+    ``allowed``, is taken from the client) in ``folder`` (unset: the system's temporary
+    folder), removed afterwards whatever happens."""
     label = upload_label(file)
     suffix = PurePath(label).suffix.lower()
     if suffix not in allowed:
         raise InvalidInput(
             f"{label}: 不支持的文件格式 (unsupported format); accepted: {', '.join(allowed)}"
         )
-    with tempfile.TemporaryDirectory(prefix="geo-service-upload-") as folder:
-        path = Path(folder) / f"upload{suffix}"
+    with tempfile.TemporaryDirectory(prefix="geo-service-upload-", dir=folder) as made:
+        path = Path(made) / f"upload{suffix}"
         size = 0
         with path.open("wb") as out:
             while chunk := await file.read(_CHUNK):

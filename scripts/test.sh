@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Quick start (2): install everything the tests need (PostgreSQL + PostGIS, Chromium, GDAL tools,
 # QGIS),
-# then run the linters, the type checker and the whole test suite on both stores.
+# then run the linters, the type checker and every tier of the test suite on both stores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,6 +37,12 @@ echo "== ruff" >&2
 .venv/bin/ruff format --check .
 echo "== mypy" >&2
 .venv/bin/mypy
-echo "== pytest" >&2
-# In CI (CI=true) a skipped test fails the run: see tests/conftest.py.
-.venv/bin/pytest "$@"
+# Every tier, on both stores (tests/conftest.py marks them), on every core (pytest-xdist;
+# PYTEST_XDIST_AUTO_NUM_WORKERS=n to choose): the fast tier first, so a broken inner loop
+# fails within minutes, then the rest (postgis, browser, external, fuzz, slow). In CI
+# (CI=true) a skipped test fails the run: see tests/conftest.py.
+fast="not (postgis or browser or external or fuzz or slow)"
+echo "== pytest: fast tier" >&2
+.venv/bin/pytest -n auto -m "$fast" "$@"
+echo "== pytest: postgis, browser, external, fuzz, slow" >&2
+.venv/bin/pytest -n auto -m "not ($fast)" "$@"

@@ -1,47 +1,212 @@
-"""Fixtures: every store test runs on the embedded SQLite store and on PostGIS.
+"""Fixtures and tiers: every store test runs on the embedded SQLite store and on PostGIS.
 
 The PostGIS URL comes from ``GEO_SERVICE_TEST_PG_URL`` (set by ``scripts/test.sh``); a
 fresh database is created on that server for the session. In CI (``CI`` set) a missing
 PostGIS, or any skipped test, fails the run: a skipped PostGIS test is a failure.
+
+Tiers. Each test is marked from what it uses (see :func:`pytest_collection_modifyitems`):
+``store`` (a store fixture), ``postgis`` (runs against PostGIS), ``browser`` (Chromium),
+``external`` (starts another process: the CLI, a server, GDAL, QGIS), ``fuzz``
+(Hypothesis or schemathesis) and ``slow`` (long by measurement, :data:`SLOW`). ``pytest``
+with no paths and no ``-m`` runs the fast tier: none of postgis, browser, external, fuzz,
+slow. Name files, or pass ``-m`` (``-m ""`` for everything), to choose otherwise;
+``scripts/test.sh`` runs every tier on both stores.
+
+Heavy imports (the app, the store, Playwright) happen inside the fixtures, so the pure
+tests in ``tests/unit`` load none of them.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import types
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import geopandas as gpd
 import pytest
-import sqlalchemy as sa
-from fastapi.testclient import TestClient
-from playwright.sync_api import Browser, sync_playwright
 
-from geo_service.app import create_app
-from geo_service.settings import Settings
-from layers.catalog import LAYERS
-from layers.store.store import Store
-from layers.store.tables import metadata
-from tests.browser import CHROMIUM_ARGS, chromium_path
-from tests.people import TESTER
+if TYPE_CHECKING:
+    import geopandas as gpd
+    from click.testing import Result
+    from fastapi.testclient import TestClient
+    from playwright.sync_api import Browser
+
+    from geo_service.settings import Settings
+    from layers.store.store import Store
 
 PG_URL_ENV = "GEO_SERVICE_TEST_PG_URL"
+
+TIERS = {
+    "store": "uses a store (SQLite or PostGIS)",
+    "postgis": "runs against PostgreSQL + PostGIS",
+    "browser": "drives a headless Chromium",
+    "external": "starts another process (the CLI, a server, GDAL, QGIS)",
+    "fuzz": "generates its cases (Hypothesis, schemathesis)",
+    "slow": "takes seconds by measurement (SLOW in tests/conftest.py)",
+}
+FAST_TIER = "not (postgis or browser or external or fuzz or slow)"
+"""The marker expression of the default tier: ``pytest`` with no paths runs these."""
+
+STORE_FIXTURES = {"store", "loaded", "store_url", "postgis_url", "postgis_store"}
+PROCESS_NAMES = {"subprocess", "Popen"}
+"""A test that names one of these, itself or through a helper or fixture of its module,
+starts another process."""
+
+READ_ONLY = {
+    # Modules whose tests that use ``loaded`` only read it: they share one loaded store
+    # (and one app) per module and store kind. A test here that writes fails, naming itself.
+    "tests/test_ogc_ets.py",
+    "tests/test_filter_literals.py",
+    "tests/test_crs_api.py",
+    "tests/test_sentinel.py",
+}
+
+SLOW = {
+    # Tests of the fast tier that took 3 s or more in a run of it (pytest --durations=60,
+    # 2 cores shared with other work, so about three times an idle machine's time). Node
+    # ids without parameters: every case of the test is slow.
+    "tests/test_architecture.py::test_lower_packages_do_not_import_upper_ones_or_the_web",
+    "tests/test_bodies.py::test_other_requests_are_answered_while_a_large_json_is_decoded",
+    "tests/test_faults.py::test_fault_during_an_upload_leaves_no_temporary_file",
+    "tests/test_filters.py::test_filters_select_what_an_independent_evaluator_selects",
+    "tests/test_hostile_files.py::test_zip_bomb_is_refused_before_decompression",
+    "tests/test_html_pages.py::test_items_and_items_pages_show_every_property_of_the_json",
+    "tests/test_html_pages.py::test_the_public_html_holds_nothing_internal",
+    "tests/test_import_limits.py::"
+    "test_an_import_past_the_time_limit_is_stopped_and_the_next_gets_a_fresh_worker",
+    "tests/test_injection.py::test_a_million_vertex_filter_geometry_is_refused_before_parsing",
+    "tests/test_ledger_rules.py::test_ledger_rules_over_http",
+    "tests/test_ledger_rules.py::test_a_large_bad_file_is_refused_without_waiting_for_a_lock",
+    "tests/test_lookalike_ids.py::test_any_insertion_is_refused_naming_row_and_field_or_is_the_same_id",
+    "tests/test_matching.py::test_feasible_sites_are_exactly_those_the_naive_oracle_finds",
+    "tests/test_no_fetch.py::test_post_stock_lists_fetches_nothing",
+    "tests/test_ogc_ets.py::test_bbox_crs_parameter__verify_bbox_crs_parameter",
+    "tests/test_ogc_ets.py::test_features_crs_parameter_transform__with_crs_parameter",
+    "tests/test_query_timeout.py::test_without_a_timeout_the_heavy_filter_is_answered",
+    "tests/test_routes_roles.py::test_every_route_answers_every_role_as_its_policy_says",
+    "tests/test_sentinel.py::test_no_public_response_gives_anything_hidden_away",
+    "tests/test_sessions.py::test_clients_sending_a_key_in_a_header_need_no_token",
+    "tests/test_stock_api.py::test_land_bureau_imports_and_publishes_over_http",
+    "tests/test_stock_api.py::test_readers_over_http_during_a_publish_see_one_list",
+    "tests/test_stocklist.py::test_two_imports_for_one_year_at_once_one_gets_a_conflict",
+    "tests/test_stocklist_guards.py::"
+    "test_removing_more_than_the_allowed_share_needs_confirmation_over_http",
+    "tests/test_unit_of_work.py::test_a_reservation_racing_a_publish_never_strands",
+    "tests/test_unit_of_work.py::test_a_release_racing_a_publish_leaves_nothing_stranded",
+    "tests/test_unit_of_work.py::test_a_reservation_racing_a_ledger_edit_never_strands",
+    "tests/unit/test_demo.py::test_larger_zone",
+}
 
 
 def _in_ci() -> bool:
     return os.environ.get("CI", "").lower() not in ("", "0", "false")
 
 
-@pytest.fixture(scope="session")
-def postgis_url() -> Iterator[str]:
-    base = os.environ.get(PG_URL_ENV)
-    if not base:
-        message = f"{PG_URL_ENV} is not set: run scripts/test.sh, which starts PostGIS"
-        if _in_ci():
-            pytest.fail(message)
-        pytest.skip(message)
+def pytest_configure(config: pytest.Config) -> None:
+    for name, meaning in TIERS.items():
+        config.addinivalue_line("markers", f"{name}: {meaning}")
+    config.addinivalue_line(
+        "markers",
+        "read_only: the test's loaded store is shared by the module's read-only tests "
+        "(one store per module and store kind); the test fails if it changes the store",
+    )
+
+
+def _names_used(function: Callable[..., Any], seen: set[object]) -> set[str]:
+    """The global names ``function`` uses, and those of the module's own functions it
+    calls, transitively (nested functions and lambdas included)."""
+    function = getattr(function, "__wrapped__", function)
+    code = getattr(function, "__code__", None)
+    if code is None or function in seen:
+        return set()
+    seen.add(function)
+    names: set[str] = set()
+    codes = [code]
+    while codes:
+        current = codes.pop()
+        names.update(current.co_names)
+        codes.extend(c for c in current.co_consts if isinstance(c, types.CodeType))
+    module = getattr(function, "__globals__", {})
+    for name in list(names):
+        helper = module.get(name)
+        if isinstance(helper, types.FunctionType) and helper.__module__ == function.__module__:
+            names |= _names_used(helper, seen)
+    return names
+
+
+def _tiers(item: pytest.Item) -> set[str]:
+    if not isinstance(item, pytest.Function):  # doctests: pure
+        return set()
+    fixtures = set(item.fixturenames)
+    callspec = getattr(item, "callspec", None)
+    params = callspec.params if callspec else {}
+    tiers: set[str] = set()
+    if fixtures & STORE_FIXTURES:
+        tiers.add("store")
+    if params.get("store_url") == "postgis" or fixtures & {"postgis_url", "postgis_store"}:
+        tiers.add("postgis")
+    if "browser" in fixtures:
+        tiers.add("browser")
+    seen: set[object] = set()
+    used = _names_used(item.function, seen)
+    definitions = item._fixtureinfo.name2fixturedefs  # pytest has no public accessor
+    for name in fixtures:
+        for definition in definitions.get(name, ()):
+            used |= _names_used(definition.func, seen)
+    if used & PROCESS_NAMES:
+        tiers.add("external")
+    if item.get_closest_marker("hypothesis") or "schemathesis" in vars(item.module):
+        tiers.add("fuzz")
+    if item.nodeid.split("[")[0] in SLOW:
+        tiers.add("slow")
+    return tiers
+
+
+def _module_path(item: pytest.Item) -> str:
+    return item.nodeid.split("::")[0]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test with its tiers; with no paths and no ``-m``, keep the fast tier."""
+    fast, rest = [], []
+    for item in items:
+        tiers = _tiers(item)
+        for name in sorted(tiers):
+            item.add_marker(name)
+        if _module_path(item) in READ_ONLY:
+            item.add_marker("read_only")
+        explicit = {mark.name for mark in item.iter_markers()} & set(TIERS)
+        (rest if explicit & (set(TIERS) - {"store"}) else fast).append(item)
+    if _fast_tier_by_default(config) and rest:
+        config.hook.pytest_deselected(items=rest)
+        items[:] = fast
+
+
+def _fast_tier_by_default(config: pytest.Config) -> bool:
+    """No paths and no ``-m``: the fast tier. An xdist worker is told by the controller
+    (it is started with the paths spelled out)."""
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None:
+        return bool(workerinput.get("fast_tier_by_default"))
+    testpaths = config.args_source is pytest.Config.ArgsSource.TESTPATHS
+    return testpaths and not config.option.markexpr
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """pytest-xdist: pass the controller's choice of tier on to each worker."""
+    node.workerinput["fast_tier_by_default"] = _fast_tier_by_default(node.config)
+
+
+@contextmanager
+def _postgis_database(base: str) -> Iterator[str]:
+    """A new database with PostGIS on the server at ``base``, dropped afterwards."""
+    import sqlalchemy as sa
+
     url = sa.make_url(base)
     name = f"geo_service_t_{uuid.uuid4().hex[:8]}"
     admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
@@ -53,10 +218,28 @@ def postgis_url() -> Iterator[str]:
         conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS postgis"))
         assert conn.execute(sa.text("SELECT postgis_version()")).scalar()
     engine.dispose()
-    yield test_url.render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        yield test_url.render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _postgis_base() -> str:
+    base = os.environ.get(PG_URL_ENV)
+    if not base:
+        message = f"{PG_URL_ENV} is not set: run scripts/test.sh, which starts PostGIS"
+        if _in_ci():
+            pytest.fail(message)
+        pytest.skip(message)
+    return base
+
+
+@pytest.fixture(scope="session")
+def postgis_url() -> Iterator[str]:
+    with _postgis_database(_postgis_base()) as url:
+        yield url
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgis"])
@@ -69,29 +252,41 @@ def store_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An empty, migrated embedded store, copied for each test."""
+    from layers.store.store import Store
+
     path = tmp_path_factory.mktemp("template") / "geo_service.db"
     Store.open(f"sqlite:///{path}").close()
     return path
 
 
+def _shares_store(request: pytest.FixtureRequest) -> bool:
+    """Whether the test reads the module's shared loaded store (see ``read_only``)."""
+    return (
+        request.node.get_closest_marker("read_only") is not None
+        and "loaded" in request.fixturenames
+    )
+
+
 @pytest.fixture
 def store(store_url: str, request: pytest.FixtureRequest) -> Iterator[Store]:
-    """A migrated, empty store for each test.
+    """A migrated, empty store for each test; for a ``read_only`` test that uses
+    ``loaded``, the module's shared loaded store.
 
     History is append-only by design (triggers refuse to delete releases and audit rows),
     so emptying needs a way round them: a fresh copy of an empty embedded store, or, on
     PostGIS, deleting with triggers off for the transaction (session_replication_role).
     """
+    import sqlalchemy as sa
+
+    from layers.store.store import Store
+
+    if _shares_store(request):
+        yield request.getfixturevalue("module_loaded")
+        return
     url = sa.make_url(store_url)
     if url.get_backend_name() == "sqlite":
         path = Path(str(url.database))
-        for leftover in (
-            path,
-            path.with_name(path.name + "-wal"),
-            path.with_name(path.name + "-shm"),
-        ):
-            leftover.unlink(missing_ok=True)
-        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        _fresh_sqlite(path, request.getfixturevalue("sqlite_template"))
         opened = Store.open(store_url)
     else:
         opened = _emptied(Store.open(store_url))
@@ -99,9 +294,51 @@ def store(store_url: str, request: pytest.FixtureRequest) -> Iterator[Store]:
     opened.close()
 
 
+def _fresh_sqlite(path: Path, template: Path) -> None:
+    for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        leftover.unlink(missing_ok=True)
+    shutil.copyfile(template, path)
+
+
+@pytest.fixture(scope="module")
+def module_loaded(
+    store_url: str,
+    zone: dict[str, gpd.GeoDataFrame],
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Store]:
+    """One store holding the module's ``zone``, shared by its ``read_only`` tests: a
+    database of its own (never the session's, which other tests empty)."""
+    from layers.catalog import LAYERS
+    from layers.store.store import Store
+    from tests.people import TESTER
+
+    with _module_store_url(store_url, request, tmp_path_factory) as url:
+        opened = Store.open(url)
+        for name, frame in zone.items():
+            opened.write_layer(LAYERS[name], frame, actor=TESTER)
+        yield opened
+        opened.close()
+
+
+@contextmanager
+def _module_store_url(
+    store_url: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    if store_url.startswith("sqlite"):
+        path = tmp_path_factory.mktemp("shared") / "geo_service.db"
+        _fresh_sqlite(path, request.getfixturevalue("sqlite_template"))
+        yield f"sqlite:///{path}"
+    else:
+        with _postgis_database(_postgis_base()) as url:
+            yield url
+
+
 @pytest.fixture
 def postgis_store(postgis_url: str) -> Iterator[Store]:
     """The session's PostGIS database, emptied, for tests of PostGIS alone."""
+    from layers.store.store import Store
+
     opened = _emptied(Store.open(postgis_url))
     yield opened
     opened.close()
@@ -109,6 +346,10 @@ def postgis_store(postgis_url: str) -> Iterator[Store]:
 
 def _emptied(store: Store) -> Store:
     """A PostGIS store with every table emptied (history included, see :func:`store`)."""
+    import sqlalchemy as sa
+
+    from layers.store.tables import metadata
+
     with store.transaction() as conn:
         conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
         for table in reversed(metadata.sorted_tables):
@@ -116,23 +357,107 @@ def _emptied(store: Store) -> Store:
     return store
 
 
+def _fingerprint(store: Store) -> tuple[object, ...]:
+    """What a write changes: the layer versions, the newest audit row, the row counts."""
+    import sqlalchemy as sa
+
+    from layers.store.tables import metadata
+
+    with store.engine.connect() as conn:
+        counts = [
+            conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+            for table in metadata.sorted_tables
+        ]
+    return store.features.versions(), store.audit.rows(limit=1), counts
+
+
 @pytest.fixture
-def loaded(store: Store, zone: dict[str, gpd.GeoDataFrame]) -> Store:
+def loaded(
+    store: Store, zone: dict[str, gpd.GeoDataFrame], request: pytest.FixtureRequest
+) -> Iterator[Store]:
     """The store holding the test module's ``zone`` fixture, every layer."""
+    from layers.catalog import LAYERS
+    from tests.people import TESTER
+
+    if _shares_store(request):
+        before = _fingerprint(store)
+        yield store
+        assert _fingerprint(store) == before, (
+            f"{request.node.nodeid} changed the store its module shares; "
+            "it is not read-only: take it out of the module's read_only mark"
+        )
+        return
     for name, frame in zone.items():
         store.features.write(LAYERS[name], frame, actor=TESTER)
-    return store
+    yield store
+
+
+def _settings(store: Store, folder: Path) -> Settings:
+    """The service's settings for ``store``, with a data and a temporary folder of their
+    own (uploads are written there, so tests can run in parallel)."""
+    from geo_service.settings import Settings
+
+    db_url = store.engine.url.render_as_string(hide_password=False)
+    (folder / "tmp").mkdir(exist_ok=True)
+    return Settings(db_url=db_url, data_dir=folder, tmp_dir=folder / "tmp")
 
 
 @pytest.fixture
-def settings(store: Store, store_url: str, tmp_path: Path) -> Settings:
-    return Settings(db_url=store_url, data_dir=tmp_path)
+def settings(store: Store, tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
+    if _shares_store(request):
+        return request.getfixturevalue("module_settings")  # type: ignore[no-any-return]
+    return _settings(store, tmp_path)
+
+
+@pytest.fixture(scope="module")
+def module_settings(module_loaded: Store, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return _settings(module_loaded, tmp_path_factory.mktemp("shared"))
 
 
 @pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
+def client(settings: Settings, request: pytest.FixtureRequest) -> Iterator[TestClient]:
+    """The app on the test's store, in process; a ``read_only`` test shares its module's
+    (its cookies cleared after each test)."""
+    if _shares_store(request):
+        shared: TestClient = request.getfixturevalue("module_client")
+        yield shared
+        shared.cookies.clear()
+        return
+    with _client(settings) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="module")
+def module_client(module_settings: Settings) -> Iterator[TestClient]:
+    with _client(module_settings) as test_client:
+        yield test_client
+
+
+@contextmanager
+def _client(settings: Settings) -> Iterator[TestClient]:
+    from fastapi.testclient import TestClient
+
+    from geo_service.app import create_app
+
     with TestClient(create_app(settings)) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def cli() -> Callable[..., Result]:
+    """The CLI run in this process through typer's runner, for tests of what a command
+    does where starting a process is not the point: ``cli("key", "list", "--db", url)``
+    gives the exit code and output (``input=`` and ``env=`` as ``CliRunner.invoke``)."""
+    from typer.testing import CliRunner
+
+    from geo_service.cli import app
+
+    runner = CliRunner()
+
+    def invoke(*args: str, **options: Any) -> Result:
+        return runner.invoke(app, list(args), **options)
+
+    return invoke
 
 
 _skipped: list[str] = []
@@ -160,6 +485,10 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     """Debian's Chromium, headless, driven by Playwright (one for the whole run)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser import CHROMIUM_ARGS, chromium_path
+
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         yield chromium

@@ -4,7 +4,6 @@ data unchanged, no orphan rows, releases or temporary files, and a retry succeed
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from geo_service import auth, stock_routes
+from geo_service.settings import Settings
 from layers.catalog import PARCELS
 from layers.demo import generate_zone
 from layers.io import write_layer_file
@@ -56,8 +56,10 @@ def _state(store: Store) -> tuple[str, int | None, dict[str, int]]:
     return data_hash(store.features.read(PARCELS), PARCELS), current.id if current else None, counts
 
 
-def _uploads() -> set[str]:
-    return {p.name for p in Path(tempfile.gettempdir()).glob("geo-service-upload-*")}
+def _uploads(settings: Settings) -> set[str]:
+    """The upload folders left in the service's temporary folder (the test's own)."""
+    assert settings.tmp_dir is not None
+    return {p.name for p in settings.tmp_dir.glob("geo-service-upload-*")}
 
 
 def _fail_on(
@@ -170,6 +172,7 @@ def _import_killed(store: Store, *args: Any, **kwargs: Any) -> Any:
 )
 def test_fault_during_an_upload_leaves_no_temporary_file(
     client: TestClient,
+    settings: Settings,
     loaded: Store,
     list_file: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -177,7 +180,7 @@ def test_fault_during_an_upload_leaves_no_temporary_file(
     status: int | None,
 ) -> None:
     key = auth.create_key(loaded, name="国土局 李四", role="land_bureau", actor=TESTER)[1]
-    before, uploads = _state(loaded), _uploads()
+    before, uploads = _state(loaded), _uploads(settings)
 
     def upload() -> Any:
         with list_file.open("rb") as handle:
@@ -199,8 +202,8 @@ def test_fault_during_an_upload_leaves_no_temporary_file(
             assert failed.status_code == status and failed.json()["code"] == "worker_failed"
             assert int(failed.headers["Retry-After"]) > 0  # the next upload gets a new worker
             assert "/stock-lists" in failed.json()["message"]
-    assert _uploads() == uploads
+    assert _uploads(settings) == uploads
     assert _state(loaded)[:2] == before[:2]
     retried = upload()  # a new worker process
     assert retried.status_code == 201, retried.text
-    assert _uploads() == uploads
+    assert _uploads(settings) == uploads

@@ -316,7 +316,7 @@ def module_loaded(
     with _module_store_url(store_url, request, tmp_path_factory) as url:
         opened = Store.open(url)
         for name, frame in zone.items():
-            opened.write_layer(LAYERS[name], frame, actor=TESTER)
+            opened.features.write(LAYERS[name], frame, actor=TESTER)
         yield opened
         opened.close()
 

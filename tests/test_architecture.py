@@ -72,13 +72,6 @@ def test_every_write_goes_through_the_unit_of_work() -> None:
     assert offending == []
 
 
-# Cycles not yet broken, each with the change that breaks it; nothing may be added here.
-KNOWN_CYCLES = [
-    # issue 13, item 8: zip safety moves out of layers/io.py (tables.py imports it late).
-    ["layers.io", "layers.tables"],
-]
-
-
 def _modules() -> dict[str, Path]:
     """Every module of our four packages by dotted name (packages by their own name)."""
     found = {}
@@ -153,7 +146,7 @@ def test_no_import_cycle() -> None:
     not only in the direction of the packages."""
     modules = _modules()
     graph = {name: _module_imports(name, path, modules) for name, path in modules.items()}
-    assert [c for c in _cycles(graph) if c not in KNOWN_CYCLES] == []
+    assert _cycles(graph) == []
 
 
 def test_the_cycle_check_sees_a_cycle() -> None:

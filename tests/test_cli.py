@@ -125,6 +125,34 @@ def test_help_loads_neither_the_store_nor_the_maps_nor_the_web() -> None:
         assert done.stdout.strip().splitlines()[-1] == "[]", args
 
 
+def test_keys_and_migrate_load_neither_geopandas_nor_the_filter_parser(tmp_path: Path) -> None:
+    """`key …` and `migrate` open the store without its feature repositories: no
+    geopandas, pandas or CQL2 parser (pygeofilter, lark), no maps, no web."""
+    heavy = ("geopandas", "pandas", "pygeofilter", "lark", "folium", "fastapi")
+    code = (
+        "import sys\n"
+        "from geo_service.cli import main\n"
+        "sys.argv = ['geo-service', *sys.argv[1:]]\n"
+        "try:\n    main()\n"
+        "except SystemExit as exc:\n    assert not exc.code, exc.code\n"
+        f"print([m for m in {heavy!r} if m in sys.modules])\n"
+    )
+    db = f"sqlite:///{tmp_path / 'k.db'}"
+    for args in (
+        ["migrate"],
+        ["key", "create", "--name", "x", "--role", "planner"],
+        ["key", "list"],
+        ["key", "revoke", "1"],
+    ):
+        done = subprocess.run(
+            [sys.executable, "-c", code, *args, "--db", db],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert done.stdout.strip().splitlines()[-1] == "[]", args
+
+
 def test_key_create_names_the_roles_when_one_is_wrong(tmp_path: Path) -> None:
     result = run(
         "key", "create", "--name", "x", "--role", "boss", db=f"sqlite:///{tmp_path / 'k.db'}",

@@ -4,7 +4,8 @@ pygeofilter builds its parser with ``debug=True`` and sets lark's logger to DEBU
 is imported: every literal its transformer cannot convert (``DATE('2026-02-30')``) then
 prints lark's whole state stack, about 9 KB, to the service's output. We build a second
 parser from the same grammar without debug, and put lark's logger back to the level lark
-gives it, so a bad filter writes nothing.
+gives it, so a bad filter writes nothing. Both parsers are built on the first filter
+parsed, not on import (building them takes about half a second).
 
 Literals are converted here, where the parser meets them: a date, a timestamp or a
 number that no store can hold is an :class:`~layers.errors.InvalidInput` naming the
@@ -15,18 +16,14 @@ literal as the reader wrote it, not an error deep in a driver (PostgreSQL refuse
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import math
 from typing import Any
 
 import lark
-from pygeofilter.parsers.cql2_text import parser as pygeofilter_cql2
 
 from layers.errors import InvalidInput
-
-# Importing pygeofilter's parser turned lark's logger to DEBUG; lark's own default is
-# CRITICAL (it logs only while building grammars, which is done by now).
-lark.logger.setLevel(logging.CRITICAL)
 
 INT64 = range(-(2**63), 2**63)
 """Integers both stores bind exactly (SQLite INTEGER, PostgreSQL BIGINT)."""
@@ -47,9 +44,9 @@ def out_of_range(literal: str) -> InvalidInput:
     )
 
 
-class _Transformer(pygeofilter_cql2.CQLTransformer):  # type: ignore[misc]  # untyped library
-    """pygeofilter's transformer with every literal converted strictly (ISO 8601 and
-    finite numbers), and errors that name the literal."""
+class _StrictLiterals:
+    """What pygeofilter's transformer is given in front of it (see :func:`_parser`): every
+    literal converted strictly (ISO 8601 and finite numbers), errors that name it."""
 
     def DATE(self, token: str) -> dt.date:  # noqa: N802  # lark names callbacks after terminals
         try:
@@ -89,17 +86,25 @@ class _Transformer(pygeofilter_cql2.CQLTransformer):  # type: ignore[misc]  # un
         return self.FLOAT(token)
 
 
-_parser = lark.Lark.open(
-    "grammar.lark",
-    rel_to=pygeofilter_cql2.__file__,
-    parser="lalr",
-    maybe_placeholders=False,
-    transformer=_Transformer(),
-    import_paths=pygeofilter_cql2.parser.options.import_paths,
-)
+@functools.cache
+def _parser() -> lark.Lark:
+    # Importing pygeofilter's parser builds its own (with debug on) and turns lark's
+    # logger to DEBUG; lark's own default is CRITICAL (it logs only while building).
+    from pygeofilter.parsers.cql2_text import parser as pygeofilter_cql2
+
+    lark.logger.setLevel(logging.CRITICAL)
+    transformer = type("_Transformer", (_StrictLiterals, pygeofilter_cql2.CQLTransformer), {})
+    return lark.Lark.open(
+        "grammar.lark",
+        rel_to=pygeofilter_cql2.__file__,
+        parser="lalr",
+        maybe_placeholders=False,
+        transformer=transformer(),
+        import_paths=pygeofilter_cql2.parser.options.import_paths,
+    )
 
 
 def parse(text: str) -> Any:
     """The pygeofilter AST of a CQL2-text filter; :class:`InvalidInput` for a literal
     that names no value, lark's errors for text that is not CQL2."""
-    return _parser.parse(text)
+    return _parser().parse(text)

@@ -13,8 +13,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-import math
-import re
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +27,8 @@ from layers.geojson import plain as _plain
 from layers.schema import LayerSpec
 from layers.store.audit import Actor
 from layers.store.change import PARK_BUDGETS, Change, change
+from layers.store.ledger_checks import check_edit, typed_problems, whole_number
 from layers.store.tables import LAYER_TABLES, LEDGERS, ledger_history
-
-QUARTER = re.compile(r"^(19|20)\d{2}Q[1-4]$")
 
 
 class Ledgers:
@@ -72,11 +69,11 @@ class Ledgers:
         such an edit is refused with :class:`Conflict`.
         """
         spec = _ledger(layer)
-        _check_edit(spec, quarter, values)
+        check_edit(spec, quarter, values)
         source = f"{layer}/{feature_id}"
         problems = [
             Problem(reason, source, None, feature_id, name)
-            for name, reason in _typed_problems(spec, values).items()
+            for name, reason in typed_problems(spec, values).items()
         ]
         if problems:
             raise LayerValidationError(
@@ -120,7 +117,7 @@ class Ledgers:
             raise InvalidInput(f"{source}: 文件没有数据行 (the file has no rows); 台账未更新")
         ids = [str(v).strip() if v is not None else "" for v in columns.pop(spec.id_field)]
         versions = columns.pop("version")
-        _check_edit(spec, quarter, dict.fromkeys(columns))
+        check_edit(spec, quarter, dict.fromkeys(columns))
         with self.engine.connect() as conn:
             current = _stored_rows(conn, spec)
         edits = _file_edits(spec, current, ids, versions, columns, quarter=quarter, source=source)
@@ -196,7 +193,7 @@ def _file_edits(
             problems.append(Problem(f"{spec.zh}不存在 (no such {spec.en.lower()})", source, row,
                                     feature_id, spec.id_field))  # fmt: skip
             continue
-        version = _whole(versions[i])
+        version = whole_number(versions[i])
         if version is None:
             problems.append(Problem("版本号不是整数 (version is not a whole number)",
                                     source, row, feature_id, "version"))  # fmt: skip
@@ -341,54 +338,8 @@ def _stale(source: str, stale: list[dict[str, Any]]) -> Conflict:
     )
 
 
-def _whole(value: Any) -> int | None:
-    """A version number as typed in a file: a whole number, or ``None``."""
-    if isinstance(value, bool):
-        return None
-    try:
-        number = float(str(value).strip())
-    except ValueError:
-        return None
-    return int(number) if number.is_integer() else None
-
-
-def _typed_problems(spec: LayerSpec, values: dict[str, Any]) -> dict[str, str]:
-    """Values of JSON types a field cannot hold, by field: never coerced (``true`` is not
-    1, an object is not its text, NaN is not "no value")."""
-    kinds = {f.name: f.kind for f in spec.stored_fields}
-    out = {}
-    for name, value in values.items():
-        kind = kinds.get(name)
-        if value is None or kind is None:
-            continue
-        if isinstance(value, dict | list):
-            out[name] = f"值是 {type(value).__name__}, 应为单个值 (an object or list, not a value)"
-        elif isinstance(value, bool) and kind != "bool":
-            out[name] = f"值 {value!r} 是布尔值, 应为 {kind} (a boolean where a {kind} is expected)"
-        elif isinstance(value, float) and not math.isfinite(value):
-            out[name] = f"值 {value!r} 不是有限数值 (not a finite number)"
-        elif isinstance(value, int | float) and kind in ("str", "date"):
-            out[name] = f"值 {value!r} 是数值, 应为文本 (a number where a {kind} is expected)"
-        elif isinstance(value, str) and kind in ("float", "int"):
-            out[name] = f"值 {value!r} 是文本, 应为数值 (a text where a number is expected)"
-    return out
-
-
 MAX_REPORTED = 200
 """Stale rows listed in a refusal (all are counted)."""
-
-
-def _check_edit(spec: LayerSpec, quarter: str, values: dict[str, Any]) -> None:
-    if not QUARTER.match(quarter):
-        raise InvalidInput(f"季度格式应为 2026Q4 (quarter must look like 2026Q4): {quarter!r}")
-    # The quarter a row reads as of is the edit's own (``quarter``), never typed apart.
-    editable = {f.name for f in spec.stored_fields} - {spec.id_field, "ledger_q"}
-    unknown = sorted(set(values) - editable)
-    if unknown:
-        raise InvalidInput(
-            f"不可修改的字段 (fields that cannot be edited here): {', '.join(unknown)}",
-            details={"editable": sorted(editable)},
-        )
 
 
 def _ledger(layer: str) -> LayerSpec:

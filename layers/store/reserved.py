@@ -8,15 +8,17 @@ Used by every reader (:mod:`layers.store.features`) and by the unit of work
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import geopandas as gpd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from layers.catalog import ON_OFFER
 from layers.schema import LayerSpec
 from layers.store.tables import reservations
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 RESERVABLE = ON_OFFER
 """Layers whose sites can be reserved, and the status a site must have to be."""

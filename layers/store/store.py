@@ -4,12 +4,17 @@ A :class:`Store` owns the engine and offers one repository per noun: ``features`
 layer's features), ``releases`` (the stock list's), ``tiles``, ``audit``, ``reservations``,
 ``ledgers``, ``credentials`` and ``sessions``. Every write of theirs is a unit of work
 (:mod:`layers.store.change`). It knows SQL but not HTTP; callers pass a SQLAlchemy URL.
+
+Each repository is made, and its module imported, when first used: a command that only
+lists API keys does not import geopandas or the CQL2 parser (tests/test_cli.py checks it).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -17,15 +22,17 @@ from sqlalchemy.exc import OperationalError
 
 from layers.errors import StoreError
 from layers.store import migrate
-from layers.store.audit_log import AuditLog
 from layers.store.change import WRITE_OPTION
-from layers.store.credentials import Credentials, Sessions
 from layers.store.engine import create_engine
-from layers.store.features import Features
-from layers.store.ledgers import Ledgers
-from layers.store.releases import Releases
-from layers.store.reservations import Reservations
-from layers.store.tiles import Tiles
+
+if TYPE_CHECKING:
+    from layers.store.audit_log import AuditLog
+    from layers.store.credentials import Credentials, Sessions
+    from layers.store.features import Features
+    from layers.store.ledgers import Ledgers
+    from layers.store.releases import Releases
+    from layers.store.reservations import Reservations
+    from layers.store.tiles import Tiles
 
 
 class Store:
@@ -33,14 +40,56 @@ class Store:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.features = Features(engine)
-        self.releases = Releases(engine)
-        self.tiles = Tiles(engine)
-        self.audit = AuditLog(engine)
-        self.reservations = Reservations(engine)
-        self.ledgers = Ledgers(engine)
-        self.credentials = Credentials(engine)
-        self.sessions = Sessions(engine)
+
+    # Repositories hold nothing but the engine, so two threads making the same one at
+    # once make two equal ones, and either is kept.
+    @cached_property
+    def features(self) -> Features:
+        from layers.store.features import Features
+
+        return Features(self.engine)
+
+    @cached_property
+    def releases(self) -> Releases:
+        from layers.store.releases import Releases
+
+        return Releases(self.engine)
+
+    @cached_property
+    def tiles(self) -> Tiles:
+        from layers.store.tiles import Tiles
+
+        return Tiles(self.engine)
+
+    @cached_property
+    def audit(self) -> AuditLog:
+        from layers.store.audit_log import AuditLog
+
+        return AuditLog(self.engine)
+
+    @cached_property
+    def reservations(self) -> Reservations:
+        from layers.store.reservations import Reservations
+
+        return Reservations(self.engine)
+
+    @cached_property
+    def ledgers(self) -> Ledgers:
+        from layers.store.ledgers import Ledgers
+
+        return Ledgers(self.engine)
+
+    @cached_property
+    def credentials(self) -> Credentials:
+        from layers.store.credentials import Credentials
+
+        return Credentials(self.engine)
+
+    @cached_property
+    def sessions(self) -> Sessions:
+        from layers.store.credentials import Sessions
+
+        return Sessions(self.engine)
 
     @classmethod
     def open(

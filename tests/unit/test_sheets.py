@@ -25,7 +25,8 @@ from layers.errors import InvalidInput, LayerValidationError
 from layers.frames import GEOMETRY
 from layers.io import file_format, read_layer_file, write_layer_file
 from layers.schema import LayerSpec
-from layers.sheets import EXCEL_CELL_CHARS, read_table_file, write_table_file
+from layers.sheet_export import EXCEL_CELL_CHARS, write_table_file
+from layers.sheets import read_table_file
 
 SUFFIXES = [".csv", ".xlsx"]
 

@@ -30,10 +30,15 @@ import shapely
 from layers.area import M2_PER_MU
 from layers.catalog import (
     ASSESSMENTS,
+    FACTORIES,
     FACTS,
+    INFRASTRUCTURE,
     LAYERS,
+    PARCELS,
+    PARKS,
     POLLUTANTS,
     POWER,
+    ROADS,
     UTILITIES,
     UTILITY_FACTS,
 )
@@ -613,12 +618,12 @@ def generate_zone(*, seed: int = 20260101, parcels: int = 300) -> dict[str, gpd.
     park_of_block = np.argmax(inside, axis=1)
     parks, park_names = _parks(rng, grid, rects)
     frames = {
-        "parks": _storage(parks),
-        "parcels": _storage(
+        PARKS.name: _storage(parks),
+        PARCELS.name: _storage(
             _expansion_area(_parcels(rng, grid, parcels, park_of_block, park_names))
         ),
-        "factories": _storage(_factories(rng, grid, 25 + parcels // 2_000, park_of_block)),
-        "infrastructure": _infrastructure(rng, grid, parcels),
-        "roads": _storage(_roads(grid)),
+        FACTORIES.name: _storage(_factories(rng, grid, 25 + parcels // 2_000, park_of_block)),
+        INFRASTRUCTURE.name: _infrastructure(rng, grid, parcels),
+        ROADS.name: _storage(_roads(grid)),
     }
     return {name: conform(frames[name], spec, source="demo") for name, spec in LAYERS.items()}

@@ -28,7 +28,16 @@ import numpy.typing as npt
 import pandas as pd
 import shapely
 
-from layers.catalog import BUDGETS, FACTORIES, INFRASTRUCTURE, LAYERS, PARCELS, PARKS, ROADS
+from layers.catalog import (
+    BUDGETS,
+    FACTORIES,
+    INFRASTRUCTURE,
+    LAYERS,
+    PARCELS,
+    PARKS,
+    ROADS,
+    UTILITIES,
+)
 from layers.crs import metric_epsg_for
 from layers.frames import derive
 from layers.readiness import condition_days
@@ -36,7 +45,7 @@ from layers.readiness import condition_days
 REACH_M = 10_000.0
 """How far a site looks for utility nodes; requests may ask for less, never more."""
 NEAREST_KINDS = ("interchange", "rail", "airport", "logistics")
-NODE_KINDS = ("substation", "water", "gas", "heat", "sewage")
+NODE_KINDS = tuple(utility.node_kind for utility in UTILITIES)
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]

@@ -116,8 +116,8 @@ def diff_command(
             current=store.features.read(PARCELS),
             staged=store.features.read(PARCELS, release=staged.id),
             frames_for_context={
-                "parks": store.features.read(PARKS),
-                "roads": store.features.read(ROADS),
+                PARKS.name: store.features.read(PARKS),
+                ROADS.name: store.features.read(ROADS),
             },
             basemap=settings.map_basemap,
         )

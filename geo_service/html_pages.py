@@ -20,11 +20,14 @@ from fastapi.responses import HTMLResponse
 
 from layers.catalog import (
     FACT_STATUS_ZH,
+    FACTORIES,
     FACTORY_STATUS_ZH,
     INFRA_KINDS,
+    INFRASTRUCTURE,
     LAND_USE_ZH,
     LAYERS,
     PARCEL_STATUS_ZH,
+    PARCELS,
     STOCK_CATEGORY_ZH,
 )
 from layers.schema import FieldSpec, LayerSpec
@@ -64,7 +67,7 @@ _HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Vary": "Accept",
 }
-_STATUS_ZH = {"parcels": PARCEL_STATUS_ZH, "factories": FACTORY_STATUS_ZH}
+_STATUS_ZH = {PARCELS.name: PARCEL_STATUS_ZH, FACTORIES.name: FACTORY_STATUS_ZH}
 _KIND_ZH = {kind: zh for kind, (zh, _en) in INFRA_KINDS.items()}
 
 
@@ -110,7 +113,7 @@ def _gloss(layer: str, name: str, value: object) -> str:
         return STOCK_CATEGORY_ZH.get(value, "")
     if name == "status":
         return _STATUS_ZH.get(layer, {}).get(value, "")
-    if name == "kind" and layer == "infrastructure":
+    if name == "kind" and layer == INFRASTRUCTURE.name:
         return _KIND_ZH.get(value, "")
     if name.endswith("_st"):
         return FACT_STATUS_ZH.get(value, "")

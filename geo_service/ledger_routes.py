@@ -14,6 +14,7 @@ from geo_service.errors import error_responses
 from geo_service.routing import ServiceRoute
 from geo_service.schemas import LedgerHistoryEntry, LedgerRow, LedgerUpload, ReservationRecord
 from geo_service.uploads import upload_label, uploaded
+from layers.catalog import LEDGERS, ON_OFFER, PARCELS
 from layers.store.reservations import Needs
 from layers.text import checked_id, invisible, normalise_text
 
@@ -21,7 +22,11 @@ router = APIRouter(tags=["reservations and ledgers"], route_class=ServiceRoute)
 PlannersDep = Annotated[Caller, Depends(require(Role.PLANNER, Role.ADMIN))]
 BureauDep = Annotated[Caller, Depends(require(Role.LAND_BUREAU, Role.ADMIN))]
 StaffDep = Annotated[Caller, Depends(require(Role.PLANNER, Role.LAND_BUREAU, Role.ADMIN))]
-Ledger = Annotated[str, Path(pattern="^(parks|factories|infrastructure)$")]
+# Built from the catalog: a value list OpenAPI shows as an enum (mypy cannot see through
+# a Literal made at run time, hence the ignores).
+Ledger = Annotated[Literal[LEDGERS], Path()]  # type: ignore[valid-type]
+Reservable = Literal[tuple(ON_OFFER)]  # type: ignore[valid-type]
+"""A layer whose sites can be reserved."""
 PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
 """No control characters: no id or name has them (and PostgreSQL text cannot hold NUL)."""
 # Ids as the store spells them (NFKC, trimmed): "P01 " or "Ｐ０１" finds P01; one with an
@@ -51,7 +56,7 @@ class ReservationBody(_Body):
         json_schema_extra={
             "examples": [
                 {
-                    "layer": "parcels",
+                    "layer": PARCELS.name,
                     "site_id": "JZ2026-001",
                     "project": "大恒 一期",
                     "energy_tce": 1200,
@@ -60,7 +65,7 @@ class ReservationBody(_Body):
             ]
         }
     )
-    layer: Literal["parcels", "factories"]
+    layer: Reservable  # type: ignore[valid-type]  # a Literal made at run time, as Ledger
     site_id: SiteId
     project: Annotated[
         str, Field(min_length=1, max_length=200, pattern=PRINTABLE), AfterValidator(_text)

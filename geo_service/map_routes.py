@@ -31,7 +31,7 @@ from geo_service.pages import page_response, render_page
 from geo_service.routing import ProjectRoute, keeps_zone
 from geo_service.schemas import PROJECT_EXAMPLES
 from geo_service.settings import Settings
-from layers.catalog import LAYERS
+from layers.catalog import FACTORIES, LAYERS, ON_OFFER, PARCELS, PARKS
 from layers.errors import InvalidInput, NotFound
 from layers.frames import derive
 from layers.tiling import MAX_ZOOM, MIN_ZOOM, check, storage_bounds
@@ -64,7 +64,7 @@ def investor_page(zones: ZonesDep, settings: SettingsDep) -> HTMLResponse:
             basemap=settings.map_basemap,
             desk=settings.service_desk,
             popups="fetch",
-            tiles=_tiled(frames, settings, "parcels", "factories"),
+            tiles=_tiled(frames, settings, PARCELS.name, FACTORIES.name),
         )
         return render_page(m, settings)
 
@@ -83,7 +83,7 @@ def readiness_page(
     _caller: StaffMapDep,
     park: Annotated[str | None, Query(max_length=40)] = None,
 ) -> HTMLResponse:
-    if park is not None and park not in set(zones.frames()["parks"]["park_id"]):
+    if park is not None and park not in set(zones.frames()[PARKS.name][PARKS.id_field]):
         # Not an empty map: a mistyped park would look like a park without land.
         raise NotFound(f"园区 {park!r} 不存在 (no park {park!r}); see /collections/parks/items")
 
@@ -94,7 +94,7 @@ def readiness_page(
             park=park,
             basemap=settings.map_basemap,
             popups="fetch",
-            tiles=_tiled(frames, settings, "parcels"),
+            tiles=_tiled(frames, settings, PARCELS.name),
         )
         return render_page(m, settings)
 
@@ -109,14 +109,14 @@ _FRAGMENT = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
 )
 def investor_popup(
     store: StoreDep,
-    layer: Annotated[str, Path(pattern="^(parcels|factories)$")],
+    layer: Annotated[str, Path(pattern=f"^({'|'.join(ON_OFFER)})$")],
     fid: Annotated[int, Path(ge=1, le=2**31 - 1)],
 ) -> HTMLResponse:
     spec = LAYERS[layer]
     row = listed(store.features.get(spec, fid), spec)
     if row.empty:  # not on offer: investors see only what is listed
         raise NotFound(f"{spec.zh} {fid} 不存在 ({spec.en} feature {fid} not found)")
-    popup = parcel_popup if layer == "parcels" else factory_popup
+    popup = parcel_popup if layer == PARCELS.name else factory_popup
     return HTMLResponse(popup(row.iloc[0].to_dict()), headers=_FRAGMENT)
 
 
@@ -126,7 +126,7 @@ def investor_popup(
 def readiness_popup(
     store: StoreDep, _caller: StaffMapDep, fid: Annotated[int, Path(ge=1, le=2**31 - 1)]
 ) -> HTMLResponse:
-    spec = LAYERS["parcels"]
+    spec = PARCELS
     row = derive(store.features.get(spec, fid), spec).iloc[0].to_dict()
     return HTMLResponse(readiness_parcel_popup(row), headers=_FRAGMENT)
 
@@ -184,7 +184,7 @@ def tile(
     store: StoreDep,
     zones: ZonesDep,
     caller: CallerDep,
-    layer: Annotated[str, Path(pattern="^(parcels|factories)$")],
+    layer: Annotated[str, Path(pattern=f"^({'|'.join(ON_OFFER)})$")],
     z: Annotated[int, Path(ge=MIN_ZOOM, le=MAX_ZOOM)],
     x: Annotated[int, Path(ge=0, le=2**MAX_ZOOM - 1)],
     y: Annotated[int, Path(ge=0, le=2**MAX_ZOOM - 1)],

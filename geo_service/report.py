@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.markup import escape as rich_escape
 from rich.table import Table
 
+from layers.catalog import PARCELS
 from matching.results import MatchResult, RankedSite
 
 
@@ -24,7 +25,7 @@ def print_match(console: Console, result: MatchResult) -> None:
 def _heading(result: MatchResult) -> str:
     """The request's name, the counts, the method and the data it ran on."""
     title = rich_escape(result.request.name)  # a name like "[/x]" is not console markup
-    noun = "地块" if result.layer == "parcels" else "厂房"
+    noun = "地块" if result.layer == PARCELS.name else "厂房"
     return (
         f"[bold]{title}[/bold] — {result.n_sites} 个{noun}, "
         f"{result.n_feasible} 个满足全部硬约束"

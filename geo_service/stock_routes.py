@@ -153,8 +153,8 @@ def get_diff_map(
         current=store.features.read(PARCELS),
         staged=store.features.read(PARCELS, release=release.id),
         frames_for_context={
-            "parks": store.features.read(PARKS),
-            "roads": store.features.read(ROADS),
+            PARKS.name: store.features.read(PARKS),
+            ROADS.name: store.features.read(ROADS),
         },
         basemap=settings.map_basemap,
     )

@@ -8,7 +8,7 @@ fact (for ``planned`` the expected date). Units are in the field specs.
 
 from __future__ import annotations
 
-from layers.schema import Audience, FieldSpec, LayerSpec
+from layers.schema import Audience, Budget, FieldSpec, LayerSpec, Utility
 
 INTERNAL = Audience.INTERNAL
 POLYGONAL = ("Polygon", "MultiPolygon")
@@ -23,9 +23,6 @@ LAND_USE_ZH = {
     "A35": "科研用地",
 }
 STOCK_CATEGORY_ZH = {"existing": "存量可出让", "new": "增量可报批"}
-ON_OFFER = {"parcels": "available", "factories": "idle"}
-"""What each site layer has on offer: the status investors see and a planner may reserve."""
-
 PARCEL_STATUS_ZH = {
     "available": "可出让",
     "reserved": "已预留",
@@ -59,7 +56,7 @@ LAND_WORKS: dict[str, tuple[str, str]] = {
     "clear": ("清表", "site cleared"),
     "level": ("场地平整", "site levelled"),
 }
-UTILITIES: dict[str, tuple[str, str]] = {
+UTILITY_FACTS: dict[str, tuple[str, str]] = {
     "u_road": ("通路", "road"),
     "u_power": ("通电", "power"),
     "u_water": ("通给水", "water supply"),
@@ -68,7 +65,7 @@ UTILITIES: dict[str, tuple[str, str]] = {
     "u_gas": ("通燃气", "gas"),
     "u_heat": ("通热力", "heat"),
 }
-FACTS = {**ASSESSMENTS, **LAND_WORKS, **UTILITIES}
+FACTS = {**ASSESSMENTS, **LAND_WORKS, **UTILITY_FACTS}
 FACT_STATUS = ("done", "planned", "missing", "exempt")
 FACT_STATUS_ZH = {"done": "已完成", "planned": "计划中", "missing": "未完成", "exempt": "不涉及"}
 
@@ -137,6 +134,8 @@ PARKS = LayerSpec(
     en="Parks",
     geometry_types=POLYGONAL,
     id_field="park_id",
+    ledger=True,
+    drawn_down=True,
     description="园区边界及季度台账 (能耗指标、环境容量)。",
     fields=(
         FieldSpec("park_id", "str", "园区编号", "park id", required=True),
@@ -212,6 +211,8 @@ PARCELS = LayerSpec(
     en="Parcels",
     geometry_types=POLYGONAL,
     id_field="parcel_id",
+    released=True,
+    on_offer="available",
     description="可出让土地 (存量可出让 / 增量可报批), 含规划条件、标准地控制指标与净地条件。",
     fields=(
         FieldSpec("parcel_id", "str", "宗地编号", "parcel id", required=True),
@@ -300,6 +301,8 @@ FACTORIES = LayerSpec(
     en="Factories",
     geometry_types=POLYGONAL,
     id_field="factory_id",
+    ledger=True,
+    on_offer="idle",
     description="闲置厂房与标准化厂房 (建筑轮廓)。",
     fields=(
         FieldSpec("factory_id", "str", "厂房编号", "factory id", required=True),
@@ -367,6 +370,8 @@ INFRASTRUCTURE = LayerSpec(
     en="Infrastructure",
     geometry_types=("Point",),
     id_field="infra_id",
+    ledger=True,
+    drawn_down=True,
     description="变电站、水气热污水节点、高速出入口、铁路货运、机场、物流园。剩余容量为季度台账。",
     fields=(
         FieldSpec("infra_id", "str", "设施编号", "facility id", required=True),
@@ -424,3 +429,50 @@ ROADS = LayerSpec(
 LAYERS: dict[str, LayerSpec] = {
     spec.name: spec for spec in (PARKS, PARCELS, FACTORIES, INFRASTRUCTURE, ROADS)
 }
+
+RELEASED = tuple(name for name, spec in LAYERS.items() if spec.released)
+"""Layers published in releases (the yearly stock list)."""
+LEDGERS = tuple(name for name, spec in LAYERS.items() if spec.ledger)
+"""Layers the park service centres update quarterly, row by row."""
+ON_OFFER = {name: spec.on_offer for name, spec in LAYERS.items() if spec.on_offer is not None}
+"""The layers of sites a planner may reserve, and the status of a site on offer there
+(what investors see)."""
+DRAWN = tuple(name for name, spec in LAYERS.items() if spec.drawn_down)
+"""Layers whose budgets active reservations draw down when read."""
+
+
+ENERGY = Budget(
+    key="egy", zh="能耗指标", en="energy quota", unit="tce/年",
+    total="egy_total", allocated="egy_alloc", left="egy_left", earmarked="egy_tce",
+    site_zh="能耗指标", site_en="energy quota", site_unit="吨标准煤",
+    check="energy", need_field="energy_tce",
+)  # fmt: skip
+
+
+def _emission_budget(key: str, zh: str, en: str) -> Budget:
+    return Budget(
+        key=key, zh=f"{zh}排放容量", en=f"{en} capacity", unit="t/年",
+        total=f"{key}_cap", allocated=f"{key}_used", left=f"{key}_left", earmarked=f"{key}_t",
+        site_zh=f"{zh}排放总量", site_en=f"{en} allowance", site_unit="t/年",
+        check=key, need_field=None,
+    )  # fmt: skip
+
+
+BUDGETS = (ENERGY, *(_emission_budget(key, zh, en) for key, (zh, en) in POLLUTANTS.items()))
+"""Every budget of a park (and of a site), energy first."""
+
+
+POWER = Utility(
+    "power", "substation", "电力", "u_power", "power_kva", "spare_mva", "power_kva", "kVA"
+)
+UTILITIES = (
+    POWER,
+    Utility("water", "water", "供水", "u_water", "water_m3d", "spare_m3d", "water_m3d", "m³/日"),
+    Utility("gas", "gas", "燃气", "u_gas", "gas_nm3h", "spare_nm3h", "gas_nm3h", "Nm³/时"),
+    Utility("heat", "heat", "供热", "u_heat", "heat_mw", "spare_mw", "heat_mw", "MW"),
+    Utility(
+        "sewage", "sewage", "污水处理", "u_drain", "sewage_m3d", "spare_m3d", "sewage_m3d", "m³/日"
+    ),
+)
+"""Every utility network with nodes in the infrastructure layer; power first: it has its
+own constraint (voltage, MVA), the others share one rule."""

@@ -28,7 +28,20 @@ import pandas as pd
 import shapely
 
 from layers.area import M2_PER_MU
-from layers.catalog import ASSESSMENTS, FACTS, LAYERS, POLLUTANTS, UTILITIES
+from layers.catalog import (
+    ASSESSMENTS,
+    FACTORIES,
+    FACTS,
+    INFRASTRUCTURE,
+    LAYERS,
+    PARCELS,
+    PARKS,
+    POLLUTANTS,
+    POWER,
+    ROADS,
+    UTILITIES,
+    UTILITY_FACTS,
+)
 from layers.crs import STORAGE_EPSG, transformer
 from layers.frames import conform
 
@@ -81,12 +94,13 @@ ENV_STANDARDS = {"GB 16297-1996 二级": 0.5, "GB 16297-1996 二级；GB 8978-19
                  "GB 16297-1996 一级": 0.15}  # fmt: skip
 # Largest emission allowance (t/年) of one site; a park's capacity is 10–40 times that.
 EMISSION_MAX = {"so2": 20, "nox": 40, "pm": 15, "vocs": 20, "cod": 30, "nh3n": 3}
-UTILITY_NODES = (  # kind, Chinese and English name patterns, spare-capacity field, range
-    ("water", "开发区第{}水厂（演示）", "Water works {} (demo)", "spare_m3d", 5_000, 40_000),
-    ("gas", "开发区第{}燃气站（演示）", "Gas station {} (demo)", "spare_nm3h", 2_000, 20_000),
-    ("heat", "开发区第{}热源厂（演示）", "Heat plant {} (demo)", "spare_mw", 20, 150),
-    ("sewage", "开发区第{}污水厂（演示）", "Sewage plant {} (demo)", "spare_m3d", 5_000, 30_000),
-)  # fmt: skip
+UTILITY_NODES = {  # network: Chinese and English name patterns, spare-capacity range
+    "water": ("开发区第{}水厂（演示）", "Water works {} (demo)", 5_000, 40_000),
+    "gas": ("开发区第{}燃气站（演示）", "Gas station {} (demo)", 2_000, 20_000),
+    "heat": ("开发区第{}热源厂（演示）", "Heat plant {} (demo)", 20, 150),
+    "sewage": ("开发区第{}污水厂（演示）", "Sewage plant {} (demo)", 5_000, 30_000),
+}  # fmt: skip
+"""The nodes of every utility network but power (substations: :data:`SUBSTATIONS`)."""
 # Substations: kV, count (base + one per so many parcels), transformer MVA, spare share.
 SUBSTATIONS = (
     (220, (1, 20_000), [360, 480], 0.2, 0.35),
@@ -256,7 +270,7 @@ def _facts(rng: np.random.Generator, n: int) -> tuple[Columns, BoolArray]:
         st[rng.random(n) < share, keys.index(key)] = "exempt"  # 不涉及: nothing to assess
     # Partly ready: a weighted draw of 1–3 gaps without replacement (Efraimidis–Spirakis);
     # assessments weigh double, as they are what usually holds land back.
-    gap_keys = [*ASSESSMENTS, "level", *UTILITIES]
+    gap_keys = [*ASSESSMENTS, "level", *UTILITY_FACTS]
     weight = np.array([2.0 if key in ASSESSMENTS else 1.0 for key in gap_keys])
     order = np.argsort(-(rng.random((n, len(gap_keys))) ** (1 / weight)), axis=1)
     n_gaps, gap_st = rng.integers(1, 4, n), np.where(rng.random((n, 3)) < 0.4, "missing", "planned")
@@ -517,14 +531,18 @@ def _infrastructure(rng: np.random.Generator, grid: _Grid, n_parcels: int) -> gp
             zh, en = places[len(rows) % len(places)]
             if len(rows) >= len(places):  # a second round of names: 修文2号…
                 zh, en = f"{zh}{len(rows) // len(places) + 1}号", f"{en} {len(rows) // 8 + 1}"
-            rows.append({"kind": "substation", "name": f"{zh}{kv}kV变电站（演示）",
+            rows.append({"kind": POWER.node_kind, "name": f"{zh}{kv}kV变电站（演示）",
                          "name_en": f"{en} {kv} kV substation (demo)", "voltage_kv": kv,
-                         "cap_mva": cap, "spare_mva": round(spare, 1)})  # fmt: skip
+                         "cap_mva": cap, POWER.spare_column: round(spare, 1)})  # fmt: skip
     for i in range(1 + n_parcels // 25_000):
-        for kind, zh, en, field, lo, hi in UTILITY_NODES:
-            rows.append({"kind": kind, "name": zh.format(_cn(i + 1)), "name_en": en.format(i + 1),
-                         field: round(rng.uniform(lo, hi), -1)})  # fmt: skip
-            if kind == "gas":  # the gate station takes high pressure, regulators medium
+        for utility in UTILITIES:
+            if utility is POWER:
+                continue
+            zh, en, lo, hi = UTILITY_NODES[utility.name]
+            rows.append({"kind": utility.node_kind, "name": zh.format(_cn(i + 1)),
+                         "name_en": en.format(i + 1),
+                         utility.spare_column: round(rng.uniform(lo, hi), -1)})  # fmt: skip
+            if utility.name == "gas":  # the gate station takes high pressure, regulators medium
                 rows[-1]["gas_press"] = "high" if i == 0 else "medium"
     c = corners[: len(rows)]
     x0, y0, x1, y1 = grid.inner[built[c // 4]].T
@@ -600,12 +618,12 @@ def generate_zone(*, seed: int = 20260101, parcels: int = 300) -> dict[str, gpd.
     park_of_block = np.argmax(inside, axis=1)
     parks, park_names = _parks(rng, grid, rects)
     frames = {
-        "parks": _storage(parks),
-        "parcels": _storage(
+        PARKS.name: _storage(parks),
+        PARCELS.name: _storage(
             _expansion_area(_parcels(rng, grid, parcels, park_of_block, park_names))
         ),
-        "factories": _storage(_factories(rng, grid, 25 + parcels // 2_000, park_of_block)),
-        "infrastructure": _infrastructure(rng, grid, parcels),
-        "roads": _storage(_roads(grid)),
+        FACTORIES.name: _storage(_factories(rng, grid, 25 + parcels // 2_000, park_of_block)),
+        INFRASTRUCTURE.name: _infrastructure(rng, grid, parcels),
+        ROADS.name: _storage(_roads(grid)),
     }
     return {name: conform(frames[name], spec, source="demo") for name, spec in LAYERS.items()}

@@ -19,7 +19,7 @@ import pandas as pd
 import shapely
 
 from layers.area import area_m2, area_mismatch, mu_from_m2
-from layers.catalog import PARCELS, PARKS, POLLUTANTS
+from layers.catalog import BUDGETS, PARCELS, PARKS
 from layers.crs import STORAGE_EPSG, check_zone_extent, epsg_of
 from layers.errors import CRSMismatch, LayerValidationError, Problem
 from layers.readiness import readiness_table
@@ -374,9 +374,8 @@ def _derive_parcels(frame: gpd.GeoDataFrame) -> None:
 
 
 def _derive_parks(frame: gpd.GeoDataFrame) -> None:
-    frame["egy_left"] = frame["egy_total"] - frame["egy_alloc"]
-    for key in POLLUTANTS:
-        frame[f"{key}_left"] = frame[f"{key}_cap"] - frame[f"{key}_used"]
+    for budget in BUDGETS:
+        frame[budget.left] = frame[budget.total] - frame[budget.allocated]
 
 
 _DERIVATIONS: dict[str, Callable[[gpd.GeoDataFrame], None]] = {

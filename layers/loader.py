@@ -97,7 +97,7 @@ def load_file(
         actor=actor,
         replace=replace,
         progress=progress,
-        source=(path.name, path.read_bytes()) if spec.name == "parcels" else None,
+        source=(path.name, path.read_bytes()) if spec.released else None,
     )
     return report
 

@@ -69,7 +69,23 @@ class FieldSpec:
 
 @dataclass(frozen=True)
 class LayerSpec:
-    """A layer: its name, geometry types, identifier field and fields."""
+    """A layer: its name, geometry types, identifier field, fields and what the store does
+    with it.
+
+    Parameters
+    ----------
+    released
+        Published in releases (the yearly stock list): its rows carry ``release_id`` and
+        readers see the release in force.
+    ledger
+        Updated quarterly row by row (a ledger): its rows carry ``row_version`` for
+        optimistic concurrency, and every edit is kept in ``ledger_history``.
+    on_offer
+        For a layer of sites a planner may reserve: the ``status`` of a site on offer
+        (what investors see); ``None`` for other layers.
+    drawn_down
+        Holds budgets that active reservations draw down when the layer is read.
+    """
 
     name: str
     zh: str
@@ -78,6 +94,10 @@ class LayerSpec:
     id_field: str
     fields: tuple[FieldSpec, ...]
     description: str = ""
+    released: bool = False
+    ledger: bool = False
+    on_offer: str | None = None
+    drawn_down: bool = False
     _by_name: dict[str, FieldSpec] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -93,6 +113,8 @@ class LayerSpec:
             )
         if self.id_field not in names:
             raise ValueError(f"layer {self.name}: id field {self.id_field!r} is not a field")
+        if self.on_offer is not None and "status" not in names:
+            raise ValueError(f"layer {self.name}: a layer on offer needs a status field")
         self._by_name.update({f.name: f for f in self.fields})
 
     def field(self, name: str) -> FieldSpec:
@@ -113,3 +135,56 @@ class LayerSpec:
 
     def field_names(self, fields: Sequence[FieldSpec] | None = None) -> list[str]:
         return [f.name for f in (self.fields if fields is None else fields)]
+
+
+@dataclass(frozen=True)
+class Budget:
+    """A budget a project draws from: a park's energy quota (能耗指标) or its capacity for
+    one pollutant (排放总量) — or a site's own earmarked quota, drawn from instead of its
+    park's where the site has one.
+
+    ``zh``, ``en`` and ``unit`` name it as the store's refusals do, ``site_zh``,
+    ``site_en`` and ``site_unit`` as match reasons do.
+    """
+
+    key: str
+    """The prefix of its fields; its name in the store's budget checks."""
+    zh: str
+    en: str
+    unit: str
+    total: str
+    """The park's field holding the total."""
+    allocated: str
+    """The park's field holding what is allocated (used)."""
+    left: str
+    """The park's derived field: total less allocated."""
+    earmarked: str
+    """The site's field (parcels, factories) holding its own quota."""
+    site_zh: str
+    site_en: str
+    site_unit: str
+    check: str
+    """Its name in match results (``budget_<check>``)."""
+    need_field: str | None
+    """The project's need of it (a field of the project request and of a reservation),
+    or ``None`` for a pollutant: its entry in the emissions by pollutant."""
+
+
+@dataclass(frozen=True)
+class Utility:
+    """A utility network (电、水、气、热、污水) a site connects to."""
+
+    name: str
+    """Its English name, and its name in match results."""
+    node_kind: str
+    """``kind`` of the infrastructure nodes that supply it."""
+    zh: str
+    fact: str
+    """Its readiness fact: whether the site is connected (通电, 通给水…)."""
+    site_column: str
+    """The site's capacity at its boundary (in ``unit``)."""
+    spare_column: str
+    """A node's spare capacity (power: MVA; the others: ``unit``)."""
+    need_field: str
+    """The project's need (a field of the project request, in ``unit``)."""
+    unit: str

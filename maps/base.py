@@ -17,6 +17,7 @@ import shapely
 from branca.element import Element, MacroElement
 from jinja2 import Template
 
+from layers.catalog import PARKS, ROADS
 from maps.basemap import GAODE, TIANDITU, Basemap
 from maps.gcj02 import shift_geometries
 from maps.html import escape
@@ -250,7 +251,7 @@ def _basemap(m: folium.Map, basemap: Basemap) -> None:
 
 
 def _context(m: folium.Map, context: dict[str, gpd.GeoDataFrame], basemap: Basemap) -> None:
-    parks = context.get("parks")
+    parks = context.get(PARKS.name)
     if parks is not None and len(parks):
         props = [{"_cls": "park", "_label": escape(name)} for name in parks["name"]]
         m.add_child(
@@ -268,7 +269,7 @@ def _context(m: folium.Map, context: dict[str, gpd.GeoDataFrame], basemap: Basem
                 name="园区 Parks",
             )
         )
-    roads = context.get("roads")
+    roads = context.get(ROADS.name)
     if roads is not None and len(roads):
         props = [{"_cls": str(grade or "branch")} for grade in roads["grade"]]
         m.add_child(

@@ -17,7 +17,7 @@ import folium
 import geopandas as gpd
 import numpy as np
 
-from layers.catalog import PARCELS
+from layers.catalog import PARCELS, PARKS, ROADS
 from layers.crs import STORAGE_CRS
 from layers.errors import CRSMismatch
 from layers.frames import GEOMETRY, derive
@@ -86,14 +86,16 @@ def diff_map(
     old = derive(current, PARCELS).set_index(PARCELS.id_field, drop=False)
     new = derive(staged, PARCELS).set_index(PARCELS.id_field, drop=False)
     drawn = _classified(diff(current, staged), old, new)
-    parks = frames_for_context.get("parks")
+    parks = frames_for_context.get(PARKS.name)
     shown = (
         parks
         if parks is not None and len(parks)
         else gpd.GeoSeries([*old.geometry, *new.geometry], crs=STORAGE_CRS)
     )
     bounds = tuple(shown.total_bounds)
-    context = {k: frames_for_context[k] for k in ("parks", "roads") if k in frames_for_context}
+    context = {
+        k: frames_for_context[k] for k in (PARKS.name, ROADS.name) if k in frames_for_context
+    }
     m = new_map(bounds, title=title, basemap=basemap, context=context)
     for cls in CLASSES:
         parcels = drawn[cls]

@@ -13,7 +13,15 @@ import folium
 import geopandas as gpd
 
 from layers.area import M2_PER_MU
-from layers.catalog import FACTORIES, LAND_USE_ZH, ON_OFFER, PARCELS, STOCK_CATEGORY_ZH
+from layers.catalog import (
+    FACTORIES,
+    LAND_USE_ZH,
+    ON_OFFER,
+    PARCELS,
+    PARKS,
+    ROADS,
+    STOCK_CATEGORY_ZH,
+)
 from layers.frames import derive
 from layers.schema import LayerSpec
 from maps.base import (
@@ -65,9 +73,9 @@ def investor_map(
     basemap = basemap or Basemap()
     if tiles:
         check_tiles(popups, basemap)
-    parcels = listed(frames["parcels"], PARCELS)
-    factories = listed(frames["factories"], FACTORIES)
-    parks = frames["parks"][
+    parcels = listed(frames[PARCELS.name], PARCELS)
+    factories = listed(frames[FACTORIES.name], FACTORIES)
+    parks = frames[PARKS.name][
         ["park_id", "name", "name_en", "industries", "desk_tel", "geometry"]
     ].reset_index(drop=True)
     bounds = tuple(parks.total_bounds if len(parks) else parcels.total_bounds)
@@ -75,11 +83,11 @@ def investor_map(
         bounds,
         title="可用土地与厂房 Available land and factories",
         basemap=basemap,
-        context={"parks": parks, "roads": frames["roads"]},
+        context={PARKS.name: parks, ROADS.name: frames[ROADS.name]},
     )
     for frame, kind, layer, name in (
-        (parcels, "land", "parcels", "可出让地块 Land"),
-        (factories, "factory", "factories", "闲置厂房 Factories"),
+        (parcels, "land", PARCELS.name, "可出让地块 Land"),
+        (factories, "factory", FACTORIES.name, "闲置厂房 Factories"),
     ):
         if tiles:
             m.add_child(_tiles_layer(kind, layer, name))
@@ -129,19 +137,20 @@ def _legend() -> str:
 
 
 def _filter(parks: gpd.GeoDataFrame) -> dict[str, object]:
-    """The filter panel's options: parks (escaped), area, and land or factory."""
-    return {
-        "title": "筛选 Filter",
-        "parks": [
+    """The filter panel's options: parks (escaped), area, and land or factory (the
+    panel's option names, not layer names)."""
+    return dict(
+        title="筛选 Filter",
+        parks=[
             (escape(p), escape(f"{n} {e or ''}"))
             for p, n, e in zip(parks["park_id"], parks["name"], parks["name_en"], strict=True)
         ],
-        "parkLabel": "园区 Park",
-        "all": "全部 all",
-        "area": True,
-        "areaLabel": "面积 Area (m²)",
-        "types": [("land", "土地 land"), ("factory", "厂房 factory")],
-    }
+        parkLabel="园区 Park",
+        all="全部 all",
+        area=True,
+        areaLabel="面积 Area (m²)",
+        types=[("land", "土地 land"), ("factory", "厂房 factory")],
+    )
 
 
 POPUP_URL = "/maps/popup/investor/"

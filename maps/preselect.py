@@ -8,7 +8,7 @@ import folium
 import numpy as np
 import shapely
 
-from layers.catalog import INFRA_KINDS
+from layers.catalog import INFRA_KINDS, PARKS, ROADS
 from layers.crs import STORAGE_EPSG, transformer
 from maps.base import FeatureLayer, Script, feature_collection, finish, new_map
 from maps.basemap import Basemap
@@ -43,7 +43,7 @@ def preselect_map(
         _bounds(result, zone),
         title=f"预选址 Pre-selection — {result.request.name}",
         basemap=basemap,
-        context={"parks": zone.parks, "roads": zone.roads},
+        context={PARKS.name: zone.parks, ROADS.name: zone.roads},
     )
     styles = _styles()
     if result.near_misses:

@@ -9,7 +9,7 @@ import folium
 import geopandas as gpd
 import pandas as pd
 
-from layers.catalog import FACT_STATUS_ZH, FACTS, PARCELS
+from layers.catalog import FACT_STATUS_ZH, FACTS, PARCELS, PARKS, ROADS
 from layers.frames import derive
 from layers.readiness import ReadinessLevel
 from maps.base import (
@@ -59,7 +59,7 @@ def readiness_map(
         bounds,
         title="标准地净地条件 Standard-land readiness",
         basemap=basemap,
-        context={"parks": parks, "roads": frames["roads"]},
+        context={PARKS.name: parks, ROADS.name: frames[ROADS.name]},
     )
     if tiles:
         m.add_child(
@@ -82,7 +82,8 @@ def readiness_map(
     m.add_child(
         Script(
             "geoServiceFilter",
-            {"title": "筛选 Filter", "parks": park_names, "parkLabel": "园区", "all": "全部 all"},
+            # The filter panel's options (``parks`` is its option's name, not the layer's).
+            dict(title="筛选 Filter", parks=park_names, parkLabel="园区", all="全部 all"),
         )
     )
     return finish(m)
@@ -93,10 +94,10 @@ def _in_park(
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """The derived parcels (store feature id kept as ``_fid``) and the parks, of one park
     when ``park`` is given."""
-    parcels = derive(frames["parcels"], PARCELS)
+    parcels = derive(frames[PARCELS.name], PARCELS)
     parcels["_fid"] = parcels.index.to_numpy()
     parcels = parcels.reset_index(drop=True)
-    parks = frames["parks"].reset_index(drop=True)
+    parks = frames[PARKS.name].reset_index(drop=True)
     if park is not None:
         parcels = parcels[parcels["park_id"] == park].reset_index(drop=True)
         parks = parks[parks["park_id"] == park].reset_index(drop=True)

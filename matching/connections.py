@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from matching.networks import UtilityNetwork
+from layers.schema import Utility
 from matching.situation import Situation
 
 BoolArray = npt.NDArray[np.bool_]
@@ -47,7 +47,7 @@ class Link:
     capacity: FloatArray
 
 
-def links(s: Situation, networks: tuple[UtilityNetwork, ...]) -> list[Link]:
+def links(s: Situation, networks: tuple[Utility, ...]) -> list[Link]:
     """The request's need of each network and the nodes that can meet it."""
     request, infra = s.request, s.zone.infrastructure
     kinds = infra["kind"].to_numpy(dtype=object)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from layers.catalog import POLLUTANTS
+from layers.catalog import BUDGETS
 from matching.request import ProjectRequest
 from matching.situation import Situation
 
@@ -147,22 +147,19 @@ def _budget_texts(
 def budgets(s: Situation) -> list[Constraint]:
     """Energy quota and each pollutant's allowance: the site's own, or its park's left."""
     request = s.request
-    needs = {"energy": request.energy_tce, **request.emissions_t}
+    by_key = {b.key: b for b in BUDGETS}
+    needs = [(b, getattr(request, b.need_field)) for b in BUDGETS if b.need_field is not None]
+    needs += [(by_key[key], need) for key, need in request.emissions_t.items()]  # as asked
     out = []
-    for key, need in needs.items():
+    for budget, need in needs:
         if not need:  # none stated, or zero: nothing to cover
             continue
-        available, own = s.sites.budgets[key]
+        available, own = s.sites.budgets[budget.key]
         margin = available - need
-        label, unit = (
-            ("能耗指标", "吨标准煤")
-            if key == "energy"
-            else (f"{POLLUTANTS[key][0]}排放总量", "t/年")
-        )
-        en = "energy quota" if key == "energy" else f"{POLLUTANTS[key][1]} allowance"
+        label, unit, en = budget.site_zh, budget.site_unit, budget.site_en
         out.append(
             constraint(
-                f"budget_{key}",
+                f"budget_{budget.check}",
                 f"{label} ({en})",
                 np.nan_to_num(margin, nan=-np.inf) >= 0,
                 margin,

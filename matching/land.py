@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from layers.catalog import INDICATORS, LAND_USE_ZH
+from layers.catalog import INDICATORS, LAND_USE_ZH, UTILITIES
 from layers.readiness import condition_name, day_number
+from layers.schema import Utility
 from matching.assembly import Group
 from matching.constraints import (
     Constraint,
@@ -17,7 +18,7 @@ from matching.constraints import (
     fmt,
     unmeasured,
 )
-from matching.networks import UTILITY_NETWORKS, UtilityNetwork, best_node
+from matching.networks import best_node
 from matching.request import ProjectRequest
 from matching.situation import Situation
 from matching.zone import Sites
@@ -168,7 +169,7 @@ def power(s: Situation) -> list[Constraint]:
 
 
 def _network_texts(
-    best: FloatArray, need: float, network: UtilityNetwork, reach: float
+    best: FloatArray, need: float, network: Utility, reach: float
 ) -> tuple[Text, Text]:
     zh, unit = network.zh, network.unit
 
@@ -194,7 +195,7 @@ def networks(s: Situation) -> list[Constraint]:
     infra = s.zone.infrastructure
     reach = s.request.utility_reach_km
     out = []
-    for network in UTILITY_NETWORKS:
+    for network in UTILITIES:
         need = getattr(s.request, network.need_field)
         if network.name == "power" or need is None:
             continue

@@ -1,8 +1,8 @@
-"""Utility networks (电、水、气、热、污水) and the nodes of them a site can reach.
+"""The nodes of the utility networks (电、水、气、热、污水) a site can reach.
 
-:data:`UTILITY_NETWORKS` is the one table of the networks matching knows: the kind of
-node that supplies each, the site's capacity at its boundary, the node's spare capacity
-and the request's need. The hard constraints and the connection plan both read it.
+The networks are those of :data:`layers.catalog.UTILITIES`: the kind of node that
+supplies each, the site's capacity at its boundary, the node's spare capacity and the
+request's need. The hard constraints and the connection plan both read it.
 """
 
 from __future__ import annotations
@@ -12,42 +12,13 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from layers.catalog import POWER
 from matching.request import ProjectRequest
 from matching.zone import REACH_M, Pairs, Sites, Zone
 
 BoolArray = npt.NDArray[np.bool_]
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
-
-
-@dataclass(frozen=True)
-class UtilityNetwork:
-    """One utility network as matching sees it."""
-
-    name: str
-    node_kind: str
-    """``kind`` of the infrastructure nodes that supply it."""
-    zh: str
-    site_column: str
-    """The site's capacity at its boundary (in ``unit``)."""
-    spare_column: str
-    """A node's spare capacity (power: MVA; the others: ``unit``)."""
-    need_field: str
-    """The request's need, a :class:`~matching.request.ProjectRequest` field."""
-    unit: str
-
-
-POWER = UtilityNetwork("power", "substation", "电力", "power_kva", "spare_mva", "power_kva", "kVA")
-UTILITY_NETWORKS = (
-    POWER,
-    UtilityNetwork("water", "water", "供水", "water_m3d", "spare_m3d", "water_m3d", "m³/日"),
-    UtilityNetwork("gas", "gas", "燃气", "gas_nm3h", "spare_nm3h", "gas_nm3h", "Nm³/时"),
-    UtilityNetwork("heat", "heat", "供热", "heat_mw", "spare_mw", "heat_mw", "MW"),
-    UtilityNetwork(
-        "sewage", "sewage", "污水处理", "sewage_m3d", "spare_m3d", "sewage_m3d", "m³/日"
-    ),
-)
-"""Power first: it has its own constraint (voltage, MVA); the others share one rule."""
 
 
 def best_node(
@@ -103,11 +74,11 @@ def substation_access(request: ProjectRequest, zone: Zone, sites: Sites) -> Acce
     """Computed once per request and shared by the power constraint and the substation
     criterion."""
     need = request.power_mva or 0.0
-    voltage = sites.pair_values(zone, "substation", "voltage_kv")
-    spare = sites.pair_values(zone, "substation", "spare_mva")
+    voltage = sites.pair_values(zone, POWER.node_kind, "voltage_kv")
+    spare = sites.pair_values(zone, POWER.node_kind, POWER.spare_column)
     voltage_ok = np.nan_to_num(voltage) >= (request.min_voltage_kv or 0.0)
     node, dist, best = best_node(
-        sites.distances.pairs["substation"],
+        sites.distances.pairs[POWER.node_kind],
         len(sites),
         reach_m=request.power_reach_km * 1000,
         qualifies=voltage_ok & (spare >= need),

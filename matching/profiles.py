@@ -12,12 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from layers.catalog import FACTORY_STATUS_ZH, PARCEL_STATUS_ZH
+from layers.catalog import FACTORY_STATUS_ZH, PARCEL_STATUS_ZH, POWER, UTILITIES
+from layers.schema import Utility
 from matching import criteria as c
 from matching import factories, land
 from matching.constraints import ConstraintRule, budgets, logistics, status
 from matching.criteria import Criterion
-from matching.networks import POWER, UTILITY_NETWORKS, UtilityNetwork, substation_access
+from matching.networks import substation_access
 from matching.request import ProjectRequest, SiteKind
 from matching.situation import Situation
 from matching.zone import Sites, Zone
@@ -36,7 +37,7 @@ class SiteProfile:
     sites: Callable[[Zone], Sites]
     constraints: tuple[ConstraintRule, ...]
     criteria: tuple[Criterion, ...]
-    networks: tuple[UtilityNetwork, ...]
+    networks: tuple[Utility, ...]
     """The networks its connection plan covers (a building's water and gas are facts of
     the building, checked as constraints)."""
     size_column: str
@@ -80,7 +81,7 @@ LAND = SiteProfile(
         c.AREA_FIT,
         c.PARK_FIT,
     ),
-    networks=UTILITY_NETWORKS,
+    networks=UTILITIES,
     size_column="area_mu",
     size_unit="亩",
     uses_substations=True,

@@ -28,7 +28,16 @@ import numpy.typing as npt
 import pandas as pd
 import shapely
 
-from layers.catalog import FACTORIES, INFRASTRUCTURE, LAYERS, PARCELS, PARKS, POLLUTANTS, ROADS
+from layers.catalog import (
+    BUDGETS,
+    FACTORIES,
+    INFRASTRUCTURE,
+    LAYERS,
+    PARCELS,
+    PARKS,
+    ROADS,
+    UTILITIES,
+)
 from layers.crs import metric_epsg_for
 from layers.frames import derive
 from layers.readiness import condition_days
@@ -36,7 +45,7 @@ from layers.readiness import condition_days
 REACH_M = 10_000.0
 """How far a site looks for utility nodes; requests may ask for less, never more."""
 NEAREST_KINDS = ("interchange", "rail", "airport", "logistics")
-NODE_KINDS = ("substation", "water", "gas", "heat", "sewage")
+NODE_KINDS = tuple(utility.node_kind for utility in UTILITIES)
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -104,7 +113,7 @@ class Sites:
     """Index into ``Zone.parks``, -1 when the site's park is unknown."""
     distances: Distances
     budgets: dict[str, tuple[FloatArray, npt.NDArray[np.bool_]]] = field(default_factory=dict)
-    """Per budget (``"energy"`` and each pollutant): what each site may draw, and whether
+    """Per budget (by :class:`~layers.catalog.Budget` key): what each site may draw, and whether
     that is its own earmarked quota (True) or its park's remaining budget (False)."""
     condition_keys: tuple[str, ...] = ()
     condition_days: npt.NDArray[np.int64] = field(
@@ -263,15 +272,12 @@ def _budgets(
 ) -> dict[str, tuple[FloatArray, npt.NDArray[np.bool_]]]:
     """A site's own earmarked quota where it has one, else its park's remaining budget."""
     out = {}
-    for key, own_col, park_col in [
-        ("energy", "egy_tce", "egy_left"),
-        *((p, f"{p}_t", f"{p}_left") for p in POLLUTANTS),
-    ]:
-        own = frame[own_col].to_numpy(dtype=float)
-        left = parks[park_col].to_numpy(dtype=float) if len(parks) else np.array([np.nan])
+    for budget in BUDGETS:
+        own = frame[budget.earmarked].to_numpy(dtype=float)
+        left = parks[budget.left].to_numpy(dtype=float) if len(parks) else np.array([np.nan])
         from_park = np.where(park >= 0, left[np.maximum(park, 0)], np.nan)
         has_own = ~np.isnan(own)
-        out[key] = (np.where(has_own, own, from_park), has_own)
+        out[budget.key] = (np.where(has_own, own, from_park), has_own)
     return out
 
 

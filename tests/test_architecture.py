@@ -152,3 +152,63 @@ def test_no_import_cycle() -> None:
 def test_the_cycle_check_sees_a_cycle() -> None:
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
     assert _cycles(graph) == [["a", "b", "c"]]
+
+
+# The catalog names the layers; the migrations are history and keep what they said.
+NAMING_ALLOWED = ("layers/catalog.py", "layers/store/migrations/")
+
+
+def _docstrings(tree: ast.AST) -> set[int]:
+    """The ids of the nodes that are docstrings (of a module, class or function), or the
+    attribute docstrings written after an assignment."""
+    found = set()
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if not isinstance(body, list):
+            continue
+        for statement in body:
+            if (
+                isinstance(statement, ast.Expr)
+                and isinstance(statement.value, ast.Constant)
+                and isinstance(statement.value.value, str)
+            ):
+                found.add(id(statement.value))
+    return found
+
+
+def _bare_layer_names(source: str) -> list[tuple[int, str]]:
+    """String constants equal to a layer's name, outside docstrings (f-strings' text
+    parts count too: ``f"parcels{x}"`` is no bare name, ``"parcels"`` is)."""
+    from layers.catalog import LAYERS
+
+    tree = ast.parse(source)
+    docstrings = _docstrings(tree)
+    return [
+        (node.lineno, node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and node.value in LAYERS
+        and id(node) not in docstrings
+    ]
+
+
+def test_no_bare_layer_names_outside_the_catalog() -> None:
+    """A layer is named through its spec (``PARCELS.name``), so a renamed layer or a
+    capability moved is one change in the catalog, and a typo is an import error."""
+    found = []
+    for package in ORDER:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            relative = str(path.relative_to(ROOT))
+            if relative.startswith(NAMING_ALLOWED):
+                continue
+            found += [
+                f"{relative}:{line}: {value!r}"
+                for line, value in _bare_layer_names(path.read_text(encoding="utf-8"))
+            ]
+    assert found == []
+
+
+def test_the_layer_name_check_sees_a_bare_name_but_not_a_docstring() -> None:
+    source = 'def f(x):\n    """On "parcels"."""\n    return x["parcels"], "parks-ish"\n'
+    assert _bare_layer_names(source) == [(3, "parcels")]

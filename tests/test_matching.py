@@ -18,7 +18,17 @@ from pymcdm.methods import TOPSIS
 from pymcdm.normalizations import minmax_normalization
 
 from benchmarks.naive import feasible_parcels
-from layers.catalog import INFRASTRUCTURE, PARCELS, POLLUTANTS
+from layers.catalog import (
+    BUDGETS,
+    FACTORIES,
+    INFRA_KINDS,
+    INFRASTRUCTURE,
+    PARCELS,
+    PARKS,
+    POLLUTANTS,
+    UTILITIES,
+    UTILITY_FACTS,
+)
 from layers.demo import generate_zone
 from layers.errors import InvalidInput
 from layers.store.store import Store
@@ -47,6 +57,24 @@ def _example(name: str, zone: Zone, **kwargs: int) -> MatchResult:
 
 
 # -- the example projects ----------------------------------------------------------------------
+def test_the_catalogs_budgets_and_utilities_name_real_fields() -> None:
+    """Matching, the store and the demo read these tables: each name in them is a field of
+    the layer (or a request field) it says, with the unit it says."""
+    assert [b.key for b in BUDGETS[1:]] == list(POLLUTANTS)
+    request_fields = ProjectRequest.model_fields
+    for b in BUDGETS:
+        assert {b.total, b.allocated, b.left} <= set(PARKS.field_names())
+        assert PARKS.field(b.allocated).unit == PARKS.field(b.total).unit
+        for site in (PARCELS, FACTORIES):
+            assert site.field(b.earmarked).unit == PARKS.field(b.total).unit
+        assert b.need_field is None or b.need_field in request_fields
+    for u in UTILITIES:
+        assert u.node_kind in INFRA_KINDS and u.fact in UTILITY_FACTS
+        assert PARCELS.field(u.site_column).unit == u.unit
+        assert u.spare_column in INFRASTRUCTURE.field_names()
+        assert u.need_field in request_fields
+
+
 def test_crystal_pulling_gets_ready_parcels_with_power(zone: Zone) -> None:
     result = _example("daheng_crystal_pulling.json", zone)
     assert result.sites, "大恒 phase 1 should find sites"

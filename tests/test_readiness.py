@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from layers.catalog import ASSESSMENTS, FACTS, PARCELS, UTILITIES
+from layers.catalog import ASSESSMENTS, FACTS, PARCELS, UTILITY_FACTS
 from layers.demo import generate_zone
 from layers.frames import derive
 from layers.readiness import ReadinessLevel, readiness_expression, readiness_of
@@ -41,11 +41,11 @@ def test_one_missing_assessment_is_partly_ready_and_named(key: str) -> None:
     assert result.gaps == (ASSESSMENTS[key][0],)
 
 
-@pytest.mark.parametrize("key", sorted(UTILITIES))
+@pytest.mark.parametrize("key", sorted(UTILITY_FACTS))
 def test_one_missing_utility_is_named(key: str) -> None:
     result = readiness_of({**_complete(), f"{key}_st": "missing"})
     assert result.level is ReadinessLevel.PARTLY_READY
-    assert result.gaps == (UTILITIES[key][0],)
+    assert result.gaps == (UTILITY_FACTS[key][0],)
 
 
 def test_exempt_counts_as_met() -> None:

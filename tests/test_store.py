@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import geopandas as gpd
 import numpy as np
 import pytest
@@ -11,12 +13,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from geopandas.testing import assert_geodataframe_equal
 
-from layers.catalog import LAYERS, PARCELS, ROADS
+from layers.catalog import LAYERS, ON_OFFER, PARCELS, ROADS
 from layers.demo import generate_zone
 from layers.errors import InvalidInput
 from layers.store.migrate import objects_for
 from layers.store.store import Store
-from layers.store.tables import metadata
+from layers.store.tables import metadata, reservations
 from tests.people import TESTER
 
 
@@ -34,6 +36,25 @@ def test_migrations_build_exactly_the_models(store: Store) -> None:
     # PostGIS' own tables are not ours to model.
     diff = [d for d in diff if not (d[0] == "remove_table" and d[1].name == "spatial_ref_sys")]
     assert diff == []
+
+
+def _check_names(sqltext: str) -> list[str]:
+    """The quoted values a ``layer IN (…)`` CHECK allows, in either store's spelling."""
+    return re.findall(r"'(\w+)'", sqltext)
+
+
+def test_the_reservable_layers_check_is_the_catalogs(store: Store) -> None:
+    """The migrations are history (a CHECK written out by hand), the model reads the
+    catalog: the layers a reservation may name agree in the model and the database."""
+    (model,) = [
+        c
+        for c in reservations.constraints
+        if isinstance(c, sa.CheckConstraint) and c.name == "ck_reservations_layer"
+    ]
+    assert _check_names(str(model.sqltext)) == list(ON_OFFER)
+    checks = sa.inspect(store.engine).get_check_constraints("reservations")
+    (migrated,) = [c for c in checks if c["name"] == "ck_reservations_layer"]
+    assert sorted(_check_names(migrated["sqltext"])) == sorted(ON_OFFER)
 
 
 @pytest.mark.parametrize("layer", list(LAYERS))

@@ -31,11 +31,11 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from layers.catalog import LAYERS, POLLUTANTS
+from layers.catalog import BUDGETS, INFRASTRUCTURE, LAYERS, ON_OFFER, PARKS, POWER
 from layers.errors import Conflict, InvalidInput, StoreError
 from layers.store import audit
 from layers.store.audit import Actor
-from layers.store.reserved import RESERVABLE, active_reservations, by_park, by_substation
+from layers.store.reserved import active_reservations, by_park, by_substation
 from layers.store.tables import LAYER_TABLES, in_force, layer_versions
 
 WRITE_OPTION = "geo_service_write"
@@ -43,15 +43,7 @@ WRITE_OPTION = "geo_service_write"
 _EPS = 1e-9
 ALL = "*"
 """A wildcard for :meth:`Change.touch_budget`: every row, or every budget of a row."""
-
-# Every park budget: its names, unit, and stored total and used columns.
-PARK_BUDGETS: dict[str, tuple[str, str, str, str, str]] = {
-    "egy": ("能耗指标", "energy quota", "tce/年", "egy_total", "egy_alloc"),
-    **{
-        key: (f"{zh}排放容量", f"{en} capacity", "t/年", f"{key}_cap", f"{key}_used")
-        for key, (zh, en) in POLLUTANTS.items()
-    },
-}
+SUBSTATION = POWER.node_kind
 
 
 @dataclass
@@ -79,8 +71,9 @@ class Change:
         self.recorded += 1
 
     def touch_budget(self, layer: str, row_id: str, key: str, *, need: float = 0.0) -> None:
-        """Check budget ``key`` of ``row_id`` (``parks`` or ``infrastructure``; either may be
-        :data:`ALL`) before committing; ``need`` is what this change draws from it."""
+        """Check budget ``key`` of ``row_id`` (a park's :class:`~layers.catalog.Budget` key,
+        or a substation's spare capacity; either may be :data:`ALL`) before committing;
+        ``need`` is what this change draws from it."""
         self.budgets.add((layer, row_id, key))
         if need:
             self.needs[(layer, row_id, key)] = need
@@ -157,7 +150,7 @@ def _stranded(conn: Connection, active: list[sa.RowMapping]) -> list[str]:
     if not active:
         return []
     park_of: dict[tuple[str, str], str] = {}
-    for layer in RESERVABLE:
+    for layer in ON_OFFER:
         ids = [r["site_id"] for r in active if r["layer"] == layer]
         if not ids:
             continue
@@ -167,20 +160,20 @@ def _stranded(conn: Connection, active: list[sa.RowMapping]) -> list[str]:
             sa.select(id_column, table.c.park_id).where(id_column.in_(ids), *in_force(table))
         )
         park_of.update({(layer, str(site)): str(park) for site, park in rows})
-    parks = LAYER_TABLES["parks"]
+    parks = LAYER_TABLES[PARKS.name]
     known_parks = {
         str(p)
         for p in conn.execute(
             sa.select(parks.c.park_id).where(parks.c.park_id.in_({r["park_id"] for r in active}))
         ).scalars()
     }
-    infra = LAYER_TABLES["infrastructure"]
+    infra = LAYER_TABLES[INFRASTRUCTURE.name]
     wanted = {r["substation_id"] for r in active if r["substation_id"] and r["power_mva"]}
     substations = {
         str(s)
         for s in conn.execute(
             sa.select(infra.c.infra_id).where(
-                infra.c.infra_id.in_(wanted), infra.c.kind == "substation"
+                infra.c.infra_id.in_(wanted), infra.c.kind == SUBSTATION
             )
         ).scalars()
     }
@@ -198,7 +191,7 @@ def _check_sites(conn: Connection, sites: set[tuple[str, str]]) -> None:
     """Every site the change wrote lies in a park that exists (parks are few: read once)."""
     if not sites:
         return
-    parks = LAYER_TABLES["parks"]
+    parks = LAYER_TABLES[PARKS.name]
     known = {str(p) for p in conn.execute(sa.select(parks.c.park_id)).scalars()}
     for layer in sorted({layer for layer, _ in sites}):
         spec = LAYERS[layer]
@@ -222,40 +215,40 @@ def _touched(work: Change, layer: str, row_id: str, key: str) -> bool:
 
 
 def _check_park_budgets(work: Change, active: list[sa.RowMapping]) -> None:
-    if not any(layer == "parks" for layer, _, _ in work.budgets):
+    if not any(layer == PARKS.name for layer, _, _ in work.budgets):
         return
-    parks = LAYER_TABLES["parks"]
+    parks = LAYER_TABLES[PARKS.name]
     reserved = by_park(active)
     for row in work.conn.execute(sa.select(parks)).mappings():
-        park_id = str(row["park_id"])
-        taken = reserved.get(park_id, {"energy": 0.0, "emissions": {}})
-        for key, (zh, en, unit, total_column, used_column) in PARK_BUDGETS.items():
-            if not _touched(work, "parks", park_id, key):
+        park_id = str(row[PARKS.id_field])
+        taken = reserved.get(park_id, {})
+        for b in BUDGETS:
+            if not _touched(work, PARKS.name, park_id, b.key):
                 continue
-            drawn = taken["energy"] if key == "egy" else taken["emissions"].get(key, 0.0)
-            total = row[total_column]
+            total = row[b.total]
             if total is None:
                 continue  # no budget recorded for this park: nothing to draw from
-            used = row[used_column] or 0.0
+            used = row[b.allocated] or 0.0
             _check_budget(
-                work, ("parks", park_id, key), f"园区 {park_id} {zh}", f"park {park_id}: {en}",
-                unit, total=total, used=used, reserved=drawn,
+                work, (PARKS.name, park_id, b.key), f"园区 {park_id} {b.zh}",
+                f"park {park_id}: {b.en}", b.unit, total=total, used=used,
+                reserved=taken.get(b.key, 0.0),
             )  # fmt: skip
 
 
 def _check_substations(work: Change, active: list[sa.RowMapping]) -> None:
-    if not any(layer == "infrastructure" for layer, _, _ in work.budgets):
+    if not any(layer == INFRASTRUCTURE.name for layer, _, _ in work.budgets):
         return
-    infra = LAYER_TABLES["infrastructure"]
+    infra = LAYER_TABLES[INFRASTRUCTURE.name]
     reserved = by_substation(active)
     rows = work.conn.execute(
-        sa.select(infra.c.infra_id, infra.c.spare_mva).where(infra.c.kind == "substation")
+        sa.select(infra.c.infra_id, infra.c[POWER.spare_column]).where(infra.c.kind == SUBSTATION)
     )
     for substation, spare in rows:
-        if not _touched(work, "infrastructure", str(substation), "spare_mva"):
+        if not _touched(work, INFRASTRUCTURE.name, str(substation), POWER.spare_column):
             continue
         _check_budget(
-            work, ("infrastructure", str(substation), "spare_mva"),
+            work, (INFRASTRUCTURE.name, str(substation), POWER.spare_column),
             f"变电站 {substation} 剩余容量", f"substation {substation}: spare capacity", "MVA",
             total=spare or 0.0, used=0.0, reserved=reserved.get(str(substation), 0.0),
         )  # fmt: skip
@@ -278,7 +271,7 @@ def _check_budget(
     need = work.needs.get(budget)
     if need is None and work.overridable and work.override:
         return  # an edit made on purpose, with its reason in the audit row
-    label = f"{budget[1]}.{budget[2] if budget[0] == 'parks' else 'spare_mva'}"
+    label = f"{budget[1]}.{budget[2]}"
     if need is not None:
         before = left + need
         message = (

@@ -18,7 +18,6 @@ import shapely
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from layers.catalog import ON_OFFER
 from layers.crs import STORAGE_EPSG
 from layers.errors import InvalidInput, NotFound
 from layers.schema import FieldSpec, LayerSpec
@@ -27,8 +26,8 @@ from layers.store.audit import Actor
 from layers.store.change import ALL, change
 from layers.store.feature_query import FeaturePage, FeatureQuery, compile_query
 from layers.store.relate import SQLITE_RELATE
-from layers.store.reserved import DRAWN, RESERVABLE, draw_down, reserved_status
-from layers.store.tables import LAYER_TABLES, LEDGERS, RELEASED, in_force, layer_versions
+from layers.store.reserved import draw_down, reserved_status
+from layers.store.tables import LAYER_TABLES, in_force, layer_versions
 
 BBox = tuple[float, float, float, float]
 
@@ -113,7 +112,7 @@ class Features:
         else:
             columns.append(sa.type_coerce(table.c.geom, sa.LargeBinary))
         with self.engine.connect() as conn:
-            if release is None and spec.name in RELEASED:
+            if release is None and spec.released:
                 # One release for the whole read, even across the two queries below.
                 current = releases.current_id(conn)
                 release = current if current is not None else -1
@@ -122,7 +121,7 @@ class Features:
                 limit=limit, offset=offset, fids=fids,
             )  # fmt: skip
             frame = rows.to_frame(spec, conn.execute(query).all())
-            if spec.name in DRAWN and not as_stored:
+            if spec.drawn_down and not as_stored:
                 frame = draw_down(conn, spec, frame)
         return frame
 
@@ -163,7 +162,7 @@ class Features:
         not even then on the last page (it is the offset plus what the page holds)."""
         spec = query.layer
         selection = compile_query(query, self.scope(spec, query.fields), self.on_offer(spec))
-        release = self._release_in_force() if spec.name in RELEASED else None
+        release = self._release_in_force() if spec.released else None
         versions = self.versions()
         ids = self.ids(
             spec, bbox=query.bbox, where=selection.where, order_by=selection.order_by,
@@ -215,9 +214,9 @@ class Features:
         readers see it: a reserved site is not on offer); none for other layers.
 
         What the public is shown of a site layer, everywhere: items, maps, tiles."""
-        if spec.name not in ON_OFFER:
+        if spec.on_offer is None:
             return []
-        return [column(spec, "status") == ON_OFFER[spec.name]]
+        return [column(spec, "status") == spec.on_offer]
 
     def versions(self) -> dict[str, int]:
         """The version of every layer (0 for a layer never written)."""
@@ -293,7 +292,7 @@ class Features:
                     f"(layer {spec.name} already holds {existing} features; pass --replace)"
                 )
             after: dict[str, Any] = {"features": len(records)}
-            if spec.name in RELEASED:
+            if spec.released:
                 name, data = source or ("(geo-service load)", b"")
                 years = pd.to_numeric(frame.get("list_year"), errors="coerce")
                 year = int(years.max()) if years is not None and years.notna().any() else None
@@ -304,13 +303,13 @@ class Features:
                 releases.switch(conn, release, actor)
                 after["release"] = release
             else:
-                if spec.name in LEDGERS:
+                if spec.ledger:
                     # Versions go on from the replaced rows': an edit made from an old
                     # version must stay stale, never match a restarted count.
                     newest = conn.execute(sa.select(sa.func.max(table.c.row_version))).scalar()
                     for record in records:
                         record["row_version"] = int(newest or 0) + 1
-                if spec.name in DRAWN:  # the new rows must still carry what is reserved
+                if spec.drawn_down:  # the new rows must still carry what is reserved
                     work.touch_budget(spec.name, ALL, ALL)
                 conn.execute(table.delete())
                 rows.insert(conn, table, records, progress)
@@ -322,7 +321,7 @@ def column(spec: LayerSpec, name: str, *, as_stored: bool = False) -> sa.ColumnE
     """A stored column as readers see it: a site with an active reservation is
     ``reserved`` whatever its stored status (unless ``as_stored``)."""
     table = LAYER_TABLES[spec.name]
-    if name == "status" and spec.name in RESERVABLE and not as_stored:
+    if name == "status" and spec.on_offer is not None and not as_stored:
         return reserved_status(table, spec.id_field).label("status")
     return table.c[name]
 

@@ -20,15 +20,15 @@ import geopandas as gpd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from layers.catalog import LAYERS
+from layers.catalog import BUDGETS, INFRASTRUCTURE, LAYERS, LEDGERS, PARKS, POWER
 from layers.errors import Conflict, InvalidInput, LayerValidationError, NotFound, Problem
 from layers.frames import GEOMETRY, conform
 from layers.geojson import plain as _plain
 from layers.schema import LayerSpec
 from layers.store.audit import Actor
-from layers.store.change import PARK_BUDGETS, Change, change
+from layers.store.change import Change, change
 from layers.store.ledger_checks import check_edit, typed_problems, whole_number
-from layers.store.tables import LAYER_TABLES, LEDGERS, ledger_history
+from layers.store.tables import LAYER_TABLES, ledger_history
 
 
 class Ledgers:
@@ -310,12 +310,12 @@ def _commit(
 def _touch(work: Change, layer: str, edit: _Edit) -> None:
     """What the change must check before it commits, for the fields an edit set."""
     for name in edit.after:
-        if layer == "parks":
-            for key, (*_, total, used) in PARK_BUDGETS.items():
-                if name in (total, used):
-                    work.touch_budget("parks", edit.feature_id, key)
-        elif layer == "infrastructure" and name in ("spare_mva", "kind"):
-            work.touch_budget("infrastructure", edit.feature_id, "spare_mva")
+        if layer == PARKS.name:
+            for budget in BUDGETS:
+                if name in (budget.total, budget.allocated):
+                    work.touch_budget(layer, edit.feature_id, budget.key)
+        elif layer == INFRASTRUCTURE.name and name in (POWER.spare_column, "kind"):
+            work.touch_budget(layer, edit.feature_id, POWER.spare_column)
         elif name == "park_id":
             work.touch_site(layer, edit.feature_id)
 

@@ -19,13 +19,13 @@ import geopandas as gpd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from layers.catalog import LAYERS
+from layers.catalog import LAYERS, RELEASED
 from layers.errors import Conflict, InvalidInput, NotFound
 from layers.schema import LayerSpec
 from layers.store import rows
 from layers.store.audit import Actor
 from layers.store.change import change
-from layers.store.tables import LAYER_TABLES, RELEASED, stock_current, stock_releases
+from layers.store.tables import LAYER_TABLES, stock_current, stock_releases
 
 CHINA = dt.timezone(dt.timedelta(hours=8), "CST")
 """The zone's day: a date asked for ends at midnight UTC+8."""

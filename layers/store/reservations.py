@@ -22,12 +22,21 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from layers.catalog import LAYERS, POLLUTANTS
+from layers.catalog import (
+    BUDGETS,
+    DRAWN,
+    INFRASTRUCTURE,
+    LAYERS,
+    ON_OFFER,
+    PARKS,
+    POLLUTANTS,
+    POWER,
+)
 from layers.errors import Conflict, InvalidInput, NotFound
 from layers.schema import LayerSpec
 from layers.store.audit import Actor
 from layers.store.change import change
-from layers.store.reserved import DRAWN, RESERVABLE, reserved_status
+from layers.store.reserved import reserved_status
 from layers.store.tables import LAYER_TABLES, in_force, reservations
 
 
@@ -51,6 +60,12 @@ class Needs:
             raise InvalidInput(
                 "有用电需求时须指定变电站 (name the substation that will serve the power need)"
             )
+
+    def draws(self) -> dict[str, float]:
+        """What the project draws, by :class:`~layers.catalog.Budget` key: energy, then
+        the pollutants it names."""
+        own = {b.key: getattr(self, b.need_field) for b in BUDGETS if b.need_field is not None}
+        return {**own, **self.emissions_t}
 
 
 @dataclass(frozen=True)
@@ -98,7 +113,7 @@ class Reservations:
         budget (the park's energy quota or a pollutant's capacity, the substation's spare
         capacity) would be overdrawn — naming the budget, what is needed and what is left.
         """
-        if layer not in RESERVABLE:
+        if layer not in ON_OFFER:
             raise InvalidInput(
                 f"只能预留地块或厂房 (only parcels or factories can be reserved): {layer}"
             )
@@ -109,16 +124,15 @@ class Reservations:
             with change(self.engine, {layer, *DRAWN}, actor=actor) as work:
                 conn = work.conn
                 park_id = _check_site(conn, spec, site_id)
-                _check_exists(conn, "parks", park_id)
-                draws = {"egy": needs.energy_tce, **needs.emissions_t}
-                for key, amount in draws.items():
+                _check_exists(conn, PARKS, park_id)
+                for key, amount in needs.draws().items():
                     if amount > 0:
-                        work.touch_budget("parks", park_id, key, need=amount)
+                        work.touch_budget(PARKS.name, park_id, key, need=amount)
                 if needs.power_mva > 0:
                     substation = str(needs.substation_id)
-                    _check_exists(conn, "infrastructure", substation)
+                    _check_exists(conn, INFRASTRUCTURE, substation)
                     work.touch_budget(
-                        "infrastructure", substation, "spare_mva", need=needs.power_mva
+                        INFRASTRUCTURE.name, substation, POWER.spare_column, need=needs.power_mva
                     )
                 new_id = conn.execute(
                     reservations.insert()
@@ -139,7 +153,7 @@ class Reservations:
                 ).scalar_one()
                 work.record(
                     "reservation.create", f"{layer} {site_id}",
-                    before={"status": RESERVABLE[layer]},
+                    before={"status": ON_OFFER[layer]},
                     after={"status": "reserved", "reservation": new_id, "project": project,
                            "energy_tce": needs.energy_tce, "emissions_t": dict(needs.emissions_t),
                            "power_mva": needs.power_mva, "substation": needs.substation_id},
@@ -177,7 +191,7 @@ class Reservations:
             work.record(
                 "reservation.release", f"{row['layer']} {row['site_id']}",
                 before={"status": "reserved", "reservation": reservation_id},
-                after={"status": RESERVABLE[row["layer"]]},
+                after={"status": ON_OFFER[row["layer"]]},
             )  # fmt: skip
         return self.get(reservation_id)
 
@@ -220,20 +234,20 @@ def _check_site(conn: Connection, spec: LayerSpec, site_id: str) -> str:
         raise Conflict(
             f"{spec.zh} {site_id} 已为项目 {holder} 预留 (already reserved for {holder})"
         )
-    if row.status != RESERVABLE[spec.name]:
+    if row.status != ON_OFFER[spec.name]:
         raise Conflict(f"{spec.zh} {site_id} 状态为 {row.status}, 不可预留 (not on offer)")
     return str(row.park_id)
 
 
-def _check_exists(conn: Connection, layer: str, row_id: str) -> None:
+def _check_exists(conn: Connection, spec: LayerSpec, row_id: str) -> None:
     """The park, or the substation, a reservation draws from exists."""
-    table = LAYER_TABLES[layer]
-    if layer == "parks":
+    table = LAYER_TABLES[spec.name]
+    if spec is PARKS:
         query = sa.select(table.c.park_id).where(table.c.park_id == row_id)
         missing = f"园区 {row_id} 不存在 (no park {row_id})"
     else:
         query = sa.select(table.c.infra_id).where(
-            table.c.infra_id == row_id, table.c.kind == "substation"
+            table.c.infra_id == row_id, table.c.kind == POWER.node_kind
         )
         missing = f"变电站 {row_id} 不存在 (no substation {row_id})"
     if conn.execute(query).first() is None:

@@ -13,17 +13,12 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from layers.catalog import ON_OFFER
+from layers.catalog import BUDGETS, INFRASTRUCTURE, PARKS, POWER
 from layers.schema import LayerSpec
 from layers.store.tables import reservations
 
 if TYPE_CHECKING:
     import geopandas as gpd
-
-RESERVABLE = ON_OFFER
-"""Layers whose sites can be reserved, and the status a site must have to be."""
-DRAWN = ("parks", "infrastructure")
-"""Layers whose budgets active reservations draw down when read."""
 
 
 def reserved_status(table: sa.Table, id_field: str) -> sa.ColumnElement[Any]:
@@ -43,17 +38,17 @@ def draw_down(conn: Connection, spec: LayerSpec, frame: gpd.GeoDataFrame) -> gpd
     if not active or frame.empty:
         return frame
     out = frame.copy()
-    if spec.name == "parks":
+    if spec.name == PARKS.name:
         for park_id, needs in by_park(active).items():
-            rows = out["park_id"] == park_id
-            out.loc[rows, "egy_alloc"] = out.loc[rows, "egy_alloc"].fillna(0) + needs["energy"]
-            for key, amount in needs["emissions"].items():
-                column = f"{key}_used"
-                out.loc[rows, column] = out.loc[rows, column].fillna(0) + amount
+            rows = out[PARKS.id_field] == park_id
+            for budget in BUDGETS:
+                if budget.key in needs:
+                    column = budget.allocated
+                    out.loc[rows, column] = out.loc[rows, column].fillna(0) + needs[budget.key]
     else:
         for substation, power in by_substation(active).items():
-            rows = out["infra_id"] == substation
-            out.loc[rows, "spare_mva"] = out.loc[rows, "spare_mva"] - power
+            rows = out[INFRASTRUCTURE.id_field] == substation
+            out.loc[rows, POWER.spare_column] = out.loc[rows, POWER.spare_column] - power
     return out
 
 
@@ -63,14 +58,17 @@ def active_reservations(conn: Connection) -> list[sa.RowMapping]:
     return list(conn.execute(query).mappings())
 
 
-def by_park(active: list[sa.RowMapping]) -> dict[str, dict[str, Any]]:
-    """Energy (tce) and emissions (t by pollutant) that reservations draw, by park."""
-    out: dict[str, dict[str, Any]] = {}
+def by_park(active: list[sa.RowMapping]) -> dict[str, dict[str, float]]:
+    """What reservations draw, by park and :class:`~layers.catalog.Budget` key: energy
+    (tce) always, and each pollutant (t) a reservation names."""
+    out: dict[str, dict[str, float]] = {}
     for row in active:
-        park = out.setdefault(row["park_id"], {"energy": 0.0, "emissions": {}})
-        park["energy"] += row["energy_tce"]
+        park = out.setdefault(row["park_id"], {})
+        for budget in BUDGETS:
+            if budget.need_field is not None:
+                park[budget.key] = park.get(budget.key, 0.0) + row[budget.need_field]
         for key, amount in json.loads(row["emissions"]).items():
-            park["emissions"][key] = park["emissions"].get(key, 0.0) + amount
+            park[key] = park.get(key, 0.0) + amount
     return out
 
 

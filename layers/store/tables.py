@@ -12,7 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from layers.catalog import LAYERS
+from layers.catalog import LAYERS, ON_OFFER, RELEASED
 from layers.schema import FieldSpec, LayerSpec
 from layers.store.types import Geometry4490
 
@@ -40,18 +40,10 @@ def _column_type(f: FieldSpec) -> sa.types.TypeEngine[Any]:
     return types[f.kind]
 
 
-RELEASED = ("parcels",)
-"""Layers published in releases (the yearly stock list): their rows carry ``release_id``
-and readers see the release the ``stock_current`` pointer names."""
-
-
-LEDGERS = ("parks", "factories", "infrastructure")
-"""Layers the park service centres update quarterly, row by row: each row carries a
-``row_version`` for optimistic concurrency, and every edit is kept in ``ledger_history``."""
-
-
 def _layer_table(spec: LayerSpec) -> sa.Table:
-    released = spec.name in RELEASED
+    """A layer's table: released layers' rows carry ``release_id`` (readers see the release
+    the ``stock_current`` pointer names), ledgers' rows ``row_version``."""
+    released = spec.released
     release = sa.Column(
         "release_id", sa.Integer, sa.ForeignKey("stock_releases.id"), nullable=False, index=True
     )
@@ -61,7 +53,7 @@ def _layer_table(spec: LayerSpec) -> sa.Table:
         metadata,
         sa.Column("fid", sa.Integer, primary_key=True, autoincrement=True),
         *([release] if released else []),
-        *([version] if spec.name in LEDGERS else []),
+        *([version] if spec.ledger else []),
         *(
             sa.Column(f.name, _column_type(f), nullable=not f.required, comment=f"{f.zh} {f.en}")
             for f in spec.stored_fields
@@ -153,7 +145,7 @@ reservations = sa.Table(
     sa.Column("reserved_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("released_by", sa.Text),
     sa.Column("released_at", sa.DateTime(timezone=True)),
-    sa.CheckConstraint("layer IN ('parcels', 'factories')", name="layer"),
+    sa.CheckConstraint(f"layer IN ({', '.join(map(repr, ON_OFFER))})", name="layer"),
     sa.CheckConstraint("status IN ('active', 'released')", name="status"),
     sa.CheckConstraint("energy_tce >= 0 AND power_mva >= 0", name="needs"),
     # One active reservation per site: a second planner gets a conflict.

@@ -115,7 +115,7 @@ def _delete_demo_store(url: str) -> None:
     zone: the demo's default store is the service's default store too."""
     import sqlalchemy as sa
 
-    from layers.demo import SYNTHETIC
+    from layers.demo.setting import SYNTHETIC
     from layers.store.store import Store
 
     parsed = sa.make_url(url)

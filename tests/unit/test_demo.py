@@ -9,7 +9,8 @@ import shapely
 from geopandas.testing import assert_geodataframe_equal
 
 from layers.catalog import ASSESSMENTS, LAYERS, POLLUTANTS
-from layers.demo import AIRPORT, SYNTHETIC, generate_zone
+from layers.demo import generate_zone
+from layers.demo.setting import AIRPORT, SYNTHETIC
 from layers.frames import conform, derive
 
 

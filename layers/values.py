@@ -1,4 +1,5 @@
-"""Field values: a column as read, parsed to its field's kind and checked against its spec.
+"""Field values: what each kind of field is (:data:`TYPES`, the one registry of kinds),
+and a column as read, parsed to its field's kind and checked against its spec.
 
 Canonical column types: ``str`` → object (``None`` for missing), ``float`` → float64
 (NaN), ``int`` → nullable Int64, ``bool`` → nullable boolean, ``date`` → object of

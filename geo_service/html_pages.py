@@ -18,19 +18,9 @@ from typing import Any
 
 from fastapi.responses import HTMLResponse
 
-from layers.catalog import (
-    FACT_STATUS_ZH,
-    FACTORIES,
-    FACTORY_STATUS_ZH,
-    INFRA_KINDS,
-    INFRASTRUCTURE,
-    LAND_USE_ZH,
-    LAYERS,
-    PARCEL_STATUS_ZH,
-    PARCELS,
-    STOCK_CATEGORY_ZH,
-)
+from layers.catalog import LAYERS
 from layers.schema import FieldSpec, LayerSpec
+from layers.values import field_type
 
 HTML = "text/html"
 _CSS = """
@@ -67,8 +57,6 @@ _HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Vary": "Accept",
 }
-_STATUS_ZH = {PARCELS.name: PARCEL_STATUS_ZH, FACTORIES.name: FACTORY_STATUS_ZH}
-_KIND_ZH = {kind: zh for kind, (zh, _en) in INFRA_KINDS.items()}
 
 
 def e(value: object) -> str:
@@ -103,26 +91,11 @@ def text(value: object) -> str:
     return str(value)
 
 
-def _gloss(layer: str, name: str, value: object) -> str:
-    """The Chinese name of a coded value (``M1`` → 一类工业用地), or nothing."""
-    if not isinstance(value, str):
-        return ""
-    if name == "land_use":
-        return LAND_USE_ZH.get(value, "")
-    if name == "stock_cat":
-        return STOCK_CATEGORY_ZH.get(value, "")
-    if name == "status":
-        return _STATUS_ZH.get(layer, {}).get(value, "")
-    if name == "kind" and layer == INFRASTRUCTURE.name:
-        return _KIND_ZH.get(value, "")
-    if name.endswith("_st"):
-        return FACT_STATUS_ZH.get(value, "")
-    return ""
-
-
-def _value(layer: str, f: FieldSpec, value: object, *, unit: bool) -> str:
-    gloss = _gloss(layer, f.name, value)
-    extra = f"<small> {e(gloss)}</small>" if gloss else ""
+def _value(f: FieldSpec, value: object, *, unit: bool) -> str:
+    """A property's value as HTML, with the Chinese label of a coded value (``M1`` →
+    一类工业用地) and, where asked, its unit."""
+    label = f.label(value)
+    extra = f"<small> {e(label[0])}</small>" if label else ""
     if unit and f.unit and value is not None:
         extra += f"<small> {e(f.unit)}</small>"
     return e(text(value)) + extra
@@ -325,21 +298,6 @@ def items_page(
     the GeoJSON ``features``, given as their JSON text), a column per field of ``fields``
     (the fields the GeoJSON was written with). No geometry: coordinates are in the
     GeoJSON alternate."""
-    rows = []
-    for feature in map(json.loads, features):
-        fid = feature["id"]
-        href = f"{base}/collections/{spec.name}/items/{fid}?f=html"
-        cells = "".join(
-            f'<td data-field="{e(f.name)}"{_numeric(f)}>'
-            f"{_value(spec.name, f, feature['properties'][f.name], unit=False)}</td>"
-            for f in fields
-        )
-        rows.append(f'<tr id="f-{e(fid)}"><td data-field="id">{_a(href, e(fid))}</td>{cells}</tr>')
-    columns = "".join(
-        f'<th scope="col" data-field="{e(f.name)}">{e(f.zh)}<br><span class="en" lang="en">'
-        f"{e(f.en)}</span>{f'<br><small>({e(f.unit)})</small>' if f.unit else ''}</th>"
-        for f in fields
-    )
     links = head["links"]
     pages = " ".join(
         _link(link, label)
@@ -360,9 +318,7 @@ def items_page(
         _h(1, f"{spec.zh} · 要素", f"{spec.en} · Features")
         + _facts(facts)
         + f'<nav class="pages">{pages}</nav>'
-        + f'<div class="scroll"><table><thead><tr><th scope="col" data-field="id">编号<br>'
-        f'<span class="en" lang="en">id</span></th>{columns}</tr></thead>'
-        f"<tbody>{''.join(rows)}</tbody></table></div>"
+        + _items_table(spec, fields, features, base=base)
         + f'<nav class="pages">{pages}</nav>'
         + "<p>坐标见 GeoJSON (coordinates are in the GeoJSON alternate) · "
         + _a(f"{base}/maps/investor", "投资者地图 Investor map")
@@ -378,8 +334,35 @@ def items_page(
     return _page(f"{spec.zh} {spec.en} · 要素 Features", crumbs, main, links)
 
 
+def _items_table(
+    spec: LayerSpec, fields: Sequence[FieldSpec], features: Sequence[str | bytes], *, base: str
+) -> str:
+    """The features (their GeoJSON text) as a scrolling table: a row per feature, its id
+    linked to its page, and a column per field of ``fields`` with its labels and unit."""
+    rows = []
+    for feature in map(json.loads, features):
+        fid = feature["id"]
+        href = f"{base}/collections/{spec.name}/items/{fid}?f=html"
+        cells = "".join(
+            f'<td data-field="{e(f.name)}"{_numeric(f)}>'
+            f"{_value(f, feature['properties'][f.name], unit=False)}</td>"
+            for f in fields
+        )
+        rows.append(f'<tr id="f-{e(fid)}"><td data-field="id">{_a(href, e(fid))}</td>{cells}</tr>')
+    columns = "".join(
+        f'<th scope="col" data-field="{e(f.name)}">{e(f.zh)}<br><span class="en" lang="en">'
+        f"{e(f.en)}</span>{f'<br><small>({e(f.unit)})</small>' if f.unit else ''}</th>"
+        for f in fields
+    )
+    return (
+        '<div class="scroll"><table><thead><tr><th scope="col" data-field="id">编号<br>'
+        f'<span class="en" lang="en">id</span></th>{columns}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table></div>"
+    )
+
+
 def _numeric(f: FieldSpec) -> str:
-    return ' class="n"' if f.kind in ("int", "float") else ""
+    return ' class="n"' if field_type(f).numeric else ""
 
 
 def item_page(
@@ -391,7 +374,7 @@ def item_page(
         f'<tr data-field="{e(f.name)}"><th scope="row">{e(f.zh)} '
         f'<span class="en" lang="en">{e(f.en)}</span></th>'
         f'<td data-field="{e(f.name)}">'
-        f"{_value(spec.name, f, feature['properties'][f.name], unit=True)}</td></tr>"
+        f"{_value(f, feature['properties'][f.name], unit=True)}</td></tr>"
         for f in fields
     )
     main = (

@@ -26,6 +26,7 @@ from layers import output_crs
 from layers.catalog import LAYERS
 from layers.crs import STORAGE_EPSG, gk3_epsg, gk3_zone
 from layers.schema import FieldSpec, LayerSpec
+from layers.values import field_type
 
 # Every route looks at the caller: a key sent is checked even where the answer is the
 # same for everyone, so a client with a wrong key learns it at once (401), not later.
@@ -131,23 +132,20 @@ def collection(
     return html_pages.collection_page(body, base=base_url(request)) if as_html else body
 
 
-_JSON_TYPES = {"str": "string", "int": "integer", "float": "number", "bool": "boolean"}
-
-
 _GEOMETRY_SCHEMA = {"$ref": "https://geojson.org/schema/Geometry.json"}
 
 
 def _field_schema(f: FieldSpec) -> dict[str, Any]:
     """JSON Schema of one field's values (``null`` allowed where the field may be empty)."""
     schema: dict[str, Any] = {"title": f"{f.zh} ({f.en})"}
-    kind = "string" if f.kind == "date" else _JSON_TYPES[f.kind]
+    ft = field_type(f)
     # GDAL (3.6) reads only a single type name, not ["number", "null"]: empty values are
     # said with OpenAPI's "nullable" (which JSON Schema validators ignore).
-    schema["type"] = kind
+    schema["type"] = ft.json_type
     if not f.required:
         schema["nullable"] = True
-    if f.kind == "date":
-        schema["format"] = "date"
+    if ft.json_format:
+        schema["format"] = ft.json_format
     if f.choices:
         schema["enum"] = list(f.choices)
     if f.minimum is not None:

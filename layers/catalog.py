@@ -8,28 +8,40 @@ fact (for ``planned`` the expected date). Units are in the field specs.
 
 from __future__ import annotations
 
-from layers.schema import Audience, Budget, FieldSpec, LayerSpec, Utility
+from layers.schema import Audience, Budget, FieldSpec, Label, LayerSpec, Utility
 
 INTERNAL = Audience.INTERNAL
 POLYGONAL = ("Polygon", "MultiPolygon")
 
-LAND_USE = ("M1", "M2", "M3", "W1", "W2", "A35")
-LAND_USE_ZH = {
-    "M1": "一类工业用地",
-    "M2": "二类工业用地",
-    "M3": "三类工业用地",
-    "W1": "一类物流仓储用地",
-    "W2": "二类物流仓储用地",
-    "A35": "科研用地",
+# Coded values and their labels (中文, English); the fields below hold them as ``labels``.
+LAND_USE: dict[str, Label] = {
+    "M1": ("一类工业用地", "Class-1 industrial"),
+    "M2": ("二类工业用地", "Class-2 industrial"),
+    "M3": ("三类工业用地", "Class-3 industrial"),
+    "W1": ("一类物流仓储用地", "Class-1 logistics and warehousing"),
+    "W2": ("二类物流仓储用地", "Class-2 logistics and warehousing"),
+    "A35": ("科研用地", "research and development"),
 }
-STOCK_CATEGORY_ZH = {"existing": "存量可出让", "new": "增量可报批"}
-PARCEL_STATUS_ZH = {
-    "available": "可出让",
-    "reserved": "已预留",
-    "transferred": "已出让",
-    "withdrawn": "已撤回",
+STOCK_CATEGORY: dict[str, Label] = {
+    "existing": ("存量可出让", "existing land, for transfer"),
+    "new": ("增量可报批", "new land, for approval"),
 }
-FACTORY_STATUS_ZH = {"idle": "闲置", "reserved": "已预留", "leased": "已出租", "sold": "已出售"}
+PARCEL_STATUS: dict[str, Label] = {
+    "available": ("可出让", "available"),
+    "reserved": ("已预留", "reserved"),
+    "transferred": ("已出让", "transferred"),
+    "withdrawn": ("已撤回", "withdrawn"),
+}
+FACTORY_STATUS: dict[str, Label] = {
+    "idle": ("闲置", "idle"),
+    "reserved": ("已预留", "reserved"),
+    "leased": ("已出租", "leased"),
+    "sold": ("已出售", "sold"),
+}
+# The Chinese labels alone, as matching/ reads them.
+LAND_USE_ZH = {value: zh for value, (zh, _en) in LAND_USE.items()}
+PARCEL_STATUS_ZH = {value: zh for value, (zh, _en) in PARCEL_STATUS.items()}
+FACTORY_STATUS_ZH = {value: zh for value, (zh, _en) in FACTORY_STATUS.items()}
 
 # Pollutants with a total-emission budget (排放总量), t/年.
 POLLUTANTS: dict[str, tuple[str, str]] = {
@@ -66,8 +78,12 @@ UTILITY_FACTS: dict[str, tuple[str, str]] = {
     "u_heat": ("通热力", "heat"),
 }
 FACTS = {**ASSESSMENTS, **LAND_WORKS, **UTILITY_FACTS}
-FACT_STATUS = ("done", "planned", "missing", "exempt")
-FACT_STATUS_ZH = {"done": "已完成", "planned": "计划中", "missing": "未完成", "exempt": "不涉及"}
+FACT_STATUS: dict[str, Label] = {
+    "done": ("已完成", "done"),
+    "planned": ("计划中", "planned"),
+    "missing": ("未完成", "missing"),
+    "exempt": ("不涉及", "exempt"),
+}
 
 # Standard-land control indicators and planning conditions: key → (中文, English, unit).
 INDICATORS: dict[str, tuple[str, str, str]] = {
@@ -85,7 +101,7 @@ INDICATORS: dict[str, tuple[str, str, str]] = {
 def _fact_fields() -> tuple[FieldSpec, ...]:
     out: list[FieldSpec] = []
     for key, (zh, en) in FACTS.items():
-        out.append(FieldSpec(f"{key}_st", "str", f"{zh}状态", f"{en}: status", choices=FACT_STATUS))
+        out.append(FieldSpec(f"{key}_st", "str", f"{zh}状态", f"{en}: status", labels=FACT_STATUS))
         out.append(FieldSpec(f"{key}_dt", "date", f"{zh}日期", f"{en}: date (expected if planned)"))
     return tuple(out)
 
@@ -218,14 +234,14 @@ PARCELS = LayerSpec(
         FieldSpec("parcel_id", "str", "宗地编号", "parcel id", required=True),
         FieldSpec("name", "str", "地块名称", "name"),
         FieldSpec("park_id", "str", "所属园区", "park id", required=True),
-        FieldSpec("land_use", "str", "用地性质", "land-use class", required=True, choices=LAND_USE),
+        FieldSpec("land_use", "str", "用地性质", "land-use class", required=True, labels=LAND_USE),
         FieldSpec(
             "stock_cat",
             "str",
             "存量/增量",
             "stock category",
             required=True,
-            choices=tuple(STOCK_CATEGORY_ZH),
+            labels=STOCK_CATEGORY,
         ),
         FieldSpec(
             "list_year",
@@ -236,9 +252,7 @@ PARCELS = LayerSpec(
             minimum=2000,
             maximum=2100,
         ),
-        FieldSpec(
-            "status", "str", "状态", "status", required=True, choices=tuple(PARCEL_STATUS_ZH)
-        ),
+        FieldSpec("status", "str", "状态", "status", required=True, labels=PARCEL_STATUS),
         FieldSpec("decl_mu", "float", "申报面积", "declared area", "亩", minimum=0),
         FieldSpec("price_wmu", "float", "挂牌起始价", "listing start price", "万元/亩", minimum=0),
         FieldSpec(
@@ -345,14 +359,12 @@ FACTORIES = LayerSpec(
             minimum=0,
         ),
         FieldSpec("avail_from", "date", "可用日期", "available from"),
-        FieldSpec(
-            "status", "str", "状态", "status", required=True, choices=tuple(FACTORY_STATUS_ZH)
-        ),
+        FieldSpec("status", "str", "状态", "status", required=True, labels=FACTORY_STATUS),
         FieldSpec("note_int", "str", "内部备注", "internal notes", audience=INTERNAL),
     ),
 )
 
-INFRA_KINDS = {
+INFRA_KINDS: dict[str, Label] = {
     "substation": ("变电站", "substation"),
     "water": ("水厂/供水节点", "water works"),
     "gas": ("燃气门站/调压站", "gas station"),
@@ -375,7 +387,7 @@ INFRASTRUCTURE = LayerSpec(
     description="变电站、水气热污水节点、高速出入口、铁路货运、机场、物流园。剩余容量为季度台账。",
     fields=(
         FieldSpec("infra_id", "str", "设施编号", "facility id", required=True),
-        FieldSpec("kind", "str", "类型", "kind", required=True, choices=tuple(INFRA_KINDS)),
+        FieldSpec("kind", "str", "类型", "kind", required=True, labels=INFRA_KINDS),
         FieldSpec("name", "str", "名称", "name", required=True),
         FieldSpec("name_en", "str", "英文名称", "English name"),
         FieldSpec("voltage_kv", "float", "电压等级", "voltage", "kV", minimum=0),

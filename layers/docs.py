@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
-from layers.catalog import FACT_STATUS_ZH, LAYERS
+from layers.catalog import FACT_STATUS, LAYERS
 from layers.crs import STORAGE_EPSG
-
-_KIND = {
-    "str": "text",
-    "int": "integer",
-    "float": "number",
-    "bool": "boolean",
-    "date": "date (YYYY-MM-DD)",
-}
+from layers.values import field_type
 
 
 def render() -> str:
@@ -30,7 +23,7 @@ def render() -> str:
         "- `_lo` / `_hi`: lower / upper bound of a control indicator (only `_lo`: ≥; only",
         "  `_hi`: ≤; both: a range); `_due`: the date it must be met by.",
         "- `_st` / `_dt`: status and date of a readiness fact; statuses: "
-        + ", ".join(f"`{k}` {v}" for k, v in FACT_STATUS_ZH.items())
+        + ", ".join(f"`{k}` {zh}" for k, (zh, _en) in FACT_STATUS.items())
         + " (date: when done, or expected when planned).",
         "- Readiness (`readiness`, `gaps`) is derived: see `layers/readiness.py`.",
         "",
@@ -50,7 +43,7 @@ def render() -> str:
             audience = f.audience.value + (", derived" if f.derived else "")
             values = ", ".join(f"`{c}`" for c in f.choices)
             lines.append(
-                f"| `{f.name}` | {f.zh} | {f.en} | {_KIND[f.kind]} | {f.unit} | {audience} | "
+                f"| `{f.name}` | {f.zh} | {f.en} | {field_type(f).words} | {f.unit} | {audience} | "
                 f"{'yes' if f.required else ''} | {values} |"
             )
         lines.append("")

@@ -25,7 +25,7 @@ from layers.errors import CRSMismatch, LayerValidationError, Problem
 from layers.readiness import readiness_table
 from layers.schema import LayerSpec
 from layers.text import normalise_id, shown
-from layers.values import coerce, dtype, is_null
+from layers.values import coerce, field_type, is_null
 
 GEOMETRY = "geometry"
 # A few identifier-like columns that file writers add on their own.
@@ -38,7 +38,7 @@ Check = Callable[[dict[str, pd.Series], "np.ndarray | None", ProblemFn], None]
 
 def empty_frame(spec: LayerSpec) -> gpd.GeoDataFrame:
     """A frame with the layer's stored columns and no rows."""
-    data = {f.name: pd.Series([], dtype=dtype(f)) for f in spec.stored_fields}
+    data = {f.name: pd.Series([], dtype=field_type(f).dtype) for f in spec.stored_fields}
     return gpd.GeoDataFrame(data, geometry=gpd.GeoSeries([], crs=STORAGE_EPSG), crs=STORAGE_EPSG)
 
 
@@ -155,7 +155,7 @@ def _coerced_columns(
             # An empty GeoJSON cannot carry its field list; with no rows nothing is missing.
             if f.required and len(frame):
                 problem("缺少必填字段 (required field missing)", field=f.name)
-            out[f.name] = pd.Series([None] * len(frame), dtype=dtype(f))
+            out[f.name] = pd.Series([None] * len(frame), dtype=field_type(f).dtype)
             continue
         out[f.name] = coerce(frame[f.name], f, problem)
     return out

@@ -8,12 +8,16 @@ format.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal
 
 FieldKind = Literal["str", "int", "float", "bool", "date"]
+"""The kinds of value a field holds; layers/values.py says what each means where."""
+
+Label = tuple[str, str]
+"""What people read for a coded value: (中文, English)."""
 
 # dBASE field names (Shapefile) are limited to 10 characters.
 MAX_FIELD_NAME = 10
@@ -45,7 +49,10 @@ class FieldSpec:
     required
         A feature without a value is rejected.
     choices
-        The allowed values of a coded field.
+        The allowed values of a coded field. Given ``labels``, they are its keys.
+    labels
+        The (中文, English) label of each value of a coded field (``M1`` → 一类工业用地,
+        Class-1 industrial), shown beside the value on pages and maps.
     derived
         Computed from other fields or the geometry; never read from input files.
     """
@@ -61,10 +68,29 @@ class FieldSpec:
     derived: bool = False
     minimum: float | None = None
     maximum: float | None = None
+    labels: Mapping[str, Label] = field(default_factory=dict, hash=False)
+
+    def __post_init__(self) -> None:
+        if self.labels:
+            if self.choices:
+                raise ValueError(f"field {self.name}: give labels or choices, not both")
+            # A frozen dataclass: its own constructor may still set a field once.
+            object.__setattr__(self, "choices", tuple(self.labels))
 
     @property
     def public(self) -> bool:
         return self.audience is Audience.PUBLIC
+
+    def label(self, value: object) -> Label | None:
+        """The label of a coded value, or ``None`` for a value without one.
+
+        Examples
+        --------
+        >>> f = FieldSpec("st", "str", "状态", "status", labels={"done": ("已完成", "done")})
+        >>> f.choices, f.label("done"), f.label("odd"), f.label(None)
+        (('done',), ('已完成', 'done'), None, None)
+        """
+        return self.labels.get(value) if isinstance(value, str) else None
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Field values: a column as read, parsed to its field's kind and checked against its spec.
+"""Field values: what each kind of field is (:data:`TYPES`, the one registry of kinds),
+and a column as read, parsed to its field's kind and checked against its spec.
 
 Canonical column types: ``str`` → object (``None`` for missing), ``float`` → float64
 (NaN), ``int`` → nullable Int64, ``bool`` → nullable boolean, ``date`` → object of
@@ -11,26 +12,18 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+import sqlalchemy as sa
 
-from layers.schema import FieldSpec
+from layers.schema import FieldKind, FieldSpec
 from layers.text import invisible, normalise_id, normalise_text, unlike_id
 
 _TRUE = frozenset({"true", "1", "yes", "y", "t", "是", "有"})
 _FALSE = frozenset({"false", "0", "no", "n", "f", "否", "无"})
-
-
-def dtype(f: FieldSpec) -> str:
-    """The canonical column dtype of a field's values."""
-    return {
-        "str": "object",
-        "float": "float64",
-        "int": "Int64",
-        "bool": "boolean",
-        "date": "object",
-    }[f.kind]
 
 
 def is_id(f: FieldSpec) -> bool:
@@ -92,13 +85,15 @@ def _parse_text(raw: pd.Series, present: np.ndarray, f: FieldSpec) -> Parsed:
     )
 
 
-def _parse_number(raw: pd.Series, present: np.ndarray, f: FieldSpec) -> Parsed:
+def _parse_float(raw: pd.Series, present: np.ndarray, f: FieldSpec) -> Parsed:
     # A spreadsheet's TRUE is not 1: a boolean where a number belongs is refused.
     numeric = present & ~raw.map(lambda v: isinstance(v, bool | np.bool_)).to_numpy(bool)
     nums = pd.to_numeric(raw.where(numeric, np.nan), errors="coerce").astype(float)
-    bad = present & ~np.isfinite(nums.to_numpy())
-    if f.kind == "float":
-        return nums, bad, "不是有限数值 (not a finite number)"
+    return nums, present & ~np.isfinite(nums.to_numpy()), "不是有限数值 (not a finite number)"
+
+
+def _parse_int(raw: pd.Series, present: np.ndarray, f: FieldSpec) -> Parsed:
+    nums, bad, _ = _parse_float(raw, present, f)
     whole = nums.to_numpy() % 1 == 0
     in_range = (nums.to_numpy() >= INT_RANGE[0]) & (nums.to_numpy() <= INT_RANGE[1])
     bad |= present & ~(whole & in_range)
@@ -124,13 +119,117 @@ def _parse_date(raw: pd.Series, present: np.ndarray, f: FieldSpec) -> Parsed:
     return values, present & parsed.isna().to_numpy(), "不是日期 YYYY-MM-DD, 不含时刻 (not a date)"
 
 
-_PARSERS: dict[str, Callable[[pd.Series, np.ndarray, FieldSpec], Parsed]] = {
-    "str": _parse_text,
-    "float": _parse_number,
-    "int": _parse_number,
-    "bool": _parse_bool,
-    "date": _parse_date,
+Family = Literal["str", "number", "bool", "date"]
+"""Kinds whose values compare with each other (CQL2: a number compares with a number)."""
+
+
+@dataclass(frozen=True)
+class FieldType:
+    """Everything the project does differently for one kind of field value.
+
+    Parameters
+    ----------
+    dtype
+        The canonical pandas dtype of a column of such values.
+    sql
+        The SQLAlchemy column type, the same in both stores.
+    json_type, json_format
+        JSON Schema (and OpenAPI) type and format of a value.
+    family
+        What a value compares with in a filter; ``number`` and ``date`` are ordered.
+    words
+        The type as docs/layers.md names it.
+    parse
+        Reads a column as written to values of this kind (see :func:`coerce`).
+    plain
+        One present value as a plain Python value (for a database row or a hash).
+    column
+        Values read from the database as a column of the canonical dtype.
+    """
+
+    dtype: str
+    sql: type[sa.types.TypeEngine[Any]]
+    json_type: str
+    json_format: str | None
+    family: Family
+    words: str
+    parse: Callable[[pd.Series, np.ndarray, FieldSpec], Parsed]
+    plain: Callable[[Any], Any]
+    column: Callable[[Any], Any]
+
+    @property
+    def numeric(self) -> bool:
+        return self.family == "number"
+
+    @property
+    def ordered(self) -> bool:
+        """Whether values have an order a range (BETWEEN, ``minimum``) can use."""
+        return self.family in ("number", "date")
+
+
+def _objects(values: Any) -> Any:
+    return np.array(values, dtype=object)
+
+
+def _as_is(value: Any) -> Any:
+    return value
+
+
+TYPES: dict[FieldKind, FieldType] = {
+    "str": FieldType(
+        "object", sa.Text, "string", None, "str", "text", _parse_text, _as_is, _objects
+    ),
+    "int": FieldType(
+        "Int64",
+        sa.Integer,
+        "integer",
+        None,
+        "number",
+        "integer",
+        _parse_int,
+        int,
+        lambda values: pd.array(values, dtype="Int64"),
+    ),
+    "float": FieldType(
+        "float64",
+        sa.Float,
+        "number",
+        None,
+        "number",
+        "number",
+        _parse_float,
+        float,
+        lambda values: np.array(values, dtype="float64"),  # None becomes NaN
+    ),
+    "bool": FieldType(
+        "boolean",
+        sa.Boolean,
+        "boolean",
+        None,
+        "bool",
+        "boolean",
+        _parse_bool,
+        bool,
+        lambda values: pd.array(values, dtype="boolean"),
+    ),
+    "date": FieldType(
+        "object",
+        sa.Date,
+        "string",
+        "date",
+        "date",
+        "date (YYYY-MM-DD)",
+        _parse_date,
+        _as_is,
+        _objects,
+    ),
 }
+"""The one place each kind of field (:data:`layers.schema.FieldKind`) is described."""
+
+
+def field_type(f: FieldSpec) -> FieldType:
+    """The type of a field's values."""
+    return TYPES[f.kind]
 
 
 def coerce(series: pd.Series, f: FieldSpec, problem: Callable[..., None]) -> pd.Series:
@@ -138,9 +237,10 @@ def coerce(series: pd.Series, f: FieldSpec, problem: Callable[..., None]) -> pd.
     missing where required, or breaks its choices or range is a ``problem``."""
     raw = series.reset_index(drop=True).astype(object)
     present = raw.notna().to_numpy(dtype=bool)
-    values, bad, reason = _PARSERS[f.kind](raw, present, f)
+    ft = field_type(f)
+    values, bad, reason = ft.parse(raw, present, f)
     for i in np.flatnonzero(bad):
-        found = _odd_characters(_as_text(raw[i]), f) if f.kind == "str" else []
+        found = _odd_characters(_as_text(raw[i]), f) if ft.family == "str" else []
         which = f": {', '.join(found)}" if found else ""
         problem(f"值 {raw[i]!r} {reason}{which}", index=i, field=f.name)
     if f.required:
@@ -157,7 +257,7 @@ def coerce(series: pd.Series, f: FieldSpec, problem: Callable[..., None]) -> pd.
                 index=i,
                 field=f.name,
             )
-    if f.kind == "str":
+    if ft.family == "str":
         # Only spaces is no value: an optional field stores none, not "".
         values = values.where(~(ok & (values == "").to_numpy(dtype=bool)), None)
         for i in np.flatnonzero(ok & values.map(_looks_like_a_location).to_numpy(dtype=bool)):
@@ -167,7 +267,7 @@ def coerce(series: pd.Series, f: FieldSpec, problem: Callable[..., None]) -> pd.
                 index=i,
                 field=f.name,
             )
-    if f.kind in ("float", "int"):
+    if ft.numeric:
         nums = values.astype(float).to_numpy()
         for limit, cmp, word in (
             (f.minimum, np.less, "小于下限"),

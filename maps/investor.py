@@ -13,15 +13,7 @@ import folium
 import geopandas as gpd
 
 from layers.area import M2_PER_MU
-from layers.catalog import (
-    FACTORIES,
-    LAND_USE_ZH,
-    ON_OFFER,
-    PARCELS,
-    PARKS,
-    ROADS,
-    STOCK_CATEGORY_ZH,
-)
+from layers.catalog import FACTORIES, ON_OFFER, PARCELS, PARKS, ROADS
 from layers.frames import derive
 from layers.schema import LayerSpec
 from maps.base import (
@@ -156,6 +148,12 @@ def _filter(parks: gpd.GeoDataFrame) -> dict[str, object]:
 POPUP_URL = "/maps/popup/investor/"
 
 
+def _zh(name: str, row: Mapping[str, Any], otherwise: Any) -> Any:
+    """The Chinese label of a parcel's coded value (its field's label), or ``otherwise``."""
+    label = PARCELS.field(name).label(row[name])
+    return label[0] if label else otherwise
+
+
 def parcel_popup(row: Mapping[str, Any]) -> str:
     """The investor's popup of one public parcel row (bilingual, escaped)."""
     return table(
@@ -163,8 +161,8 @@ def parcel_popup(row: Mapping[str, Any]) -> str:
         [
             ("园区 Park", row["park_id"]),
             ("面积 Area", f"{row['area_mu']:,.1f} 亩 / {float(row['area_m2']):,.0f} m²"),
-            ("用地性质 Land use", f"{row['land_use']} {LAND_USE_ZH.get(str(row['land_use']), '')}"),
-            ("类别 Category", STOCK_CATEGORY_ZH.get(str(row["stock_cat"]), row["stock_cat"])),
+            ("用地性质 Land use", f"{row['land_use']} {_zh('land_use', row, '')}"),
+            ("类别 Category", _zh("stock_cat", row, row["stock_cat"])),
             ("挂牌起始价 Listing price (万元/亩)", row["price_wmu"]),
             ("投资强度 Investment (≥ 万元/亩)", row["inv_lo"]),
             ("亩均税收 Tax (≥ 万元/亩)", row["tax_lo"]),

@@ -9,7 +9,7 @@ import folium
 import geopandas as gpd
 import pandas as pd
 
-from layers.catalog import FACT_STATUS_ZH, FACTS, PARCELS, PARKS, ROADS
+from layers.catalog import FACTS, PARCELS, PARKS, ROADS
 from layers.frames import derive
 from layers.readiness import ReadinessLevel
 from maps.base import (
@@ -129,14 +129,19 @@ def _legend() -> str:
 POPUP_URL = "/maps/popup/readiness/parcels/"
 
 
+def _status_zh(row: Mapping[str, Any], key: str) -> str:
+    """The Chinese label of a fact's status (its field's label), or 未填 when none."""
+    label = PARCELS.field(f"{key}_st").label(row[f"{key}_st"])
+    return label[0] if label else "未填"
+
+
 def parcel_popup(row: Mapping[str, Any]) -> str:
     """The readiness popup of one derived parcel row: its facts and gaps (escaped)."""
     level = ReadinessLevel(str(row["readiness"]))
     facts = [
         (
             FACTS[key][0],
-            f"{FACT_STATUS_ZH.get(str(row[f'{key}_st']), '未填')}"
-            + (f" {row[f'{key}_dt']}" if row[f"{key}_dt"] else ""),
+            f"{_status_zh(row, key)}" + (f" {row[f'{key}_dt']}" if row[f"{key}_dt"] else ""),
         )
         for key in FACTS
     ]

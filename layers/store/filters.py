@@ -37,6 +37,7 @@ from layers.schema import FieldSpec, LayerSpec
 from layers.store.cql2 import INT64, out_of_range, quote
 from layers.store.cql2 import parse as parse_cql2_text
 from layers.store.relate import SQLITE_RELATE
+from layers.values import field_type
 
 MAX_FILTER_CHARS = 65_536
 """A filter's length; a drawn polygon of a few thousand vertices fits."""
@@ -192,7 +193,7 @@ class _Translator:
         if isinstance(node, ast.Between):
             f, column = self.operand_field(node.lhs)
             low, high = self.literal(node.low, f), self.literal(node.high, f)
-            if f.kind in ("str", "bool"):
+            if not field_type(f).ordered:
                 raise InvalidInput(f"filter: BETWEEN 需要数值或日期属性 ({f.name} is {f.kind})")
             between = column.between(low, high)
             return sa.not_(between) if node.not_ else between
@@ -221,7 +222,7 @@ class _Translator:
         f, column = self.operand_field(lhs)
         if _is_property(rhs):
             g, other = self.operand_field(rhs)
-            if _family(f) != _family(g):
+            if field_type(f).family != field_type(g).family:
                 raise InvalidInput(
                     f"filter: 不能比较 {f.name} ({f.kind}) 与 {g.name} ({g.kind}) "
                     "(properties of different types)"
@@ -231,7 +232,7 @@ class _Translator:
 
     def like(self, node: Any) -> ColumnElement[bool]:
         f, column = self.operand_field(node.lhs)
-        if f.kind != "str":
+        if field_type(f).family != "str":
             raise InvalidInput(f"filter: LIKE 需要文本属性和文本模式 (LIKE needs text: {f.name})")
         # CQL2: % and _ are the wildcards and \ escapes, as in SQL.
         like = column.like(self.literal(node.pattern, f), escape="\\")
@@ -242,7 +243,7 @@ class _Translator:
         if _is_lower(node):
             (argument,) = node.arguments
             f, column = self.operand_field(argument)
-            if f.kind != "str":
+            if field_type(f).family != "str":
                 raise InvalidInput(f"filter: CASEI 需要文本属性 (CASEI needs text: {f.name})")
             return f, sa.func.lower(column)
         if isinstance(node, ast.Function):
@@ -260,15 +261,16 @@ class _Translator:
 
     def literal(self, value: Any, f: FieldSpec) -> Any:
         """A literal checked against the field's type, to be bound as a parameter."""
-        if _is_lower(value) and f.kind == "str":
+        family = field_type(f).family
+        if _is_lower(value) and family == "str":
             return sa.func.lower(self.literal(value.arguments[0], f))
-        if f.kind == "str" and isinstance(value, str):
+        if family == "str" and isinstance(value, str):
             return sa.literal(value, sa.String())
-        if f.kind in ("int", "float") and _is_number(value):
+        if family == "number" and _is_number(value):
             return self.number(value, f)
-        if f.kind == "bool" and isinstance(value, bool):
+        if family == "bool" and isinstance(value, bool):
             return sa.literal(value, sa.Boolean())
-        if f.kind == "date":
+        if family == "date":
             if isinstance(value, str) and _ISO_DATE.fullmatch(value):
                 value = _date(value)
             if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
@@ -389,10 +391,6 @@ def _is_geometry_literal(value: Any) -> bool:
     return isinstance(value, values.Geometry | values.Envelope) or (
         isinstance(value, ast.Function) and value.name == "bbox"
     )
-
-
-def _family(f: FieldSpec) -> str:
-    return "number" if f.kind in ("int", "float") else f.kind
 
 
 def _describe(node: Any) -> str:

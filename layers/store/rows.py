@@ -18,8 +18,9 @@ from sqlalchemy.engine import Connection
 
 from layers.crs import STORAGE_EPSG
 from layers.frames import empty_frame
-from layers.schema import LayerSpec
+from layers.schema import FieldSpec, LayerSpec
 from layers.store.tables import BBOX_COLUMNS
+from layers.values import field_type, is_null
 
 WRITE_CHUNK = 2_000
 """Rows sent to the database in one statement."""
@@ -35,14 +36,8 @@ def to_frame(spec: LayerSpec, rows: Sequence[sa.Row[Any]]) -> gpd.GeoDataFrame:
     index = pd.Index(np.array(fid, dtype="int64"), name="fid")
     data: dict[str, Any] = {}
     for f, column in zip(spec.stored_fields, values, strict=True):
-        if f.kind == "float":  # None becomes NaN
-            data[f.name] = pd.Series(np.array(column, dtype="float64"), index=index)
-        elif f.kind == "int":
-            data[f.name] = pd.Series(pd.array(column, dtype="Int64"), index=index)
-        elif f.kind == "bool":
-            data[f.name] = pd.Series(pd.array(column, dtype="boolean"), index=index)
-        else:
-            data[f.name] = pd.Series(np.array(column, dtype=object), index=index, dtype=object)
+        ft = field_type(f)
+        data[f.name] = pd.Series(ft.column(column), index=index, dtype=ft.dtype)
     shapes = shapely.from_wkb(np.array([bytes(g) for g in geometries], dtype=object))
     geometry = gpd.GeoSeries(shapes, index=index, crs=STORAGE_EPSG)
     return gpd.GeoDataFrame(data, geometry=geometry, crs=STORAGE_EPSG)
@@ -57,7 +52,8 @@ def records(spec: LayerSpec, frame: gpd.GeoDataFrame) -> list[dict[str, Any]]:
     for f in spec.stored_fields:
         series = frame[f.name] if f.name in frame.columns else pd.Series([None] * len(frame))
         values = series.astype(object).to_numpy()
-        columns[f.name] = [_plain(v, f.kind) for v in values]
+        plain = field_type(f).plain
+        columns[f.name] = [None if is_null(v) else plain(v) for v in values]
     out: list[dict[str, Any]] = []
     for i in range(len(frame)):
         record = {name: col[i] for name, col in columns.items()}
@@ -89,7 +85,7 @@ def data_hash(frame: gpd.GeoDataFrame, spec: LayerSpec) -> str:
     """SHA-256 of a canonical dump of a frame's features (sorted by id, stored fields and
     WKB): equal for equal data whichever store or file it came from."""
     order = np.argsort(frame[spec.id_field].astype(str).to_numpy(), kind="stable")
-    columns = [_plain_column(frame[f.name], f.kind)[order] for f in spec.stored_fields]
+    columns = [_plain_column(frame[f.name], f)[order] for f in spec.stored_fields]
     wkb = shapely.to_wkb(frame.geometry.values.to_numpy()[order], hex=True)
     digest = hashlib.sha256()
     for row in zip(*columns, wkb, strict=True):
@@ -97,23 +93,7 @@ def data_hash(frame: gpd.GeoDataFrame, spec: LayerSpec) -> str:
     return digest.hexdigest()
 
 
-def _plain_column(series: pd.Series, kind: str) -> npt.NDArray[np.object_]:
+def _plain_column(series: pd.Series, f: FieldSpec) -> npt.NDArray[np.object_]:
     """A column as plain Python values (None for missing), whatever dtype it came in."""
-    values = series.astype(float) if kind == "float" else series
-    out = values.astype(object).to_numpy().copy()
-    out[pd.isna(values).to_numpy()] = None
-    if kind == "int":
-        out = np.array([None if v is None else int(v) for v in out], dtype=object)
-    return out
-
-
-def _plain(value: Any, kind: str) -> Any:
-    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
-        return None
-    if kind == "int":
-        return int(value)
-    if kind == "float":
-        return float(value)
-    if kind == "bool":
-        return bool(value)
-    return value
+    plain = field_type(f).plain
+    return np.array([None if is_null(v) else plain(v) for v in series.astype(object)], dtype=object)

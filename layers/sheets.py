@@ -98,6 +98,7 @@ def read_table_file(
     >>> import tempfile
     >>> from layers.catalog import ROADS
     >>> from layers.demo import generate_zone
+    >>> from layers.sheet_export import write_table_file
     >>> roads = generate_zone(parcels=20)["roads"]
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     path = Path(tmp) / "roads.xlsx"

@@ -29,11 +29,17 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+# Before any test module imports pyogrio: importing layers switches GDAL's VRT driver off,
+# which GDAL reads only as pyogrio registers its drivers, and layers.io refuses to read
+# with it on. A module importing pyogrio first (third-party imports sort first) would
+# otherwise leave it on for every test after it in the process, the CLI's run in it too.
+import layers  # noqa: F401
+
 if TYPE_CHECKING:
     import geopandas as gpd
-    from click.testing import Result
     from fastapi.testclient import TestClient
     from playwright.sync_api import Browser
+    from typer.testing import Result
 
     from geo_service.settings import Settings
     from layers.store.store import Store
@@ -445,17 +451,43 @@ def _client(settings: Settings) -> Iterator[TestClient]:
 
 @pytest.fixture
 def cli() -> Callable[..., Result]:
-    """The CLI run in this process through typer's runner, for tests of what a command
-    does where starting a process is not the point: ``cli("key", "list", "--db", url)``
-    gives the exit code and output (``input=`` and ``env=`` as ``CliRunner.invoke``)."""
-    from typer.testing import CliRunner
+    """The CLI run in this process, for tests of what a command does where starting a
+    process is not the point: ``cli("key", "list", "--db", url)`` gives the exit code and
+    its output (``input=`` and ``env=`` as ``CliRunner.invoke``): ``stdout``, ``stderr``
+    and ``output``, the two mixed as a terminal shows them.
 
-    from geo_service.cli import app
+    It runs the entry point, :func:`geo_service.cli.main` (what ``python -m geo_service``
+    runs), not the typer app alone: ``main`` turns the store's errors into exit codes and
+    a message on stderr. An exception the entry point lets through fails the test with
+    its traceback (a process would exit 1 with it)."""
+    import sys
+    from unittest import mock
+
+    from typer.testing import CliRunner, Result
+
+    from geo_service.cli import main
 
     runner = CliRunner()
 
-    def invoke(*args: str, **options: Any) -> Result:
-        return runner.invoke(app, list(args), **options)
+    def invoke(*args: str, input: str | None = None, env: dict[str, str] | None = None) -> Result:
+        exit_code, exception = 0, None
+        with (
+            runner.isolation(input=input, env=env) as (stdout, stderr, output),
+            mock.patch.object(sys, "argv", ["geo-service", *args]),
+            mock.patch.object(sys, "excepthook", sys.excepthook),  # typer sets its own
+        ):
+            try:
+                main()
+            except SystemExit as stop:
+                code = 0 if stop.code is None else stop.code
+                exit_code = code if isinstance(code, int) else 1  # a message: sys.exit's 1
+                exception = stop if exit_code else None
+            sys.stdout.flush()
+            sys.stderr.flush()
+            return Result(  # read inside: the streams are closed with the isolation
+                runner, stdout.getvalue(), stderr.getvalue(), output.getvalue(),
+                return_value=None, exit_code=exit_code, exception=exception,
+            )  # fmt: skip
 
     return invoke
 

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
 import pytest
 from playwright.sync_api import Browser
+from typer.testing import Result
 
 from geo_service import auth
 from geo_service.app import create_app
@@ -154,13 +154,12 @@ def test_cli_writes_the_diff_map(
     staged: Release,
     zone: dict[str, gpd.GeoDataFrame],
     tmp_path: Path,
+    cli: Callable[..., Result],
 ) -> None:
     output = tmp_path / "out" / "diff.html"
-    done = subprocess.run(
-        [sys.executable, "-m", "geo_service", "stock-list", "diff", str(staged.id),
-         "--db", store_url, "--format", "json", "--map", str(output), "--standalone"],
-        check=True, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    done = cli("stock-list", "diff", str(staged.id), "--db", store_url, "--format", "json",
+               "--map", str(output), "--standalone")  # fmt: skip
+    assert done.exit_code == 0, done.output
     assert [a["parcel_id"] for a in json.loads(done.stdout)["added"]] == [NEW_ID]
     assert "地图已写入" in done.stderr
     assert not (output.parent / "static").exists()

@@ -9,8 +9,7 @@ JZ2026-001, added JZ2026-001".
 
 from __future__ import annotations
 
-import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
@@ -18,6 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from typer.testing import Result
 
 from geo_service import auth
 from geo_service.app import create_app
@@ -186,7 +186,7 @@ def test_any_insertion_is_refused_naming_row_and_field_or_is_the_same_id(
 
 
 def test_ledger_ids_are_found_in_any_spelling_and_refused_with_invisible_characters(
-    loaded: Store, settings: Settings, store_url: str, tmp_path: Path
+    loaded: Store, settings: Settings, store_url: str, cli: Callable[..., Result]
 ) -> None:
     bureau = {"X-API-Key": auth.create_key(loaded, name="国土局 王五", role="land_bureau",
                                            actor=TESTER)[1]}  # fmt: skip
@@ -218,8 +218,8 @@ def test_ledger_ids_are_found_in_any_spelling_and_refused_with_invisible_charact
         body = {"layer": "parcels", "site_id": "JZ2026-001", "project": "大恒\u202e 一期"}
         hidden_name = client.post("/reservations", json=body, headers=planner)
         assert hidden_name.status_code == 400 and "U+202E" in hidden_name.text
-    cli = [sys.executable, "-m", "geo_service", "ledger", "show", "parks", "--db", store_url]
-    shown = subprocess.run([*cli, "P01 "], capture_output=True, text=True, timeout=120)
-    assert shown.returncode == 0 and '"id": "P01"' in shown.stdout, shown.stderr
-    hidden_cli = subprocess.run([*cli, "P01\u200b"], capture_output=True, text=True, timeout=120)
-    assert hidden_cli.returncode == 2 and "U+200B" in hidden_cli.stderr
+    show = ["ledger", "show", "parks", "--db", store_url]
+    shown = cli(*show, "P01 ")
+    assert shown.exit_code == 0 and '"id": "P01"' in shown.stdout, shown.output
+    hidden_cli = cli(*show, "P01\u200b")
+    assert hidden_cli.exit_code == 2 and "U+200B" in hidden_cli.stderr

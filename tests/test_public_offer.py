@@ -8,14 +8,14 @@ that does not exist is a 404, not an empty map.
 
 from __future__ import annotations
 
-import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
 import pyogrio
 import pytest
 from fastapi.testclient import TestClient
+from typer.testing import Result
 
 from geo_service import auth
 from layers.catalog import FACTORIES, ON_OFFER, PARCELS
@@ -91,14 +91,11 @@ def test_a_site_not_on_offer_is_not_found_by_the_public(client: TestClient, offe
 
 @pytest.mark.parametrize("suffix", [".gpkg", ".csv"])
 def test_the_public_export_holds_the_sites_on_offer(
-    offered: Store, store_url: str, tmp_path: Path, suffix: str
+    offered: Store, store_url: str, tmp_path: Path, suffix: str, cli: Callable[..., Result]
 ) -> None:
     target = tmp_path / f"parcels{suffix}"
-    subprocess.run(
-        [sys.executable, "-m", "geo_service", "export", "parcels", str(target), "--public",
-         "--db", store_url],
-        check=True, capture_output=True, timeout=300,
-    )  # fmt: skip
+    done = cli("export", "parcels", str(target), "--public", "--db", store_url)
+    assert done.exit_code == 0, done.output
     exported = pyogrio.read_dataframe(target)
     frame = offered.features.read(PARCELS)
     listed = frame[frame["status"] == "available"]
@@ -119,14 +116,11 @@ def test_a_readiness_map_of_an_unknown_park_is_not_found(
 
 
 def test_the_public_zone_export_holds_the_sites_on_offer(
-    offered: Store, store_url: str, tmp_path: Path
+    offered: Store, store_url: str, tmp_path: Path, cli: Callable[..., Result]
 ) -> None:
     target = tmp_path / "zone.gpkg"
-    subprocess.run(
-        [sys.executable, "-m", "geo_service", "export-zone", str(target), "--public",
-         "--db", store_url],
-        check=True, capture_output=True, timeout=300,
-    )  # fmt: skip
+    done = cli("export-zone", str(target), "--public", "--db", store_url)
+    assert done.exit_code == 0, done.output
     for spec in (PARCELS, FACTORIES):
         exported = pyogrio.read_dataframe(target, layer=spec.name)
         frame = offered.features.read(spec)

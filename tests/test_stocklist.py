@@ -8,9 +8,8 @@ after, and no release or row was added.
 from __future__ import annotations
 
 import datetime as dt
-import subprocess
-import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
@@ -18,6 +17,7 @@ import pyogrio
 import pytest
 import shapely
 import sqlalchemy as sa
+from typer.testing import Result
 
 from layers.catalog import LAYERS, PARCELS
 from layers.demo import generate_zone
@@ -284,21 +284,21 @@ def test_readers_during_a_publish_see_one_list_or_the_other(
 
 
 def test_cli_import_exits_non_zero_on_a_refused_list(
-    loaded: Store, store_url: str, zone: dict[str, gpd.GeoDataFrame], tmp_path: Path
+    loaded: Store,
+    store_url: str,
+    zone: dict[str, gpd.GeoDataFrame],
+    tmp_path: Path,
+    cli: Callable[..., Result],
 ) -> None:
     bad = zone["parcels"].assign(list_year=2030)
     write_layer_file(bad, PARCELS, tmp_path / "bad.gpkg")
-    cli = [sys.executable, "-m", "geo_service", "stock-list", "import", "--db", store_url]
-    refused = subprocess.run(
-        [*cli, str(tmp_path / "bad.gpkg"), "--year", "2029"],
-        capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
-    assert refused.returncode == 1 and "list_year" in refused.stdout
-    good = subprocess.run(
-        [*cli, str(tmp_path / "bad.gpkg"), "--year", "2030", "--report", str(tmp_path / "r.json")],
-        capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
-    assert good.returncode == 0, good.stderr
+    command = ["stock-list", "import", "--db", store_url, str(tmp_path / "bad.gpkg")]
+    before = _published(loaded)
+    refused = cli(*command, "--year", "2029")
+    assert refused.exit_code == 1 and "list_year" in refused.stdout
+    assert _published(loaded) == before  # nothing staged, nothing changed
+    good = cli(*command, "--year", "2030", "--report", str(tmp_path / "r.json"))
+    assert good.exit_code == 0, good.output
     assert "stock-list publish" in good.stdout and (tmp_path / "r.json").is_file()
 
 

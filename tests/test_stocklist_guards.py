@@ -9,14 +9,13 @@ SQLite, the public saw zero parcels.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
 import pytest
 from fastapi.testclient import TestClient
+from typer.testing import Result
 
 from geo_service import auth
 from geo_service.app import create_app
@@ -45,21 +44,22 @@ def _empty_files(zone: dict[str, gpd.GeoDataFrame], tmp_path: Path) -> list[Path
     return out
 
 
-def _cli(store_url: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "geo_service", "stock-list", "import", "--db", store_url]
-    return subprocess.run(
-        [*command, *args], capture_output=True, text=True, timeout=300, check=False,
-        env={**os.environ, **env},
-    )  # fmt: skip
+def _import(cli: Callable[..., Result], store_url: str, *args: str, **env: str) -> Result:
+    """``stock-list import`` on the command line, with ``env`` added to the environment."""
+    return cli("stock-list", "import", "--db", store_url, *args, env=env)
 
 
 def test_an_empty_list_is_refused_naming_the_file(
-    loaded: Store, store_url: str, zone: dict[str, gpd.GeoDataFrame], tmp_path: Path
+    loaded: Store,
+    store_url: str,
+    zone: dict[str, gpd.GeoDataFrame],
+    tmp_path: Path,
+    cli: Callable[..., Result],
 ) -> None:
     before = len(loaded.releases.all())
     for path in _empty_files(zone, tmp_path):
-        refused = _cli(store_url, str(path), "--year", "2027")
-        assert refused.returncode == 1, refused.stdout
+        refused = _import(cli, store_url, str(path), "--year", "2027")
+        assert refused.exit_code == 1, refused.output
         assert path.name in refused.stdout and "no parcels" in refused.stdout
     bureau = {"X-API-Key": auth.create_key(loaded, name="国土局 王五", role="land_bureau",
                                            actor=TESTER)[1]}  # fmt: skip
@@ -82,22 +82,26 @@ def _shrunk(zone: dict[str, gpd.GeoDataFrame], tmp_path: Path, keep: int) -> Pat
 
 
 def test_removing_more_than_the_allowed_share_needs_confirmation_on_the_cli(
-    loaded: Store, store_url: str, zone: dict[str, gpd.GeoDataFrame], tmp_path: Path
+    loaded: Store,
+    store_url: str,
+    zone: dict[str, gpd.GeoDataFrame],
+    tmp_path: Path,
+    cli: Callable[..., Result],
 ) -> None:
     path = _shrunk(zone, tmp_path, keep=15)  # 5 of 20 removed: 25 % > 20 %
     before = len(loaded.releases.all())
-    refused = _cli(store_url, str(path), "--year", "2027")
-    assert refused.returncode == 2 and len(loaded.releases.all()) == before
+    refused = _import(cli, store_url, str(path), "--year", "2027")
+    assert refused.exit_code == 2 and len(loaded.releases.all()) == before
     assert "5" in refused.stderr and "20" in refused.stderr
     assert "--confirm-removals" in refused.stderr
     # A higher share allowed in the settings takes it without confirmation …
-    allowed = _cli(store_url, str(path), "--year", "2027",
-                   GEO_SERVICE_MAX_REMOVED_SHARE="0.3")  # fmt: skip
-    assert allowed.returncode == 0, allowed.stderr
+    allowed = _import(cli, store_url, str(path), "--year", "2027",
+                      GEO_SERVICE_MAX_REMOVED_SHARE="0.3")  # fmt: skip
+    assert allowed.exit_code == 0, allowed.output
     loaded.releases.discard(loaded.releases.all()[-1].id, actor=TESTER)
     # … and so does an explicit confirmation.
-    confirmed = _cli(store_url, str(path), "--year", "2027", "--confirm-removals")
-    assert confirmed.returncode == 0, confirmed.stderr
+    confirmed = _import(cli, store_url, str(path), "--year", "2027", "--confirm-removals")
+    assert confirmed.exit_code == 0, confirmed.output
     assert "移除 5 宗" in confirmed.stdout
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from layers.catalog import FACT_STATUS, LAYERS
+from layers.catalog import LAYERS
 from layers.crs import STORAGE_EPSG
 from layers.values import field_type
+from layers.vocabulary import FACT_STATUS
 
 
 def render() -> str:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from layers.catalog import INDICATORS
+from layers.vocabulary import INDICATORS
 
 Operator = Literal["≥", "≤", "range"]
 

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from layers.catalog import FACTS, INDICATORS
+from layers.vocabulary import FACTS, INDICATORS
 
 BLOCKING_FACTS = ("acq", "clear")
 # Standard-land "4+N" indicators that must be set before transfer (investment intensity
@@ -73,7 +73,7 @@ def fact_met(status: pd.Series, date: pd.Series, *, as_of: dt.date | None) -> np
 
 def conditions_met(frame: pd.DataFrame, *, as_of: dt.date | None = None) -> dict[str, np.ndarray]:
     """Whether each readiness condition is met, per parcel: every fact of
-    :data:`layers.catalog.FACTS` and every required indicator (as ``"{key}_set"``)."""
+    :data:`layers.vocabulary.FACTS` and every required indicator (as ``"{key}_set"``)."""
     n = len(frame)
     missing = pd.Series([None] * n, index=frame.index, dtype=object)
     met = {

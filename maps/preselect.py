@@ -8,8 +8,9 @@ import folium
 import numpy as np
 import shapely
 
-from layers.catalog import INFRA_KINDS, PARKS, ROADS
+from layers.catalog import PARKS, ROADS
 from layers.crs import STORAGE_EPSG, transformer
+from layers.vocabulary import INFRA_KINDS
 from maps.base import FeatureLayer, Script, feature_collection, finish, new_map
 from maps.basemap import Basemap
 from maps.html import escape, legend, table

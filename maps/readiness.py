@@ -9,9 +9,10 @@ import folium
 import geopandas as gpd
 import pandas as pd
 
-from layers.catalog import FACTS, PARCELS, PARKS, ROADS
+from layers.catalog import PARCELS, PARKS, ROADS
 from layers.frames import derive
 from layers.readiness import ReadinessLevel
+from layers.vocabulary import FACTS
 from maps.base import (
     FeatureLayer,
     Popups,

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from layers.catalog import INDICATORS, LAND_USE_ZH, UTILITIES
+from layers.catalog import UTILITIES
 from layers.readiness import condition_name, day_number
 from layers.schema import Utility
+from layers.vocabulary import INDICATORS, LAND_USE_ZH
 from matching.assembly import Group
 from matching.constraints import (
     Constraint,

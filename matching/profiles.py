@@ -12,8 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from layers.catalog import FACTORY_STATUS_ZH, PARCEL_STATUS_ZH, POWER, UTILITIES
+from layers.catalog import POWER, UTILITIES
 from layers.schema import Utility
+from layers.vocabulary import FACTORY_STATUS_ZH, PARCEL_STATUS_ZH
 from matching import criteria as c
 from matching import factories, land
 from matching.constraints import ConstraintRule, budgets, logistics, status

@@ -13,8 +13,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError, model_validator
 
-from layers.catalog import LAND_USE, POLLUTANTS
 from layers.errors import InvalidInput
+from layers.vocabulary import LAND_USE, POLLUTANTS
 from matching.scoring import Method
 
 SiteKind = Literal["land", "factory"]

@@ -18,20 +18,11 @@ from pymcdm.methods import TOPSIS
 from pymcdm.normalizations import minmax_normalization
 
 from benchmarks.naive import feasible_parcels
-from layers.catalog import (
-    BUDGETS,
-    FACTORIES,
-    INFRA_KINDS,
-    INFRASTRUCTURE,
-    PARCELS,
-    PARKS,
-    POLLUTANTS,
-    UTILITIES,
-    UTILITY_FACTS,
-)
+from layers.catalog import BUDGETS, FACTORIES, INFRASTRUCTURE, PARCELS, PARKS, UTILITIES
 from layers.demo import generate_zone
 from layers.errors import InvalidInput
 from layers.store.store import Store
+from layers.vocabulary import INFRA_KINDS, POLLUTANTS, UTILITY_FACTS
 from matching.engine import match
 from matching.request import ProjectRequest, load_request, parse_request
 from matching.results import MatchResult

@@ -7,12 +7,13 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from layers.catalog import ASSESSMENTS, FACTS, PARCELS, UTILITY_FACTS
+from layers.catalog import PARCELS
 from layers.demo import generate_zone
 from layers.frames import derive
 from layers.readiness import ReadinessLevel, readiness_expression, readiness_of
 from layers.store.store import Store
 from layers.store.tables import LAYER_TABLES
+from layers.vocabulary import ASSESSMENTS, FACTS, UTILITY_FACTS
 from tests.people import TESTER
 
 

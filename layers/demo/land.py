@@ -10,7 +10,6 @@ import pandas as pd
 import shapely
 
 from layers.area import M2_PER_MU
-from layers.catalog import ASSESSMENTS, FACTS, POLLUTANTS, UTILITY_FACTS
 from layers.demo.draw import Grid, chinese_numeral, draw_from, fake_contacts, random_dates
 from layers.demo.setting import (
     EMISSION_MAX,
@@ -29,6 +28,7 @@ from layers.demo.setting import (
     IntArray,
     ObjArray,
 )
+from layers.vocabulary import ASSESSMENTS, FACTS, POLLUTANTS, UTILITY_FACTS
 
 
 def parks(rng: np.random.Generator, grid: Grid, rects: IntArray) -> tuple[Columns, list[str]]:

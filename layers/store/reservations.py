@@ -22,22 +22,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from layers.catalog import (
-    BUDGETS,
-    DRAWN,
-    INFRASTRUCTURE,
-    LAYERS,
-    ON_OFFER,
-    PARKS,
-    POLLUTANTS,
-    POWER,
-)
+from layers.catalog import BUDGETS, DRAWN, INFRASTRUCTURE, LAYERS, ON_OFFER, PARKS, POWER
 from layers.errors import Conflict, InvalidInput, NotFound
 from layers.schema import LayerSpec
 from layers.store.audit import Actor
 from layers.store.change import change
 from layers.store.reserved import reserved_status
 from layers.store.tables import LAYER_TABLES, in_force, reservations
+from layers.vocabulary import POLLUTANTS
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,11 @@ import pytest
 import shapely
 from geopandas.testing import assert_geodataframe_equal
 
-from layers.catalog import ASSESSMENTS, LAYERS, POLLUTANTS
+from layers.catalog import LAYERS
 from layers.demo import generate_zone
 from layers.demo.setting import AIRPORT, SYNTHETIC
 from layers.frames import conform, derive
+from layers.vocabulary import ASSESSMENTS, POLLUTANTS
 
 
 @pytest.fixture(scope="module")

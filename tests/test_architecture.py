@@ -212,3 +212,39 @@ def test_no_bare_layer_names_outside_the_catalog() -> None:
 def test_the_layer_name_check_sees_a_bare_name_but_not_a_docstring() -> None:
     source = 'def f(x):\n    """On "parcels"."""\n    return x["parcels"], "parks-ish"\n'
     assert _bare_layer_names(source) == [(3, "parcels")]
+
+
+# A module one reads in a sitting, a function one takes in at a glance: the limits of
+# issue 13, with the little slack "about 400 lines" allows. Migrations are exempt.
+MAX_MODULE_LINES = 410
+MAX_FUNCTION_LINES = 60
+
+
+def _too_long(source: str, name: str) -> list[str]:
+    found = []
+    if source.count("\n") > MAX_MODULE_LINES:
+        found.append(f"{name}: {source.count(chr(10))} lines")
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            length = (node.end_lineno or node.lineno) - node.lineno + 1
+            if length > MAX_FUNCTION_LINES:
+                found.append(f"{name}:{node.lineno} {node.name}: {length} lines")
+    return found
+
+
+def test_modules_and_functions_stay_small() -> None:
+    too_long = [
+        problem
+        for path in sorted(_modules().values())
+        for problem in _too_long(path.read_text(encoding="utf-8"), str(path.relative_to(ROOT)))
+    ]
+    assert too_long == [], "split these along their seams:\n" + "\n".join(too_long)
+
+
+def test_the_size_check_sees_a_long_function_and_a_long_module() -> None:
+    body = "\n".join(f"    x{i} = {i}" for i in range(MAX_FUNCTION_LINES))
+    assert _too_long(f"def f():\n{body}\n", "m") == [f"m:1 f: {MAX_FUNCTION_LINES + 1} lines"]
+    assert _too_long(f"def f():\n{body[: body.rindex(chr(10))]}\n", "m") == []
+    assert _too_long("x = 1\n" * (MAX_MODULE_LINES + 1), "m") == [
+        f"m: {MAX_MODULE_LINES + 1} lines"
+    ]

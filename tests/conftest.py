@@ -9,7 +9,8 @@ Tiers. Each test is marked from what it uses (see :func:`pytest_collection_modif
 ``external`` (starts another process: the CLI, a server, GDAL, QGIS), ``fuzz``
 (Hypothesis or schemathesis) and ``slow`` (long by measurement, :data:`SLOW`). ``pytest``
 with no paths and no ``-m`` runs the fast tier: none of postgis, browser, external, fuzz,
-slow. Name files, or pass ``-m`` (``-m ""`` for everything), to choose otherwise;
+slow, on every core (``-n 0`` for one process). Name files, or pass ``-m`` (``-m ""``
+for everything), to choose otherwise;
 ``scripts/test.sh`` runs every tier on both stores.
 
 Heavy imports (the app, the store, Playwright) happen inside the fixtures, so the pure
@@ -200,6 +201,16 @@ def _fast_tier_by_default(config: pytest.Config) -> bool:
         return bool(workerinput.get("fast_tier_by_default"))
     testpaths = config.args_source is pytest.Config.ArgsSource.TESTPATHS
     return testpaths and not config.option.markexpr
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    """``pytest`` alone is the inner loop: the fast tier on every core (pytest-xdist),
+    unless ``-n`` says otherwise (``-n 0``: one process). Runs before xdist reads ``-n``."""
+    worker = hasattr(config, "workerinput")  # a worker runs its share, in itself
+    if not worker and getattr(config.option, "numprocesses", 0) is None:
+        if _fast_tier_by_default(config):
+            config.option.numprocesses = "auto"
 
 
 @pytest.hookimpl(optionalhook=True)

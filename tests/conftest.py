@@ -208,9 +208,9 @@ def pytest_cmdline_main(config: pytest.Config) -> None:
     """``pytest`` alone is the inner loop: the fast tier on every core (pytest-xdist),
     unless ``-n`` says otherwise (``-n 0``: one process). Runs before xdist reads ``-n``."""
     worker = hasattr(config, "workerinput")  # a worker runs its share, in itself
-    if not worker and getattr(config.option, "numprocesses", 0) is None:
-        if _fast_tier_by_default(config):
-            config.option.numprocesses = "auto"
+    asked = getattr(config.option, "numprocesses", 0) is not None  # 0: no xdist at all
+    if not worker and not asked and _fast_tier_by_default(config):
+        config.option.numprocesses = "auto"
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -33,6 +33,7 @@ from geo_service.ogc import (
     wants_html,
 )
 from geo_service.routing import ServiceRoute
+from geo_service.schemas import Feature, FeatureCollection, schema_ref
 from layers import geojson, output_crs
 from layers.errors import InvalidInput, NotFound
 from layers.frames import derive
@@ -145,7 +146,9 @@ def _unknown_params(request: Request, known: frozenset[str]) -> None:
     "/collections/{collection_id}/items",
     summary="Features of a layer",
     response_class=Response,
-    responses={200: {"content": {GEOJSON: {}, html_pages.HTML: {}}}},
+    responses={
+        200: {"content": {GEOJSON: {"schema": schema_ref(FeatureCollection)}, html_pages.HTML: {}}}
+    },
 )
 def items(
     collection_id: str,
@@ -226,7 +229,7 @@ def _head(request: Request, page: FeaturePage, *, as_html: bool) -> dict[str, An
     "/collections/{collection_id}/items/{fid}",
     summary="One feature",
     response_class=Response,
-    responses={200: {"content": {GEOJSON: {}, html_pages.HTML: {}}}},
+    responses={200: {"content": {GEOJSON: {"schema": schema_ref(Feature)}, html_pages.HTML: {}}}},
 )
 def item(
     collection_id: str,

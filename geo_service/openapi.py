@@ -22,6 +22,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 
 from geo_service.deps import MUTATING, RoleCheck, get_caller, get_store, get_zones
 from geo_service.errors import ERROR_SCHEMA, ErrorBody, error_responses
+from geo_service.schemas import GEOJSON_ANSWERS
 from geo_service.settings import Settings
 
 _FASTAPI_422 = "#/components/schemas/HTTPValidationError"
@@ -49,6 +50,10 @@ def document_errors(app: FastAPI, settings: Settings | None = None) -> None:
 def _declare_errors(app: FastAPI, document: dict[str, Any]) -> None:
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     schemas[ERROR_SCHEMA] = ErrorBody.model_json_schema()
+    for model in GEOJSON_ANSWERS:
+        answer = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(answer.pop("$defs", {}))
+        schemas[model.__name__] = answer
     for context in iter_route_contexts(app.routes):
         route = context.original_route
         if not isinstance(route, APIRoute) or not route.include_in_schema:

@@ -149,3 +149,51 @@ class Ranking(_Answer):
     )
     excluded_counts: dict[str, int] = Field(description="sites excluded, by reason")
     excluded: list[dict[str, Any]] = Field(description="excluded sites with their reasons")
+
+
+def _named(value: str) -> Any:
+    """A JSON string that must be ``value`` (``enum``: OpenAPI 3.0 has no ``const``)."""
+    return WithJsonSchema({"type": "string", "enum": [value]})
+
+
+class Feature(BaseModel):
+    """A GeoJSON feature (RFC 7946): a site or object with the fields the caller may see."""
+
+    model_config = ConfigDict(extra="allow")  # GeoJSON allows foreign members
+
+    type: Annotated[str, _named("Feature")]
+    id: str | int = Field(description="the feature's id in its layer")
+    geometry: dict[str, Any] | None = Field(
+        description="GeoJSON geometry in the CRS asked for (crs=), CRS84 by default"
+    )
+    properties: dict[str, Any] | None = Field(
+        description="the layer's fields (see /collections/{collectionId}/schema)"
+    )
+    links: list[Link] | None = Field(default=None, description="one feature: self, collection")
+
+
+class FeatureCollection(BaseModel):
+    """A page of a layer's features, with links to the next and previous pages."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: Annotated[str, _named("FeatureCollection")]
+    features: list[Feature]
+    links: list[Link] | None = Field(default=None, description="self, alternate, next, prev")
+    # OGC API - Features names these members in camelCase.
+    number_matched: int | None = Field(
+        default=None, alias="numberMatched", description="features matching the query"
+    )
+    number_returned: int = Field(alias="numberReturned", description="features on this page")
+    time_stamp: str | None = Field(
+        default=None, alias="timeStamp", description="when the page was made, ISO 8601"
+    )
+
+
+GEOJSON_ANSWERS = (Feature, FeatureCollection)
+"""Answers given as GeoJSON bytes built by the route, declared in the document by name
+(a ``response_model`` would validate and serialise them again)."""
+
+
+def schema_ref(model: type[BaseModel]) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{model.__name__}"}

@@ -20,7 +20,7 @@ from geo_service.cli_common import (
     settings_for,
     write_map,
 )
-from layers.catalog import PARCELS, PARKS, ROADS
+from layers.catalog import PARCELS
 
 if TYPE_CHECKING:
     from layers.stocklist_diff import Diff
@@ -108,17 +108,13 @@ def diff_command(
     else:
         _print_diff(changes)
     if map_file is not None:
+        from layers.stocklist import release_frames
         from maps.diff import release_diff_map
 
         settings = settings_for(db)
         m = release_diff_map(
             staged,
-            current=store.features.read(PARCELS),
-            staged=store.features.read(PARCELS, release=staged.id),
-            frames_for_context={
-                PARKS.name: store.features.read(PARKS),
-                ROADS.name: store.features.read(ROADS),
-            },
+            **release_frames(store, staged),
             basemap=settings.map_basemap,
         )
         # With --format json, stdout carries only the JSON.

@@ -21,11 +21,11 @@ from geo_service.routing import ServiceRoute, keeps_zone
 from geo_service.schemas import StockListImport, StockRelease, StockReleaseDetail, StockReleases
 from geo_service.uploads import upload_label, uploaded
 from layers import geojson
-from layers.catalog import PARCELS, PARKS, ROADS
+from layers.catalog import PARCELS
 from layers.errors import LayerValidationError
 from layers.frames import derive
 from layers.io import DRIVERS
-from layers.stocklist import import_list, staged_diff
+from layers.stocklist import import_list, release_frames, staged_diff
 from layers.store.releases import Release
 from maps.diff import release_diff_map
 
@@ -150,12 +150,7 @@ def get_diff_map(
     release = store.releases.get(release_id)
     m = release_diff_map(
         release,
-        current=store.features.read(PARCELS),
-        staged=store.features.read(PARCELS, release=release.id),
-        frames_for_context={
-            PARKS.name: store.features.read(PARKS),
-            ROADS.name: store.features.read(ROADS),
-        },
+        **release_frames(store, release),
         basemap=settings.map_basemap,
     )
     return page_response(render_page(m, settings))

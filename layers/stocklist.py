@@ -11,15 +11,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
-from layers.catalog import ON_OFFER, PARCELS, PARKS
+from layers.catalog import ON_OFFER, PARCELS, PARKS, ROADS
 from layers.errors import RemovalsUnconfirmed
 from layers.stocklist_diff import Diff, diff
 from layers.stocklist_validation import OVERLAP_TOLERANCE_M2, Report, validate
 from layers.store.audit import Actor
 from layers.store.releases import Release
 from layers.store.store import Store
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 MAX_REMOVED_SHARE = 0.2
 """A list removing more than this share of the parcels in force needs confirmation."""
@@ -140,4 +143,21 @@ def staged_diff(store: Store, release: Release) -> Diff:
     return diff(in_force, store.features.read(PARCELS, release=release.id))
 
 
-__all__ = ["Imported", "import_list", "staged_diff"]
+class ReleaseFrames(TypedDict):
+    """What the diff map of a release draws (see :func:`maps.diff.release_diff_map`)."""
+
+    current: gpd.GeoDataFrame
+    staged: gpd.GeoDataFrame
+    frames_for_context: dict[str, gpd.GeoDataFrame]
+
+
+def release_frames(store: Store, release: Release) -> ReleaseFrames:
+    """The parcels in force, those of ``release``, and the parks and roads around them."""
+    return {
+        "current": store.features.read(PARCELS),
+        "staged": store.features.read(PARCELS, release=release.id),
+        "frames_for_context": {spec.name: store.features.read(spec) for spec in (PARKS, ROADS)},
+    }
+
+
+__all__ = ["Imported", "ReleaseFrames", "import_list", "release_frames", "staged_diff"]

@@ -352,6 +352,15 @@ def _module_store_url(
 
 
 @pytest.fixture
+def scratch_postgis_url(postgis_url: str) -> Iterator[str]:
+    """A database of its own on the PostGIS server, empty but for PostGIS, dropped
+    afterwards (a test may drop it first). Not a copy of the session's database: a copy
+    needs every other connection to it closed, which xdist's neighbours do not promise."""
+    with _postgis_database(postgis_url) as url:
+        yield url
+
+
+@pytest.fixture
 def postgis_store(postgis_url: str) -> Iterator[Store]:
     """The session's PostGIS database, emptied, for tests of PostGIS alone."""
     from layers.store.store import Store

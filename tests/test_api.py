@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -154,16 +153,13 @@ def test_public_role_gets_no_key(loaded: Store) -> None:
         auth.create_key(loaded, name="x", role="public", actor=TESTER)
 
 
-def test_a_store_that_goes_away_answers_503(postgis_url: str, tmp_path: Path) -> None:
-    url = sa.make_url(postgis_url)
-    scratch = f"gs_down_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{scratch}" TEMPLATE "{url.database}"'))
-    settings = Settings(
-        db_url=url.set(database=scratch).render_as_string(hide_password=False), data_dir=tmp_path
-    )
-    with TestClient(create_app(settings)) as client:
+def test_a_store_that_goes_away_answers_503(
+    postgis_url: str, scratch_postgis_url: str, tmp_path: Path
+) -> None:
+    scratch = str(sa.make_url(scratch_postgis_url).database)
+    admin = sa.create_engine(postgis_url, isolation_level="AUTOCOMMIT")  # another database
+    settings = Settings(db_url=scratch_postgis_url, data_dir=tmp_path)
+    with TestClient(create_app(settings)) as client:  # the app migrates the new database
         assert client.get("/collections/parks/items").status_code == 200
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE "{scratch}" WITH (FORCE)'))

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
 
 from geo_service.auth import Caller, Role
-from geo_service.deps import StoreDep, require
+from geo_service.deps import SettingsDep, StoreDep, require
 from geo_service.routing import ServiceRoute
 from layers.catalog import LAYERS
 from layers.io import write_zone_file
@@ -30,10 +30,11 @@ GPKG = "application/geopackage+sqlite3"
 _CHUNK = 1 << 20
 
 
-def zone_file(store: Store) -> BinaryIO:
+def zone_file(store: Store, *, folder: Path | None = None) -> BinaryIO:
     """Every layer as in force (stored values, as ``geo-service export`` writes them), all
-    fields, in EPSG:4490, as an open GeoPackage whose file is already removed."""
-    folder = Path(tempfile.mkdtemp(prefix="geo-service-download-"))
+    fields, in EPSG:4490, as an open GeoPackage whose file is already removed (built in a
+    temporary folder in ``folder``; unset: the system's temporary folder)."""
+    folder = Path(tempfile.mkdtemp(prefix="geo-service-download-", dir=folder))
     try:
         path = folder / "zone.gpkg"
         frames = {name: store.features.read(spec, as_stored=True) for name, spec in LAYERS.items()}
@@ -55,10 +56,10 @@ def _chunks(handle: BinaryIO) -> Iterator[bytes]:
     response_class=StreamingResponse,
     responses={200: {"content": {GPKG: {}}}},
 )
-def zone_gpkg(store: StoreDep, _caller: StaffDep) -> StreamingResponse:
+def zone_gpkg(store: StoreDep, settings: SettingsDep, _caller: StaffDep) -> StreamingResponse:
     """One GeoPackage with a table per layer (parks, parcels, factories, infrastructure,
     roads): the features in force with every field, in CGCS2000 (EPSG:4490)."""
-    handle = zone_file(store)
+    handle = zone_file(store, folder=settings.tmp_dir)
     return StreamingResponse(
         _chunks(handle),
         media_type=GPKG,

@@ -317,12 +317,13 @@ def check_zone_file(path: Path, store: Store, *, public: bool = False) -> None:
             assert_geometries_equal(geometries, frame.geometry.to_numpy(), tolerance=1e-9)
 
 
-def _downloads_left() -> set[str]:
-    return set(glob.glob(os.path.join(tempfile.gettempdir(), "geo-service-download-*")))
+def _downloads_left(settings: Settings) -> set[str]:
+    folder = settings.tmp_dir or tempfile.gettempdir()
+    return set(glob.glob(os.path.join(folder, "geo-service-download-*")))
 
 
 def test_staff_download_the_whole_zone_as_one_geopackage(
-    client: TestClient, loaded: Store, tmp_path: Path
+    client: TestClient, loaded: Store, settings: Settings, tmp_path: Path
 ) -> None:
     anonymous = client.get("/downloads/zone.gpkg")
     assert anonymous.status_code == 401 and anonymous.json()["code"] == "authentication_required"
@@ -333,7 +334,7 @@ def test_staff_download_the_whole_zone_as_one_geopackage(
         for role in ("planner", "land_bureau", "admin")
     }
     audited = len(loaded.audit.rows(limit=100_000))
-    before = _downloads_left()
+    before = _downloads_left(settings)
     for role, key in keys.items():
         response = client.get("/downloads/zone.gpkg", headers={"Authorization": f"Bearer {key}"})
         assert response.status_code == 200, response.text
@@ -345,7 +346,7 @@ def test_staff_download_the_whole_zone_as_one_geopackage(
         path.parent.mkdir()
         path.write_bytes(response.content)
         check_zone_file(path, loaded)
-    assert _downloads_left() <= before  # built in a temporary file, removed once sent
+    assert _downloads_left(settings) <= before  # built in a temporary file, removed once sent
     assert len(loaded.audit.rows(limit=100_000)) == audited  # a download is a read
 
 

@@ -1,5 +1,6 @@
-"""Field values: what each kind of field is (:data:`TYPES`, the one registry of kinds),
-and a column as read, parsed to its field's kind and checked against its spec.
+"""Field values: what each kind of field is (:data:`TYPES`, the one registry of kinds,
+built on :data:`layers.kinds.KINDS`), and a column as read, parsed to its field's kind
+and checked against its spec.
 
 Canonical column types: ``str`` → object (``None`` for missing), ``float`` → float64
 (NaN), ``int`` → nullable Int64, ``bool`` → nullable boolean, ``date`` → object of
@@ -13,12 +14,12 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
-import sqlalchemy as sa
 
+from layers.kinds import KINDS, Kind
 from layers.schema import FieldKind, FieldSpec
 from layers.text import invisible, normalise_id, normalise_text, unlike_id
 
@@ -59,6 +60,7 @@ _DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[T ]00:00(?::00(?:\.0+)?)?)?$")
 
 Parsed = tuple[pd.Series, np.ndarray, str]
 """Values of one kind, the mask of present values that are not of that kind, and why."""
+Parse = Callable[[pd.Series, np.ndarray, FieldSpec], Parsed]
 
 
 def _parse_text(raw: pd.Series, present: np.ndarray, f: FieldSpec) -> Parsed:
@@ -119,52 +121,43 @@ def _parse_date(raw: pd.Series, present: np.ndarray, f: FieldSpec) -> Parsed:
     return values, present & parsed.isna().to_numpy(), "不是日期 YYYY-MM-DD, 不含时刻 (not a date)"
 
 
-Family = Literal["str", "number", "bool", "date"]
-"""Kinds whose values compare with each other (CQL2: a number compares with a number)."""
-
-
 @dataclass(frozen=True)
-class FieldType:
-    """Everything the project does differently for one kind of field value.
+class FieldType(Kind):
+    """Everything the project does differently for one kind of field value: its
+    :class:`~layers.kinds.Kind` (SQL, JSON and docs), and how pandas holds it.
 
     Parameters
     ----------
     dtype
         The canonical pandas dtype of a column of such values.
-    sql
-        The SQLAlchemy column type, the same in both stores.
-    json_type, json_format
-        JSON Schema (and OpenAPI) type and format of a value.
-    family
-        What a value compares with in a filter; ``number`` and ``date`` are ordered.
-    words
-        The type as docs/layers.md names it.
     parse
         Reads a column as written to values of this kind (see :func:`coerce`).
     plain
-        One present value as a plain Python value (for a database row or a hash).
+        One present value as a plain Python value (for a database row, a hash or a
+        spreadsheet cell).
     column
         Values read from the database as a column of the canonical dtype.
     """
 
     dtype: str
-    sql: type[sa.types.TypeEngine[Any]]
-    json_type: str
-    json_format: str | None
-    family: Family
-    words: str
-    parse: Callable[[pd.Series, np.ndarray, FieldSpec], Parsed]
+    parse: Parse
     plain: Callable[[Any], Any]
     column: Callable[[Any], Any]
 
-    @property
-    def numeric(self) -> bool:
-        return self.family == "number"
-
-    @property
-    def ordered(self) -> bool:
-        """Whether values have an order a range (BETWEEN, ``minimum``) can use."""
-        return self.family in ("number", "date")
+    @classmethod
+    def extending(
+        cls,
+        kind: FieldKind,
+        dtype: str,
+        parse: Parse,
+        plain: Callable[[Any], Any],
+        column: Callable[[Any], Any],
+    ) -> FieldType:
+        """The kind as :data:`layers.kinds.KINDS` describes it, with pandas' part."""
+        k = KINDS[kind]
+        return cls(
+            k.sql, k.json_type, k.json_format, k.family, k.words, dtype, parse, plain, column
+        )
 
 
 def _objects(values: Any) -> Any:
@@ -176,55 +169,24 @@ def _as_is(value: Any) -> Any:
 
 
 TYPES: dict[FieldKind, FieldType] = {
-    "str": FieldType(
-        "object", sa.Text, "string", None, "str", "text", _parse_text, _as_is, _objects
+    "str": FieldType.extending("str", "object", _parse_text, _as_is, _objects),
+    "int": FieldType.extending(
+        "int", "Int64", _parse_int, int, lambda values: pd.array(values, dtype="Int64")
     ),
-    "int": FieldType(
-        "Int64",
-        sa.Integer,
-        "integer",
-        None,
-        "number",
-        "integer",
-        _parse_int,
-        int,
-        lambda values: pd.array(values, dtype="Int64"),
-    ),
-    "float": FieldType(
+    "float": FieldType.extending(
+        "float",
         "float64",
-        sa.Float,
-        "number",
-        None,
-        "number",
-        "number",
         _parse_float,
         float,
         lambda values: np.array(values, dtype="float64"),  # None becomes NaN
     ),
-    "bool": FieldType(
-        "boolean",
-        sa.Boolean,
-        "boolean",
-        None,
-        "bool",
-        "boolean",
-        _parse_bool,
-        bool,
-        lambda values: pd.array(values, dtype="boolean"),
+    "bool": FieldType.extending(
+        "bool", "boolean", _parse_bool, bool, lambda values: pd.array(values, dtype="boolean")
     ),
-    "date": FieldType(
-        "object",
-        sa.Date,
-        "string",
-        "date",
-        "date",
-        "date (YYYY-MM-DD)",
-        _parse_date,
-        _as_is,
-        _objects,
-    ),
+    "date": FieldType.extending("date", "object", _parse_date, _as_is, _objects),
 }
-"""The one place each kind of field (:data:`layers.schema.FieldKind`) is described."""
+"""Each kind of :data:`layers.kinds.KINDS` with how pandas holds it: the registry the
+project reads wherever it needs pandas too."""
 
 
 def field_type(f: FieldSpec) -> FieldType:

@@ -1,16 +1,22 @@
-"""The registry of field kinds (layers/values.py) and the labels of coded values
-(``FieldSpec.labels``): every kind is described once, every field's column has its kind's
-dtype, and every coded value people read on pages and maps has a label in both languages."""
+"""The registry of field kinds (layers/kinds.py, extended by layers/values.py) and the
+labels of coded values (``FieldSpec.labels``): every kind is described once, every field's
+column has its kind's dtype and SQL type, and every coded value people read on pages and
+maps has a label in both languages."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from dataclasses import fields
 from typing import get_args
 
 import pytest
 
 from layers.catalog import LAYERS
 from layers.frames import empty_frame
+from layers.kinds import KINDS, Kind
 from layers.schema import FieldKind, FieldSpec
+from layers.store.tables import LAYER_TABLES
 from layers.values import TYPES, field_type
 
 LABELLED = {
@@ -25,9 +31,29 @@ LABELLED = {
 
 
 def test_every_kind_is_in_the_registry() -> None:
-    assert set(TYPES) == set(get_args(FieldKind))
+    assert list(TYPES) == list(KINDS) == list(get_args(FieldKind))
     assert {t.family for t in TYPES.values()} == {"str", "number", "bool", "date"}
     assert [k for k, t in TYPES.items() if t.ordered] == ["int", "float", "date"]
+
+
+def test_the_pandas_registry_extends_the_kinds_without_restating_them() -> None:
+    for kind, ft in TYPES.items():
+        assert isinstance(ft, Kind)
+        assert {f.name: getattr(ft, f.name) for f in fields(Kind)} == vars(KINDS[kind]), kind
+
+
+@pytest.mark.parametrize("name", LAYERS)
+def test_columns_have_the_registry_sql_types(name: str) -> None:
+    table = LAYER_TABLES[name]
+    for f in LAYERS[name].stored_fields:
+        assert type(table.c[f.name].type) is KINDS[f.kind].sql, f.name
+
+
+def test_the_kinds_and_tables_load_without_pandas() -> None:
+    """The store's tables (and ``geo-service key …``) know the kinds without pandas."""
+    code = "import sys, layers.store.tables; print('pandas' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.stdout.strip() == "False", done.stderr
 
 
 @pytest.mark.parametrize("name", LAYERS)

@@ -8,12 +8,11 @@ filtering on the embedded store, where no spatial index exists). The migrations 
 
 from __future__ import annotations
 
-from typing import Any
-
 import sqlalchemy as sa
 
 from layers.catalog import LAYERS, ON_OFFER, RELEASED
-from layers.schema import FieldSpec, LayerSpec
+from layers.kinds import kind_of
+from layers.schema import LayerSpec
 from layers.store.types import Geometry4490
 
 metadata = sa.MetaData(
@@ -27,17 +26,6 @@ metadata = sa.MetaData(
 )
 
 BBOX_COLUMNS = ("minx", "miny", "maxx", "maxy")
-
-
-def _column_type(f: FieldSpec) -> sa.types.TypeEngine[Any]:
-    types: dict[str, sa.types.TypeEngine[Any]] = {
-        "str": sa.Text(),
-        "int": sa.Integer(),
-        "float": sa.Float(),
-        "bool": sa.Boolean(),
-        "date": sa.Date(),
-    }
-    return types[f.kind]
 
 
 def _layer_table(spec: LayerSpec) -> sa.Table:
@@ -55,7 +43,7 @@ def _layer_table(spec: LayerSpec) -> sa.Table:
         *([release] if released else []),
         *([version] if spec.ledger else []),
         *(
-            sa.Column(f.name, _column_type(f), nullable=not f.required, comment=f"{f.zh} {f.en}")
+            sa.Column(f.name, kind_of(f).sql(), nullable=not f.required, comment=f"{f.zh} {f.en}")
             for f in spec.stored_fields
         ),
         sa.Column("geom", Geometry4490(), nullable=False),

@@ -35,13 +35,15 @@ def _typed(layer: str, values: dict[str, str]) -> dict[str, object]:
     """Values typed on the command line as the ledger takes them: numbers for number
     fields (a text that is no number stays text, and is refused naming the field), no
     value for an empty one."""
-    kinds = {f.name: f.kind for f in LAYERS[layer].stored_fields} if layer in LAYERS else {}
+    from layers.kinds import kind_of  # SQLAlchemy's types: loaded when a command runs
+
+    fields = {f.name: f for f in LAYERS[layer].stored_fields} if layer in LAYERS else {}
     out: dict[str, object] = {}
     for name, text in values.items():
         out[name] = text
         if not text:
             out[name] = None
-        elif kinds.get(name) in ("float", "int"):
+        elif name in fields and kind_of(fields[name]).numeric:
             with contextlib.suppress(ValueError):
                 out[name] = float(text)
     return out

@@ -35,6 +35,7 @@ from layers.schema import FieldSpec, LayerSpec
 from layers.shapefile import refuse_truncation, shapefile_in_zip, write_zipped_shapefile
 from layers.sheet_export import write_table_file
 from layers.sheets import read_table_file
+from layers.values import field_type
 
 DRIVERS = {
     ".gpkg": "GPKG",
@@ -255,9 +256,15 @@ def _file_frame(
     (ISO 8601, YYYY-MM-DD; a GeoPackage gets them as dates, see :func:`_write_gdal_layer`)."""
     out = derive(frame, spec)[[*spec.field_names(fields), GEOMETRY]].reset_index(drop=True)
     for f in fields:
-        if f.kind == "date":
+        if _is_day(f):
             out[f.name] = out[f.name].map(lambda d: None if d is None else d.isoformat())
     return out
+
+
+def _is_day(f: FieldSpec) -> bool:
+    """Whether a field holds calendar days: ISO 8601 text (YYYY-MM-DD) in a file, as in
+    JSON, and a DATE column in a GeoPackage."""
+    return field_type(f).json_format == "date"
 
 
 def _write_gdal_layer(out: gpd.GeoDataFrame, spec: LayerSpec, path: Path, *, driver: str) -> None:
@@ -271,7 +278,7 @@ def _write_gdal_layer(out: gpd.GeoDataFrame, spec: LayerSpec, path: Path, *, dri
         # Our GDAL writes GeoPackage 1.4 by default, which GDAL 3.6 (Debian 12) and the
         # QGIS built on it open with a warning; 1.2 holds all we write and opens everywhere.
         options["dataset_options"] = {"VERSION": "1.2"}
-    dates = [f.name for f in spec.fields if f.kind == "date" and f.name in out.columns]
+    dates = [f.name for f in spec.fields if _is_day(f) and f.name in out.columns]
     if driver == "GPKG" and dates:
         _write_gpkg_with_dates(out, spec, path, dates, **options)
         return

@@ -18,6 +18,7 @@ import pyogrio
 
 from layers.archives import safe_zip_members
 from layers.errors import InvalidInput, LayerValidationError, Problem
+from layers.kinds import kind_of
 from layers.schema import FieldSpec
 
 _SHAPEFILE_PARTS = (".shp", ".shx", ".dbf")
@@ -104,7 +105,7 @@ def refuse_truncation(frame: gpd.GeoDataFrame, fields: tuple[FieldSpec, ...], na
     """A Shapefile holds at most 254 bytes per text value; GDAL would cut longer ones."""
     problems = []
     for f in fields:
-        if f.kind != "str":
+        if kind_of(f).family != "str":
             continue
         too_long = frame[f.name].map(
             lambda v: isinstance(v, str) and len(v.encode("utf-8")) > DBF_TEXT_LIMIT

@@ -23,6 +23,7 @@ from layers.frames import GEOMETRY, derive
 from layers.schema import FieldSpec, LayerSpec
 from layers.sheet_cells import TABLE_SUFFIXES, feature_id, neutralise
 from layers.sheet_geometry import WKT
+from layers.values import field_type
 
 EXCEL_CELL_CHARS = 32_767  # Excel cuts longer text (and openpyxl silently too)
 EXCEL_ROWS = 1_048_576
@@ -72,21 +73,17 @@ def write_table_file(
 
 
 def _export_values(series: pd.Series, f: FieldSpec) -> list[object]:
-    """Plain Python values of one column: ``None`` for missing, text neutralised."""
+    """Plain Python values of one column: ``None`` for missing, text neutralised, a date
+    a ``datetime.date``."""
+    ft = field_type(f)
     out: list[object] = []
     for value in series.astype(object):
         if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
             out.append(None)
-        elif f.kind == "str":
+        elif ft.family == "str":
             out.append(neutralise(str(value)))
-        elif f.kind == "float":
-            out.append(float(value))
-        elif f.kind == "int":
-            out.append(int(value))
-        elif f.kind == "bool":
-            out.append(bool(value))
         else:
-            out.append(value)  # a datetime.date
+            out.append(ft.plain(value))
     return out
 
 

@@ -248,3 +248,72 @@ def test_the_size_check_sees_a_long_function_and_a_long_module() -> None:
     assert _too_long("x = 1\n" * (MAX_MODULE_LINES + 1), "m") == [
         f"m: {MAX_MODULE_LINES + 1} lines"
     ]
+
+
+# What differs between kinds of field value is said once, in the registry; elsewhere a
+# field's kind is asked of it (``kind_of(f).numeric``, ``field_type(f).plain``).
+REGISTRY = ("layers/kinds.py", "layers/values.py")
+
+
+def _kind_switches(source: str) -> list[tuple[int, str]]:
+    """Comparisons of a ``.kind`` to a field kind (``f.kind == "str"``, ``f.kind in
+    ("int", "float")``), ``match f.kind`` cases on one, and tables keyed by more than one
+    (``{"str": sa.Text(), "int": …}``), as (line, kind)."""
+    from typing import get_args
+
+    from layers.schema import FieldKind
+
+    kinds = set(get_args(FieldKind))
+
+    def literals(node: ast.AST) -> list[str]:
+        items = node.elts if isinstance(node, ast.Tuple | ast.List | ast.Set) else [node]
+        return [i.value for i in items if isinstance(i, ast.Constant) and i.value in kinds]
+
+    def is_kind(node: ast.AST) -> bool:
+        return isinstance(node, ast.Attribute) and node.attr == "kind"
+
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Compare) and any(map(is_kind, [node.left, *node.comparators])):
+            found += [(node.lineno, k) for o in [node.left, *node.comparators] for k in literals(o)]
+        elif isinstance(node, ast.Match) and is_kind(node.subject):
+            found += [
+                (case.pattern.lineno, k)
+                for case in node.cases
+                for p in ast.walk(case.pattern)
+                if isinstance(p, ast.MatchValue)
+                for k in literals(p.value)
+            ]
+        elif isinstance(node, ast.Dict):
+            keyed = [k for key in node.keys if key is not None for k in literals(key)]
+            found += [(node.lineno, k) for k in keyed] if len(keyed) > 1 else []
+    return sorted(found)
+
+
+def test_no_switch_on_field_kinds_outside_the_registry() -> None:
+    """Issue 13: a new kind, or a kind written differently somewhere, is one change in
+    layers/kinds.py or layers/values.py, not a hunt through the modules that switch."""
+    found = [
+        f"{path.relative_to(ROOT)}:{line}: {kind!r}"
+        for path in sorted(_modules().values())
+        if not str(path.relative_to(ROOT)).startswith(REGISTRY)
+        for line, kind in _kind_switches(path.read_text(encoding="utf-8"))
+    ]
+    assert found == [], "ask the registry (kind_of, field_type):\n" + "\n".join(found)
+
+
+def test_the_kind_check_sees_comparisons_cases_and_tables_but_not_other_kinds() -> None:
+    source = (
+        'if f.kind == "str" or "date" != g.kind or f.kind in ("int", "float", "polygon"):\n'
+        "    pass\n"
+        "match spec.field(name).kind:\n"
+        '    case "bool" | "land":\n'
+        "        pass\n"
+        'if basemap.kind == "gaode" or ft.family == "str" or kinds.get(n) == "int":\n'
+        "    pass\n"
+        'SQL = {"str": sa.Text(), "date": sa.Date()}\n'
+        'WORDS = {"str": "text", "other": 1}\n'
+    )
+    assert _kind_switches(source) == [
+        (1, "date"), (1, "float"), (1, "int"), (1, "str"), (4, "bool"), (8, "date"), (8, "str"),
+    ]  # fmt: skip

@@ -288,7 +288,7 @@ class _Translator:
             return sa.literal(value, sa.Float())
         if value in INT64:
             return sa.literal(value, sa.BigInteger())
-        if f.kind == "float" and len(str(value)) < 300:  # below float's 1.8e308
+        if field_type(f).json_type == "number" and len(str(value)) < 300:  # below float's 1.8e308
             return sa.literal(float(value), sa.Float())
         raise out_of_range(str(value))
 

@@ -10,14 +10,19 @@ from __future__ import annotations
 
 from layers.schema import Audience, Budget, FieldSpec, LayerSpec, Utility
 from layers.vocabulary import (
+    ENV_APPROVAL,
     FACT_STATUS,
     FACTORY_STATUS,
     FACTS,
+    FIRE_CLASS,
+    GAS_PRESSURE,
     INDICATORS,
     INFRA_KINDS,
     LAND_USE,
     PARCEL_STATUS,
     POLLUTANTS,
+    READINESS,
+    ROAD_GRADE,
     STOCK_CATEGORY,
 )
 
@@ -224,14 +229,7 @@ PARCELS = LayerSpec(
             derived=True,
             audience=INTERNAL,
         ),
-        FieldSpec(
-            "readiness",
-            "str",
-            "净地程度",
-            "readiness",
-            derived=True,
-            choices=("ready", "partly_ready", "not_ready"),
-        ),
+        FieldSpec("readiness", "str", "净地程度", "readiness", derived=True, labels=READINESS),
         FieldSpec("gaps", "str", "欠缺条件", "readiness gaps", derived=True),
     ),
 )
@@ -260,19 +258,13 @@ FACTORIES = LayerSpec(
         FieldSpec("water", "bool", "已通供水", "water connected"),
         FieldSpec("gas", "bool", "已通燃气", "gas connected"),
         *_budget_fields(carried=True),
-        FieldSpec(
-            "fire_cls",
-            "str",
-            "火灾危险性类别",
-            "fire class",
-            choices=("甲", "乙", "丙", "丁", "戊"),
-        ),
+        FieldSpec("fire_cls", "str", "火灾危险性类别", "fire class", labels=FIRE_CLASS),
         FieldSpec(
             "env_appr",
             "str",
             "原用途环评",
             "previous use: environmental approval",
-            choices=("approved", "expired", "none"),
+            labels=ENV_APPROVAL,
         ),
         FieldSpec("rent_ym", "float", "租金", "rent", "元/m²/月", minimum=0),
         FieldSpec("price_w", "float", "售价", "sale price", "万元", minimum=0),
@@ -319,9 +311,7 @@ INFRASTRUCTURE = LayerSpec(
             INTERNAL,
             minimum=0,
         ),
-        FieldSpec(
-            "gas_press", "str", "压力级制", "gas pressure level", choices=("low", "medium", "high")
-        ),
+        FieldSpec("gas_press", "str", "压力级制", "gas pressure level", labels=GAS_PRESSURE),
         FieldSpec(
             "spare_nm3h",
             "float",
@@ -349,7 +339,7 @@ ROADS = LayerSpec(
         FieldSpec("road_id", "str", "道路编号", "road id", required=True),
         FieldSpec("name", "str", "道路名称", "name"),
         FieldSpec("width_m", "float", "红线宽度", "width between boundary lines", "m", minimum=0),
-        FieldSpec("grade", "str", "等级", "grade", choices=("trunk", "main", "branch")),
+        FieldSpec("grade", "str", "等级", "grade", labels=ROAD_GRADE),
     ),
 )
 

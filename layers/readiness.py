@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from layers.vocabulary import FACTS, INDICATORS
+from layers.vocabulary import FACTS, INDICATORS, READINESS
 
 BLOCKING_FACTS = ("acq", "clear")
 # Standard-land "4+N" indicators that must be set before transfer (investment intensity
@@ -47,9 +47,7 @@ class ReadinessLevel(StrEnum):
 
     @property
     def zh(self) -> str:
-        return {"ready": "净地可出让", "partly_ready": "部分就绪", "not_ready": "未就绪"}[
-            self.value
-        ]
+        return READINESS[self.value][0]
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,34 @@ FACTORY_STATUS: dict[str, Label] = {
     "leased": ("已出租", "leased"),
     "sold": ("已出售", "sold"),
 }
+READINESS: dict[str, Label] = {
+    "ready": ("净地可出让", "ready"),
+    "partly_ready": ("部分就绪", "partly ready"),
+    "not_ready": ("未就绪", "not ready"),
+}
+# 火灾危险性类别 of a building's production or storage (GB 50016), 甲 the most hazardous.
+FIRE_CLASS: dict[str, Label] = {
+    "甲": ("甲类", "Class A (甲)"),
+    "乙": ("乙类", "Class B (乙)"),
+    "丙": ("丙类", "Class C (丙)"),
+    "丁": ("丁类", "Class D (丁)"),
+    "戊": ("戊类", "Class E (戊)"),
+}
+ENV_APPROVAL: dict[str, Label] = {
+    "approved": ("已批复", "approved"),
+    "expired": ("已失效", "expired"),
+    "none": ("无", "none"),
+}
+GAS_PRESSURE: dict[str, Label] = {
+    "low": ("低压", "low pressure"),
+    "medium": ("中压", "medium pressure"),
+    "high": ("高压", "high pressure"),
+}
+ROAD_GRADE: dict[str, Label] = {
+    "trunk": ("主干路", "trunk road"),
+    "main": ("次干路", "secondary road"),
+    "branch": ("支路", "branch road"),
+}
 # The Chinese labels alone, as matching/ reads them.
 LAND_USE_ZH = {value: zh for value, (zh, _en) in LAND_USE.items()}
 PARCEL_STATUS_ZH = {value: zh for value, (zh, _en) in PARCEL_STATUS.items()}

@@ -12,9 +12,10 @@ from typing import get_args
 
 import pytest
 
-from layers.catalog import LAYERS
+from layers.catalog import LAYERS, PARCELS
 from layers.frames import empty_frame
 from layers.kinds import KINDS, Kind
+from layers.readiness import ReadinessLevel
 from layers.schema import FieldKind, FieldSpec
 from layers.store.tables import LAYER_TABLES
 from layers.values import TYPES, field_type
@@ -83,3 +84,21 @@ def test_coded_fields_have_labels_in_both_languages() -> None:
 def test_labels_or_choices_not_both() -> None:
     with pytest.raises(ValueError, match="not both"):
         FieldSpec("x", "str", "x", "x", choices=("a",), labels={"a": ("甲", "a")})
+
+
+def test_every_choice_has_a_label() -> None:
+    """A coded value is shown with its label wherever people read it (pages, maps): a
+    field that lists its values labels every one."""
+    unlabelled = [
+        (spec.name, f.name, c)
+        for spec in LAYERS.values()
+        for f in spec.fields
+        for c in f.choices
+        if f.label(c) is None
+    ]
+    assert unlabelled == []
+
+
+def test_readiness_labels_name_every_level() -> None:
+    assert PARCELS.field("readiness").choices == tuple(ReadinessLevel)
+    assert [level.zh for level in ReadinessLevel] == ["净地可出让", "部分就绪", "未就绪"]

@@ -213,3 +213,31 @@ def test_the_command_line_saves_lists_and_shows_matches(
     shown = cli("matches", "show", entry.id, "--db", db)
     assert shown.exit_code == 0 and REQUEST["name"] in shown.stdout
     assert cli("matches", "show", "nope", "--db", db).exit_code == 2
+
+
+def test_the_changes_between_two_saved_matches_name_a_new_list(
+    loaded: Store, zone: dict[str, gpd.GeoDataFrame], tmp_path: Path
+) -> None:
+    from layers.catalog import PARCELS
+    from layers.io import write_layer_file
+    from layers.stocklist import import_list
+
+    before = _save(loaded, "大恒")
+    parcels = zone["parcels"].assign(list_year=2027)
+    dropped, renamed = str(parcels["parcel_id"].iloc[0]), str(parcels["parcel_id"].iloc[1])
+    parcels = parcels.iloc[1:].copy()
+    parcels.loc[parcels.index[0], "name"] = "改名地块"
+    path = tmp_path / "清单2027.gpkg"
+    write_layer_file(parcels, PARCELS, path)
+    staged = import_list(loaded, path, year=2027, actor=TESTER, name=path.name)
+    assert staged.release is not None, staged.report.problems
+    loaded.releases.publish(staged.release.id, actor=BUREAU)
+    after = _save(loaded, "大恒")
+    changes = loaded.matches.changes(before, after)
+    assert (changes.release_before, changes.release_after) == (
+        before.versions["release"],
+        staged.release.id,
+    )
+    assert changes.list_removed == {dropped} and changes.list_added == set()
+    assert "name" in changes.list_changed[renamed]
+    assert changes.reserved == {} and changes.ledger == {}

@@ -35,6 +35,7 @@ from geo_service.cli_ledgers import (
     reserve_command,
 )
 from geo_service.cli_maps import map_app
+from geo_service.cli_matches import matches_app
 from geo_service.cli_stocklist import audit_command, stock_app
 from layers.catalog import LAYERS
 from layers.errors import GeoServiceError
@@ -46,6 +47,7 @@ app = typer.Typer(
 )
 app.add_typer(key_app, name="key")
 app.add_typer(map_app, name="map")
+app.add_typer(matches_app, name="matches")
 app.add_typer(stock_app, name="stock-list")
 app.command("audit")(audit_command)
 app.add_typer(ledger_app, name="ledger")
@@ -193,6 +195,10 @@ def match_command(
     output: Annotated[OutputFormat, typer.Option("--format", help="table, json or geojson")] = (
         OutputFormat.table
     ),
+    save: Annotated[bool, typer.Option("--save", help="save the match (geo-service matches)")] = (
+        False
+    ),
+    investor: Annotated[str | None, typer.Option(help="the investor, saved with --save")] = None,
 ) -> None:
     """为项目匹配地块或厂房 (rank parcels or factories for a project)."""
     from geo_service.report import match_geojson, print_match
@@ -205,6 +211,13 @@ def match_command(
     with err.status("载入开发区数据 (loading the zone) …"):
         zone = ZoneCache(store).get()
     result = match(request, zone, top_n=top)
+    if save:
+        from geo_service.matches import save_result
+
+        saved = save_result(
+            store, request, result, actor=cli_actor(), top=top, excluded=None, investor=investor
+        )
+        err.print(f"已保存 (saved): geo-service matches show {saved.id}", highlight=False)
     if output is OutputFormat.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
     elif output is OutputFormat.geojson:

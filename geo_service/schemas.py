@@ -151,6 +151,71 @@ class Ranking(_Answer):
     excluded: list[dict[str, Any]] = Field(description="excluded sites with their reasons")
 
 
+class DataVersions(_Answer):
+    layers: dict[str, int] = Field(description="the version of each layer the match used")
+    release: int | None = Field(description="the stock list release in force")
+
+
+class SavedMatchInfo(_Answer):
+    """A saved match as listed: who ran which project when, on which data."""
+
+    id: str
+    permalink: str = Field(description="reopens it as it was saved")
+    created_at: str = Field(description="ISO 8601, UTC")
+    actor: str = Field(description="who ran it")
+    role: str
+    project: str = Field(description="the project's name")
+    investor: str | None
+    layer: str = Field(description="parcels (a land request) or factories")
+    versions: DataVersions
+    rerun_of: str | None = Field(description="the saved match this one ran again")
+
+
+class SavedMatches(_Answer):
+    matches: list[SavedMatchInfo] = Field(description="newest first")
+    total: int = Field(description="how many match the search")
+    limit: int
+    offset: int
+
+
+class SavedMatchAnswer(SavedMatchInfo):
+    """A saved match with its request and its result, byte for byte as it was answered."""
+
+    request: dict[str, Any] = Field(description="the project request")
+    top: int = Field(description="how many sites were ranked")
+    excluded_limit: int | None = Field(description="how many excluded sites were listed")
+    result: Ranking
+
+
+class ChangeReason(_Answer):
+    kind: str = Field(description="reservation, list, ledger, method or excluded")
+    text: str
+
+
+class SiteChangeAnswer(_Answer):
+    site: str = Field(description="the site's ids, joined by + for an assembled group")
+    name: str
+    old_rank: int | None
+    new_rank: int | None
+    reasons: list[ChangeReason]
+
+
+class MatchComparison(_Answer):
+    """What changed from the saved match to the new run, and why where it can be told."""
+
+    gained: list[SiteChangeAnswer]
+    lost: list[SiteChangeAnswer]
+    moved: list[SiteChangeAnswer]
+    unchanged: int = Field(description="sites ranked the same")
+    facts: list[ChangeReason] = Field(description="every change in the data in between")
+
+
+class RerunAnswer(SavedMatchAnswer):
+    """The new saved match (``rerun_of`` the old) and how it compares with the old."""
+
+    comparison: MatchComparison
+
+
 def _named(value: str) -> Any:
     """A JSON string that must be ``value`` (``enum``: OpenAPI 3.0 has no ``const``)."""
     return WithJsonSchema({"type": "string", "enum": [value]})

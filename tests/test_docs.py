@@ -29,6 +29,10 @@ def test_docs_match_the_schema() -> None:
 
 ANSWERS = {
     ("/match", "post", "200"): "Ranking",
+    ("/matches", "post", "201"): "SavedMatchAnswer",
+    ("/matches", "get", "200"): "SavedMatches",
+    ("/matches/{match_id}", "get", "200"): "SavedMatchAnswer",
+    ("/matches/{match_id}/rerun", "post", "201"): "RerunAnswer",
     ("/stock-lists", "get", "200"): "StockReleases",
     ("/stock-lists", "post", "201"): "StockListImport",
     ("/stock-lists/as-of/{date}", "get", "200"): "StockRelease",

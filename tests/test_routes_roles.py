@@ -59,6 +59,7 @@ class Demo:
     park_version: int
     release_id: int
     reservation_id: int
+    saved_match_id: str
     tile: str
     static_asset: str
     planner_key: str
@@ -128,6 +129,10 @@ POLICY: dict[tuple[str, str], Rule] = {
     ),
     # Matching.
     ("POST", "/match"): Rule(PLANNERS, body=_json(lambda d: d.daheng), invalid=NOT_A_REQUEST),
+    ("POST", "/matches"): Rule(PLANNERS, body=_json(lambda d: d.daheng), invalid=NOT_A_REQUEST),
+    ("GET", "/matches"): Rule(PLANNERS),
+    ("GET", "/matches/{match_id}"): Rule(PLANNERS, "/matches/{d.saved_match_id}"),
+    ("POST", "/matches/{match_id}/rerun"): Rule(PLANNERS, "/matches/{d.saved_match_id}/rerun"),
     # Maps, their popups, tiles and assets.
     ("GET", "/maps/investor"): Rule(ANYONE),
     ("GET", "/maps/readiness"): Rule(STAFF),
@@ -248,6 +253,8 @@ def test_routes_of_sees_a_new_route() -> None:
 
 KEEPS_ZONE = {
     ("POST", "/match"),  # queries sent as a body
+    ("POST", "/matches"),  # a saved match is no layer
+    ("POST", "/matches/{match_id}/rerun"),
     ("POST", "/maps/preselect"),
     ("POST", "/login"),  # a session or an access token, not the layers
     ("POST", "/oauth/token"),
@@ -338,6 +345,11 @@ def demo(loaded: Store, zone: dict[str, gpd.GeoDataFrame], tmp_path: Path) -> De
     park_id = str(zone["parks"]["park_id"].iloc[0])
     centre = parcels.geometry.union_all().centroid
     examples = Path(__file__).resolve().parents[1] / "examples" / "requests"
+    daheng = json.loads((examples / "daheng_crystal_pulling.json").read_text("utf-8"))
+    saved = loaded.matches.save(
+        daheng, '{"layer":"parcels","sites":[]}', actor=TESTER, versions={}, top=10,
+        excluded_limit=0,
+    )  # fmt: skip
     return Demo(
         parcel_fid=int(parcels.index[0]),
         listed_parcel_fid=int(available.index[0]),
@@ -346,11 +358,12 @@ def demo(loaded: Store, zone: dict[str, gpd.GeoDataFrame], tmp_path: Path) -> De
         park_version=int(loaded.ledgers.row("parks", park_id)["version"]),
         release_id=done.release_id,
         reservation_id=done.reservation_id,
+        saved_match_id=saved.id,
         tile="/".join(map(str, tile_of(centre))),
         static_asset="leaflet/leaflet.js",
         planner_key=auth.create_key(loaded, name="招商部 登录", role="planner", actor=TESTER)[1],
         list_file=list_2028,
-        daheng=json.loads((examples / "daheng_crystal_pulling.json").read_text("utf-8")),
+        daheng=daheng,
     )
 
 
@@ -399,6 +412,8 @@ CHANGES = {
     ("POST", "/reservations"),
     ("POST", "/reservations/{reservation_id}/release"),
     ("PATCH", "/ledgers/{layer}/{feature_id}"),
+    ("POST", "/matches"),  # a match saved, and audited
+    ("POST", "/matches/{match_id}/rerun"),
 }
 """What the admin's calls change, in POLICY's order (the discard comes after the publish
 and the ledger file after the edit, so both are refused as stale: 409). Seeing these

@@ -2,8 +2,9 @@
 
 A :class:`Store` owns the engine and offers one repository per noun: ``features`` (every
 layer's features), ``releases`` (the stock list's), ``tiles``, ``audit``, ``reservations``,
-``ledgers``, ``credentials`` and ``sessions``. Every write of theirs is a unit of work
-(:mod:`layers.store.change`). It knows SQL but not HTTP; callers pass a SQLAlchemy URL.
+``ledgers``, ``matches`` (saved matches), ``credentials`` and ``sessions``. Every write
+of theirs is a unit of work (:mod:`layers.store.change`). It knows SQL but not HTTP;
+callers pass a SQLAlchemy URL.
 
 Each repository is made, and its module imported, when first used: a command that only
 lists API keys does not import geopandas or the CQL2 parser (tests/test_cli.py checks it).
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from layers.store.credentials import Credentials, Sessions
     from layers.store.features import Features
     from layers.store.ledgers import Ledgers
+    from layers.store.matches import Matches
     from layers.store.releases import Releases
     from layers.store.reservations import Reservations
     from layers.store.tiles import Tiles
@@ -78,6 +80,12 @@ class Store:
         from layers.store.ledgers import Ledgers
 
         return Ledgers(self.engine)
+
+    @cached_property
+    def matches(self) -> Matches:
+        from layers.store.matches import Matches
+
+        return Matches(self.engine)
 
     @cached_property
     def credentials(self) -> Credentials:

@@ -209,6 +209,28 @@ sessions = sa.Table(
 )
 
 
+saved_matches = sa.Table(
+    "saved_matches",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("role", sa.Text, nullable=False),
+    sa.Column("project", sa.Text, nullable=False),
+    sa.Column("investor", sa.Text),
+    sa.Column("layer", sa.Text, nullable=False),
+    sa.Column("request", sa.Text, nullable=False),
+    sa.Column("top", sa.Integer, nullable=False),
+    sa.Column("excluded_limit", sa.Integer),
+    sa.Column("result", sa.Text, nullable=False),
+    sa.Column("versions", sa.Text, nullable=False),
+    sa.Column("rerun_of", sa.Text, sa.ForeignKey("saved_matches.id")),
+    sa.CheckConstraint(f"layer IN ({', '.join(map(repr, ON_OFFER))})", name="layer"),
+    comment="Every match run from the workspace, as answered, with the data versions it "
+    "used; append-only (a permalink reopens it as it was).",
+)
+
+
 def in_force(table: sa.Table, release: int | None = None) -> list[sa.ColumnElement[bool]]:
     """Conditions keeping the rows readers see: for released layers, those of ``release``
     or of the release the ``stock_current`` pointer names; every row of other layers."""

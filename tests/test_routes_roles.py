@@ -150,6 +150,9 @@ POLICY: dict[tuple[str, str], Rule] = {
         ANYONE, body=lambda d: {"data": {"key": d.planner_key, "next": "/"}}, invalid={}
     ),
     ("GET", "/logout"): Rule(ANYONE),
+    # The browser workspaces' shell.
+    ("GET", "/workspace"): Rule(STAFF),
+    ("GET", "/assets/{name}"): Rule(ANYONE, "/assets/web.css"),
     ("GET", "/session"): Rule(ANYONE),
     # OAuth2 (QGIS): a key exchanged for an access token, whoever the caller is.
     ("POST", "/oauth/token"): Rule(

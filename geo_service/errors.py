@@ -16,12 +16,13 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from psycopg.errors import QueryCanceled
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from geo_service.web.access import is_navigation, to_sign_in
 from geo_service.worker import WorkerFailed
 from layers.errors import (
     AuthenticationRequired,
@@ -169,12 +170,18 @@ def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(500, "internal_error", "服务器内部错误 (internal server error)")
 
 
+async def domain_error(request: Request, exc: GeoServiceError) -> Response:
+    """The error body for a refusal of the domain; a person's browser refused for want of
+    a session gets the sign-in page instead, and comes back after it."""
+    if isinstance(exc, AuthenticationRequired) and is_navigation(request):
+        return to_sign_in(request)
+    status = status_code_for(exc)
+    log_error(request, status, exc.code)
+    return error_response(status, exc.code, exc.message, exc.details)
+
+
 def add_exception_handlers(app: FastAPI) -> None:
-    @app.exception_handler(GeoServiceError)
-    async def _domain(request: Request, exc: GeoServiceError) -> JSONResponse:
-        status = status_code_for(exc)
-        log_error(request, status, exc.code)
-        return error_response(status, exc.code, exc.message, exc.details)
+    app.add_exception_handler(GeoServiceError, domain_error)  # type: ignore[arg-type]
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

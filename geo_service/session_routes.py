@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from geo_service import sessions
+from geo_service.auth import PUBLIC
 from geo_service.deps import (
     SESSION_COOKIE,
     CallerDep,
@@ -26,33 +27,20 @@ from geo_service.deps import (
 )
 from geo_service.errors import error_responses
 from geo_service.routing import ServiceRoute, keeps_zone
+from geo_service.web.access import LOCAL_PATH
+from geo_service.web.templating import page_context, render
 from layers.errors import AuthenticationRequired
-from maps.html import escape
 
 router = APIRouter(tags=["sign-in"], route_class=ServiceRoute)
-# Where /login may send the browser afterwards: a path on this site, never "//host".
-LOCAL_PATH = r"^/([A-Za-z0-9_?=&.-][A-Za-z0-9/_?=&.-]*)?$"
-_PAGE_HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; form-action 'self'; frame-ancestors 'none'",
-    "X-Content-Type-Options": "nosniff",
-    # Not no-referrer: a browser then sends "Origin: null" with the form, which is refused.
-    "Referrer-Policy": "same-origin",
-}
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
 @router.get("/login", response_class=HTMLResponse, include_in_schema=False)
 def login_form(
-    next_: Annotated[str, Query(alias="next", pattern=LOCAL_PATH)] = "/",
+    request: Request,
+    next_: Annotated[str, Query(alias="next", pattern=LOCAL_PATH)] = "/workspace",
 ) -> HTMLResponse:
-    return HTMLResponse(
-        '<!doctype html><html lang="zh"><head><meta charset="utf-8"><title>登录 Sign in'
-        '</title></head><body><form method="post" action="/login">'
-        f'<input type="hidden" name="next" value="{escape(next_)}">'
-        '<label>API 密钥 (API key) <input name="key" type="password" autocomplete="off">'
-        "</label> <button>登录 Sign in</button></form></body></html>",
-        headers=_PAGE_HEADERS,
-    )
+    return render(page_context(request, PUBLIC), "login.html", next=next_, error=None)
 
 
 @router.post("/login", include_in_schema=False)
@@ -62,17 +50,22 @@ def login(
     store: StoreDep,
     settings: SettingsDep,
     key: Annotated[str, Form(max_length=200)],
-    next_: Annotated[str, Form(alias="next", pattern=LOCAL_PATH)] = "/",
+    next_: Annotated[str, Form(alias="next", pattern=LOCAL_PATH)] = "/workspace",
 ) -> Response:
-    """Open a session for the key's holder; the cookie holds the session's token."""
+    """Open a session for the key's holder; the cookie holds the session's token. A wrong
+    key gets the form again, saying so (200: a browser logs any 4xx page as an error)."""
     check_origin(request, settings)  # no other site signs a browser in to its own key
-    opened = sessions.open_session(
-        store,
-        key,
-        kind=sessions.BROWSER,
-        lifetime_s=settings.session_ttl_s,
-        request_id=request.state.request_id,
-    )  # refuses an unknown or revoked key with 401
+    try:
+        opened = sessions.open_session(
+            store,
+            key,
+            kind=sessions.BROWSER,
+            lifetime_s=settings.session_ttl_s,
+            request_id=request.state.request_id,
+        )
+    except AuthenticationRequired:
+        page = page_context(request, PUBLIC)
+        return render(page, "login.html", next=next_, error="unknown_key")
     response = RedirectResponse(next_, status_code=303)
     response.set_cookie(
         SESSION_COOKIE,

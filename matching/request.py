@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError, model_validator
+from pydantic_core import ErrorDetails, PydanticCustomError
 
 from layers.errors import InvalidInput
 from layers.vocabulary import LAND_USE, POLLUTANTS
@@ -37,6 +38,13 @@ def _unit(unit: str) -> dict[str, JsonValue]:
 
 POWER_FACTOR = 0.9
 """Used to turn a load in MW into apparent power in MVA when only MW is given."""
+
+
+def _wrong(field: str, kind: str, message: str) -> PydanticCustomError:
+    """An error of the request as a whole that names the field to fix (``ctx.field``, a
+    dotted path), so a form can show it there."""
+    # The message is a template: braces in it would be taken for placeholders.
+    return PydanticCustomError(kind, message.replace("{", "(").replace("}", ")"), {"field": field})
 
 
 class _Model(BaseModel):
@@ -153,6 +161,9 @@ class ProjectRequest(_Model):
     name: str = Field(min_length=1, description="the project's name")
     industry: str = Field(min_length=1, description="e.g. 光伏/新能源; matched to park industries")
     chain: str | None = Field(default=None, description="产业链环节, e.g. 拉晶")
+    investor: str | None = Field(
+        default=None, max_length=200, description="the company or group behind the project"
+    )
     site_kind: SiteKind = Field(
         default="land",
         description="land: a parcel (needs area); factory: a building to rent (needs factory)",
@@ -265,24 +276,40 @@ class ProjectRequest(_Model):
     @model_validator(mode="after")
     def _consistent(self) -> ProjectRequest:
         if self.site_kind == "land" and self.area is None:
-            raise ValueError("a land request needs area (min_mu …)")
+            raise _wrong("area.min_mu", "land_needs_area", "a land request needs area (min_mu …)")
         if self.site_kind == "factory" and self.factory is None:
-            raise ValueError("a factory request needs factory (floor …)")
+            raise _wrong(
+                "factory.floor.min_m2",
+                "factory_needs_floor",
+                "a factory request needs factory (floor …)",
+            )
         unknown = sorted(set(self.emissions_t) - set(POLLUTANTS))
         if unknown:
-            raise ValueError(f"unknown pollutants {unknown}; known: {sorted(POLLUTANTS)}")
-        if any(v < 0 for v in self.emissions_t.values()):
-            raise ValueError("emissions must be ≥ 0")
+            raise _wrong(
+                "emissions_t",
+                "unknown_key",
+                f"unknown pollutants {unknown}; known: {sorted(POLLUTANTS)}",
+            )
+        for pollutant, value in self.emissions_t.items():
+            if value < 0:
+                raise _wrong(f"emissions_t.{pollutant}", "negative", "emissions must be ≥ 0")
         if self.land_use is not None:
             bad = sorted(set(self.land_use) - set(LAND_USE))
             if bad:
-                raise ValueError(f"unknown land-use classes {bad}; known: {list(LAND_USE)}")
-        if any(not 0 <= w <= 1e6 for w in self.weights.values()):
-            raise ValueError("weights must be between 0 and 1e6")
+                raise _wrong(
+                    "land_use",
+                    "unknown_key",
+                    f"unknown land-use classes {bad}; known: {list(LAND_USE)}",
+                )
+        for key, weight in self.weights.items():
+            if not 0 <= weight <= 1e6:
+                raise _wrong(f"weights.{key}", "weight_range", "weights must be between 0 and 1e6")
         if self.site_kind == "factory" and self.min_voltage_kv is not None:
-            raise ValueError(
+            raise _wrong(
+                "min_voltage_kv",
+                "land_only",
                 "min_voltage_kv applies to land requests; a factory's supply is "
-                "checked as power_kva or power_mw"
+                "checked as power_kva or power_mw",
             )
         return self
 
@@ -310,13 +337,19 @@ def parse_request(data: object, *, source: str = "request") -> ProjectRequest:
         return ProjectRequest.model_validate(data)
     except ValidationError as exc:
         problems = [
-            {"field": ".".join(str(p) for p in err["loc"]) or "(request)", "message": err["msg"]}
-            for err in exc.errors()
+            {"field": field_of(err) or "(request)", "message": err["msg"]} for err in exc.errors()
         ]
         listed = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
         raise InvalidInput(
             f"{source}: 项目需求无效 (invalid request): {listed}", details={"problems": problems}
         ) from None
+
+
+def field_of(error: ErrorDetails) -> str:
+    """The dotted path of the field an error is about: the one it names (see
+    :func:`_wrong`), else where the validator found it."""
+    named = (error.get("ctx") or {}).get("field")
+    return str(named) if named else ".".join(str(p) for p in error["loc"])
 
 
 def load_request(path: Path) -> ProjectRequest:

@@ -251,10 +251,10 @@ def test_a_bad_match_request_is_refused_as_before(
     problems = response.json()["details"]["problems"]
     assert {p["field"] for p in problems} == {"power_mw", "area.min_mu"}
     assert response.json()["message"].startswith("request: 项目需求无效 (invalid request): ")
-    # Wrong as a whole: a land request without its area.
+    # Wrong as a whole: a land request without its area, which is named.
     response = client.post("/match", json={"name": "x", "industry": "y"}, headers=headers)
     assert response.status_code == 400 and response.json()["code"] == "invalid_input"
-    assert response.json()["details"]["problems"][0]["field"] == "(request)"
+    assert response.json()["details"]["problems"][0]["field"] == "area.min_mu"
     # A bad parameter is named as one, before the body's problems; so is a body that is
     # no request at all.
     response = client.post("/match?top=0", json=body, headers=headers)

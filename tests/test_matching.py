@@ -168,11 +168,16 @@ def test_topsis_is_offered_and_differs_only_in_scores(zone: Zone) -> None:
 @pytest.mark.parametrize(
     ("data", "field"),
     [
-        ({"name": "x", "industry": "y"}, "(request)"),
+        # Wrong as a whole, but the field to fill or fix is named.
+        ({"name": "x", "industry": "y"}, "area.min_mu"),
         ({"name": "x", "industry": "y", "area": {"min_mu": -5}}, "area.min_mu"),
         (
             {"name": "x", "industry": "y", "area": {"min_mu": 5}, "emissions_t": {"co2": 1}},
-            "(request)",
+            "emissions_t",
+        ),
+        (
+            {"name": "x", "industry": "y", "area": {"min_mu": 5}, "weights": {"rail": -1}},
+            "weights.rail",
         ),
         ({"name": "x", "industry": "y", "area": {"min_mu": 5}, "colour": "red"}, "colour"),
     ],

@@ -155,6 +155,16 @@ POLICY: dict[tuple[str, str], Rule] = {
         ANYONE, body=lambda d: {"data": {"key": d.planner_key, "next": "/"}}, invalid={}
     ),
     ("GET", "/logout"): Rule(ANYONE),
+    # The browser workspaces' shell.
+    ("GET", "/workspace"): Rule(STAFF),
+    ("GET", "/assets/{name}"): Rule(ANYONE, "/assets/web.css"),
+    ("GET", "/workspace/project"): Rule(PLANNERS),
+    ("POST", "/workspace/project"): Rule(
+        PLANNERS, body=lambda d: {"data": {"name": "x", "industry": "y", "area.min_mu": "5"}}
+    ),
+    ("POST", "/workspace/project/upload"): Rule(
+        PLANNERS, body=lambda d: {"files": {"file": ("r.json", b'{"name": "x"}')}}
+    ),
     ("GET", "/session"): Rule(ANYONE),
     # OAuth2 (QGIS): a key exchanged for an access token, whoever the caller is.
     ("POST", "/oauth/token"): Rule(
@@ -255,6 +265,8 @@ KEEPS_ZONE = {
     ("POST", "/match"),  # queries sent as a body
     ("POST", "/matches"),  # a saved match is no layer
     ("POST", "/matches/{match_id}/rerun"),
+    ("POST", "/workspace/project"),  # a query sent as a form
+    ("POST", "/workspace/project/upload"),  # a request read from a file
     ("POST", "/maps/preselect"),
     ("POST", "/login"),  # a session or an access token, not the layers
     ("POST", "/oauth/token"),

@@ -264,8 +264,8 @@ def test_a_person_signs_in_with_the_form_and_out_again(
         serve(create_app(settings)) as base,
         visit(browser, f"{base}/login?next=/maps/readiness", ready=None, viewport=viewport) as v,
     ):
-        v.page.get_by_label("API 密钥 (API key)").fill(key)
-        v.page.get_by_role("button", name="登录 Sign in").click()
+        v.page.get_by_label("API 密钥").fill(key)
+        v.page.get_by_role("button", name="登录").click()
         v.page.wait_for_url(f"{base}/maps/readiness")
         wait_until(v.page, MAP_DRAWN)
         assert v.page.get_by_text("净地程度 Readiness").is_visible()

@@ -1,0 +1,98 @@
+"""The results of a match beside its map (``/workspace/project`` answers with it): the
+ranked list, the map sharing one selection with it, a detail panel per site, the near
+misses and the excluded sites counted by reason. Everything shown comes from the match's
+own result (:meth:`matching.results.MatchResult.to_dict`), as the JSON API answers it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import shapely
+from fastapi.responses import HTMLResponse
+
+from geo_service.web.templating import PageContext, render
+from matching.results import MatchResult
+from matching.zone import Zone
+
+DRAWN_SOURCES = ("power", "highway")
+"""Connections drawn as lines: the substation and the interchange (the others are pipes
+whose route the data does not hold)."""
+
+
+def map_features(result: dict[str, Any], zone: Zone) -> dict[str, Any]:
+    """What the results map draws, as GeoJSON (EPSG:4490): every ranked site, near miss,
+    connection line and the infrastructure they connect to; each feature says which site
+    it belongs to, so a click on it selects that site."""
+    infra = zone.infrastructure.set_index("infra_id")
+    features: list[dict[str, Any]] = []
+    used: set[str] = set()
+    for site in result["sites"]:
+        key = f"site-{site['rank']}"
+        props = {
+            "kind": site["kind"],
+            "key": key,
+            "rank": site["rank"],
+            "label": site["name"] or "/".join(site["ids"]),
+        }
+        features.append({"type": "Feature", "geometry": site["geometry"], "properties": props})
+        shape = shapely.geometry.shape(site["geometry"])
+        for c in site["connections"]:
+            target = infra.geometry.get(c["source_id"]) if c["source_id"] else None
+            if c["utility"] not in DRAWN_SOURCES or target is None:
+                continue
+            used.add(c["source_id"])
+            line = shapely.shortest_line(shape, target)
+            props = {"kind": "line", "key": key, "utility": c["utility"], "label": c["source"]}
+            features.append(
+                {"type": "Feature", "geometry": shapely.geometry.mapping(line), "properties": props}
+            )
+    for i, miss in enumerate(result["near_misses"]):
+        props = {"kind": "near", "key": f"near-{i}", "label": "/".join(miss["ids"])}
+        features.append({"type": "Feature", "geometry": miss["geometry"], "properties": props})
+    for infra_id in sorted(used):
+        row = infra.loc[infra_id]
+        props = {
+            "kind": "infra",
+            "key": f"infra-{infra_id}",
+            "label": str(row.get("name") or infra_id),
+            "infra_kind": str(row["kind"]),
+        }
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": shapely.geometry.mapping(row.geometry),
+                "properties": props,
+            }
+        )
+    return {"type": "FeatureCollection", "features": features}
+
+
+def script_json(value: object) -> str:
+    """JSON safe inside a ``<script type="application/json">`` block: no ``</script>``
+    or comment opener can be spelt by a name in the data."""
+    text = json.dumps(value, ensure_ascii=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def weakest(site: dict[str, Any], n: int = 3) -> list[dict[str, Any]]:
+    """The ``n`` checks a site passes with the least margin (what a change would break
+    first), by margin in the check's own unit."""
+    with_margin = [c for c in site["checks"] if c["margin"] is not None and c["ok"]]
+    return sorted(with_margin, key=lambda c: c["margin"])[:n]
+
+
+def results_page(page: PageContext, result: MatchResult, zone: Zone) -> HTMLResponse:
+    data = result.to_dict(excluded_limit=200)
+    parks = dict(
+        zip(zone.parks["park_id"].astype(str), zone.parks["name"].astype(str), strict=True)
+    )
+    return render(
+        page,
+        "results.html",
+        result=data,
+        parks=parks,
+        weakest=weakest,
+        top_score=max((s["score"] for s in data["sites"]), default=1.0) or 1.0,
+        features=script_json(map_features(data, zone)),
+    )

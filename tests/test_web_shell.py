@@ -1,0 +1,180 @@
+"""The browser workspaces' shell and the planner's project form (issue 14, WEB.md): what a
+person sees — the sign-in page and where it sends them, the navigation their role may use,
+the language switch, the form's errors next to their fields, and the results beside the
+map sharing one selection, clicked as a person clicks."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+from fastapi.testclient import TestClient
+from playwright.sync_api import Browser, Page
+
+from geo_service import auth
+from geo_service.app import create_app
+from geo_service.settings import Settings
+from geo_service.web import i18n
+from geo_service.web.project_form import groups, leaves
+from layers.demo import generate_zone
+from layers.store.store import Store
+from tests.browser import serve, visit
+from tests.people import TESTER
+
+
+@pytest.fixture(scope="module")
+def zone() -> dict[str, gpd.GeoDataFrame]:
+    return generate_zone(parcels=120)
+
+
+def _key(store: Store, role: str) -> str:
+    return auth.create_key(store, name="王芳", role=role, actor=TESTER)[1]
+
+
+def _signed_in(client: TestClient, key: str) -> None:
+    response = client.post(
+        "/login", data={"key": key, "next": "/workspace"}, follow_redirects=False
+    )
+    assert response.status_code == 303
+
+
+def test_every_message_of_the_pages_has_its_chinese() -> None:
+    """Chinese is the default language: a message without its translation would show in
+    English to a Chinese planner. (Update the catalog with pybabel, see babel.cfg.)"""
+    web = i18n.CATALOGS.parent
+    method_map = [("**.py", "python"), ("**/templates/**.html", "jinja2")]
+    options = {"**/templates/**.html": {"extensions": "jinja2.ext.i18n"}}
+    found = {
+        m[2] if isinstance(m[2], str) else m[2][0]
+        for m in extract_from_dir(
+            str(web), method_map, options, keywords={"_": None, "N_": None, "gettext": None}
+        )
+    }
+    with i18n.catalog_path("zh").open("rb") as po:
+        catalog = {m.id: m.string for m in read_po(po) if m.id}
+    assert found, "no messages found: the extraction is broken"
+    assert sorted(m for m in found if not catalog.get(m)) == []
+
+
+def test_the_form_has_every_field_of_the_request() -> None:
+    """A field added to ProjectRequest must appear in the form (or this fails)."""
+    shown = {f.name for g in groups({}) for f in g.fields}
+    for path, _ in leaves():
+        assert path in shown or any(name.startswith(f"{path}.") for name in shown), path
+
+
+@pytest.mark.parametrize("path", ["/workspace", "/workspace/project"])
+def test_a_staff_page_sends_a_browser_to_sign_in_and_a_script_gets_401(
+    client: TestClient, loaded: Store, path: str
+) -> None:
+    page = client.get(path, headers={"Accept": "text/html"}, follow_redirects=False)
+    assert page.status_code == 303 and page.headers["location"] == f"/login?next={path}"
+    script = client.get(path, follow_redirects=False)
+    assert script.status_code == 401 and script.json()["code"] == "authentication_required"
+
+
+def test_navigation_shows_what_the_role_may_use(client: TestClient, loaded: Store) -> None:
+    public = client.get("/login").text
+    assert "/workspace/project" not in public and "/maps/investor" in public
+    _signed_in(client, _key(loaded, "land_bureau"))
+    bureau = client.get("/workspace").text
+    assert "自然资源局" in bureau and "/workspace/project" not in bureau
+    assert client.get("/workspace/project").status_code == 403
+    client.cookies.clear()
+    _signed_in(client, _key(loaded, "planner"))
+    planner = client.get("/workspace").text
+    assert "已登录: 王芳 (招商部)" in planner and 'href="/workspace/project"' in planner
+
+
+def test_the_language_switch_is_remembered(client: TestClient, loaded: Store) -> None:
+    _signed_in(client, _key(loaded, "planner"))
+    assert "Signed in as 王芳 (planner)" in client.get("/workspace?lang=en").text
+    assert "Describe a project" in client.get("/workspace/project").text  # no ?lang: the cookie
+    assert "填写项目需求" in client.get("/workspace/project?lang=zh").text
+
+
+def test_a_wrong_key_gets_the_form_again_saying_so(client: TestClient, loaded: Store) -> None:
+    response = client.post("/login", data={"key": "gsk_wrong", "next": "/workspace"})
+    assert response.status_code == 200 and "gs_session" not in response.cookies
+    assert "密钥无效或已被吊销" in response.text and 'aria-invalid="true"' in response.text
+
+
+def test_form_errors_stand_next_to_their_fields_with_the_values_kept(
+    client: TestClient, loaded: Store
+) -> None:
+    _signed_in(client, _key(loaded, "planner"))
+    csrf = client.get("/session").json()["csrf_token"]
+    form = {"csrf_token": csrf, "name": "轴承<script>", "industry": "装备", "site_kind": "land",
+            "area.min_mu": "abc", "action": "match"}  # fmt: skip
+    page = client.post("/workspace/project", data=form).text
+    assert 'id="f-area-min_mu-error">请输入数字。' in page
+    assert 'value="abc"' in page and "轴承&lt;script&gt;" in page and "轴承<script>" not in page
+    # A rule of the request as a whole (a pollutant below zero) is shown at its field too.
+    page = client.post(
+        "/workspace/project", data=form | {"area.min_mu": "30", "emissions_t.so2": "-1"}
+    ).text
+    assert 'id="f-emissions_t-so2-error">须不小于 0。' in page
+
+
+def test_the_request_downloads_as_the_api_takes_it(client: TestClient, loaded: Store) -> None:
+    _signed_in(client, _key(loaded, "planner"))
+    csrf = client.get("/session").json()["csrf_token"]
+    form = {"csrf_token": csrf, "name": "轴承", "industry": "装备", "site_kind": "land",
+            "area.min_mu": "30", "power_mw": "4", "action": "download"}  # fmt: skip
+    response = client.post("/workspace/project", data=form)
+    assert response.headers["content-disposition"].startswith("attachment")
+    request = response.json()
+    assert request == {
+        "name": "轴承",
+        "industry": "装备",
+        "area": {"min_mu": 30.0},
+        "power_mw": 4.0,
+    }
+    key = _key(loaded, "planner")
+    assert client.post("/match", json=request, headers={"X-API-Key": key}).status_code == 200
+
+
+def _visible_pixel(page: Page, cls: str) -> tuple[float, float]:
+    """A pixel where a person sees the feature classed ``cls`` (on top, not hidden under
+    another): looked up, not clicked, in the page."""
+    box = page.locator(f"path.{cls}").first.bounding_box()
+    assert box is not None, cls
+    for i in range(1, 10):
+        for j in range(1, 10):
+            x, y = box["x"] + box["width"] * i / 10, box["y"] + box["height"] * j / 10
+            if page.evaluate(f"document.elementFromPoint({x}, {y})?.classList.contains('{cls}')"):
+                return x, y
+    raise AssertionError(f"{cls} is drawn nowhere a person could click it")
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("viewport", [(1440, 900)])
+def test_a_planner_describes_a_project_and_picks_a_site_on_the_map(
+    browser: Browser, loaded: Store, settings: Settings, viewport: tuple[int, int]
+) -> None:
+    key = _key(loaded, "planner")
+    with (
+        serve(create_app(settings)) as base,
+        visit(browser, f"{base}/workspace/project", ready=None, viewport=viewport) as v,
+    ):
+        page = v.page
+        page.get_by_label("API 密钥").fill(key)
+        page.get_by_role("button", name="登录").click()
+        page.wait_for_url(f"{base}/workspace/project")
+        page.get_by_label("项目名称").fill("华东精密轴承项目")
+        page.get_by_role("textbox", name="产业", exact=True).fill("高端装备")
+        page.get_by_label("最小面积").fill("30")
+        page.get_by_label("年综合能耗").fill("2000")
+        page.get_by_role("button", name="匹配选址").click()
+        page.wait_for_selector("#ranked")
+        assert "华东精密轴承项目 的选址结果" in page.inner_text("h1")
+        rows = page.locator("#ranked tbody tr")
+        assert rows.count() >= 3
+        page.mouse.click(*_visible_pixel(page, "gs-site-3"))
+        assert page.locator('tr[data-key="site-3"]').get_attribute("aria-selected") == "true"
+        assert page.locator("#detail-site-3").is_visible()
+        rows.nth(1).click()  # a row → its details, and only its
+        assert page.locator("#detail-site-2").is_visible()
+        assert not page.locator("#detail-site-3").is_visible()
+        assert v.blocked == [] and v.console_errors == []

@@ -212,7 +212,7 @@ def match_command(
         zone = ZoneCache(store).get()
     result = match(request, zone, top_n=top)
     if save:
-        from geo_service.matches import save_result
+        from geo_service.match_runs import save_result
 
         saved = save_result(
             store, request, result, actor=cli_actor(), top=top, excluded=None, investor=investor

@@ -30,14 +30,18 @@ from geo_service import auth
 from geo_service.app import create_app
 from geo_service.auth import Role
 from geo_service.deps import zone_change
+from geo_service.match_runs import save_result
 from geo_service.openapi import dependency_calls
 from geo_service.routing import ServiceRoute
 from geo_service.settings import Settings
+from geo_service.zones import ZoneCache
 from layers.catalog import LAYERS, PARCELS
 from layers.demo import generate_zone
 from layers.io import write_layer_file
 from layers.store.rows import data_hash
 from layers.store.store import Store
+from matching.engine import match
+from matching.request import parse_request
 from tests.activity import stage_and_reserve, tile_of
 from tests.people import TESTER
 
@@ -159,6 +163,9 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/workspace"): Rule(STAFF),
     ("GET", "/assets/{name}"): Rule(ANYONE, "/assets/web.css"),
     ("GET", "/workspace/project"): Rule(PLANNERS),
+    ("GET", "/workspace/matches/{match_id}"): Rule(
+        PLANNERS, "/workspace/matches/{d.saved_match_id}"
+    ),
     ("POST", "/workspace/project"): Rule(
         PLANNERS, body=lambda d: {"data": {"name": "x", "industry": "y", "area.min_mu": "5"}}
     ),
@@ -358,10 +365,10 @@ def demo(loaded: Store, zone: dict[str, gpd.GeoDataFrame], tmp_path: Path) -> De
     centre = parcels.geometry.union_all().centroid
     examples = Path(__file__).resolve().parents[1] / "examples" / "requests"
     daheng = json.loads((examples / "daheng_crystal_pulling.json").read_text("utf-8"))
-    saved = loaded.matches.save(
-        daheng, '{"layer":"parcels","sites":[]}', actor=TESTER, versions={}, top=10,
-        excluded_limit=0,
-    )  # fmt: skip
+    project = parse_request(daheng)
+    saved = save_result(
+        loaded, project, match(project, ZoneCache(loaded).get()), actor=TESTER, top=10
+    )
     return Demo(
         parcel_fid=int(parcels.index[0]),
         listed_parcel_fid=int(available.index[0]),
@@ -426,6 +433,7 @@ CHANGES = {
     ("PATCH", "/ledgers/{layer}/{feature_id}"),
     ("POST", "/matches"),  # a match saved, and audited
     ("POST", "/matches/{match_id}/rerun"),
+    ("POST", "/workspace/project"),  # a match run from the form is saved
 }
 """What the admin's calls change, in POLICY's order (the discard comes after the publish
 and the ledger file after the edit, so both are refused as stale: 409). Seeing these

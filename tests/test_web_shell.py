@@ -169,6 +169,8 @@ def test_a_planner_describes_a_project_and_picks_a_site_on_the_map(
         page.get_by_role("button", name="匹配选址").click()
         page.wait_for_selector("#ranked")
         assert "华东精密轴承项目 的选址结果" in page.inner_text("h1")
+        assert "/workspace/matches/" in page.url  # saved: this address reopens it
+        assert page.get_by_role("link", name="永久链接").is_visible()
         rows = page.locator("#ranked tbody tr")
         assert rows.count() >= 3
         page.mouse.click(*_visible_pixel(page, "gs-site-3"))

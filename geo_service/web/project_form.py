@@ -23,7 +23,7 @@ from layers.vocabulary import LAND_USE, POLLUTANTS
 from matching.profiles import PROFILES
 from matching.request import ProjectRequest, field_of
 
-Kind = Literal["text", "number", "date", "bool", "choice", "many"]
+Widget = Literal["text", "number", "date", "bool", "choice", "many"]
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class FormField:
     """One input: ``name`` is the dotted path of the request field it fills."""
 
     name: str
-    kind: Kind
+    widget: Widget
     label: str | tuple[str, str]
     """An English message id, or a (zh, en) pair from a label table."""
     unit: str | None = None
@@ -191,7 +191,7 @@ def _model_of(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
-def _kind(path: str, annotation: Any) -> Kind:
+def _widget(path: str, annotation: Any) -> Widget:
     if path in _CHOICES:
         return "many" if path == "land_use" else "choice"
     options = set(typing.get_args(annotation)) - {type(None)} or {annotation}
@@ -216,7 +216,7 @@ def _field(path: str, info: FieldInfo, parks: Mapping[str, str]) -> FormField:
     choices = tuple(parks.items()) if path == "preferred_parks" else _CHOICES.get(path, ())
     return FormField(
         name=path,
-        kind=_kind(path, info.annotation),
+        widget=_widget(path, info.annotation),
         label=label,
         unit=str(extra["x-unit"]) if "x-unit" in extra else None,
         default=default if not isinstance(default, tuple | dict) else None,
@@ -274,7 +274,7 @@ def request_data(form: Mapping[str, Any], fields: tuple[FormField, ...]) -> dict
     for f in fields:
         if f.only is not None and f.only != kind:
             continue
-        raw = form.getlist(f.name) if f.kind == "many" else form.get(f.name)  # type: ignore[attr-defined]
+        raw = form.getlist(f.name) if f.widget == "many" else form.get(f.name)  # type: ignore[attr-defined]
         value = _value(f, raw)
         if value is not None:
             _put(data, f.name, value)
@@ -282,14 +282,14 @@ def request_data(form: Mapping[str, Any], fields: tuple[FormField, ...]) -> dict
 
 
 def _value(f: FormField, raw: Any) -> Any:
-    if f.kind == "bool":
+    if f.widget == "bool":
         return True if raw else None
-    if f.kind == "many":
+    if f.widget == "many":
         return [str(v) for v in raw if str(v).strip()] or None
     text = str(raw).strip() if raw is not None else ""
     if not text:
         return None
-    if f.kind == "number":
+    if f.widget == "number":
         try:
             return float(text.replace(",", ""))
         except ValueError:

@@ -8,12 +8,13 @@ import difflib
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Query, Request, UploadFile
-from fastapi.responses import HTMLResponse, Response
+from fastapi import APIRouter, File, Path, Query, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from geo_service.auth import Role
-from geo_service.deps import SettingsDep, ZonesDep
+from geo_service.deps import SettingsDep, StoreDep, ZonesDep, actor_of
+from geo_service.match_runs import save_result
 from geo_service.routing import ServiceRoute, keeps_zone
 from geo_service.settings import Settings
 from geo_service.web.access import page_for
@@ -91,8 +92,14 @@ def _fields(zone: Zone) -> tuple[FormField, ...]:
 @router.post("/workspace/project", response_class=HTMLResponse)
 @keeps_zone  # a query sent as a form
 async def project_submit(
-    request: Request, page: PlannerPage, zones: ZonesDep, settings: SettingsDep
+    request: Request,
+    page: PlannerPage,
+    store: StoreDep,
+    zones: ZonesDep,
+    settings: SettingsDep,
 ) -> Response:
+    """Match the project described, save the match and show it at its permalink (or, with
+    ``action=download``, answer the request as a JSON file)."""
     zone = await run_in_threadpool(zones.get)
     form = await request.form()
     fields = _fields(zone)
@@ -113,11 +120,28 @@ async def project_submit(
             },
         )
     result = await run_in_threadpool(match, project, zone, top_n=10)
-    return results_page(page, result, zone)
+    actor = actor_of(page.caller, request)
+    saved = await run_in_threadpool(
+        save_result, store, project, result, actor=actor, top=10, excluded=200
+    )
+    return RedirectResponse(f"/workspace/matches/{saved.id}", status_code=303)
+
+
+@router.get("/workspace/matches/{match_id}", response_class=HTMLResponse)
+async def saved_match_page(
+    page: PlannerPage,
+    store: StoreDep,
+    zones: ZonesDep,
+    match_id: Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,40}$")],
+) -> HTMLResponse:
+    """A saved match exactly as it was run (its permalink), whatever changed since."""
+    saved = await run_in_threadpool(store.matches.get, match_id)
+    zone = await run_in_threadpool(zones.get)
+    return results_page(page, saved.result, zone, saved=saved)
 
 
 def _posted(form: Any, f: FormField) -> Any:
-    return form.getlist(f.name) if f.kind == "many" else form.get(f.name)
+    return form.getlist(f.name) if f.widget == "many" else form.get(f.name)
 
 
 def _quoted(name: str) -> str:

@@ -12,7 +12,7 @@ import shapely
 from fastapi.responses import HTMLResponse
 
 from geo_service.web.templating import PageContext, render
-from matching.results import MatchResult
+from layers.store.matches import SavedMatch
 from matching.zone import Zone
 
 DRAWN_SOURCES = ("power", "highway")
@@ -82,8 +82,11 @@ def weakest(site: dict[str, Any], n: int = 3) -> list[dict[str, Any]]:
     return sorted(with_margin, key=lambda c: c["margin"])[:n]
 
 
-def results_page(page: PageContext, result: MatchResult, zone: Zone) -> HTMLResponse:
-    data = result.to_dict(excluded_limit=200)
+def results_page(
+    page: PageContext, data: dict[str, Any], zone: Zone, *, saved: SavedMatch | None = None
+) -> HTMLResponse:
+    """The page of a match's result (``data``: as the API answered it); ``saved``: the
+    saved match it is, whose permalink the page gives."""
     parks = dict(
         zip(zone.parks["park_id"].astype(str), zone.parks["name"].astype(str), strict=True)
     )
@@ -91,6 +94,7 @@ def results_page(page: PageContext, result: MatchResult, zone: Zone) -> HTMLResp
         page,
         "results.html",
         result=data,
+        saved=saved,
         parks=parks,
         weakest=weakest,
         top_score=max((s["score"] for s in data["sites"]), default=1.0) or 1.0,

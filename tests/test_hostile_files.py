@@ -41,7 +41,8 @@ def loopback() -> Iterator[tuple[str, list[str]]]:
     """A loopback HTTP server that records every request it gets."""
     _Recorder.hits = []
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # shutdown() waits for the loop's next poll: 0.5 s by default, for every test using it.
+    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}", _Recorder.hits
     server.shutdown()

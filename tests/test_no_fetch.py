@@ -66,7 +66,8 @@ class _Listener(http.server.BaseHTTPRequestHandler):
 def listener() -> Iterator[tuple[str, list[str]]]:
     """A loopback HTTP server answering every GET with a valid WKT CRS; records hits."""
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Listener)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # shutdown() waits for the loop's next poll: 0.5 s by default.
+    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}", _Listener.hits
     server.shutdown()

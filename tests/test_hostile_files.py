@@ -6,7 +6,7 @@ from __future__ import annotations
 import http.server
 import threading
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import ClassVar
 
@@ -49,8 +49,8 @@ def loopback() -> Iterator[tuple[str, list[str]]]:
 
 
 @pytest.fixture(scope="module")
-def roads() -> gpd.GeoDataFrame:
-    return generate_zone(parcels=20)["roads"]
+def roads(demo_zone: Callable[..., dict[str, gpd.GeoDataFrame]]) -> gpd.GeoDataFrame:
+    return demo_zone(parcels=20)["roads"]
 
 
 def _shapefile_parts(frame: gpd.GeoDataFrame, folder: Path) -> dict[str, bytes]:

@@ -25,7 +25,6 @@ from hypothesis import strategies as st
 
 from geo_service import auth
 from layers.catalog import PARCELS
-from layers.demo import generate_zone
 from layers.errors import GeoServiceError, InvalidInput
 from layers.io import read_layer_file, write_layer_file
 from layers.store.rows import data_hash
@@ -79,8 +78,8 @@ def _no_hits_yet() -> None:
 
 
 @pytest.fixture(scope="module")
-def zone() -> dict[str, gpd.GeoDataFrame]:
-    return generate_zone(parcels=20)
+def zone(demo_zone: Callable[..., dict[str, gpd.GeoDataFrame]]) -> dict[str, gpd.GeoDataFrame]:
+    return demo_zone(parcels=20)
 
 
 @pytest.fixture(scope="module")

@@ -66,10 +66,13 @@ starts another process."""
 READ_ONLY = {
     # Modules whose tests that use ``loaded`` only read it: they share one loaded store
     # (and one app) per module and store kind. A test here that writes fails, naming itself.
+    # In a module where some tests write, mark those that only read, one by one, with
+    # ``@pytest.mark.read_only``.
     "tests/test_ogc_ets.py",
     "tests/test_filter_literals.py",
     "tests/test_crs_api.py",
     "tests/test_sentinel.py",
+    "tests/test_html_pages.py",
 }
 
 SLOW = {
@@ -317,6 +320,23 @@ def _fresh_sqlite(path: Path, template: Path) -> None:
     shutil.copyfile(template, path)
 
 
+@pytest.fixture(scope="session")
+def demo_zone() -> Callable[..., dict[str, gpd.GeoDataFrame]]:
+    """:func:`layers.demo.generate_zone`, made once per process for each set of arguments
+    (modules ask for the same few zones), each call given its own copy to change."""
+    from layers.demo import generate_zone
+
+    made: dict[tuple[tuple[str, int], ...], dict[str, gpd.GeoDataFrame]] = {}
+
+    def zone(**arguments: int) -> dict[str, gpd.GeoDataFrame]:
+        key = tuple(sorted(arguments.items()))
+        if key not in made:
+            made[key] = generate_zone(**arguments)
+        return {name: frame.copy() for name, frame in made[key].items()}
+
+    return zone
+
+
 @pytest.fixture(scope="module")
 def module_loaded(
     store_url: str,
@@ -406,16 +426,38 @@ def loaded(
     from tests.people import TESTER
 
     if _shares_store(request):
+        if "planner_key" in request.fixturenames:  # made once per shared store, before its tests
+            request.getfixturevalue("module_planner_key")
         before = _fingerprint(store)
         yield store
         assert _fingerprint(store) == before, (
             f"{request.node.nodeid} changed the store its module shares; "
-            "it is not read-only: take it out of the module's read_only mark"
+            "it is not read-only: take its read_only mark off (or its module's)"
         )
         return
     for name, frame in zone.items():
         store.features.write(LAYERS[name], frame, actor=TESTER)
     yield store
+
+
+@pytest.fixture
+def planner_key(loaded: Store, request: pytest.FixtureRequest) -> str:
+    """A planner's key to the test's store (a shared store's: the one made with it)."""
+    if _shares_store(request):
+        return request.getfixturevalue("module_planner_key")  # type: ignore[no-any-return]
+    return _planner_key(loaded)
+
+
+@pytest.fixture(scope="module")
+def module_planner_key(module_loaded: Store) -> str:
+    return _planner_key(module_loaded)
+
+
+def _planner_key(store: Store) -> str:
+    from geo_service import auth
+    from tests.people import TESTER
+
+    return auth.create_key(store, name="规划师 测试", role="planner", actor=TESTER)[1]
 
 
 def _settings(store: Store, folder: Path) -> Settings:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,6 @@ from geo_service import auth
 from geo_service.app import create_app
 from geo_service.settings import Settings
 from layers.catalog import LAYERS
-from layers.demo import generate_zone
 from layers.errors import InvalidInput
 from layers.schema import Audience
 from layers.store.store import Store
@@ -31,28 +31,17 @@ SENTINEL_NUMBER = 987654.321
 
 
 @pytest.fixture(scope="module")
-def zone() -> dict[str, gpd.GeoDataFrame]:
-    return generate_zone(parcels=60)
-
-
-@pytest.fixture
-def loaded(store: Store, zone: dict[str, gpd.GeoDataFrame]) -> Store:
+def zone(demo_zone: Callable[..., dict[str, gpd.GeoDataFrame]]) -> dict[str, gpd.GeoDataFrame]:
     """The demo zone with a sentinel in every internal column of every layer."""
+    zone = demo_zone(parcels=60)
     for name, frame in zone.items():
-        spec = LAYERS[name]
-        marked = frame.copy()
-        for f in spec.stored_fields:
+        for f in LAYERS[name].stored_fields:
             if f.audience is Audience.INTERNAL:
-                marked[f.name] = SENTINEL_TEXT if f.kind == "str" else SENTINEL_NUMBER
-        store.features.write(spec, marked, actor=TESTER)
-    return store
+                frame[f.name] = SENTINEL_TEXT if f.kind == "str" else SENTINEL_NUMBER
+    return zone
 
 
-@pytest.fixture
-def planner_key(loaded: Store) -> str:
-    return auth.create_key(loaded, name="招商部 测试", role="planner", actor=TESTER)[1]
-
-
+@pytest.mark.read_only
 def test_planner_sees_everything(client: TestClient, loaded: Store, planner_key: str) -> None:
     headers = {"Authorization": f"Bearer {planner_key}"}
     for name, spec in LAYERS.items():
@@ -72,6 +61,7 @@ def test_planner_sees_everything(client: TestClient, loaded: Store, planner_key:
                 assert properties[f.name] == expected, (name, f.name)
 
 
+@pytest.mark.read_only
 def test_public_properties_are_the_allow_list(client: TestClient, loaded: Store) -> None:
     feature = client.get("/collections/parcels/items?limit=1").json()["features"][0]
     assert set(feature["properties"]) == {f.name for f in LAYERS["parcels"].fields if f.public}
@@ -79,6 +69,7 @@ def test_public_properties_are_the_allow_list(client: TestClient, loaded: Store)
     assert feature["properties"]["area_mu"] > 0
 
 
+@pytest.mark.read_only
 def test_items_page_and_links(client: TestClient, loaded: Store) -> None:
     parcels = loaded.features.read(LAYERS["parcels"])
     total = int((parcels["status"] == "available").sum())  # the public sees what is on offer
@@ -96,6 +87,7 @@ def test_items_page_and_links(client: TestClient, loaded: Store) -> None:
     assert one["id"] == seen[3] and one["type"] == "Feature"
 
 
+@pytest.mark.read_only
 def test_bbox_filters_items(client: TestClient, loaded: Store) -> None:
     parcels = loaded.features.read(LAYERS["parcels"])
     minx, miny, maxx, maxy = parcels.total_bounds
@@ -104,6 +96,7 @@ def test_bbox_filters_items(client: TestClient, loaded: Store) -> None:
     assert 0 < body["numberReturned"] == body["numberMatched"] < len(parcels)
 
 
+@pytest.mark.read_only
 @pytest.mark.parametrize(
     ("url", "status", "code"),
     [
@@ -148,6 +141,7 @@ def test_keys_authenticate_and_revoke(client: TestClient, loaded: Store) -> None
     assert all(key not in (c.key_prefix, c.name) for c in listed)
 
 
+@pytest.mark.read_only
 def test_public_role_gets_no_key(loaded: Store) -> None:
     with pytest.raises(ValueError, match="public"):
         auth.create_key(loaded, name="x", role="public", actor=TESTER)
@@ -223,6 +217,7 @@ def test_match_sees_new_data_at_once(
     assert again["data_versions"]["parcels"] == first["data_versions"]["parcels"] + 1
 
 
+@pytest.mark.read_only
 def test_invalid_match_request_names_the_field(
     client: TestClient, loaded: Store, planner_key: str
 ) -> None:
@@ -232,6 +227,7 @@ def test_invalid_match_request_names_the_field(
     assert response.json()["details"]["problems"][0]["field"] == "area.min_mu"
 
 
+@pytest.mark.read_only
 def test_a_bad_match_request_is_refused_as_before(
     client: TestClient, loaded: Store, planner_key: str
 ) -> None:
@@ -264,6 +260,7 @@ def test_a_bad_match_request_is_refused_as_before(
     assert response.status_code == 400 and response.json()["code"] == "invalid_parameter"
 
 
+@pytest.mark.read_only
 def test_landing_page_links_to_every_map(client: TestClient, loaded: Store) -> None:
     page = client.get("/", headers={"Accept": "text/html"}).text
     assert "/maps/investor" in page and "/maps/readiness" in page
@@ -271,6 +268,7 @@ def test_landing_page_links_to_every_map(client: TestClient, loaded: Store) -> N
     assert "synthetic" in page
 
 
+@pytest.mark.read_only
 def test_static_serves_only_the_map_assets(client: TestClient, loaded: Store) -> None:
     assert client.get("/static/leaflet/leaflet.js").status_code == 200
     for bad in (
@@ -299,6 +297,7 @@ def test_local_basemap_tiles_are_served(settings: Settings, tmp_path: Path) -> N
         assert client.get("/basemap/12/3300/1550.png").status_code == 404
 
 
+@pytest.mark.read_only
 @pytest.mark.parametrize(
     "target", ["//evil.example/phish", "/\\evil.example", "https://evil.example"]
 )
@@ -343,6 +342,7 @@ def test_the_openapi_document_is_valid_openapi_3_0(client: TestClient) -> None:
         "/conformance").json()["conformsTo"]  # fmt: skip
 
 
+@pytest.mark.read_only
 def test_shared_caches_never_serve_one_callers_answer_to_another(
     client: TestClient, planner_key: str
 ) -> None:

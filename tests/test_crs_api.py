@@ -4,6 +4,7 @@ order as EPSG defines it, Content-Crs, bbox-crs, and 400 for what is not support
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import geopandas as gpd
@@ -12,7 +13,6 @@ import shapely
 from fastapi.testclient import TestClient
 from pyproj import Transformer
 
-from layers.demo import generate_zone
 from layers.store.store import Store
 
 EPSG = "http://www.opengis.net/def/crs/EPSG/0/"
@@ -20,8 +20,8 @@ CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 
 
 @pytest.fixture(scope="module")
-def zone() -> dict[str, gpd.GeoDataFrame]:
-    return generate_zone(parcels=30)
+def zone(demo_zone: Callable[..., dict[str, gpd.GeoDataFrame]]) -> dict[str, gpd.GeoDataFrame]:
+    return demo_zone(parcels=30)
 
 
 def _first_coordinate(body: dict[str, Any]) -> list[float]:

@@ -23,7 +23,6 @@ from geo_service import auth
 from geo_service.app import create_app
 from geo_service.settings import Settings
 from layers.catalog import LAYERS, PARCELS
-from layers.demo import generate_zone
 from layers.io import write_layer_file
 from layers.stocklist import import_list
 from layers.store.releases import Release
@@ -38,8 +37,8 @@ CHANGED, WITHDRAWN = 89, (77, 96)  # row numbers in generate_zone(parcels=120)
 
 
 @pytest.fixture(scope="module")
-def zone() -> dict[str, gpd.GeoDataFrame]:
-    return generate_zone(parcels=120)
+def zone(demo_zone: Callable[..., dict[str, gpd.GeoDataFrame]]) -> dict[str, gpd.GeoDataFrame]:
+    return demo_zone(parcels=120)
 
 
 def _next_year(parcels: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

@@ -16,7 +16,6 @@ from fastapi.testclient import TestClient
 from geo_service import auth, stock_routes
 from geo_service.settings import Settings
 from layers.catalog import PARCELS
-from layers.demo import generate_zone
 from layers.io import write_layer_file
 from layers.stocklist import import_list
 from layers.store import audit, releases, rows
@@ -33,8 +32,8 @@ class Injected(RuntimeError):
 
 
 @pytest.fixture(scope="module")
-def zone() -> dict[str, gpd.GeoDataFrame]:
-    return generate_zone(parcels=50)
+def zone(demo_zone: Callable[..., dict[str, gpd.GeoDataFrame]]) -> dict[str, gpd.GeoDataFrame]:
+    return demo_zone(parcels=50)
 
 
 @pytest.fixture

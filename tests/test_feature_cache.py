@@ -4,6 +4,7 @@ property selection."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import geopandas as gpd
@@ -13,7 +14,6 @@ from fastapi.testclient import TestClient
 from geo_service import auth
 from geo_service.feature_cache import FeatureCache
 from layers.catalog import PARCELS
-from layers.demo import generate_zone
 from layers.store.features import Features
 from layers.store.reservations import Needs
 from layers.store.store import Store
@@ -23,8 +23,8 @@ ITEMS = "/collections/parcels/items?limit=1000"
 
 
 @pytest.fixture(scope="module")
-def zone() -> dict[str, gpd.GeoDataFrame]:
-    return generate_zone(parcels=40)
+def zone(demo_zone: Callable[..., dict[str, gpd.GeoDataFrame]]) -> dict[str, gpd.GeoDataFrame]:
+    return demo_zone(parcels=40)
 
 
 def _status(client: TestClient, url: str = ITEMS, **kw: Any) -> dict[str, str]:

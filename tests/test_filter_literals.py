@@ -9,6 +9,7 @@ import datetime as dt
 import logging
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 import geopandas as gpd
@@ -21,7 +22,6 @@ from hypothesis import strategies as st
 from geo_service.app import create_app
 from geo_service.settings import Settings
 from layers.catalog import LAYERS, ON_OFFER
-from layers.demo import generate_zone
 from layers.store.store import Store
 from tests.browser import serve
 from tests.test_injection import DATABASE_TEXT
@@ -59,8 +59,8 @@ MALFORMED: list[tuple[str, str]] = [
 
 
 @pytest.fixture(scope="module")
-def zone() -> dict[str, gpd.GeoDataFrame]:
-    return generate_zone(parcels=40)
+def zone(demo_zone: Callable[..., dict[str, gpd.GeoDataFrame]]) -> dict[str, gpd.GeoDataFrame]:
+    return demo_zone(parcels=40)
 
 
 @pytest.mark.parametrize(("text", "literal"), MALFORMED)

@@ -8,6 +8,7 @@ the store holds — an evaluator we did not write, over data that never went thr
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import geopandas as gpd
@@ -22,24 +23,19 @@ from pyproj import Transformer
 from geo_service.app import create_app
 from geo_service.settings import Settings
 from layers.catalog import LAYERS, ON_OFFER
-from layers.demo import generate_zone
 from layers.store.store import Store
 
 EPSG = "http://www.opengis.net/def/crs/EPSG/0/"
 
 
 @pytest.fixture(scope="module")
-def zone() -> dict[str, gpd.GeoDataFrame]:
-    return generate_zone(parcels=80)
+def zone(demo_zone: Callable[..., dict[str, gpd.GeoDataFrame]]) -> dict[str, gpd.GeoDataFrame]:
+    return demo_zone(parcels=80)
 
 
 @pytest.fixture
-def staff(client: TestClient, loaded: Store) -> dict[str, str]:
-    from geo_service.auth import create_key
-    from tests.people import TESTER
-
-    _, key = create_key(loaded, name="规划师", role="planner", actor=TESTER)
-    return {"Authorization": f"Bearer {key}"}
+def staff(client: TestClient, planner_key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {planner_key}"}
 
 
 def _ids(client: TestClient, layer: str, headers: dict[str, str] | None = None, **params: Any):
@@ -71,6 +67,7 @@ def _oracle(frame: gpd.GeoDataFrame, text: str) -> list[int]:
     return sorted(int(i) for i in frame.index[np.asarray(mask, dtype=bool)])
 
 
+@pytest.mark.read_only
 def test_filters_select_what_an_independent_evaluator_selects(
     client: TestClient, loaded: Store, staff: dict[str, str]
 ) -> None:
@@ -109,6 +106,7 @@ def test_filters_select_what_an_independent_evaluator_selects(
     assert checked >= 12  # the filters do select something, and not everything
 
 
+@pytest.mark.read_only
 def test_dates_and_the_public_allow_list(client: TestClient, loaded: Store) -> None:
     parcels = loaded.features.read(LAYERS["parcels"])
     parcels = parcels[parcels["status"] == ON_OFFER["parcels"]]  # what the public sees
@@ -119,6 +117,7 @@ def test_dates_and_the_public_allow_list(client: TestClient, loaded: Store) -> N
     assert sorted(_ids(client, "parcels", filter="as_env_dt < '2025-06-30'")) == before
 
 
+@pytest.mark.read_only
 def test_geometry_literals_in_another_crs(
     client: TestClient, loaded: Store, staff: dict[str, str]
 ) -> None:
@@ -153,6 +152,7 @@ def test_geometry_literals_in_another_crs(
     assert wrong.status_code == 400 and "filter-crs" in wrong.json()["message"]
 
 
+@pytest.mark.read_only
 def test_sortby_orders_every_page_nulls_last(
     client: TestClient, loaded: Store, staff: dict[str, str]
 ) -> None:
@@ -169,6 +169,7 @@ def test_sortby_orders_every_page_nulls_last(
     assert len(set(got)) == len(parcels)
 
 
+@pytest.mark.read_only
 def test_properties_selects_what_is_returned(client: TestClient, loaded: Store) -> None:
     body = client.get(
         "/collections/parcels/items", params={"properties": "name,area_mu", "limit": 3}
@@ -178,6 +179,7 @@ def test_properties_selects_what_is_returned(client: TestClient, loaded: Store) 
     assert none["features"][0]["properties"] == {}
 
 
+@pytest.mark.read_only
 def test_the_public_cannot_probe_internal_fields(client: TestClient, loaded: Store) -> None:
     """An internal field is answered exactly like a field that does not exist."""
     for parameter, template in [
@@ -196,6 +198,7 @@ def test_the_public_cannot_probe_internal_fields(client: TestClient, loaded: Sto
         assert json.loads(hidden.text.replace("floor_wmu", "zzzz_wmu")) == made_up.json()
 
 
+@pytest.mark.read_only
 def test_filter_errors_are_400_and_say_what(client: TestClient, loaded: Store) -> None:
     for text, says in [
         ("land_use = ", "语法错误"),

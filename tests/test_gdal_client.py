@@ -17,7 +17,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,6 @@ from geo_service import auth
 from geo_service.app import create_app
 from geo_service.settings import Settings
 from layers.catalog import LAYERS
-from layers.demo import generate_zone
 from layers.frames import derive
 from layers.geojson import plain
 from layers.schema import LayerSpec
@@ -54,8 +53,8 @@ FILE_TYPES = OGR_TYPES | {"int": "Integer64"}
 
 
 @pytest.fixture(scope="module")
-def zone() -> dict[str, gpd.GeoDataFrame]:
-    zone = generate_zone(parcels=60)
+def zone(demo_zone: Callable[..., dict[str, gpd.GeoDataFrame]]) -> dict[str, gpd.GeoDataFrame]:
+    zone = demo_zone(parcels=60)
     zone["parcels"].loc[0, "name"] = TRICKY_NAME
     return zone
 

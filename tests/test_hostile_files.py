@@ -6,7 +6,7 @@ from __future__ import annotations
 import http.server
 import threading
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import ClassVar
 
@@ -41,15 +41,16 @@ def loopback() -> Iterator[tuple[str, list[str]]]:
     """A loopback HTTP server that records every request it gets."""
     _Recorder.hits = []
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # shutdown() waits for the loop's next poll: 0.5 s by default, for every test using it.
+    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}", _Recorder.hits
     server.shutdown()
 
 
 @pytest.fixture(scope="module")
-def roads() -> gpd.GeoDataFrame:
-    return generate_zone(parcels=20)["roads"]
+def roads(demo_zone: Callable[..., dict[str, gpd.GeoDataFrame]]) -> gpd.GeoDataFrame:
+    return demo_zone(parcels=20)["roads"]
 
 
 def _shapefile_parts(frame: gpd.GeoDataFrame, folder: Path) -> dict[str, bytes]:

@@ -18,7 +18,7 @@ import datetime as dt
 import json
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -30,15 +30,12 @@ from fastapi.testclient import TestClient
 from httpx import Response
 from playwright.sync_api import Browser
 
-from geo_service import auth
 from geo_service.app import create_app
 from geo_service.settings import Settings
 from layers.catalog import LAYERS
-from layers.demo import generate_zone
 from layers.schema import Audience, FieldSpec
 from layers.store.store import Store
 from tests.browser import screenshot, serve, visit
-from tests.people import TESTER
 from tests.test_sentinel import HIDDEN, NUMBER, NUMBERS, TEXT, leaks
 
 HTML_CONFORMANCE = "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html"
@@ -64,10 +61,10 @@ def _sentinel(f: FieldSpec) -> object:
 
 
 @pytest.fixture(scope="module")
-def zone() -> dict[str, gpd.GeoDataFrame]:
+def zone(demo_zone: Callable[..., dict[str, gpd.GeoDataFrame]]) -> dict[str, gpd.GeoDataFrame]:
     """The demo zone with XSS payloads in the first parcels' and factories' names and a
     sentinel in every internal column."""
-    zone = generate_zone(parcels=40)
+    zone = demo_zone(parcels=40)
     for name, frame in zone.items():
         for f in LAYERS[name].stored_fields:
             if f.audience is Audience.INTERNAL:
@@ -79,9 +76,8 @@ def zone() -> dict[str, gpd.GeoDataFrame]:
 
 
 @pytest.fixture
-def staff(loaded: Store) -> dict[str, str]:
-    key = auth.create_key(loaded, name="规划师 测试", role="planner", actor=TESTER)[1]
-    return {"Authorization": f"Bearer {key}"}
+def staff(planner_key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {planner_key}"}
 
 
 # -- reading a page back -------------------------------------------------------------------

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,6 @@ from geo_service import auth, stock_routes
 from geo_service.app import create_app
 from geo_service.settings import Settings
 from layers.catalog import PARCELS
-from layers.demo import generate_zone
 from layers.errors import InvalidInput, LayerValidationError
 from layers.io import read_layer_file, write_layer_file
 from layers.stocklist import import_list
@@ -37,8 +36,8 @@ SLOW_VIEW = (
 
 
 @pytest.fixture(scope="module")
-def zone() -> dict[str, gpd.GeoDataFrame]:
-    return generate_zone(parcels=20)
+def zone(demo_zone: Callable[..., dict[str, gpd.GeoDataFrame]]) -> dict[str, gpd.GeoDataFrame]:
+    return demo_zone(parcels=20)
 
 
 def _list(zone: dict[str, gpd.GeoDataFrame], path: Path) -> Path:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import http.client
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -22,7 +23,6 @@ from sqlalchemy.exc import OperationalError
 from geo_service.app import create_app
 from geo_service.settings import Settings
 from layers.catalog import LAYERS
-from layers.demo import generate_zone
 from layers.errors import InvalidInput
 from layers.store.filters import compile_filter
 from layers.store.rows import data_hash
@@ -119,8 +119,8 @@ CORPUS: list[tuple[str, str]] = [
 
 
 @pytest.fixture(scope="module")
-def zone() -> dict[str, gpd.GeoDataFrame]:
-    return generate_zone(parcels=60)
+def zone(demo_zone: Callable[..., dict[str, gpd.GeoDataFrame]]) -> dict[str, gpd.GeoDataFrame]:
+    return demo_zone(parcels=60)
 
 
 def _tables(store: Store) -> set[str]:

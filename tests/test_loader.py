@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
@@ -9,7 +10,6 @@ import pytest
 from geopandas.testing import assert_geodataframe_equal
 
 from layers.catalog import FACTORIES, PARCELS, PARKS
-from layers.demo import generate_zone
 from layers.errors import LayerValidationError
 from layers.io import write_layer_file
 from layers.loader import load_file
@@ -18,8 +18,8 @@ from tests.people import TESTER
 
 
 @pytest.fixture(scope="module")
-def zone() -> dict[str, gpd.GeoDataFrame]:
-    return generate_zone(parcels=60)
+def zone(demo_zone: Callable[..., dict[str, gpd.GeoDataFrame]]) -> dict[str, gpd.GeoDataFrame]:
+    return demo_zone(parcels=60)
 
 
 def test_parcels_surveyed_in_the_wrong_zone_are_refused(

@@ -23,7 +23,6 @@ from geo_service import auth
 from geo_service.app import create_app
 from geo_service.settings import Settings
 from layers.catalog import PARCELS
-from layers.demo import generate_zone
 from layers.io import write_layer_file
 from layers.stocklist import Imported, import_list
 from layers.store.audit import Actor
@@ -54,8 +53,8 @@ LOOK_ALIKE_SPACES = [" ", "\u00a0", "\u2009", "\u3000", "\u202f"]
 
 
 @pytest.fixture(scope="module")
-def zone() -> dict[str, gpd.GeoDataFrame]:
-    return generate_zone(parcels=30)
+def zone(demo_zone: Callable[..., dict[str, gpd.GeoDataFrame]]) -> dict[str, gpd.GeoDataFrame]:
+    return demo_zone(parcels=30)
 
 
 def _next_year(zone: dict[str, gpd.GeoDataFrame], tmp_path: Path, **cells: str) -> Path:

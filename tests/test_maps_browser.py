@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,6 @@ from geo_service import auth
 from geo_service.app import create_app
 from geo_service.settings import Settings
 from layers.catalog import LAYERS
-from layers.demo import generate_zone
 from layers.schema import Audience
 from layers.store.store import Store
 from maps.basemap import Basemap
@@ -48,9 +48,11 @@ SENTINEL = "SENTINEL-内部-93c1"
 
 
 @pytest.fixture(scope="module")
-def hostile_zone() -> dict[str, gpd.GeoDataFrame]:
+def hostile_zone(
+    demo_zone: Callable[..., dict[str, gpd.GeoDataFrame]],
+) -> dict[str, gpd.GeoDataFrame]:
     """The demo zone with XSS payloads in names and a sentinel in every internal column."""
-    zone = generate_zone()
+    zone = demo_zone()
     for layer in ("parcels", "factories", "parks"):
         frame = zone[layer]
         for i, payload in enumerate(PAYLOADS):

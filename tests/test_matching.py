@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
@@ -19,7 +20,6 @@ from pymcdm.normalizations import minmax_normalization
 
 from benchmarks.naive import feasible_parcels
 from layers.catalog import BUDGETS, FACTORIES, INFRASTRUCTURE, PARCELS, PARKS, UTILITIES
-from layers.demo import generate_zone
 from layers.errors import InvalidInput
 from layers.store.store import Store
 from layers.vocabulary import INFRA_KINDS, POLLUTANTS, UTILITY_FACTS
@@ -34,8 +34,8 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "requests"
 
 
 @pytest.fixture(scope="module")
-def frames() -> dict[str, gpd.GeoDataFrame]:
-    return generate_zone()
+def frames(demo_zone: Callable[..., dict[str, gpd.GeoDataFrame]]) -> dict[str, gpd.GeoDataFrame]:
+    return demo_zone()
 
 
 @pytest.fixture(scope="module")

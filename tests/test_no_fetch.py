@@ -25,7 +25,6 @@ from hypothesis import strategies as st
 
 from geo_service import auth
 from layers.catalog import PARCELS
-from layers.demo import generate_zone
 from layers.errors import GeoServiceError, InvalidInput
 from layers.io import read_layer_file, write_layer_file
 from layers.store.rows import data_hash
@@ -66,7 +65,8 @@ class _Listener(http.server.BaseHTTPRequestHandler):
 def listener() -> Iterator[tuple[str, list[str]]]:
     """A loopback HTTP server answering every GET with a valid WKT CRS; records hits."""
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Listener)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # shutdown() waits for the loop's next poll: 0.5 s by default.
+    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}", _Listener.hits
     server.shutdown()
@@ -78,8 +78,8 @@ def _no_hits_yet() -> None:
 
 
 @pytest.fixture(scope="module")
-def zone() -> dict[str, gpd.GeoDataFrame]:
-    return generate_zone(parcels=20)
+def zone(demo_zone: Callable[..., dict[str, gpd.GeoDataFrame]]) -> dict[str, gpd.GeoDataFrame]:
+    return demo_zone(parcels=20)
 
 
 @pytest.fixture(scope="module")

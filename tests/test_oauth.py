@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+from collections.abc import Callable
 
 import geopandas as gpd
 import pytest
@@ -15,7 +16,6 @@ from fastapi.testclient import TestClient
 
 from geo_service import auth
 from layers.catalog import PARCELS
-from layers.demo import generate_zone
 from layers.store.store import Store
 from layers.store.tables import sessions
 from tests.people import TESTER
@@ -25,8 +25,8 @@ INTERNAL = "floor_wmu"  # a parcel field only staff see
 
 
 @pytest.fixture(scope="module")
-def zone() -> dict[str, gpd.GeoDataFrame]:
-    return generate_zone(parcels=10)
+def zone(demo_zone: Callable[..., dict[str, gpd.GeoDataFrame]]) -> dict[str, gpd.GeoDataFrame]:
+    return demo_zone(parcels=10)
 
 
 @pytest.fixture

@@ -19,7 +19,6 @@ from typer.testing import Result
 
 from geo_service import auth
 from layers.catalog import FACTORIES, ON_OFFER, PARCELS
-from layers.demo import generate_zone
 from layers.schema import LayerSpec
 from layers.store.reservations import Needs
 from layers.store.store import Store
@@ -27,8 +26,8 @@ from tests.people import TESTER
 
 
 @pytest.fixture(scope="module")
-def zone() -> dict[str, gpd.GeoDataFrame]:
-    return generate_zone(parcels=60)
+def zone(demo_zone: Callable[..., dict[str, gpd.GeoDataFrame]]) -> dict[str, gpd.GeoDataFrame]:
+    return demo_zone(parcels=60)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import json
 import os
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,6 @@ from geo_service import auth
 from geo_service.app import create_app
 from geo_service.settings import Settings
 from layers.catalog import PARCELS
-from layers.demo import generate_zone
 from layers.store.store import Store
 from tests.browser import serve
 from tests.people import TESTER
@@ -35,8 +34,8 @@ PYTHON = Path("/usr/bin/python3")
 
 
 @pytest.fixture(scope="module")
-def zone() -> dict[str, gpd.GeoDataFrame]:
-    return generate_zone(parcels=25)
+def zone(demo_zone: Callable[..., dict[str, gpd.GeoDataFrame]]) -> dict[str, gpd.GeoDataFrame]:
+    return demo_zone(parcels=25)
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import quote_plus
@@ -21,7 +22,6 @@ from sqlalchemy.exc import OperationalError
 from geo_service.app import create_app
 from geo_service.settings import Settings
 from layers.catalog import LAYERS
-from layers.demo import generate_zone
 from layers.store.store import Store
 
 ITEMS = "/collections/parcels/items"
@@ -33,8 +33,8 @@ RUNAWAY = (
 
 
 @pytest.fixture(scope="module")
-def zone() -> dict[str, gpd.GeoDataFrame]:
-    return generate_zone(parcels=400)
+def zone(demo_zone: Callable[..., dict[str, gpd.GeoDataFrame]]) -> dict[str, gpd.GeoDataFrame]:
+    return demo_zone(parcels=400)
 
 
 def _balanced_or(terms: list[str]) -> str:

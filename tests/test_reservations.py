@@ -14,7 +14,6 @@ from pydantic import TypeAdapter
 
 from geo_service.settings import Settings
 from layers.catalog import LAYERS, PARCELS, PARKS
-from layers.demo import generate_zone
 from layers.errors import Conflict, InvalidInput, LayerValidationError
 from layers.store.audit import Actor
 from layers.store.reservations import Needs
@@ -28,8 +27,8 @@ CENTRE = Actor("园区服务中心 钱七", "land_bureau")
 
 
 @pytest.fixture(scope="module")
-def zone() -> dict[str, gpd.GeoDataFrame]:
-    return generate_zone(parcels=60)
+def zone(demo_zone: Callable[..., dict[str, gpd.GeoDataFrame]]) -> dict[str, gpd.GeoDataFrame]:
+    return demo_zone(parcels=60)
 
 
 def _available(store: Store, park: str | None = None) -> list[str]:

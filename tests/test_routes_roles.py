@@ -36,7 +36,6 @@ from geo_service.routing import ServiceRoute
 from geo_service.settings import Settings
 from geo_service.zones import ZoneCache
 from layers.catalog import LAYERS, PARCELS
-from layers.demo import generate_zone
 from layers.io import write_layer_file
 from layers.store.rows import data_hash
 from layers.store.store import Store
@@ -350,8 +349,8 @@ def test_the_openapi_document_says_which_keys_each_operation_takes() -> None:
 
 
 @pytest.fixture(scope="module")
-def zone() -> dict[str, gpd.GeoDataFrame]:
-    return generate_zone(parcels=30)
+def zone(demo_zone: Callable[..., dict[str, gpd.GeoDataFrame]]) -> dict[str, gpd.GeoDataFrame]:
+    return demo_zone(parcels=30)
 
 
 @pytest.fixture

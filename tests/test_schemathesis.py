@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,6 @@ from geo_service.app import create_app
 from geo_service.auth import Role
 from geo_service.settings import Settings
 from layers.catalog import LAYERS, PARCELS
-from layers.demo import generate_zone
 from layers.store.store import Store
 from tests.activity import stage_and_reserve, tile_of
 from tests.people import TESTER
@@ -93,8 +92,8 @@ def _or_existing(generated: dict[str, Any] | None) -> st.SearchStrategy[Any]:
 
 
 @pytest.fixture(scope="module")
-def zone() -> dict[str, gpd.GeoDataFrame]:
-    return generate_zone(parcels=30)
+def zone(demo_zone: Callable[..., dict[str, gpd.GeoDataFrame]]) -> dict[str, gpd.GeoDataFrame]:
+    return demo_zone(parcels=30)
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ import datetime as dt
 import math
 import re
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import product
 from typing import Any, cast
@@ -38,7 +38,6 @@ from geo_service import auth
 from geo_service.app import create_app
 from geo_service.settings import Settings
 from layers.catalog import LAYERS, ON_OFFER, PARCELS
-from layers.demo import generate_zone
 from layers.schema import Audience, FieldSpec
 from layers.store.audit import Actor
 from layers.store.reservations import Needs
@@ -74,8 +73,8 @@ def _sentinel(f: FieldSpec) -> object:
 
 
 @pytest.fixture(scope="module")
-def zone() -> dict[str, gpd.GeoDataFrame]:
-    return generate_zone(parcels=60)
+def zone(demo_zone: Callable[..., dict[str, gpd.GeoDataFrame]]) -> dict[str, gpd.GeoDataFrame]:
+    return demo_zone(parcels=60)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ carries the session's CSRF token and comes from this site; no other site frames 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,6 @@ from geo_service import auth
 from geo_service.app import create_app
 from geo_service.settings import Settings
 from layers.catalog import PARCELS
-from layers.demo import generate_zone
 from layers.io import write_layer_file
 from layers.store.store import Store
 from tests.activity import Activity, stage_and_reserve
@@ -30,8 +30,8 @@ FOREIGN = "https://evil.example"
 
 
 @pytest.fixture(scope="module")
-def zone() -> dict[str, gpd.GeoDataFrame]:
-    return generate_zone(parcels=30)
+def zone(demo_zone: Callable[..., dict[str, gpd.GeoDataFrame]]) -> dict[str, gpd.GeoDataFrame]:
+    return demo_zone(parcels=30)
 
 
 @pytest.fixture

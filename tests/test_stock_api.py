@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
@@ -17,7 +18,6 @@ from geo_service import auth
 from geo_service.app import create_app
 from geo_service.settings import Settings
 from layers.catalog import LAYERS, PARCELS
-from layers.demo import generate_zone
 from layers.io import write_layer_file
 from layers.store.rows import data_hash
 from layers.store.store import Store
@@ -28,8 +28,8 @@ GEOJSON = "application/geo+json"
 
 
 @pytest.fixture(scope="module")
-def zone() -> dict[str, gpd.GeoDataFrame]:
-    return generate_zone(parcels=60)
+def zone(demo_zone: Callable[..., dict[str, gpd.GeoDataFrame]]) -> dict[str, gpd.GeoDataFrame]:
+    return demo_zone(parcels=60)
 
 
 @pytest.fixture

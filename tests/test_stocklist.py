@@ -20,7 +20,6 @@ import sqlalchemy as sa
 from typer.testing import Result
 
 from layers.catalog import LAYERS, PARCELS
-from layers.demo import generate_zone
 from layers.errors import Conflict, InvalidInput
 from layers.io import write_layer_file
 from layers.stocklist import import_list, staged_diff
@@ -33,8 +32,8 @@ BUREAU = Actor("国土局 李四", "land_bureau")
 
 
 @pytest.fixture(scope="module")
-def zone() -> dict[str, gpd.GeoDataFrame]:
-    return generate_zone(parcels=80)
+def zone(demo_zone: Callable[..., dict[str, gpd.GeoDataFrame]]) -> dict[str, gpd.GeoDataFrame]:
+    return demo_zone(parcels=80)
 
 
 def _published(store: Store) -> tuple[str, int, int]:

@@ -21,15 +21,14 @@ from geo_service import auth
 from geo_service.app import create_app
 from geo_service.settings import Settings
 from layers.catalog import PARCELS
-from layers.demo import generate_zone
 from layers.io import write_layer_file
 from layers.store.store import Store
 from tests.people import TESTER
 
 
 @pytest.fixture(scope="module")
-def zone() -> dict[str, gpd.GeoDataFrame]:
-    return generate_zone(parcels=20)
+def zone(demo_zone: Callable[..., dict[str, gpd.GeoDataFrame]]) -> dict[str, gpd.GeoDataFrame]:
+    return demo_zone(parcels=20)
 
 
 def _empty_files(zone: dict[str, gpd.GeoDataFrame], tmp_path: Path) -> list[Path]:

@@ -17,7 +17,6 @@ import pytest
 import shapely
 
 from layers.catalog import PARCELS
-from layers.demo import generate_zone
 from layers.io import write_layer_file
 from layers.stocklist import import_list
 from layers.store.audit import Actor
@@ -31,8 +30,8 @@ Builder = Callable[[gpd.GeoDataFrame, Path, str], Path]
 
 
 @pytest.fixture(scope="module")
-def zone() -> dict[str, gpd.GeoDataFrame]:
-    return generate_zone(parcels=40)
+def zone(demo_zone: Callable[..., dict[str, gpd.GeoDataFrame]]) -> dict[str, gpd.GeoDataFrame]:
+    return demo_zone(parcels=40)
 
 
 def _list(parcels: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

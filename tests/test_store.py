@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import geopandas as gpd
 import numpy as np
@@ -14,7 +15,6 @@ from alembic.runtime.migration import MigrationContext
 from geopandas.testing import assert_geodataframe_equal
 
 from layers.catalog import LAYERS, ON_OFFER, PARCELS, ROADS
-from layers.demo import generate_zone
 from layers.errors import InvalidInput
 from layers.store.migrate import objects_for
 from layers.store.store import Store
@@ -23,8 +23,8 @@ from tests.people import TESTER
 
 
 @pytest.fixture(scope="module")
-def zone() -> dict[str, gpd.GeoDataFrame]:
-    return generate_zone(parcels=120)
+def zone(demo_zone: Callable[..., dict[str, gpd.GeoDataFrame]]) -> dict[str, gpd.GeoDataFrame]:
+    return demo_zone(parcels=120)
 
 
 def test_migrations_build_exactly_the_models(store: Store) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import geopandas as gpd
 import mapbox_vector_tile
@@ -30,8 +31,10 @@ def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
 
 
 @pytest.fixture
-def zone(store: Store) -> dict[str, gpd.GeoDataFrame]:
-    frames = generate_zone(parcels=120)
+def zone(
+    store: Store, demo_zone: Callable[..., dict[str, gpd.GeoDataFrame]]
+) -> dict[str, gpd.GeoDataFrame]:
+    frames = demo_zone(parcels=120)
     for name, frame in frames.items():
         for f in LAYERS[name].stored_fields:
             if f.audience is Audience.INTERNAL and f.kind == "str":

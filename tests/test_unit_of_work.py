@@ -19,7 +19,6 @@ import pytest
 import sqlalchemy as sa
 
 from layers.catalog import FACTORIES, LAYERS, PARCELS, PARKS
-from layers.demo import generate_zone
 from layers.errors import Conflict, NotFound
 from layers.store.audit import Actor
 from layers.store.change import change
@@ -33,8 +32,8 @@ TRIALS = 20
 
 
 @pytest.fixture(scope="module")
-def zone() -> dict[str, gpd.GeoDataFrame]:
-    return generate_zone(parcels=80)
+def zone(demo_zone: Callable[..., dict[str, gpd.GeoDataFrame]]) -> dict[str, gpd.GeoDataFrame]:
+    return demo_zone(parcels=80)
 
 
 def _race(first: Callable[[], object], second: Callable[[], object]) -> list[object]:

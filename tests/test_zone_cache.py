@@ -4,6 +4,7 @@ change made over HTTP is in it before the change is answered."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import geopandas as gpd
@@ -15,7 +16,6 @@ from geo_service import auth, zones
 from geo_service.app import create_app
 from geo_service.settings import Settings
 from layers.catalog import PARCELS
-from layers.demo import generate_zone
 from layers.store.reservations import Needs
 from layers.store.store import Store
 from matching.zone import build_zone
@@ -23,8 +23,8 @@ from tests.people import TESTER
 
 
 @pytest.fixture(scope="module")
-def zone() -> dict[str, gpd.GeoDataFrame]:
-    return generate_zone(parcels=40)
+def zone(demo_zone: Callable[..., dict[str, gpd.GeoDataFrame]]) -> dict[str, gpd.GeoDataFrame]:
+    return demo_zone(parcels=40)
 
 
 def _available(store: Store) -> list[str]:

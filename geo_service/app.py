@@ -24,6 +24,7 @@ from geo_service.openapi import document_errors
 from geo_service.session_routes import router as session_router
 from geo_service.settings import Settings
 from geo_service.stock_routes import router as stock_router
+from geo_service.web.match_pages import router as match_pages_router
 from geo_service.web.project_pages import router as project_router
 from geo_service.web.routes import router as web_router
 from geo_service.worker import Worker
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(session_router)
     app.include_router(web_router)
     app.include_router(project_router)
+    app.include_router(match_pages_router)
     document_errors(app, settings)
     # Added before the request id, so that it runs inside it: its refusals get an id too.
     app.add_middleware(BodyGuard, rules=body_rules(app, settings))

@@ -162,8 +162,12 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/workspace"): Rule(STAFF),
     ("GET", "/assets/{name}"): Rule(ANYONE, "/assets/web.css"),
     ("GET", "/workspace/project"): Rule(PLANNERS),
+    ("GET", "/workspace/matches"): Rule(PLANNERS),
     ("GET", "/workspace/matches/{match_id}"): Rule(
         PLANNERS, "/workspace/matches/{d.saved_match_id}"
+    ),
+    ("POST", "/workspace/matches/{match_id}/rerun"): Rule(
+        PLANNERS, "/workspace/matches/{d.saved_match_id}/rerun"
     ),
     ("POST", "/workspace/project"): Rule(
         PLANNERS, body=lambda d: {"data": {"name": "x", "industry": "y", "area.min_mu": "5"}}
@@ -273,6 +277,7 @@ KEEPS_ZONE = {
     ("POST", "/matches/{match_id}/rerun"),
     ("POST", "/workspace/project"),  # a query sent as a form
     ("POST", "/workspace/project/upload"),  # a request read from a file
+    ("POST", "/workspace/matches/{match_id}/rerun"),  # a match saved
     ("POST", "/maps/preselect"),
     ("POST", "/login"),  # a session or an access token, not the layers
     ("POST", "/oauth/token"),
@@ -433,6 +438,7 @@ CHANGES = {
     ("POST", "/matches"),  # a match saved, and audited
     ("POST", "/matches/{match_id}/rerun"),
     ("POST", "/workspace/project"),  # a match run from the form is saved
+    ("POST", "/workspace/matches/{match_id}/rerun"),
 }
 """What the admin's calls change, in POLICY's order (the discard comes after the publish
 and the ledger file after the edit, so both are refused as stale: 409). Seeing these

@@ -18,6 +18,7 @@ from geo_service.settings import Settings
 from geo_service.web import i18n
 from geo_service.web.project_form import groups, leaves
 from layers.demo import generate_zone
+from layers.store.reservations import Needs
 from layers.store.store import Store
 from tests.browser import serve, visit
 from tests.people import TESTER
@@ -48,11 +49,20 @@ def test_every_message_of_the_pages_has_its_chinese() -> None:
     found = {
         m[2] if isinstance(m[2], str) else m[2][0]
         for m in extract_from_dir(
-            str(web), method_map, options, keywords={"_": None, "N_": None, "gettext": None}
+            str(web),
+            method_map,
+            options,
+            keywords={"_": None, "N_": None, "gettext": None, "ngettext": (1, 2)},
         )
     }
     with i18n.catalog_path("zh").open("rb") as po:
-        catalog = {m.id: m.string for m in read_po(po) if m.id}
+        catalog = {  # a plural message by its singular, with its one Chinese form
+            m.id if isinstance(m.id, str) else m.id[0]: m.string
+            if isinstance(m.string, str)
+            else m.string[0]
+            for m in read_po(po)
+            if m.id
+        }
     assert found, "no messages found: the extraction is broken"
     assert sorted(m for m in found if not catalog.get(m)) == []
 
@@ -180,3 +190,32 @@ def test_a_planner_describes_a_project_and_picks_a_site_on_the_map(
         assert page.locator("#detail-site-2").is_visible()
         assert not page.locator("#detail-site-3").is_visible()
         assert v.blocked == [] and v.console_errors == []
+
+
+def _form(csrf: str, **values: str) -> dict[str, str]:
+    return {"csrf_token": csrf, "industry": "装备", "site_kind": "land", "area.min_mu": "30",
+            "action": "match", **values}  # fmt: skip
+
+
+def test_a_match_from_the_form_is_saved_listed_and_reopened_as_it_was(
+    client: TestClient, loaded: Store
+) -> None:
+    _signed_in(client, _key(loaded, "planner"))
+    csrf = client.get("/session").json()["csrf_token"]
+    first = client.post("/workspace/project", data=_form(csrf, name="轴承一期", investor="恒远"))
+    second = client.post("/workspace/project", data=_form(csrf, name="电机项目", investor="东辰"))
+    assert first.url.path.startswith("/workspace/matches/") and first.url != second.url
+    listed = client.get("/workspace/matches").text
+    assert "轴承一期" in listed and "电机项目" in listed and "共 2 次匹配" in listed
+    found = client.get("/workspace/matches", params={"investor": "恒远"}).text
+    assert "轴承一期" in found and "电机项目" not in found and "共 1 次匹配" in found
+    match_id = first.url.path.rsplit("/", 1)[1]
+    top = loaded.matches.get(match_id).result["sites"][0]["ids"][0]
+    loaded.reservations.reserve(layer="parcels", site_id=top, project="另一项目",
+                                needs=Needs(), actor=TESTER)  # fmt: skip
+    again = client.get(f"/workspace/matches/{match_id}").text
+    assert again == first.text  # the permalink: as it was run, after the reservation
+    rerun = client.post(f"/workspace/matches/{match_id}/rerun", data={"csrf_token": csrf})
+    assert rerun.url.path != first.url.path and "与上次匹配相比的变化" in rerun.text
+    changes = rerun.text.split('id="changes"')[1].split("</section>")[0]
+    assert top in changes and "预留" in changes

@@ -5,7 +5,7 @@ raw JSON 401."""
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import Depends, Request
@@ -30,6 +30,10 @@ def page_for(*roles: Role) -> Any:
         return page_context(request, caller)
 
     return Depends(context)
+
+
+PlannerPage = Annotated[PageContext, page_for(Role.PLANNER, Role.ADMIN)]
+"""A page for planners (and administrators)."""
 
 
 def is_navigation(request: Request) -> bool:

@@ -8,16 +8,15 @@ import difflib
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Path, Query, Request, UploadFile
+from fastapi import APIRouter, File, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from geo_service.auth import Role
 from geo_service.deps import SettingsDep, StoreDep, ZonesDep, actor_of
 from geo_service.match_runs import save_result
 from geo_service.routing import ServiceRoute, keeps_zone
 from geo_service.settings import Settings
-from geo_service.web.access import page_for
+from geo_service.web.access import PlannerPage
 from geo_service.web.project_form import (
     FormField,
     form_values,
@@ -26,7 +25,6 @@ from geo_service.web.project_form import (
     request_data,
     validate,
 )
-from geo_service.web.results import results_page
 from geo_service.web.templating import PageContext, render
 from layers.catalog import PARKS
 from layers.errors import NotFound
@@ -34,7 +32,6 @@ from matching.engine import match
 from matching.zone import Zone
 
 router = APIRouter(route_class=ServiceRoute, include_in_schema=False)
-PlannerPage = Annotated[PageContext, page_for(Role.PLANNER, Role.ADMIN)]
 UPLOAD_LIMIT = 256 * 1024
 """A request is a few hundred bytes; a file larger than this is not one."""
 
@@ -125,19 +122,6 @@ async def project_submit(
         save_result, store, project, result, actor=actor, top=10, excluded=200
     )
     return RedirectResponse(f"/workspace/matches/{saved.id}", status_code=303)
-
-
-@router.get("/workspace/matches/{match_id}", response_class=HTMLResponse)
-async def saved_match_page(
-    page: PlannerPage,
-    store: StoreDep,
-    zones: ZonesDep,
-    match_id: Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,40}$")],
-) -> HTMLResponse:
-    """A saved match exactly as it was run (its permalink), whatever changed since."""
-    saved = await run_in_threadpool(store.matches.get, match_id)
-    zone = await run_in_threadpool(zones.get)
-    return results_page(page, saved.result, zone, saved=saved)
 
 
 def _posted(form: Any, f: FormField) -> Any:

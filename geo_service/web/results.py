@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse
 
 from geo_service.web.templating import PageContext, render
 from layers.store.matches import SavedMatch
+from matching.compare import Comparison
 from matching.zone import Zone
 
 DRAWN_SOURCES = ("power", "highway")
@@ -83,7 +84,12 @@ def weakest(site: dict[str, Any], n: int = 3) -> list[dict[str, Any]]:
 
 
 def results_page(
-    page: PageContext, data: dict[str, Any], zone: Zone, *, saved: SavedMatch | None = None
+    page: PageContext,
+    data: dict[str, Any],
+    zone: Zone,
+    *,
+    saved: SavedMatch | None = None,
+    comparison: Comparison | None = None,
 ) -> HTMLResponse:
     """The page of a match's result (``data``: as the API answered it); ``saved``: the
     saved match it is, whose permalink the page gives."""
@@ -95,6 +101,7 @@ def results_page(
         "results.html",
         result=data,
         saved=saved,
+        comparison=comparison,
         parks=parks,
         weakest=weakest,
         top_score=max((s["score"] for s in data["sites"]), default=1.0) or 1.0,

@@ -23,13 +23,14 @@ PARCELS = NavItem("/collections/parcels/items?f=html", N_("Parcels"))
 FACTORIES = NavItem("/collections/factories/items?f=html", N_("Factories"))
 WORKSPACE = NavItem("/workspace", N_("Workspace"))
 PROJECT = NavItem("/workspace/project", N_("Project matching"))
+MATCHES = NavItem("/workspace/matches", N_("Saved matches"))
 
 _PUBLIC = (HOME, MAP, PARCELS, FACTORIES)
 _BY_ROLE: dict[Role, tuple[NavItem, ...]] = {
     Role.PUBLIC: _PUBLIC,
-    Role.PLANNER: (WORKSPACE, PROJECT, MAP),
+    Role.PLANNER: (WORKSPACE, PROJECT, MATCHES, MAP),
     Role.LAND_BUREAU: (WORKSPACE, MAP),
-    Role.ADMIN: (WORKSPACE, PROJECT, MAP),
+    Role.ADMIN: (WORKSPACE, PROJECT, MATCHES, MAP),
 }
 
 

@@ -1,0 +1,81 @@
+"""Saved matches in the planner's workspace: the list, searchable (``/workspace/matches``),
+one saved match at its permalink exactly as it was run, and "run again on today's data",
+which saves the new match and shows what changed since and why."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from starlette.concurrency import run_in_threadpool
+
+from geo_service.deps import StoreDep, ZonesDep, actor_of
+from geo_service.match_runs import rerun
+from geo_service.routing import ServiceRoute, keeps_zone
+from geo_service.web.access import PlannerPage
+from geo_service.web.results import results_page
+from geo_service.web.templating import render
+from matching.compare import compare
+
+router = APIRouter(route_class=ServiceRoute, include_in_schema=False)
+MatchId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,40}$")]
+PAGE = 50
+
+
+@router.get("/workspace/matches", response_class=HTMLResponse)
+async def saved_matches(
+    page: PlannerPage,
+    store: StoreDep,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    investor: Annotated[str | None, Query(max_length=200)] = None,
+    person: Annotated[str | None, Query(max_length=200)] = None,
+    since: Annotated[dt.date | None, Query()] = None,
+    until: Annotated[dt.date | None, Query()] = None,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> HTMLResponse:
+    """Every match run from the workspace, newest first, searched by project, investor,
+    person and date."""
+    found = await run_in_threadpool(
+        store.matches.listing,
+        q=q or None,
+        investor=investor or None,
+        person=person or None,
+        since=since,
+        until=until,
+        limit=PAGE,
+        offset=offset,
+    )
+    search = {"q": q or "", "investor": investor or "", "person": person or "",
+              "since": since or "", "until": until or ""}  # fmt: skip
+    return render(page, "matches.html", listing=found, search=search, offset=offset, size=PAGE)
+
+
+@router.get("/workspace/matches/{match_id}", response_class=HTMLResponse)
+async def saved_match(
+    page: PlannerPage, store: StoreDep, zones: ZonesDep, match_id: MatchId
+) -> HTMLResponse:
+    """A saved match exactly as it was run (its permalink), whatever changed since; a
+    match run again says what changed from the one it repeats, and why."""
+    saved = await run_in_threadpool(store.matches.get, match_id)
+    comparison = None
+    if saved.rerun_of:
+        old = await run_in_threadpool(store.matches.get, saved.rerun_of)
+        changes = await run_in_threadpool(store.matches.changes, old, saved)
+        comparison = compare(old.result, saved.result, changes)
+    zone = await run_in_threadpool(zones.get)
+    return results_page(page, saved.result, zone, saved=saved, comparison=comparison)
+
+
+@router.post("/workspace/matches/{match_id}/rerun")
+@keeps_zone  # a match saved, not the layers
+async def run_again(
+    request: Request, page: PlannerPage, store: StoreDep, zones: ZonesDep, match_id: MatchId
+) -> RedirectResponse:
+    """Run a saved match's request on today's data, save it, and show it with what
+    changed."""
+    new, _ = await run_in_threadpool(
+        rerun, store, zones, match_id, actor=actor_of(page.caller, request)
+    )
+    return RedirectResponse(f"/workspace/matches/{new.id}", status_code=303)

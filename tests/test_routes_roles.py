@@ -166,6 +166,11 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/workspace/matches/{match_id}"): Rule(
         PLANNERS, "/workspace/matches/{d.saved_match_id}"
     ),
+    ("POST", "/workspace/matches/{match_id}/rerank"): Rule(
+        PLANNERS,
+        "/workspace/matches/{d.saved_match_id}/rerank?part=ranked",
+        body=lambda d: {"data": {"weights.rail": "0.5"}},
+    ),
     ("POST", "/workspace/matches/{match_id}/rerun"): Rule(
         PLANNERS, "/workspace/matches/{d.saved_match_id}/rerun"
     ),
@@ -278,6 +283,7 @@ KEEPS_ZONE = {
     ("POST", "/workspace/project"),  # a query sent as a form
     ("POST", "/workspace/project/upload"),  # a request read from a file
     ("POST", "/workspace/matches/{match_id}/rerun"),  # a match saved
+    ("POST", "/workspace/matches/{match_id}/rerank"),  # a query sent as a form
     ("POST", "/maps/preselect"),
     ("POST", "/login"),  # a session or an access token, not the layers
     ("POST", "/oauth/token"),

@@ -219,3 +219,23 @@ def test_a_match_from_the_form_is_saved_listed_and_reopened_as_it_was(
     assert rerun.url.path != first.url.path and "与上次匹配相比的变化" in rerun.text
     changes = rerun.text.split('id="changes"')[1].split("</section>")[0]
     assert top in changes and "预留" in changes
+
+
+def test_a_weight_change_re_ranks_without_saving(client: TestClient, loaded: Store) -> None:
+    _signed_in(client, _key(loaded, "planner"))
+    csrf = client.get("/session").json()["csrf_token"]
+    first = client.post("/workspace/project", data=_form(csrf, name="轴承一期"))
+    url = first.url.path
+    order = first.text.split('id="ranked"')[1].split("</table>")[0]
+    heavy = {"csrf_token": csrf, "weights.interchange": "50", "weights.area_fit": "0"}
+    part = client.post(f"{url}/rerank", params={"part": "ranked"}, data=heavy)
+    assert part.status_code == 200 and part.text.count('id="ranked-list"') == 1
+    assert "<html" not in part.text and 'id="results-features"' in part.text
+    assert part.text.split('id="ranked"')[1].split("</table>")[0] != order
+    assert loaded.matches.listing().total == 1  # not saved
+    wrong = client.post(
+        f"{url}/rerank", params={"part": "ranked"}, data={**heavy, "weights.rail": "x"}
+    )
+    assert 'id="rerank-error"' in wrong.text and "weights.rail" in wrong.text
+    saved = client.post(f"{url}/rerank", data={**heavy, "save": "1"})
+    assert saved.url.path != url and loaded.matches.listing().total == 2

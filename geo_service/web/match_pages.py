@@ -5,19 +5,22 @@ which saves the new match and shows what changed since and why."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from geo_service.deps import StoreDep, ZonesDep, actor_of
-from geo_service.match_runs import rerun
+from geo_service.match_runs import rerun, save_result
 from geo_service.routing import ServiceRoute, keeps_zone
 from geo_service.web.access import PlannerPage
-from geo_service.web.results import results_page
+from geo_service.web.results import results_context, results_page
 from geo_service.web.templating import render
+from layers.errors import InvalidInput
 from matching.compare import compare
+from matching.engine import match
+from matching.request import parse_request
 
 router = APIRouter(route_class=ServiceRoute, include_in_schema=False)
 MatchId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,40}$")]
@@ -79,3 +82,55 @@ async def run_again(
         rerun, store, zones, match_id, actor=actor_of(page.caller, request)
     )
     return RedirectResponse(f"/workspace/matches/{new.id}", status_code=303)
+
+
+@router.post("/workspace/matches/{match_id}/rerank", response_class=HTMLResponse)
+@keeps_zone  # a query sent as a form
+async def rerank(
+    request: Request,
+    page: PlannerPage,
+    store: StoreDep,
+    zones: ZonesDep,
+    match_id: MatchId,
+    part: Annotated[Literal["ranked"] | None, Query()] = None,
+) -> Response:
+    """The saved match's request ranked again with the weights of the form, on today's
+    data: the part of the page a re-rank replaces (``part=ranked``, for the page's
+    script), the whole page, or — with ``save=1`` — saved as a new match."""
+    saved = await run_in_threadpool(store.matches.get, match_id)
+    form = await request.form()
+    weights = {
+        str(k).removeprefix("weights."): v for k, v in form.items() if str(k).startswith("weights.")
+    }
+    zone = await run_in_threadpool(zones.get)
+    try:
+        project = parse_request({**saved.request, "weights": _numbers(weights)})
+    except InvalidInput as exc:
+        context = results_context(saved.result, zone)
+        return render(page, "_ranked.html" if part else "results.html", status=200,
+                      saved=saved, comparison=None, error=exc.message, **context)  # fmt: skip
+    result = await run_in_threadpool(match, project, zone, top_n=saved.top)
+    if form.get("save") == "1":
+        new = await run_in_threadpool(
+            save_result, store, project, result, actor=actor_of(page.caller, request),
+            top=saved.top, excluded=saved.excluded_limit,
+        )  # fmt: skip
+        return RedirectResponse(f"/workspace/matches/{new.id}", status_code=303)
+    data = result.to_dict(excluded_limit=saved.excluded_limit)
+    context = results_context(data, zone)
+    template = "_ranked.html" if part else "results.html"
+    return render(page, template, saved=saved, comparison=None, error=None, **context)
+
+
+def _numbers(weights: dict[str, Any]) -> dict[str, Any]:
+    """Weights typed in the form, as numbers where they are (the model names the rest)."""
+    out: dict[str, Any] = {}
+    for key, value in weights.items():
+        text = str(value).strip()
+        if not text:
+            continue
+        try:
+            out[key] = float(text)
+        except ValueError:
+            out[key] = text
+    return out

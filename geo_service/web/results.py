@@ -26,7 +26,7 @@ def map_features(result: dict[str, Any], zone: Zone) -> dict[str, Any]:
     connection line and the infrastructure they connect to; each feature says which site
     it belongs to, so a click on it selects that site."""
     infra = zone.infrastructure.set_index("infra_id")
-    features: list[dict[str, Any]] = []
+    features = _context(zone)
     used: set[str] = set()
     for site in result["sites"]:
         key = f"site-{site['rank']}"
@@ -69,6 +69,27 @@ def map_features(result: dict[str, Any], zone: Zone) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": features}
 
 
+def _context(zone: Zone) -> list[dict[str, Any]]:
+    """The parks' outlines and the roads, drawn under the sites so the map can be read
+    offline, without a basemap."""
+    out = []
+    for kind, frame, name in (("park", zone.parks, "name"), ("road", zone.roads, "name")):
+        for i, (label, geometry) in enumerate(zip(frame[name], frame.geometry, strict=True)):
+            props = {
+                "kind": kind,
+                "key": f"{kind}-{i}",
+                "label": label if isinstance(label, str) else "",
+            }
+            out.append(
+                {
+                    "type": "Feature",
+                    "geometry": shapely.geometry.mapping(geometry),
+                    "properties": props,
+                }
+            )
+    return out
+
+
 def script_json(value: object) -> str:
     """JSON safe inside a ``<script type="application/json">`` block: no ``</script>``
     or comment opener can be spelt by a name in the data."""
@@ -93,17 +114,19 @@ def results_page(
 ) -> HTMLResponse:
     """The page of a match's result (``data``: as the API answered it); ``saved``: the
     saved match it is, whose permalink the page gives."""
-    parks = dict(
-        zip(zone.parks["park_id"].astype(str), zone.parks["name"].astype(str), strict=True)
-    )
-    return render(
-        page,
-        "results.html",
-        result=data,
-        saved=saved,
-        comparison=comparison,
-        parks=parks,
-        weakest=weakest,
-        top_score=max((s["score"] for s in data["sites"]), default=1.0) or 1.0,
-        features=script_json(map_features(data, zone)),
-    )
+    context = results_context(data, zone)
+    return render(page, "results.html", saved=saved, comparison=comparison, **context)
+
+
+def results_context(data: dict[str, Any], zone: Zone) -> dict[str, Any]:
+    """What the results' templates show of a result: the page and the part a re-rank
+    replaces (``_ranked.html``) read the same."""
+    ids = zone.parks["park_id"].astype(str)
+    parks = dict(zip(ids, zone.parks["name"].astype(str), strict=True))
+    return {
+        "result": data,
+        "parks": parks,
+        "weakest": weakest,
+        "top_score": max((s["score"] for s in data["sites"]), default=1.0) or 1.0,
+        "features": script_json(map_features(data, zone)),
+    }

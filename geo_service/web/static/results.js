@@ -1,33 +1,55 @@
 // The results page: the ranked list and the map share one selection. Click a row (or
 // press Enter on it) → the site is highlighted and in view, its details open; click a
-// site, a line or a facility on the map → its row and details.
+// site, a line or a facility on the map → its row and details. Changing a weight
+// re-ranks in place: the server sends the new list, details and map data.
 "use strict";
 (function () {
-  const data = JSON.parse(document.getElementById("results-features").textContent);
   const map = L.map("results-map", { zoomControl: true });
-  const colours = { parcel: "#0b5cad", factory: "#0b5cad", single: "#0b5cad", group: "#6a3d9a", near: "#a15c00", line: "#444", infra: "#b42318" };
-  const layers = {};
+  const colours = { parcel: "#0b5cad", factory: "#0b5cad", group: "#6a3d9a", near: "#a15c00",
+                    line: "#444", infra: "#b42318", park: "#7a8793", road: "#b9c2cb" };
+  let layers = {};
   let selected = null;
+  let drawn = null;
 
   function style(f, on) {
     const k = f.properties.kind;
     if (k === "line") return { color: colours.line, weight: on ? 4 : 2, dashArray: "5 5" };
+    if (k === "road") return { color: colours.road, weight: 3 };
+    if (k === "park") return { color: colours.park, weight: 1, fillOpacity: 0.04, dashArray: "4 3" };
     return { color: on ? "#f5a623" : colours[k] || "#333", weight: on ? 4 : 2,
              fillOpacity: on ? 0.55 : 0.3 };
   }
-  const geo = L.geoJSON(data, {
-    // Each feature's path is classed by the site it belongs to (gs-site-3, gs-near-0 …).
-    style: (f) => Object.assign(style(f, false), { className: "gs-" + f.properties.key }),
-    pointToLayer: (f, latlng) => L.circleMarker(latlng, { radius: 7 }),
-    onEachFeature: (f, layer) => {
-      const key = f.properties.key;
-      (layers[key] = layers[key] || []).push(layer);
-      layer.bindTooltip(String(f.properties.rank ? "#" + f.properties.rank + " " : "") + f.properties.label);
-      layer.on("click", () => select(key, false));
-    },
-  }).addTo(map);
-  if (data.features.length) map.fitBounds(geo.getBounds(), { padding: [20, 20] });
-  else map.setView([30, 120], 5);
+
+  function draw(fit) {
+    const data = JSON.parse(document.getElementById("results-features").textContent);
+    if (drawn) drawn.remove();
+    layers = {};
+    drawn = L.geoJSON(data, {
+      // Each feature's path is classed by what it belongs to (gs-site-3, gs-near-0 …).
+      style: (f) => Object.assign(style(f, false), { className: "gs-" + f.properties.key }),
+      pointToLayer: (f, latlng) => L.circleMarker(latlng, { radius: 7 }),
+      onEachFeature: (f, layer) => {
+        const key = f.properties.key;
+        (layers[key] = layers[key] || []).push(layer);
+        const rank = f.properties.rank ? "#" + f.properties.rank + " " : "";
+        layer.bindTooltip(rank + f.properties.label, { sticky: true });
+        layer.on("click", () => select(key, false));
+      },
+    }).addTo(map);
+    for (const k of ["road", "park"]) for (const l of Object.values(layers).flat()) {
+      if (l.feature.properties.kind === k && l.bringToBack) l.bringToBack();
+    }
+    if (fit) {
+      const focus = Object.values(layers).flat().filter((l) => !["park", "road"].includes(l.feature.properties.kind));
+      if (focus.length) map.fitBounds(L.featureGroup(focus).getBounds(), { padding: [20, 20] });
+      else map.setView([30, 120], 5);
+    }
+    for (const row of document.querySelectorAll("tr[data-key]")) {
+      row.addEventListener("click", () => select(row.dataset.key, true));
+      row.addEventListener("keydown", (e) => { if (e.key === "Enter") select(row.dataset.key, true); });
+    }
+    selected = null;
+  }
 
   function select(key, fromList) {
     if (selected) for (const l of layers[selected] || []) l.setStyle(style(l.feature, false));
@@ -42,8 +64,32 @@
     if (detail) detail.hidden = false;
     if (fromList && own.length) map.fitBounds(L.featureGroup(own).getBounds(), { maxZoom: 15, padding: [40, 40] });
   }
-  for (const row of document.querySelectorAll("tr[data-key]")) {
-    row.addEventListener("click", () => select(row.dataset.key, true));
-    row.addEventListener("keydown", (e) => { if (e.key === "Enter") select(row.dataset.key, true); });
+
+  const form = document.getElementById("weights");
+  let timer = null;
+  async function rerank() {
+    const status = document.getElementById("rerank-status");
+    status.textContent = status.dataset.busy || "…";
+    const response = await fetch(form.action + "?part=ranked", {
+      method: "POST", body: new FormData(form), credentials: "same-origin",
+    });
+    const html = await response.text();
+    if (!response.ok) { status.textContent = html; return; }
+    const doc = new DOMParser().parseFromString(html, "text/html");
+    for (const id of ["ranked-list", "site-details", "results-features"]) {
+      document.getElementById(id).replaceWith(doc.getElementById(id));
+    }
+    const error = doc.getElementById("rerank-error");
+    status.textContent = error ? error.textContent : (status.dataset.done || "");
+    draw(false);
   }
+  if (form) {
+    form.addEventListener("submit", (e) => {
+      if (e.submitter && e.submitter.value === "1") return; // "save": a real post
+      e.preventDefault();
+      rerank();
+    });
+    form.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(rerank, 400); });
+  }
+  draw(true);
 })();

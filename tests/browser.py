@@ -170,6 +170,8 @@ def click_each_kind(v: Visit, drawn: Sequence[Drawn]) -> dict[str, str]:
     pans the map to fit: the view is put back before the next click (and, for vector
     tiles, the tiles drawn again), so each click starts from the view the page opened with.
     """
+    # A page opens zoomed to its data, animated; Leaflet drops a click made meanwhile.
+    wait_until(v.page, f"!{MAP}._animatingZoom")
     view = v.page.evaluate(f"(m => [m.getCenter().lat, m.getCenter().lng, m.getZoom()])({MAP})")
     clear_deg = PICK_PX * 360 / (256 * 2 ** view[2])
     drawn_count = v.features()

@@ -21,6 +21,10 @@
       .catch(function () { popup.setContent("无法加载详情 (could not load)"); });
   }
 
+  function popupOptions(map) {  // a long popup (a site's score breakdown) scrolls in the window
+    return { maxWidth: 360, maxHeight: Math.max(200, Math.round(map.getSize().y * 0.7)) };
+  }
+
   function tileSiteAt(map, latlng) {  // a site drawn from vector tiles (above every layer here)
     return registry.some(function (layer) {
       return layer._gsAt !== undefined && map.hasLayer(layer) && layer._gsAt(latlng) !== null;
@@ -38,7 +42,7 @@
         var url = options.popupUrl && p._id !== undefined ? options.popupUrl + p._id : null;
         if (p._popup || url) {
           // Served pages fetch the popup when it opens; embedded ones are escaped on the server.
-          item.bindPopup(p._popup || "…", { maxWidth: 360 });
+          item.bindPopup(p._popup || "…", popupOptions(map));
           if (url) { item.on("popupopen", function (e) { fetchInto(e.popup, url); }); }
           // A site drawn from vector tiles lies above this feature: the map's click opens it.
           item.off("click").on("click", function (e) {
@@ -322,7 +326,7 @@
       if (!map.hasLayer(layer) || !options.popupUrl) { return; }
       var site = layer._gsAt(e.latlng);
       if (!site) { return; }
-      var popup = L.popup({ maxWidth: 360 }).setLatLng(e.latlng).setContent("…").openOn(map);
+      var popup = L.popup(popupOptions(map)).setLatLng(e.latlng).setContent("…").openOn(map);
       fetchInto(popup, options.popupUrl + site.properties._id);
     });
     if (!hints[L.stamp(map)]) {  // one hint per map, below the zoom the sites appear at

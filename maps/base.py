@@ -18,9 +18,11 @@ from branca.element import Element, MacroElement
 from jinja2 import Template
 
 from layers.catalog import PARKS, ROADS
+from layers.geojson import plain
+from layers.schema import LayerSpec
 from maps.basemap import GAODE, TIANDITU, Basemap
 from maps.gcj02 import shift_geometries
-from maps.html import escape
+from maps.html import escape, table
 from maps.page import CSS, JS
 
 Popups = Literal["embed", "fetch"]
@@ -75,7 +77,7 @@ class FeatureLayer(folium.map.Layer):
         <script type="application/json" id="{{ this.get_name() }}_data">{{ this.data }}</script>
         {% endmacro %}
         {% macro script(this, kwargs) %}
-        var {{ this.get_name() }} = geoServiceLayer(JSON.parse(
+        var {{ this.get_name() }} = geoServiceLayer({{ this._parent.get_name() }}, JSON.parse(
             document.getElementById("{{ this.get_name() }}_data").textContent),
             {{ this.styles|tojson }}, {{ this.options|tojson }});
         {% if this.show %}{{ this.get_name() }}.addTo({{ this._parent.get_name() }});{% endif %}
@@ -253,7 +255,10 @@ def _basemap(m: folium.Map, basemap: Basemap) -> None:
 def _context(m: folium.Map, context: dict[str, gpd.GeoDataFrame], basemap: Basemap) -> None:
     parks = context.get(PARKS.name)
     if parks is not None and len(parks):
-        props = [{"_cls": "park", "_label": escape(name)} for name in parks["name"]]
+        props = [
+            {"_cls": "park", "_label": escape(row["name"]), "_popup": _popup(PARKS, row)}
+            for row in parks.to_dict("records")
+        ]
         m.add_child(
             FeatureLayer(
                 feature_collection(parks.geometry.values.to_numpy(), props, basemap),
@@ -271,7 +276,10 @@ def _context(m: folium.Map, context: dict[str, gpd.GeoDataFrame], basemap: Basem
         )
     roads = context.get(ROADS.name)
     if roads is not None and len(roads):
-        props = [{"_cls": str(grade or "branch")} for grade in roads["grade"]]
+        props = [
+            {"_cls": str(row["grade"] or "branch"), "_popup": _popup(ROADS, row)}
+            for row in roads.to_dict("records")
+        ]
         m.add_child(
             FeatureLayer(
                 feature_collection(roads.geometry.values.to_numpy(), props, basemap),
@@ -283,6 +291,23 @@ def _context(m: folium.Map, context: dict[str, gpd.GeoDataFrame], basemap: Basem
                 name="道路 Roads",
             )
         )
+
+
+CONTEXT_FIELDS = {
+    PARKS.name: ("name_en", "park_id", "industries", "desk_tel"),
+    ROADS.name: ("road_id", "grade", "width_m"),
+}
+"""What the popup of a park or road shows under its name: public fields only."""
+
+
+def _popup(spec: LayerSpec, row: dict[str, Any]) -> str:
+    """A park's or road's popup: its name (or id), then :data:`CONTEXT_FIELDS`, labelled
+    as the catalog labels them (escaped)."""
+    rows = [
+        (f"{f.zh} {f.en}" + (f" ({f.unit})" if f.unit else ""), row.get(f.name))
+        for f in (spec.field(name) for name in CONTEXT_FIELDS[spec.name])
+    ]
+    return table(str(plain(row.get("name")) or row[spec.id_field]), rows)
 
 
 def finish(m: folium.Map) -> folium.Map:

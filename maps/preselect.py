@@ -103,25 +103,23 @@ def _add_sites(
     labelled: int,
 ) -> None:
     """The ranked sites, the outlines of assembled groups and the connection lines."""
+    props = [_site(s, result, labelled) for s in result.sites]
     m.add_child(
         FeatureLayer(
-            feature_collection(
-                np.array([s.geometry for s in result.sites]),
-                [_site(s, result, labelled) for s in result.sites],
-                basemap,
-            ),
+            feature_collection(np.array([s.geometry for s in result.sites]), props, basemap),
             styles,
             name="推荐选址 Ranked sites",
             labels=True,
         )
     )
-    groups = [s for s in result.sites if s.kind == "group"]
+    groups = [(s, p) for s, p in zip(result.sites, props, strict=True) if s.kind == "group"]
     if groups:
+        # The outline is drawn over its group and is the group to a person: same popup.
         m.add_child(
             FeatureLayer(
                 feature_collection(
-                    np.array([_outline(s, zone) for s in groups]),
-                    [{"_cls": "outline"} for _ in groups],
+                    np.array([outline(s, zone) for s, _ in groups]),
+                    [{"_cls": "outline", "_popup": p["_popup"]} for _, p in groups],
                     basemap,
                 ),
                 {"outline": {"color": GROUP, "weight": 3, "dashArray": "8 4", "fill": False}},
@@ -155,7 +153,7 @@ def _counts(result: MatchResult) -> str:
     )
 
 
-def _outline(site: RankedSite, zone: Zone) -> shapely.Geometry:
+def outline(site: RankedSite, zone: Zone) -> shapely.Geometry:
     """One outline around an assembled group: the parcels and the roads between them
     (closed in metres by half the widest road, drawn just outside, back in EPSG:4490)."""
     to_metric = transformer(STORAGE_EPSG, zone.metric_epsg)

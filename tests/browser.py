@@ -10,12 +10,14 @@ import shutil
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import numpy as np
+import shapely
 import uvicorn
 from fastapi import FastAPI
 from playwright.sync_api import Browser, Page, Route
@@ -29,6 +31,15 @@ MAP_DRAWN = (
     "window.L !== undefined && window.geoServiceFeatureCount !== undefined "
     "&& window.geoServiceFeatureCount() > 0"
 )
+POPUP_READY = (
+    "!!document.querySelector('.leaflet-popup-content') && "
+    "document.querySelector('.leaflet-popup-content').textContent !== '…'"
+)
+"""A popup is open and holds its text (a fetched popup shows '…' until it arrives)."""
+MAP = "Object.values(window).find(o => o instanceof L.Map)"
+PICK_PX = 14
+"""How far from a feature a click may still land on it: Leaflet's canvas tolerance
+(4 px), a point's radius (7 px) and half the widest stroke."""
 
 
 def chromium_path() -> str:
@@ -136,3 +147,113 @@ def screenshot(v: Visit, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     v.page.wait_for_timeout(300)  # let the canvas settle
     v.page.screenshot(path=str(path))
+
+
+@dataclass(frozen=True)
+class Drawn:
+    """A feature as a map draws it (EPSG:4490, listed in drawing order: the last on top),
+    its kind, and the texts its popup must show."""
+
+    kind: str
+    geometry: shapely.Geometry
+    says: tuple[str, ...]
+
+
+def click_each_kind(v: Visit, drawn: Sequence[Drawn]) -> dict[str, str]:
+    """Click, as a person would, one feature of each kind at a pixel where it is drawn on
+    top in the window; assert its popup shows what it ``says``; return the popup text of
+    each kind clicked (a kind drawn only outside the window, or only under other
+    features, is not: the caller says which kinds it expects).
+
+    The pixel is found from the feature's geometry and the map's projection; the click is
+    ``page.mouse.click`` there, and the popup is closed with the Escape key. A popup
+    pans the map to fit: the view is put back before the next click (and, for vector
+    tiles, the tiles drawn again), so each click starts from the view the page opened with.
+    """
+    # A page opens zoomed to its data, animated; Leaflet drops a click made meanwhile.
+    wait_until(v.page, f"!{MAP}._animatingZoom")
+    view = v.page.evaluate(f"(m => [m.getCenter().lat, m.getCenter().lng, m.getZoom()])({MAP})")
+    clear_deg = PICK_PX * 360 / (256 * 2 ** view[2])
+    drawn_count = v.features()
+    tree = shapely.STRtree([d.geometry for d in drawn])
+    texts = {}
+    for kind in dict.fromkeys(d.kind for d in drawn):
+        text = _click_kind(v, drawn, tree, kind, clear_deg)
+        if text is None:
+            continue
+        texts[kind] = text
+        v.page.evaluate(f"v => void {MAP}.setView([v[0], v[1]], v[2], {{animate: false}})", view)
+        wait_until(v.page, f"window.geoServiceFeatureCount() === {drawn_count}")
+    return texts
+
+
+def _click_kind(
+    v: Visit, drawn: Sequence[Drawn], tree: shapely.STRtree, kind: str, clear_deg: float
+) -> str | None:
+    for i, d in enumerate(drawn):
+        if d.kind != kind:
+            continue
+        point = _uncovered_point(drawn, tree, i, clear_deg)
+        xy = None if point is None else _pixel(v, point)
+        if xy is None:
+            continue
+        v.page.mouse.click(*xy)
+        try:
+            wait_until(v.page, POPUP_READY, timeout_s=5)
+        except TimeoutError:
+            raise AssertionError(f"a click on a {kind} at {xy} opened nothing") from None
+        text = str(v.page.inner_text(".leaflet-popup-content"))
+        assert all(s in text for s in d.says), (kind, d.says, text)
+        v.page.wait_for_timeout(400)  # the map pans to show the popup
+        v.page.keyboard.press("Escape")  # the close button may lie under a control
+        wait_until(v.page, "!document.querySelector('.leaflet-popup')")
+        return text
+    return None
+
+
+def _uncovered_point(
+    drawn: Sequence[Drawn], tree: shapely.STRtree, i: int, clear_deg: float
+) -> shapely.Point | None:
+    """A point of feature ``i`` at least ``clear_deg`` from every feature drawn above it
+    with another popup (well inside it, for a polygon), or None."""
+    d = drawn[i]
+    above = [
+        drawn[j].geometry
+        for j in tree.query(d.geometry, predicate="dwithin", distance=clear_deg)
+        if j > i and drawn[j].says != d.says
+    ]
+    region = d.geometry
+    if above:
+        region = region.difference(shapely.union_all(above).buffer(clear_deg))
+    parts = shapely.get_parts(region)
+    if d.geometry.geom_type.endswith("Polygon"):
+        parts = shapely.get_parts(shapely.buffer(parts, -clear_deg / 3))
+        sizes = shapely.area(parts)
+    elif d.geometry.geom_type.endswith("LineString"):
+        sizes = shapely.length(parts) - clear_deg
+    else:
+        sizes = np.ones(len(parts))
+    if not len(parts) or sizes.max() <= 0:
+        return None
+    best = parts[int(np.argmax(sizes))]
+    if best.geom_type == "LineString":
+        return shapely.line_interpolate_point(best, 0.5, normalized=True)
+    point: shapely.Point = shapely.point_on_surface(best)
+    return point
+
+
+def _pixel(v: Visit, point: shapely.Point) -> tuple[float, float] | None:
+    """Where ``point`` is drawn in the window, if a click there reaches the map (inside
+    it, not on a control)."""
+    xy = v.page.evaluate(
+        "p => { const map = " + MAP + ";"
+        " const c = map.latLngToContainerPoint([p[1], p[0]]);"
+        " const r = map.getContainer().getBoundingClientRect();"
+        " const x = r.left + c.x, y = r.top + c.y;"
+        " if (x < r.left + 8 || y < r.top + 8 || x > r.right - 8 || y > r.bottom - 8)"
+        " { return null; }"
+        " const el = document.elementFromPoint(x, y);"
+        " return el && el.closest('.leaflet-map-pane') ? [x, y] : null; }",
+        [point.x, point.y],
+    )
+    return None if xy is None else (float(xy[0]), float(xy[1]))

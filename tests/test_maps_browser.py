@@ -1,8 +1,9 @@
 """Every map in a real headless Chromium with the network cut off: served and standalone.
 
 Zero blocked requests, zero console errors, no dialog (XSS payloads are in the data),
-Leaflet running and the expected number of features drawn. Set GEO_SERVICE_SCREENSHOTS to a
-folder to keep a screenshot of each map (docs/maps holds the committed ones).
+Leaflet running and the expected number of features drawn, and every kind of feature drawn
+opens its popup when clicked where it is drawn. Set GEO_SERVICE_SCREENSHOTS to a folder to
+keep a screenshot of each map (docs/maps holds the committed ones).
 """
 
 from __future__ import annotations
@@ -16,24 +17,30 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pytest
+import shapely
 from playwright.sync_api import Browser
 
 from geo_service import auth
 from geo_service.app import create_app
 from geo_service.settings import Settings
-from layers.catalog import LAYERS
+from geo_service.zones import ZoneCache
+from layers.catalog import FACTORIES, LAYERS, ON_OFFER, PARCELS, PARKS, ROADS
 from layers.schema import Audience
 from layers.store.store import Store
+from layers.vocabulary import INFRA_KINDS
 from maps.basemap import Basemap
 from maps.investor import investor_map
 from maps.page import render
-from maps.preselect import preselect_map
+from maps.preselect import outline, preselect_map
 from maps.readiness import readiness_map
 from matching.engine import match
 from matching.request import load_request
-from matching.zone import build_zone
+from matching.results import MatchResult, RankedSite
+from matching.zone import Zone, build_zone
 from tests.browser import (
+    Drawn,
     Visit,
+    click_each_kind,
     screenshot,
     serve,
     visit,
@@ -88,6 +95,99 @@ def _counts(zone: dict[str, gpd.GeoDataFrame]) -> dict[str, int]:
     }
 
 
+PRESELECT = ("daheng_crystal_pulling", "jinko_like_base")
+"""Between them every kind the pre-selection map draws: sites, near misses (the first),
+assembled groups and their outlines (the second), connection lines, infrastructure."""
+
+
+def _frames(store: Store) -> dict[str, gpd.GeoDataFrame]:
+    return {name: store.features.read(spec) for name, spec in LAYERS.items()}
+
+
+def _match(example: str, zone: Zone) -> MatchResult:
+    return match(load_request(EXAMPLES / f"{example}.json"), zone, top_n=10)
+
+
+def _context_drawn(frames: dict[str, gpd.GeoDataFrame]) -> list[Drawn]:
+    """The parks (a popup naming the park) and roads (named, or by id) under every map."""
+    parks, roads = frames[PARKS.name], frames[ROADS.name]
+    return [
+        *(Drawn("park", g, (str(n),)) for g, n in zip(parks.geometry, parks["name"], strict=True)),
+        *(
+            Drawn("road", g, (n if isinstance(n, str) and n else str(i),))
+            for g, n, i in zip(roads.geometry, roads["name"], roads[ROADS.id_field], strict=True)
+        ),
+    ]
+
+
+def _investor_drawn(frames: dict[str, gpd.GeoDataFrame]) -> list[Drawn]:
+    out = _context_drawn(frames)
+    for kind, spec in (("land", PARCELS), ("factory", FACTORIES)):
+        frame = frames[spec.name]
+        listed = frame[frame["status"] == ON_OFFER[spec.name]]
+        out += [
+            Drawn(kind, g, (str(i), "园区 Park"))
+            for g, i in zip(listed.geometry, listed[spec.id_field], strict=True)
+        ]
+    return out
+
+
+def _readiness_drawn(frames: dict[str, gpd.GeoDataFrame]) -> list[Drawn]:
+    parcels = frames[PARCELS.name]
+    return _context_drawn(frames) + [
+        Drawn("parcel", g, (str(i),))
+        for g, i in zip(parcels.geometry, parcels["parcel_id"], strict=True)
+    ]
+
+
+def _click_every_kind(v: Visit, drawn: list[Drawn]) -> dict[str, str]:
+    """Click each kind drawn: every kind but infrastructure must be in the window, and
+    of infrastructure (often outside the sites' view) at least substations or interchanges."""
+    texts = click_each_kind(v, drawn)
+    infra = set(INFRA_KINDS)
+    assert set(texts) >= {d.kind for d in drawn} - infra, sorted(texts)
+    if infra & {d.kind for d in drawn}:
+        assert set(texts) & {"substation", "interchange"}, sorted(texts)
+    return texts
+
+
+def _says(site: RankedSite) -> tuple[str, ...]:
+    return (f"#{site.rank} {site.ids[0]}", "得分 score")
+
+
+def _preselect_drawn(result: MatchResult, zone: Zone, *, labelled: int = 10) -> list[Drawn]:
+    """What the pre-selection map draws, bottom to top: context, near misses, sites,
+    outlines of assembled groups, lines to substations and interchanges, infrastructure."""
+    infra = zone.infrastructure.set_index("infra_id")
+    lines = [
+        Drawn(
+            f"{c.utility} line",
+            shapely.shortest_line(site.geometry, infra.geometry[c.source_id]),
+            (f"#{site.rank} → {c.source}", "距离 distance"),
+        )
+        for site in result.sites[:labelled]
+        for c in site.connections
+        if c.utility in ("power", "highway") and c.source_id in infra.index
+    ]
+    return [
+        *_context_drawn({PARKS.name: zone.parks, ROADS.name: zone.roads}),
+        *(
+            Drawn("near miss", n.geometry, (f"near miss: {', '.join(n.ids)}", n.failed.detail))
+            for n in result.near_misses
+        ),
+        *(
+            Drawn("group" if s.kind == "group" else "site", s.geometry, _says(s))
+            for s in result.sites
+        ),
+        *(Drawn("outline", outline(s, zone), _says(s)) for s in result.sites if s.kind == "group"),
+        *lines,
+        *(
+            Drawn(k, g, (str(n), INFRA_KINDS[k][0]))
+            for g, k, n in zip(infra.geometry, infra["kind"], infra["name"], strict=True)
+        ),
+    ]
+
+
 def test_served_maps_work_offline(
     browser: Browser, store: Store, settings: Settings, hostile_zone: dict[str, gpd.GeoDataFrame]
 ) -> None:
@@ -95,19 +195,19 @@ def test_served_maps_work_offline(
         store.features.write(LAYERS[name], frame, actor=TESTER)
     key = auth.create_key(store, name="招商部 测试", role="planner", actor=TESTER)[1]
     counts = _counts(hostile_zone)
+    frames = _frames(store)
+    zone = ZoneCache(store).get()
     app = create_app(settings)
     with serve(app) as base:
         pages = [
-            ("investor", f"{base}/maps/investor", {}, counts["investor"]),
-            ("readiness", f"{base}/maps/readiness", {"X-API-Key": key}, counts["readiness"]),
-            (
-                "preselect",
-                f"{base}/maps/preselect?example=daheng_crystal_pulling",
-                {"X-API-Key": key},
-                None,
-            ),
-        ]
-        for name, url, headers, expected in pages:
+            ("investor", "investor", {}, counts["investor"], _investor_drawn(frames)),
+            ("readiness", "readiness", {"X-API-Key": key}, counts["readiness"],
+             _readiness_drawn(frames)),
+            *((f"preselect-{example}", f"preselect?example={example}", {"X-API-Key": key}, None,
+               _preselect_drawn(_match(example, zone), zone)) for example in PRESELECT),
+        ]  # fmt: skip
+        for name, path, headers, expected, drawn in pages:
+            url = f"{base}/maps/{path}"
             with visit(browser, url, headers=headers) as v:
                 response = v.page.request.get(url, headers=headers)
                 assert "script-src 'self' 'sha256-" in response.headers["content-security-policy"]
@@ -116,10 +216,12 @@ def test_served_maps_work_offline(
                     expected = v.page.evaluate("window.geoServiceFeatureCount()")
                     assert expected > counts["readiness"] - len(hostile_zone["parcels"])
                 _assert_clean(v, expected, html)
-                if name != "preselect":  # served pages fetch popups when they open
-                    assert "_popup" not in html
-                    text = _open_first_popup(v)
-                    assert "园区" in text and "…" not in text
+                if not name.startswith("preselect"):  # served pages fetch sites' popups
+                    context = len(hostile_zone["parks"]) + len(hostile_zone["roads"])
+                    assert html.count('"_popup"') == context
+                texts = _click_every_kind(v, drawn)
+                assert SENTINEL not in "".join(texts.values())
+                assert v.console_errors == [] and v.dialogs == []
                 _shots(name, v)
         public = browser.new_context().request
         assert public.get(f"{base}/maps/readiness").status == 401
@@ -163,8 +265,19 @@ def test_large_zones_are_drawn_from_vector_tiles(
                 _assert_clean(v, expected, html)
                 _shots(f"{name}-tiles", v)
                 _decoder_agrees_with_mapbox_vector_tile(v, base, sites)
-                text = _click_site(v, sites)
-                assert "园区" in text and "…" not in text and SENTINEL not in text
+                # The sites are drawn above the parks: a click on a site opens the site.
+                site_ids = sites[PARCELS.id_field].astype(str)
+                texts = _click_every_kind(
+                    v,
+                    [
+                        *_context_drawn(hostile_zone),
+                        *(
+                            Drawn("site", g, (i, "园区"))
+                            for g, i in zip(sites.geometry, site_ids, strict=True)
+                        ),
+                    ],
+                )
+                assert SENTINEL not in "".join(texts.values())
                 v.page.select_option('[data-f="park"]', park)
                 wait_until(v.page, f"window.geoServiceFeatureCount() === {context + in_park}")
                 assert v.console_errors == [] and v.dialogs == []
@@ -212,40 +325,6 @@ def _tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
     return x, y
 
 
-def _click_site(v: Visit, sites: gpd.GeoDataFrame) -> str:
-    """Click, as a person would, inside the first site well inside the window; return the
-    popup's text once fetched."""
-    points = sites.geometry.representative_point()
-    xy = v.page.evaluate(
-        "pts => { const map = Object.values(window).find(o => o instanceof L.Map);"
-        " return pts.map(p => { const c = map.latLngToContainerPoint([p[1], p[0]]);"
-        " return [c.x, c.y]; }); }",
-        [[p.x, p.y] for p in points],
-    )
-    x, y = next((x, y) for x, y in xy if 300 < x < 1000 and 200 < y < 600)
-    v.page.mouse.click(x, y)
-    wait_until(
-        v.page,
-        "!!document.querySelector('.leaflet-popup-content') && "
-        "document.querySelector('.leaflet-popup-content').textContent !== '…'",
-    )
-    return str(v.page.inner_text(".leaflet-popup-content"))
-
-
-def _open_first_popup(v: Visit) -> str:
-    """Open the popup of the first filterable feature and wait for its fetched content."""
-    v.page.evaluate(
-        "void Object.values(window).find(o => o && o._gsFilterable && o.getLayers().length)"
-        ".getLayers()[0].openPopup()"
-    )
-    wait_until(
-        v.page,
-        "!!document.querySelector('.leaflet-popup-content') && "
-        "document.querySelector('.leaflet-popup-content').textContent !== '…'",
-    )
-    return str(v.page.inner_text(".leaflet-popup-content"))
-
-
 def test_standalone_and_exported_files_work_offline(
     browser: Browser, hostile_zone: dict[str, gpd.GeoDataFrame], tmp_path: Path
 ) -> None:
@@ -259,47 +338,59 @@ def test_standalone_and_exported_files_work_offline(
         "readiness": (readiness_map(hostile_zone), counts["readiness"]),
         "preselect": (preselect_map(result, zone), None),
     }
+    drawn = {
+        "investor": _investor_drawn(hostile_zone),
+        "readiness": _readiness_drawn(hostile_zone),
+        "preselect": _preselect_drawn(result, zone),
+    }
     for name, (m, expected) in maps.items():
         html, _ = render(m, standalone=True, basemap=Basemap())
         path = tmp_path / f"{name}.html"
         path.write_text(html, encoding="utf-8")
         with visit(browser, path.as_uri()) as v:
             _assert_clean(v, expected or v.features(), html)
+            _click_every_kind(v, drawn[name])
+            assert v.console_errors == [] and v.dialogs == []
             _shots(f"{name}-standalone", v)
 
 
-def test_exported_file_with_assets_beside_it_works(
+def test_exported_files_with_assets_beside_them_work(
     browser: Browser,
     store: Store,
     store_url: str,
     tmp_path: Path,
     hostile_zone: dict[str, gpd.GeoDataFrame],
 ) -> None:
+    """Maps written by the CLI (popups in the page): every kind drawn opens on a click."""
     import subprocess
     import sys
 
     for name, frame in hostile_zone.items():
         store.features.write(LAYERS[name], frame, actor=TESTER)
-    output = tmp_path / "out" / "readiness.html"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "geo_service",
-            "map",
-            "readiness",
-            "-o",
-            str(output),
-            "--db",
-            store_url,
-        ],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
-    assert (output.parent / "static" / "leaflet" / "leaflet.js").is_file()
-    with visit(browser, output.as_uri()) as v:
-        _assert_clean(v, _counts(hostile_zone)["readiness"], output.read_text(encoding="utf-8"))
+    frames = _frames(store)
+    zone = ZoneCache(store).get()
+    counts = _counts(hostile_zone)
+    example = PRESELECT[0]
+    maps = [
+        ("readiness", [], counts["readiness"], _readiness_drawn(frames)),
+        ("investor", [], counts["investor"], _investor_drawn(frames)),
+        ("preselect", [str(EXAMPLES / f"{example}.json")], None,
+         _preselect_drawn(_match(example, zone), zone)),
+    ]  # fmt: skip
+    for name, args, expected, drawn in maps:
+        output = tmp_path / "out" / f"{name}.html"
+        command = ["map", name, *args, "-o", str(output), "--db", store_url]
+        subprocess.run(
+            [sys.executable, "-m", "geo_service", *command],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        assert (output.parent / "static" / "leaflet" / "leaflet.js").is_file()
+        with visit(browser, output.as_uri()) as v:
+            _assert_clean(v, expected or v.features(), output.read_text(encoding="utf-8"))
+            _click_every_kind(v, drawn)
+            assert v.console_errors == [] and v.dialogs == []
 
 
 def test_investor_page_source_has_no_internal_data(

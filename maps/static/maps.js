@@ -8,26 +8,47 @@
     return styles[feature.properties._cls] || styles["default"] || {};
   }
 
-  window.geoServiceLayer = function (data, styles, options) {
-    var renderer = L.canvas({ padding: 0.1 });  // less off-screen drawing per frame
+  // Every vector layer of a map is drawn on the map's one canvas (prefer_canvas): Leaflet
+  // hands a mouse event to the topmost canvas only, so a layer with a canvas of its own
+  // would hide every layer below it from clicks. The tolerance makes a 2 px line or a
+  // point's rim clickable with a finger.
+  L.Canvas.mergeOptions({ tolerance: 4 });
+
+  function fetchInto(popup, url) {  // a popup fragment built and escaped on the server
+    fetch(url, { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+      .then(function (html) { popup.setContent(html); })
+      .catch(function () { popup.setContent("无法加载详情 (could not load)"); });
+  }
+
+  function popupOptions(map) {  // a long popup (a site's score breakdown) scrolls in the window
+    return { maxWidth: 360, maxHeight: Math.max(200, Math.round(map.getSize().y * 0.7)) };
+  }
+
+  function tileSiteAt(map, latlng) {  // a site drawn from vector tiles (above every layer here)
+    return registry.some(function (layer) {
+      return layer._gsAt !== undefined && map.hasLayer(layer) && layer._gsAt(latlng) !== null;
+    });
+  }
+
+  window.geoServiceLayer = function (map, data, styles, options) {
     var layer = L.geoJSON(null, {
-      renderer: renderer,
       style: function (feature) { return styleOf(styles, feature); },
       pointToLayer: function (feature, latlng) {
-        return L.circleMarker(latlng, Object.assign({ renderer: renderer, radius: 6 },
-                                                    styleOf(styles, feature)));
+        return L.circleMarker(latlng, Object.assign({ radius: 6 }, styleOf(styles, feature)));
       },
       onEachFeature: function (feature, item) {
         var p = feature.properties;
-        if (p._popup) { item.bindPopup(p._popup, { maxWidth: 360 }); }  // escaped on the server
-        if (options.popupUrl && p._id !== undefined) {
-          // Served pages fetch each popup when it opens; the fragment is escaped server-side.
-          item.bindPopup("…", { maxWidth: 360 });
-          item.on("popupopen", function (e) {
-            fetch(options.popupUrl + p._id, { credentials: "same-origin" })
-              .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
-              .then(function (html) { e.popup.setContent(html); })
-              .catch(function () { e.popup.setContent("无法加载详情 (could not load)"); });
+        var url = options.popupUrl && p._id !== undefined ? options.popupUrl + p._id : null;
+        if (p._popup || url) {
+          // Served pages fetch the popup when it opens; embedded ones are escaped on the server.
+          item.bindPopup(p._popup || "…", popupOptions(map));
+          if (url) { item.on("popupopen", function (e) { fetchInto(e.popup, url); }); }
+          // A site drawn from vector tiles lies above this feature: the map's click opens it.
+          item.off("click").on("click", function (e) {
+            if (tileSiteAt(map, e.latlng)) { return; }
+            L.DomEvent.stop(e);
+            item.openPopup(e.latlng);
           });
         }
         if (p._label) {
@@ -305,11 +326,8 @@
       if (!map.hasLayer(layer) || !options.popupUrl) { return; }
       var site = layer._gsAt(e.latlng);
       if (!site) { return; }
-      var popup = L.popup({ maxWidth: 360 }).setLatLng(e.latlng).setContent("…").openOn(map);
-      fetch(options.popupUrl + site.properties._id, { credentials: "same-origin" })
-        .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
-        .then(function (html) { popup.setContent(html); })  // escaped on the server
-        .catch(function () { popup.setContent("无法加载详情 (could not load)"); });
+      var popup = L.popup(popupOptions(map)).setLatLng(e.latlng).setContent("…").openOn(map);
+      fetchInto(popup, options.popupUrl + site.properties._id);
     });
     if (!hints[L.stamp(map)]) {  // one hint per map, below the zoom the sites appear at
       var hint = hints[L.stamp(map)] = L.control({ position: "topright" });

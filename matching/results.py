@@ -121,7 +121,7 @@ class MatchResult:
             "layer": self.layer,
             "method": self.method,
             "weights": self.weights,
-            "criteria": [c.describe() for c in self.criteria],
+            "criteria": [c.describe(self.request, self.weights[c.key]) for c in self.criteria],
             "as_of": self.as_of.isoformat(),
             "data_versions": self.versions,
             "counts": {

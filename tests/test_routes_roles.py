@@ -128,6 +128,8 @@ POLICY: dict[tuple[str, str], Rule] = {
     ),
     # Matching.
     ("POST", "/match"): Rule(PLANNERS, body=_json(lambda d: d.daheng), invalid=NOT_A_REQUEST),
+    ("POST", "/match.pdf"): Rule(PLANNERS, body=_json(lambda d: d.daheng), invalid=NOT_A_REQUEST),
+    ("POST", "/match.xlsx"): Rule(PLANNERS, body=_json(lambda d: d.daheng), invalid=NOT_A_REQUEST),
     # Maps, their popups, tiles and assets.
     ("GET", "/maps/investor"): Rule(ANYONE),
     ("GET", "/maps/readiness"): Rule(STAFF),
@@ -248,6 +250,8 @@ def test_routes_of_sees_a_new_route() -> None:
 
 KEEPS_ZONE = {
     ("POST", "/match"),  # queries sent as a body
+    ("POST", "/match.pdf"),
+    ("POST", "/match.xlsx"),
     ("POST", "/maps/preselect"),
     ("POST", "/login"),  # a session or an access token, not the layers
     ("POST", "/oauth/token"),

@@ -146,7 +146,7 @@ def _draw_context(axes: Axes, layers: MapLayers, *, labels: bool) -> None:
             x0, _y0, _x1, y1 = point.bounds  # the park's name in its top-left corner
             axes.annotate(
                 str(name), (x0, y1), xytext=(3, -3), textcoords="offset points",
-                ha="left", va="top", color="#3d6b22", fontsize=7,
+                ha="left", va="top", color="#3d6b22", fontsize=7, zorder=2.5,
             )  # fmt: skip  # no alpha: WeasyPrint drops part of a text drawn with opacity
 
 
@@ -154,7 +154,9 @@ def _draw_sites(axes: Axes, layers: MapLayers, focus: int | None) -> None:
     for k, (shape, lines) in enumerate(zip(layers.sites, layers.lines, strict=True)):
         mine = focus is None or k == focus
         colour = "#e6550d" if mine else "#fdd0a2"
-        gpd.GeoSeries([shape]).plot(ax=axes, color=colour, edgecolor="#7f2704", linewidth=0.6)
+        gpd.GeoSeries([shape]).plot(
+            ax=axes, color=colour, edgecolor="#7f2704", linewidth=0.6, zorder=3
+        )  # above the parks' names
         # The overview would drown in lines: it draws power and highway, an inset all.
         shown = OVERVIEW_LINES if focus is None else LINE_COLOURS
         if mine:
@@ -192,7 +194,9 @@ def _scale_and_north(axes: Axes) -> None:
         ha="center",
         va="top",
         fontsize=8,
+        bbox={"boxstyle": "square,pad=0.15", "fc": "white", "ec": "none"},
         arrowprops={"arrowstyle": "-|>", "color": "black", "lw": 1.2},
+        zorder=7,
     )
 
 

@@ -27,8 +27,8 @@ from maps.dossier.view import (
 )
 from matching.zone import Zone
 
-OVERVIEW_CM = (18.0, 12.5)
-INSET_CM = (8.2, 7.2)
+OVERVIEW_CM = (18.0, 13.5)
+INSET_CM = (7.8, 6.4)
 
 
 @cache

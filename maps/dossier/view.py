@@ -168,7 +168,12 @@ def check_groups(site: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]
     groups: list[tuple[str, list[dict[str, Any]]]] = []
     for title, prefix in CHECK_GROUPS:
         rows = [
-            {**check, "margin_shown": shown(check["margin"], check["unit"])}
+            {
+                **check,
+                "margin_shown": shown(check["margin"], check["unit"]),
+                # A check met with a margin says no more than its margin does.
+                "note": "" if check["ok"] and check["margin"] is not None else check["detail"],
+            }
             for check in site["checks"]
             if _group_of(check["key"]) == prefix
         ]

@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi_offline import FastAPIOffline
 
 from geo_service.bodies import BodyGuard, body_rules
+from geo_service.dossier_routes import router as dossier_router
 from geo_service.download_routes import router as download_router
 from geo_service.errors import add_exception_handlers, unexpected_error
 from geo_service.feature_cache import FeatureCache
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(collections_router)
     app.include_router(items_router)
     app.include_router(matches_router)
+    app.include_router(dossier_router)
     app.include_router(maps_router)
     app.include_router(stock_router)
     app.include_router(ledger_router)

@@ -199,6 +199,8 @@ def match_command(
         False
     ),
     investor: Annotated[str | None, typer.Option(help="the investor, saved with --save")] = None,
+    pdf: Annotated[Path | None, typer.Option(help="also write the dossier (PDF) here")] = None,
+    xlsx: Annotated[Path | None, typer.Option(help="also write the workbook (XLSX) here")] = None,
 ) -> None:
     """为项目匹配地块或厂房 (rank parcels or factories for a project)."""
     from geo_service.report import match_geojson, print_match
@@ -224,6 +226,10 @@ def match_command(
         print(json.dumps(match_geojson(result), ensure_ascii=False))
     else:
         print_match(console, result)
+    if pdf is not None or xlsx is not None:
+        from geo_service.cli_dossier import write_dossier
+
+        write_dossier(result, zone, pdf=pdf, xlsx=xlsx)
 
 
 def main() -> None:

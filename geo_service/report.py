@@ -15,6 +15,7 @@ from matching.results import MatchResult, RankedSite
 def print_match(console: Console, result: MatchResult) -> None:
     """Print a match as a planner reads it: ranked sites, why, near misses, exclusions."""
     console.print(_heading(result))
+    console.print(_criteria_table(result))
     console.print(_sites_table(result))
     if result.near_misses:
         console.print(_near_misses_table(result))
@@ -35,25 +36,41 @@ def _heading(result: MatchResult) -> str:
     )
 
 
+def _criteria_table(result: MatchResult) -> Table:
+    """Which criteria score in this match, with what weight, and why."""
+    table = Table(title="评分项 (criteria in play)")
+    table.add_column("评分项 (criterion)", overflow="fold")
+    table.add_column("权重 (weight)", justify="right")
+    table.add_column("原因 (why)", overflow="fold")
+    for criterion in result.criteria:
+        shown = criterion.describe(result.request, result.weights[criterion.key])
+        table.add_row(
+            rich_escape(criterion.name), f"{shown['weight']:.2f}", rich_escape(str(shown["why"]))
+        )
+    return table
+
+
 def _sites_table(result: MatchResult) -> Table:
     """One row per ranked site: where, how big, its score and rank range, its three best
     criteria and its connection plan."""
     table = Table(title="推荐选址 (ranked sites)", show_lines=True)
+    # A parcel id is what a planner types next: never cut. Its column is as wide as the
+    # longest id; every other column wraps (folds) to fit a narrow terminal.
+    widest = max((len(i) for site in result.sites for i in site.ids[:4]), default=0)
     for column in (
         "名次",
         "选址",
         "园区",
         "面积",
-        "得分",
-        "名次区间±20%权重",
+        "得分 / 名次区间±20%权重",
         "主要得分项",
         "接入方案",
     ):
-        table.add_column(column)
+        table.add_column(column, overflow="fold", min_width=widest if column == "选址" else None)
     names = {c.key: c.name.split(" (")[0] for c in result.criteria}
     for site in result.sites:
         best = sorted(site.contributions.items(), key=lambda kv: -kv[1])[:3]
-        ids = ", ".join(site.ids[:4]) + (f" 等{len(site.ids)}宗" if len(site.ids) > 4 else "")
+        ids = "\n".join(site.ids[:4]) + (f"\n等{len(site.ids)}宗" if len(site.ids) > 4 else "")
         table.add_row(
             *map(
                 rich_escape,
@@ -62,8 +79,7 @@ def _sites_table(result: MatchResult) -> Table:
                     f"{ids}\n{site.name}",
                     site.park_id,
                     f"{site.size:,.0f} {site.size_unit}",
-                    f"{site.score:.3f}",
-                    f"{site.rank_range[0]}–{site.rank_range[1]}",
+                    f"{site.score:.3f}\n{site.rank_range[0]}–{site.rank_range[1]}",
                     "\n".join(f"{names[k]} {v:.3f}" for k, v in best),
                     _plan(site),
                 ),
@@ -86,7 +102,7 @@ def _plan(site: RankedSite) -> str:
 def _near_misses_table(result: MatchResult) -> Table:
     misses = Table(title="差一项的候选 (near misses: fail exactly one constraint)")
     for column in ("选址", "面积", "未满足", "需要 (what it would take)"):
-        misses.add_column(column)
+        misses.add_column(column, overflow="fold", no_wrap=column == "选址")
     for miss in result.near_misses:
         misses.add_row(
             *map(
@@ -100,7 +116,7 @@ def _near_misses_table(result: MatchResult) -> Table:
 def _excluded_table(result: MatchResult) -> Table:
     """How many sites each constraint excluded, most first."""
     excluded = Table(title="排除原因统计 (sites excluded, per constraint)")
-    excluded.add_column("约束 (constraint)")
+    excluded.add_column("约束 (constraint)", overflow="fold")
     excluded.add_column("排除数 (sites)", justify="right")
     for name, count in sorted(result.excluded_counts.items(), key=lambda kv: -kv[1]):
         excluded.add_row(rich_escape(name), str(count))

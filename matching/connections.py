@@ -17,6 +17,8 @@ FloatArray = npt.NDArray[np.float64]
 
 ON_ROAD_M = 30.0
 """A site this close to a road's centre line fronts it (half the widest road)."""
+NO_DEMAND = "项目未提需求 (no demand stated)"
+"""The note of a network the request asks nothing of."""
 
 
 @dataclass(frozen=True)
@@ -104,21 +106,18 @@ def _network(s: Situation, members: tuple[int, ...], link: Link) -> Connection:
     capacity = link.capacity[list(members)]
     have = float(np.nanmax(capacity)) if not np.isnan(capacity).all() else float("nan")
     if found is None:
-        return Connection(
-            link.name,
-            None,
-            None,
-            None,
-            None,
-            link.unit,
-            link.need is not None,
-            f"{link.reach_km:g} km 内无有余量的接入点, 需新建或扩容 "
-            f"(no source with headroom within {link.reach_km:g} km)",
+        # With no demand there is nothing to build: say so, as when a source is in reach.
+        note = (
+            NO_DEMAND
+            if link.need is None
+            else f"{link.reach_km:g} km 内无有余量的接入点, 需新建或扩容 "
+            f"(no source with headroom within {link.reach_km:g} km)"
         )
+        return Connection(link.name, None, None, None, None, link.unit, link.need is not None, note)
     distance, node = found
     short = link.need is not None and not have >= link.need
     if link.need is None:
-        note = "项目未提需求 (no demand stated)"
+        note = NO_DEMAND
     elif not short:
         note = "红线处容量满足 (boundary capacity suffices)"
     elif np.isnan(have):

@@ -51,9 +51,18 @@ class Criterion:
     of_group: Callable[[Situation, Member], float] = field(repr=False, compare=False)
     """The value of an assembled group from its members'."""
 
-    def describe(self) -> dict[str, object]:
-        """What a result shows of it."""
-        return {"key": self.key, "name": self.name, "unit": self.unit, "benefit": self.benefit}
+    def describe(self, request: ProjectRequest, weight: float) -> dict[str, object]:
+        """What a result shows of it: its normalised ``weight`` in this match, whether it
+        scores at all and why (planners asked why rail scored for a project without rail)."""
+        return {
+            "key": self.key,
+            "name": self.name,
+            "unit": self.unit,
+            "benefit": self.benefit,
+            "weight": weight,
+            "in_play": weight > 0,
+            "why": why_scored(self, request, weight),
+        }
 
 
 # -- combining a group's members ----------------------------------------------------------
@@ -207,6 +216,56 @@ HEIGHT = Criterion(
 
 RAIL_REQUIRED_WEIGHT = 0.15
 """The default weight of rail freight for a project that needs rail."""
+
+
+ASKED: dict[str, tuple[str, Callable[[ProjectRequest], bool]]] = {
+    "interchange": ("高速出入口距离上限", lambda r: r.logistics.max_interchange_km is not None),
+    "rail": (
+        "铁路货运",
+        lambda r: r.logistics.rail_required or r.logistics.max_rail_km is not None,
+    ),
+    "airport": ("机场距离上限", lambda r: r.logistics.max_airport_km is not None),
+    "substation": ("用电负荷", lambda r: r.power_mva is not None),
+    "readiness": ("开工日期", lambda r: r.start_by is not None),
+    "availability": ("开工日期", lambda r: r.start_by is not None),
+    "area_fit": ("用地面积", lambda r: r.area is not None),
+    "floor_fit": ("厂房面积", lambda r: r.factory is not None),
+    "park_fit": ("产业方向", lambda r: bool(r.industry or r.preferred_parks)),
+    "price": ("用地需求", lambda r: r.site_kind == "land"),
+    "rent": (
+        "租金上限",
+        lambda r: r.factory is not None and r.factory.max_rent_yuan_m2_month is not None,
+    ),
+    "height": (
+        "净高",
+        lambda r: r.factory is not None and r.factory.min_clear_height_m is not None,
+    ),
+}
+"""Per criterion: what in a request it answers to, and whether the request says it."""
+
+
+def why_scored(criterion: Criterion, request: ProjectRequest, weight: float) -> str:
+    """Why a criterion scores (or not) in a match: the weight's origin and whether the
+    project asked for what it measures. Scores are unchanged by this: it explains them.
+
+    Examples
+    --------
+    >>> request = ProjectRequest(name="x", industry="光伏", area={"min_mu": 100})
+    >>> why_scored(AIRPORT, request, 0.05)
+    '默认权重, 项目未提机场距离上限 (default weight; not asked for by the project)'
+    >>> why_scored(AIRPORT, request, 0.0)
+    '权重为 0, 不计分 (weight 0: not scored)'
+    """
+    if weight <= 0:
+        return "权重为 0, 不计分 (weight 0: not scored)"
+    if criterion.key in request.weights:
+        return "项目指定权重 (weight set by the project)"
+    what, asked = ASKED.get(criterion.key, (criterion.name, lambda _r: True))
+    if criterion.key == RAIL.key and request.logistics.rail_required:
+        return "项目需要铁路货运, 权重提高 (the project needs rail: weight raised)"
+    if asked(request):
+        return f"默认权重, 项目提出了{what} (default weight; the project asked for it)"
+    return f"默认权重, 项目未提{what} (default weight; not asked for by the project)"
 
 
 def criteria_matrix(s: Situation, criteria: tuple[Criterion, ...], rows: IntArray) -> FloatArray:

@@ -15,6 +15,7 @@ import numpy.typing as npt
 import shapely
 
 from layers.geojson import plain
+from layers.units import shown
 from matching.connections import Connection, Link, connection_plan
 from matching.constraints import Constraint
 from matching.criteria import Criterion
@@ -121,7 +122,7 @@ class MatchResult:
             "layer": self.layer,
             "method": self.method,
             "weights": self.weights,
-            "criteria": [c.describe() for c in self.criteria],
+            "criteria": [c.describe(self.request, self.weights[c.key]) for c in self.criteria],
             "as_of": self.as_of.isoformat(),
             "data_versions": self.versions,
             "counts": {
@@ -209,7 +210,7 @@ def outcomes(
         finite = math.isfinite(margin)
         detail = "满足 (met)" if c.ok[worst] else c.why(worst)
         if c.ok[worst] and finite:
-            detail = f"满足, 余量 {margin:,.1f} {c.unit} (met with margin)"
+            detail = f"满足, 余量 {shown(margin, c.unit)} (met with margin)"
         out.append(
             ConstraintOutcome(
                 c.key, c.name, bool(c.ok[worst]), margin if finite else None, c.unit, detail
@@ -224,7 +225,7 @@ def outcomes(
                 True,
                 None,
                 "亩",
-                f"{n} 宗相邻地块合计 {group_area:,.1f} 亩 ({n} adjacent parcels)",
+                f"{n} 宗相邻地块合计 {shown(group_area, '亩')} ({n} adjacent parcels)",
             )
         )
     return tuple(out)

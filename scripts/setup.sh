@@ -13,6 +13,16 @@ fi
 "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || {
   echo "Python ≥ 3.11 is required (found $("$PYTHON" --version))" >&2; exit 1; }
 
+# What the dossier PDF needs from Debian (WeasyPrint's Pango and HarfBuzz, a CJK font to
+# embed), installed if missing: a PDF made without them has boxes for Chinese text.
+DOSSIER_DEBS="libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-wqy-microhei"
+# shellcheck disable=SC2086  # a list of package names
+if ! dpkg -s $DOSSIER_DEBS >/dev/null 2>&1; then
+  echo "installing Pango and a CJK font for the dossier PDF …" >&2
+  apt-get update -q >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q $DOSSIER_DEBS >&2
+fi
+
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi

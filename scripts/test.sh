@@ -16,6 +16,14 @@ if ! command -v chromium >/dev/null 2>&1 || ! dpkg -s fonts-wqy-microhei >/dev/n
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-wqy-microhei >&2
 fi
 
+# poppler-utils (pdftotext, pdffonts, pdfinfo): the tests read the dossier PDF back with them
+# (tests/test_dossier.py).
+if ! command -v pdftotext >/dev/null 2>&1; then
+  echo "installing poppler-utils for the dossier tests …" >&2
+  apt-get update -q >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q poppler-utils >&2
+fi
+
 # GDAL's command-line tools: the client the OGC API and GeoPackage download tests read with
 # (tests/test_gdal_client.py). Debian's, not the one inside our Python wheels.
 if ! command -v ogrinfo >/dev/null 2>&1; then

@@ -136,6 +136,8 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/matches"): Rule(PLANNERS),
     ("GET", "/matches/{match_id}"): Rule(PLANNERS, "/matches/{d.saved_match_id}"),
     ("POST", "/matches/{match_id}/rerun"): Rule(PLANNERS, "/matches/{d.saved_match_id}/rerun"),
+    ("POST", "/match.pdf"): Rule(PLANNERS, body=_json(lambda d: d.daheng), invalid=NOT_A_REQUEST),
+    ("POST", "/match.xlsx"): Rule(PLANNERS, body=_json(lambda d: d.daheng), invalid=NOT_A_REQUEST),
     # Maps, their popups, tiles and assets.
     ("GET", "/maps/investor"): Rule(ANYONE),
     ("GET", "/maps/readiness"): Rule(STAFF),
@@ -284,6 +286,8 @@ KEEPS_ZONE = {
     ("POST", "/workspace/project/upload"),  # a request read from a file
     ("POST", "/workspace/matches/{match_id}/rerun"),  # a match saved
     ("POST", "/workspace/matches/{match_id}/rerank"),  # a query sent as a form
+    ("POST", "/match.pdf"),
+    ("POST", "/match.xlsx"),
     ("POST", "/maps/preselect"),
     ("POST", "/login"),  # a session or an access token, not the layers
     ("POST", "/oauth/token"),

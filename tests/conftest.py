@@ -19,6 +19,7 @@ tests in ``tests/unit`` load none of them.
 
 from __future__ import annotations
 
+import ast
 import os
 import shutil
 import types
@@ -204,6 +205,26 @@ def _fast_tier_by_default(config: pytest.Config) -> bool:
         return bool(workerinput.get("fast_tier_by_default"))
     testpaths = config.args_source is pytest.Config.ArgsSource.TESTPATHS
     return testpaths and not config.option.markexpr
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """In the fast tier by default, a module that imports schemathesis is not even
+    imported: each of its tests is fuzz (see :func:`_tiers`), and building them from the
+    OpenAPI document takes seconds in every process."""
+    if collection_path.suffix != ".py" or not _fast_tier_by_default(config):
+        return None
+    return _imports_schemathesis(collection_path) or None
+
+
+def _imports_schemathesis(path: Path) -> bool:
+    source = path.read_text(encoding="utf-8")
+    if "import schemathesis" not in source:
+        return False
+    return any(
+        isinstance(node, ast.Import)
+        and any(a.name == "schemathesis" and not a.asname for a in node.names)
+        for node in ast.parse(source).body
+    )
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -19,6 +19,7 @@ tests in ``tests/unit`` load none of them.
 
 from __future__ import annotations
 
+import ast
 import os
 import shutil
 import types
@@ -206,6 +207,26 @@ def _fast_tier_by_default(config: pytest.Config) -> bool:
     return testpaths and not config.option.markexpr
 
 
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """In the fast tier by default, a module that imports schemathesis is not even
+    imported: each of its tests is fuzz (see :func:`_tiers`), and building them from the
+    OpenAPI document takes seconds in every process."""
+    if collection_path.suffix != ".py" or not _fast_tier_by_default(config):
+        return None
+    return _imports_schemathesis(collection_path) or None
+
+
+def _imports_schemathesis(path: Path) -> bool:
+    source = path.read_text(encoding="utf-8")
+    if "import schemathesis" not in source:
+        return False
+    return any(
+        isinstance(node, ast.Import)
+        and any(a.name == "schemathesis" and not a.asname for a in node.names)
+        for node in ast.parse(source).body
+    )
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_cmdline_main(config: pytest.Config) -> None:
     """``pytest`` alone is the inner loop: the fast tier on every core (pytest-xdist),
@@ -295,6 +316,8 @@ def store(store_url: str, request: pytest.FixtureRequest) -> Iterator[Store]:
     History is append-only by design (triggers refuse to delete releases and audit rows),
     so emptying needs a way round them: a fresh copy of an empty embedded store, or, on
     PostGIS, deleting with triggers off for the transaction (session_replication_role).
+    An embedded store for a test that uses ``loaded`` is a copy of one already holding the
+    module's zone (:func:`loaded_template`): copying a file is quicker than writing it.
     """
     import sqlalchemy as sa
 
@@ -306,7 +329,8 @@ def store(store_url: str, request: pytest.FixtureRequest) -> Iterator[Store]:
     url = sa.make_url(store_url)
     if url.get_backend_name() == "sqlite":
         path = Path(str(url.database))
-        _fresh_sqlite(path, request.getfixturevalue("sqlite_template"))
+        template = "loaded_template" if "loaded" in request.fixturenames else "sqlite_template"
+        _fresh_sqlite(path, request.getfixturevalue(template))
         opened = Store.open(store_url)
     else:
         opened = _emptied(Store.open(store_url))
@@ -318,6 +342,31 @@ def _fresh_sqlite(path: Path, template: Path) -> None:
     for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         leftover.unlink(missing_ok=True)
     shutil.copyfile(template, path)
+
+
+@pytest.fixture(scope="module")
+def loaded_template(
+    sqlite_template: Path,
+    zone: dict[str, gpd.GeoDataFrame],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Path:
+    """An embedded store holding the module's ``zone``, copied for each test using ``loaded``."""
+    from layers.store.store import Store
+
+    path = tmp_path_factory.mktemp("loaded") / "geo_service.db"
+    _fresh_sqlite(path, sqlite_template)
+    opened = Store.open(f"sqlite:///{path}")
+    _load(opened, zone)
+    opened.close()
+    return path
+
+
+def _load(store: Store, zone: dict[str, gpd.GeoDataFrame]) -> None:
+    from layers.catalog import LAYERS
+    from tests.people import TESTER
+
+    for name, frame in zone.items():
+        store.features.write(LAYERS[name], frame, actor=TESTER)
 
 
 @pytest.fixture(scope="session")
@@ -346,14 +395,11 @@ def module_loaded(
 ) -> Iterator[Store]:
     """One store holding the module's ``zone``, shared by its ``read_only`` tests: a
     database of its own (never the session's, which other tests empty)."""
-    from layers.catalog import LAYERS
     from layers.store.store import Store
-    from tests.people import TESTER
 
     with _module_store_url(store_url, request, tmp_path_factory) as url:
         opened = Store.open(url)
-        for name, frame in zone.items():
-            opened.features.write(LAYERS[name], frame, actor=TESTER)
+        _load(opened, zone)
         yield opened
         opened.close()
 
@@ -421,10 +467,8 @@ def _fingerprint(store: Store) -> tuple[object, ...]:
 def loaded(
     store: Store, zone: dict[str, gpd.GeoDataFrame], request: pytest.FixtureRequest
 ) -> Iterator[Store]:
-    """The store holding the test module's ``zone`` fixture, every layer."""
-    from layers.catalog import LAYERS
-    from tests.people import TESTER
-
+    """The store holding the test module's ``zone`` fixture, every layer (an embedded
+    store was copied holding it: see :func:`store`)."""
     if _shares_store(request):
         if "planner_key" in request.fixturenames:  # made once per shared store, before its tests
             request.getfixturevalue("module_planner_key")
@@ -435,8 +479,8 @@ def loaded(
             "it is not read-only: take its read_only mark off (or its module's)"
         )
         return
-    for name, frame in zone.items():
-        store.features.write(LAYERS[name], frame, actor=TESTER)
+    if store.engine.url.get_backend_name() != "sqlite":
+        _load(store, zone)
     yield store
 
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, Body, Query, Response
+from fastapi import APIRouter, Body, Path, Query, Response
 from starlette.concurrency import run_in_threadpool
 
 from geo_service.auth import Caller
-from geo_service.deps import PlannerDep, ZonesDep
+from geo_service.deps import PlannerDep, StoreDep, ZonesDep
 from geo_service.routing import ProjectRoute, keeps_zone
 from geo_service.schemas import PROJECT_EXAMPLES
 from geo_service.zones import ZoneCache
@@ -87,3 +87,29 @@ def _route(kind: DossierKind) -> None:
 
 _route("pdf")
 _route("xlsx")
+
+
+def _saved_route(kind: DossierKind) -> None:
+    @router.get(
+        f"/matches/{{match_id}}/dossier.{kind}",
+        summary=f"已保存匹配的选址报告 {kind.upper()} (a saved match's dossier, as it was run)",
+        response_class=Response,
+        responses={200: {"content": {MEDIA_TYPES[kind]: {}}}},
+        name=f"saved_match_dossier_{kind}",
+    )
+    async def saved_dossier(
+        store: StoreDep,
+        zones: ZonesDep,
+        _caller: PlannerDep,
+        match_id: Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,40}$")],
+    ) -> Response:
+        saved = await run_in_threadpool(store.matches.get, match_id)
+        zone = await run_in_threadpool(zones.get)
+        meta = DossierMeta(
+            saved.actor, saved.created_at, synthetic=is_synthetic(zone), match_id=saved.id
+        )
+        return await dossier_response(saved.result, meta, kind, zones=zones)
+
+
+_saved_route("pdf")
+_saved_route("xlsx")

@@ -136,6 +136,12 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/matches"): Rule(PLANNERS),
     ("GET", "/matches/{match_id}"): Rule(PLANNERS, "/matches/{d.saved_match_id}"),
     ("POST", "/matches/{match_id}/rerun"): Rule(PLANNERS, "/matches/{d.saved_match_id}/rerun"),
+    ("GET", "/matches/{match_id}/dossier.pdf"): Rule(
+        PLANNERS, "/matches/{d.saved_match_id}/dossier.pdf"
+    ),
+    ("GET", "/matches/{match_id}/dossier.xlsx"): Rule(
+        PLANNERS, "/matches/{d.saved_match_id}/dossier.xlsx"
+    ),
     ("POST", "/match.pdf"): Rule(PLANNERS, body=_json(lambda d: d.daheng), invalid=NOT_A_REQUEST),
     ("POST", "/match.xlsx"): Rule(PLANNERS, body=_json(lambda d: d.daheng), invalid=NOT_A_REQUEST),
     # Maps, their popups, tiles and assets.

@@ -5,7 +5,10 @@ map sharing one selection, clicked as a person clicks."""
 
 from __future__ import annotations
 
+import io
+
 import geopandas as gpd
+import openpyxl
 import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
@@ -239,3 +242,18 @@ def test_a_weight_change_re_ranks_without_saving(client: TestClient, loaded: Sto
     assert 'id="rerank-error"' in wrong.text and "weights.rail" in wrong.text
     saved = client.post(f"{url}/rerank", data={**heavy, "save": "1"})
     assert saved.url.path != url and loaded.matches.listing().total == 2
+
+
+def test_a_saved_match_hands_over_its_dossier(client: TestClient, loaded: Store) -> None:
+    """The PDF and the workbook of a saved match, from its page's links, as it was run."""
+    _signed_in(client, _key(loaded, "planner"))
+    csrf = client.get("/session").json()["csrf_token"]
+    page = client.post("/workspace/project", data=_form(csrf, name="轴承一期"))
+    match_id = page.url.path.rsplit("/", 1)[1]
+    assert f'href="/matches/{match_id}/dossier.pdf"' in page.text
+    workbook = client.get(f"/matches/{match_id}/dossier.xlsx")
+    assert workbook.status_code == 200, workbook.text
+    sheets = openpyxl.load_workbook(io.BytesIO(workbook.content), read_only=True)
+    ranked = [row for row in sheets.worksheets[0].iter_rows(values_only=True)][1:]
+    top = loaded.matches.get(match_id).result["sites"][0]["ids"][0]
+    assert any(top in str(cell) for cell in ranked[0])

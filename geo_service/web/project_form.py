@@ -194,6 +194,8 @@ def _model_of(annotation: Any) -> type[BaseModel] | None:
 def _widget(path: str, annotation: Any) -> Widget:
     if path in _CHOICES:
         return "many" if path == "land_use" else "choice"
+    if typing.get_origin(annotation) is tuple:  # a list of values: one box each
+        return "many"
     options = set(typing.get_args(annotation)) - {type(None)} or {annotation}
     if bool in options:
         return "bool"

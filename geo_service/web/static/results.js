@@ -32,7 +32,10 @@
         const key = f.properties.key;
         (layers[key] = layers[key] || []).push(layer);
         const rank = f.properties.rank ? "#" + f.properties.rank + " " : "";
-        layer.bindTooltip(rank + f.properties.label, { sticky: true });
+        // Names come from the data: as text, never as markup (Leaflet takes a string as HTML).
+        const tip = document.createElement("span");
+        tip.textContent = rank + f.properties.label;
+        layer.bindTooltip(tip, { sticky: true });
         layer.on("click", () => select(key, false));
       },
     }).addTo(map);

@@ -159,8 +159,9 @@ def _print_urls(base: str) -> None:
         console.print(f"  {spec.zh} ({spec.en}): {base}/collections/{name}/items")
     for title, path in MAPS:
         console.print(f"  {title}: {base}{path}")
+    console.print(f"  工作台 (staff workspace: project form, saved matches): {base}/workspace")
     console.print(
-        f"  职员密钥 (a staff key, for the staff maps and changes): "
+        f"  职员密钥 (a staff key, for the workspace, the staff maps and changes): "
         f"{_this_command()} key create --name 你的名字 --role planner   "
         f"(roles: planner, land_bureau, admin; sign in at {base}/login)",
         highlight=False,

@@ -21,6 +21,7 @@ from geo_service.auth import Caller
 from geo_service.web import i18n
 from geo_service.web.shell import ROLES, NavItem, navigation
 from layers.schema import FieldSpec
+from layers.units import decimals
 
 POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -116,11 +117,17 @@ def render(page: PageContext, template: str, *, status: int = 200, **context: An
     def number(value: float | int | None, digits: int = 2) -> str:
         return i18n.number(value, lang, digits=digits)
 
+    def qty(value: float | int | None, unit: str) -> str:
+        """A quantity at its unit's precision, with its unit (layers/units.py)."""
+        shown = i18n.number(value, lang, digits=decimals(unit))
+        return f"{shown} {unit}".strip() if shown else ""
+
     html = env.get_template(template).render(
         page=page,
         lang=lang,
         caller=page.caller,
         number=number,
+        qty=qty,
         when=lambda moment: i18n.when(moment, lang),
         **context,
     )

@@ -257,3 +257,31 @@ def test_a_saved_match_hands_over_its_dossier(client: TestClient, loaded: Store)
     ranked = [row for row in sheets.worksheets[0].iter_rows(values_only=True)][1:]
     top = loaded.matches.get(match_id).result["sites"][0]["ids"][0]
     assert any(top in str(cell) for cell in ranked[0])
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("viewport", [(1440, 900), (390, 844)])
+def test_every_workspace_page_opens_clean(
+    browser: Browser, loaded: Store, settings: Settings, viewport: tuple[int, int]
+) -> None:
+    """Every page of the workspace, at a desktop's and a phone's size: no console error,
+    no request to another host, and nothing wider than the window but what scrolls."""
+    key = _key(loaded, "planner")
+    with (
+        serve(create_app(settings)) as base,
+        visit(browser, f"{base}/login", ready=None, viewport=viewport) as v,
+    ):
+        v.page.get_by_label("API 密钥").fill(key)
+        v.page.get_by_role("button", name="登录").click()
+        v.page.wait_for_url(f"{base}/workspace")
+        v.page.get_by_role("link", name="项目匹配").first.click()
+        v.page.get_by_role("combobox", name="从示例开始").select_option(index=1)
+        v.page.get_by_role("button", name="填入表单").click()
+        v.page.get_by_role("button", name="匹配选址").click()
+        v.page.wait_for_selector("#ranked")
+        saved = v.page.url
+        for path in ("/workspace", "/workspace/project", "/workspace/matches", saved):
+            v.page.goto(path if path.startswith("http") else f"{base}{path}")
+            width = v.page.evaluate("document.documentElement.scrollWidth")
+            assert width <= viewport[0] + 1, (path, width)
+        assert v.console_errors == [] and v.blocked == []

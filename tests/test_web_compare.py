@@ -55,7 +55,7 @@ def _compare(client: TestClient, key: str, match_id: str, *ranks: object) -> Any
 
 
 def _cells(html: str, key: str) -> list[str]:
-    """The cells of the table's line for criterion or check ``key``."""
+    """The cells of the table's line ``key`` (``criterion-price``, ``check-power``)."""
     line = re.search(rf'<tr[^>]*data-key="{key}">(.*?)</tr>', html, re.S)
     assert line is not None, key
     return re.findall(r"<td[^>]*>.*?</td>", line.group(1), re.S)
@@ -70,7 +70,7 @@ def test_two_sites_side_by_side(client: TestClient, loaded: Store, planner_key: 
     assert " + ".join(first["ids"]) in head and " + ".join(third["ids"]) in head
     result = loaded.matches.get(match_id).result
     for c in result["criteria"]:
-        cells = _cells(page.text, c["key"])
+        cells = _cells(page.text, f"criterion-{c['key']}")
         values = [first["criteria"][c["key"]], third["criteria"][c["key"]]]
         digits = 0 if c["unit"] == "m" else 2
         shown = [round(v, digits) for v in values]
@@ -80,9 +80,15 @@ def test_two_sites_side_by_side(client: TestClient, loaded: Store, planner_key: 
         # The oracle: the better value in the criterion's direction, worked out here.
         winner = shown.index(max(shown) if c["benefit"] else min(shown))
         assert ['class="n best"' in cell for cell in cells] == [i == winner for i in (0, 1)]
-        assert f'class="differs" data-key="{c["key"]}"' in page.text, c["key"]
-    for check in first["checks"]:
-        assert len(_cells(page.text, check["key"])) == 2, check["key"]
+        assert f'class="differs" data-key="criterion-{c["key"]}"' in page.text, c["key"]
+    for check, other in zip(first["checks"], third["checks"], strict=True):
+        cells = _cells(page.text, f"check-{check['key']}")
+        margins = [check["margin"], other["margin"]]
+        if None in margins or round(margins[0], 2) == round(margins[1], 2):
+            assert not any('best"' in cell for cell in cells), check["key"]
+        else:  # the larger margin is the better
+            winner = margins.index(max(margins))
+            assert ['best"' in cell for cell in cells] == [i == winner for i in (0, 1)]
     assert page.text.count('<div class="compare-map"') == 2
     assert f'href="/workspace/matches/{match_id}"' in page.text  # back to the results
 

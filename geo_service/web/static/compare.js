@@ -19,6 +19,7 @@
     return box;
   }
 
+  const fitted = [];
   for (const m of maps) {
     const map = L.map("map-" + m.key, { attributionControl: false, scrollWheelZoom: false, zoomSnap: 0.25 });
     let site = null;
@@ -31,6 +32,15 @@
       },
     }).addTo(map);
     if (site) site.bringToFront();
-    map.fitBounds((site || drawn).getBounds(), { padding: [28, 28] });
+    const bounds = (site || drawn).getBounds();
+    map.fitBounds(bounds, { padding: [28, 28] });
+    fitted.push([map, bounds]);
   }
+  // Printed, the maps are smaller than on screen: fit each site again to its new size.
+  function refit() {
+    for (const [map, bounds] of fitted) { map.invalidateSize(); map.fitBounds(bounds, { padding: [12, 12], animate: false }); }
+  }
+  window.addEventListener("beforeprint", refit);
+  window.addEventListener("afterprint", refit);
+  window.matchMedia("print").addEventListener("change", refit);
 })();

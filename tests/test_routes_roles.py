@@ -182,6 +182,9 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("POST", "/workspace/matches/{match_id}/rerun"): Rule(
         PLANNERS, "/workspace/matches/{d.saved_match_id}/rerun"
     ),
+    ("GET", "/workspace/matches/{match_id}/compare"): Rule(
+        PLANNERS, "/workspace/matches/{d.saved_match_id}/compare?site=1&site=2"
+    ),
     ("POST", "/workspace/project"): Rule(
         PLANNERS, body=lambda d: {"data": {"name": "x", "industry": "y", "area.min_mu": "5"}}
     ),

@@ -125,7 +125,7 @@ def results_context(data: dict[str, Any], zone: Zone) -> dict[str, Any]:
     parks = dict(zip(ids, zone.parks["name"].astype(str), strict=True))
     return {
         "result": data,
-        "parks": parks,
+        "park_names": parks,
         "weakest": weakest,
         "top_score": max((s["score"] for s in data["sites"]), default=1.0) or 1.0,
         "features": script_json(map_features(data, zone)),

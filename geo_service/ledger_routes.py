@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, UploadFile
@@ -74,6 +75,20 @@ class ReservationBody(_Body):
     emissions_t: dict[str, float] = Field(default_factory=dict, description="t/年 per pollutant")
     power_mva: float = Field(default=0.0, ge=0)
     substation_id: SiteId | None = None
+    expires_on: dt.date | None = Field(
+        default=None, description="the last day it holds (Asia/Shanghai); none: until released"
+    )
+    match_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,40}$")] | None = Field(
+        default=None, description="the saved match the site was chosen from"
+    )
+
+
+class ReleaseBody(_Body):
+    """Why a reservation is released (kept with it and in the audit)."""
+
+    reason: Annotated[
+        str, Field(min_length=1, max_length=500, pattern=PRINTABLE), AfterValidator(_text)
+    ]
 
 
 class LedgerEdit(_Body):
@@ -114,6 +129,8 @@ async def create_reservation(
         project=body.project,
         needs=needs,
         actor=actor_of(caller, request),
+        expires_on=body.expires_on,
+        match_id=body.match_id,
     )
     return reservation.as_dict()
 
@@ -138,8 +155,13 @@ def release_reservation(
     store: StoreDep,
     caller: PlannersDep,
     reservation_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    body: ReleaseBody | None = None,
 ) -> dict[str, Any]:
-    return store.reservations.release(reservation_id, actor=actor_of(caller, request)).as_dict()
+    """The body, optional, says why (kept with the reservation and in the audit)."""
+    reason = body.reason if body is not None else None
+    return store.reservations.release(
+        reservation_id, actor=actor_of(caller, request), reason=reason
+    ).as_dict()
 
 
 @router.get(

@@ -26,6 +26,7 @@ from geo_service.settings import Settings
 from geo_service.stock_routes import router as stock_router
 from geo_service.web.match_pages import router as match_pages_router
 from geo_service.web.project_pages import router as project_router
+from geo_service.web.reserve_pages import router as reserve_pages_router
 from geo_service.web.routes import router as web_router
 from geo_service.worker import Worker
 from geo_service.zones import ZoneCache
@@ -58,18 +59,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app: FastAPI = FastAPIOffline(title=settings.title, version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     add_exception_handlers(app)
-    app.include_router(landing_router)
-    app.include_router(collections_router)
-    app.include_router(items_router)
-    app.include_router(matches_router)
-    app.include_router(maps_router)
-    app.include_router(stock_router)
-    app.include_router(ledger_router)
-    app.include_router(download_router)
-    app.include_router(session_router)
-    app.include_router(web_router)
-    app.include_router(project_router)
-    app.include_router(match_pages_router)
+    for router in (
+        landing_router, collections_router, items_router, matches_router, maps_router,
+        stock_router, ledger_router, download_router, session_router, web_router,
+        project_router, match_pages_router, reserve_pages_router,
+    ):  # fmt: skip
+        app.include_router(router)
     document_errors(app, settings)
     # Added before the request id, so that it runs inside it: its refusals get an id too.
     app.add_middleware(BodyGuard, rules=body_rules(app, settings))

@@ -32,7 +32,7 @@ from layers.catalog import BUDGETS, DRAWN, INFRASTRUCTURE, LAYERS, ON_OFFER, PAR
 from layers.errors import Conflict, InvalidInput, NotFound
 from layers.schema import LayerSpec
 from layers.store.audit import Actor
-from layers.store.change import change
+from layers.store.change import Change, change
 from layers.store.reserved import active_reservations, by_park, by_substation, reserved_status
 from layers.store.tables import LAYER_TABLES, in_force, reservations, saved_matches
 from layers.vocabulary import POLLUTANTS
@@ -150,68 +150,28 @@ class Reservations:
         budget (the park's energy quota or a pollutant's capacity, the substation's spare
         capacity) would be overdrawn — naming the budget, what is needed and what is left.
         """
-        if expires_on is not None and expires_on < today():
-            raise InvalidInput(
-                f"到期日 {expires_on} 已过, 请选今天或以后 (the expiry day {expires_on} has "
-                "passed: choose today or later)"
-            )
+        _check_request(layer, project, expires_on)
         self.expire()
-        if layer not in ON_OFFER:
-            raise InvalidInput(
-                f"只能预留地块或厂房 (only parcels or factories can be reserved): {layer}"
-            )
-        if not project.strip():
-            raise InvalidInput("须注明项目名称 (name the project)")
         spec = LAYERS[layer]
         try:
             with change(self.engine, {layer, *DRAWN}, actor=actor) as work:
-                conn = work.conn
-                park_id = _check_site(conn, spec, site_id)
-                _check_exists(conn, PARKS, park_id)
+                park_id = _check_site(work.conn, spec, site_id)
+                _check_exists(work.conn, PARKS, park_id)
                 if match_id is not None:
-                    _check_match(conn, match_id)
-                for key, amount in needs.draws().items():
-                    if amount > 0:
-                        work.touch_budget(PARKS.name, park_id, key, need=amount)
-                if needs.power_mva > 0:
-                    substation = str(needs.substation_id)
-                    _check_exists(conn, INFRASTRUCTURE, substation)
-                    work.touch_budget(
-                        INFRASTRUCTURE.name, substation, POWER.spare_column, need=needs.power_mva
-                    )
-                new_id = conn.execute(
-                    reservations.insert()
-                    .values(
-                        layer=layer,
-                        site_id=site_id,
-                        park_id=park_id,
-                        project=project.strip(),
-                        energy_tce=needs.energy_tce,
-                        emissions=json.dumps(dict(needs.emissions_t), sort_keys=True),
-                        power_mva=needs.power_mva,
-                        substation_id=needs.substation_id,
-                        status="active",
-                        reserved_by=actor.name,
-                        reserved_at=dt.datetime.now(dt.UTC),
-                        expires_on=expires_on,
-                        match_id=match_id,
-                    )
-                    .returning(reservations.c.id)
-                ).scalar_one()
-                work.record(
-                    "reservation.create", f"{layer} {site_id}",
-                    before={"status": ON_OFFER[layer]},
-                    after={"status": "reserved", "reservation": new_id, "project": project,
-                           "energy_tce": needs.energy_tce, "emissions_t": dict(needs.emissions_t),
-                           "power_mva": needs.power_mva, "substation": needs.substation_id,
-                           "expires_on": expires_on and expires_on.isoformat(),
-                           "match": match_id},
-                )  # fmt: skip
+                    _check_match(work.conn, match_id)
+                _draw(work, park_id, needs)
+                new_id = _insert(work, {
+                    "layer": layer, "site_id": site_id, "park_id": park_id,
+                    "project": project.strip(), "energy_tce": needs.energy_tce,
+                    "emissions": json.dumps(dict(needs.emissions_t), sort_keys=True),
+                    "power_mva": needs.power_mva, "substation_id": needs.substation_id,
+                    "expires_on": expires_on, "match_id": match_id,
+                })  # fmt: skip
         except sa.exc.IntegrityError as exc:  # the same site reserved at the same moment
             raise Conflict(
                 f"{spec.zh} {site_id} 已被预留 ({spec.en} {site_id} is already reserved)"
             ) from exc
-        return self.get(int(new_id))
+        return self.get(new_id)
 
     def release(
         self, reservation_id: int, *, actor: Actor, reason: str | None = None
@@ -360,6 +320,52 @@ def _substation_draw(conn: Connection, needs: Needs, reserved: dict[str, float])
     before = (spare[0] or 0.0) - reserved.get(substation, 0.0)
     return Draw(f"变电站 {substation} 剩余容量", f"substation {substation}: spare capacity",
                 "MVA", needs.power_mva, before)  # fmt: skip
+
+
+def _check_request(layer: str, project: str, expires_on: dt.date | None) -> None:
+    if expires_on is not None and expires_on < today():
+        raise InvalidInput(
+            f"到期日 {expires_on} 已过, 请选今天或以后 (the expiry day {expires_on} has "
+            "passed: choose today or later)"
+        )
+    if layer not in ON_OFFER:
+        raise InvalidInput(
+            f"只能预留地块或厂房 (only parcels or factories can be reserved): {layer}"
+        )
+    if not project.strip():
+        raise InvalidInput("须注明项目名称 (name the project)")
+
+
+def _draw(work: Change, park_id: str, needs: Needs) -> None:
+    """The budgets a reservation draws from, checked before the change commits."""
+    for key, amount in needs.draws().items():
+        if amount > 0:
+            work.touch_budget(PARKS.name, park_id, key, need=amount)
+    if needs.power_mva > 0:
+        substation = str(needs.substation_id)
+        _check_exists(work.conn, INFRASTRUCTURE, substation)
+        work.touch_budget(INFRASTRUCTURE.name, substation, POWER.spare_column,
+                          need=needs.power_mva)  # fmt: skip
+
+
+def _insert(work: Change, row: dict[str, Any]) -> int:
+    """Store an active reservation made by the change's actor, and audit it."""
+    new_id = work.conn.execute(
+        reservations.insert()
+        .values(**row, status="active", reserved_by=work.actor.name,
+                reserved_at=dt.datetime.now(dt.UTC))
+        .returning(reservations.c.id)
+    ).scalar_one()  # fmt: skip
+    expires_on = row["expires_on"]
+    work.record(
+        "reservation.create", f"{row['layer']} {row['site_id']}",
+        before={"status": ON_OFFER[row["layer"]]},
+        after={"status": "reserved", "reservation": new_id, "project": row["project"],
+               "energy_tce": row["energy_tce"], "emissions_t": json.loads(row["emissions"]),
+               "power_mva": row["power_mva"], "substation": row["substation_id"],
+               "expires_on": expires_on and expires_on.isoformat(), "match": row["match_id"]},
+    )  # fmt: skip
+    return int(new_id)
 
 
 def _check_match(conn: Connection, match_id: str) -> None:

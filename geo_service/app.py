@@ -28,6 +28,7 @@ from geo_service.stock_routes import router as stock_router
 from geo_service.web.compare_pages import router as compare_router
 from geo_service.web.match_pages import router as match_pages_router
 from geo_service.web.project_pages import router as project_router
+from geo_service.web.reserve_pages import router as reserve_pages_router
 from geo_service.web.routes import router as web_router
 from geo_service.worker import Worker
 from geo_service.zones import ZoneCache
@@ -64,7 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         landing_router, collections_router, items_router, matches_router, dossier_router,
         maps_router,
         stock_router, ledger_router, download_router, session_router, web_router,
-        project_router, match_pages_router, compare_router,
+        project_router, match_pages_router, compare_router, reserve_pages_router,
     ):  # fmt: skip
         app.include_router(router)
     document_errors(app, settings)

@@ -5,18 +5,19 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, UploadFile
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
+from pydantic import AfterValidator, Field, StrictInt
 from starlette.concurrency import run_in_threadpool
 
 from geo_service.auth import Caller, Role
 from geo_service.deps import SettingsDep, StoreDep, actor_of, require
 from geo_service.errors import error_responses
+from geo_service.reservation_bodies import PRINTABLE, ReleaseBody, ReservationBody, StrictBody
 from geo_service.routing import ServiceRoute
 from geo_service.schemas import LedgerHistoryEntry, LedgerRow, LedgerUpload, ReservationRecord
 from geo_service.uploads import upload_label, uploaded
-from layers.catalog import LEDGERS, ON_OFFER, PARCELS
+from layers.catalog import LEDGERS
 from layers.store.reservations import Needs
-from layers.text import checked_id, invisible, normalise_text
+from layers.text import checked_id
 
 router = APIRouter(tags=["reservations and ledgers"], route_class=ServiceRoute)
 PlannersDep = Annotated[Caller, Depends(require(Role.PLANNER, Role.ADMIN))]
@@ -25,58 +26,14 @@ StaffDep = Annotated[Caller, Depends(require(Role.PLANNER, Role.LAND_BUREAU, Rol
 # Built from the catalog: a value list OpenAPI shows as an enum (mypy cannot see through
 # a Literal made at run time, hence the ignores).
 Ledger = Annotated[Literal[LEDGERS], Path()]  # type: ignore[valid-type]
-Reservable = Literal[tuple(ON_OFFER)]  # type: ignore[valid-type]
-"""A layer whose sites can be reserved."""
-PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
-"""No control characters: no id or name has them (and PostgreSQL text cannot hold NUL)."""
 # Ids as the store spells them (NFKC, trimmed): "P01 " or "Ｐ０１" finds P01; one with an
 # invisible character is refused (400) naming it.
 FeatureId = Annotated[
     str, Path(min_length=1, max_length=60, pattern=PRINTABLE), AfterValidator(checked_id)
 ]
-SiteId = Annotated[str, Field(min_length=1, max_length=60, pattern=PRINTABLE),
-                   AfterValidator(checked_id)]  # fmt: skip
 
 
-def _text(value: str) -> str:
-    found = invisible(value)
-    if found:
-        raise ValueError(f"含不可见字符 {', '.join(found)}, 请删除 (invisible characters)")
-    return normalise_text(value)
-
-
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-
-
-class ReservationBody(_Body):
-    """A site held for a signed project, and what the project draws from the budgets."""
-
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "layer": PARCELS.name,
-                    "site_id": "JZ2026-001",
-                    "project": "大恒 一期",
-                    "energy_tce": 1200,
-                    "emissions_t": {"so2": 0.5},
-                }
-            ]
-        }
-    )
-    layer: Reservable  # type: ignore[valid-type]  # a Literal made at run time, as Ledger
-    site_id: SiteId
-    project: Annotated[
-        str, Field(min_length=1, max_length=200, pattern=PRINTABLE), AfterValidator(_text)
-    ]
-    energy_tce: float = Field(default=0.0, ge=0, description="annual energy use, tce")
-    emissions_t: dict[str, float] = Field(default_factory=dict, description="t/年 per pollutant")
-    power_mva: float = Field(default=0.0, ge=0)
-    substation_id: SiteId | None = None
-
-
-class LedgerEdit(_Body):
+class LedgerEdit(StrictBody):
     """New values for some fields of one ledger row, made from ``version``."""
 
     version: StrictInt = Field(ge=1)  # ``true`` or ``4.0`` is no version
@@ -114,6 +71,8 @@ async def create_reservation(
         project=body.project,
         needs=needs,
         actor=actor_of(caller, request),
+        expires_on=body.expires_on,
+        match_id=body.match_id,
     )
     return reservation.as_dict()
 
@@ -138,8 +97,13 @@ def release_reservation(
     store: StoreDep,
     caller: PlannersDep,
     reservation_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    body: ReleaseBody | None = None,
 ) -> dict[str, Any]:
-    return store.reservations.release(reservation_id, actor=actor_of(caller, request)).as_dict()
+    """The body, optional, says why (kept with the reservation and in the audit)."""
+    reason = body.reason if body is not None else None
+    return store.reservations.release(
+        reservation_id, actor=actor_of(caller, request), reason=reason
+    ).as_dict()
 
 
 @router.get(

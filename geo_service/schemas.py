@@ -94,6 +94,11 @@ class ReservationRecord(_Answer):
     reserved_at: str = Field(description="ISO 8601")
     released_by: str | None
     released_at: str | None = Field(description="ISO 8601")
+    expires_on: str | None = Field(
+        description="the last day it holds (ISO 8601 date, Asia/Shanghai); none: until released"
+    )
+    match_id: str | None = Field(description="the saved match it was chosen from")
+    release_reason: str | None = Field(description="why it was released (expiry says so)")
 
 
 class LedgerRow(_Answer):

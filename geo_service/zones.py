@@ -87,6 +87,7 @@ class ZoneCache:
         return None if snapshot is None else snapshot.versions
 
     def _current(self, *, wait: bool = False) -> _Snapshot:
+        self._store.reservations.expire()  # a release when one has expired: a new version
         versions = self._store.features.versions()
         served = self._snapshot
         if served is not None and served.versions == versions:

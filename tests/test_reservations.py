@@ -444,3 +444,52 @@ def test_a_list_that_would_strand_a_reservation_is_not_published(
         loaded.releases.publish(staged.id, actor=CENTRE)
     loaded.reservations.release(held.id, actor=PLANNER)
     assert loaded.releases.publish(staged.id, actor=CENTRE).status == "published"
+
+
+def test_a_reservation_past_its_last_day_holds_its_site_and_budgets_no_longer(
+    loaded: Store,
+) -> None:
+    """Expiry is a release like a person's, audited as the expiry with the reason; it
+    runs before reservations are listed or made and before the service reads the zone."""
+    import datetime as dt
+
+    from geo_service.zones import ZoneCache
+    from layers.store.reservations import EXPIRY, today
+    from layers.store.tables import reservations
+
+    site = _available(loaded)[0]
+    park_id = str(loaded.features.read(PARCELS).set_index("parcel_id").loc[site, "park_id"])
+    before = _park(loaded, park_id)["egy_alloc"]
+    with pytest.raises(InvalidInput, match="expiry"):
+        loaded.reservations.reserve(
+            layer="parcels", site_id=site, project="x", needs=Needs(), actor=PLANNER,
+            expires_on=today() - dt.timedelta(days=1),
+        )  # fmt: skip
+    held = loaded.reservations.reserve(
+        layer="parcels", site_id=site, project="大恒 一期", needs=Needs(energy_tce=50.0),
+        actor=PLANNER, expires_on=today(),
+    )  # fmt: skip
+    assert held.expires_on == today() and held.as_dict()["expires_on"] == today().isoformat()
+    assert loaded.reservations.expire() == []  # its last day is today: it still holds
+    cache = ZoneCache(loaded)
+    assert site not in set(_ids_with_status(cache.get().parcels, "available"))
+    with loaded.engine.begin() as conn:  # the days pass
+        conn.execute(
+            reservations.update()
+            .where(reservations.c.id == held.id)
+            .values(expires_on=today() - dt.timedelta(days=1))
+        )
+    assert site in set(_ids_with_status(cache.get().parcels, "available"))  # the zone read
+    (gone,) = [r for r in loaded.reservations.listing() if r.id == held.id]
+    assert gone.status == "released" and gone.released_by == EXPIRY.name
+    assert gone.release_reason is not None and "expired" in gone.release_reason
+    assert _park(loaded, park_id)["egy_alloc"] == pytest.approx(before)
+    (row,) = loaded.audit.rows(limit=1)
+    assert row["action"] == "reservation.release" and row["actor"] == EXPIRY.name
+    assert "expired" in str(row["after"])
+    again = loaded.reservations.reserve(
+        layer="parcels", site_id=site, project="另一个", needs=Needs(), actor=PLANNER
+    )
+    released = loaded.reservations.release(again.id, actor=PLANNER, reason="项目取消")
+    assert released.release_reason == "项目取消"
+    assert loaded.audit.rows(limit=1)[0]["after"]["reason"] == "项目取消"

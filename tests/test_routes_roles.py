@@ -191,6 +191,14 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("POST", "/workspace/project/upload"): Rule(
         PLANNERS, body=lambda d: {"files": {"file": ("r.json", b'{"name": "x"}')}}
     ),
+    ("GET", "/workspace/matches/{match_id}/reserve/{rank}"): Rule(
+        PLANNERS, "/workspace/matches/{d.saved_match_id}/reserve/1"
+    ),
+    ("POST", "/workspace/matches/{match_id}/reserve/{rank}"): Rule(
+        PLANNERS,
+        "/workspace/matches/{d.saved_match_id}/reserve/1",
+        body=lambda d: {"data": {"project": "测试", "confirm": "yes"}},
+    ),
     ("GET", "/session"): Rule(ANYONE),
     # OAuth2 (QGIS): a key exchanged for an access token, whoever the caller is.
     ("POST", "/oauth/token"): Rule(
@@ -226,6 +234,12 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/reservations"): Rule(STAFF),
     ("POST", "/reservations/{reservation_id}/release"): Rule(
         PLANNERS, "/reservations/{d.reservation_id}/release"
+    ),
+    ("GET", "/workspace/reservations"): Rule(STAFF),
+    ("POST", "/workspace/reservations/{reservation_id}/release"): Rule(
+        PLANNERS,
+        "/workspace/reservations/{d.reservation_id}/release",
+        body=lambda d: {"data": {"reason": "测试"}},  # released above already: said on the page
     ),
     ("GET", "/ledgers/{layer}/{feature_id}"): Rule(STAFF, "/ledgers/parks/{d.park_id}"),
     ("PATCH", "/ledgers/{layer}/{feature_id}"): Rule(
@@ -458,6 +472,7 @@ CHANGES = {
     ("POST", "/matches/{match_id}/rerun"),
     ("POST", "/workspace/project"),  # a match run from the form is saved
     ("POST", "/workspace/matches/{match_id}/rerun"),
+    ("POST", "/workspace/matches/{match_id}/reserve/{rank}"),  # confirmed: the top site held
 }
 """What the admin's calls change, in POLICY's order (the discard comes after the publish
 and the ledger file after the edit, so both are refused as stale: 409). Seeing these

@@ -179,6 +179,7 @@ def test_a_planner_ticks_two_sites_and_compares_them(
             page.screenshot(path=str(Path(folder) / f"{name}-full.png"), full_page=True)
         for rank in (1, 3):
             outline = page.locator(f"#map-site-{rank} path.gs-site")
+            outline.wait_for()  # drawn once the page's script has run
             assert outline.count() == 1
             outline.scroll_into_view_if_needed()
             box = outline.bounding_box()

@@ -57,6 +57,7 @@ def tasks(store: Store, role: Role) -> list[Task]:
         Task(
             N_("Reservations"),
             N_("Sites and park budgets held for signed projects until they expire."),
+            "/workspace/reservations",
             count=len(store.reservations.listing(active_only=True)),
             count_label=N_("open reservations"),
         )

@@ -24,13 +24,14 @@ FACTORIES = NavItem("/collections/factories/items?f=html", N_("Factories"))
 WORKSPACE = NavItem("/workspace", N_("Workspace"))
 PROJECT = NavItem("/workspace/project", N_("Project matching"))
 MATCHES = NavItem("/workspace/matches", N_("Saved matches"))
+RESERVATIONS = NavItem("/workspace/reservations", N_("Reservations"))
 
 _PUBLIC = (HOME, MAP, PARCELS, FACTORIES)
 _BY_ROLE: dict[Role, tuple[NavItem, ...]] = {
     Role.PUBLIC: _PUBLIC,
-    Role.PLANNER: (WORKSPACE, PROJECT, MATCHES, MAP),
+    Role.PLANNER: (WORKSPACE, PROJECT, MATCHES, RESERVATIONS, MAP),
     Role.LAND_BUREAU: (WORKSPACE, MAP),
-    Role.ADMIN: (WORKSPACE, PROJECT, MATCHES, MAP),
+    Role.ADMIN: (WORKSPACE, PROJECT, MATCHES, RESERVATIONS, MAP),
 }
 
 

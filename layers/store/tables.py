@@ -133,6 +133,13 @@ reservations = sa.Table(
     sa.Column("reserved_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("released_by", sa.Text),
     sa.Column("released_at", sa.DateTime(timezone=True)),
+    sa.Column(
+        "expires_on",
+        sa.Date,
+        comment="the last day it holds (Asia/Shanghai); none: until released",
+    ),
+    sa.Column("match_id", sa.Text, sa.ForeignKey("saved_matches.id")),
+    sa.Column("release_reason", sa.Text),
     sa.CheckConstraint(f"layer IN ({', '.join(map(repr, ON_OFFER))})", name="layer"),
     sa.CheckConstraint("status IN ('active', 'released')", name="status"),
     sa.CheckConstraint("energy_tce >= 0 AND power_mva >= 0", name="needs"),

@@ -104,7 +104,15 @@ def _items_url(collection: dict[str, Any]) -> str:
 
 
 @pytest.fixture
-def suite(client: TestClient, loaded: Store) -> Suite:
+def suite(client: TestClient, loaded: Store, module_suite: Suite) -> Suite:
+    """The suite's context, read once per module: the module's tests share one store and
+    only read it (``READ_ONLY`` in tests/conftest.py)."""
+    return module_suite
+
+
+@pytest.fixture(scope="module")
+def module_suite(module_client: TestClient) -> Suite:
+    client = module_client
     conformance = client.get("/conformance").json()["conformsTo"]
     listing = client.get("/collections", headers={"Accept": "application/json"}).json()
     collections = [  # FeatureCollections#createCollectionsMap

@@ -17,6 +17,7 @@ gets: no oracle for which hidden fields exist.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import re
 import struct
@@ -86,6 +87,7 @@ class Hidden:
     releases: list[int]
     staged: int
     reservation: int
+    saved_match: str
     staff_key: str
     admin_key: str
 
@@ -136,12 +138,18 @@ def hidden(store: Store, zone: dict[str, gpd.GeoDataFrame]) -> Hidden:
 
     staff_key = auth.create_key(store, name=f"{TEXT} 规划", role="planner", actor=ACTOR)[1]
     admin_key = auth.create_key(store, name=f"{TEXT} 管理", role="admin", actor=ACTOR)[1]
+    request = {"name": TEXT, "industry": TEXT, "investor": TEXT, "area": {"min_mu": 5}}
+    result = {"request": request, "layer": "parcels", "sites": [], "note": TEXT}
+    saved = store.matches.save(
+        request, json.dumps(result), actor=ACTOR, versions={}, top=10, excluded_limit=0
+    )
     return Hidden(
         store=store,
         frames=frames,
         releases=[r.id for r in store.releases.all()],
         staged=pending.id,
         reservation=held.id,
+        saved_match=saved.id,
         staff_key=staff_key,
         admin_key=admin_key,
     )
@@ -244,6 +252,10 @@ def _fill(path: str, hidden: Hidden) -> list[str]:
                 rest[p] = [*hidden.releases, MISSING_FID]
             elif p == "reservation_id":
                 rest[p] = [hidden.reservation, MISSING_FID]
+            elif p == "match_id":
+                rest[p] = [hidden.saved_match, "nope"]
+            elif p == "rank":
+                rest[p] = [1, 99]
             elif p == "date":
                 rest[p] = [dt.date.today().isoformat()]
             elif p == "name":

@@ -93,6 +93,7 @@ def test_navigation_shows_what_the_role_may_use(client: TestClient, loaded: Stor
     _signed_in(client, _key(loaded, "land_bureau"))
     bureau = client.get("/workspace").text
     assert "自然资源局" in bureau and "/workspace/project" not in bureau
+    assert 'href="None"' not in bureau  # a card with no page yet has no link
     assert client.get("/workspace/project").status_code == 403
     client.cookies.clear()
     _signed_in(client, _key(loaded, "planner"))

@@ -257,3 +257,16 @@ def _pixel(v: Visit, point: shapely.Point) -> tuple[float, float] | None:
         [point.x, point.y],
     )
     return None if xy is None else (float(xy[0]), float(xy[1]))
+
+
+def visible_pixel(page: Page, cls: str) -> tuple[float, float]:
+    """A pixel where a person sees the feature classed ``cls`` (on top, not hidden under
+    another): looked up, not clicked, in the page."""
+    box = page.locator(f"path.{cls}").first.bounding_box()
+    assert box is not None, cls
+    for i in range(1, 10):
+        for j in range(1, 10):
+            x, y = box["x"] + box["width"] * i / 10, box["y"] + box["height"] * j / 10
+            if page.evaluate(f"document.elementFromPoint({x}, {y})?.classList.contains('{cls}')"):
+                return x, y
+    raise AssertionError(f"{cls} is drawn nowhere a person could click it")

@@ -13,7 +13,7 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 from fastapi.testclient import TestClient
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser
 
 from geo_service import auth
 from geo_service.app import create_app
@@ -23,7 +23,7 @@ from geo_service.web.project_form import groups, leaves
 from layers.demo import generate_zone
 from layers.store.reservations import Needs
 from layers.store.store import Store
-from tests.browser import serve, visit
+from tests.browser import serve, visible_pixel, visit
 from tests.people import TESTER
 
 
@@ -149,19 +149,6 @@ def test_the_request_downloads_as_the_api_takes_it(client: TestClient, loaded: S
     assert client.post("/match", json=request, headers={"X-API-Key": key}).status_code == 200
 
 
-def _visible_pixel(page: Page, cls: str) -> tuple[float, float]:
-    """A pixel where a person sees the feature classed ``cls`` (on top, not hidden under
-    another): looked up, not clicked, in the page."""
-    box = page.locator(f"path.{cls}").first.bounding_box()
-    assert box is not None, cls
-    for i in range(1, 10):
-        for j in range(1, 10):
-            x, y = box["x"] + box["width"] * i / 10, box["y"] + box["height"] * j / 10
-            if page.evaluate(f"document.elementFromPoint({x}, {y})?.classList.contains('{cls}')"):
-                return x, y
-    raise AssertionError(f"{cls} is drawn nowhere a person could click it")
-
-
 @pytest.mark.browser
 @pytest.mark.parametrize("viewport", [(1440, 900)])
 def test_a_planner_describes_a_project_and_picks_a_site_on_the_map(
@@ -187,7 +174,7 @@ def test_a_planner_describes_a_project_and_picks_a_site_on_the_map(
         assert page.get_by_role("link", name="永久链接").is_visible()
         rows = page.locator("#ranked tbody tr")
         assert rows.count() >= 3
-        page.mouse.click(*_visible_pixel(page, "gs-site-3"))
+        page.mouse.click(*visible_pixel(page, "gs-site-3"))
         assert page.locator('tr[data-key="site-3"]').get_attribute("aria-selected") == "true"
         assert page.locator("#detail-site-3").is_visible()
         rows.nth(1).click()  # a row → its details, and only its

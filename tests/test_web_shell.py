@@ -196,6 +196,8 @@ def test_a_match_from_the_form_is_saved_listed_and_reopened_as_it_was(
     first = client.post("/workspace/project", data=_form(csrf, name="轴承一期", investor="恒远"))
     second = client.post("/workspace/project", data=_form(csrf, name="电机项目", investor="东辰"))
     assert first.url.path.startswith("/workspace/matches/") and first.url != second.url
+    again = client.get("/workspace/project", params={"match": first.url.path.rsplit("/", 1)[1]})
+    assert 'value="轴承一期"' in again.text and 'value="恒远"' in again.text  # a new start
     listed = client.get("/workspace/matches").text
     assert "轴承一期" in listed and "电机项目" in listed and "共 2 次匹配" in listed
     found = client.get("/workspace/matches", params={"investor": "恒远"}).text

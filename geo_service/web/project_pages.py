@@ -68,13 +68,21 @@ def _form(
 @router.get("/workspace/project", response_class=HTMLResponse)
 async def project_form(
     page: PlannerPage,
+    store: StoreDep,
     zones: ZonesDep,
     settings: SettingsDep,
     example: Annotated[str | None, Query(pattern=r"^[a-z0-9_]{1,60}$")] = None,
+    from_match: Annotated[
+        str | None, Query(alias="match", pattern=r"^[A-Za-z0-9_-]{1,40}$")
+    ] = None,
 ) -> HTMLResponse:
+    """The form: blank, or filled from an example request or from a saved match's."""
     zone = await run_in_threadpool(zones.get)
     values: dict[str, Any] = {"site_kind": "land"}
-    if example:
+    if from_match:
+        saved = await run_in_threadpool(store.matches.get, from_match)
+        values = form_values(saved.request)
+    elif example:
         path = settings.examples_dir / f"{example}.json"
         if not path.is_file():
             raise NotFound(f"没有示例需求 {example!r} (no example request)")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import mimetypes
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +52,16 @@ def tasks(store: Store, role: Role) -> list[Task]:
                     "that can take it, ranked, on a map."
                 ),
                 "/workspace/project",
+            )
+        )
+        week = dt.datetime.now(dt.UTC) - dt.timedelta(days=7)
+        out.append(
+            Task(
+                N_("Saved matches"),
+                N_("Every match run here, as it was run: reopen, run again, hand over."),
+                "/workspace/matches",
+                count=store.matches.listing(since=week, limit=1).total,
+                count_label=N_("matches in the last 7 days"),
             )
         )
     out.append(

@@ -36,7 +36,14 @@
         const tip = document.createElement("span");
         tip.textContent = rank + f.properties.label;
         layer.bindTooltip(tip, { sticky: true });
-        layer.on("click", () => select(key, false));
+        if (["infra", "park", "road"].includes(f.properties.kind)) {
+          // No row of its own: a click says what it is.
+          const text = document.createElement("div");
+          text.textContent = f.properties.label + (f.properties.infra_kind ? " (" + f.properties.infra_kind + ")" : "");
+          layer.bindPopup(text);
+        } else {
+          layer.on("click", () => select(key, false));
+        }
       },
     }).addTo(map);
     for (const k of ["road", "park"]) for (const l of Object.values(layers).flat()) {

@@ -25,6 +25,9 @@ from matching.request import ProjectRequest
 router = APIRouter(tags=["matching"], route_class=ProjectRoute)
 
 DossierKind = Literal["pdf", "xlsx"]
+PDF_TOP = 20
+"""The most sites a PDF dossier ranks: each gets a page with its own map (about 0.4 s of
+drawing each), and a dossier is for the few sites a leader will read."""
 MEDIA_TYPES: dict[str, str] = {
     "pdf": "application/pdf",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -76,7 +79,12 @@ def _route(kind: DossierKind) -> None:
                 description="a project request, as POST /match", openapi_examples=PROJECT_EXAMPLES
             ),
         ],
-        top: Annotated[int, Query(ge=1, le=100)] = 10,
+        top: int = Query(  # the limit depends on the kind of file
+            10,
+            ge=1,
+            le=PDF_TOP if kind == "pdf" else 100,
+            description=f"how many sites to rank (a PDF has a page for each: at most {PDF_TOP})",
+        ),
     ) -> Response:
         zone = await run_in_threadpool(zones.get)
         found = await run_in_threadpool(match, request, zone, top_n=top)

@@ -138,7 +138,8 @@ def session(client: TestClient, existing: None) -> Iterator[Any]:
 
 @schema.parametrize()
 @hypothesis.settings(
-    deadline=dt.timedelta(seconds=5),  # per request; a map page takes about one
+    # Per request: a map page takes about a second, a PDF dossier of 20 sites about eight.
+    deadline=dt.timedelta(seconds=20),
     # The store is per test, not per example: the examples of one operation share it.
     suppress_health_check=[hypothesis.HealthCheck.function_scoped_fixture],
 )

@@ -113,6 +113,7 @@ def test_a_planner_matches_compares_hands_over_and_reserves(
             page.get_by_role("link", name="选址报告 (PDF)").click()
         pdf = tmp_path / "dossier.pdf"
         pdf_download.value.save_as(pdf)
+        assert page.locator("#download-status").inner_text() == "已下载。"
         text = _pdf_text(pdf)
         top = saved["sites"][0]
         checks = [c for c in top["checks"] if c["margin"] is not None and c["unit"]]

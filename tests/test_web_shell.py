@@ -266,12 +266,35 @@ def test_every_workspace_page_opens_clean(
         v.page.wait_for_url(f"{base}/workspace")
         v.page.get_by_role("link", name="项目匹配").first.click()
         v.page.get_by_role("combobox", name="从示例开始").select_option(index=1)
-        v.page.get_by_role("button", name="填入表单").click()
+        v.page.get_by_role("button", name="填入表单").click()  # an example fills the form
+        assert v.page.get_by_label("项目名称").input_value() != ""
+        v.page.get_by_role("link", name="空白表单").click()
+        v.page.get_by_label("项目名称").fill("轴承")
+        v.page.get_by_role("textbox", name="产业", exact=True).fill("装备")
+        v.page.get_by_label("最小面积").fill("20")
         v.page.get_by_role("button", name="匹配选址").click()
         v.page.wait_for_selector("#ranked")
         saved = v.page.url
-        for path in ("/workspace", "/workspace/project", "/workspace/matches", saved):
+        pages = ("/workspace", "/workspace/project", "/workspace/matches", saved,
+                 f"{saved}/compare?site=1&site=2", f"{saved}/reserve/1",
+                 "/workspace/reservations")  # fmt: skip
+        for path in pages:
             v.page.goto(path if path.startswith("http") else f"{base}{path}")
             width = v.page.evaluate("document.documentElement.scrollWidth")
             assert width <= viewport[0] + 1, (path, width)
+            assert v.console_errors == [], path
         assert v.console_errors == [] and v.blocked == []
+
+
+def test_a_site_shows_its_budgets_before_and_after_the_project(
+    client: TestClient, loaded: Store
+) -> None:
+    _signed_in(client, _key(loaded, "planner"))
+    csrf = client.get("/session").json()["csrf_token"]
+    page = client.post("/workspace/project", data=_form(csrf, name="轴承", energy_tce="2000"))
+    detail = page.text.split('id="detail-site-1"')[1].split("</article>")[0]
+    assert "本项目前后的指标余量" in detail and "−2,000" in detail
+    match_id = page.url.path.rsplit("/", 1)[1]
+    site = loaded.matches.get(match_id).result["sites"][0]
+    energy = next(c for c in site["checks"] if c["key"] == "budget_energy")
+    assert f"{round(energy['margin'] + 2000):,}" in detail  # what is left before it

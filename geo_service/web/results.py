@@ -12,6 +12,7 @@ import shapely
 from fastapi.responses import HTMLResponse
 
 from geo_service.web.templating import PageContext, render
+from layers.catalog import BUDGETS
 from layers.store.matches import SavedMatch
 from matching.compare import Comparison
 from matching.zone import Zone
@@ -97,6 +98,29 @@ def script_json(value: object) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
+def budget_rows(site: dict[str, Any], request: dict[str, Any]) -> list[dict[str, Any]]:
+    """The budgets this project draws at ``site`` (its park's, or the site's own quota):
+    what is left before, what the project needs, and what is left after — from the
+    site's budget checks, whose margin is what is left after."""
+    rows = []
+    checks = {c["key"]: c for c in site["checks"]}
+    for budget in BUDGETS:
+        check = checks.get(f"budget_{budget.check}")
+        need = (
+            request.get(budget.need_field)
+            if budget.need_field
+            else request.get("emissions_t", {}).get(budget.key)
+        )
+        if check is None or check["margin"] is None or not need:
+            continue
+        after = float(check["margin"])
+        rows.append(
+            {"name": check["name"], "unit": check["unit"], "before": after + need,
+             "need": need, "after": after}
+        )  # fmt: skip
+    return rows
+
+
 def weakest(site: dict[str, Any], n: int = 3) -> list[dict[str, Any]]:
     """The ``n`` checks a site passes with the least margin (what a change would break
     first), by margin in the check's own unit."""
@@ -127,6 +151,7 @@ def results_context(data: dict[str, Any], zone: Zone) -> dict[str, Any]:
         "result": data,
         "park_names": parks,
         "weakest": weakest,
+        "budget_rows": budget_rows,
         "top_score": max((s["score"] for s in data["sites"]), default=1.0) or 1.0,
         "features": script_json(map_features(data, zone)),
     }

@@ -101,5 +101,33 @@
     });
     form.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(rerank, 400); });
   }
+  // A download that takes seconds (the PDF) says so while it is made, then arrives as
+  // a file; the page stays usable meanwhile.
+  const status = document.getElementById("download-status");
+  for (const link of document.querySelectorAll("a[data-progress]")) {
+    link.addEventListener("click", async (e) => {
+      e.preventDefault();
+      status.textContent = status.dataset.busy;
+      link.setAttribute("aria-busy", "true");
+      try {
+        const response = await fetch(link.href, { credentials: "same-origin" });
+        if (!response.ok) throw new Error(String(response.status));
+        const blob = await response.blob();
+        const named = /filename\*=UTF-8''([^;]+)/.exec(response.headers.get("Content-Disposition") || "");
+        const save = document.createElement("a");
+        save.href = URL.createObjectURL(blob);
+        save.download = named ? decodeURIComponent(named[1]) : link.href.split("/").pop();
+        document.body.appendChild(save);
+        save.click();
+        save.remove();
+        setTimeout(() => URL.revokeObjectURL(save.href), 60000);
+        status.textContent = status.dataset.done;
+      } catch (error) {
+        status.textContent = status.dataset.failed;
+      } finally {
+        link.removeAttribute("aria-busy");
+      }
+    });
+  }
   draw(true);
 })();

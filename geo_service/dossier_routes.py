@@ -25,9 +25,10 @@ from matching.request import ProjectRequest
 router = APIRouter(tags=["matching"], route_class=ProjectRoute)
 
 DossierKind = Literal["pdf", "xlsx"]
-PDF_TOP = 20
+PDF_TOP = 10
 """The most sites a PDF dossier ranks: each gets a page with its own map (about 0.4 s of
-drawing each), and a dossier is for the few sites a leader will read."""
+drawing each), and a dossier is for the few sites a leader will read (the workbook has
+them all)."""
 MEDIA_TYPES: dict[str, str] = {
     "pdf": "application/pdf",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

@@ -270,3 +270,11 @@ def visible_pixel(page: Page, cls: str) -> tuple[float, float]:
             if page.evaluate(f"document.elementFromPoint({x}, {y})?.classList.contains('{cls}')"):
                 return x, y
     raise AssertionError(f"{cls} is drawn nowhere a person could click it")
+
+
+def sign_in(page: Page, key: str) -> None:
+    """Sign in on the sign-in page shown, as a person does: type the key, press the
+    button; returns once the browser has left the sign-in page."""
+    page.get_by_label("API 密钥").fill(key)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(lambda url: "/login" not in url)

@@ -50,6 +50,8 @@ CONFIG = schemathesis.Config.from_dict(
         # Requests to a real store are slower than Hypothesis expects of a data generator,
         # and patterned parameters make it discard many draws: neither is a problem here.
         "suppress-health-check": ["too_slow", "filter_too_much"],
+        # A PDF dossier draws a map per site: seconds, not the 10 s default's fraction.
+        "request-timeout": 30,
     }
 )
 # The document as the service serves it; the app is only built, no store is opened.
@@ -138,7 +140,7 @@ def session(client: TestClient, existing: None) -> Iterator[Any]:
 
 @schema.parametrize()
 @hypothesis.settings(
-    # Per request: a map page takes about a second, a PDF dossier of 20 sites about eight.
+    # Per request: a map page takes about a second, a PDF dossier of 10 sites about four.
     deadline=dt.timedelta(seconds=20),
     # The store is per test, not per example: the examples of one operation share it.
     suppress_health_check=[hypothesis.HealthCheck.function_scoped_fixture],

@@ -27,7 +27,7 @@ from layers.demo import generate_zone
 from layers.store.store import Store
 from matching.engine import match
 from matching.request import parse_request
-from tests.browser import screenshot, serve, visit
+from tests.browser import screenshot, serve, sign_in, visit
 from tests.people import TESTER
 
 REQUEST = {"name": "精密轴承", "industry": "装备", "site_kind": "land", "area": {"min_mu": 30}}
@@ -159,8 +159,7 @@ def test_a_planner_ticks_two_sites_and_compares_them(
         visit(browser, f"{base}/workspace/matches/{match_id}", ready=None, viewport=viewport) as v,
     ):
         page = v.page
-        page.get_by_label("API 密钥").fill(planner_key)
-        page.get_by_role("button", name="登录").click()
+        sign_in(page, planner_key)
         page.wait_for_url(f"{base}/workspace/matches/{match_id}")
         folder = os.environ.get("GEO_SERVICE_SCREENSHOTS")
         page.get_by_label("对比 #1", exact=True).click()

@@ -16,7 +16,7 @@ from geo_service.app import create_app
 from geo_service.settings import Settings
 from geo_service.web.project_form import groups
 from layers.store.store import Store
-from tests.browser import serve, visit
+from tests.browser import serve, sign_in, visit
 from tests.people import TESTER
 
 PAYLOADS = (
@@ -76,8 +76,7 @@ def test_no_dialog_fires_in_a_browser(browser: Browser, loaded: Store, settings:
         visit(browser, f"{base}/workspace/project", ready=None) as v,
     ):
         page = v.page
-        page.get_by_label("API 密钥").fill(key)
-        page.get_by_role("button", name="登录").click()
+        sign_in(page, key)
         page.wait_for_url(f"{base}/workspace/project")
         for i, field in enumerate(TEXT_FIELDS):
             page.locator(f"[name='{field}']").fill(PAYLOADS[i % len(PAYLOADS)])

@@ -27,7 +27,7 @@ from geo_service.settings import Settings
 from layers.catalog import PARKS
 from layers.store.store import Store
 from layers.units import shown
-from tests.browser import serve, visible_pixel, visit
+from tests.browser import serve, sign_in, visible_pixel, visit
 from tests.people import TESTER
 
 pytestmark = pytest.mark.browser
@@ -76,8 +76,7 @@ def test_a_planner_matches_compares_hands_over_and_reserves(
         visit(browser, f"{base}/workspace", ready=None, viewport=(1440, 900)) as v,
     ):
         page = v.page
-        page.get_by_label("API 密钥").fill(key)
-        page.get_by_role("button", name="登录").click()
+        sign_in(page, key)
         page.get_by_role("link", name="项目匹配").first.click()
         _describe_a_project(page)
         permalink = page.url

@@ -27,7 +27,7 @@ from layers.demo import generate_zone
 from layers.store.matches import SavedMatch
 from layers.store.reservations import Needs, today
 from layers.store.store import Store
-from tests.browser import serve, visit
+from tests.browser import serve, sign_in, visit
 from tests.people import TESTER
 
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
@@ -218,8 +218,7 @@ def test_a_planner_reserves_the_top_site_and_sees_the_budget_drop(
         visit(browser, f"{base}/workspace/project", ready=None, viewport=(1440, 900)) as v,
     ):
         page = v.page
-        page.get_by_label("API 密钥").fill(key)
-        page.get_by_role("button", name="登录").click()
+        sign_in(page, key)
         page.wait_for_url(f"{base}/workspace/project")
         page.get_by_label("项目名称").fill("华东精密轴承项目")
         page.get_by_role("textbox", name="产业", exact=True).fill("高端装备")

@@ -23,7 +23,7 @@ from geo_service.web.project_form import groups, leaves
 from layers.demo import generate_zone
 from layers.store.reservations import Needs
 from layers.store.store import Store
-from tests.browser import serve, visible_pixel, visit
+from tests.browser import serve, sign_in, visible_pixel, visit
 from tests.people import TESTER
 
 
@@ -160,8 +160,7 @@ def test_a_planner_describes_a_project_and_picks_a_site_on_the_map(
         visit(browser, f"{base}/workspace/project", ready=None, viewport=viewport) as v,
     ):
         page = v.page
-        page.get_by_label("API 密钥").fill(key)
-        page.get_by_role("button", name="登录").click()
+        sign_in(page, key)
         page.wait_for_url(f"{base}/workspace/project")
         page.get_by_label("项目名称").fill("华东精密轴承项目")
         page.get_by_role("textbox", name="产业", exact=True).fill("高端装备")
@@ -261,8 +260,7 @@ def test_every_workspace_page_opens_clean(
         serve(create_app(settings)) as base,
         visit(browser, f"{base}/login", ready=None, viewport=viewport) as v,
     ):
-        v.page.get_by_label("API 密钥").fill(key)
-        v.page.get_by_role("button", name="登录").click()
+        sign_in(v.page, key)
         v.page.wait_for_url(f"{base}/workspace")
         v.page.get_by_role("link", name="项目匹配").first.click()
         v.page.get_by_role("combobox", name="从示例开始").select_option(index=1)

@@ -6,6 +6,7 @@ map sharing one selection, clicked as a person clicks."""
 from __future__ import annotations
 
 import io
+import json
 
 import geopandas as gpd
 import openpyxl
@@ -296,3 +297,19 @@ def test_a_site_shows_its_budgets_before_and_after_the_project(
     site = loaded.matches.get(match_id).result["sites"][0]
     energy = next(c for c in site["checks"] if c["key"] == "budget_energy")
     assert f"{round(energy['margin'] + 2000):,}" in detail  # what is left before it
+
+
+def test_a_request_file_fills_the_form_and_what_it_cannot_hold_is_said(
+    client: TestClient, loaded: Store
+) -> None:
+    _signed_in(client, _key(loaded, "planner"))
+    csrf = client.get("/session").json()["csrf_token"]
+    request = {"name": "轴承: 二期", "industry": "装备", "area": {"min_mu": 30}, "power_mv": 4}
+    upload = {"file": ("轴承.json", json.dumps(request, ensure_ascii=False).encode())}
+    page = client.post("/workspace/project/upload", data={"csrf_token": csrf}, files=upload).text
+    assert "已从 轴承.json 填入" in page
+    assert 'value="轴承: 二期"' in page and 'value="30"' in page
+    assert "power_mv" in page and "是否应为 power_mw?" in page
+    wrong = {"file": ("图.png", b"\\x89PNG not json")}
+    page = client.post("/workspace/project/upload", data={"csrf_token": csrf}, files=wrong).text
+    assert "图.png 不是需求文件 (JSON)" in page

@@ -7,6 +7,7 @@ from __future__ import annotations
 import difflib
 import json
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, File, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -52,7 +53,7 @@ def _form(
     *,
     values: dict[str, Any],
     errors: dict[str, list[dict[str, Any]]] | None = None,
-    notice: str | None = None,
+    notice: tuple[str, str] | None = None,
 ) -> HTMLResponse:
     return render(
         page,
@@ -121,7 +122,8 @@ async def project_submit(
             body,
             media_type="application/json",
             headers={
-                "Content-Disposition": f"attachment; filename*=UTF-8''{_quoted(project.name)}.json"
+                "Content-Disposition": 'attachment; filename="request.json"; '
+                f"filename*=UTF-8''{quote(project.name, safe='')}.json"
             },
         )
     result = await run_in_threadpool(match, project, zone, top_n=10)
@@ -134,12 +136,6 @@ async def project_submit(
 
 def _posted(form: Any, f: FormField) -> Any:
     return form.getlist(f.name) if f.widget == "many" else form.get(f.name)
-
-
-def _quoted(name: str) -> str:
-    from urllib.parse import quote
-
-    return quote(name, safe="")
 
 
 @router.post("/workspace/project/upload", response_class=HTMLResponse)
@@ -161,8 +157,7 @@ async def project_upload(
         if not isinstance(data, dict):
             raise ValueError("not an object")
     except (ValueError, UnicodeDecodeError):
-        notice = f"{name}: not_json"
-        return _form(page, zone, settings, values={"site_kind": "land"}, notice=notice)
+        return _form(page, zone, settings, values={"site_kind": "land"}, notice=(name, "not_json"))
     values = form_values(data)
     known = {path for path, _ in leaves()}
     unknown = sorted(
@@ -178,4 +173,4 @@ async def project_upload(
                 "ctx": {"field": key, "close": close[0] if close else ""},
             }
         )
-    return _form(page, zone, settings, values=values, errors=errors, notice=f"{name}: loaded")
+    return _form(page, zone, settings, values=values, errors=errors, notice=(name, "loaded"))

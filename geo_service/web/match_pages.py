@@ -5,7 +5,7 @@ which saves the new match and shows what changed since and why."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -15,6 +15,7 @@ from geo_service.deps import StoreDep, ZonesDep, actor_of
 from geo_service.match_runs import rerun, save_result
 from geo_service.routing import ServiceRoute, keeps_zone
 from geo_service.web.access import PlannerPage
+from geo_service.web.project_form import typed_number
 from geo_service.web.results import results_context, results_page
 from geo_service.web.templating import render
 from layers.errors import InvalidInput
@@ -100,11 +101,13 @@ async def rerank(
     saved = await run_in_threadpool(store.matches.get, match_id)
     form = await request.form()
     weights = {
-        str(k).removeprefix("weights."): v for k, v in form.items() if str(k).startswith("weights.")
+        str(k).removeprefix("weights."): typed_number(str(v).strip())
+        for k, v in form.items()
+        if str(k).startswith("weights.") and str(v).strip()
     }
     zone = await run_in_threadpool(zones.get)
     try:
-        project = parse_request({**saved.request, "weights": _numbers(weights)})
+        project = parse_request({**saved.request, "weights": weights})
     except InvalidInput as exc:
         context = results_context(saved.result, zone)
         return render(page, "_ranked.html" if part else "results.html", status=200,
@@ -120,17 +123,3 @@ async def rerank(
     context = results_context(data, zone)
     template = "_ranked.html" if part else "results.html"
     return render(page, template, saved=saved, comparison=None, error=None, **context)
-
-
-def _numbers(weights: dict[str, Any]) -> dict[str, Any]:
-    """Weights typed in the form, as numbers where they are (the model names the rest)."""
-    out: dict[str, Any] = {}
-    for key, value in weights.items():
-        text = str(value).strip()
-        if not text:
-            continue
-        try:
-            out[key] = float(text)
-        except ValueError:
-            out[key] = text
-    return out

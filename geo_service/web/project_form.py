@@ -292,13 +292,19 @@ def _value(f: FormField, raw: Any) -> Any:
     if not text:
         return None
     if f.widget == "number":
-        try:
-            return float(text.replace(",", ""))
-        except ValueError:
-            return text
+        return typed_number(text)
     if f.name == "pollution_class" and text.isdigit():
         return int(text)
     return text
+
+
+def typed_number(text: str) -> float | str:
+    """A number typed in a form (thousands separators allowed), or the text as typed when
+    it is none, so the model names the field."""
+    try:
+        return float(text.replace(",", ""))
+    except ValueError:
+        return text
 
 
 def _put(data: dict[str, Any], path: str, value: Any) -> None:
@@ -340,4 +346,13 @@ def validate(
         return None, errors
 
 
-__all__ = ["FormField", "Group", "form_values", "groups", "leaves", "request_data", "validate"]
+__all__ = [
+    "FormField",
+    "Group",
+    "form_values",
+    "groups",
+    "leaves",
+    "request_data",
+    "typed_number",
+    "validate",
+]

@@ -42,10 +42,16 @@ def _criteria_table(result: MatchResult) -> Table:
     table.add_column("评分项 (criterion)", overflow="fold")
     table.add_column("权重 (weight)", justify="right")
     table.add_column("原因 (why)", overflow="fold")
-    for criterion in result.criteria:
-        shown = criterion.describe(result.request, result.weights[criterion.key])
+    table.add_column("计分规则 (scale)", overflow="fold")
+    for shown in result.described():
+        why = str(shown["why"])
+        if shown["constant"] and shown["in_play"]:
+            why += "; 各候选相同, 不区分名次 (the same for every candidate)"
         table.add_row(
-            rich_escape(criterion.name), f"{shown['weight']:.2f}", rich_escape(str(shown["why"]))
+            rich_escape(str(shown["name"])),
+            f"{shown['weight']:.2f}",
+            rich_escape(why),
+            rich_escape(str(shown["rule"])),
         )
     return table
 
@@ -69,7 +75,7 @@ def _sites_table(result: MatchResult) -> Table:
         table.add_column(column, overflow="fold", min_width=widest if column == "选址" else None)
     names = {c.key: c.name.split(" (")[0] for c in result.criteria}
     for site in result.sites:
-        best = sorted(site.contributions.items(), key=lambda kv: -kv[1])[:3]
+        best = result.leading(site)
         ids = "\n".join(site.ids[:4]) + (f"\n等{len(site.ids)}宗" if len(site.ids) > 4 else "")
         table.add_row(
             *map(

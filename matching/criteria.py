@@ -1,25 +1,36 @@
 """Soft criteria: what ranks the sites that meet every hard constraint.
 
 Each :class:`Criterion` says how to read its raw value for any site, how to combine the
-values of an assembled group's members, and its default weight. A new criterion is one
-entry here plus its place in a profile's list (:mod:`matching.profiles`); how values are
-normalised and scored is :mod:`matching.scoring`'s alone.
+values of an assembled group's members, the fixed scale that turns the value into a
+score (:mod:`matching.scales`) and its default weight. A new criterion is one entry here
+plus its place in a profile's list (:mod:`matching.profiles`); how scores are combined
+is :mod:`matching.scoring`'s alone.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 
-from layers.errors import InvalidInput
 from layers.readiness import day_number
 from matching.assembly import Group
-from matching.request import ProjectRequest
+from matching.scales import (
+    Scale,
+    falling,
+    fit,
+    larger,
+    listed_range,
+    per_request,
+    rising,
+    share,
+    waiting,
+)
 from matching.situation import Situation, as_of
+from matching.zone import REACH_M
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -50,19 +61,10 @@ class Criterion:
     """Raw values at rows ``rows`` of the situation's sites."""
     of_group: Callable[[Situation, Member], float] = field(repr=False, compare=False)
     """The value of an assembled group from its members'."""
-
-    def describe(self, request: ProjectRequest, weight: float) -> dict[str, object]:
-        """What a result shows of it: its normalised ``weight`` in this match, whether it
-        scores at all and why (planners asked why rail scored for a project without rail)."""
-        return {
-            "key": self.key,
-            "name": self.name,
-            "unit": self.unit,
-            "benefit": self.benefit,
-            "weight": weight,
-            "in_play": weight > 0,
-            "why": why_scored(self, request, weight),
-        }
+    scale: Scale = field(repr=False, compare=False)
+    """Raw value → score in [0, 1], the same whichever sites are candidates."""
+    optional: bool = field(default=False, compare=False)
+    """Weighs only when the request asks for what it measures or sets its weight."""
 
 
 # -- combining a group's members ----------------------------------------------------------
@@ -115,30 +117,30 @@ def _substation(s: Situation, rows: IntArray) -> FloatArray:
     return np.where(np.isfinite(d), d, np.nan)
 
 
-def area_fit(request: ProjectRequest, area: FloatArray) -> FloatArray:
-    """1 at the area asked for, falling with the relative gap (or the area itself when
-    the request prefers large sites)."""
-    if request.area is None:
-        return np.zeros(len(area))
-    if request.area.prefer == "large":
-        return area
-    target = request.area.min_mu
-    return np.asarray(1.0 - np.abs(area - target) / target)
-
-
-def _floor_fit(s: Situation, rows: IntArray) -> FloatArray:
-    needs = s.request.factory
-    floor = s.sites.column("floor_m2")[rows]
-    target = needs.floor.min_m2 if needs else 1.0
-    return np.asarray(1.0 - np.abs(floor - target) / target)
-
-
 def _availability(s: Situation, rows: IntArray) -> FloatArray:
+    """Days from the start (or today) until the building is free; NaN: no date given."""
     start = as_of(s.request)
     available = s.sites.column("avail_from")[rows]
     return np.array(
-        [max((d - start).days, 0) if d is not None else 0 for d in available], dtype=float
+        [max((d - start).days, 0) if d is not None else np.nan for d in available], dtype=float
     )
+
+
+def _area_asked(s: Situation) -> float | None:
+    return s.request.area.min_mu if s.request.area is not None else None
+
+
+def _floor_asked(s: Situation) -> float | None:
+    return s.request.factory.floor.min_m2 if s.request.factory is not None else None
+
+
+def _area_scale(s: Situation) -> Scale:
+    prefer_large = s.request.area is not None and s.request.area.prefer == "large"
+    return larger(_area_asked, "亩") if prefer_large else fit(_area_asked, "亩")
+
+
+def _group_area(_s: Situation, group: Member) -> float:
+    return group.area_mu
 
 
 def _column(name: str) -> Callable[[Situation, IntArray], FloatArray]:
@@ -149,6 +151,15 @@ def _column(name: str) -> Callable[[Situation, IntArray], FloatArray]:
 
 
 # -- the criteria -------------------------------------------------------------------------
+# Reference distances of the distance scales: a site this far or farther scores 0.
+INTERCHANGE_REFERENCE_M = 20_000.0
+RAIL_REFERENCE_M = 20_000.0
+AIRPORT_REFERENCE_M = 50_000.0
+SUBSTATION_REFERENCE_M = REACH_M
+WAIT_REFERENCE_DAYS = 180.0
+HEIGHT_REFERENCE_M = 12.0
+"""A clear height of 12 m (a hall with an overhead crane) or more scores 1."""
+
 INTERCHANGE = Criterion(
     "interchange",
     "距高速出入口 (to highway interchange)",
@@ -157,12 +168,29 @@ INTERCHANGE = Criterion(
     0.15,
     _distance_to("interchange"),
     nearest,
+    falling(INTERCHANGE_REFERENCE_M, "无高速出入口"),
 )
 RAIL = Criterion(
-    "rail", "距铁路货运 (to rail freight)", "m", False, 0.05, _distance_to("rail"), nearest
+    "rail",
+    "距铁路货运 (to rail freight)",
+    "m",
+    False,
+    0.05,
+    _distance_to("rail"),
+    nearest,
+    falling(RAIL_REFERENCE_M, "无铁路货运站"),
+    optional=True,
 )
 AIRPORT = Criterion(
-    "airport", "距机场 (to airport)", "m", False, 0.05, _distance_to("airport"), nearest
+    "airport",
+    "距机场 (to airport)",
+    "m",
+    False,
+    0.05,
+    _distance_to("airport"),
+    nearest,
+    falling(AIRPORT_REFERENCE_M, "无机场"),
+    optional=True,
 )
 SUBSTATION = Criterion(
     "substation",
@@ -172,9 +200,17 @@ SUBSTATION = Criterion(
     0.15,
     _substation,
     nearest,
+    falling(SUBSTATION_REFERENCE_M, "范围内无满足电压和余量的变电站"),
 )
 READINESS = Criterion(
-    "readiness", "净地条件完成度 (readiness)", "", True, 0.20, _readiness, area_weighted
+    "readiness",
+    "净地条件完成度 (readiness)",
+    "",
+    True,
+    0.20,
+    _readiness,
+    area_weighted,
+    share("条件未知"),
 )
 PRICE = Criterion(
     "price",
@@ -184,22 +220,47 @@ PRICE = Criterion(
     0.15,
     _column("price_wmu"),
     area_weighted,
+    listed_range("price_wmu", "万元/亩", "无挂牌价"),
 )
 AREA_FIT = Criterion(
     "area_fit",
     "面积匹配 (area fit)",
-    "",
+    "亩",
     True,
     0.15,
-    lambda s, rows: area_fit(s.request, s.sites.column("area_mu")[rows]),
-    lambda s, group: float(area_fit(s.request, np.array([group.area_mu]))[0]),
+    _column("area_mu"),
+    _group_area,
+    per_request(_area_scale),
 )
 PARK_FIT = Criterion(
-    "park_fit", "园区产业匹配 (park industry fit)", "", True, 0.10, _park_fit, area_weighted
+    "park_fit",
+    "园区产业匹配 (park industry fit)",
+    "",
+    True,
+    0.10,
+    _park_fit,
+    area_weighted,
+    share("园区未知"),
 )
-RENT = Criterion("rent", "租金 (rent)", "元/m²/月", False, 0.30, _column("rent_ym"), area_weighted)
+RENT = Criterion(
+    "rent",
+    "租金 (rent)",
+    "元/m²/月",
+    False,
+    0.30,
+    _column("rent_ym"),
+    area_weighted,
+    listed_range("rent_ym", "元/m²/月", "未标租金"),
+)
 FLOOR_FIT = Criterion(
-    "floor_fit", "面积匹配 (floor-area fit)", "", True, 0.25, _floor_fit, area_weighted
+    "floor_fit",
+    "面积匹配 (floor-area fit)",
+    "m²",
+    True,
+    0.25,
+    _column("floor_m2"),
+    area_weighted,
+    fit(_floor_asked, "m²"),
 )
 AVAILABILITY = Criterion(
     "availability",
@@ -209,63 +270,18 @@ AVAILABILITY = Criterion(
     0.10,
     _availability,
     area_weighted,
+    waiting(WAIT_REFERENCE_DAYS),
 )
 HEIGHT = Criterion(
-    "height", "净高 (clear height)", "m", True, 0.10, _column("height_m"), area_weighted
+    "height",
+    "净高 (clear height)",
+    "m",
+    True,
+    0.10,
+    _column("height_m"),
+    area_weighted,
+    rising(HEIGHT_REFERENCE_M, "m", "净高未知"),
 )
-
-RAIL_REQUIRED_WEIGHT = 0.15
-"""The default weight of rail freight for a project that needs rail."""
-
-
-ASKED: dict[str, tuple[str, Callable[[ProjectRequest], bool]]] = {
-    "interchange": ("高速出入口距离上限", lambda r: r.logistics.max_interchange_km is not None),
-    "rail": (
-        "铁路货运",
-        lambda r: r.logistics.rail_required or r.logistics.max_rail_km is not None,
-    ),
-    "airport": ("机场距离上限", lambda r: r.logistics.max_airport_km is not None),
-    "substation": ("用电负荷", lambda r: r.power_mva is not None),
-    "readiness": ("开工日期", lambda r: r.start_by is not None),
-    "availability": ("开工日期", lambda r: r.start_by is not None),
-    "area_fit": ("用地面积", lambda r: r.area is not None),
-    "floor_fit": ("厂房面积", lambda r: r.factory is not None),
-    "park_fit": ("产业方向", lambda r: bool(r.industry or r.preferred_parks)),
-    "price": ("用地需求", lambda r: r.site_kind == "land"),
-    "rent": (
-        "租金上限",
-        lambda r: r.factory is not None and r.factory.max_rent_yuan_m2_month is not None,
-    ),
-    "height": (
-        "净高",
-        lambda r: r.factory is not None and r.factory.min_clear_height_m is not None,
-    ),
-}
-"""Per criterion: what in a request it answers to, and whether the request says it."""
-
-
-def why_scored(criterion: Criterion, request: ProjectRequest, weight: float) -> str:
-    """Why a criterion scores (or not) in a match: the weight's origin and whether the
-    project asked for what it measures. Scores are unchanged by this: it explains them.
-
-    Examples
-    --------
-    >>> request = ProjectRequest(name="x", industry="光伏", area={"min_mu": 100})
-    >>> why_scored(AIRPORT, request, 0.05)
-    '默认权重, 项目未提机场距离上限 (default weight; not asked for by the project)'
-    >>> why_scored(AIRPORT, request, 0.0)
-    '权重为 0, 不计分 (weight 0: not scored)'
-    """
-    if weight <= 0:
-        return "权重为 0, 不计分 (weight 0: not scored)"
-    if criterion.key in request.weights:
-        return "项目指定权重 (weight set by the project)"
-    what, asked = ASKED.get(criterion.key, (criterion.name, lambda _r: True))
-    if criterion.key == RAIL.key and request.logistics.rail_required:
-        return "项目需要铁路货运, 权重提高 (the project needs rail: weight raised)"
-    if asked(request):
-        return f"默认权重, 项目提出了{what} (default weight; the project asked for it)"
-    return f"默认权重, 项目未提{what} (default weight; not asked for by the project)"
 
 
 def criteria_matrix(s: Situation, criteria: tuple[Criterion, ...], rows: IntArray) -> FloatArray:
@@ -291,25 +307,9 @@ def group_rows(
     return np.array(rows, dtype=float).reshape(len(groups), len(criteria))
 
 
-def weights_for(
-    criteria: tuple[Criterion, ...], overrides: Mapping[str, float], *, rail_required: bool = False
-) -> FloatArray:
-    """Normalised weights for ``criteria``: defaults, then the request's overrides."""
-    keys = {c.key for c in criteria}
-    unknown = sorted(set(overrides) - keys)
-    if unknown:
-        raise InvalidInput(
-            f"未知权重 {unknown} (unknown weights); 可用 (valid): {sorted(keys)}",
-            details={
-                "problems": [
-                    {"field": f"weights.{k}", "message": "unknown criterion"} for k in unknown
-                ]
-            },
-        )
-    base = {c.key: c.weight for c in criteria}
-    if rail_required and RAIL.key in base:
-        base[RAIL.key] = RAIL_REQUIRED_WEIGHT
-    w = np.array([overrides.get(c.key, base[c.key]) for c in criteria], dtype=float)
-    if w.sum() <= 0:
-        raise InvalidInput("权重之和须大于 0 (weights must not all be zero)")
-    return np.asarray(w / w.sum())
+def scaled(s: Situation, criteria: tuple[Criterion, ...], raw: FloatArray) -> FloatArray:
+    """Scores in [0, 1] of raw criterion values (columns: ``criteria``), each on its
+    criterion's fixed scale."""
+    if not len(criteria):
+        return np.zeros((len(raw), 0))
+    return np.column_stack([c.scale(s, raw[:, j]) for j, c in enumerate(criteria)])

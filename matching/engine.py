@@ -23,13 +23,14 @@ import numpy.typing as npt
 from matching import results
 from matching.assembly import Group, assemble
 from matching.connections import links
-from matching.criteria import criteria_matrix, group_rows, weights_for
+from matching.criteria import Criterion, criteria_matrix, group_rows, scaled
 from matching.land import group_meets_indicators
 from matching.profiles import PROFILES
 from matching.request import ProjectRequest
 from matching.results import Candidate, Evaluation, MatchResult, ranked_site
-from matching.scoring import normalise, score, stability, top
+from matching.scoring import score, stability, top
 from matching.situation import as_of
+from matching.weights import weights_for
 from matching.zone import Zone
 
 FloatArray = npt.NDArray[np.float64]
@@ -77,9 +78,7 @@ def match(
         )
         for rank, row in enumerate(best, start=1)
     ]
-    misses = results.near_misses(
-        ev, table.n_failed, table.raw, ranking.reference, limit=near_misses
-    )
+    misses = results.near_misses(ev, table.n_failed, table.raw, limit=near_misses)
     sites, criteria, constraints = ev.situation.sites, ev.profile.criteria, ev.constraints
     return MatchResult(
         request=request,
@@ -87,6 +86,8 @@ def match(
         method=request.method,
         weights={c.key: float(w) for c, w in zip(criteria, ev.weights, strict=True)},
         criteria=criteria,
+        rules={c.key: c.scale.rule(ev.situation) for c in criteria},
+        constant=_constant(criteria, ranking.normalised),
         sites=tuple(ranked),
         near_misses=tuple(misses),
         excluded_counts={c.name: int((~c.ok).sum()) for c in constraints if (~c.ok).any()},
@@ -106,9 +107,7 @@ def evaluate(request: ProjectRequest, zone: Zone) -> Evaluation:
     profile = PROFILES[request.site_kind]
     s = profile.situation(request, zone)
     constraints = [c for rule in profile.constraints for c in rule(s)]
-    weights = weights_for(
-        profile.criteria, request.weights, rail_required=request.logistics.rail_required
-    )
+    weights = weights_for(profile.criteria, request)
     return Evaluation(s, profile, constraints, weights, links(s, profile.networks))
 
 
@@ -192,8 +191,6 @@ class _Ranking:
     raw: FloatArray
     normalised: FloatArray
     scores: FloatArray
-    reference: FloatArray
-    """The rows whose ranges normalise every score, near misses' too."""
 
     def candidate(self, row: int) -> Candidate:
         return Candidate(
@@ -210,8 +207,7 @@ def _rank(ev: Evaluation, table: _Table, groups: list[Group]) -> _Ranking:
     raw = table.raw[feasible]
     if groups:
         raw = np.vstack([raw, group_rows(ev.situation, ev.profile.criteria, table.raw, groups)])
-    reference = raw if len(raw) else table.raw[table.n_failed == 1]
-    norm = normalise(raw, ev.benefit, reference)
+    norm = scaled(ev.situation, ev.profile.criteria, raw)
     scores = score(norm, ev.weights, ev.situation.request.method)
     members = [(int(i),) for i in feasible] + [g.members for g in groups]
     keep = _distinct(scores, members, len(feasible))
@@ -222,8 +218,16 @@ def _rank(ev: Evaluation, table: _Table, groups: list[Group]) -> _Ranking:
         raw=raw[keep],
         normalised=norm[keep],
         scores=scores[keep],
-        reference=reference,
     )
+
+
+def _constant(criteria: tuple[Criterion, ...], normalised: FloatArray) -> tuple[str, ...]:
+    """The criteria that score the same for every candidate (at least two): they add
+    the same to every score and tell no site apart."""
+    if len(normalised) < 2:
+        return ()
+    same = np.ptp(normalised, axis=0) < 1e-12
+    return tuple(c.key for c, flat in zip(criteria, same, strict=True) if flat)
 
 
 def _distinct(scores: FloatArray, members_of: list[tuple[int, ...]], n_single: int) -> BoolArray:

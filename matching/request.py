@@ -153,6 +153,11 @@ class FactoryNeeds(_Model):
         description="highest rent, 元/m²/月 (yuan per m² a month)",
         json_schema_extra=_unit("元/m²/月"),
     )
+    undated: Literal["ask", "now"] = Field(
+        default="ask",
+        description="a building with no available-from date: ask (scores 0 on "
+        "availability) or now (taken as free now)",
+    )
 
 
 class ProjectRequest(_Model):

@@ -18,11 +18,12 @@ from layers.geojson import plain
 from layers.units import shown
 from matching.connections import Connection, Link, connection_plan
 from matching.constraints import Constraint
-from matching.criteria import Criterion
+from matching.criteria import Criterion, scaled
 from matching.profiles import CandidateKind, SiteProfile
 from matching.request import ProjectRequest
-from matching.scoring import normalise, score, top
+from matching.scoring import score, top
 from matching.situation import Situation
+from matching.weights import describe
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -54,6 +55,9 @@ class RankedSite:
     score: float
     contributions: dict[str, float]
     criteria: dict[str, float | None]
+    """Raw values, in each criterion's unit (None: missing)."""
+    notes: dict[str, str]
+    """Per criterion whose value is missing: how it was scored (its scale's policy)."""
     checks: tuple[ConstraintOutcome, ...]
     rank_range: tuple[int, int]
     connections: tuple[Connection, ...]
@@ -82,6 +86,10 @@ class MatchResult:
     method: str
     weights: dict[str, float]
     criteria: tuple[Criterion, ...]
+    rules: dict[str, str]
+    """Each criterion's scale as this match applied it."""
+    constant: tuple[str, ...]
+    """Criteria that scored the same for every candidate: they tell no site apart."""
     sites: tuple[RankedSite, ...]
     near_misses: tuple[NearMiss, ...]
     excluded_counts: dict[str, int]
@@ -92,6 +100,29 @@ class MatchResult:
     as_of: dt.date
     _constraints: list[Constraint] = field(repr=False, compare=False)
     _ids: npt.NDArray[np.object_] = field(repr=False, compare=False)
+
+    def described(self) -> list[dict[str, Any]]:
+        """Every criterion as the result states it: weight, why, rule, whether constant."""
+        return [
+            describe(
+                c,
+                self.request,
+                self.weights[c.key],
+                rule=self.rules.get(c.key, ""),
+                constant=c.key in self.constant,
+            )
+            for c in self.criteria
+        ]
+
+    def leading(self, site: RankedSite, k: int = 3) -> list[tuple[str, float]]:
+        """The ``k`` criteria that add most to a site's score, leaving out those that
+        were the same for every candidate (they explain nothing) and those adding 0."""
+        telling = [
+            (key, value)
+            for key, value in site.contributions.items()
+            if key not in self.constant and value > 0
+        ]
+        return sorted(telling, key=lambda kv: -kv[1])[:k]
 
     def feasible_ids(self) -> set[str]:
         """Ids of the single sites that meet every hard constraint."""
@@ -122,7 +153,7 @@ class MatchResult:
             "layer": self.layer,
             "method": self.method,
             "weights": self.weights,
-            "criteria": [c.describe(self.request, self.weights[c.key]) for c in self.criteria],
+            "criteria": self.described(),
             "as_of": self.as_of.isoformat(),
             "data_versions": self.versions,
             "counts": {
@@ -173,10 +204,6 @@ class Evaluation:
     constraints: list[Constraint]
     weights: FloatArray
     links: list[Link]
-
-    @property
-    def benefit(self) -> BoolArray:
-        return np.array([c.benefit for c in self.profile.criteria])
 
 
 @dataclass(frozen=True)
@@ -260,6 +287,11 @@ def ranked_site(
             c.key: (None if np.isnan(v) else float(v))
             for c, v in zip(criteria, candidate.raw, strict=True)
         },
+        notes={
+            c.key: c.scale.missing_text(s)
+            for c, v in zip(criteria, candidate.raw, strict=True)
+            if np.isnan(v)
+        },
         checks=outcomes(ev.constraints, members, group_area=None if candidate.single else size),
         rank_range=rank_range,
         connections=connection_plan(s, members, ev.links, has_access=profile.has_access),
@@ -277,19 +309,18 @@ def _actionable(constraints: list[Constraint], rows: IntArray) -> BoolArray:
 
 
 def near_misses(
-    ev: Evaluation, n_failed: IntArray, raw: FloatArray, reference: FloatArray, *, limit: int
+    ev: Evaluation, n_failed: IntArray, raw: FloatArray, *, limit: int
 ) -> list[NearMiss]:
     """The best-scoring sites that fail exactly one constraint a planner could act on.
 
     ``raw`` holds criterion values of every site that fails at most one; they are scored
-    against the ``reference`` rows' ranges, as the ranked sites are."""
+    on the same scales as the ranked sites."""
     rows = np.flatnonzero(n_failed == 1)
     rows = rows[_actionable(ev.constraints, rows)]
     if not len(rows) or limit <= 0:
         return []
     method = ev.situation.request.method
-    norm = normalise(raw[rows], ev.benefit, reference if len(reference) else None)
-    scores = score(norm, ev.weights, method)
+    scores = score(scaled(ev.situation, ev.profile.criteria, raw[rows]), ev.weights, method)
     return [_near_miss(ev, int(rows[k]), float(scores[k])) for k in top(scores, limit)]
 
 

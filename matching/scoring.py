@@ -1,20 +1,21 @@
-"""Soft scores: normalised criteria, weighted sum and TOPSIS, contributions, stability.
+"""Soft scores: weighted sum and TOPSIS, stability.
 
-Every criterion is min–max normalised over the candidate sites to [0, 1], where 1 is
-best (benefit criteria: larger is better; cost criteria: smaller is better). A missing
-value scores 0. Weights are normalised to sum to 1. The criteria themselves, and their
-default weights, are in :mod:`matching.criteria`.
+Every criterion's value is first put on its fixed scale in [0, 1], 1 best
+(:mod:`matching.scales`; the criteria and their default weights are in
+:mod:`matching.criteria`, weights in :mod:`matching.weights`, normalised to sum to 1).
+Scores combine those scaled values ``n_ij``:
 
 - Weighted sum: ``Σ w_j · n_ij``; the contribution of criterion *j* is ``w_j · n_ij``.
-- TOPSIS on the same min–max normalised matrix: with weighted values ``v_ij = w_j n_ij``
-  the ideal is ``w`` and the anti-ideal 0, so the score is
-  ``d⁻ / (d⁺ + d⁻)`` with ``d⁺ = ‖w − v_i‖`` and ``d⁻ = ‖v_i‖`` (pymcdm's TOPSIS with
-  min–max normalisation gives the same numbers; a test holds us to it).
+- TOPSIS on the same scales: with weighted values ``v_ij = w_j n_ij`` the ideal is the
+  scales' top (``w``) and the anti-ideal their bottom (0), so the score is
+  ``d⁻ / (d⁺ + d⁻)`` with ``d⁺ = ‖w − v_i‖`` and ``d⁻ = ‖v_i‖``. pymcdm's TOPSIS with
+  min–max normalisation gives the same numbers on the scaled matrix with an ideal row
+  (all 1) and an anti-ideal row (all 0) added, so that each column's range is the
+  scale's; a test holds us to it.
 """
 
 from __future__ import annotations
 
-import warnings
 from typing import Literal
 
 import numpy as np
@@ -26,35 +27,6 @@ Method = Literal["weighted_sum", "topsis"]
 """How feasible sites are scored (a request's ``method``)."""
 STABILITY_STEP = 0.2
 """Each weight is moved by ±20 % (then all are renormalised) for the stability figure."""
-
-
-def normalise(
-    matrix: FloatArray, benefit: npt.NDArray[np.bool_], reference: FloatArray | None = None
-) -> FloatArray:
-    """Min–max normalise columns to [0, 1] (1 best) using ``reference`` rows' ranges.
-
-    Values outside the reference range are clipped; NaN scores 0. A column with no spread
-    scores 1 everywhere: it cannot tell the sites apart.
-
-    Examples
-    --------
-    >>> normalise(np.array([[4., 4.], [1., 5.], [3., 2.]]), np.array([True, False]))
-    array([[1.        , 0.33333333],
-           [0.        , 0.        ],
-           [0.66666667, 1.        ]])
-    """
-    ref = matrix if reference is None else reference
-    # A criterion with no value at any reference site (all NaN) is expected: it scores 0.
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        lo = np.nanmin(ref, axis=0) if len(ref) else np.zeros(matrix.shape[1])
-        hi = np.nanmax(ref, axis=0) if len(ref) else np.ones(matrix.shape[1])
-        span = hi - lo
-        scaled = np.where(benefit, matrix - lo, hi - matrix) / np.where(span > 0, span, 1.0)
-    scaled = np.where(np.isfinite(span) & (span > 0), scaled, 1.0)
-    # A missing value scores 0, also where a column has no spread or no data at all.
-    scaled = np.where(np.isnan(matrix), 0.0, scaled)
-    return np.asarray(np.clip(scaled, 0.0, 1.0))
 
 
 def score(normalised: FloatArray, weights: FloatArray, method: Method) -> FloatArray:

@@ -48,19 +48,25 @@ def test_a_network_without_demand_says_so_and_needs_nothing(built: Zone) -> None
         assert not connection.upgrade_needed
 
 
-def test_the_result_says_which_criteria_score_and_why(built: Zone) -> None:
-    """Rail and airport scored for a project that asked for neither, unexplained. Scores
-    are unchanged (matching v2 revisits the defaults); the result now says why."""
-    result = match(load_request(HYDRAULIC), built, top_n=3)
+def test_optional_criteria_score_only_when_asked_and_the_result_says_why(built: Zone) -> None:
+    """Rail and airport scored for a project that asked for neither. Now they weigh only
+    when the request asks for them or sets their weight, and the result says which."""
+    request = load_request(HYDRAULIC)
+    result = match(request, built, top_n=3)
     criteria = {c["key"]: c for c in result.to_dict(excluded_limit=0)["criteria"]}
     for key in ("rail", "airport"):
-        assert criteria[key]["in_play"] is True and criteria[key]["weight"] > 0
+        assert criteria[key]["in_play"] is False and criteria[key]["weight"] == 0
         assert "未提" in str(criteria[key]["why"]) and "not asked" in str(criteria[key]["why"])
+        assert all(s.contributions[key] == 0 for s in result.sites)
     assert "提出了" in str(criteria["interchange"]["why"])
     assert sum(float(c["weight"]) for c in criteria.values()) == pytest.approx(1.0)
-    off = match(load_request(HYDRAULIC).model_copy(update={"weights": {"airport": 0}}), built)
-    airport = next(c for c in off.to_dict(excluded_limit=0)["criteria"] if c["key"] == "airport")
-    assert airport["in_play"] is False and "不计分" in airport["why"]
+    asked = request.model_copy(
+        update={"logistics": request.logistics.model_copy(update={"max_airport_km": 40})}
+    )
+    airport = match(asked, built).described()[2]
+    assert airport["key"] == "airport" and airport["in_play"] and "提出了" in airport["why"]
+    weighted = match(request.model_copy(update={"weights": {"rail": 0.3}}), built).described()
+    assert weighted[1]["in_play"] and weighted[1]["why"].startswith("项目指定权重")
 
 
 def test_match_in_80_columns_shows_whole_ids_and_the_criteria(

@@ -83,6 +83,10 @@ _LABELS: dict[str, tuple[str, str | None]] = {
     "factory.min_crane_t": (N_("Least crane capacity"), None),
     "factory.fire_class": (N_("Fire-hazard class of the production"), None),
     "factory.max_rent_yuan_m2_month": (N_("Highest rent"), None),
+    "factory.undated": (
+        N_("Buildings with no available-from date"),
+        N_("Ask the owner (scores 0 on availability), or take them as free now."),
+    ),
     "energy_tce": (
         N_("Annual energy use"),
         N_("In tonnes of standard coal equivalent (吨标准煤), drawn from the park's budget."),
@@ -125,6 +129,7 @@ _CHOICES: dict[str, tuple[tuple[str, str | tuple[str, str]], ...]] = {
     "factory.fire_class": tuple((c, (c, c)) for c in ("甲", "乙", "丙", "丁", "戊")),
     "land_use": tuple(LAND_USE.items()),
     "method": (("weighted_sum", N_("weighted sum")), ("topsis", N_("TOPSIS"))),
+    "factory.undated": (("ask", N_("ask the owner")), ("now", N_("free now"))),
 }
 _REQUIRED = ("name", "industry", "area.min_mu", "factory.floor.min_m2")
 """Marked as required; the last two only for their site kind."""
@@ -146,7 +151,7 @@ _GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         N_("Factory"),
         ("factory.floor.min_m2", "factory.floor.max_m2", "factory.min_clear_height_m",
          "factory.min_floor_load_kn", "factory.min_crane_t", "factory.fire_class",
-         "factory.max_rent_yuan_m2_month"),
+         "factory.max_rent_yuan_m2_month", "factory.undated"),
     ),
     ("energy", N_("Energy and emissions"), ("energy_tce", "emissions_t")),
     (

@@ -148,7 +148,7 @@ def _flatten(data: dict[str, Any], path: tuple[str, ...]) -> Iterator[tuple[str,
 
 
 def criteria_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
-    """Each criterion with its weight (rounded), whether it scores, and why."""
+    """Each criterion with its weight (rounded), whether it scores and why, and its scale."""
     return [
         {
             "key": c["key"],
@@ -156,7 +156,13 @@ def criteria_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
             "unit": c["unit"],
             "weight": round(float(c.get("weight", result["weights"].get(c["key"], 0.0))), 3),
             "in_play": bool(c.get("in_play", True)),
-            "why": str(c.get("why", "")),
+            "why": str(c.get("why", ""))
+            + (
+                "; 各候选相同, 不区分名次 (the same for every candidate)"
+                if c.get("constant")
+                else ""
+            ),
+            "rule": str(c.get("rule", "")),
         }
         for c in result["criteria"]
     ]

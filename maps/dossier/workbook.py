@@ -97,7 +97,12 @@ def _method(result: dict[str, Any], meta: DossierMeta) -> list[list[Cell]]:
         rows.append(["数据 (data)", "合成演示数据 (synthetic demo data)", None, None])
     rows += [[f"数据版本 · {k}", v, None, None] for k, v in result["data_versions"].items()]
     rows += [
-        [f"评分项 · {c['name']}", "计分" if c["in_play"] else "不计分", c["weight"], c["why"]]
+        [
+            f"评分项 · {c['name']}",
+            "计分" if c["in_play"] else "不计分",
+            c["weight"],
+            "; ".join(filter(None, (c["why"], c["rule"]))),
+        ]
         for c in criteria_rows(result)
     ]
     return rows

@@ -70,15 +70,16 @@ WITH candidates AS (
     CROSS JOIN LATERAL (SELECT ST_Distance(c.geom, i.geom) AS d FROM bench_infra i
                         WHERE i.kind = 'interchange' ORDER BY 1 LIMIT 1) ic
     WHERE ic.d <= :max_ic
+), listed AS (
+    SELECT MIN(price_wmu) AS lo, MAX(price_wmu) AS hi FROM bench_parcels
 ), scored AS (
+    -- The engine's fixed scales (docs/matching.md): nothing depends on the other candidates.
     SELECT parcel_id,
-      :w_ic * COALESCE((MAX(d_ic) OVER () - d_ic)
-                       / NULLIF(MAX(d_ic) OVER () - MIN(d_ic) OVER (), 0), 1)
-      + :w_price * COALESCE((MAX(price_wmu) OVER () - price_wmu)
-                            / NULLIF(MAX(price_wmu) OVER () - MIN(price_wmu) OVER (), 0), 1)
-      + :w_area * COALESCE((fit - MIN(fit) OVER ())
-                           / NULLIF(MAX(fit) OVER () - MIN(fit) OVER (), 0), 1) AS score
-    FROM (SELECT *, 1 - ABS(area_mu - :area_lo) / :area_lo AS fit FROM measured) m
+      :w_ic * GREATEST(0, 1 - d_ic / 20000.0)
+      + :w_price * CASE WHEN price_wmu IS NULL THEN 0 WHEN l.hi > l.lo
+                        THEN GREATEST(0, LEAST(1, (l.hi - price_wmu) / (l.hi - l.lo))) ELSE 1 END
+      + :w_area * GREATEST(0, 1 - ABS(area_mu - :area_lo) / :area_lo) AS score
+    FROM measured CROSS JOIN listed l
 )
 SELECT parcel_id FROM scored ORDER BY score DESC, parcel_id LIMIT 10
 """

@@ -114,28 +114,28 @@ def rank_parcels(
     top_n: int = 10,
     metric_epsg: int = 4547,
 ) -> list[str]:
-    """Feasible parcels ranked by a min–max weighted sum of distances, price and area fit,
-    recomputing every nearest join for this request (the naive way)."""
+    """Feasible parcels ranked by a weighted sum of distance, price and area fit on the
+    engine's fixed scales (docs/matching.md), recomputing every nearest join for this
+    request (the naive way)."""
     feasible = feasible_parcels(request, frames, metric_epsg)
     parcels = derive(frames["parcels"], PARCELS).reset_index(drop=True)
     keep = parcels[feasible.to_numpy()].to_crs(metric_epsg)
     infra = frames["infrastructure"].to_crs(metric_epsg)
-    table = pd.DataFrame(index=keep.index)
-    for kind in ("interchange", "rail", "airport"):
-        table[kind] = _nearest_within(keep, infra[infra["kind"] == kind], 1e9)
-    table["price"] = keep["price_wmu"]
+    reference_m = {"interchange": 20_000.0, "rail": 20_000.0, "airport": 50_000.0}
+    scaled = pd.DataFrame(index=keep.index)
+    for kind, reference in reference_m.items():
+        distance = _nearest_within(keep, infra[infra["kind"] == kind], 1e9)
+        scaled[kind] = (1 - distance / reference).clip(0, 1)
+    lo, hi = parcels["price_wmu"].min(), parcels["price_wmu"].max()
+    scaled["price"] = ((hi - keep["price_wmu"]) / (hi - lo)).clip(0, 1) if hi > lo else 1.0
     target = request.area.min_mu if request.area else 1.0
-    table["area_fit"] = 1 - (keep["area_mu"] - target).abs() / target
-    benefit = {"area_fit"}
-    total = pd.Series(0.0, index=table.index)
+    scaled["area_fit"] = (1 - (keep["area_mu"] - target).abs() / target).clip(0, 1)
+    total = pd.Series(0.0, index=scaled.index)
     for column, weight in weights.items():
-        values = table[column]
-        span = values.max() - values.min()
-        norm = (values - values.min() if column in benefit else values.max() - values) / (
-            span if span > 0 else 1.0
-        )
-        total += weight * norm.fillna(0.0)
-    return list(keep.loc[total.sort_values(ascending=False).index[:top_n], "parcel_id"])
+        total += weight * scaled[column].fillna(0.0)
+    # Ties keep the layer's order, as the engine's do.
+    order = sorted(total.index, key=lambda i: (-total[i], i))
+    return list(keep.loc[order[:top_n], "parcel_id"])
 
 
 __all__ = ["feasible_parcels", "rank_parcels"]

@@ -211,6 +211,8 @@ def outcomes(
         detail = "满足 (met)" if c.ok[worst] else c.why(worst)
         if c.ok[worst] and finite:
             detail = f"满足, 余量 {shown(margin, c.unit)} (met with margin)"
+        if c.ok[worst] and c.met is not None:
+            detail = c.met(worst) or detail
         out.append(
             ConstraintOutcome(
                 c.key, c.name, bool(c.ok[worst]), margin if finite else None, c.unit, detail
@@ -237,7 +239,7 @@ def ranked_site(
     """A ranked site for a candidate, with its outcomes and connection plan."""
     s, profile, members = ev.situation, ev.profile, candidate.members
     sites, rows = s.sites, list(members)
-    size = float(sites.column(profile.size_column)[rows].sum())
+    size = float(profile.sizes(s)[rows].sum())
     names = [str(v) for v in sites.column("name")[rows] if v]
     geometries = sites.column("geometry")[rows]
     more = f" 等 {len(members)} 宗 (+{len(members) - 1})" if len(members) > 1 else ""

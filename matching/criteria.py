@@ -18,6 +18,7 @@ import numpy.typing as npt
 from layers.errors import InvalidInput
 from layers.readiness import day_number
 from matching.assembly import Group
+from matching.factories import lease
 from matching.request import ProjectRequest
 from matching.situation import Situation, as_of
 
@@ -128,7 +129,7 @@ def area_fit(request: ProjectRequest, area: FloatArray) -> FloatArray:
 
 def _floor_fit(s: Situation, rows: IntArray) -> FloatArray:
     needs = s.request.factory
-    floor = s.sites.column("floor_m2")[rows]
+    floor = lease(s).leased_m2[rows] if needs else s.sites.column("floor_m2")[rows]
     target = needs.floor.min_m2 if needs else 1.0
     return np.asarray(1.0 - np.abs(floor - target) / target)
 

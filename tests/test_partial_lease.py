@@ -78,6 +78,7 @@ def test_a_larger_divisible_building_is_leased_in_part(zone: Zone) -> None:
     assert check.detail.startswith("可分租 6,000 m² / 10,827 m²")
     assert "partial lease of 6,000 m² of 10,827 m²" in check.detail
     assert check.margin == 0.0  # exactly the minimum: no slack below
+    assert site.criteria["floor_fit"] == 1.0  # the leased part fits exactly
     assert _site(result, "L2").size == 7500.0
     whole = _site(result, "L6")
     assert whole.size == 7000.0 and "可分租" not in _floor(whole).detail

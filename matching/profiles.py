@@ -20,6 +20,7 @@ from layers.schema import Utility
 from layers.vocabulary import FACTORY_STATUS_ZH, PARCEL_STATUS_ZH
 from matching import criteria as c
 from matching import factories, land
+from matching.buildable import buildable
 from matching.constraints import ConstraintRule, budgets, logistics, status
 from matching.criteria import Criterion
 from matching.networks import substation_access
@@ -78,6 +79,7 @@ LAND = SiteProfile(
         status(PARCEL_STATUS_ZH, "available"),
         land.land_use,
         land.area,
+        buildable,
         land.readiness,
         land.power,
         land.networks,

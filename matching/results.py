@@ -58,6 +58,9 @@ class RankedSite:
     rank_range: tuple[int, int]
     connections: tuple[Connection, ...]
     geometry: shapely.Geometry
+    whole: float | None = None
+    """The whole site's size where only part of it is offered (a building leased in
+    part: ``size`` is the part), in ``size_unit``; None otherwise."""
 
 
 @dataclass(frozen=True)
@@ -240,6 +243,7 @@ def ranked_site(
     s, profile, members = ev.situation, ev.profile, candidate.members
     sites, rows = s.sites, list(members)
     size = float(profile.sizes(s)[rows].sum())
+    whole = float(sites.column(profile.size_column)[rows].sum())
     names = [str(v) for v in sites.column("name")[rows] if v]
     geometries = sites.column("geometry")[rows]
     more = f" 等 {len(members)} 宗 (+{len(members) - 1})" if len(members) > 1 else ""
@@ -266,6 +270,7 @@ def ranked_site(
         rank_range=rank_range,
         connections=connection_plan(s, members, ev.links, has_access=profile.has_access),
         geometry=shapely.union_all(geometries) if len(rows) > 1 else geometries[0],
+        whole=whole if whole != size else None,
     )
 
 

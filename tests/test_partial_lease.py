@@ -13,7 +13,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from rich.console import Console
 
+from geo_service.report import print_match
 from matching.engine import match
 from matching.factories import lease
 from matching.profiles import FACTORY
@@ -151,3 +153,14 @@ def test_the_engine_offers_the_same_profile_size(zone: Zone) -> None:
     sizes = FACTORY.sizes(FACTORY.situation(request, zone))
     ids = list(zone.factories.ids)
     assert sizes[ids.index("L1")] == 6000.0 and sizes[ids.index("L4")] == 10_827.0
+
+
+def test_the_result_states_the_part_and_the_whole(zone: Zone) -> None:
+    """The JSON answer, and the CLI table a planner reads, say which part of what."""
+    result = match(_request({"min_m2": 6000, "max_m2": 8000}), zone, top_n=20)
+    sites = {s["ids"][0]: s for s in result.to_dict()["sites"]}
+    assert (sites["L1"]["size"], sites["L1"]["whole"]) == (6000.0, 10_827.0)
+    assert sites["L6"]["whole"] is None
+    console = Console(record=True, width=240)
+    print_match(console, result)
+    assert "可分租, 共 10,827" in console.export_text()

@@ -43,13 +43,16 @@ class Lease:
     """Its smallest lettable unit, NaN unless it may be divided."""
     part_m2: FloatArray
     """The smallest whole number of units ≥ ``min_m2`` (NaN where not divisible)."""
+    divided: BoolArray
+    """Offered in part: divisible and larger than ``max_m2``."""
     partial: BoolArray
-    """Leased in part: larger than ``max_m2``, and ``part_m2`` fits the range."""
+    """Leased in part: offered in part, and ``part_m2`` is at most ``max_m2``."""
 
     @property
     def leased_m2(self) -> FloatArray:
-        """The floor area each building is leased at: the part, or the whole building."""
-        return np.where(self.partial, self.part_m2, self.floor_m2)
+        """The floor area each building is offered at: the part where it is offered in
+        part (too large still where the units are too coarse), else the whole building."""
+        return np.where(self.divided, self.part_m2, self.floor_m2)
 
 
 def lease(s: Situation) -> Lease:
@@ -79,8 +82,8 @@ def lease(s: Situation) -> Lease:
     # A count within a billionth of a whole number is that number: 1.1 / 0.1 is 11, not 12.
     part = np.ceil(wanted.min_m2 / unit - 1e-9) * unit
     hi = wanted.max_m2
-    partial = np.zeros(len(have), dtype=bool) if hi is None else (have > hi) & (part <= hi)
-    return Lease(have, unit, part, partial)
+    divided = np.zeros(len(have), dtype=bool) if hi is None else (have > hi) & ~np.isnan(part)
+    return Lease(have, unit, part, divided, divided & (part <= (hi or 0.0)))
 
 
 def _floor_texts(leased: Lease, lo: float, hi: float | None) -> tuple[Text, Text]:

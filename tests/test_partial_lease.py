@@ -94,6 +94,8 @@ def test_remedies_say_what_it_would_take(zone: Zone) -> None:
         "建筑面积 10,827 m² > 8,000 m², 不可分割出租 (too large, and not divisible)",
         "需与业主协商分割出租 (needs the owner to agree to divide it)",
     )
+    (l3,) = [m for m in result.near_misses if m.ids == ("L3",)]
+    assert l3.failed.margin == -1000.0  # 9,000 m², the fewest units, less the 8,000 m² limit
     why, how = remedy["L3"]
     assert "最小分租单元 4,500 m², 可分租 9,000 m² > 8,000 m²" in why
     assert "放宽面积上限至 9,000 m²" in how
@@ -143,6 +145,8 @@ def test_the_part_is_the_fewest_whole_units_within_the_range(
     if expect_partial:
         assert leased.leased_m2[0] == pytest.approx(part, rel=1e-12)
         assert lo - 1e-6 <= leased.leased_m2[0] <= hi
+    elif floor_m2 > hi:  # offered in part all the same, and too large
+        assert leased.leased_m2[0] == pytest.approx(part, rel=1e-12) and part > hi
     else:
         assert leased.leased_m2[0] == floor_m2
 

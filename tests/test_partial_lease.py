@@ -11,17 +11,22 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pytest
+from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
+from geo_service import auth
 from geo_service.report import print_match
+from layers.demo import generate_zone
+from layers.store.store import Store
 from matching.engine import match
 from matching.factories import lease
 from matching.profiles import FACTORY
 from matching.request import parse_request
 from matching.situation import Situation
 from matching.zone import Zone, build_zone
+from tests.people import TESTER
 
 # (id, floor area m², divisible, smallest lettable unit m²)
 BUILDINGS = [
@@ -36,7 +41,13 @@ BUILDINGS = [
 
 
 @pytest.fixture(scope="module")
-def zone(demo_zone: Callable[..., dict[str, gpd.GeoDataFrame]]) -> Zone:
+def zone() -> dict[str, gpd.GeoDataFrame]:
+    """The demo zone the web test's store holds (``loaded`` reads this fixture)."""
+    return generate_zone(parcels=120)
+
+
+@pytest.fixture(scope="module")
+def leases(demo_zone: Callable[..., dict[str, gpd.GeoDataFrame]]) -> Zone:
     frames = demo_zone(parcels=50)
     factories = frames["factories"].iloc[: len(BUILDINGS)].copy()
     ids, floor, divisible, unit = zip(*BUILDINGS, strict=True)
@@ -71,8 +82,8 @@ def _floor(site: Any) -> Any:
     return check
 
 
-def test_a_larger_divisible_building_is_leased_in_part(zone: Zone) -> None:
-    result = match(_request({"min_m2": 6000, "max_m2": 8000}), zone, top_n=20)
+def test_a_larger_divisible_building_is_leased_in_part(leases: Zone) -> None:
+    result = match(_request({"min_m2": 6000, "max_m2": 8000}), leases, top_n=20)
     site = _site(result, "L1")
     assert site.size == 6000.0  # the part leased, not the building
     check = _floor(site)
@@ -87,8 +98,8 @@ def test_a_larger_divisible_building_is_leased_in_part(zone: Zone) -> None:
     assert result.feasible_ids() == {"L1", "L2", "L6"}
 
 
-def test_remedies_say_what_it_would_take(zone: Zone) -> None:
-    result = match(_request({"min_m2": 6000, "max_m2": 8000}), zone, near_misses=10)
+def test_remedies_say_what_it_would_take(leases: Zone) -> None:
+    result = match(_request({"min_m2": 6000, "max_m2": 8000}), leases, near_misses=10)
     remedy = {m.ids[0]: (m.failed.detail, m.remedy) for m in result.near_misses}
     assert remedy["L4"] == (
         "建筑面积 10,827 m² > 8,000 m², 不可分割出租 (too large, and not divisible)",
@@ -105,16 +116,16 @@ def test_remedies_say_what_it_would_take(zone: Zone) -> None:
     assert remedy["L7"][1] == "需与业主协商分割出租 (needs the owner to agree to divide it)"
 
 
-def test_without_a_maximum_nothing_is_too_large(zone: Zone) -> None:
-    result = match(_request({"min_m2": 6000}), zone, top_n=20)
+def test_without_a_maximum_nothing_is_too_large(leases: Zone) -> None:
+    result = match(_request({"min_m2": 6000}), leases, top_n=20)
     assert result.feasible_ids() == {"L1", "L2", "L3", "L4", "L6", "L7"}
     assert all(s.size == dict((b[0], b[1]) for b in BUILDINGS)[s.ids[0]] for s in result.sites)
 
 
-def test_rent_counts_per_m2_of_the_part(zone: Zone) -> None:
+def test_rent_counts_per_m2_of_the_part(leases: Zone) -> None:
     """The rent limit is per m² a month: a partial lease meets it as the building does."""
     result = match(
-        _request({"min_m2": 6000, "max_m2": 8000}, max_rent_yuan_m2_month=20), zone, top_n=20
+        _request({"min_m2": 6000, "max_m2": 8000}, max_rent_yuan_m2_month=20), leases, top_n=20
     )
     assert _site(result, "L1").criteria["rent"] == 20.0
 
@@ -127,15 +138,15 @@ def test_rent_counts_per_m2_of_the_part(zone: Zone) -> None:
     extra=st.floats(0, 20_000),
 )
 def test_the_part_is_the_fewest_whole_units_within_the_range(
-    zone: Zone, floor_m2: float, unit_m2: float, lo: float, extra: float
+    leases: Zone, floor_m2: float, unit_m2: float, lo: float, extra: float
 ) -> None:
     """Oracle: count units up until they cover the minimum."""
     hi = lo + extra
-    frame = zone.factories.frame.iloc[:1].copy()
+    frame = leases.factories.frame.iloc[:1].copy()
     frame["floor_m2"], frame["divisible"], frame["unit_m2"] = floor_m2, True, unit_m2
-    sites = dataclasses.replace(zone.factories, frame=frame)
+    sites = dataclasses.replace(leases.factories, frame=frame)
     request = _request({"min_m2": lo, "max_m2": hi})
-    leased = lease(Situation(request, zone, sites))
+    leased = lease(Situation(request, leases, sites))
     units = 1
     while units < lo / unit_m2 - 1e-9:
         units += 1
@@ -151,20 +162,41 @@ def test_the_part_is_the_fewest_whole_units_within_the_range(
         assert leased.leased_m2[0] == floor_m2
 
 
-def test_the_engine_offers_the_same_profile_size(zone: Zone) -> None:
+def test_the_engine_offers_the_same_profile_size(leases: Zone) -> None:
     """What a result calls the size is the profile's: the leased part."""
     request = _request({"min_m2": 6000, "max_m2": 8000})
-    sizes = FACTORY.sizes(FACTORY.situation(request, zone))
-    ids = list(zone.factories.ids)
+    sizes = FACTORY.sizes(FACTORY.situation(request, leases))
+    ids = list(leases.factories.ids)
     assert sizes[ids.index("L1")] == 6000.0 and sizes[ids.index("L4")] == 10_827.0
 
 
-def test_the_result_states_the_part_and_the_whole(zone: Zone) -> None:
+def test_the_result_states_the_part_and_the_whole(leases: Zone) -> None:
     """The JSON answer, and the CLI table a planner reads, say which part of what."""
-    result = match(_request({"min_m2": 6000, "max_m2": 8000}), zone, top_n=20)
+    result = match(_request({"min_m2": 6000, "max_m2": 8000}), leases, top_n=20)
     sites = {s["ids"][0]: s for s in result.to_dict()["sites"]}
     assert (sites["L1"]["size"], sites["L1"]["whole"]) == (6000.0, 10_827.0)
     assert sites["L6"]["whole"] is None
     console = Console(record=True, width=240)
     print_match(console, result)
     assert "可分租, 共 10,827" in console.export_text()
+
+
+def test_the_results_page_says_which_part(client: TestClient, loaded: Store) -> None:
+    """A planner asks for 1,800–2,400 m²: demo building F009 (11,316 m², units of
+    2,000 m²) is offered as one unit, and the ranked list says of what."""
+    key = auth.create_key(loaded, name="王芳", role="planner", actor=TESTER)[1]
+    client.post("/login", data={"key": key, "next": "/workspace"}, follow_redirects=False)
+    csrf = client.get("/session").json()["csrf_token"]
+    form = {
+        "csrf_token": csrf,
+        "name": "分租项目",
+        "industry": "装备",
+        "site_kind": "factory",
+        "factory.floor.min_m2": "1800",
+        "factory.floor.max_m2": "2400",
+        "action": "match",
+    }
+    page = client.post("/workspace/project", data=form)
+    ranked = page.text.split('id="ranked"')[1].split("</table>")[0]
+    assert "F009" in ranked and "可分租, 共 11,316 m²" in ranked
+    assert "可分租 2,000 m² / 11,316 m²" in page.text  # the floor check of its details

@@ -84,7 +84,8 @@ def _sites_table(result: MatchResult) -> Table:
                     str(site.rank),
                     f"{ids}\n{site.name}",
                     site.park_id,
-                    f"{site.size:,.0f} {site.size_unit}",
+                    f"{site.size:,.0f} {site.size_unit}"
+                    + (f"\n可分租, 共 {site.whole:,.0f}" if site.whole else ""),
                     f"{site.score:.3f}\n{site.rank_range[0]}–{site.rank_range[1]}",
                     "\n".join(f"{names[k]} {v:.3f}" for k, v in best),
                     _plan(site),

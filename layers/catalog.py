@@ -199,6 +199,9 @@ PARCELS = LayerSpec(
         FieldSpec("env_std", "str", "环境标准", "emission standard"),
         *_indicator_fields(),
         FieldSpec(
+            "setback_m", "float", "建筑退线", "building setback from the boundary", "m", minimum=0
+        ),
+        FieldSpec(
             "power_kva",
             "float",
             "红线外可接电力容量",
@@ -250,6 +253,8 @@ FACTORIES = LayerSpec(
         FieldSpec("owner", "str", "产权单位", "owner", required=True),
         FieldSpec("owner_tel", "str", "产权单位联系人", "owner's contact", audience=INTERNAL),
         FieldSpec("floor_m2", "float", "建筑面积", "floor area", "m²", required=True, minimum=0),
+        FieldSpec("divisible", "bool", "可分割出租", "divisible: may be leased in part"),
+        FieldSpec("unit_m2", "float", "最小分租单元", "smallest lettable unit", "m²", minimum=0),
         FieldSpec("floors", "int", "层数", "floors", minimum=1),
         FieldSpec("height_m", "float", "净高", "clear height", "m", minimum=0),
         FieldSpec("load_kn", "float", "楼面荷载", "floor load", "kN/m²", minimum=0),

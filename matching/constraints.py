@@ -46,6 +46,9 @@ class Constraint:
     """Per site, whether a site failing only this constraint is a near miss a planner
     could act on (None: every site). Not so for a site that is not on offer, or a parcel
     far too small."""
+    met: Text | None = None
+    """What a passing site *i* shows instead of its margin, where that says more (a
+    building leased in part); an empty text keeps the margin."""
 
 
 ConstraintRule = Callable[[Situation], list["Constraint"]]
@@ -62,6 +65,7 @@ def constraint(
     *,
     area_dependent: bool = False,
     actionable: BoolArray | None = None,
+    met: Text | None = None,
 ) -> Constraint:
     """A :class:`Constraint` from array-likes; ``texts`` are its ``why`` and ``remedy``."""
     why, remedy = texts
@@ -75,6 +79,7 @@ def constraint(
         remedy,
         area_dependent=area_dependent,
         actionable=actionable,
+        met=met,
     )
 
 

@@ -18,6 +18,7 @@ import numpy.typing as npt
 
 from layers.readiness import day_number
 from matching.assembly import Group
+from matching.factories import lease
 from matching.scales import (
     Scale,
     falling,
@@ -115,6 +116,14 @@ def _substation(s: Situation, rows: IntArray) -> FloatArray:
         return np.full(len(rows), np.nan)
     d = s.access.dist_m[rows]
     return np.where(np.isfinite(d), d, np.nan)
+
+
+def _floor(s: Situation, rows: IntArray) -> FloatArray:
+    """The floor area a factory project would take: the leased part of a building that
+    is let in part (:func:`matching.factories.lease`), else the whole floor."""
+    if s.request.factory is None:
+        return np.asarray(s.sites.column("floor_m2")[rows], dtype=float)
+    return np.asarray(lease(s).leased_m2[rows], dtype=float)
 
 
 def _availability(s: Situation, rows: IntArray) -> FloatArray:
@@ -258,7 +267,7 @@ FLOOR_FIT = Criterion(
     "m²",
     True,
     0.25,
-    _column("floor_m2"),
+    _floor,
     area_weighted,
     fit(_floor_asked, "m²"),
 )

@@ -22,6 +22,7 @@ import numpy.typing as npt
 
 from matching import results
 from matching.assembly import Group, assemble
+from matching.buildable import group_allows
 from matching.connections import links
 from matching.criteria import Criterion, criteria_matrix, group_rows, scaled
 from matching.land import group_meets_indicators
@@ -176,7 +177,11 @@ def _groups(ev: Evaluation, table: _Table) -> list[Group]:
         for g in found
         if len(g.members) > 1  # a lone parcel is ranked as itself
     ]
-    groups = [g for g in groups if group_meets_indicators(request, sites, g)]
+    groups = [
+        g
+        for g in groups
+        if group_meets_indicators(request, sites, g) and group_allows(request, sites, g)
+    ]
     if groups:
         table.fill(np.unique(np.concatenate([np.array(g.members) for g in groups])))
     return groups

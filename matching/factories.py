@@ -3,10 +3,22 @@ building's limits, fire class, rent, the date it is free, and its connections.""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
-from matching.constraints import Constraint, FloatArray, Text, constraint, fixed, fmt, unmeasured
+from layers.units import shown
+from matching.constraints import (
+    BoolArray,
+    Constraint,
+    FloatArray,
+    Text,
+    constraint,
+    fixed,
+    fmt,
+    unmeasured,
+)
 from matching.request import FIRE_CLASSES, FactoryNeeds
 from matching.situation import Situation
 
@@ -17,12 +29,118 @@ def _needs(s: Situation) -> FactoryNeeds:
     return s.request.factory
 
 
-def floor(s: Situation) -> list[Constraint]:
-    """The building's floor area is within the range asked for."""
+@dataclass(frozen=True)
+class Lease:
+    """Per building, what a request's floor range makes of it (arrays over the sites).
+
+    A building larger than ``max_m2`` that may be divided (``divisible`` with a
+    ``unit_m2``) is offered in part: the smallest whole number of lettable units that is
+    at least ``min_m2``; it is a partial lease when that part is at most ``max_m2``."""
+
+    floor_m2: FloatArray
+    """The whole building's floor area."""
+    unit_m2: FloatArray
+    """Its smallest lettable unit, NaN unless it may be divided."""
+    part_m2: FloatArray
+    """The smallest whole number of units ≥ ``min_m2`` (NaN where not divisible)."""
+    divided: BoolArray
+    """Offered in part: divisible and larger than ``max_m2``."""
+    partial: BoolArray
+    """Leased in part: offered in part, and ``part_m2`` is at most ``max_m2``."""
+
+    @property
+    def leased_m2(self) -> FloatArray:
+        """The floor area each building is offered at: the part where it is offered in
+        part (too large still where the units are too coarse), else the whole building."""
+        return np.where(self.divided, self.part_m2, self.floor_m2)
+
+
+def lease(s: Situation) -> Lease:
+    """What the request's floor range makes of each building (see :class:`Lease`).
+
+    Examples
+    --------
+    >>> from layers.demo import generate_zone
+    >>> from matching.request import parse_request
+    >>> from matching.profiles import FACTORY
+    >>> from matching.zone import build_zone
+    >>> zone = build_zone(generate_zone(parcels=120))
+    >>> request = parse_request({"name": "x", "industry": "x", "site_kind": "factory",
+    ...                          "factory": {"floor": {"min_m2": 1800, "max_m2": 2400}}})
+    >>> leased = lease(FACTORY.situation(request, zone))
+    >>> list(zone.factories.ids[leased.partial]), leased.unit_m2[leased.partial].tolist()
+    (['F009', 'F012', 'F013', 'F014'], [2000.0, 1000.0, 2000.0, 1000.0])
+    >>> leased.leased_m2[leased.partial].tolist()  # one unit of 2,000 m², or two of 1,000
+    [2000.0, 2000.0, 2000.0, 2000.0]
+    """
     wanted = _needs(s).floor
-    have = s.sites.frame["floor_m2"].to_numpy(dtype=float)
+    frame = s.sites.frame
+    have = frame["floor_m2"].to_numpy(dtype=float)
+    divisible = frame["divisible"].fillna(False).to_numpy(dtype=bool)
+    unit = np.where(divisible, frame["unit_m2"].to_numpy(dtype=float), np.nan)
+    unit = np.where(unit > 0, unit, np.nan)
+    # A count within a billionth of a whole number is that number: 1.1 / 0.1 is 11, not 12.
+    part = np.ceil(wanted.min_m2 / unit - 1e-9) * unit
+    hi = wanted.max_m2
+    divided = np.zeros(len(have), dtype=bool) if hi is None else (have > hi) & ~np.isnan(part)
+    return Lease(have, unit, part, divided, divided & (part <= (hi or 0.0)))
+
+
+def _floor_texts(leased: Lease, lo: float, hi: float | None) -> tuple[Text, Text]:
+    have, unit, part = leased.floor_m2, leased.unit_m2, leased.part_m2
+
+    def why(i: int) -> str:
+        if have[i] < lo:
+            gap = shown(lo - have[i], "m²")
+            return (
+                f"建筑面积 {shown(have[i], 'm²')} < 需 {shown(lo, 'm²')} "
+                f"(floor area short by {gap})"
+            )
+        limit = shown(hi, "m²")
+        if np.isnan(unit[i]):
+            return (
+                f"建筑面积 {shown(have[i], 'm²')} > {limit}, 不可分割出租 "
+                "(too large, and not divisible)"
+            )
+        return (
+            f"最小分租单元 {shown(unit[i], 'm²')}, 可分租 {shown(part[i], 'm²')} > {limit} "
+            f"(the smallest lettable part, {shown(part[i], 'm²')}, is above {limit})"
+        )
+
+    def remedy(i: int) -> str:
+        if have[i] < lo:
+            gap = shown(lo - have[i], "m²")
+            return f"需另寻厂房, 尚缺 {gap} (needs another building: {gap} short)"
+        if np.isnan(unit[i]):
+            return "需与业主协商分割出租 (needs the owner to agree to divide it)"
+        return (
+            f"需与业主协商缩小分租单元, 或放宽面积上限至 {shown(part[i], 'm²')} "
+            "(needs a smaller lettable unit, or a higher floor-area limit)"
+        )
+
+    return why, remedy
+
+
+def floor(s: Situation) -> list[Constraint]:
+    """The building's floor area is within the range asked for, or a part of it is: a
+    partial lease (see :class:`Lease`); rent and floor-area fit then count that part."""
+    wanted = _needs(s).floor
+    leased = lease(s)
+    size = leased.leased_m2
     lo, hi = wanted.min_m2, wanted.max_m2
-    margin = np.minimum(have - lo, (hi - have) if hi is not None else np.inf)
+    margin = np.minimum(size - lo, (hi - size) if hi is not None else np.inf)
+    have, part = leased.floor_m2, leased.part_m2
+
+    def met(i: int) -> str:
+        if not leased.partial[i]:
+            return ""
+        units, unit = round(part[i] / leased.unit_m2[i]), shown(leased.unit_m2[i], "m²")
+        whole, leased_part = shown(have[i], "m²"), shown(part[i], "m²")
+        return (
+            f"可分租 {leased_part} / {whole}, 按 {units} × {unit} 单元 "
+            f"(partial lease of {leased_part} of {whole}, in {units} × {unit} units)"
+        )
+
     return [
         constraint(
             "floor",
@@ -30,13 +148,8 @@ def floor(s: Situation) -> list[Constraint]:
             margin >= 0,
             margin,
             "m²",
-            (
-                lambda i: (
-                    f"建筑面积 {fmt(have[i])} m² 不在 {fmt(lo)}–{fmt(hi) if hi else '∞'} m² 内 "
-                    "(floor area out of range)"
-                ),
-                fixed("需另寻厂房或拼合相邻厂房 (needs another building)"),
-            ),
+            _floor_texts(leased, lo, hi),
+            met=met,
         )
     ]
 

@@ -12,11 +12,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
+import numpy.typing as npt
+
 from layers.catalog import POWER, UTILITIES
 from layers.schema import Utility
 from layers.vocabulary import FACTORY_STATUS_ZH, PARCEL_STATUS_ZH
 from matching import criteria as c
 from matching import factories, land
+from matching.buildable import buildable
 from matching.constraints import ConstraintRule, budgets, logistics, status
 from matching.criteria import Criterion
 from matching.networks import substation_access
@@ -24,6 +28,7 @@ from matching.request import ProjectRequest, SiteKind
 from matching.situation import Situation
 from matching.zone import Sites, Zone
 
+FloatArray = npt.NDArray[np.float64]
 CandidateKind = Literal["parcel", "group", "factory"]
 """What a ranked site is: one parcel, an assembled group of parcels, or one factory."""
 
@@ -49,6 +54,15 @@ class SiteProfile:
     """Whether neighbouring sites may be offered together when single ones are too small."""
     has_access: bool
     """Whether every site already has its road access (an existing building)."""
+    offered: Callable[[Situation], FloatArray] | None = None
+    """The size each site is offered at, where not all of ``size_column`` (a building
+    leased in part)."""
+
+    def sizes(self, s: Situation) -> FloatArray:
+        """The size of each site as a result states it, in ``size_unit``."""
+        if self.offered is not None:
+            return self.offered(s)
+        return np.asarray(s.sites.column(self.size_column), dtype=float)
 
     def situation(self, request: ProjectRequest, zone: Zone) -> Situation:
         """The request against this kind's sites of ``zone``."""
@@ -65,6 +79,7 @@ LAND = SiteProfile(
         status(PARCEL_STATUS_ZH, "available"),
         land.land_use,
         land.area,
+        buildable,
         land.readiness,
         land.power,
         land.networks,
@@ -111,5 +126,6 @@ FACTORY = SiteProfile(
     uses_substations=False,
     can_assemble=False,
     has_access=True,
+    offered=lambda s: factories.lease(s).leased_m2,
 )
 PROFILES: dict[SiteKind, SiteProfile] = {p.kind: p for p in (LAND, FACTORY)}

@@ -64,6 +64,20 @@ class AreaRange(_Model):
     prefer: Literal["fit", "large"] = Field(
         default="fit", description="fit: closest to min_mu scores best; large: largest best"
     )
+    footprint_m2: float | None = Field(
+        default=None,
+        gt=0,
+        description="building footprint the project needs, m² (checked against the "
+        "parcel's density cap)",
+        json_schema_extra=_unit("m²"),
+    )
+    min_width_m: float | None = Field(
+        default=None,
+        gt=0,
+        description="narrowest side the plant needs, m (checked against the parcel's "
+        "width less setbacks)",
+        json_schema_extra=_unit("m"),
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> AreaRange:

@@ -62,6 +62,9 @@ class RankedSite:
     rank_range: tuple[int, int]
     connections: tuple[Connection, ...]
     geometry: shapely.Geometry
+    whole: float | None = None
+    """The whole site's size where only part of it is offered (a building leased in
+    part: ``size`` is the part), in ``size_unit``; None otherwise."""
 
 
 @dataclass(frozen=True)
@@ -238,6 +241,8 @@ def outcomes(
         detail = "满足 (met)" if c.ok[worst] else c.why(worst)
         if c.ok[worst] and finite:
             detail = f"满足, 余量 {shown(margin, c.unit)} (met with margin)"
+        if c.ok[worst] and c.met is not None:
+            detail = c.met(worst) or detail
         out.append(
             ConstraintOutcome(
                 c.key, c.name, bool(c.ok[worst]), margin if finite else None, c.unit, detail
@@ -264,7 +269,8 @@ def ranked_site(
     """A ranked site for a candidate, with its outcomes and connection plan."""
     s, profile, members = ev.situation, ev.profile, candidate.members
     sites, rows = s.sites, list(members)
-    size = float(sites.column(profile.size_column)[rows].sum())
+    size = float(profile.sizes(s)[rows].sum())
+    whole = float(sites.column(profile.size_column)[rows].sum())
     names = [str(v) for v in sites.column("name")[rows] if v]
     geometries = sites.column("geometry")[rows]
     more = f" 等 {len(members)} 宗 (+{len(members) - 1})" if len(members) > 1 else ""
@@ -296,6 +302,7 @@ def ranked_site(
         rank_range=rank_range,
         connections=connection_plan(s, members, ev.links, has_access=profile.has_access),
         geometry=shapely.union_all(geometries) if len(rows) > 1 else geometries[0],
+        whole=whole if whole != size else None,
     )
 
 

@@ -69,6 +69,14 @@ _LABELS: dict[str, tuple[str, str | None]] = {
     "area.min_mu": (N_("Smallest site"), N_("1 亩 = 666.67 m².")),
     "area.max_mu": (N_("Largest site"), N_("Leave empty for no upper limit.")),
     "area.prefer": (N_("Prefer"), None),
+    "area.footprint_m2": (
+        N_("Building footprint needed"),
+        N_("Checked against each parcel's building density cap (建筑密度上限)."),
+    ),
+    "area.min_width_m": (
+        N_("Narrowest side the plant needs"),
+        N_("Checked against each parcel's width less its setbacks (建筑退线)."),
+    ),
     "pollution_class": (
         N_("Pollution class"),
         N_("Industrial land class the project needs: 1 cleanest, 3 dirtiest."),
@@ -143,8 +151,8 @@ _GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     (
         "land",
         N_("Land"),
-        ("area.min_mu", "area.max_mu", "area.prefer", "pollution_class", "land_use",
-         "assemble", "assembly_gap_m"),
+        ("area.min_mu", "area.max_mu", "area.prefer", "area.footprint_m2", "area.min_width_m",
+         "pollution_class", "land_use", "assemble", "assembly_gap_m"),
     ),
     (
         "factory",

@@ -80,13 +80,16 @@ def generate_zone(*, seed: int = 20260101, parcels: int = 300) -> dict[str, gpd.
     inside = (rects[:, 0] <= col) & (col < rects[:, 2]) & (rects[:, 1] <= row) & (row < rects[:, 3])
     park_of_block = np.argmax(inside, axis=1)
     parks, park_names = land.parks(rng, grid, rects)
+    plots = land.expansion_area(land.parcels(rng, grid, parcels, park_of_block, park_names))
+    buildings = built.factories(rng, grid, 25 + parcels // 2_000, park_of_block)
+    infrastructure = built.infrastructure(rng, grid, parcels)
+    # Drawn last, so that adding these fields left every earlier value of a seed as it was.
+    plots, buildings = land.planning_limits(rng, plots), built.leases(rng, buildings)
     frames = {
         PARKS.name: _storage(parks),
-        PARCELS.name: _storage(
-            land.expansion_area(land.parcels(rng, grid, parcels, park_of_block, park_names))
-        ),
-        FACTORIES.name: _storage(built.factories(rng, grid, 25 + parcels // 2_000, park_of_block)),
-        INFRASTRUCTURE.name: built.infrastructure(rng, grid, parcels),
+        PARCELS.name: _storage(plots),
+        FACTORIES.name: _storage(buildings),
+        INFRASTRUCTURE.name: infrastructure,
         ROADS.name: _storage(built.roads(grid)),
     }
     return {name: conform(frames[name], spec, source="demo") for name, spec in LAYERS.items()}

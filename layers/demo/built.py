@@ -101,6 +101,18 @@ def factories(rng: np.random.Generator, grid: Grid, n: int, park_of_block: IntAr
     }
 
 
+def leases(rng: np.random.Generator, cols: Columns) -> Columns:
+    """Which buildings may be leased in part, and their smallest lettable unit: most
+    standard factories (标准化厂房) in units of 500–2,000 m², few old state-owned plants.
+    A building of less than two units is not divisible."""
+    n = len(cols["factory_id"])
+    std = np.asarray(cols["owner"], dtype=object) == STANDARD_OWNER
+    unit = np.where(std, rng.choice([500.0, 1000.0, 1500.0, 2000.0], n), 2000.0)
+    floor_m2 = np.asarray(cols["floor_m2"], dtype=float)
+    divisible = (rng.random(n) < np.where(std, 0.85, 0.15)) & (floor_m2 >= 2 * unit)
+    return {**cols, "divisible": divisible, "unit_m2": np.where(divisible, unit, np.nan)}
+
+
 def roads(grid: Grid) -> Columns:
     """One centre line per grid line; trunk and main roads carry proper names."""
     xs, ys = grid.xs, grid.ys

@@ -215,6 +215,16 @@ def parcels(
     }
 
 
+def planning_limits(rng: np.random.Generator, cols: Columns) -> Columns:
+    """The planning limits net buildable area reads: a building density cap (建筑密度上限)
+    where the parcel has control indicators, and a setback (建筑退线) on most parcels."""
+    n = len(cols["parcel_id"])
+    unset = np.isnan(np.asarray(cols["dens_lo"], dtype=float))
+    cap = np.where(unset, np.nan, rng.choice([50.0, 55.0, 60.0], n))
+    setback = draw_from(rng, n, {5.0: 0.4, 8.0: 0.3, 10.0: 0.1, np.nan: 0.2})
+    return {**cols, "dens_hi": cap, "setback_m": setback.astype(float)}
+
+
 EXPANSION_PARK = "P02"  # equipment manufacturing: heavy industry needs the room
 EXPANSION_MU = 3000.0
 

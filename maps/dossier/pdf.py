@@ -80,7 +80,12 @@ def _site(site: dict[str, Any], result: dict[str, Any], *, inset: str) -> dict[s
     return {
         **site,
         "ids_text": ids_text(site["ids"]),
-        "size_shown": shown(site["size"], site["size_unit"], with_unit=False),
+        "size_shown": shown(site["size"], site["size_unit"], with_unit=False)
+        + (
+            f" / {shown(site['whole'], site['size_unit'], with_unit=False)}"
+            if site.get("whole")
+            else ""
+        ),
         "score_shown": shown(site["score"], ""),
         "readiness": None if readiness is None else f"{readiness:.0%} 的条件已完成",
         "upgrades": "、".join(upgrades),

@@ -163,20 +163,33 @@ def _road(s: Situation, members: tuple[int, ...], *, has_access: bool) -> Connec
 
 
 def _highway(s: Situation, members: tuple[int, ...]) -> Connection | None:
+    """The nearest interchange, by road or in a straight line as the request measures."""
     rows = np.array(members)
-    interchange = s.sites.distances.nearest_node["interchange"][rows]
-    gap = s.sites.distances.nearest_m["interchange"][rows]
-    k = int(np.argmin(gap))
-    if interchange[k] < 0:
+    how = s.request.logistics.distance
+    metres, nearest = s.sites.distances.to("interchange", how)
+    k = int(np.argmin(metres[rows]))
+    interchange, row = nearest[rows[k]], int(rows[k])
+    if interchange < 0:
         return None
     infra = s.zone.infrastructure
+    km = metres[row] / 1000.0
+    if how == "straight":
+        note = f"最近高速出入口, 直线距离 {km:.1f} km (nearest interchange, straight line)"
+    else:
+        road = s.sites.distances.road["interchange"]
+        estimated = "估算" if road.estimated[row] else ""
+        note = (
+            f"最近高速出入口, {estimated}道路距离 {km:.1f} km, 约 {road.minutes[row]:.0f} 分钟 "
+            f"(nearest interchange: {km:.1f} km by road{', estimated' if estimated else ''}, "
+            f"about {road.minutes[row]:.0f} min)"
+        )
     return Connection(
         "highway",
-        str(infra["name"].iloc[interchange[k]]),
-        str(infra["infra_id"].iloc[interchange[k]]),
-        float(gap[k]),
+        str(infra["name"].iloc[interchange]),
+        str(infra["infra_id"].iloc[interchange]),
+        float(metres[row]),
         None,
         "m",
         False,
-        "最近高速出入口 (nearest interchange)",
+        note,
     )

@@ -5,7 +5,7 @@ request, which then does array work only. Distances are exact (polygon to point,
 metres) in the zone's Gauss-Krüger CRS:
 
 - to the nearest highway interchange, rail freight station, airport and logistics park,
-  for every site;
+  for every site, in a straight line and along the road network (:mod:`matching.roadnet`);
 - to every substation, water, gas, heat and sewage node within :data:`REACH_M`, as
   (site, node, distance) pairs sorted by site then distance, so that a request can pick
   the nearest node that also has the voltage and spare capacity it needs.
@@ -18,9 +18,9 @@ have bounding boxes so long that a nearest-neighbour search over them is ~100× 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import geopandas as gpd
 import numpy as np
@@ -41,6 +41,7 @@ from layers.catalog import (
 from layers.crs import metric_epsg_for
 from layers.frames import derive
 from layers.readiness import condition_days
+from matching.roadnet import RoadDistance, RoadNetwork
 
 REACH_M = 10_000.0
 """How far a site looks for utility nodes; requests may ask for less, never more."""
@@ -99,6 +100,16 @@ class Distances:
     nearest_node: dict[str, IntArray]
     """Index into ``Zone.infrastructure``, -1 if none."""
     pairs: dict[str, Pairs]
+    road: dict[str, RoadDistance] = field(default_factory=dict)
+    """Per kind in :data:`NEAREST_KINDS`: along the road network (``target`` indexes
+    ``Zone.infrastructure``)."""
+
+    def to(self, kind: str, how: Literal["road", "straight"]) -> tuple[FloatArray, IntArray]:
+        """Metres to the nearest ``kind`` (inf if none) and which one, by road or in a
+        straight line."""
+        if how == "road":
+            return self.road[kind].dist_m, self.road[kind].target
+        return self.nearest_m[kind], self.nearest_node[kind]
 
 
 @dataclass(frozen=True)
@@ -205,6 +216,7 @@ class Zone:
     metric_epsg: int
     road_segments: shapely.STRtree
     road_of_segment: IntArray
+    network: RoadNetwork
     versions: Mapping[str, int] = field(default_factory=dict)
 
     def nearest_road(self, geometries: npt.NDArray[np.object_]) -> tuple[IntArray, FloatArray]:
@@ -241,13 +253,26 @@ def build_zone(
     lon = float(np.median(shapely.get_x(shapely.centroid(reference.geometry.values))))
     epsg = metric_epsg_for(lon if np.isfinite(lon) else 114.0)
     infra_metric = infrastructure.to_crs(epsg).geometry.to_numpy()
-    segments, road_of_segment = _segments(roads.to_crs(epsg).geometry.to_numpy())
+    road_lines = roads.to_crs(epsg).geometry.to_numpy()
+    segments, road_of_segment = _segments(road_lines)
+    network = RoadNetwork.build(road_lines, roads["grade"].to_numpy(dtype=object))
+    kinds = infrastructure["kind"].to_numpy()
+    targets = {kind: np.flatnonzero(kinds == kind) for kind in NEAREST_KINDS}
+    reach = {kind: network.reach(infra_metric[found]) for kind, found in targets.items()}
     park_ids = {pid: i for i, pid in enumerate(parks[PARKS.id_field])}
 
     def sites(layer: str, frame: gpd.GeoDataFrame, *, readiness: bool) -> Sites:
         metric = frame.to_crs(epsg).geometry.to_numpy()
         park = np.array([park_ids.get(p, -1) for p in frame["park_id"]], dtype=np.int64)
-        distances = _distances(metric, infrastructure["kind"].to_numpy(), infra_metric)
+        distances = _distances(metric, kinds, infra_metric)
+        access = network.access(metric)
+        road = {
+            kind: network.distances(
+                access, reach[kind], (distances.nearest_m[kind], distances.nearest_node[kind]), ids
+            )
+            for kind, ids in targets.items()
+        }
+        distances = replace(distances, road=road)
         budgets = _budgets(frame, park, parks)
         if not readiness:  # only land is made ready (净地); a building is there
             return Sites(layer, frame, metric, park, distances, budgets)
@@ -263,6 +288,7 @@ def build_zone(
         metric_epsg=epsg,
         road_segments=shapely.STRtree(segments),
         road_of_segment=road_of_segment,
+        network=network,
         versions=dict(versions or {}),
     )
 

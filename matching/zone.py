@@ -11,7 +11,7 @@ metres) in the zone's Gauss-Krüger CRS:
   the nearest node that also has the voltage and spare capacity it needs.
 
 The distance to the nearest road decides nothing, so it is computed per request for the
-few sites shown (:meth:`Zone.nearest_road`) on a tree of road segments: whole roads
+few sites shown (:meth:`Zone.nearest_road`) on the road network's tree of segments: whole roads
 have bounding boxes so long that a nearest-neighbour search over them is ~100× slower.
 """
 
@@ -214,8 +214,6 @@ class Zone:
     infrastructure: gpd.GeoDataFrame
     roads: gpd.GeoDataFrame
     metric_epsg: int
-    road_segments: shapely.STRtree
-    road_of_segment: IntArray
     network: RoadNetwork
     versions: Mapping[str, int] = field(default_factory=dict)
 
@@ -223,11 +221,11 @@ class Zone:
         """Index into ``roads`` and metres to the road nearest each metric geometry."""
         road = np.full(len(geometries), -1, dtype=np.int64)
         dist = np.full(len(geometries), np.inf)
-        if len(self.road_of_segment) and len(geometries):
-            (site, segment), found = self.road_segments.query_nearest(
+        if len(self.network.road) and len(geometries):
+            (site, segment), found = self.network.segments.query_nearest(
                 geometries, return_distance=True, all_matches=False
             )
-            road[site] = self.road_of_segment[segment]
+            road[site] = self.network.road[segment]
             dist[site] = found
         return road, dist
 
@@ -254,7 +252,6 @@ def build_zone(
     epsg = metric_epsg_for(lon if np.isfinite(lon) else 114.0)
     infra_metric = infrastructure.to_crs(epsg).geometry.to_numpy()
     road_lines = roads.to_crs(epsg).geometry.to_numpy()
-    segments, road_of_segment = _segments(road_lines)
     network = RoadNetwork.build(road_lines, roads["grade"].to_numpy(dtype=object))
     kinds = infrastructure["kind"].to_numpy()
     targets = {kind: np.flatnonzero(kinds == kind) for kind in NEAREST_KINDS}
@@ -286,8 +283,6 @@ def build_zone(
         infrastructure=infrastructure,
         roads=roads,
         metric_epsg=epsg,
-        road_segments=shapely.STRtree(segments),
-        road_of_segment=road_of_segment,
         network=network,
         versions=dict(versions or {}),
     )
@@ -305,14 +300,6 @@ def _budgets(
         has_own = ~np.isnan(own)
         out[budget.key] = (np.where(has_own, own, from_park), has_own)
     return out
-
-
-def _segments(lines: npt.NDArray[np.object_]) -> tuple[npt.NDArray[np.object_], IntArray]:
-    """Every two-point segment of the lines, and the line each came from."""
-    coords, owner = shapely.get_coordinates(lines, return_index=True)
-    same = owner[1:] == owner[:-1]
-    segments = shapely.linestrings(np.stack([coords[:-1][same], coords[1:][same]], axis=1))
-    return np.asarray(segments), owner[:-1][same].astype(np.int64)
 
 
 def _positional(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

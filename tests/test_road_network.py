@@ -220,3 +220,15 @@ def test_the_connection_plan_gives_the_interchange_by_road_and_in_minutes(zone: 
         highway = next(c for c in site.connections if c.utility == "highway")
         assert "道路距离" in highway.note and "分钟" in highway.note
         assert highway.distance_m == site.criteria["interchange"]
+        assert {c.utility for c in site.connections}.isdisjoint({"rail", "airport"})
+
+
+def test_rail_and_airport_join_the_plan_when_asked_for(zone: Zone) -> None:
+    logistics = {"rail_required": True, "max_rail_km": 30, "max_airport_km": 60}
+    for distance, says in (("road", "道路距离"), ("straight", "直线距离")):
+        request = parse_request({**REQUEST, "logistics": {**logistics, "distance": distance}})
+        site = match(request, zone, top_n=1).sites[0]
+        plan = {c.utility: c for c in site.connections}
+        for utility, key in (("highway", "interchange"), ("rail", "rail"), ("airport", "airport")):
+            assert says in plan[utility].note
+            assert plan[utility].distance_m == site.criteria[key]

@@ -1,5 +1,6 @@
-"""Matching benchmark: distance precompute and one ranking request on a large zone, with the
-same ranking done naively (geopandas joins per request) and as one PostGIS query.
+"""Matching benchmark: distance precompute, the road network and one ranking request on a
+large zone, with the same ranking done naively (geopandas joins per request) and as one
+PostGIS query (all three on straight-line distances, as the naive and SQL ones measure).
 
 Run on demand (not part of the test suite):
 

@@ -1,5 +1,6 @@
-"""Matching benchmark: distance precompute and one ranking request on a large zone, with the
-same ranking done naively (geopandas joins per request) and as one PostGIS query.
+"""Matching benchmark: distance precompute, the road network and one ranking request on a
+large zone, with the same ranking done naively (geopandas joins per request) and as one
+PostGIS query (all three on straight-line distances, as the naive and SQL ones measure).
 
 Run on demand (not part of the test suite):
 
@@ -19,6 +20,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import sqlalchemy as sa
 
 from benchmarks.naive import rank_parcels
@@ -27,7 +29,8 @@ from layers.demo import generate_zone
 from layers.frames import derive
 from matching.engine import match
 from matching.request import parse_request
-from matching.zone import build_zone
+from matching.roadnet import RoadNetwork
+from matching.zone import NEAREST_KINDS, Zone, build_zone
 
 WEIGHTS = {"interchange": 0.4, "price": 0.3, "area_fit": 0.3}
 REQUEST: dict[str, Any] = {
@@ -38,7 +41,9 @@ REQUEST: dict[str, Any] = {
     "power_mw": 9,
     "min_voltage_kv": 35,
     "energy_tce": 2000,
-    "logistics": {"max_interchange_km": 12},
+    # Straight-line, as the naive pipeline and the SQL query measure (road distance is the
+    # engine's default; its build is timed on its own below).
+    "logistics": {"max_interchange_km": 12, "distance": "straight"},
     "weights": {
         k: WEIGHTS.get(k, 0.0)
         for k in (
@@ -158,6 +163,36 @@ def postgis(
     return query, cleanup
 
 
+def road_network(zone: Zone) -> RoadNetwork:
+    """What build_zone adds for road distances: the graph, one shortest-path run per kind
+    (distance and time), every parcel's access point and its distances."""
+    lines = zone.roads.to_crs(zone.metric_epsg).geometry.to_numpy()
+    network = RoadNetwork.build(lines, zone.roads["grade"].to_numpy(dtype=object))
+    kinds = zone.infrastructure["kind"].to_numpy()
+    nodes = zone.infrastructure.to_crs(zone.metric_epsg).geometry.to_numpy()
+    access = network.access(zone.parcels.metric)
+    straight = zone.parcels.distances
+    for kind in NEAREST_KINDS:
+        ids = np.flatnonzero(kinds == kind)
+        reach = network.reach(nodes[ids])
+        network.distances(
+            access, reach, (straight.nearest_m[kind], straight.nearest_node[kind]), ids
+        )
+    return network
+
+
+def graph_bytes(network: RoadNetwork) -> int:
+    """The network's arrays (the segments' geometries and tree not counted)."""
+    return sum(a.nbytes for a in (network.tail, network.head, network.length_m, network.speed_ms))
+
+
+def rss_mib() -> float:
+    """This process's resident memory (Linux), MiB."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        kib = next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
+    return kib / 1024
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--parcels", type=int, default=100_000)
@@ -178,10 +213,15 @@ def main() -> None:
     kinds = zone.infrastructure["kind"].to_numpy()
     nodes = zone.infrastructure.to_crs(zone.metric_epsg).geometry.to_numpy()
     precompute_s, _ = timed(lambda: _distances(zone.parcels.metric, kinds, nodes), 3)
+    before = rss_mib()
+    network_s, network = timed(lambda: road_network(zone), 3)
+    network_mib = rss_mib() - before  # the last network built, still held, and its garbage
     request = parse_request(REQUEST)
     match(request, zone)  # warm-up
     engine_s, result = timed(lambda: match(request, zone), args.repeat)
     engine_top = [s.ids[0] for s in result.sites]
+    by_road = parse_request({**REQUEST, "logistics": {"max_interchange_km": 12}})
+    road_s, _ = timed(lambda: match(by_road, zone), args.repeat)
     naive_s, naive_top = timed(
         lambda: rank_parcels(request, frames, WEIGHTS, 10, zone.metric_epsg), 3
     )
@@ -203,6 +243,13 @@ def main() -> None:
     print(f"feasible parcels: {result.n_feasible:,}; the three agree on the top 10")
     print(f"{'zone build (areas, readiness, distances)':<45} {build_s * 1000:>10.1f} ms")
     print(f"{'distance precompute only':<45} {precompute_s * 1000:>10.1f} ms")
+    print(f"{'road network (graph, 4 kinds, parcel access)':<45} {network_s * 1000:>10.1f} ms")
+    print(
+        f"  graph: {network.n_vertices:,} vertices, {len(network.tail):,} edges, "
+        f"{graph_bytes(network) / 2**20:.1f} MiB of arrays, "
+        f"process memory +{network_mib:.0f} MiB with segments and tree"
+    )
+    print(f"{'engine, distances by road (median)':<45} {road_s * 1000:>10.1f} ms")
     print(f"{'':<45} {'median':>10}   ratio to engine")
     for label, seconds in rows:
         print(f"{label:<45} {seconds * 1000:>8.1f} ms   {seconds / engine_s:>8.1f}×")

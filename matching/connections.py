@@ -1,6 +1,8 @@
 """The connection plan of a site (水、电、气、路 配套方案): for each utility network, where
 it would connect, how far, the headroom left after the project and whether the boundary
-connection needs more; then its road access and the nearest highway interchange."""
+connection needs more; then its road access and the nearest highway interchange (and rail
+freight station and airport when the request asks for them), by road unless the request
+measures in a straight line."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 from layers.schema import Utility
+from matching.roadnet import DETOUR
 from matching.situation import Situation
 
 BoolArray = npt.NDArray[np.bool_]
@@ -91,8 +94,7 @@ def connection_plan(
     Looks only at the pairs of the site's own parcels, so it costs little per site."""
     out = [_network(s, members, link) for link in prepared]
     road = _road(s, members, has_access=has_access)
-    highway = _highway(s, members)
-    return tuple(out + [c for c in (road, highway) if c is not None])
+    return tuple(out + ([road] if road is not None else []) + _transport(s, members))
 
 
 def _network(s: Situation, members: tuple[int, ...], link: Link) -> Connection:
@@ -162,21 +164,64 @@ def _road(s: Situation, members: tuple[int, ...], *, has_access: bool) -> Connec
     )
 
 
-def _highway(s: Situation, members: tuple[int, ...]) -> Connection | None:
+TRANSPORT = (
+    ("interchange", "highway", "高速出入口", "interchange"),
+    ("rail", "rail", "铁路货运站", "rail freight station"),
+    ("airport", "airport", "机场", "airport"),
+)
+"""Per transport kind: its row in the plan (``utility``) and its names."""
+
+
+def _transport(s: Situation, members: tuple[int, ...]) -> list[Connection]:
+    """The nearest interchange, and the nearest rail freight station and airport when the
+    request asks for them: by road (with minutes) or in a straight line, as it measures."""
+    asked = s.request.logistics
+    wanted = {
+        "interchange": True,
+        "rail": asked.rail_required or asked.max_rail_km is not None,
+        "airport": asked.max_airport_km is not None,
+    }
+    out = []
+    for kind, utility, zh, en in TRANSPORT:
+        found = _nearest(s, members, kind) if wanted[kind] else None
+        if found is None:
+            continue
+        row, node, metres = found
+        out.append(
+            Connection(
+                utility,
+                str(s.zone.infrastructure["name"].iloc[node]),
+                str(s.zone.infrastructure["infra_id"].iloc[node]),
+                metres,
+                None,
+                "m",
+                False,
+                _how_far(s, kind, row, zh, en),
+            )
+        )
+    return out
+
+
+def _nearest(s: Situation, members: tuple[int, ...], kind: str) -> tuple[int, int, float] | None:
+    """The member nearest a ``kind``, that one, and the metres, as the request measures."""
     rows = np.array(members)
-    interchange = s.sites.distances.nearest_node["interchange"][rows]
-    gap = s.sites.distances.nearest_m["interchange"][rows]
-    k = int(np.argmin(gap))
-    if interchange[k] < 0:
-        return None
-    infra = s.zone.infrastructure
-    return Connection(
-        "highway",
-        str(infra["name"].iloc[interchange[k]]),
-        str(infra["infra_id"].iloc[interchange[k]]),
-        float(gap[k]),
-        None,
-        "m",
-        False,
-        "最近高速出入口 (nearest interchange)",
+    metres, nearest = s.sites.distances.to(kind, s.request.logistics.distance)
+    row = int(rows[int(np.argmin(metres[rows]))])
+    return None if nearest[row] < 0 else (row, int(nearest[row]), float(metres[row]))
+
+
+def _how_far(s: Situation, kind: str, row: int, zh: str, en: str) -> str:
+    km = s.sites.distances.to(kind, s.request.logistics.distance)[0][row] / 1000.0
+    if s.request.logistics.distance == "straight":
+        return f"最近{zh}, 直线距离 {km:.1f} km (nearest {en}, straight line)"
+    road = s.sites.distances.road[kind]
+    minutes = f"{road.minutes[row]:.0f}"
+    if road.estimated[row]:
+        return (
+            f"最近{zh}, 估算道路距离 {km:.1f} km, 约 {minutes} 分钟 (nearest {en}: "
+            f"no road reaches it, straight line × {DETOUR:g} = {km:.1f} km, about {minutes} min)"
+        )
+    return (
+        f"最近{zh}, 道路距离 {km:.1f} km, 约 {minutes} 分钟 "
+        f"(nearest {en}: {km:.1f} km by road, about {minutes} min)"
     )

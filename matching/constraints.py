@@ -18,6 +18,7 @@ import numpy.typing as npt
 
 from layers.catalog import BUDGETS
 from matching.request import ProjectRequest
+from matching.roadnet import DETOUR, RoadDistance
 from matching.situation import Situation
 
 BoolArray = npt.NDArray[np.bool_]
@@ -175,11 +176,25 @@ def budgets(s: Situation) -> list[Constraint]:
     return out
 
 
-def _distance_texts(km: FloatArray, limit_km: float, zh: str, en: str) -> tuple[Text, Text]:
+def _distance_texts(
+    km: FloatArray, limit_km: float, road: RoadDistance | None, zh: str, en: str
+) -> tuple[Text, Text]:
+    """Reason and remedy for a site too far from ``en``; ``road`` None: straight line."""
+
+    def how(i: int) -> str:
+        if road is None:
+            return f"直线距离 {km[i]:.1f} km (straight line)"
+        if road.estimated[i]:
+            return (
+                f"估算道路距离 {km[i]:.1f} km (road estimated: straight line × {DETOUR:g}, "
+                f"no road reaches it), 约 {road.minutes[i]:.0f} 分钟"
+            )
+        return f"道路距离 {km[i]:.1f} km (road), 约 {road.minutes[i]:.0f} 分钟"
+
     def why(i: int) -> str:
         if np.isinf(km[i]):
             return f"无{zh} (no {en} in the data)"
-        return f"距{zh} {km[i]:.1f} km > {limit_km:g} km (nearest {en} too far)"
+        return f"距{zh} {how(i)} > {limit_km:g} km (nearest {en} too far)"
 
     def remedy(i: int) -> str:
         return f"需放宽距离要求 {km[i] - limit_km:.1f} km (needs the limit relaxed; {en})"
@@ -188,7 +203,8 @@ def _distance_texts(km: FloatArray, limit_km: float, zh: str, en: str) -> tuple[
 
 
 def logistics(s: Situation) -> list[Constraint]:
-    """The greatest distance to a highway interchange, rail freight and the airport."""
+    """The greatest distance to a highway interchange, rail freight and the airport, along
+    the road network or in a straight line as the request says."""
     asked = s.request.logistics
     limits = [
         ("interchange", asked.max_interchange_km, "高速出入口", "highway interchange"),
@@ -204,7 +220,8 @@ def logistics(s: Situation) -> list[Constraint]:
     for kind, limit_km, zh, en in limits:
         if limit_km is None:
             continue
-        km = s.sites.distances.nearest_m[kind] / 1000.0
+        km = s.sites.distances.to(kind, asked.distance)[0] / 1000.0
+        road = s.sites.distances.road[kind] if asked.distance == "road" else None
         margin = limit_km - km
         out.append(
             constraint(
@@ -213,7 +230,7 @@ def logistics(s: Situation) -> list[Constraint]:
                 margin >= 0,
                 margin,
                 "km",
-                _distance_texts(km, limit_km, zh, en),
+                _distance_texts(km, limit_km, road, zh, en),
             )
         )
     return out

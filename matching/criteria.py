@@ -87,7 +87,7 @@ def area_weighted(_s: Situation, group: Member) -> float:
 # -- raw values ---------------------------------------------------------------------------
 def _distance_to(kind: str) -> Callable[[Situation, IntArray], FloatArray]:
     def values(s: Situation, rows: IntArray) -> FloatArray:
-        d = s.sites.distances.nearest_m[kind][rows]
+        d = s.sites.distances.to(kind, s.request.logistics.distance)[0][rows]
         return np.where(np.isfinite(d), d, np.nan)
 
     return values

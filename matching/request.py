@@ -120,6 +120,11 @@ class Logistics(_Model):
     max_airport_km: float | None = Field(
         default=None, gt=0, description="farthest to an airport, km", json_schema_extra=_unit("km")
     )
+    distance: Literal["road", "straight"] = Field(
+        default="road",
+        description="road: along the road network (straight line × 1.3 where it does not "
+        "reach); straight: in a straight line. For the limits above and the distance scores",
+    )
 
 
 class Committed(_Model):

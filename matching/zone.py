@@ -5,22 +5,22 @@ request, which then does array work only. Distances are exact (polygon to point,
 metres) in the zone's Gauss-Krüger CRS:
 
 - to the nearest highway interchange, rail freight station, airport and logistics park,
-  for every site;
+  for every site, in a straight line and along the road network (:mod:`matching.roadnet`);
 - to every substation, water, gas, heat and sewage node within :data:`REACH_M`, as
   (site, node, distance) pairs sorted by site then distance, so that a request can pick
   the nearest node that also has the voltage and spare capacity it needs.
 
 The distance to the nearest road decides nothing, so it is computed per request for the
-few sites shown (:meth:`Zone.nearest_road`) on a tree of road segments: whole roads
+few sites shown (:meth:`Zone.nearest_road`) on the road network's tree of segments: whole roads
 have bounding boxes so long that a nearest-neighbour search over them is ~100× slower.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import geopandas as gpd
 import numpy as np
@@ -41,6 +41,7 @@ from layers.catalog import (
 from layers.crs import metric_epsg_for
 from layers.frames import derive
 from layers.readiness import condition_days
+from matching.roadnet import RoadDistance, RoadNetwork
 
 REACH_M = 10_000.0
 """How far a site looks for utility nodes; requests may ask for less, never more."""
@@ -99,6 +100,16 @@ class Distances:
     nearest_node: dict[str, IntArray]
     """Index into ``Zone.infrastructure``, -1 if none."""
     pairs: dict[str, Pairs]
+    road: dict[str, RoadDistance] = field(default_factory=dict)
+    """Per kind in :data:`NEAREST_KINDS`: along the road network (``target`` indexes
+    ``Zone.infrastructure``)."""
+
+    def to(self, kind: str, how: Literal["road", "straight"]) -> tuple[FloatArray, IntArray]:
+        """Metres to the nearest ``kind`` (inf if none) and which one, by road or in a
+        straight line."""
+        if how == "road":
+            return self.road[kind].dist_m, self.road[kind].target
+        return self.nearest_m[kind], self.nearest_node[kind]
 
 
 @dataclass(frozen=True)
@@ -219,19 +230,18 @@ class Zone:
     infrastructure: gpd.GeoDataFrame
     roads: gpd.GeoDataFrame
     metric_epsg: int
-    road_segments: shapely.STRtree
-    road_of_segment: IntArray
+    network: RoadNetwork
     versions: Mapping[str, int] = field(default_factory=dict)
 
     def nearest_road(self, geometries: npt.NDArray[np.object_]) -> tuple[IntArray, FloatArray]:
         """Index into ``roads`` and metres to the road nearest each metric geometry."""
         road = np.full(len(geometries), -1, dtype=np.int64)
         dist = np.full(len(geometries), np.inf)
-        if len(self.road_of_segment) and len(geometries):
-            (site, segment), found = self.road_segments.query_nearest(
+        if len(self.network.road) and len(geometries):
+            (site, segment), found = self.network.segments.query_nearest(
                 geometries, return_distance=True, all_matches=False
             )
-            road[site] = self.road_of_segment[segment]
+            road[site] = self.network.road[segment]
             dist[site] = found
         return road, dist
 
@@ -257,13 +267,25 @@ def build_zone(
     lon = float(np.median(shapely.get_x(shapely.centroid(reference.geometry.values))))
     epsg = metric_epsg_for(lon if np.isfinite(lon) else 114.0)
     infra_metric = infrastructure.to_crs(epsg).geometry.to_numpy()
-    segments, road_of_segment = _segments(roads.to_crs(epsg).geometry.to_numpy())
+    road_lines = roads.to_crs(epsg).geometry.to_numpy()
+    network = RoadNetwork.build(road_lines, roads["grade"].to_numpy(dtype=object))
+    kinds = infrastructure["kind"].to_numpy()
+    targets = {kind: np.flatnonzero(kinds == kind) for kind in NEAREST_KINDS}
+    reach = {kind: network.reach(infra_metric[found]) for kind, found in targets.items()}
     park_ids = {pid: i for i, pid in enumerate(parks[PARKS.id_field])}
 
     def sites(layer: str, frame: gpd.GeoDataFrame, *, readiness: bool) -> Sites:
         metric = frame.to_crs(epsg).geometry.to_numpy()
         park = np.array([park_ids.get(p, -1) for p in frame["park_id"]], dtype=np.int64)
-        distances = _distances(metric, infrastructure["kind"].to_numpy(), infra_metric)
+        distances = _distances(metric, kinds, infra_metric)
+        access = network.access(metric)
+        road = {
+            kind: network.distances(
+                access, reach[kind], (distances.nearest_m[kind], distances.nearest_node[kind]), ids
+            )
+            for kind, ids in targets.items()
+        }
+        distances = replace(distances, road=road)
         budgets = _budgets(frame, park, parks)
         if not readiness:  # only land is made ready (净地); a building is there
             return Sites(layer, frame, metric, park, distances, budgets)
@@ -277,8 +299,7 @@ def build_zone(
         infrastructure=infrastructure,
         roads=roads,
         metric_epsg=epsg,
-        road_segments=shapely.STRtree(segments),
-        road_of_segment=road_of_segment,
+        network=network,
         versions=dict(versions or {}),
     )
 
@@ -295,14 +316,6 @@ def _budgets(
         has_own = ~np.isnan(own)
         out[budget.key] = (np.where(has_own, own, from_park), has_own)
     return out
-
-
-def _segments(lines: npt.NDArray[np.object_]) -> tuple[npt.NDArray[np.object_], IntArray]:
-    """Every two-point segment of the lines, and the line each came from."""
-    coords, owner = shapely.get_coordinates(lines, return_index=True)
-    same = owner[1:] == owner[:-1]
-    segments = shapely.linestrings(np.stack([coords[:-1][same], coords[1:][same]], axis=1))
-    return np.asarray(segments), owner[:-1][same].astype(np.int64)
 
 
 def _positional(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

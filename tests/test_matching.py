@@ -247,7 +247,7 @@ land_requests = st.fixed_dictionaries(
         "heat_mw": st.floats(0, 150),
         "sewage_m3d": st.floats(0, 15_000),
         "logistics": st.fixed_dictionaries(
-            {},
+            {"distance": st.just("straight")},  # as the naive oracle measures
             optional={
                 "max_interchange_km": st.floats(0.5, 8),
                 "rail_required": st.booleans(),

@@ -112,6 +112,10 @@ _LABELS: dict[str, tuple[str, str | None]] = {
     "logistics.rail_required": (N_("Rail freight needed"), N_("By default within 5 km.")),
     "logistics.max_rail_km": (N_("Farthest to a rail freight station"), None),
     "logistics.max_airport_km": (N_("Farthest to an airport"), None),
+    "logistics.distance": (
+        N_("Distances measured"),
+        N_("By road: along the road network, or straight line × 1.3 where no road reaches."),
+    ),
     "committed.invest_wan_per_mu": (
         N_("Investment intensity"),
         N_(
@@ -138,6 +142,7 @@ _CHOICES: dict[str, tuple[tuple[str, str | tuple[str, str]], ...]] = {
     "land_use": tuple(LAND_USE.items()),
     "method": (("weighted_sum", N_("weighted sum")), ("topsis", N_("TOPSIS"))),
     "factory.undated": (("ask", N_("ask the owner")), ("now", N_("free now"))),
+    "logistics.distance": (("road", N_("by road")), ("straight", N_("in a straight line"))),
 }
 _REQUIRED = ("name", "industry", "area.min_mu", "factory.floor.min_m2")
 """Marked as required; the last two only for their site kind."""
@@ -172,7 +177,7 @@ _GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         "logistics",
         N_("Logistics"),
         ("logistics.max_interchange_km", "logistics.rail_required", "logistics.max_rail_km",
-         "logistics.max_airport_km"),
+         "logistics.max_airport_km", "logistics.distance"),
     ),
     (
         "committed",

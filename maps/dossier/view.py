@@ -23,6 +23,8 @@ UTILITY_ZH = {
     "sewage": "污水",
     "road": "道路",
     "highway": "高速出入口",
+    "rail": "铁路货运站",
+    "airport": "机场",
 }
 CHECK_GROUPS = (
     ("硬约束 (hard constraints)", ""),

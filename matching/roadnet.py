@@ -1,0 +1,300 @@
+"""The zone's road network: road distance and driving time from every site to the nearest
+highway interchange, rail freight station, airport and logistics park.
+
+The network is built once per data version (:func:`matching.zone.build_zone`) from the
+road centre lines in the zone's metric CRS. Lines are noded (split wherever two cross or
+touch) and cut into their two-point segments; each segment is an edge between its two
+end vertices, weighted by its length in metres and, separately, by the seconds it takes
+at the speed of its road's grade (:data:`SPEED_KMH`).
+
+A site or target reaches the network at its *access point*: the nearest point on the
+nearest segment. The access leg (site → access point, access point → target) counts as
+straight-line metres, driven at :data:`DEFAULT_KMH`. Per target kind one multi-source
+shortest-path run (``scipy.sparse.csgraph.dijkstra``, ``min_only=True``) gives every
+vertex its distance to the nearest target, and a second run its time to the fastest; a
+site then adds its access leg and the better of its segment's two ends. Where no target
+of the kind can be reached (another component of the network, or no roads at all) the
+distance is the straight line × :data:`DETOUR`, flagged as estimated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+import shapely
+from scipy.sparse.csgraph import dijkstra
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+Geometries = npt.NDArray[np.object_]
+
+SPEED_KMH = {"trunk": 50.0, "main": 40.0, "branch": 30.0}
+"""Driving speed per road grade (:data:`layers.vocabulary.ROAD_GRADE`), km/h: the middle of
+the design speeds of urban roads (CJJ 37: 主干路 40–60, 次干路 30–50, 支路 20–40)."""
+DEFAULT_KMH = 30.0
+"""Speed on a road of unknown grade, and on the access legs to and from the network."""
+ACCESS_MS = DEFAULT_KMH / 3.6
+DETOUR = 1.3
+"""Road distance ≈ straight line × this where the network does not reach a target."""
+NEAR_M = 50.0
+"""Sites are first looked for among the segments this near (a speed-up only)."""
+
+
+@dataclass(frozen=True)
+class Access:
+    """Where each of a set of geometries reaches the network."""
+
+    segment: IntArray
+    """Index into :attr:`RoadNetwork.tail` etc.; -1 when there are no roads."""
+    leg_m: FloatArray
+    """Straight-line metres from the geometry to its access point."""
+    along_m: FloatArray
+    """Metres from the segment's tail to the access point."""
+
+
+@dataclass(frozen=True)
+class RoadDistance:
+    """Road distance and time from every site of a layer to the nearest target of a kind."""
+
+    dist_m: FloatArray
+    """Metres along the shortest route, access legs included (inf: no target at all)."""
+    minutes: FloatArray
+    """Minutes along the fastest route (which may differ from the shortest)."""
+    target: IntArray
+    """The id of the target of the shortest route, -1 if none."""
+    estimated: BoolArray
+    """True where no target is reachable on the network: straight line × :data:`DETOUR`."""
+
+
+@dataclass(frozen=True)
+class _Reach:
+    """Per network vertex: distance and time to the nearest target of one kind."""
+
+    dist_m: FloatArray
+    time_s: FloatArray
+    target: IntArray
+    access: Access
+
+
+@dataclass(frozen=True)
+class RoadNetwork:
+    """The noded road network as edges between vertices (two-point segments)."""
+
+    tail: IntArray
+    head: IntArray
+    length_m: FloatArray
+    speed_ms: FloatArray
+    n_vertices: int
+    segments: shapely.STRtree
+    road: IntArray
+    """Per edge, the index (into the lines it was built from) of the road it lies on."""
+
+    @classmethod
+    def build(cls, lines: Geometries, grades: npt.NDArray[np.object_]) -> RoadNetwork:
+        """The network of metric road centre lines ``lines`` of grade ``grades``.
+
+        Examples
+        --------
+        >>> import shapely, numpy as np
+        >>> cross = np.array([shapely.LineString([(0, 0), (100, 0)]),
+        ...                   shapely.LineString([(50, -50), (50, 50)])])
+        >>> net = RoadNetwork.build(cross, np.array(["trunk", None], dtype=object))
+        >>> net.n_vertices, len(net.tail), float(net.length_m.sum())
+        (5, 4, 200.0)
+        """
+        drawn = np.flatnonzero(~shapely.is_empty(lines) & ~shapely.is_missing(lines))
+        lines, grades = lines[drawn], grades[drawn]
+        if not len(lines):
+            empty = np.array([], dtype=np.int64)
+            return cls(empty, empty, np.array([]), np.array([]), 0, shapely.STRtree([]), empty)
+        noded = shapely.get_parts(shapely.node(shapely.multilinestrings(shapely.get_parts(lines))))
+        coords, piece = shapely.get_coordinates(noded, return_index=True)
+        start = np.flatnonzero(piece[1:] == piece[:-1])
+        # Vertices are points with equal coordinates (noding gives crossings exactly equal
+        # coordinates in both lines); x + iy sorts as (x, y), three times faster than rows.
+        vertex_xy, vertex = np.unique(coords[:, 0] + 1j * coords[:, 1], return_inverse=True)
+        vertex = vertex.astype(np.int64)
+        lo = np.minimum(vertex[start], vertex[start + 1])
+        hi = np.maximum(vertex[start], vertex[start + 1])
+        length = np.hypot(*(coords[start + 1] - coords[start]).T)
+        # Of parallel segments (roads drawn twice) the shortest is kept; repeated vertices
+        # would make zero-length loops.
+        order = np.lexsort((length, hi, lo))
+        first = np.r_[True, (lo[order][1:] != lo[order][:-1]) | (hi[order][1:] != hi[order][:-1])]
+        keep = np.sort(order[first & (lo[order] != hi[order])])
+        start, lo, hi, length = start[keep], lo[keep], hi[keep], length[keep]
+        segments = shapely.linestrings(np.stack([coords[start], coords[start + 1]], axis=1))
+        kmh, line = _roads_of(noded, lines, grades)
+        return cls(
+            vertex[start],
+            vertex[start + 1],
+            length,
+            kmh[piece[start]] / 3.6,
+            len(vertex_xy),
+            shapely.STRtree(np.asarray(segments)),
+            np.where(line >= 0, drawn[line], -1)[piece[start]],
+        )
+
+    @property
+    def geometries(self) -> Geometries:
+        """The two-point segments, in edge order."""
+        return np.asarray(self.segments.geometries)
+
+    def access(self, geometries: Geometries) -> Access:
+        """Where each metric geometry reaches the network: the nearest point of the
+        nearest segment (of equally near ones, the first the tree lists; of equally near
+        points on it, the first GEOS finds)."""
+        n = len(geometries)
+        segment = np.full(n, -1, dtype=np.int64)
+        leg, along = np.full(n, np.inf), np.zeros(n)
+        if not len(self.tail) or not n:
+            return Access(segment, leg, along)
+        # Most sites front a road: the segments in their box widened by NEAR_M hold their
+        # nearest, found by a box search and vectorised distances (twice as fast as a
+        # nearest-neighbour search per site); the others take that search.
+        box = shapely.bounds(geometries) + np.array([-NEAR_M, -NEAR_M, NEAR_M, NEAR_M])
+        site, hit = self.segments.query(shapely.box(*box.T))
+        gap = shapely.distance(geometries[site], self.geometries[hit])
+        order = np.lexsort((gap, site))  # stable: equal gaps keep the tree's order
+        first = _firsts(order, site)
+        near = first[gap[first] <= NEAR_M]
+        segment[site[near]], leg[site[near]] = hit[near], gap[near]
+        rest = np.flatnonzero(segment < 0)
+        if len(rest):
+            (rows, found), dist = self.segments.query_nearest(
+                geometries[rest], return_distance=True, all_matches=False
+            )
+            segment[rest[rows]], leg[rest[rows]] = found, dist
+        on = np.flatnonzero(segment >= 0)
+        lines = self.geometries[segment[on]]
+        on_road = shapely.get_point(shapely.shortest_line(geometries[on], lines), 1)
+        along[on] = shapely.line_locate_point(lines, on_road)
+        return Access(segment, leg, along)
+
+    def _graph(self, weight: FloatArray, extra: tuple[IntArray, FloatArray]) -> sp.csr_array:
+        """The undirected graph with one extra vertex per pair of ``extra`` edges: to
+        ends ``extra[0]`` (first halves, then second halves), weighted ``extra[1]``."""
+        n_extra = len(extra[0]) // 2
+        virtual = self.n_vertices + np.arange(n_extra, dtype=np.int64)
+        n = self.n_vertices + n_extra
+        return sp.csr_array(
+            (
+                np.r_[weight, extra[1]],
+                (np.r_[self.tail, virtual, virtual], np.r_[self.head, extra[0]]),
+            ),
+            shape=(n, n),
+        )
+
+    def reach(self, targets: Geometries) -> _Reach:
+        """Distance (shortest route) and time (fastest route) from every vertex to the
+        nearest of ``targets``; one Dijkstra run each, from every target at once.
+
+        Each target is a vertex of its own, joined to both ends of its access segment
+        by its access leg plus the metres along the segment to that end."""
+        access = self.access(targets)
+        on = np.flatnonzero(access.segment >= 0)
+        n = self.n_vertices
+        if not len(on):
+            none = np.full(n, np.inf)
+            return _Reach(none, none, np.full(n, -1, dtype=np.int64), access)
+        seg = access.segment[on]
+        virtual = n + np.arange(len(on), dtype=np.int64)
+        ends = np.r_[self.tail[seg], self.head[seg]]
+        to_end = np.r_[access.along_m[on], self.length_m[seg] - access.along_m[on]]
+        legs = np.r_[access.leg_m[on], access.leg_m[on]]
+        speed = np.r_[self.speed_ms[seg], self.speed_ms[seg]]
+        runs = []
+        for weight, extra in (
+            (self.length_m, legs + to_end),
+            (self.length_m / self.speed_ms, legs / ACCESS_MS + to_end / speed),
+        ):
+            graph = self._graph(weight, (ends, extra))
+            dist, _, source = dijkstra(
+                graph, directed=False, indices=virtual, min_only=True, return_predecessors=True
+            )
+            runs.append((dist[:n], source[:n]))
+        (dist_m, source), (time_s, _) = runs
+        target = np.where(source >= n, on[np.maximum(source - n, 0)], -1)
+        return _Reach(dist_m, time_s, target.astype(np.int64), access)
+
+    def distances(
+        self,
+        sites: Access,
+        reach: _Reach,
+        straight: tuple[FloatArray, IntArray],
+        ids: IntArray,
+    ) -> RoadDistance:
+        """Road distance and time from each site (its :class:`Access`) to the nearest
+        target of ``reach``, named by ``ids`` (one per target). ``straight`` (metres to
+        the nearest target in a straight line, inf if none, and its id) stands in,
+        × :data:`DETOUR`, where the network does not reach."""
+        straight_m, straight_target = straight
+        n = len(sites.segment)
+        dist, time_s = np.full(n, np.inf), np.full(n, np.inf)
+        target = np.full(n, -1, dtype=np.int64)
+        on = np.flatnonzero(sites.segment >= 0)
+        if len(on) and self.n_vertices:
+            seg, along = sites.segment[on], sites.along_m[on]
+            rest, speed = self.length_m[seg] - along, self.speed_ms[seg]
+            tail, head = self.tail[seg], self.head[seg]
+            by_tail, by_head = along + reach.dist_m[tail], rest + reach.dist_m[head]
+            best = np.minimum(by_tail, by_head)
+            found = np.where(by_tail <= by_head, reach.target[tail], reach.target[head])
+            fastest = np.minimum(
+                along / speed + reach.time_s[tail], rest / speed + reach.time_s[head]
+            )
+            # A target on the site's own segment is reached along it, not via an end.
+            t = reach.access
+            for j in np.flatnonzero(t.segment >= 0):
+                here = seg == t.segment[j]
+                if not here.any():
+                    continue
+                gap = np.abs(along[here] - t.along_m[j])
+                direct = gap + t.leg_m[j]
+                closer = direct < best[here]
+                best[here] = np.minimum(best[here], direct)
+                found[here] = np.where(closer, j, found[here])
+                fastest[here] = np.minimum(
+                    fastest[here], gap / speed[here] + t.leg_m[j] / ACCESS_MS
+                )
+            dist[on] = sites.leg_m[on] + best
+            time_s[on] = sites.leg_m[on] / ACCESS_MS + fastest
+            target[on] = np.where(found >= 0, ids[np.maximum(found, 0)], -1) if len(ids) else -1
+        estimated = ~np.isfinite(dist) & np.isfinite(straight_m)
+        dist[estimated] = straight_m[estimated] * DETOUR
+        target[estimated] = straight_target[estimated]
+        time_s[estimated] = dist[estimated] / ACCESS_MS
+        return RoadDistance(dist, time_s / 60.0, target, estimated)
+
+
+def _roads_of(
+    noded: Geometries, lines: Geometries, grades: npt.NDArray[np.object_]
+) -> tuple[FloatArray, IntArray]:
+    """km/h of each noded piece and the line it lies on (of overlapping lines, the
+    fastest; -1 and :data:`DEFAULT_KMH` for none found)."""
+    middles = shapely.line_interpolate_point(noded, 0.5, normalized=True)
+    # Searched among the lines' segments: a whole line's box is too large to search fast.
+    coords, owner = shapely.get_coordinates(lines, return_index=True)
+    same = np.flatnonzero(owner[1:] == owner[:-1])
+    segments = shapely.linestrings(np.stack([coords[same], coords[same + 1]], axis=1))
+    piece, hit = shapely.STRtree(np.asarray(segments)).query(
+        middles, predicate="dwithin", distance=1e-3
+    )
+    line = owner[same[hit]]
+    kmh = np.array([SPEED_KMH.get(g, DEFAULT_KMH) for g in grades], dtype=float)
+    order = np.lexsort((line, -kmh[line], piece))
+    first = _firsts(order, piece)
+    out_kmh, out_line = np.full(len(noded), DEFAULT_KMH), np.full(len(noded), -1, dtype=np.int64)
+    out_kmh[piece[first]], out_line[piece[first]] = kmh[line[first]], line[first]
+    return out_kmh, out_line
+
+
+def _firsts(order: IntArray, key: IntArray) -> IntArray:
+    """The first of ``order`` (positions sorted by ``key`` first) for each value of key."""
+    if not len(order):
+        return order
+    return order[np.r_[True, key[order][1:] != key[order][:-1]]]

@@ -41,6 +41,9 @@ class FormField:
     required: bool = False
     only: str | None = None
     """Shown for this site kind only (``land`` or ``factory``)."""
+    suggested: object = None
+    """What applies when the input is left empty (shown, not filled in: a weight typed
+    here counts as the project's own)."""
 
 
 @dataclass(frozen=True)
@@ -257,7 +260,16 @@ def _expanded(path: str, kind: str) -> tuple[FormField, ...]:
         )
     profile = PROFILES[kind]  # type: ignore[index]  # land or factory
     return tuple(
-        FormField(f"weights.{c.key}", "number", _split(c.name), None, c.weight, only=kind)
+        FormField(
+            f"weights.{c.key}",
+            "number",
+            _split(c.name),
+            help=N_("Scores only when the project asks for it, or when a weight is typed here.")
+            if c.optional
+            else None,
+            only=kind,
+            suggested=0 if c.optional else c.weight,
+        )
         for c in profile.criteria
     )
 

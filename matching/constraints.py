@@ -12,17 +12,41 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 
 from layers.catalog import BUDGETS
+from layers.units import amount, compared
 from matching.request import ProjectRequest
 from matching.situation import Situation
 
 BoolArray = npt.NDArray[np.bool_]
 FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
 Text = Callable[[int], str]
+RemedyKind = Literal["relax", "retrofit", "negotiate", "assemble"]
+"""What a failure takes to put right: relax the request (a distance limit, an area range),
+retrofit the site (substation, network, building), negotiate (rent, budgets, commitments,
+planning), or assemble neighbouring sites (too small)."""
+REMEDY_KINDS: dict[str, str] = {
+    "relax": "放宽要求 (relax)",
+    "retrofit": "改造扩容 (retrofit)",
+    "negotiate": "协商调剂 (negotiate)",
+    "assemble": "拼合相邻 (assemble)",
+}
+"""How each remedy kind is said."""
+STATUS = "status"
+"""The key of the constraint that says whether a site is on offer at all."""
+
+
+def _kind(kind: RemedyKind) -> Callable[[int], RemedyKind]:
+    return lambda _i: kind
+
+
+def _relax(_i: int) -> RemedyKind:
+    return "relax"
 
 
 @dataclass(frozen=True)
@@ -46,6 +70,24 @@ class Constraint:
     """Per site, whether a site failing only this constraint is a near miss a planner
     could act on (None: every site). Not so for a site that is not on offer, or a parcel
     far too small."""
+    scale: FloatArray | None = None
+    """Per site, the requirement its margin is measured against (the need, limit or
+    bound it falls short of), in ``unit``; None for a yes/no constraint."""
+    cost: float = 1.0
+    """The relative shortfall a failure counts as where it has no measured margin: a
+    yes/no constraint, or a value that is unknown or unreachable."""
+    remedy_kind: Callable[[int], RemedyKind] = _relax
+    """What kind of remedy site *i* needs."""
+
+    def shortfall(self, rows: IntArray) -> FloatArray:
+        """Per row, how much it lacks relative to the requirement: 0 where it passes,
+        ``−margin / |scale|`` where that is a finite number, else :attr:`cost`."""
+        margin = self.margin[rows]
+        scale = np.full(len(rows), np.nan) if self.scale is None else self.scale[rows]
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            relative = -margin / np.abs(scale)
+        relative = np.where(np.isfinite(relative), relative, self.cost)
+        return np.where(self.ok[rows], 0.0, relative)
 
 
 ConstraintRule = Callable[[Situation], list["Constraint"]]
@@ -62,25 +104,29 @@ def constraint(
     *,
     area_dependent: bool = False,
     actionable: BoolArray | None = None,
+    scale: FloatArray | float | None = None,
+    cost: float = 1.0,
+    kind: RemedyKind | Callable[[int], RemedyKind] = "relax",
 ) -> Constraint:
-    """A :class:`Constraint` from array-likes; ``texts`` are its ``why`` and ``remedy``."""
+    """A :class:`Constraint` from array-likes; ``texts`` are its ``why`` and ``remedy``,
+    ``scale`` (an array or one number for all sites) its requirement, ``kind`` its remedy
+    kind (one for all sites, or per site)."""
     why, remedy = texts
+    ok = np.asarray(ok, dtype=bool)
     return Constraint(
         key,
         name,
-        np.asarray(ok, dtype=bool),
+        ok,
         np.asarray(margin, dtype=float),
         unit,
         why,
         remedy,
         area_dependent=area_dependent,
         actionable=actionable,
+        scale=None if scale is None else np.broadcast_to(np.asarray(scale, dtype=float), ok.shape),
+        cost=cost,
+        remedy_kind=_kind(kind) if isinstance(kind, str) else kind,
     )
-
-
-def fmt(value: float) -> str:
-    """A quantity as reasons show it: no decimals from 100 up, one below."""
-    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.1f}"
 
 
 def unmeasured(n: int) -> FloatArray:
@@ -102,7 +148,7 @@ def status(labels: dict[str, str], wanted: str) -> ConstraintRule:
         ok = sites.isin("status", [wanted])
         return [
             constraint(
-                "status",
+                STATUS,
                 "状态 (status)",
                 ok,
                 unmeasured(len(values)),
@@ -124,22 +170,27 @@ def _budget_texts(
     available: FloatArray, own: BoolArray, label: str, unit: str, en: str, need: float
 ) -> tuple[Text, Text]:
     """Reason and remedy for a budget shortfall at site *i*."""
+    how = "市里调剂" if unit == "吨标准煤" else "排污权交易或省内调剂"
 
     def why(i: int) -> str:
         whose, whose_en = ("地块核定", "site") if own[i] else ("园区剩余", "park")
         if np.isnan(available[i]):
             return f"{whose}{label}未知, 需核实台账 ({whose_en} {en} unknown: check the ledger)"
-        have = fmt(available[i])
+        have, needed, gap = compared(available[i], need, unit)
         return (
-            f"{whose}{label} {have} {unit} < 需 {fmt(need)} {unit} "
-            f"({whose_en} {en} left {have} < {fmt(need)})"
+            f"{whose}{label} {have} {unit} < 需 {needed} {unit} "
+            f"({whose_en} {en} left {have} < {needed}; short {gap} {unit})"
         )
 
     def remedy(i: int) -> str:
-        gap = need - (0.0 if np.isnan(available[i]) else available[i])
-        how = "市里调剂" if unit == "吨标准煤" else "排污权交易或省内调剂"
-        amount = f"{fmt(gap)} {unit}"
-        return f"需{how} {amount} {label} (needs {amount} of {en} from elsewhere)"
+        if np.isnan(available[i]):
+            whole = amount(need, unit)
+            return (
+                f"需核实台账; 无余量时需{how} {whole} {unit} {label} "
+                f"(check the ledger; without any left, needs {whole} {unit} of {en})"
+            )
+        gap = compared(available[i], need, unit).gap
+        return f"需{how} {gap} {unit} {label} (needs {gap} {unit} of {en} from elsewhere)"
 
     return why, remedy
 
@@ -165,6 +216,9 @@ def budgets(s: Situation) -> list[Constraint]:
                 margin,
                 unit,
                 _budget_texts(available, own, label, unit, en, need),
+                scale=need,
+                cost=0.5,
+                kind="negotiate",
             )
         )
     return out
@@ -174,10 +228,14 @@ def _distance_texts(km: FloatArray, limit_km: float, zh: str, en: str) -> tuple[
     def why(i: int) -> str:
         if np.isinf(km[i]):
             return f"无{zh} (no {en} in the data)"
-        return f"距{zh} {km[i]:.1f} km > {limit_km:g} km (nearest {en} too far)"
+        have, limit, gap = compared(km[i], limit_km, "km")
+        return f"距{zh} {have} km > {limit} km (nearest {en} {gap} km too far)"
 
     def remedy(i: int) -> str:
-        return f"需放宽距离要求 {km[i] - limit_km:.1f} km (needs the limit relaxed; {en})"
+        if np.isinf(km[i]):
+            return f"需取消{zh}距离要求 (needs the {en} limit dropped: none in the data)"
+        have, _, gap = compared(km[i], limit_km, "km")
+        return f"需放宽距离要求 {gap} km, 至 {have} km (needs the {en} limit relaxed by {gap} km)"
 
     return why, remedy
 
@@ -209,6 +267,7 @@ def logistics(s: Situation) -> list[Constraint]:
                 margin,
                 "km",
                 _distance_texts(km, limit_km, zh, en),
+                scale=limit_km,
             )
         )
     return out

@@ -77,9 +77,7 @@ def match(
         )
         for rank, row in enumerate(best, start=1)
     ]
-    misses = results.near_misses(
-        ev, table.n_failed, table.raw, ranking.reference, limit=near_misses
-    )
+    misses = results.near_misses(ev, table.n_failed, limit=near_misses)
     sites, criteria, constraints = ev.situation.sites, ev.profile.criteria, ev.constraints
     return MatchResult(
         request=request,

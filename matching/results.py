@@ -15,13 +15,12 @@ import numpy.typing as npt
 import shapely
 
 from layers.geojson import plain
-from layers.units import shown
+from layers.units import amount, shown
 from matching.connections import Connection, Link, connection_plan
-from matching.constraints import Constraint
+from matching.constraints import REMEDY_KINDS, STATUS, Constraint, RemedyKind
 from matching.criteria import Criterion
 from matching.profiles import CandidateKind, SiteProfile
 from matching.request import ProjectRequest
-from matching.scoring import normalise, score, top
 from matching.situation import Situation
 
 FloatArray = npt.NDArray[np.float64]
@@ -61,15 +60,40 @@ class RankedSite:
 
 
 @dataclass(frozen=True)
+class Failure:
+    """One constraint a near miss fails: why, what it would take, and how much it lacks."""
+
+    key: str
+    name: str
+    margin: float | None
+    unit: str
+    detail: str
+    remedy: str
+    remedy_kind: RemedyKind
+    remedy_label: str
+    shortfall: float
+    """What it lacks relative to the requirement (0.007: 0.7 % short); for a failure
+    with no measured margin, the constraint's documented cost."""
+    lacks: str
+    """The shortfall as a planner reads it ("差 0.7 % (0.7 % short)")."""
+
+
+@dataclass(frozen=True)
 class NearMiss:
+    """A site that fails few constraints, by how little it lacks; ``failed`` and
+    ``remedy`` are its first failure's."""
+
     kind: CandidateKind
     ids: tuple[str, ...]
     name: str
     park_id: str
     size: float
-    score: float
     failed: ConstraintOutcome
     remedy: str
+    remedy_kind: RemedyKind
+    failures: tuple[Failure, ...]
+    shortfall: float
+    """The failures' relative shortfalls added up: what the near misses are ordered by."""
     geometry: shapely.Geometry
 
 
@@ -108,7 +132,13 @@ class MatchResult:
         out = []
         for i in rows[:limit]:
             reasons = [
-                {"check": c.key, "name": c.name, "reason": c.why(int(i))}
+                {
+                    "check": c.key,
+                    "name": c.name,
+                    "reason": c.why(int(i)),
+                    "margin": _finite(float(c.margin[i])),
+                    "unit": c.unit,
+                }
                 for c in constraints
                 if not c.ok[i]
             ]
@@ -195,6 +225,10 @@ def _or_inf(value: float) -> float:
     return math.inf if math.isnan(value) else value
 
 
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
 def outcomes(
     constraints: list[Constraint], members: tuple[int, ...], *, group_area: float | None
 ) -> tuple[ConstraintOutcome, ...]:
@@ -210,7 +244,7 @@ def outcomes(
         finite = math.isfinite(margin)
         detail = "满足 (met)" if c.ok[worst] else c.why(worst)
         if c.ok[worst] and finite:
-            detail = f"满足, 余量 {shown(margin, c.unit)} (met with margin)"
+            detail = f"满足, 余量 {amount(margin, c.unit, with_unit=True)} (met with margin)"
         out.append(
             ConstraintOutcome(
                 c.key, c.name, bool(c.ok[worst]), margin if finite else None, c.unit, detail
@@ -268,7 +302,7 @@ def ranked_site(
 
 
 def _actionable(constraints: list[Constraint], rows: IntArray) -> BoolArray:
-    """Of sites failing one constraint, those a planner could act on."""
+    """Of sites failing a few constraints, those a planner could act on."""
     keep = np.ones(len(rows), dtype=bool)
     for c in constraints:
         if c.actionable is not None:
@@ -276,42 +310,85 @@ def _actionable(constraints: list[Constraint], rows: IntArray) -> BoolArray:
     return keep
 
 
-def near_misses(
-    ev: Evaluation, n_failed: IntArray, raw: FloatArray, reference: FloatArray, *, limit: int
-) -> list[NearMiss]:
-    """The best-scoring sites that fail exactly one constraint a planner could act on.
+def near_misses(ev: Evaluation, n_failed: IntArray, *, limit: int) -> list[NearMiss]:
+    """The sites that lack least, by the shortfall of their failures relative to the
+    requirements (docs/matching.md, "Near misses").
 
-    ``raw`` holds criterion values of every site that fails at most one; they are scored
-    against the ``reference`` rows' ranges, as the ranked sites are."""
-    rows = np.flatnonzero(n_failed == 1)
-    rows = rows[_actionable(ev.constraints, rows)]
-    if not len(rows) or limit <= 0:
+    Sites failing one constraint a planner could act on come first, then (when fewer than
+    ``limit`` fail one) those failing two, each by their relative shortfall added up.
+    When no site is feasible, the closest of the other sites on offer fill the list."""
+    if limit <= 0:
         return []
-    method = ev.situation.request.method
-    norm = normalise(raw[rows], ev.benefit, reference if len(reference) else None)
-    scores = score(norm, ev.weights, method)
-    return [_near_miss(ev, int(rows[k]), float(scores[k])) for k in top(scores, limit)]
+    constraints = ev.constraints
+    few = np.flatnonzero((n_failed == 1) | (n_failed == 2))
+    few = few[_actionable(constraints, few)]
+    picked = _closest(constraints, few, n_failed[few], limit)
+    if len(picked) < limit and not (n_failed == 0).any():
+        on_offer = np.ones(len(n_failed), dtype=bool)
+        for c in constraints:
+            if c.key == STATUS:
+                on_offer &= c.ok
+        rest = np.setdiff1d(np.flatnonzero(on_offer), picked)
+        picked = np.concatenate([picked, _closest(constraints, rest, None, limit - len(picked))])
+    return [_near_miss(ev, int(i)) for i in picked]
 
 
-def _near_miss(ev: Evaluation, i: int, score_: float) -> NearMiss:
+def _closest(
+    constraints: list[Constraint], rows: IntArray, n_failed: IntArray | None, limit: int
+) -> IntArray:
+    """The ``limit`` rows that lack least: by number of failures (when given), then by
+    relative shortfall added up, then by row."""
+    if not len(rows):
+        return rows
+    total = np.zeros(len(rows))
+    for c in constraints:
+        total += c.shortfall(rows)
+    first = np.zeros(len(rows)) if n_failed is None else n_failed
+    return rows[np.lexsort((rows, total, first))[:limit]]
+
+
+def _failure(c: Constraint, i: int) -> Failure:
+    margin = float(c.margin[i])
+    shortfall = float(c.shortfall(np.array([i]))[0])
+    scale = math.nan if c.scale is None else float(c.scale[i])
+    percent = amount(100.0 * shortfall, "%")
+    measured = math.isfinite(margin) and math.isfinite(scale) and scale != 0
+    lacks = (
+        f"差 {percent} % ({percent} % short)"
+        if measured
+        else f"按差 {percent} % 计 (yes/no or unknown: counted as {percent} % short)"
+    )
+    kind = c.remedy_kind(i)
+    return Failure(
+        c.key,
+        c.name,
+        _finite(margin),
+        c.unit,
+        c.why(i),
+        c.remedy(i),
+        kind,
+        REMEDY_KINDS[kind],
+        shortfall,
+        lacks,
+    )
+
+
+def _near_miss(ev: Evaluation, i: int) -> NearMiss:
     sites = ev.situation.sites
-    failed = next(c for c in ev.constraints if not c.ok[i])
-    margin = failed.margin[i]
+    failures = tuple(_failure(c, i) for c in ev.constraints if not c.ok[i])
+    first = failures[0]
     return NearMiss(
         kind=ev.profile.single,
         ids=(str(sites.ids[i]),),
         name=str(sites.column("name")[i] or ""),
         park_id=str(sites.column("park_id")[i]),
         size=float(sites.column(ev.profile.size_column)[i]),
-        score=score_,
         failed=ConstraintOutcome(
-            failed.key,
-            failed.name,
-            False,
-            float(margin) if np.isfinite(margin) else None,
-            failed.unit,
-            failed.why(i),
+            first.key, first.name, False, first.margin, first.unit, first.detail
         ),
-        remedy=failed.remedy(i),
+        remedy=first.remedy,
+        remedy_kind=first.remedy_kind,
+        failures=failures,
+        shortfall=sum(f.shortfall for f in failures),
         geometry=sites.column("geometry")[i],
     )

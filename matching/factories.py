@@ -157,6 +157,24 @@ def rent(s: Situation) -> list[Constraint]:
     margin = limit - have
     unit = "元/m²/月"
 
+    return [
+        constraint(
+            "rent",
+            "租金 (rent)",
+            np.nan_to_num(margin, nan=-np.inf) >= 0,
+            margin,
+            unit,
+            _rent_texts(have, price, limit),
+            scale=limit,
+            cost=UNKNOWN_RENT_COST,
+            kind="negotiate",
+        )
+    ]
+
+
+def _rent_texts(have: FloatArray, price: FloatArray, limit: float) -> tuple[Text, Text]:
+    unit = "元/m²/月"
+
     def why(i: int) -> str:
         if np.isnan(have[i]):
             sale = "" if np.isnan(price[i]) else ": for sale"
@@ -171,19 +189,7 @@ def rent(s: Situation) -> list[Constraint]:
         gap = compared(have[i], limit, unit).gap
         return f"需议价降低 {gap} {unit} (needs a rent {gap} {unit} lower)"
 
-    return [
-        constraint(
-            "rent",
-            "租金 (rent)",
-            np.nan_to_num(margin, nan=-np.inf) >= 0,
-            margin,
-            unit,
-            (why, remedy),
-            scale=limit,
-            cost=UNKNOWN_RENT_COST,
-            kind="negotiate",
-        )
-    ]
+    return why, remedy
 
 
 def available(s: Situation) -> list[Constraint]:

@@ -68,6 +68,23 @@ def area(s: Situation) -> list[Constraint]:
     short = size - lo
     over = (hi - size) if hi is not None else np.full(len(size), np.inf)
     margin = np.minimum(short, over)
+    return [
+        constraint(
+            "area",
+            "面积 (area)",
+            margin >= 0,
+            margin,
+            "亩",
+            _area_texts(size, lo, hi),
+            area_dependent=True,
+            actionable=~(margin < -NEAR_MISS_AREA * lo),
+            scale=np.where(size < lo, lo, hi if hi is not None else np.nan),
+            kind=lambda i: "assemble" if size[i] < lo else "relax",
+        )
+    ]
+
+
+def _area_texts(size: FloatArray, lo: float, hi: float | None) -> tuple[Text, Text]:
 
     def why(i: int) -> str:
         if size[i] < lo:
@@ -89,20 +106,7 @@ def area(s: Situation) -> list[Constraint]:
             f"(needs subdividing to ≤ {limit} 亩, or the upper limit relaxed)"
         )
 
-    return [
-        constraint(
-            "area",
-            "面积 (area)",
-            margin >= 0,
-            margin,
-            "亩",
-            (why, remedy),
-            area_dependent=True,
-            actionable=~(margin < -NEAR_MISS_AREA * lo),
-            scale=np.where(size < lo, lo, hi if hi is not None else np.nan),
-            kind=lambda i: "assemble" if size[i] < lo else "relax",
-        )
-    ]
+    return why, remedy
 
 
 def readiness_gaps(sites: Sites, i: int, day: int) -> str:
@@ -156,6 +160,21 @@ def power(s: Situation) -> list[Constraint]:
     reach = request.power_reach_km
     best = s.access.best_spare_mva
     margin = best - need
+    return [
+        constraint(
+            "power",
+            "电力容量 (power)",
+            np.nan_to_num(margin, nan=-np.inf) >= 0,
+            margin,
+            "MVA",
+            _power_texts(best, need, reach, min_kv),
+            scale=need,
+            kind="retrofit",
+        )
+    ]
+
+
+def _power_texts(best: FloatArray, need: float, reach: float, min_kv: float) -> tuple[Text, Text]:
     kv = f"{min_kv:g} kV 及以上" if min_kv else ""
 
     def why(i: int) -> str:
@@ -173,18 +192,7 @@ def power(s: Situation) -> list[Constraint]:
         gap = compared(best[i], need, "MVA").gap
         return f"需变电站扩容 {gap} MVA (needs a {gap} MVA substation upgrade)"
 
-    return [
-        constraint(
-            "power",
-            "电力容量 (power)",
-            np.nan_to_num(margin, nan=-np.inf) >= 0,
-            margin,
-            "MVA",
-            (why, remedy),
-            scale=need,
-            kind="retrofit",
-        )
-    ]
+    return why, remedy
 
 
 def _network_texts(

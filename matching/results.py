@@ -328,8 +328,9 @@ def near_misses(ev: Evaluation, n_failed: IntArray, *, limit: int) -> list[NearM
         for c in constraints:
             if c.key == STATUS:
                 on_offer &= c.ok
-        rest = np.setdiff1d(np.flatnonzero(on_offer), picked)
-        picked = np.concatenate([picked, _closest(constraints, rest, None, limit - len(picked))])
+        on_offer[picked] = False
+        rest = _closest(constraints, np.flatnonzero(on_offer), None, limit - len(picked))
+        picked = np.concatenate([picked, rest])
     return [_near_miss(ev, int(i)) for i in picked]
 
 
@@ -343,8 +344,12 @@ def _closest(
     total = np.zeros(len(rows))
     for c in constraints:
         total += c.shortfall(rows)
-    first = np.zeros(len(rows)) if n_failed is None else n_failed
-    return rows[np.lexsort((rows, total, first))[:limit]]
+    if n_failed is None:
+        n_failed = np.zeros(len(rows), dtype=np.int64)
+        if len(rows) > limit:  # only the rows that can be among the closest are sorted
+            near = total <= np.partition(total, limit - 1)[limit - 1]
+            rows, total, n_failed = rows[near], total[near], n_failed[near]
+    return rows[np.lexsort((rows, total, n_failed))[:limit]]
 
 
 def _failure(c: Constraint, i: int) -> Failure:

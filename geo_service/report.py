@@ -112,7 +112,10 @@ def _near_misses_table(result: MatchResult) -> Table:
                     ", ".join(miss.ids),
                     f"{miss.size:,.0f}",
                     f"{amount(100.0 * miss.shortfall, '%')} %",
-                    "\n".join(f"{f.detail} · {f.lacks}" for f in miss.failures),
+                    "\n".join(
+                        f.detail + (f" · {f.lacks}" if len(miss.failures) > 1 else "")
+                        for f in miss.failures
+                    ),
                     "\n".join(f"[{f.remedy_label}] {f.remedy}" for f in miss.failures),
                 ),
             )

@@ -9,6 +9,7 @@ from rich.markup import escape as rich_escape
 from rich.table import Table
 
 from layers.catalog import PARCELS
+from layers.units import amount
 from matching.results import MatchResult, RankedSite
 
 
@@ -107,14 +108,23 @@ def _plan(site: RankedSite) -> str:
 
 
 def _near_misses_table(result: MatchResult) -> Table:
-    misses = Table(title="差一项的候选 (near misses: fail exactly one constraint)")
-    for column in ("选址", "面积", "未满足", "需要 (what it would take)"):
+    misses = Table(title="接近满足的候选 (near misses: by how little they lack)")
+    for column in ("选址", "面积", "差距", "未满足", "需要 (what it would take)"):
         misses.add_column(column, overflow="fold", no_wrap=column == "选址")
     for miss in result.near_misses:
         misses.add_row(
             *map(
                 rich_escape,
-                (", ".join(miss.ids), f"{miss.size:,.0f}", miss.failed.detail, miss.remedy),
+                (
+                    ", ".join(miss.ids),
+                    f"{miss.size:,.0f}",
+                    f"{amount(100.0 * miss.shortfall, '%')} %",
+                    "\n".join(
+                        f.detail + (f" · {f.lacks}" if len(miss.failures) > 1 else "")
+                        for f in miss.failures
+                    ),
+                    "\n".join(f"[{f.remedy_label}] {f.remedy}" for f in miss.failures),
+                ),
             )
         )
     return misses

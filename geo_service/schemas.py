@@ -150,10 +150,13 @@ class Ranking(_Answer):
         description="the feasible sites, best first: rank, ids, score, checks, geometry, …"
     )
     near_misses: list[dict[str, Any]] = Field(
-        description="sites that fail only what could be fixed, and by how much"
+        description="the sites that lack least, relative to the requirements: each failure "
+        "with its remedy, the remedy's kind and the shortfall"
     )
     excluded_counts: dict[str, int] = Field(description="sites excluded, by reason")
-    excluded: list[dict[str, Any]] = Field(description="excluded sites with their reasons")
+    excluded: list[dict[str, Any]] = Field(
+        description="excluded sites with their reasons, each with its margin and unit"
+    )
 
 
 class DataVersions(_Answer):

@@ -3,11 +3,18 @@
 A quantity computed in floating point (107.89999999999999 MVA) is shown, and written to a
 workbook, rounded to its unit's precision: the decimals below. A unit not listed keeps
 two decimals; a dimensionless value (unit ``""``: a share, a score) keeps three.
+
+A comparison of two quantities (:func:`compared`) and a gap that is not zero
+(:func:`amount`) take more decimals where the unit's own would print a falsehood
+("150 亩 < 150 亩", "short 0.0 亩"): just enough for the printed numbers to say what the
+exact ones do.
 """
 
 from __future__ import annotations
 
 import math
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
+from typing import NamedTuple
 
 DECIMALS: dict[str, int] = {
     # area
@@ -96,4 +103,99 @@ def shown(value: float | None, unit: str, *, with_unit: bool = True) -> str:
     if value is None:
         return "—"
     text = f"{value:,.{decimals(unit)}f}"
+    return f"{text} {unit}" if with_unit and unit else text
+
+
+class Compared(NamedTuple):
+    """Two quantities and the gap between them, as printed (no unit, thousands separated)."""
+
+    have: str
+    need: str
+    gap: str
+    """``|need − have|``: exactly the difference of the two printed numbers, and the exact
+    gap rounded to the same decimals."""
+
+
+def _quantized(value: Decimal, places: int) -> Decimal:
+    out = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
+    return out.copy_abs() if out == 0 else out  # never "-0.00"
+
+
+def _text(value: Decimal, places: int, unit: str) -> str:
+    """``value`` at ``places`` decimals; zeros beyond the unit's own decimals dropped."""
+    text = f"{value:,.{places}f}"
+    base = decimals(unit)
+    if places > base:
+        text = text.rstrip("0")
+        if base == 0:
+            text = text.rstrip(".")
+        else:
+            whole, _, frac = text.partition(".")
+            text = f"{whole}.{frac.ljust(base, '0')}"
+    return text
+
+
+def compared(have: float, need: float, unit: str) -> Compared:
+    """``have`` and ``need`` printed so that the printed comparison reads true.
+
+    Both are rounded (half to even) to the fewest decimals, at least the unit's own
+    (:data:`DECIMALS`), at which the two printed numbers differ when the exact ones do and
+    the printed gap is both the exact gap rounded and the difference of the printed
+    numbers. Decimals beyond the unit's own are printed only where they are not zero.
+    A missing or infinite value has no number to print: say it in words instead.
+
+    Examples
+    --------
+    >>> compared(149.99, 150.0, "亩")
+    Compared(have='149.99', need='150.00', gap='0.01')
+    >>> compared(3999.6, 4000.0, "m²")
+    Compared(have='3,999.6', need='4,000', gap='0.4')
+    >>> compared(3.4245, 3.4, "km")
+    Compared(have='3.42', need='3.40', gap='0.02')
+    >>> compared(150 - 1e-9, 150.0, "亩")
+    Compared(have='149.999999999', need='150.00', gap='0.000000001')
+    >>> compared(120.0, 150.0, "亩")
+    Compared(have='120.00', need='150.00', gap='30.00')
+    """
+    if not (math.isfinite(have) and math.isfinite(need)):
+        raise ValueError(
+            f"compared() prints two finite quantities, not {have!r} and {need!r} {unit}: "
+            "say a missing value in words"
+        )
+    a, b = Decimal(have), Decimal(need)  # exact: every float is a finite decimal
+    with localcontext() as context:
+        context.prec = 2_000  # exact for the difference of any two floats
+        exact = abs(b - a)
+        places = decimals(unit)
+        while True:
+            qa, qb = _quantized(a, places), _quantized(b, places)
+            gap = abs(qb - qa)
+            if (qa != qb or a == b) and gap == _quantized(exact, places):
+                break
+            places += 1  # ends: at the floats' own last decimal, rounding is exact
+        return Compared(_text(qa, places, unit), _text(qb, places, unit), _text(gap, places, unit))
+
+
+def amount(value: float, unit: str, *, with_unit: bool = False) -> str:
+    """A quantity (a gap, a margin) as text, never printed as zero unless it is zero: the
+    unit's decimals, more where those would round it away. NaN is "—".
+
+    Examples
+    --------
+    >>> amount(0.04, "MVA"), amount(1410.0, "吨标准煤"), amount(-0.0004, "亩")
+    ('0.04', '1,410.0', '-0.0004')
+    >>> amount(0.0004, "km", with_unit=True)
+    '0.0004 km'
+    """
+    if math.isnan(value):
+        return "—"
+    if math.isinf(value):
+        text = "∞" if value > 0 else "-∞"
+    else:
+        exact, places = Decimal(value), decimals(unit)
+        with localcontext() as context:
+            context.prec = 2_000
+            while _quantized(exact, places) == 0 and exact != 0:
+                places += 1
+            text = _text(_quantized(exact, places), places, unit)
     return f"{text} {unit}" if with_unit and unit else text

@@ -56,7 +56,7 @@ def preselect_map(
                     basemap,
                 ),
                 styles,
-                name="差一项 Near misses",
+                name="接近满足 Near misses",
             )
         )
     if result.sites:
@@ -137,7 +137,7 @@ def _legend() -> str:
             (RANK_COLOURS[1][0], "第 4–6 名"),
             (RANK_COLOURS[2][0], "第 7 名起"),
             (GROUP, "拼合地块 assembled parcels"),
-            (NEAR, "差一项 near miss"),
+            (NEAR, "接近满足 near miss"),
             *((INFRA_COLOURS[k], f"{zh} {en}") for k, (zh, en) in INFRA_KINDS.items()),
         ],
     )
@@ -202,12 +202,13 @@ def _site(site: RankedSite, result: MatchResult, labelled: int) -> dict[str, Any
 
 def _near(miss: NearMiss) -> dict[str, Any]:
     popup = table(
-        f"差一项 near miss: {', '.join(miss.ids)}",
+        f"接近满足 near miss: {', '.join(miss.ids)}",
         [
             ("园区 park", miss.park_id),
             ("面积 size", f"{miss.size:,.1f}"),
-            ("未满足 fails", miss.failed.detail),
-            ("需要 would take", miss.remedy),
+            ("差距 lacks", "; ".join(f.lacks for f in miss.failures)),
+            ("未满足 fails", "; ".join(f.detail for f in miss.failures)),
+            ("需要 would take", "; ".join(f"[{f.remedy_label}] {f.remedy}" for f in miss.failures)),
         ],
     )
     return {"_cls": "near", "_popup": popup}

@@ -16,7 +16,7 @@ import math
 import numpy as np
 import numpy.typing as npt
 
-from layers.units import shown
+from layers.units import compared, shown
 from matching.assembly import Group
 from matching.constraints import Constraint, FloatArray, Text, constraint
 from matching.request import ProjectRequest
@@ -64,10 +64,10 @@ def _footprint_texts(sites: Sites, allowed: FloatArray, need: float) -> tuple[Te
         return f"{shown(area[i], 'm²')} × {shown(cap[i], '%')}"
 
     def why(i: int) -> str:
+        have, needed, gap = compared(allowed[i], need, "m²")
         return (
-            f"可建占地 {shown(allowed[i], 'm²')} < 需 {shown(need, 'm²')} "
-            f"(footprint allowance {shown(allowed[i], 'm²')} = {basis(i)} "
-            f"< {shown(need, 'm²')} needed)"
+            f"可建占地 {have} m² < 需 {needed} m² "
+            f"(footprint allowance {have} m² = {basis(i)}, {gap} m² short)"
         )
 
     def remedy(i: int) -> str:
@@ -97,14 +97,14 @@ def _width_texts(sites: Sites, usable: FloatArray, need: float) -> tuple[Text, T
         return f"{shown(short[i], 'm')} − 2 × {shown(setback[i], 'm')}"
 
     def why(i: int) -> str:
+        have, needed, gap = compared(usable[i], need, "m")
         return (
-            f"可用宽度 {shown(usable[i], 'm')} < 需 {shown(need, 'm')} "
-            f"(usable width {shown(usable[i], 'm')} = {basis(i)} < {shown(need, 'm')} needed)"
+            f"可用宽度 {have} m < 需 {needed} m (usable width {have} m = {basis(i)}, {gap} m short)"
         )
 
     def remedy(i: int) -> str:
-        gap = shown(need - usable[i], "m")
-        return f"需相邻地块合并, 宽度尚缺 {gap} (needs merging with a neighbour: {gap} short)"
+        gap = compared(usable[i], need, "m").gap
+        return f"需相邻地块合并, 宽度尚缺 {gap} m (needs merging with a neighbour: {gap} m short)"
 
     def met(i: int) -> str:
         return f"可用宽度 {shown(usable[i], 'm')} = {basis(i)} (usable width)"
@@ -136,6 +136,8 @@ def buildable(s: Situation) -> list[Constraint]:
                 (why, remedy),
                 area_dependent=True,
                 met=met,
+                scale=asked.footprint_m2,
+                kind="negotiate",
             )
         )
     if asked.min_width_m is not None:
@@ -152,6 +154,8 @@ def buildable(s: Situation) -> list[Constraint]:
                 (why, remedy),
                 area_dependent=True,
                 met=met,
+                scale=asked.min_width_m,
+                kind="assemble",
             )
         )
     return out

@@ -12,18 +12,42 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 
 from layers.catalog import BUDGETS
+from layers.units import amount, compared
 from matching.request import ProjectRequest
 from matching.roadnet import DETOUR, RoadDistance
 from matching.situation import Situation
 
 BoolArray = npt.NDArray[np.bool_]
 FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
 Text = Callable[[int], str]
+RemedyKind = Literal["relax", "retrofit", "negotiate", "assemble"]
+"""What a failure takes to put right: relax the request (a distance limit, an area range),
+retrofit the site (substation, network, building), negotiate (rent, budgets, commitments,
+planning), or assemble neighbouring sites (too small)."""
+REMEDY_KINDS: dict[str, str] = {
+    "relax": "放宽要求 (relax)",
+    "retrofit": "改造扩容 (retrofit)",
+    "negotiate": "协商调剂 (negotiate)",
+    "assemble": "拼合相邻 (assemble)",
+}
+"""How each remedy kind is said."""
+STATUS = "status"
+"""The key of the constraint that says whether a site is on offer at all."""
+
+
+def _kind(kind: RemedyKind) -> Callable[[int], RemedyKind]:
+    return lambda _i: kind
+
+
+def _relax(_i: int) -> RemedyKind:
+    return "relax"
 
 
 @dataclass(frozen=True)
@@ -50,6 +74,24 @@ class Constraint:
     met: Text | None = None
     """What a passing site *i* shows instead of its margin, where that says more (a
     building leased in part); an empty text keeps the margin."""
+    scale: FloatArray | None = None
+    """Per site, the requirement its margin is measured against (the need, limit or
+    bound it falls short of), in ``unit``; None for a yes/no constraint."""
+    cost: float = 1.0
+    """The relative shortfall a failure counts as where it has no measured margin: a
+    yes/no constraint, or a value that is unknown or unreachable."""
+    remedy_kind: Callable[[int], RemedyKind] = _relax
+    """What kind of remedy site *i* needs."""
+
+    def shortfall(self, rows: IntArray) -> FloatArray:
+        """Per row, how much it lacks relative to the requirement: 0 where it passes,
+        ``−margin / |scale|`` where that is a finite number, else :attr:`cost`."""
+        margin = self.margin[rows]
+        scale = np.full(len(rows), np.nan) if self.scale is None else self.scale[rows]
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            relative = -margin / np.abs(scale)
+        relative = np.where(np.isfinite(relative), relative, self.cost)
+        return np.where(self.ok[rows], 0.0, relative)
 
 
 ConstraintRule = Callable[[Situation], list["Constraint"]]
@@ -67,13 +109,19 @@ def constraint(
     area_dependent: bool = False,
     actionable: BoolArray | None = None,
     met: Text | None = None,
+    scale: FloatArray | float | None = None,
+    cost: float = 1.0,
+    kind: RemedyKind | Callable[[int], RemedyKind] = "relax",
 ) -> Constraint:
-    """A :class:`Constraint` from array-likes; ``texts`` are its ``why`` and ``remedy``."""
+    """A :class:`Constraint` from array-likes; ``texts`` are its ``why`` and ``remedy``,
+    ``scale`` (an array or one number for all sites) its requirement, ``kind`` its remedy
+    kind (one for all sites, or per site)."""
     why, remedy = texts
+    ok = np.asarray(ok, dtype=bool)
     return Constraint(
         key,
         name,
-        np.asarray(ok, dtype=bool),
+        ok,
         np.asarray(margin, dtype=float),
         unit,
         why,
@@ -81,12 +129,10 @@ def constraint(
         area_dependent=area_dependent,
         actionable=actionable,
         met=met,
+        scale=None if scale is None else np.broadcast_to(np.asarray(scale, dtype=float), ok.shape),
+        cost=cost,
+        remedy_kind=_kind(kind) if isinstance(kind, str) else kind,
     )
-
-
-def fmt(value: float) -> str:
-    """A quantity as reasons show it: no decimals from 100 up, one below."""
-    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.1f}"
 
 
 def unmeasured(n: int) -> FloatArray:
@@ -108,7 +154,7 @@ def status(labels: dict[str, str], wanted: str) -> ConstraintRule:
         ok = sites.isin("status", [wanted])
         return [
             constraint(
-                "status",
+                STATUS,
                 "状态 (status)",
                 ok,
                 unmeasured(len(values)),
@@ -130,22 +176,27 @@ def _budget_texts(
     available: FloatArray, own: BoolArray, label: str, unit: str, en: str, need: float
 ) -> tuple[Text, Text]:
     """Reason and remedy for a budget shortfall at site *i*."""
+    how = "市里调剂" if unit == "吨标准煤" else "排污权交易或省内调剂"
 
     def why(i: int) -> str:
         whose, whose_en = ("地块核定", "site") if own[i] else ("园区剩余", "park")
         if np.isnan(available[i]):
             return f"{whose}{label}未知, 需核实台账 ({whose_en} {en} unknown: check the ledger)"
-        have = fmt(available[i])
+        have, needed, gap = compared(available[i], need, unit)
         return (
-            f"{whose}{label} {have} {unit} < 需 {fmt(need)} {unit} "
-            f"({whose_en} {en} left {have} < {fmt(need)})"
+            f"{whose}{label} {have} {unit} < 需 {needed} {unit} "
+            f"({whose_en} {en} left {have} < {needed}; short {gap} {unit})"
         )
 
     def remedy(i: int) -> str:
-        gap = need - (0.0 if np.isnan(available[i]) else available[i])
-        how = "市里调剂" if unit == "吨标准煤" else "排污权交易或省内调剂"
-        amount = f"{fmt(gap)} {unit}"
-        return f"需{how} {amount} {label} (needs {amount} of {en} from elsewhere)"
+        if np.isnan(available[i]):
+            whole = amount(need, unit)
+            return (
+                f"需核实台账; 无余量时需{how} {whole} {unit} {label} "
+                f"(check the ledger; without any left, needs {whole} {unit} of {en})"
+            )
+        gap = compared(available[i], need, unit).gap
+        return f"需{how} {gap} {unit} {label} (needs {gap} {unit} of {en} from elsewhere)"
 
     return why, remedy
 
@@ -171,6 +222,9 @@ def budgets(s: Situation) -> list[Constraint]:
                 margin,
                 unit,
                 _budget_texts(available, own, label, unit, en, need),
+                scale=need,
+                cost=0.5,
+                kind="negotiate",
             )
         )
     return out
@@ -181,23 +235,27 @@ def _distance_texts(
 ) -> tuple[Text, Text]:
     """Reason and remedy for a site too far from ``en``; ``road`` None: straight line."""
 
-    def how(i: int) -> str:
+    def how(i: int) -> tuple[str, str]:
+        """How site *i*'s distance was measured: (中文, English)."""
         if road is None:
-            return f"直线距离 {km[i]:.1f} km (straight line)"
+            return "直线距离", "straight line"
         if road.estimated[i]:
-            return (
-                f"估算道路距离 {km[i]:.1f} km (road estimated: straight line × {DETOUR:g}, "
-                f"no road reaches it), 约 {road.minutes[i]:.0f} 分钟"
-            )
-        return f"道路距离 {km[i]:.1f} km (road), 约 {road.minutes[i]:.0f} 分钟"
+            return "估算道路距离", f"road estimated: straight line × {DETOUR:g}, no road reaches it"
+        minutes = f"{road.minutes[i]:.0f}"
+        return "道路距离", f"road, 约 {minutes} 分钟 / about {minutes} min"
 
     def why(i: int) -> str:
         if np.isinf(km[i]):
             return f"无{zh} (no {en} in the data)"
-        return f"距{zh} {how(i)} > {limit_km:g} km (nearest {en} too far)"
+        have, limit, gap = compared(km[i], limit_km, "km")
+        zh_how, en_how = how(i)
+        return f"距{zh} {zh_how} {have} km > {limit} km ({en_how}; nearest {en} {gap} km too far)"
 
     def remedy(i: int) -> str:
-        return f"需放宽距离要求 {km[i] - limit_km:.1f} km (needs the limit relaxed; {en})"
+        if np.isinf(km[i]):
+            return f"需取消{zh}距离要求 (needs the {en} limit dropped: none in the data)"
+        have, _, gap = compared(km[i], limit_km, "km")
+        return f"需放宽距离要求 {gap} km, 至 {have} km (needs the {en} limit relaxed by {gap} km)"
 
     return why, remedy
 
@@ -231,6 +289,7 @@ def logistics(s: Situation) -> list[Constraint]:
                 margin,
                 "km",
                 _distance_texts(km, limit_km, road, zh, en),
+                scale=limit_km,
             )
         )
     return out

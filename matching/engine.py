@@ -20,12 +20,12 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from matching import results
 from matching.assembly import Group, assemble
 from matching.buildable import group_allows
 from matching.connections import links
 from matching.criteria import Criterion, criteria_matrix, group_rows, scaled
 from matching.land import group_meets_indicators
+from matching.near_misses import near_misses_of
 from matching.profiles import PROFILES
 from matching.request import ProjectRequest
 from matching.results import Candidate, Evaluation, MatchResult, ranked_site
@@ -79,7 +79,7 @@ def match(
         )
         for rank, row in enumerate(best, start=1)
     ]
-    misses = results.near_misses(ev, table.n_failed, table.raw, limit=near_misses)
+    misses = near_misses_of(ev, table.n_failed, limit=near_misses)
     sites, criteria, constraints = ev.situation.sites, ev.profile.criteria, ev.constraints
     return MatchResult(
         request=request,
@@ -116,8 +116,9 @@ def evaluate(request: ProjectRequest, zone: Zone) -> Evaluation:
 class _Table:
     """Per site: how many constraints it fails, and its raw criterion values.
 
-    Criteria are needed only where a site can be ranked or shown: feasible sites, near
-    misses and the parcels assembly may use. Everything else stays NaN."""
+    Criteria are needed only where a site can be ranked: feasible sites and the parcels
+    assembly may use (near misses are ordered by their shortfall, not scored). Everything
+    else stays NaN."""
 
     ev: Evaluation
     failing: BoolArray
@@ -137,7 +138,7 @@ class _Table:
         n_failed = failing.sum(axis=0)
         raw = np.full((n, len(ev.profile.criteria)), np.nan)
         table = cls(ev, failing, n_failed, raw, np.zeros(n, dtype=bool))
-        table.fill(np.flatnonzero(n_failed <= 1))
+        table.fill(np.flatnonzero(n_failed == 0))
         return table
 
     @property

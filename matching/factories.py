@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from layers.units import shown
+from layers.units import amount, compared, shown
 from matching.constraints import (
     BoolArray,
     Constraint,
@@ -16,11 +16,19 @@ from matching.constraints import (
     Text,
     constraint,
     fixed,
-    fmt,
     unmeasured,
 )
 from matching.request import FIRE_CLASSES, FactoryNeeds
 from matching.situation import Situation
+
+FIRE_COST = 0.5
+"""A fire-protection upgrade counts as 50 % short."""
+UNKNOWN_RENT_COST = 0.5
+"""A building with no rent listed (for sale, or not stated) counts as 50 % short."""
+AVAILABLE_COST = 0.25
+"""A building free only after the start date counts as 25 % short."""
+CONNECTION_COST = 0.1
+"""A building not yet connected to water or gas counts as 10 % short."""
 
 
 def _needs(s: Situation) -> FactoryNeeds:
@@ -91,31 +99,36 @@ def _floor_texts(leased: Lease, lo: float, hi: float | None) -> tuple[Text, Text
 
     def why(i: int) -> str:
         if have[i] < lo:
-            gap = shown(lo - have[i], "m²")
-            return (
-                f"建筑面积 {shown(have[i], 'm²')} < 需 {shown(lo, 'm²')} "
-                f"(floor area short by {gap})"
-            )
-        limit = shown(hi, "m²")
+            area, bound, gap = compared(have[i], lo, "m²")
+            return f"建筑面积 {area} m² < 下限 {bound} m² (floor area {gap} m² short)"
+        area, limit, gap = compared(have[i], hi or 0.0, "m²")
         if np.isnan(unit[i]):
             return (
-                f"建筑面积 {shown(have[i], 'm²')} > {limit}, 不可分割出租 "
-                "(too large, and not divisible)"
+                f"建筑面积 {area} m² > 上限 {limit} m², 不可分割出租 "
+                f"(floor area {gap} m² over, and not divisible)"
             )
+        smallest, limit, gap = compared(part[i], hi or 0.0, "m²")
         return (
-            f"最小分租单元 {shown(unit[i], 'm²')}, 可分租 {shown(part[i], 'm²')} > {limit} "
-            f"(the smallest lettable part, {shown(part[i], 'm²')}, is above {limit})"
+            f"最小分租单元 {shown(unit[i], 'm²')}, 可分租 {smallest} m² > 上限 {limit} m² "
+            f"(the smallest lettable part is {gap} m² above the limit)"
         )
 
     def remedy(i: int) -> str:
         if have[i] < lo:
-            gap = shown(lo - have[i], "m²")
-            return f"需另寻厂房, 尚缺 {gap} (needs another building: {gap} short)"
+            gap = compared(have[i], lo, "m²").gap
+            return (
+                f"需拼合相邻厂房补足 {gap} m² 或另寻厂房 (needs {gap} m² more, or another building)"
+            )
         if np.isnan(unit[i]):
-            return "需与业主协商分割出租 (needs the owner to agree to divide it)"
+            gap = compared(have[i], hi or 0.0, "m²").gap
+            return (
+                f"需放宽面积上限 {gap} m², 或与业主协商分割出租 "
+                f"(needs the upper limit relaxed by {gap} m², or the owner to agree to divide it)"
+            )
+        smallest, _, gap = compared(part[i], hi or 0.0, "m²")
         return (
-            f"需与业主协商缩小分租单元, 或放宽面积上限至 {shown(part[i], 'm²')} "
-            "(needs a smaller lettable unit, or a higher floor-area limit)"
+            f"需放宽面积上限 {gap} m² 至 {smallest} m², 或与业主协商缩小分租单元 "
+            f"(needs the floor-area limit raised by {gap} m², or a smaller lettable unit)"
         )
 
     return why, remedy
@@ -150,16 +163,27 @@ def floor(s: Situation) -> list[Constraint]:
             "m²",
             _floor_texts(leased, lo, hi),
             met=met,
+            scale=np.where(size < lo, lo, hi if hi is not None else np.nan),
+            kind=lambda i: "assemble" if size[i] < lo else "negotiate",
         )
     ]
 
 
 def _shortfall(have: FloatArray, need: float, zh: str, unit: str) -> tuple[Text, Text]:
+    """Reason and remedy where the building has less than needed (``have``: NaN where the
+    building's figure is not recorded)."""
+
     def why(i: int) -> str:
-        return f"{zh} {fmt(have[i])} {unit} < 需 {fmt(need)} {unit}"
+        if np.isnan(have[i]):
+            return f"{zh}未登记, 需 {amount(need, unit)} {unit} ({zh} not recorded)"
+        value, needed, gap = compared(have[i], need, unit)
+        return f"{zh} {value} {unit} < 需 {needed} {unit} (short {gap} {unit})"
 
     def remedy(i: int) -> str:
-        return f"需改造提升{zh} {fmt(need - have[i])} {unit} (needs a retrofit)"
+        if np.isnan(have[i]):
+            return f"需核实{zh}, 不足时改造 (needs the {zh} checked, and a retrofit if short)"
+        gap = compared(have[i], need, unit).gap
+        return f"需改造提升{zh} {gap} {unit} (needs a retrofit: {gap} {unit} more)"
 
     return why, remedy
 
@@ -177,11 +201,18 @@ def building(s: Situation) -> list[Constraint]:
     ]:
         if need is None:
             continue
-        have = np.nan_to_num(s.sites.frame[column].to_numpy(dtype=float), nan=0.0)
-        margin = have - need
+        recorded = s.sites.frame[column].to_numpy(dtype=float)
+        margin = np.nan_to_num(recorded, nan=0.0) - need
         out.append(
             constraint(
-                key, f"{zh} ({key})", margin >= 0, margin, unit, _shortfall(have, need, zh, unit)
+                key,
+                f"{zh} ({key})",
+                margin >= 0,
+                margin,
+                unit,
+                _shortfall(recorded, need, zh, unit),
+                scale=need,
+                kind="retrofit",
             )
         )
     return out
@@ -209,6 +240,8 @@ def fire(s: Situation) -> list[Constraint]:
                 ),
                 fixed(f"需按{wanted}类改造消防 (needs fire-protection upgrade)"),
             ),
+            cost=FIRE_COST,
+            kind="retrofit",
         )
     ]
 
@@ -219,20 +252,43 @@ def rent(s: Situation) -> list[Constraint]:
     if limit is None:
         return []
     have = s.sites.frame["rent_ym"].to_numpy(dtype=float)
+    price = s.sites.frame["price_w"].to_numpy(dtype=float)
     margin = limit - have
+    unit = "元/m²/月"
+
     return [
         constraint(
             "rent",
             "租金 (rent)",
             np.nan_to_num(margin, nan=-np.inf) >= 0,
             margin,
-            "元/m²/月",
-            (
-                lambda i: f"租金 {fmt(have[i])} 元/m²/月 > {fmt(limit)} (rent above the limit)",
-                lambda i: f"需议价降低 {fmt(-margin[i])} 元/m²/月 (needs a lower rent)",
-            ),
+            unit,
+            _rent_texts(have, price, limit),
+            scale=limit,
+            cost=UNKNOWN_RENT_COST,
+            kind="negotiate",
         )
     ]
+
+
+def _rent_texts(have: FloatArray, price: FloatArray, limit: float) -> tuple[Text, Text]:
+    unit = "元/m²/月"
+
+    def why(i: int) -> str:
+        if np.isnan(have[i]):
+            sale = "" if np.isnan(price[i]) else ": for sale"
+            return f"租金未知/未标 (no rent listed{sale})"
+        value, bound, gap = compared(have[i], limit, unit)
+        return f"租金 {value} {unit} > 上限 {bound} {unit} (rent {gap} {unit} above the limit)"
+
+    def remedy(i: int) -> str:
+        if np.isnan(have[i]):
+            bound = amount(limit, unit)
+            return f"需与业主议定租金 ≤ {bound} {unit} (needs a rent agreed, at most {bound})"
+        gap = compared(have[i], limit, unit).gap
+        return f"需议价降低 {gap} {unit} (needs a rent {gap} {unit} lower)"
+
+    return why, remedy
 
 
 def available(s: Situation) -> list[Constraint]:
@@ -253,6 +309,8 @@ def available(s: Situation) -> list[Constraint]:
                 lambda i: f"{avail[i]} 才可使用, 晚于 {start} (available only from {avail[i]})",
                 fixed(f"需提前腾退至 {start} (needs to be vacated earlier)"),
             ),
+            cost=AVAILABLE_COST,
+            kind="negotiate",
         )
     ]
 
@@ -280,6 +338,8 @@ def connected(s: Situation) -> list[Constraint]:
                     fixed(f"未通{zh} (no {zh} connection)"),
                     fixed(f"需接通{zh} (needs a {zh} connection)"),
                 ),
+                cost=CONNECTION_COST,
+                kind="retrofit",
             )
         )
     return out

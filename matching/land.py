@@ -8,6 +8,7 @@ import numpy as np
 from layers.catalog import UTILITIES
 from layers.readiness import condition_name, day_number
 from layers.schema import Utility
+from layers.units import compared
 from layers.vocabulary import INDICATORS, LAND_USE_ZH
 from matching.assembly import Group
 from matching.constraints import (
@@ -16,7 +17,6 @@ from matching.constraints import (
     Text,
     committed_indicators,
     constraint,
-    fmt,
     unmeasured,
 )
 from matching.networks import best_node
@@ -26,6 +26,10 @@ from matching.zone import Sites
 
 NEAR_MISS_AREA = 0.5
 """A parcel with less than half the area asked for is not "one step" from taking a project."""
+LAND_USE_COST = 1.0
+"""A rezoning counts as lacking everything (a relative shortfall of 100 %)."""
+READINESS_COST = 0.25
+"""A parcel not clean (净地) by the start date counts as 25 % short."""
 
 
 def land_use(s: Situation) -> list[Constraint]:
@@ -49,6 +53,8 @@ def land_use(s: Situation) -> list[Constraint]:
                 ),
                 lambda i: f"需调整规划用地性质为 {wanted} (needs rezoning to {wanted})",
             ),
+            cost=LAND_USE_COST,
+            kind="negotiate",
         )
     ]
 
@@ -62,22 +68,6 @@ def area(s: Situation) -> list[Constraint]:
     short = size - lo
     over = (hi - size) if hi is not None else np.full(len(size), np.inf)
     margin = np.minimum(short, over)
-
-    def why(i: int) -> str:
-        if size[i] < lo:
-            return f"面积不足: {fmt(size[i])} 亩 < {fmt(lo)} 亩 (short {fmt(lo - size[i])} 亩)"
-        over = size[i] - (hi or 0.0)
-        return f"面积过大: {fmt(size[i])} 亩 > {fmt(hi or 0)} 亩 (over by {fmt(over)} 亩)"
-
-    def remedy(i: int) -> str:
-        if size[i] < lo:
-            gap = fmt(lo - size[i])
-            return (
-                f"需相邻地块补足 {gap} 亩 (needs {gap} 亩 more from neighbouring parcels; "
-                '"assemble": "always" proposes groups)'
-            )
-        return f"需分割地块 (needs subdividing to ≤ {fmt(hi or 0)} 亩)"
-
     return [
         constraint(
             "area",
@@ -85,11 +75,38 @@ def area(s: Situation) -> list[Constraint]:
             margin >= 0,
             margin,
             "亩",
-            (why, remedy),
+            _area_texts(size, lo, hi),
             area_dependent=True,
             actionable=~(margin < -NEAR_MISS_AREA * lo),
+            scale=np.where(size < lo, lo, hi if hi is not None else np.nan),
+            kind=lambda i: "assemble" if size[i] < lo else "relax",
         )
     ]
+
+
+def _area_texts(size: FloatArray, lo: float, hi: float | None) -> tuple[Text, Text]:
+
+    def why(i: int) -> str:
+        if size[i] < lo:
+            have, need, gap = compared(size[i], lo, "亩")
+            return f"面积不足: {have} 亩 < {need} 亩 (short {gap} 亩)"
+        have, limit, gap = compared(size[i], hi or 0.0, "亩")
+        return f"面积过大: {have} 亩 > {limit} 亩 (over by {gap} 亩)"
+
+    def remedy(i: int) -> str:
+        if size[i] < lo:
+            gap = compared(size[i], lo, "亩").gap
+            return (
+                f"需相邻地块补足 {gap} 亩 (needs {gap} 亩 more from neighbouring parcels; "
+                '"assemble": "always" proposes groups)'
+            )
+        have, limit, gap = compared(size[i], hi or 0.0, "亩")
+        return (
+            f"需分割地块或放宽面积上限 {gap} 亩 至 {have} 亩 "
+            f"(needs subdividing to ≤ {limit} 亩, or the upper limit relaxed)"
+        )
+
+    return why, remedy
 
 
 def readiness_gaps(sites: Sites, i: int, day: int) -> str:
@@ -125,6 +142,8 @@ def readiness(s: Situation) -> list[Constraint]:
                     f"(needs these done by {when})"
                 ),
             ),
+            cost=READINESS_COST,
+            kind="negotiate",
         )
     ]
 
@@ -141,22 +160,6 @@ def power(s: Situation) -> list[Constraint]:
     reach = request.power_reach_km
     best = s.access.best_spare_mva
     margin = best - need
-    kv = f"{min_kv:g} kV 及以上" if min_kv else ""
-
-    def why(i: int) -> str:
-        if np.isnan(best[i]):
-            return f"{reach:g} km 内无{kv}变电站 (no {kv or 'any'} substation within {reach:g} km)"
-        return (
-            f"{reach:g} km 内{kv}变电站最大剩余容量 {fmt(best[i])} MVA < 需 {fmt(need)} MVA "
-            f"(best spare {fmt(best[i])} MVA < {fmt(need)} MVA needed)"
-        )
-
-    def remedy(i: int) -> str:
-        if np.isnan(best[i]):
-            return f"需新建{kv}变电站或线路 (needs a new substation or line)"
-        gap = fmt(need - best[i])
-        return f"需变电站扩容 {gap} MVA (needs a {gap} MVA substation upgrade)"
-
     return [
         constraint(
             "power",
@@ -164,9 +167,32 @@ def power(s: Situation) -> list[Constraint]:
             np.nan_to_num(margin, nan=-np.inf) >= 0,
             margin,
             "MVA",
-            (why, remedy),
+            _power_texts(best, need, reach, min_kv),
+            scale=need,
+            kind="retrofit",
         )
     ]
+
+
+def _power_texts(best: FloatArray, need: float, reach: float, min_kv: float) -> tuple[Text, Text]:
+    kv = f"{min_kv:g} kV 及以上" if min_kv else ""
+
+    def why(i: int) -> str:
+        if np.isnan(best[i]):
+            return f"{reach:g} km 内无{kv}变电站 (no {kv or 'any'} substation within {reach:g} km)"
+        have, needed, gap = compared(best[i], need, "MVA")
+        return (
+            f"{reach:g} km 内{kv}变电站最大剩余容量 {have} MVA < 需 {needed} MVA "
+            f"(best spare {have} MVA < {needed} MVA needed; short {gap} MVA)"
+        )
+
+    def remedy(i: int) -> str:
+        if np.isnan(best[i]):
+            return f"需新建{kv}变电站或线路 (needs a new substation or line)"
+        gap = compared(best[i], need, "MVA").gap
+        return f"需变电站扩容 {gap} MVA (needs a {gap} MVA substation upgrade)"
+
+    return why, remedy
 
 
 def _network_texts(
@@ -177,15 +203,16 @@ def _network_texts(
     def why(i: int) -> str:
         if np.isnan(best[i]):
             return f"{reach:g} km 内无{zh}设施 (no {zh} node within {reach:g} km)"
+        have, needed, gap = compared(best[i], need, unit)
         return (
-            f"{reach:g} km 内{zh}最大剩余能力 {fmt(best[i])} {unit} < 需 {fmt(need)} {unit} "
-            f"(spare {fmt(best[i])} < {fmt(need)} {unit} needed)"
+            f"{reach:g} km 内{zh}最大剩余能力 {have} {unit} < 需 {needed} {unit} "
+            f"(spare {have} < {needed} {unit} needed; short {gap} {unit})"
         )
 
     def remedy(i: int) -> str:
         if np.isnan(best[i]):
             return f"需新建{zh}设施或管线 (needs a new {zh} connection)"
-        gap = fmt(need - best[i])
+        gap = compared(best[i], need, unit).gap
         return f"需{zh}扩容 {gap} {unit} (needs {gap} {unit} more capacity)"
 
     return why, remedy
@@ -217,26 +244,41 @@ def networks(s: Situation) -> list[Constraint]:
                 margin,
                 network.unit,
                 _network_texts(best, need, network, reach),
+                scale=need,
+                kind="retrofit",
             )
         )
     return out
 
 
 def _indicator_texts(
-    value: FloatArray, lo: FloatArray, hi: FloatArray, margin: FloatArray, key: str
+    value: FloatArray, lo: FloatArray, hi: FloatArray, key: str
 ) -> tuple[Text, Text]:
     zh, _, unit = INDICATORS[key]
 
     def why(i: int) -> str:
-        bound = (f"≥ {fmt(lo[i])}" if not np.isnan(lo[i]) else "") + (
-            f"{' 且 ' if not np.isnan(lo[i]) and not np.isnan(hi[i]) else ''}≤ {fmt(hi[i])}"
-            if not np.isnan(hi[i])
-            else ""
+        if not np.isfinite(value[i]):
+            return f"{zh}无法计算: 地块面积为 0 (cannot be worked out: the parcel has no area)"
+        if value[i] < lo[i]:
+            have, bound, gap = compared(value[i], lo[i], unit)
+            return (
+                f"{zh} {have} {unit} < 下限 {bound} {unit} "
+                f"(standard-land indicator {gap} {unit} below the lower bound)"
+            )
+        have, bound, gap = compared(value[i], hi[i], unit)
+        return (
+            f"{zh} {have} {unit} > 上限 {bound} {unit} "
+            f"(standard-land indicator {gap} {unit} above the upper bound)"
         )
-        return f"{zh} {fmt(value[i])} {unit} 不满足 {bound} {unit} (standard-land indicator)"
 
     def remedy(i: int) -> str:
-        return f"需提高承诺{zh} {fmt(-margin[i])} {unit} (needs a stronger commitment)"
+        if not np.isfinite(value[i]):
+            return "需核实地块面积 (needs the parcel's area checked)"
+        if value[i] < lo[i]:
+            gap = compared(value[i], lo[i], unit).gap
+            return f"需提高承诺{zh} {gap} {unit} (needs a commitment {gap} {unit} higher)"
+        gap = compared(value[i], hi[i], unit).gap
+        return f"需降低{zh} {gap} {unit} (needs a commitment {gap} {unit} lower)"
 
     return why, remedy
 
@@ -262,8 +304,10 @@ def standard_land(s: Situation) -> list[Constraint]:
                 np.isnan(margin) | (margin >= 0),
                 margin,
                 unit,
-                _indicator_texts(value, lo, hi, margin, key),
+                _indicator_texts(value, lo, hi, key),
                 area_dependent=True,
+                scale=np.where(value < lo, lo, hi),
+                kind="negotiate",
             )
         )
     return out

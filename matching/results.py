@@ -1,5 +1,6 @@
 """What a match returns: ranked sites, near misses and every exclusion with its reasons,
-and how they are built from the evaluated constraints and criteria."""
+and how ranked sites are built from the evaluated constraints and criteria (near misses:
+:mod:`matching.near_misses`)."""
 
 from __future__ import annotations
 
@@ -15,13 +16,12 @@ import numpy.typing as npt
 import shapely
 
 from layers.geojson import plain
-from layers.units import shown
+from layers.units import amount, shown
 from matching.connections import Connection, Link, connection_plan
-from matching.constraints import Constraint
-from matching.criteria import Criterion, scaled
+from matching.constraints import Constraint, RemedyKind
+from matching.criteria import Criterion
 from matching.profiles import CandidateKind, SiteProfile
 from matching.request import ProjectRequest
-from matching.scoring import score, top
 from matching.situation import Situation
 from matching.weights import describe
 
@@ -68,15 +68,40 @@ class RankedSite:
 
 
 @dataclass(frozen=True)
+class Failure:
+    """One constraint a near miss fails: why, what it would take, and how much it lacks."""
+
+    key: str
+    name: str
+    margin: float | None
+    unit: str
+    detail: str
+    remedy: str
+    remedy_kind: RemedyKind
+    remedy_label: str
+    shortfall: float
+    """What it lacks relative to the requirement (0.007: 0.7 % short); for a failure
+    with no measured margin, the constraint's documented cost."""
+    lacks: str
+    """The shortfall as a planner reads it ("差 0.7 % (0.7 % short)")."""
+
+
+@dataclass(frozen=True)
 class NearMiss:
+    """A site that fails few constraints, by how little it lacks; ``failed`` and
+    ``remedy`` are its first failure's."""
+
     kind: CandidateKind
     ids: tuple[str, ...]
     name: str
     park_id: str
     size: float
-    score: float
     failed: ConstraintOutcome
     remedy: str
+    remedy_kind: RemedyKind
+    failures: tuple[Failure, ...]
+    shortfall: float
+    """The failures' relative shortfalls added up: what the near misses are ordered by."""
     geometry: shapely.Geometry
 
 
@@ -142,7 +167,13 @@ class MatchResult:
         out = []
         for i in rows[:limit]:
             reasons = [
-                {"check": c.key, "name": c.name, "reason": c.why(int(i))}
+                {
+                    "check": c.key,
+                    "name": c.name,
+                    "reason": c.why(int(i)),
+                    "margin": finite(float(c.margin[i])),
+                    "unit": c.unit,
+                }
                 for c in constraints
                 if not c.ok[i]
             ]
@@ -225,6 +256,10 @@ def _or_inf(value: float) -> float:
     return math.inf if math.isnan(value) else value
 
 
+def finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
 def outcomes(
     constraints: list[Constraint], members: tuple[int, ...], *, group_area: float | None
 ) -> tuple[ConstraintOutcome, ...]:
@@ -237,15 +272,15 @@ def outcomes(
         # The member that meets it worst speaks for the site (NaN margin: no quantity).
         worst = min(members, key=lambda i: (bool(c.ok[i]), _or_inf(float(c.margin[i]))))
         margin = float(c.margin[worst])
-        finite = math.isfinite(margin)
+        measured = math.isfinite(margin)
         detail = "满足 (met)" if c.ok[worst] else c.why(worst)
-        if c.ok[worst] and finite:
-            detail = f"满足, 余量 {shown(margin, c.unit)} (met with margin)"
+        if c.ok[worst] and measured:
+            detail = f"满足, 余量 {amount(margin, c.unit, with_unit=True)} (met with margin)"
         if c.ok[worst] and c.met is not None:
             detail = c.met(worst) or detail
         out.append(
             ConstraintOutcome(
-                c.key, c.name, bool(c.ok[worst]), margin if finite else None, c.unit, detail
+                c.key, c.name, bool(c.ok[worst]), margin if measured else None, c.unit, detail
             )
         )
     if group_area is not None:
@@ -303,53 +338,4 @@ def ranked_site(
         connections=connection_plan(s, members, ev.links, has_access=profile.has_access),
         geometry=shapely.union_all(geometries) if len(rows) > 1 else geometries[0],
         whole=whole if whole != size else None,
-    )
-
-
-def _actionable(constraints: list[Constraint], rows: IntArray) -> BoolArray:
-    """Of sites failing one constraint, those a planner could act on."""
-    keep = np.ones(len(rows), dtype=bool)
-    for c in constraints:
-        if c.actionable is not None:
-            keep &= c.ok[rows] | c.actionable[rows]
-    return keep
-
-
-def near_misses(
-    ev: Evaluation, n_failed: IntArray, raw: FloatArray, *, limit: int
-) -> list[NearMiss]:
-    """The best-scoring sites that fail exactly one constraint a planner could act on.
-
-    ``raw`` holds criterion values of every site that fails at most one; they are scored
-    on the same scales as the ranked sites."""
-    rows = np.flatnonzero(n_failed == 1)
-    rows = rows[_actionable(ev.constraints, rows)]
-    if not len(rows) or limit <= 0:
-        return []
-    method = ev.situation.request.method
-    scores = score(scaled(ev.situation, ev.profile.criteria, raw[rows]), ev.weights, method)
-    return [_near_miss(ev, int(rows[k]), float(scores[k])) for k in top(scores, limit)]
-
-
-def _near_miss(ev: Evaluation, i: int, score_: float) -> NearMiss:
-    sites = ev.situation.sites
-    failed = next(c for c in ev.constraints if not c.ok[i])
-    margin = failed.margin[i]
-    return NearMiss(
-        kind=ev.profile.single,
-        ids=(str(sites.ids[i]),),
-        name=str(sites.column("name")[i] or ""),
-        park_id=str(sites.column("park_id")[i]),
-        size=float(sites.column(ev.profile.size_column)[i]),
-        score=score_,
-        failed=ConstraintOutcome(
-            failed.key,
-            failed.name,
-            False,
-            float(margin) if np.isfinite(margin) else None,
-            failed.unit,
-            failed.why(i),
-        ),
-        remedy=failed.remedy(i),
-        geometry=sites.column("geometry")[i],
     )

@@ -68,7 +68,7 @@ def pdf(result: dict[str, Any], built: Zone, tmp_path_factory: pytest.TempPathFa
 def test_the_pdf_says_what_a_leader_needs(pdf: Path, result: dict[str, Any]) -> None:
     text = poppler("pdftotext", "-layout", str(pdf), "-")
     assert result["request"]["name"] in text
-    for heading in ("项目选址报告", "总览图", "推荐选址排名", "接入方案", "差一项的候选",
+    for heading in ("项目选址报告", "总览图", "推荐选址排名", "接入方案", "接近满足的候选",
                     "方法与权重", "标准地指标", "总量指标"):  # fmt: skip
         assert heading in text, heading
     for site in result["sites"][:3]:

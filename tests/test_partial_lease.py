@@ -103,18 +103,20 @@ def test_remedies_say_what_it_would_take(leases: Zone) -> None:
     result = match(_request({"min_m2": 6000, "max_m2": 8000}), leases, near_misses=10)
     remedy = {m.ids[0]: (m.failed.detail, m.remedy) for m in result.near_misses}
     assert remedy["L4"] == (
-        "建筑面积 10,827 m² > 8,000 m², 不可分割出租 (too large, and not divisible)",
-        "需与业主协商分割出租 (needs the owner to agree to divide it)",
+        "建筑面积 10,827 m² > 上限 8,000 m², 不可分割出租 "
+        "(floor area 2,827 m² over, and not divisible)",
+        "需放宽面积上限 2,827 m², 或与业主协商分割出租 "
+        "(needs the upper limit relaxed by 2,827 m², or the owner to agree to divide it)",
     )
     (l3,) = [m for m in result.near_misses if m.ids == ("L3",)]
     assert l3.failed.margin == -1000.0  # 9,000 m², the fewest units, less the 8,000 m² limit
     why, how = remedy["L3"]
-    assert "最小分租单元 4,500 m², 可分租 9,000 m² > 8,000 m²" in why
-    assert "放宽面积上限至 9,000 m²" in how
+    assert "最小分租单元 4,500 m², 可分租 9,000 m² > 上限 8,000 m²" in why
+    assert "放宽面积上限 1,000 m² 至 9,000 m²" in how
     why, how = remedy["L5"]
-    assert why == "建筑面积 5,000 m² < 需 6,000 m² (floor area short by 1,000 m²)"
-    assert "1,000 m²" in how and "需另寻厂房" in how
-    assert remedy["L7"][1] == "需与业主协商分割出租 (needs the owner to agree to divide it)"
+    assert why == "建筑面积 5,000 m² < 下限 6,000 m² (floor area 1,000 m² short)"
+    assert "1,000 m²" in how and "另寻厂房" in how
+    assert remedy["L7"][1].endswith("or the owner to agree to divide it)")  # no unit recorded
 
 
 def test_without_a_maximum_nothing_is_too_large(leases: Zone) -> None:

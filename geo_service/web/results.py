@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse
 from geo_service.web.templating import PageContext, render
 from layers.catalog import BUDGETS
 from layers.store.matches import SavedMatch
+from maps.dossier.view import near_miss_rows
 from matching.compare import Comparison
 from matching.zone import Zone
 
@@ -149,6 +150,7 @@ def results_context(data: dict[str, Any], zone: Zone) -> dict[str, Any]:
     parks = dict(zip(ids, zone.parks["name"].astype(str), strict=True))
     return {
         "result": data,
+        "near_misses": near_miss_rows(data),
         "park_names": parks,
         "weakest": weakest,
         "budget_rows": budget_rows,

@@ -24,6 +24,7 @@ from maps.dossier.view import (
     criteria_rows,
     criterion_values,
     ids_text,
+    near_miss_rows,
 )
 from matching.zone import Zone
 
@@ -54,7 +55,7 @@ def dossier_html(result: dict[str, Any], zone: Zone, meta: DossierMeta) -> str:
     size_unit = result["sites"][0]["size_unit"] if result["sites"] else ""
     near_misses = [
         {**m, "size_shown": shown(m["size"], size_unit, with_unit=False)}
-        for m in result["near_misses"]
+        for m in near_miss_rows(result)
     ]
     return (
         _environment()

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from layers.units import rounded, shown
+from layers.units import amount, rounded, shown
 from layers.vocabulary import POLLUTANTS
 from matching.request import ProjectRequest
 
@@ -232,3 +232,18 @@ def ids_text(ids: list[str], *, most: int = 4) -> str:
     """
     more = f" 等 {len(ids)} 宗" if len(ids) > most else ""
     return "、".join(ids[:most]) + more
+
+
+def near_miss_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """The near misses as the pages and the dossier list them: each with every failure,
+    its remedy and kind, and how much it lacks in all ("—" for a match saved before near misses were
+    ordered by shortfall: its one failure is its ``failed`` and ``remedy``)."""
+    rows = []
+    for miss in result["near_misses"]:
+        failures = miss.get("failures") or [
+            {**miss["failed"], "remedy": miss["remedy"], "remedy_label": "", "lacks": ""}
+        ]
+        shortfall = miss.get("shortfall")
+        lacks = "—" if shortfall is None else f"{amount(100.0 * shortfall, '%')} %"
+        rows.append({**miss, "failures": failures, "lacks": lacks})
+    return rows

@@ -155,3 +155,12 @@ def test_the_api_answers_planners_only(client: TestClient, loaded: Store) -> Non
               .iter_rows(min_row=2, values_only=True)}  # fmt: skip
     assert method["编制人 (author)"] == "招商部 王五"
     assert method["数据 (data)"] == "合成演示数据 (synthetic demo data)"
+
+
+def test_a_small_margin_is_not_printed_as_zero() -> None:
+    """A check met by 0.04 MVA said "0.0 MVA" at the unit's one decimal."""
+    from maps.dossier.view import check_groups
+
+    check = {"key": "power", "ok": True, "margin": 0.04, "unit": "MVA", "detail": ""}
+    ((_, (row,)),) = check_groups({"checks": [check]})
+    assert row["margin_shown"] == "0.04 MVA"

@@ -118,8 +118,13 @@ def render(page: PageContext, template: str, *, status: int = 200, **context: An
         return i18n.number(value, lang, digits=digits)
 
     def qty(value: float | int | None, unit: str) -> str:
-        """A quantity at its unit's precision, with its unit (layers/units.py)."""
-        shown = i18n.number(value, lang, digits=decimals(unit))
+        """A quantity at its unit's precision, with its unit (layers/units.py); more
+        digits where those would show a quantity that is not zero as 0 (a margin of
+        0.04 MVA is not "0.0 MVA")."""
+        digits = decimals(unit)
+        while value and round(value, digits) == 0 and digits < decimals(unit) + 8:
+            digits += 1
+        shown = i18n.number(value, lang, digits=digits)
         return f"{shown} {unit}".strip() if shown else ""
 
     html = env.get_template(template).render(

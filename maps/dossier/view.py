@@ -178,7 +178,9 @@ def check_groups(site: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]
         rows = [
             {
                 **check,
-                "margin_shown": shown(check["margin"], check["unit"]),
+                "margin_shown": "—"
+                if check["margin"] is None
+                else amount(check["margin"], check["unit"], with_unit=True),
                 # A check met with a margin says no more than its margin does.
                 "note": "" if check["ok"] and check["margin"] is not None else check["detail"],
             }

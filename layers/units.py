@@ -141,7 +141,9 @@ def compared(have: float, need: float, unit: str) -> Compared:
     Both are rounded (half to even) to the fewest decimals, at least the unit's own
     (:data:`DECIMALS`), at which the two printed numbers differ when the exact ones do and
     the printed gap is both the exact gap rounded and the difference of the printed
-    numbers. Decimals beyond the unit's own are printed only where they are not zero.
+    numbers, within 5 % of the exact gap (a clear height of 6.1 m against 7 m is short
+    0.9 m, not "6 m < 7 m, short 1 m"). Decimals beyond the unit's own are printed only
+    where they are not zero.
     A missing or infinite value has no number to print: say it in words instead.
 
     Examples
@@ -151,11 +153,13 @@ def compared(have: float, need: float, unit: str) -> Compared:
     >>> compared(3999.6, 4000.0, "m²")
     Compared(have='3,999.6', need='4,000', gap='0.4')
     >>> compared(3.4245, 3.4, "km")
-    Compared(have='3.42', need='3.40', gap='0.02')
+    Compared(have='3.425', need='3.40', gap='0.025')
     >>> compared(150 - 1e-9, 150.0, "亩")
     Compared(have='149.999999999', need='150.00', gap='0.000000001')
     >>> compared(120.0, 150.0, "亩")
     Compared(have='120.00', need='150.00', gap='30.00')
+    >>> compared(6.1, 7.0, "m")
+    Compared(have='6.1', need='7', gap='0.9')
     """
     if not (math.isfinite(have) and math.isfinite(need)):
         raise ValueError(
@@ -170,7 +174,8 @@ def compared(have: float, need: float, unit: str) -> Compared:
         while True:
             qa, qb = _quantized(a, places), _quantized(b, places)
             gap = abs(qb - qa)
-            if (qa != qb or a == b) and gap == _quantized(exact, places):
+            close = abs(gap - exact) <= exact / 20
+            if (qa != qb or a == b) and gap == _quantized(exact, places) and close:
                 break
             places += 1  # ends: at the floats' own last decimal, rounding is exact
         return Compared(_text(qa, places, unit), _text(qb, places, unit), _text(gap, places, unit))

@@ -76,6 +76,8 @@ def reads_true(why: str, remedy: str, *, have: float, need: float) -> None:
     assert (have < need) == (found["op"] == "<"), why
     gap = re.findall(NUMBER, why)[-1]
     assert _decimal(gap) == abs(b - a) != 0, why
+    exact = abs(Decimal(need) - Decimal(have))
+    assert abs(_decimal(gap) - exact) <= exact / 20, why  # "short 1 m" for 0.9 m is not true
     assert _places(gap) <= max(_places(found["a"]), _places(found["b"])), why
     assert _decimal(re.findall(NUMBER, remedy)[0]) == _decimal(gap), remedy
 

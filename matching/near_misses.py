@@ -43,36 +43,33 @@ def near_misses_of(ev: Evaluation, n_failed: IntArray, *, limit: int) -> list[Ne
     if limit <= 0:
         return []
     constraints = ev.constraints
-    few = np.flatnonzero((n_failed == 1) | (n_failed == 2))
-    few = few[_actionable(constraints, few)]
-    picked = _closest(constraints, few, n_failed[few], limit)
+    picked = np.array([], dtype=np.int64)
+    for count in (1, 2):  # all that fail one before any that fail two
+        rows = np.flatnonzero(n_failed == count)
+        rows = rows[_actionable(constraints, rows)]
+        picked = np.concatenate([picked, _closest(constraints, rows, limit - len(picked))])
     if len(picked) < limit and not (n_failed == 0).any():
         on_offer = np.ones(len(n_failed), dtype=bool)
         for c in constraints:
             if c.key == STATUS:
                 on_offer &= c.ok
         on_offer[picked] = False
-        rest = _closest(constraints, np.flatnonzero(on_offer), None, limit - len(picked))
+        rest = _closest(constraints, np.flatnonzero(on_offer), limit - len(picked))
         picked = np.concatenate([picked, rest])
     return [_near_miss(ev, int(i)) for i in picked]
 
 
-def _closest(
-    constraints: list[Constraint], rows: IntArray, n_failed: IntArray | None, limit: int
-) -> IntArray:
-    """The ``limit`` rows that lack least: by number of failures (when given), then by
-    relative shortfall added up, then by row."""
-    if not len(rows):
-        return rows
+def _closest(constraints: list[Constraint], rows: IntArray, limit: int) -> IntArray:
+    """The ``limit`` rows that lack least: by relative shortfall added up, then by row."""
+    if not len(rows) or limit <= 0:
+        return rows[:0]
     total = np.zeros(len(rows))
     for c in constraints:
         total += c.shortfall(rows)
-    if n_failed is None:
-        n_failed = np.zeros(len(rows), dtype=np.int64)
-        if len(rows) > limit:  # only the rows that can be among the closest are sorted
-            near = total <= np.partition(total, limit - 1)[limit - 1]
-            rows, total, n_failed = rows[near], total[near], n_failed[near]
-    return rows[np.lexsort((rows, total, n_failed))[:limit]]
+    if len(rows) > limit:  # only the rows that can be among the closest are sorted
+        near = total <= np.partition(total, limit - 1)[limit - 1]
+        rows, total = rows[near], total[near]
+    return rows[np.lexsort((rows, total))[:limit]]
 
 
 def _failure(c: Constraint, i: int) -> Failure:

@@ -28,12 +28,11 @@ def best_node(
     reach_m: float,
     qualifies: BoolArray,
     spare: FloatArray,
-    per_pair: bool = False,
 ) -> tuple[IntArray, FloatArray, FloatArray]:
     """Per site: the nearest qualifying node within reach (-1 if none), its distance (inf),
     and the largest ``spare`` among all nodes within reach (NaN where ``spare`` is NaN for
     all of them, e.g. nodes of the wrong voltage). ``qualifies`` and ``spare`` are per
-    node, or already per pair with ``per_pair``."""
+    node: each is gathered to the pairs once."""
     node = np.full(n_sites, -1, dtype=np.int64)
     dist = np.full(n_sites, np.inf)
     best = np.full(n_sites, np.nan)
@@ -42,20 +41,23 @@ def best_node(
     # Pairs only exist within REACH_M, so a request at full reach needs no distance test.
     full_reach = reach_m >= REACH_M
     in_reach = None if full_reach else pairs.dist_m <= reach_m
-    keep = qualifies if per_pair else qualifies[pairs.node]
+    keep = qualifies[pairs.node]
     if in_reach is not None:
         keep = keep & in_reach
-    # Pairs are sorted by site, then distance: the first kept pair of a run is the nearest.
-    position = np.where(keep, pairs.positions, len(keep))
-    first = np.minimum.reduceat(position, pairs.starts)
-    found = first < len(keep)
-    node[pairs.owner[found]] = pairs.node[first[found]]
-    dist[pairs.owner[found]] = pairs.dist_m[first[found]]
-    values = spare if per_pair else spare[pairs.node]
+    # Pairs are sorted by site, then distance: the first kept pair of a site is the nearest.
+    kept = np.flatnonzero(keep)
+    if len(kept):
+        site = pairs.site[kept]
+        first = kept[np.r_[True, site[1:] != site[:-1]]]
+        node[pairs.site[first]] = pairs.node[first]
+        dist[pairs.site[first]] = pairs.dist_m[first]
+    # The most spare per site: a NaN (no value) or a pair out of reach as -inf, for a
+    # plain maximum, several times faster than fmax over NaNs.
+    values = np.where(np.isnan(spare), -np.inf, spare)[pairs.node]
     if in_reach is not None:
-        values = np.where(in_reach, values, np.nan)
-    with np.errstate(invalid="ignore"):
-        best[pairs.owner] = np.fmax.reduceat(values, pairs.starts)
+        values = np.where(in_reach, values, -np.inf)
+    most = np.maximum.reduceat(values, pairs.starts)
+    best[pairs.owner] = np.where(most == -np.inf, np.nan, most)
     return node, dist, best
 
 
@@ -74,8 +76,9 @@ def substation_access(request: ProjectRequest, zone: Zone, sites: Sites) -> Acce
     """Computed once per request and shared by the power constraint and the substation
     criterion."""
     need = request.power_mva or 0.0
-    voltage = sites.pair_values(zone, POWER.node_kind, "voltage_kv")
-    spare = sites.pair_values(zone, POWER.node_kind, POWER.spare_column)
+    infra = zone.infrastructure
+    voltage = infra["voltage_kv"].to_numpy(dtype=float)
+    spare = infra[POWER.spare_column].to_numpy(dtype=float)
     voltage_ok = np.nan_to_num(voltage) >= (request.min_voltage_kv or 0.0)
     node, dist, best = best_node(
         sites.distances.pairs[POWER.node_kind],
@@ -83,6 +86,5 @@ def substation_access(request: ProjectRequest, zone: Zone, sites: Sites) -> Acce
         reach_m=request.power_reach_km * 1000,
         qualifies=voltage_ok & (spare >= need),
         spare=np.where(voltage_ok, spare, np.nan),
-        per_pair=True,
     )
     return Access(node, dist, best)

@@ -131,12 +131,9 @@ class Sites:
         default_factory=lambda: np.zeros((0, 0), dtype=np.int64)
     )
     """Day each readiness condition is met, per parcel (see layers.readiness)."""
-    # Lazily filled caches (see :meth:`column`, :meth:`pair_values`). Declared so that the
+    # A lazily filled cache (see :meth:`column`). Declared so that the
     # frozen instance's state is all on the page; not part of its identity.
     _columns: dict[str, npt.NDArray[Any]] = field(
-        default_factory=dict, init=False, compare=False, repr=False
-    )
-    _pair_values: dict[tuple[str, str], FloatArray] = field(
         default_factory=dict, init=False, compare=False, repr=False
     )
 
@@ -177,16 +174,6 @@ class Sites:
         # A lookup table by category code; the extra last entry answers code -1 (missing).
         table = np.array([c in wanted for c in column.cat.categories] + [False])
         return np.asarray(table[column.cat.codes.to_numpy()])
-
-    def pair_values(self, zone: Zone, kind: str, column: str) -> FloatArray:
-        """``column`` of the infrastructure node of every ``kind`` pair, cached per zone."""
-        found = self._pair_values.get((kind, column))
-        if found is not None:
-            return found
-        values = zone.infrastructure[column].to_numpy(dtype=float)
-        return self._cached(
-            self._pair_values, (kind, column), values[self.distances.pairs[kind].node]
-        )
 
     @staticmethod
     def _cached(cache: dict[_K, _V], key: _K, value: _V) -> _V:

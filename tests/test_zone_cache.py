@@ -183,7 +183,7 @@ def test_threads_filling_a_zones_column_caches_at_once_all_get_one_right_array(
 
     def read() -> None:
         barrier.wait(30)
-        got.append((sites.column("area_mu"), sites.pair_values(built, "substation", "spare_mva")))
+        got.append((sites.column("area_mu"), sites.column("price_wmu")))
 
     threads = [threading.Thread(target=read) for _ in range(8)]
     for thread in threads:
@@ -193,5 +193,4 @@ def test_threads_filling_a_zones_column_caches_at_once_all_get_one_right_array(
     assert len(got) == 8
     assert all(a is got[0][0] and p is got[0][1] for a, p in got)
     np.testing.assert_array_equal(got[0][0], sites.frame["area_mu"].to_numpy(dtype=float))
-    spare = built.infrastructure["spare_mva"].to_numpy(dtype=float)
-    np.testing.assert_array_equal(got[0][1], spare[sites.distances.pairs["substation"].node])
+    np.testing.assert_array_equal(got[0][1], sites.frame["price_wmu"].to_numpy(dtype=float))

@@ -98,7 +98,6 @@ def connection_plan(
 
 
 def _network(s: Situation, members: tuple[int, ...], link: Link) -> Connection:
-    infra = s.zone.infrastructure
     found: tuple[float, int] | None = None
     for member in members:
         nodes, dists = s.sites.distances.pairs[link.kind].of_site(member)
@@ -130,8 +129,8 @@ def _network(s: Situation, members: tuple[int, ...], link: Link) -> Connection:
         )
     return Connection(
         link.name,
-        str(infra["name"].iloc[node]),
-        str(infra["infra_id"].iloc[node]),
+        str(s.zone.node_column("name")[node]),
+        str(s.zone.node_column("infra_id")[node]),
         distance,
         float(link.spare[node] - (link.need or 0.0)),
         link.unit,
@@ -190,8 +189,8 @@ def _transport(s: Situation, members: tuple[int, ...]) -> list[Connection]:
         out.append(
             Connection(
                 utility,
-                str(s.zone.infrastructure["name"].iloc[node]),
-                str(s.zone.infrastructure["infra_id"].iloc[node]),
+                str(s.zone.node_column("name")[node]),
+                str(s.zone.node_column("infra_id")[node]),
                 metres,
                 None,
                 "m",

@@ -233,7 +233,7 @@ def networks(s: Situation) -> list[Constraint]:
             len(s.sites),
             reach_m=reach * 1000,
             qualifies=spare >= need,
-            spare=np.where(infra["kind"].to_numpy() == network.node_kind, spare, np.nan),
+            spare=(network.spare_column, spare),
         )
         margin = best - need
         out.append(

@@ -27,12 +27,17 @@ def best_node(
     *,
     reach_m: float,
     qualifies: BoolArray,
-    spare: FloatArray,
+    spare: tuple[str, FloatArray],
+    counts: BoolArray | None = None,
 ) -> tuple[IntArray, FloatArray, FloatArray]:
     """Per site: the nearest qualifying node within reach (-1 if none), its distance (inf),
-    and the largest ``spare`` among all nodes within reach (NaN where ``spare`` is NaN for
-    all of them, e.g. nodes of the wrong voltage). ``qualifies`` and ``spare`` are per
-    node: each is gathered to the pairs once."""
+    and the largest spare capacity among the nodes within reach whose spare ``counts``
+    (all by default; NaN where none has a value, e.g. none of the voltage asked for).
+
+    ``qualifies`` and ``counts`` are per node; ``spare`` is the zone's column (its name,
+    and its values per node), fixed per data version, so the pairs are sorted by it once
+    (:meth:`~matching.zone.Pairs.by_value`) and each request only picks, per site, the
+    first usable pair: by distance for the nearest, by spare for the most."""
     node = np.full(n_sites, -1, dtype=np.int64)
     dist = np.full(n_sites, np.inf)
     best = np.full(n_sites, np.nan)
@@ -40,25 +45,32 @@ def best_node(
         return node, dist, best
     # Pairs only exist within REACH_M, so a request at full reach needs no distance test.
     full_reach = reach_m >= REACH_M
-    in_reach = None if full_reach else pairs.dist_m <= reach_m
     keep = qualifies[pairs.node]
-    if in_reach is not None:
-        keep = keep & in_reach
+    if not full_reach:
+        keep &= pairs.dist_m <= reach_m
     # Pairs are sorted by site, then distance: the first kept pair of a site is the nearest.
-    kept = np.flatnonzero(keep)
-    if len(kept):
-        site = pairs.site[kept]
-        first = kept[np.r_[True, site[1:] != site[:-1]]]
-        node[pairs.site[first]] = pairs.node[first]
-        dist[pairs.site[first]] = pairs.dist_m[first]
-    # The most spare per site: a NaN (no value) or a pair out of reach as -inf, for a
-    # plain maximum, several times faster than fmax over NaNs.
-    values = np.where(np.isnan(spare), -np.inf, spare)[pairs.node]
-    if in_reach is not None:
-        values = np.where(in_reach, values, -np.inf)
-    most = np.maximum.reduceat(values, pairs.starts)
-    best[pairs.owner] = np.where(most == -np.inf, np.nan, most)
+    first = _first_per_site(pairs.site, keep)
+    node[pairs.site[first]] = pairs.node[first]
+    dist[pairs.site[first]] = pairs.dist_m[first]
+    key, values = spare
+    site_v, node_v, dist_v, spare_v = pairs.by_value(key, values)
+    usable = ~np.isnan(spare_v)
+    if counts is not None:
+        usable &= counts[node_v]
+    if not full_reach:
+        usable &= dist_v <= reach_m
+    most = _first_per_site(site_v, usable)
+    best[site_v[most]] = spare_v[most]
     return node, dist, best
+
+
+def _first_per_site(site: IntArray, keep: BoolArray) -> IntArray:
+    """Positions of the first kept pair of each site (``site`` sorted)."""
+    kept = np.flatnonzero(keep)
+    if not len(kept):
+        return kept
+    of = site[kept]
+    return kept[np.r_[True, of[1:] != of[:-1]]]
 
 
 @dataclass(frozen=True)
@@ -85,6 +97,7 @@ def substation_access(request: ProjectRequest, zone: Zone, sites: Sites) -> Acce
         len(sites),
         reach_m=request.power_reach_km * 1000,
         qualifies=voltage_ok & (spare >= need),
-        spare=np.where(voltage_ok, spare, np.nan),
+        spare=(POWER.spare_column, spare),
+        counts=voltage_ok,
     )
     return Access(node, dist, best)

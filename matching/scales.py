@@ -9,7 +9,6 @@ compared. Each scale states its rule and what a missing value scores; results sh
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -88,12 +87,7 @@ def listed_range(column: str, unit: str, none: str) -> Scale:
     reservation moves no other site's score)."""
 
     def span(s: Situation) -> tuple[float, float]:
-        listed = s.sites.column(column).astype(float)
-        if not np.isfinite(listed).any():
-            return np.nan, np.nan
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            return float(np.nanmin(listed)), float(np.nanmax(listed))
+        return s.sites.span(column)
 
     def values(s: Situation, v: FloatArray) -> FloatArray:
         lo, hi = span(s)

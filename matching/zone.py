@@ -77,10 +77,24 @@ class Pairs:
         run_of_site[site[starts]] = np.arange(len(starts))
         return cls(site, node, dist_m, starts.astype(np.int64), site[starts], run_of_site)
 
-    @cached_property
-    def positions(self) -> IntArray:
-        """0…len-1, kept so that per-request searches need not allocate it."""
-        return np.arange(len(self.site), dtype=np.int64)
+    _by_value: dict[str, tuple[IntArray, IntArray, FloatArray, FloatArray]] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
+
+    def by_value(
+        self, key: str, node_values: FloatArray
+    ) -> tuple[IntArray, IntArray, FloatArray, FloatArray]:
+        """The pairs' site, node, distance and node value, sorted by site and then by the
+        value, largest first (NaN last). ``node_values`` is the zone's column ``key`` per
+        node, fixed per data version: the order is made once and cached (see
+        :meth:`Sites._cached` for why concurrent requests may share it)."""
+        found = self._by_value.get(key)
+        if found is None:
+            value = node_values[self.node]
+            order = np.lexsort((-value, self.site))
+            sorted_ = (self.site[order], self.node[order], self.dist_m[order], value[order])
+            found = self._by_value.setdefault(key, sorted_)
+        return found
 
     def of_site(self, site: int) -> tuple[IntArray, FloatArray]:
         """The nodes within reach of one site and their distances, nearest first."""
@@ -166,6 +180,17 @@ class Sites:
         )
         return self._cached(self._columns, name, array)
 
+    def span(self, name: str) -> tuple[float, float]:
+        """The least and greatest value of a numeric column over every site (NaN, NaN
+        when none has one), cached like :meth:`column`."""
+        found = self._columns.get(f"span:{name}")
+        if found is None:
+            values = self.column(name).astype(float)
+            known = values[np.isfinite(values)]
+            lo_hi = np.array([known.min(), known.max()] if len(known) else [np.nan, np.nan])
+            found = self._cached(self._columns, f"span:{name}", lo_hi)
+        return float(found[0]), float(found[1])
+
     def isin(self, name: str, values: Iterable[str]) -> npt.NDArray[np.bool_]:
         """Whether each site's coded column ``name`` is one of ``values`` (compares the
         categorical codes, ~10× faster than comparing strings)."""
@@ -219,6 +244,19 @@ class Zone:
     metric_epsg: int
     network: RoadNetwork
     versions: Mapping[str, int] = field(default_factory=dict)
+    _node_columns: dict[str, npt.NDArray[Any]] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
+
+    def node_column(self, name: str) -> npt.NDArray[Any]:
+        """An infrastructure column as an array, cached (as :meth:`Sites.column`): the
+        connection plans of a result read a few values of it per site."""
+        found = self._node_columns.get(name)
+        if found is None:
+            found = self._node_columns.setdefault(
+                name, self.infrastructure[name].to_numpy(dtype=object)
+            )
+        return found
 
     def nearest_road(self, geometries: npt.NDArray[np.object_]) -> tuple[IntArray, FloatArray]:
         """Index into ``roads`` and metres to the road nearest each metric geometry."""

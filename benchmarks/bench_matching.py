@@ -186,11 +186,16 @@ def graph_bytes(network: RoadNetwork) -> int:
     return sum(a.nbytes for a in (network.tail, network.head, network.length_m, network.speed_ms))
 
 
-def rss_mib() -> float:
+def rss_mib(field: str = "VmRSS") -> float:
     """This process's resident memory (Linux), MiB."""
     with open("/proc/self/status", encoding="ascii") as status:
-        kib = next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
+        kib = next(int(line.split()[1]) for line in status if line.startswith(f"{field}:"))
     return kib / 1024
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident memory (Linux), MiB."""
+    return rss_mib("VmHWM")
 
 
 def main() -> None:
@@ -207,7 +212,9 @@ def main() -> None:
     started = time.perf_counter()
     frames = generate_zone(parcels=args.parcels)
     print(f"zone: {args.parcels:,} parcels generated in {time.perf_counter() - started:.1f} s")
+    generated_mib = rss_mib()
     build_s, zone = timed(lambda: build_zone(frames), 1)
+    zone_mib = rss_mib() - generated_mib  # the zone, beside the frames it was built from
     from matching.zone import _distances
 
     kinds = zone.infrastructure["kind"].to_numpy()
@@ -248,6 +255,11 @@ def main() -> None:
         f"  graph: {network.n_vertices:,} vertices, {len(network.tail):,} edges, "
         f"{graph_bytes(network) / 2**20:.1f} MiB of arrays, "
         f"process memory +{network_mib:.0f} MiB with segments and tree"
+    )
+    print(
+        f"memory: the built zone +{zone_mib:,.0f} MiB "
+        f"({zone_mib * 2**20 / args.parcels / 1024:.1f} KiB per parcel); "
+        f"process peak {peak_rss_mib():,.0f} MiB"
     )
     print(f"{'engine, distances by road (median)':<45} {road_s * 1000:>10.1f} ms")
     print(f"{'':<45} {'median':>10}   ratio to engine")

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from layers.catalog import UTILITIES
 from layers.schema import Utility
 from matching.roadnet import DETOUR
 from matching.situation import Situation
@@ -169,6 +170,13 @@ TRANSPORT = (
     ("airport", "airport", "机场", "airport"),
 )
 """Per transport kind: its row in the plan (``utility``) and its names."""
+CONNECTION_LABELS: dict[str, tuple[str, str]] = {
+    **{u.name: (u.zh, u.name) for u in UTILITIES},
+    "road": ("道路", "road"),
+    **{row: (zh, en) for _kind, row, zh, en in TRANSPORT},
+    "highway": ("高速出入口", "highway interchange"),
+}
+"""(中文, English) of each row a connection plan may list, by its ``utility`` key."""
 
 
 def _transport(s: Situation, members: tuple[int, ...]) -> list[Connection]:

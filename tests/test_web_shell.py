@@ -313,3 +313,20 @@ def test_a_request_file_fills_the_form_and_what_it_cannot_hold_is_said(
     wrong = {"file": ("图.png", b"\\x89PNG not json")}
     page = client.post("/workspace/project/upload", data={"csrf_token": csrf}, files=wrong).text
     assert "图.png 不是需求文件 (JSON)" in page
+
+
+def test_a_sites_connection_plan_names_its_networks_in_the_pages_language(
+    client: TestClient, loaded: Store
+) -> None:
+    """The plan listed its rows by key ("power", "highway") on a Chinese page."""
+    _signed_in(client, _key(loaded, "planner"))
+    csrf = client.get("/session").json()["csrf_token"]
+    page = client.post("/workspace/project", data=_form(csrf, name="轴承"))
+    plan = page.text.split('id="detail-site-1"')[1].split('class="connections"')[1]
+    plan = plan.split("</table>")[0]
+    for zh in ("电力", "供水", "高速出入口"):
+        assert f"<td>{zh}</td>" in plan
+    assert "<td>power</td>" not in plan and "<td>highway</td>" not in plan
+    english = client.get(page.url.path, params={"lang": "en"}).text
+    plan = english.split('id="detail-site-1"')[1].split('class="connections"')[1]
+    assert "<td>highway interchange</td>" in plan.split("</table>")[0]

@@ -16,6 +16,7 @@ from layers.catalog import BUDGETS
 from layers.store.matches import SavedMatch
 from maps.dossier.view import near_miss_rows
 from matching.compare import Comparison
+from matching.connections import CONNECTION_LABELS
 from matching.zone import Zone
 
 DRAWN_SOURCES = ("power", "highway")
@@ -152,6 +153,7 @@ def results_context(data: dict[str, Any], zone: Zone) -> dict[str, Any]:
         "result": data,
         "near_misses": near_miss_rows(data),
         "park_names": parks,
+        "connection_labels": CONNECTION_LABELS,
         "weakest": weakest,
         "budget_rows": budget_rows,
         "top_score": max((s["score"] for s in data["sites"]), default=1.0) or 1.0,

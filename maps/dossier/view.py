@@ -13,19 +13,10 @@ from pydantic import BaseModel
 
 from layers.units import amount, rounded, shown
 from layers.vocabulary import POLLUTANTS
+from matching.connections import CONNECTION_LABELS
 from matching.request import ProjectRequest
 
-UTILITY_ZH = {
-    "power": "电力",
-    "water": "供水",
-    "gas": "燃气",
-    "heat": "供热",
-    "sewage": "污水",
-    "road": "道路",
-    "highway": "高速出入口",
-    "rail": "铁路货运站",
-    "airport": "机场",
-}
+UTILITY_ZH = {key: zh for key, (zh, _en) in CONNECTION_LABELS.items()}
 CHECK_GROUPS = (
     ("硬约束 (hard constraints)", ""),
     ("标准地指标 vs 承诺 (standard-land indicators vs commitments)", "std_"),

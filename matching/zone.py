@@ -58,15 +58,15 @@ _V = TypeVar("_V")
 class Pairs:
     """Sites and the utility nodes of one kind within reach, nearest first per site.
 
-    ``starts`` are the offsets where each site's run of pairs begins and ``owner`` the site
-    of each run, for ``np.ufunc.reduceat`` over runs.
+    ``starts`` are the offsets where each site's run of pairs begins (see :meth:`of_site`);
+    per-request searches pick the first usable pair of each site, nearest first or, in
+    :meth:`by_value` order, largest value first (:func:`matching.networks.best_node`).
     """
 
     site: IntArray
     node: IntArray
     dist_m: FloatArray
     starts: IntArray
-    owner: IntArray
     run_of_site: IntArray
     """Index into ``starts`` of each site's run, -1 for a site with no node within reach."""
 
@@ -75,7 +75,7 @@ class Pairs:
         starts = np.flatnonzero(np.r_[True, site[1:] != site[:-1]]) if len(site) else site
         run_of_site = np.full(n_sites, -1, dtype=np.int64)
         run_of_site[site[starts]] = np.arange(len(starts))
-        return cls(site, node, dist_m, starts.astype(np.int64), site[starts], run_of_site)
+        return cls(site, node, dist_m, starts.astype(np.int64), run_of_site)
 
     _by_value: dict[str, tuple[IntArray, IntArray, FloatArray, FloatArray]] = field(
         default_factory=dict, init=False, compare=False, repr=False

@@ -241,3 +241,14 @@ def test_the_changes_between_two_saved_matches_name_a_new_list(
     assert changes.list_removed == {dropped} and changes.list_added == set()
     assert "name" in changes.list_changed[renamed]
     assert changes.reserved == {} and changes.ledger == {}
+
+
+def test_a_match_id_never_starts_like_a_command_line_option(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`matches show -Ab3…` failed as a usage error (exit 2) for ids drawn with a "-"."""
+    from layers.store import matches
+
+    drawn = iter(["-Ab3dEf9Qk", "Zx8_u7Lp2c"])
+    monkeypatch.setattr(matches.secrets, "token_urlsafe", lambda _n: next(drawn))
+    assert matches.match_id() == "Zx8_u7Lp2c"

@@ -106,6 +106,15 @@ class DataChanges:
     layers_changed: tuple[str, ...] = ()
 
 
+def match_id() -> str:
+    """A new saved match's id: random, URL-safe, and never starting with "-", which a
+    command line would take for an option (``geo-service matches show -x…``)."""
+    while True:
+        new_id = secrets.token_urlsafe(8)
+        if not new_id.startswith("-"):
+            return new_id
+
+
 class Matches:
     """The saved matches of one store."""
 
@@ -136,7 +145,7 @@ class Matches:
         project = str(request_json.get("name") or "").strip()
         if not project:
             raise InvalidInput("须注明项目名称 (the request names no project)")
-        new_id = secrets.token_urlsafe(8)
+        new_id = match_id()
         now = dt.datetime.now(dt.UTC)
         with change(self.engine, (), actor=actor) as work:
             recorded = {"layers": dict(versions), "release": current_id(work.conn)}

@@ -19,6 +19,7 @@ import statistics
 import time
 import uuid
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -28,10 +29,11 @@ from benchmarks.naive import rank_parcels
 from layers.catalog import LAYERS
 from layers.demo import generate_zone
 from layers.frames import derive
+from matching.distances import NEAREST_KINDS, Distances
 from matching.engine import match
 from matching.request import parse_request
 from matching.roadnet import RoadNetwork
-from matching.zone import NEAREST_KINDS, Zone, build_zone
+from matching.zone import Zone, build_zone
 
 WEIGHTS = {"interchange": 0.4, "price": 0.3, "area_fit": 0.3}
 REQUEST: dict[str, Any] = {
@@ -176,9 +178,7 @@ def road_network(zone: Zone) -> RoadNetwork:
     for kind in NEAREST_KINDS:
         ids = np.flatnonzero(kinds == kind)
         reach = network.reach(nodes[ids])
-        network.distances(
-            access, reach, (straight.nearest_m[kind], straight.nearest_node[kind]), ids
-        )
+        network.distances(access, reach, ids, partial(straight.straight_of, kind))
     return network
 
 
@@ -216,11 +216,9 @@ def main() -> None:
     generated_mib = rss_mib()
     build_s, zone = timed(lambda: build_zone(frames), 1)
     zone_mib = rss_mib() - generated_mib  # the zone, beside the frames it was built from
-    from matching.zone import _distances
-
     kinds = zone.infrastructure["kind"].to_numpy()
     nodes = zone.infrastructure.to_crs(zone.metric_epsg).geometry.to_numpy()
-    precompute_s, _ = timed(lambda: _distances(zone.parcels.metric, kinds, nodes), 3)
+    precompute_s, _ = timed(lambda: Distances.build(zone.parcels.metric, nodes, kinds), 3)
     before = rss_mib()
     network_s, network = timed(lambda: road_network(zone), 3)
     network_mib = rss_mib() - before  # the last network built, still held, and its garbage

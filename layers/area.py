@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from layers.crs import STORAGE_EPSG, gk3_epsg, gk3_zone
+from layers.crs import STORAGE_EPSG, gk3_epsg, gk3_zones
 
 M2_PER_MU = 10_000.0 / 15.0
 """One 亩 in square metres (1 ha = 15 亩)."""
@@ -27,10 +27,14 @@ def mu_from_m2(area_m2: float | np.ndarray) -> float | np.ndarray:
     return area_m2 / M2_PER_MU
 
 
-def area_m2(geometries: gpd.GeoSeries) -> np.ndarray:
+def area_m2(
+    geometries: gpd.GeoSeries, *, projected: tuple[int, np.ndarray] | None = None
+) -> np.ndarray:
     """Area in m² of each geometry, each measured in the 3-degree GK zone of its centre.
 
     ``geometries`` must be in the storage CRS (EPSG:4490). Missing geometries give NaN.
+    ``projected``, an EPSG code and the same geometries already in that GK zone, saves
+    projecting again those measured in it.
 
     Examples
     --------
@@ -47,13 +51,15 @@ def area_m2(geometries: gpd.GeoSeries) -> np.ndarray:
     present = ~(shapely.is_missing(values) | shapely.is_empty(values))
     if not present.any():
         return out
-    lon = shapely.get_x(shapely.centroid(values[present]))
-    zones = np.array([gk3_zone(x) for x in lon])
+    zones = gk3_zones(shapely.get_x(shapely.centroid(values[present])))
     index = np.flatnonzero(present)
     for zone in np.unique(zones):
         rows = index[zones == zone]
-        projected = gpd.GeoSeries(values[rows], crs=STORAGE_EPSG).to_crs(gk3_epsg(int(zone)))
-        out[rows] = projected.area.to_numpy()
+        epsg = gk3_epsg(int(zone))
+        if projected is not None and projected[0] == epsg:
+            out[rows] = shapely.area(projected[1][rows])
+        else:
+            out[rows] = shapely.area(np.asarray(values[rows].to_crs(epsg)))
     return out
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
+import numpy.typing as npt
 import pyproj
 from pyproj import CRS, Transformer
 
@@ -40,13 +41,19 @@ def gk3_zone(lon: float) -> int:
     >>> gk3_zone(114.0)
     38
     """
-    zone = int(np.floor((lon + 1.5) / 3.0))
-    if not _FIRST_ZONE <= zone <= _LAST_ZONE:
+    return int(gk3_zones(np.array([lon]))[0])
+
+
+def gk3_zones(lon: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
+    """:func:`gk3_zone` of each longitude, raising on the first outside China's zones."""
+    zones = np.floor((lon + 1.5) / 3.0)
+    outside = np.flatnonzero(~((zones >= _FIRST_ZONE) & (zones <= _LAST_ZONE)))
+    if len(outside):
         raise CRSMismatch(
-            f"longitude {lon:.4f}° is outside China's CGCS2000 3-degree zones "
+            f"longitude {lon[outside[0]]:.4f}° is outside China's CGCS2000 3-degree zones "
             f"({_FIRST_ZONE}–{_LAST_ZONE}, 73.5°E–136.5°E); are x and y swapped?"
         )
-    return zone
+    return zones.astype(np.int64)
 
 
 def gk3_epsg(zone: int, *, prefixed: bool = False) -> int:

@@ -361,8 +361,12 @@ def _repair(geom: shapely.Geometry, spec: LayerSpec) -> tuple[shapely.Geometry |
     return fixed, f"{note} (repaired on request)"
 
 
-def _derive_parcels(frame: gpd.GeoDataFrame) -> None:
-    m2 = area_m2(frame.geometry)
+Projected = tuple[int, np.ndarray]
+"""An EPSG code and a frame's geometries already projected to it (see :func:`area_m2`)."""
+
+
+def _derive_parcels(frame: gpd.GeoDataFrame, projected: Projected | None) -> None:
+    m2 = area_m2(frame.geometry, projected=projected)
     frame["area_m2"] = np.round(m2, 2)
     frame["area_mu"] = np.round(mu_from_m2(m2), 3)
     frame["area_warn"] = pd.array(
@@ -373,20 +377,24 @@ def _derive_parcels(frame: gpd.GeoDataFrame) -> None:
     frame["gaps"] = gaps
 
 
-def _derive_parks(frame: gpd.GeoDataFrame) -> None:
+def _derive_parks(frame: gpd.GeoDataFrame, projected: Projected | None) -> None:
     for budget in BUDGETS:
         frame[budget.left] = frame[budget.total] - frame[budget.allocated]
 
 
-_DERIVATIONS: dict[str, Callable[[gpd.GeoDataFrame], None]] = {
+_DERIVATIONS: dict[str, Callable[[gpd.GeoDataFrame, Projected | None], None]] = {
     PARCELS.name: _derive_parcels,
     PARKS.name: _derive_parks,
 }
 
 
-def derive(frame: gpd.GeoDataFrame, spec: LayerSpec) -> gpd.GeoDataFrame:
-    """A copy of a canonical frame with the layer's derived fields added, in spec order."""
-    out = frame.copy()
+def derive(
+    frame: gpd.GeoDataFrame, spec: LayerSpec, *, projected: Projected | None = None
+) -> gpd.GeoDataFrame:
+    """A copy of a canonical frame with the layer's derived fields added, in spec order.
+
+    ``projected`` spares :func:`area_m2` projecting geometries the caller has projected."""
+    out = frame.copy(deep=False)  # derived columns are new arrays; the selection copies
     if spec.name in _DERIVATIONS:
-        _DERIVATIONS[spec.name](out)
+        _DERIVATIONS[spec.name](out, projected)
     return out[[*spec.field_names(), out.geometry.name]]

@@ -114,17 +114,14 @@ def condition_days(frame: pd.DataFrame) -> tuple[list[str], np.ndarray]:
     """
     met = conditions_met(frame)
     keys = list(met)
-    days = np.full((len(frame), len(keys)), NEVER, dtype=np.int64)
+    # Column-major: each condition's column is written in one contiguous pass.
+    days = np.full((len(frame), len(keys)), NEVER, dtype=np.int64, order="F")
     for j, key in enumerate(keys):
         days[met[key], j] = ALWAYS
-        if key in FACTS:
-            status = frame.get(f"{key}_st")
-            date = frame.get(f"{key}_dt")
-            if status is None or date is None:
-                continue
-            planned = (status.to_numpy(dtype=object) == "planned") & date.notna().to_numpy()
-            when = pd.to_datetime(date[planned]).to_numpy(dtype="datetime64[D]")
-            days[np.flatnonzero(planned), j] = when.astype(np.int64)
+        if key in FACTS and f"{key}_st" in frame and f"{key}_dt" in frame:
+            when = pd.to_datetime(frame[f"{key}_dt"], errors="coerce").to_numpy("datetime64[D]")
+            planned = (frame[f"{key}_st"].to_numpy(dtype=object) == "planned") & ~np.isnat(when)
+            days[planned, j] = when[planned].astype(np.int64)
     return keys, days
 
 
@@ -162,21 +159,24 @@ def readiness_table(
     (['ready', 'partly_ready'], ['', '地质灾害评估'])
     """
     met = conditions_met(frame, as_of=as_of)
-    gap_lists: list[list[str]] = [[] for _ in range(len(frame))]
-    for key, ok in met.items():
-        for i in np.flatnonzero(~ok):
-            gap_lists[i].append(_condition_name(key))
+    names = [_condition_name(key) for key in met]
+    unmet = ~np.column_stack(list(met.values()))
+    # Parcels share few patterns of unmet conditions (one bit each): join each pattern's
+    # names once.
+    bits = unmet.astype(np.int64) @ (np.int64(1) << np.arange(len(names), dtype=np.int64))
+    patterns, which = np.unique(bits, return_inverse=True)
+    texts = np.array(
+        ["、".join(n for k, n in enumerate(names) if p >> k & 1) for p in patterns.tolist()],
+        dtype=object,
+    )
+    gaps = texts[which]
     blocked = ~np.logical_and.reduce([met[key] for key in BLOCKING_FACTS])
     levels = np.where(
         blocked,
         ReadinessLevel.NOT_READY.value,
-        np.where(
-            [bool(g) for g in gap_lists],
-            ReadinessLevel.PARTLY_READY.value,
-            ReadinessLevel.READY.value,
-        ),
+        np.where(unmet.any(axis=1), ReadinessLevel.PARTLY_READY.value, ReadinessLevel.READY.value),
     ).astype(object)
-    return levels, np.array(["、".join(g) for g in gap_lists], dtype=object)
+    return levels, gaps
 
 
 def readiness_of(parcel: dict[str, object], *, as_of: dt.date | None = None) -> Readiness:

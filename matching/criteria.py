@@ -18,6 +18,7 @@ import numpy.typing as npt
 
 from layers.readiness import day_number
 from matching.assembly import Group
+from matching.distances import REACH_M
 from matching.factories import lease
 from matching.scales import (
     Scale,
@@ -31,7 +32,6 @@ from matching.scales import (
     waiting,
 )
 from matching.situation import Situation, as_of
-from matching.zone import REACH_M
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]

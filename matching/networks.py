@@ -13,8 +13,9 @@ import numpy as np
 import numpy.typing as npt
 
 from layers.catalog import POWER
+from matching.distances import REACH_M, Pairs
 from matching.request import ProjectRequest
-from matching.zone import REACH_M, Pairs, Sites, Zone
+from matching.zone import Sites, Zone
 
 BoolArray = npt.NDArray[np.bool_]
 FloatArray = npt.NDArray[np.float64]
@@ -36,7 +37,7 @@ def best_node(
 
     ``qualifies`` and ``counts`` are per node; ``spare`` is the zone's column (its name,
     and its values per node), fixed per data version, so the pairs are sorted by it once
-    (:meth:`~matching.zone.Pairs.by_value`) and each request only picks, per site, the
+    (:meth:`~matching.distances.Pairs.by_value`) and each request only picks, per site, the
     first usable pair: by distance for the nearest, by spare for the most."""
     node = np.full(n_sites, -1, dtype=np.int64)
     dist = np.full(n_sites, np.inf)

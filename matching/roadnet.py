@@ -19,6 +19,7 @@ distance is the straight line × :data:`DETOUR`, flagged as estimated.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -225,14 +226,13 @@ class RoadNetwork:
         self,
         sites: Access,
         reach: _Reach,
-        straight: tuple[FloatArray, IntArray],
         ids: IntArray,
+        straight: Callable[[IntArray], tuple[FloatArray, IntArray]],
     ) -> RoadDistance:
         """Road distance and time from each site (its :class:`Access`) to the nearest
-        target of ``reach``, named by ``ids`` (one per target). ``straight`` (metres to
-        the nearest target in a straight line, inf if none, and its id) stands in,
-        × :data:`DETOUR`, where the network does not reach."""
-        straight_m, straight_target = straight
+        target of ``reach``, named by ``ids`` (one per target). Where the network does not
+        reach, the straight line × :data:`DETOUR` stands in: ``straight(rows)`` gives the
+        metres to the nearest target of those sites (inf if none) and its id."""
         n = len(sites.segment)
         dist, time_s = np.full(n, np.inf), np.full(n, np.inf)
         target = np.full(n, -1, dtype=np.int64)
@@ -264,10 +264,15 @@ class RoadNetwork:
             dist[on] = sites.leg_m[on] + best
             time_s[on] = sites.leg_m[on] / ACCESS_MS + fastest
             target[on] = np.where(found >= 0, ids[np.maximum(found, 0)], -1) if len(ids) else -1
-        estimated = ~np.isfinite(dist) & np.isfinite(straight_m)
-        dist[estimated] = straight_m[estimated] * DETOUR
-        target[estimated] = straight_target[estimated]
-        time_s[estimated] = dist[estimated] / ACCESS_MS
+        estimated = np.zeros(n, dtype=bool)
+        unreached = np.flatnonzero(~np.isfinite(dist))
+        if len(unreached):
+            straight_m, straight_target = straight(unreached)
+            rows = unreached[np.isfinite(straight_m)]
+            estimated[rows] = True
+            dist[rows] = straight_m[np.isfinite(straight_m)] * DETOUR
+            target[rows] = straight_target[np.isfinite(straight_m)]
+            time_s[rows] = dist[rows] / ACCESS_MS
         return RoadDistance(dist, time_s / 60.0, target, estimated)
 
 

@@ -2,13 +2,10 @@
 
 A :class:`Zone` is built once per data version from the layer frames and reused by every
 request, which then does array work only. Distances are exact (polygon to point, in
-metres) in the zone's Gauss-Krüger CRS:
-
-- to the nearest highway interchange, rail freight station, airport and logistics park,
-  for every site, in a straight line and along the road network (:mod:`matching.roadnet`);
-- to every substation, water, gas, heat and sewage node within :data:`REACH_M`, as
-  (site, node, distance) pairs sorted by site then distance, so that a request can pick
-  the nearest node that also has the voltage and spare capacity it needs.
+metres) in the zone's Gauss-Krüger CRS: to the utility nodes within reach
+(:mod:`matching.distances`), and to the nearest highway interchange, rail freight station,
+airport and logistics park along the road network (:mod:`matching.roadnet`) or, when a
+request asks, in a straight line.
 
 The distance to the nearest road decides nothing, so it is computed per request for the
 few sites shown (:meth:`Zone.nearest_road`) on the road network's tree of segments: whole roads
@@ -19,8 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from functools import cached_property
-from typing import Any, Literal, TypeVar
+from functools import cached_property, partial
+from typing import Any, TypeVar
 
 import geopandas as gpd
 import numpy as np
@@ -36,94 +33,17 @@ from layers.catalog import (
     PARCELS,
     PARKS,
     ROADS,
-    UTILITIES,
 )
 from layers.crs import metric_epsg_for
 from layers.frames import derive
 from layers.readiness import condition_days
-from matching.roadnet import RoadDistance, RoadNetwork
-
-REACH_M = 10_000.0
-"""How far a site looks for utility nodes; requests may ask for less, never more."""
-NEAREST_KINDS = ("interchange", "rail", "airport", "logistics")
-NODE_KINDS = tuple(utility.node_kind for utility in UTILITIES)
+from matching.distances import NEAREST_KINDS, Distances
+from matching.roadnet import RoadNetwork
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 _K = TypeVar("_K")
 _V = TypeVar("_V")
-
-
-@dataclass(frozen=True)
-class Pairs:
-    """Sites and the utility nodes of one kind within reach, nearest first per site.
-
-    ``starts`` are the offsets where each site's run of pairs begins (see :meth:`of_site`);
-    per-request searches pick the first usable pair of each site, nearest first or, in
-    :meth:`by_value` order, largest value first (:func:`matching.networks.best_node`).
-    """
-
-    site: IntArray
-    node: IntArray
-    dist_m: FloatArray
-    starts: IntArray
-    run_of_site: IntArray
-    """Index into ``starts`` of each site's run, -1 for a site with no node within reach."""
-
-    @classmethod
-    def build(cls, site: IntArray, node: IntArray, dist_m: FloatArray, n_sites: int) -> Pairs:
-        starts = np.flatnonzero(np.r_[True, site[1:] != site[:-1]]) if len(site) else site
-        run_of_site = np.full(n_sites, -1, dtype=np.int64)
-        run_of_site[site[starts]] = np.arange(len(starts))
-        return cls(site, node, dist_m, starts.astype(np.int64), run_of_site)
-
-    _by_value: dict[str, tuple[IntArray, IntArray, FloatArray, FloatArray]] = field(
-        default_factory=dict, init=False, compare=False, repr=False
-    )
-
-    def by_value(
-        self, key: str, node_values: FloatArray
-    ) -> tuple[IntArray, IntArray, FloatArray, FloatArray]:
-        """The pairs' site, node, distance and node value, sorted by site and then by the
-        value, largest first (NaN last). ``node_values`` is the zone's column ``key`` per
-        node, fixed per data version: the order is made once and cached (see
-        :meth:`Sites._cached` for why concurrent requests may share it)."""
-        found = self._by_value.get(key)
-        if found is None:
-            value = node_values[self.node]
-            order = np.lexsort((-value, self.site))
-            sorted_ = (self.site[order], self.node[order], self.dist_m[order], value[order])
-            found = self._by_value.setdefault(key, sorted_)
-        return found
-
-    def of_site(self, site: int) -> tuple[IntArray, FloatArray]:
-        """The nodes within reach of one site and their distances, nearest first."""
-        run = int(self.run_of_site[site])
-        if run < 0:
-            return np.array([], dtype=np.int64), np.array([], dtype=float)
-        end = int(self.starts[run + 1]) if run + 1 < len(self.starts) else len(self.site)
-        return self.node[self.starts[run] : end], self.dist_m[self.starts[run] : end]
-
-
-@dataclass(frozen=True)
-class Distances:
-    """Distances from every site of one layer to the infrastructure."""
-
-    nearest_m: dict[str, FloatArray]
-    """Per kind in :data:`NEAREST_KINDS`: metres to the nearest one (inf if none)."""
-    nearest_node: dict[str, IntArray]
-    """Index into ``Zone.infrastructure``, -1 if none."""
-    pairs: dict[str, Pairs]
-    road: dict[str, RoadDistance] = field(default_factory=dict)
-    """Per kind in :data:`NEAREST_KINDS`: along the road network (``target`` indexes
-    ``Zone.infrastructure``)."""
-
-    def to(self, kind: str, how: Literal["road", "straight"]) -> tuple[FloatArray, IntArray]:
-        """Metres to the nearest ``kind`` (inf if none) and which one, by road or in a
-        straight line."""
-        if how == "road":
-            return self.road[kind].dist_m, self.road[kind].target
-        return self.nearest_m[kind], self.nearest_node[kind]
 
 
 @dataclass(frozen=True)
@@ -283,39 +203,41 @@ def build_zone(
     >>> len(zone.parcels), zone.metric_epsg
     (50, 4547)
     """
-    parcels = _positional(derive(frames[PARCELS.name], PARCELS))
+    reference = frames[PARCELS.name] if len(frames[PARCELS.name]) else frames[FACTORIES.name]
+    lon = float(np.median(shapely.get_x(shapely.centroid(reference.geometry.values))))
+    epsg = metric_epsg_for(lon if np.isfinite(lon) else 114.0)
+    metric = {
+        layer: np.asarray(frames[layer].geometry.values.to_crs(epsg))
+        for layer in (PARCELS.name, FACTORIES.name, INFRASTRUCTURE.name, ROADS.name)
+    }
+    parcels = _positional(
+        derive(frames[PARCELS.name], PARCELS, projected=(epsg, metric[PARCELS.name]))
+    )
     factories = _positional(derive(frames[FACTORIES.name], FACTORIES))
     parks = _positional(derive(frames[PARKS.name], PARKS))
     infrastructure = _positional(frames[INFRASTRUCTURE.name])
     roads = _positional(frames[ROADS.name])
-    reference = parcels if len(parcels) else factories
-    lon = float(np.median(shapely.get_x(shapely.centroid(reference.geometry.values))))
-    epsg = metric_epsg_for(lon if np.isfinite(lon) else 114.0)
-    infra_metric = infrastructure.to_crs(epsg).geometry.to_numpy()
-    road_lines = roads.to_crs(epsg).geometry.to_numpy()
-    network = RoadNetwork.build(road_lines, roads["grade"].to_numpy(dtype=object))
+    infra_metric = metric[INFRASTRUCTURE.name]
+    network = RoadNetwork.build(metric[ROADS.name], roads["grade"].to_numpy(dtype=object))
     kinds = infrastructure["kind"].to_numpy()
     targets = {kind: np.flatnonzero(kinds == kind) for kind in NEAREST_KINDS}
     reach = {kind: network.reach(infra_metric[found]) for kind, found in targets.items()}
-    park_ids = {pid: i for i, pid in enumerate(parks[PARKS.id_field])}
+    park_ids = pd.Index(parks[PARKS.id_field])
 
     def sites(layer: str, frame: gpd.GeoDataFrame, *, readiness: bool) -> Sites:
-        metric = frame.to_crs(epsg).geometry.to_numpy()
-        park = np.array([park_ids.get(p, -1) for p in frame["park_id"]], dtype=np.int64)
-        distances = _distances(metric, kinds, infra_metric)
-        access = network.access(metric)
+        park = park_ids.get_indexer(frame["park_id"]).astype(np.int64)
+        distances = Distances.build(metric[layer], infra_metric, kinds)
+        access = network.access(metric[layer])
         road = {
-            kind: network.distances(
-                access, reach[kind], (distances.nearest_m[kind], distances.nearest_node[kind]), ids
-            )
+            kind: network.distances(access, reach[kind], ids, partial(distances.straight_of, kind))
             for kind, ids in targets.items()
         }
         distances = replace(distances, road=road)
         budgets = _budgets(frame, park, parks)
         if not readiness:  # only land is made ready (净地); a building is there
-            return Sites(layer, frame, metric, park, distances, budgets)
+            return Sites(layer, frame, metric[layer], park, distances, budgets)
         keys, days = condition_days(frame)
-        return Sites(layer, frame, metric, park, distances, budgets, tuple(keys), days)
+        return Sites(layer, frame, metric[layer], park, distances, budgets, tuple(keys), days)
 
     return Zone(
         parcels=sites(PARCELS.name, parcels, readiness=True),
@@ -352,42 +274,3 @@ def _positional(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         if column in out.columns:
             out[column] = out[column].astype("category")
     return out.reset_index(drop=True)
-
-
-def _distances(
-    sites: npt.NDArray[np.object_],
-    kinds: npt.NDArray[np.object_],
-    nodes: npt.NDArray[np.object_],
-) -> Distances:
-    nearest_m: dict[str, FloatArray] = {}
-    nearest_node: dict[str, IntArray] = {}
-    for kind in NEAREST_KINDS:
-        candidates = np.flatnonzero(kinds == kind)
-        dist = np.full(len(sites), np.inf)
-        node = np.full(len(sites), -1, dtype=np.int64)
-        if len(candidates) and len(sites):
-            tree = shapely.STRtree(nodes[candidates])
-            (site_idx, hit), found = tree.query_nearest(
-                sites, return_distance=True, all_matches=False
-            )
-            dist[site_idx] = found
-            node[site_idx] = candidates[hit]
-        nearest_m[kind], nearest_node[kind] = dist, node
-    pairs = {}
-    for kind in NODE_KINDS:
-        candidates = np.flatnonzero(kinds == kind)
-        if not len(candidates) or not len(sites):
-            empty = np.array([], dtype=np.int64)
-            pairs[kind] = Pairs.build(empty, empty, np.array([], dtype=float), len(sites))
-            continue
-        tree = shapely.STRtree(nodes[candidates])
-        site_idx, hit = tree.query(sites, predicate="dwithin", distance=REACH_M)
-        dist = shapely.distance(sites[site_idx], nodes[candidates[hit]])
-        order = np.lexsort((dist, site_idx))
-        pairs[kind] = Pairs.build(
-            site_idx[order].astype(np.int64),
-            candidates[hit[order]].astype(np.int64),
-            dist[order],
-            len(sites),
-        )
-    return Distances(nearest_m, nearest_node, pairs)

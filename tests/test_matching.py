@@ -23,11 +23,12 @@ from layers.catalog import BUDGETS, FACTORIES, INFRASTRUCTURE, PARCELS, PARKS, U
 from layers.errors import InvalidInput
 from layers.store.store import Store
 from layers.vocabulary import INFRA_KINDS, POLLUTANTS, UTILITY_FACTS
+from matching.distances import REACH_M
 from matching.engine import match
 from matching.request import ProjectRequest, load_request, parse_request
 from matching.results import MatchResult
 from matching.scoring import score
-from matching.zone import REACH_M, Zone, build_zone
+from matching.zone import Zone, build_zone
 from tests.people import TESTER
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "requests"
@@ -406,7 +407,7 @@ def test_precomputed_distances_match_postgis(
     )
     ids = list(zone.parcels.ids)
     for kind, group in nearest.groupby("kind"):
-        ours = zone.parcels.distances.nearest_m[str(kind)][
+        ours = zone.parcels.distances.straight(str(kind))[0][
             [ids.index(p) for p in group["parcel_id"]]
         ]
         np.testing.assert_allclose(ours, group["d"], atol=0.01)

@@ -14,6 +14,7 @@ import shapely
 from shapely.ops import nearest_points
 
 from matching.criteria import INTERCHANGE, criteria_matrix
+from matching.distances import NEAREST_KINDS
 from matching.engine import evaluate, match
 from matching.request import parse_request
 from matching.roadnet import (
@@ -23,7 +24,7 @@ from matching.roadnet import (
     RoadDistance,
     RoadNetwork,
 )
-from matching.zone import NEAREST_KINDS, Zone, build_zone
+from matching.zone import Zone, build_zone
 
 STEP = 100.0
 SIZE = 5  # vertices per side
@@ -111,8 +112,8 @@ def _road(
     return network.distances(
         network.access(site_array),
         network.reach(target_array),
-        (straight.min(axis=1), nearest.astype(np.int64)),
         np.arange(len(targets), dtype=np.int64),
+        lambda rows: (straight.min(axis=1)[rows], nearest.astype(np.int64)[rows]),
     )
 
 
@@ -178,7 +179,7 @@ def test_the_demo_roads_reach_every_interchange(zone: Zone) -> None:
 def test_road_distance_is_never_shorter_than_the_straight_line(zone: Zone) -> None:
     for sites in (zone.parcels, zone.factories):
         for kind in NEAREST_KINDS:
-            road, straight = sites.distances.road[kind], sites.distances.nearest_m[kind]
+            road, straight = sites.distances.road[kind], sites.distances.straight(kind)[0]
             assert (road.dist_m >= straight - 1e-6).all(), kind
             assert (road.minutes > 0).all()
 
@@ -201,7 +202,7 @@ def test_constraints_and_scores_measure_as_the_request_says(zone: Zone, distance
     metres = (
         distances.road["interchange"].dist_m
         if distance == "road"
-        else distances.nearest_m["interchange"]
+        else distances.straight("interchange")[0]
     )
     check = next(c for c in ev.constraints if c.key == "interchange")
     np.testing.assert_array_equal(check.margin, 4 - metres / 1000)

@@ -1,0 +1,171 @@
+"""Distances from a layer's sites to the zone's infrastructure, in its metric CRS.
+
+Distances are exact (polygon to point, in metres):
+
+- to every substation, water, gas, heat and sewage node within :data:`REACH_M`, as
+  (site, node, distance) :class:`Pairs` sorted by site then distance, so that a request
+  can pick the nearest node that also has the voltage and spare capacity it needs; built
+  with the zone, since every request reads them;
+- to the nearest highway interchange, rail freight station, airport and logistics park in
+  a straight line, computed when first asked for (:meth:`Distances.straight`): requests
+  measure along the road network by default (:mod:`matching.roadnet`), which needs the
+  straight line only where the network does not reach.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+import shapely
+
+from layers.catalog import UTILITIES
+from matching.roadnet import RoadDistance
+
+REACH_M = 10_000.0
+"""How far a site looks for utility nodes; requests may ask for less, never more."""
+NEAREST_KINDS = ("interchange", "rail", "airport", "logistics")
+NODE_KINDS = tuple(utility.node_kind for utility in UTILITIES)
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+Geometries = npt.NDArray[np.object_]
+
+
+@dataclass(frozen=True)
+class Pairs:
+    """Sites and the utility nodes of one kind within reach, nearest first per site.
+
+    ``starts`` are the offsets where each site's run of pairs begins (see :meth:`of_site`);
+    per-request searches pick the first usable pair of each site, nearest first or, in
+    :meth:`by_value` order, largest value first (:func:`matching.networks.best_node`).
+    """
+
+    site: IntArray
+    node: IntArray
+    dist_m: FloatArray
+    starts: IntArray
+    run_of_site: IntArray
+    """Index into ``starts`` of each site's run, -1 for a site with no node within reach."""
+
+    @classmethod
+    def build(cls, site: IntArray, node: IntArray, dist_m: FloatArray, n_sites: int) -> Pairs:
+        starts = np.flatnonzero(np.r_[True, site[1:] != site[:-1]]) if len(site) else site
+        run_of_site = np.full(n_sites, -1, dtype=np.int64)
+        run_of_site[site[starts]] = np.arange(len(starts))
+        return cls(site, node, dist_m, starts.astype(np.int64), run_of_site)
+
+    @classmethod
+    def within_reach(
+        cls, sites: Geometries, tree: shapely.STRtree, nodes: Geometries, candidates: IntArray
+    ) -> Pairs:
+        """The pairs of ``sites`` (indexed by ``tree``) and ``nodes[candidates]`` at most
+        :data:`REACH_M` apart.
+
+        The sites' tree is searched with each node's box widened by the reach, and the
+        distances of the pairs found are measured once and filtered: a ``dwithin`` search
+        measures every distance itself, and a box per site costs more than the search."""
+        if not len(candidates) or not len(sites):
+            empty = np.array([], dtype=np.int64)
+            return cls.build(empty, empty, np.array([], dtype=float), len(sites))
+        box = shapely.bounds(nodes[candidates]) + np.array([-REACH_M, -REACH_M, REACH_M, REACH_M])
+        hit, site = tree.query(shapely.box(*box.T))
+        dist = shapely.distance(sites[site], nodes[candidates[hit]])
+        near = dist <= REACH_M
+        site, hit, dist = site[near], hit[near], dist[near]
+        order = np.lexsort((dist, site))
+        return cls.build(
+            site[order].astype(np.int64),
+            candidates[hit[order]].astype(np.int64),
+            dist[order],
+            len(sites),
+        )
+
+    _by_value: dict[str, tuple[IntArray, IntArray, FloatArray, FloatArray]] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
+
+    def by_value(
+        self, key: str, node_values: FloatArray
+    ) -> tuple[IntArray, IntArray, FloatArray, FloatArray]:
+        """The pairs' site, node, distance and node value, sorted by site and then by the
+        value, largest first (NaN last). ``node_values`` is the zone's column ``key`` per
+        node, fixed per data version: the order is made once and cached (see
+        :meth:`matching.zone.Sites._cached` for why concurrent requests may share it)."""
+        found = self._by_value.get(key)
+        if found is None:
+            value = node_values[self.node]
+            order = np.lexsort((-value, self.site))
+            sorted_ = (self.site[order], self.node[order], self.dist_m[order], value[order])
+            found = self._by_value.setdefault(key, sorted_)
+        return found
+
+    def of_site(self, site: int) -> tuple[IntArray, FloatArray]:
+        """The nodes within reach of one site and their distances, nearest first."""
+        run = int(self.run_of_site[site])
+        if run < 0:
+            return np.array([], dtype=np.int64), np.array([], dtype=float)
+        end = int(self.starts[run + 1]) if run + 1 < len(self.starts) else len(self.site)
+        return self.node[self.starts[run] : end], self.dist_m[self.starts[run] : end]
+
+
+@dataclass(frozen=True)
+class Distances:
+    """Distances from every site of one layer to the infrastructure."""
+
+    sites: Geometries
+    """The sites' geometries in the zone's metric CRS."""
+    nodes: Geometries
+    """``Zone.infrastructure``'s geometries in the same CRS."""
+    kinds: npt.NDArray[np.object_]
+    """``Zone.infrastructure``'s kinds."""
+    pairs: dict[str, Pairs]
+    """Per kind in :data:`NODE_KINDS`."""
+    road: dict[str, RoadDistance] = field(default_factory=dict)
+    """Per kind in :data:`NEAREST_KINDS`: along the road network (``target`` indexes
+    ``Zone.infrastructure``)."""
+    _straight: dict[str, tuple[FloatArray, IntArray]] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
+
+    @classmethod
+    def build(
+        cls, sites: Geometries, nodes: Geometries, kinds: npt.NDArray[np.object_]
+    ) -> Distances:
+        tree = shapely.STRtree(sites)
+        pairs = {
+            kind: Pairs.within_reach(sites, tree, nodes, np.flatnonzero(kinds == kind))
+            for kind in NODE_KINDS
+        }
+        return cls(sites, nodes, kinds, pairs)
+
+    def straight(self, kind: str) -> tuple[FloatArray, IntArray]:
+        """Metres in a straight line to the nearest ``kind`` (inf if none) and which one
+        (index into ``Zone.infrastructure``, -1 if none): measured for every site when
+        first asked for, then cached (as :meth:`matching.zone.Sites.column`)."""
+        found = self._straight.get(kind)
+        if found is None:
+            every = np.arange(len(self.sites))
+            found = self._straight.setdefault(kind, self.straight_of(kind, every))
+        return found
+
+    def straight_of(self, kind: str, rows: IntArray) -> tuple[FloatArray, IntArray]:
+        """As :meth:`straight`, for the sites ``rows`` only (not cached)."""
+        candidates = np.flatnonzero(self.kinds == kind)
+        dist = np.full(len(rows), np.inf)
+        node = np.full(len(rows), -1, dtype=np.int64)
+        if len(candidates) and len(rows):
+            (row, hit), found = shapely.STRtree(self.nodes[candidates]).query_nearest(
+                self.sites[rows], return_distance=True, all_matches=False
+            )
+            dist[row], node[row] = found, candidates[hit]
+        return dist, node
+
+    def to(self, kind: str, how: Literal["road", "straight"]) -> tuple[FloatArray, IntArray]:
+        """Metres to the nearest ``kind`` (inf if none) and which one, by road or in a
+        straight line."""
+        if how == "road":
+            return self.road[kind].dist_m, self.road[kind].target
+        return self.straight(kind)

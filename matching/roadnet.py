@@ -20,7 +20,7 @@ distance is the straight line × :data:`DETOUR`, flagged as estimated.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 import numpy.typing as npt
@@ -56,6 +56,11 @@ class Access:
     along_m: FloatArray
     """Metres from the segment's tail to the access point."""
 
+    @classmethod
+    def concatenate(cls, parts: list[Access]) -> Access:
+        """The access of consecutive sets of geometries, as one."""
+        return cls(*(np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(cls)))
+
 
 @dataclass(frozen=True)
 class RoadDistance:
@@ -72,7 +77,7 @@ class RoadDistance:
 
 
 @dataclass(frozen=True)
-class _Reach:
+class Reach:
     """Per network vertex: distance and time to the nearest target of one kind."""
 
     dist_m: FloatArray
@@ -158,10 +163,9 @@ class RoadNetwork:
         # nearest, found by a box search and vectorised distances (twice as fast as a
         # nearest-neighbour search per site); the others take that search.
         box = shapely.bounds(geometries) + np.array([-NEAR_M, -NEAR_M, NEAR_M, NEAR_M])
-        site, hit = self.segments.query(shapely.box(*box.T))
+        site, hit = self.segments.query(shapely.box(*box.T))  # sorted by site
         gap = shapely.distance(geometries[site], self.geometries[hit])
-        order = np.lexsort((gap, site))  # stable: equal gaps keep the tree's order
-        first = _firsts(order, site)
+        first = _nearest_in_runs(site, gap)
         near = first[gap[first] <= NEAR_M]
         segment[site[near]], leg[site[near]] = hit[near], gap[near]
         rest = np.flatnonzero(segment < 0)
@@ -190,7 +194,7 @@ class RoadNetwork:
             shape=(n, n),
         )
 
-    def reach(self, targets: Geometries) -> _Reach:
+    def reach(self, targets: Geometries) -> Reach:
         """Distance (shortest route) and time (fastest route) from every vertex to the
         nearest of ``targets``; one Dijkstra run each, from every target at once.
 
@@ -201,7 +205,7 @@ class RoadNetwork:
         n = self.n_vertices
         if not len(on):
             none = np.full(n, np.inf)
-            return _Reach(none, none, np.full(n, -1, dtype=np.int64), access)
+            return Reach(none, none, np.full(n, -1, dtype=np.int64), access)
         seg = access.segment[on]
         virtual = n + np.arange(len(on), dtype=np.int64)
         ends = np.r_[self.tail[seg], self.head[seg]]
@@ -220,12 +224,12 @@ class RoadNetwork:
             runs.append((dist[:n], source[:n]))
         (dist_m, source), (time_s, _) = runs
         target = np.where(source >= n, on[np.maximum(source - n, 0)], -1)
-        return _Reach(dist_m, time_s, target.astype(np.int64), access)
+        return Reach(dist_m, time_s, target.astype(np.int64), access)
 
     def distances(
         self,
         sites: Access,
-        reach: _Reach,
+        reach: Reach,
         ids: IntArray,
         straight: Callable[[IntArray], tuple[FloatArray, IntArray]],
     ) -> RoadDistance:
@@ -296,6 +300,16 @@ def _roads_of(
     out_kmh, out_line = np.full(len(noded), DEFAULT_KMH), np.full(len(noded), -1, dtype=np.int64)
     out_kmh[piece[first]], out_line[piece[first]] = kmh[line[first]], line[first]
     return out_kmh, out_line
+
+
+def _nearest_in_runs(key: IntArray, value: FloatArray) -> IntArray:
+    """Per run of equal ``key`` (sorted), the position of its least ``value``, the first
+    of equal ones."""
+    if not len(key):
+        return key
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    least = np.repeat(np.minimum.reduceat(value, starts), np.diff(np.r_[starts, len(key)]))
+    return _firsts(np.flatnonzero(value == least), key)
 
 
 def _firsts(order: IntArray, key: IntArray) -> IntArray:

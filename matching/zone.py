@@ -14,7 +14,9 @@ have bounding boxes so long that a nearest-neighbour search over them is ~100× 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import cached_property, partial
 from typing import Any, TypeVar
@@ -37,8 +39,9 @@ from layers.catalog import (
 from layers.crs import metric_epsg_for
 from layers.frames import derive
 from layers.readiness import condition_days
+from layers.schema import LayerSpec
 from matching.distances import NEAREST_KINDS, Distances
-from matching.roadnet import RoadNetwork
+from matching.roadnet import Access, Reach, RoadNetwork
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -210,38 +213,32 @@ def build_zone(
         layer: np.asarray(frames[layer].geometry.values.to_crs(epsg))
         for layer in (PARCELS.name, FACTORIES.name, INFRASTRUCTURE.name, ROADS.name)
     }
-    parcels = _positional(
-        derive(frames[PARCELS.name], PARCELS, projected=(epsg, metric[PARCELS.name]))
-    )
-    factories = _positional(derive(frames[FACTORIES.name], FACTORIES))
-    parks = _positional(derive(frames[PARKS.name], PARKS))
+    nodes = metric[INFRASTRUCTURE.name]
     infrastructure = _positional(frames[INFRASTRUCTURE.name])
     roads = _positional(frames[ROADS.name])
-    infra_metric = metric[INFRASTRUCTURE.name]
-    network = RoadNetwork.build(metric[ROADS.name], roads["grade"].to_numpy(dtype=object))
     kinds = infrastructure["kind"].to_numpy()
     targets = {kind: np.flatnonzero(kinds == kind) for kind in NEAREST_KINDS}
-    reach = {kind: network.reach(infra_metric[found]) for kind, found in targets.items()}
-    park_ids = pd.Index(parks[PARKS.id_field])
-
-    def sites(layer: str, frame: gpd.GeoDataFrame, *, readiness: bool) -> Sites:
-        park = park_ids.get_indexer(frame["park_id"]).astype(np.int64)
-        distances = Distances.build(metric[layer], infra_metric, kinds)
-        access = network.access(metric[layer])
-        road = {
-            kind: network.distances(access, reach[kind], ids, partial(distances.straight_of, kind))
-            for kind, ids in targets.items()
-        }
-        distances = replace(distances, road=road)
-        budgets = _budgets(frame, park, parks)
-        if not readiness:  # only land is made ready (净地); a building is there
-            return Sites(layer, frame, metric[layer], park, distances, budgets)
-        keys, days = condition_days(frame)
-        return Sites(layer, frame, metric[layer], park, distances, budgets, tuple(keys), days)
-
+    with ThreadPoolExecutor(_threads()) as pool:
+        # The road network is built on another thread (GEOS and SciPy release the GIL)
+        # while this one derives the layers' fields, mostly pandas work.
+        network_built = pool.submit(
+            _road_network,
+            metric[ROADS.name],
+            roads["grade"].to_numpy(dtype=object),
+            {kind: nodes[found] for kind, found in targets.items()},
+        )
+        parks = _positional(derive(frames[PARKS.name], PARKS))
+        parcels, factories = (
+            _sites(spec, frames[spec.name], epsg, metric[spec.name], parks, (nodes, kinds))
+            for spec in (PARCELS, FACTORIES)
+        )
+        network, reach = network_built.result()
+        parcels, factories = (
+            _by_road(sites, network, reach, targets, pool) for sites in (parcels, factories)
+        )
     return Zone(
-        parcels=sites(PARCELS.name, parcels, readiness=True),
-        factories=sites(FACTORIES.name, factories, readiness=False),
+        parcels=parcels,
+        factories=factories,
         parks=parks,
         infrastructure=infrastructure,
         roads=roads,
@@ -249,6 +246,60 @@ def build_zone(
         network=network,
         versions=dict(versions or {}),
     )
+
+
+def _threads() -> int:
+    """Threads a zone build uses: the cores this process may run on, at most four."""
+    return max(1, min(4, len(os.sched_getaffinity(0))))
+
+
+def _road_network(
+    lines: npt.NDArray[np.object_],
+    grades: npt.NDArray[np.object_],
+    targets: Mapping[str, npt.NDArray[np.object_]],
+) -> tuple[RoadNetwork, dict[str, Reach]]:
+    """The network of metric road lines, and every vertex's way to each kind of target."""
+    network = RoadNetwork.build(lines, grades)
+    return network, {kind: network.reach(found) for kind, found in targets.items()}
+
+
+def _sites(
+    spec: LayerSpec,
+    frame: gpd.GeoDataFrame,
+    epsg: int,
+    metric: npt.NDArray[np.object_],
+    parks: pd.DataFrame,
+    nodes: tuple[npt.NDArray[np.object_], npt.NDArray[np.object_]],
+) -> Sites:
+    """A layer's sites with all but their road distances (:func:`_by_road`), given their
+    geometries in the zone's CRS ``epsg`` and the infrastructure's there, with its kinds."""
+    derived = _positional(derive(frame, spec, projected=(epsg, metric)))
+    park = pd.Index(parks[PARKS.id_field]).get_indexer(derived["park_id"]).astype(np.int64)
+    distances = Distances.build(metric, *nodes)
+    budgets = _budgets(derived, park, parks)
+    if spec is not PARCELS:  # only land is made ready (净地); a building is there
+        return Sites(spec.name, derived, metric, park, distances, budgets)
+    keys, days = condition_days(derived)
+    return Sites(spec.name, derived, metric, park, distances, budgets, tuple(keys), days)
+
+
+def _by_road(
+    sites: Sites,
+    network: RoadNetwork,
+    reach: Mapping[str, Reach],
+    targets: Mapping[str, IntArray],
+    pool: Executor,
+) -> Sites:
+    """``sites`` with their road distances to each kind of target (ids in ``targets``);
+    where the sites reach the network is found in chunks on the pool's threads."""
+    chunks = np.array_split(sites.metric, _threads()) if len(sites) else [sites.metric]
+    access = Access.concatenate(list(pool.map(network.access, chunks)))
+    straight = sites.distances.straight_of
+    road = {
+        kind: network.distances(access, reach[kind], ids, partial(straight, kind))
+        for kind, ids in targets.items()
+    }
+    return replace(sites, distances=replace(sites.distances, road=road))
 
 
 def _budgets(
@@ -268,9 +319,10 @@ def _budgets(
 def _positional(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Keep the store's feature id as a column and index rows 0…n-1; coded columns that
     every request compares become categoricals (integer comparisons, not strings)."""
-    out = frame.copy()
-    out["fid"] = out.index.to_numpy() if out.index.name == "fid" else np.arange(len(out))
+    fid = frame.index.to_numpy() if frame.index.name == "fid" else np.arange(len(frame))
+    out = frame.reset_index(drop=True)  # copy-on-write: the caller's frame stays as it is
+    out["fid"] = fid
     for column in ("status", "land_use", "kind"):
         if column in out.columns:
             out[column] = out[column].astype("category")
-    return out.reset_index(drop=True)
+    return out

@@ -218,7 +218,7 @@ def build_zone(
     roads = _positional(frames[ROADS.name])
     kinds = infrastructure["kind"].to_numpy()
     targets = {kind: np.flatnonzero(kinds == kind) for kind in NEAREST_KINDS}
-    with ThreadPoolExecutor(_threads()) as pool:
+    with ThreadPoolExecutor(build_threads()) as pool:
         # The road network is built on another thread (GEOS and SciPy release the GIL)
         # while this one derives the layers' fields, mostly pandas work.
         network_built = pool.submit(
@@ -248,7 +248,7 @@ def build_zone(
     )
 
 
-def _threads() -> int:
+def build_threads() -> int:
     """Threads a zone build uses: the cores this process may run on, at most four."""
     return max(1, min(4, len(os.sched_getaffinity(0))))
 
@@ -292,7 +292,7 @@ def _by_road(
 ) -> Sites:
     """``sites`` with their road distances to each kind of target (ids in ``targets``);
     where the sites reach the network is found in chunks on the pool's threads."""
-    chunks = np.array_split(sites.metric, _threads()) if len(sites) else [sites.metric]
+    chunks = np.array_split(sites.metric, build_threads()) if len(sites) else [sites.metric]
     access = Access.concatenate(list(pool.map(network.access, chunks)))
     straight = sites.distances.straight_of
     road = {

@@ -60,7 +60,7 @@ class Readiness:
 def fact_met(status: pd.Series, date: pd.Series, *, as_of: dt.date | None) -> np.ndarray:
     """Whether each fact is met (done or exempt; planned and due by ``as_of``)."""
     st = status.to_numpy(dtype=object)
-    met = np.isin(st, ["done", "exempt"])
+    met = status.isin(["done", "exempt"]).to_numpy(dtype=bool, copy=True)  # hashed, unsorted
     if as_of is not None:
         due = pd.to_datetime(date, errors="coerce").dt.date.to_numpy(dtype=object)
         planned = st == "planned"

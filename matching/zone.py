@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import cached_property, partial
 from typing import Any, TypeVar
@@ -45,6 +45,7 @@ from matching.roadnet import Access, Reach, RoadNetwork
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
+Geometries = npt.NDArray[np.object_]
 _K = TypeVar("_K")
 _V = TypeVar("_V")
 
@@ -206,35 +207,38 @@ def build_zone(
     >>> len(zone.parcels), zone.metric_epsg
     (50, 4547)
     """
-    reference = frames[PARCELS.name] if len(frames[PARCELS.name]) else frames[FACTORIES.name]
-    lon = float(np.median(shapely.get_x(shapely.centroid(reference.geometry.values))))
-    epsg = metric_epsg_for(lon if np.isfinite(lon) else 114.0)
-    metric = {
-        layer: np.asarray(frames[layer].geometry.values.to_crs(epsg))
-        for layer in (PARCELS.name, FACTORIES.name, INFRASTRUCTURE.name, ROADS.name)
-    }
-    nodes = metric[INFRASTRUCTURE.name]
+    epsg = _metric_epsg(frames)
+
+    def to_metric(layer: str) -> Geometries:
+        return np.asarray(frames[layer].geometry.values.to_crs(epsg))
+
+    nodes, lines = to_metric(INFRASTRUCTURE.name), to_metric(ROADS.name)
     infrastructure = _positional(frames[INFRASTRUCTURE.name])
     roads = _positional(frames[ROADS.name])
     kinds = infrastructure["kind"].to_numpy()
     targets = {kind: np.flatnonzero(kinds == kind) for kind in NEAREST_KINDS}
     with ThreadPoolExecutor(build_threads()) as pool:
-        # The road network is built on another thread (GEOS and SciPy release the GIL)
-        # while this one derives the layers' fields, mostly pandas work.
-        network_built = pool.submit(
-            _road_network,
-            metric[ROADS.name],
-            roads["grade"].to_numpy(dtype=object),
-            {kind: nodes[found] for kind, found in targets.items()},
-        )
+        # GEOS and SciPy release the GIL: the road network and the distances are worked
+        # out on the pool's threads while this one derives the layers' fields (pandas).
+        grades = roads["grade"].to_numpy(dtype=object)
+        network_built = pool.submit(RoadNetwork.build, lines, grades)
+        metric = {spec.name: to_metric(spec.name) for spec in (PARCELS, FACTORIES)}
+        measured = {n: pool.submit(Distances.build, g, nodes, kinds) for n, g in metric.items()}
         parks = _positional(derive(frames[PARKS.name], PARKS))
+        sites = {
+            spec.name: _sites(spec, frames[spec.name], (epsg, g), parks, measured[spec.name])
+            for spec, g in zip((PARCELS, FACTORIES), metric.values(), strict=True)
+        }
+        network = network_built.result()
+        reached = {kind: pool.submit(network.reach, nodes[i]) for kind, i in targets.items()}
+        accessed = {
+            name: [pool.submit(network.access, part) for part in np.array_split(g, build_threads())]
+            for name, g in metric.items()
+        }
+        reach = {kind: future.result() for kind, future in reached.items()}
         parcels, factories = (
-            _sites(spec, frames[spec.name], epsg, metric[spec.name], parks, (nodes, kinds))
-            for spec in (PARCELS, FACTORIES)
-        )
-        network, reach = network_built.result()
-        parcels, factories = (
-            _by_road(sites, network, reach, targets, pool) for sites in (parcels, factories)
+            _by_road(sites[n], network, reach, [f.result() for f in accessed[n]], targets)
+            for n in (PARCELS.name, FACTORIES.name)
         )
     return Zone(
         parcels=parcels,
@@ -248,55 +252,51 @@ def build_zone(
     )
 
 
+def _metric_epsg(frames: Mapping[str, gpd.GeoDataFrame]) -> int:
+    """The Gauss-Krüger zone of the sites' median longitude (of their centroids)."""
+    reference = frames[PARCELS.name] if len(frames[PARCELS.name]) else frames[FACTORIES.name]
+    lon = float(np.median(shapely.get_x(shapely.centroid(reference.geometry.values))))
+    return metric_epsg_for(lon if np.isfinite(lon) else 114.0)
+
+
 def build_threads() -> int:
     """Threads a zone build uses: the cores this process may run on, at most four."""
     return max(1, min(4, len(os.sched_getaffinity(0))))
 
 
-def _road_network(
-    lines: npt.NDArray[np.object_],
-    grades: npt.NDArray[np.object_],
-    targets: Mapping[str, npt.NDArray[np.object_]],
-) -> tuple[RoadNetwork, dict[str, Reach]]:
-    """The network of metric road lines, and every vertex's way to each kind of target."""
-    network = RoadNetwork.build(lines, grades)
-    return network, {kind: network.reach(found) for kind, found in targets.items()}
-
-
 def _sites(
     spec: LayerSpec,
     frame: gpd.GeoDataFrame,
-    epsg: int,
-    metric: npt.NDArray[np.object_],
+    metric: tuple[int, Geometries],
     parks: pd.DataFrame,
-    nodes: tuple[npt.NDArray[np.object_], npt.NDArray[np.object_]],
+    measured: Future[Distances],
 ) -> Sites:
-    """A layer's sites with all but their road distances (:func:`_by_road`), given their
-    geometries in the zone's CRS ``epsg`` and the infrastructure's there, with its kinds."""
-    derived = _positional(derive(frame, spec, projected=(epsg, metric)))
+    """A layer's sites, but for their road distances (:func:`_by_road`), given their
+    geometries in the zone's CRS (``metric``, with its EPSG code) and their distances
+    being ``measured`` meanwhile."""
+    derived = _positional(derive(frame, spec, projected=metric))
     park = pd.Index(parks[PARKS.id_field]).get_indexer(derived["park_id"]).astype(np.int64)
-    distances = Distances.build(metric, *nodes)
     budgets = _budgets(derived, park, parks)
     if spec is not PARCELS:  # only land is made ready (净地); a building is there
-        return Sites(spec.name, derived, metric, park, distances, budgets)
+        return Sites(spec.name, derived, metric[1], park, measured.result(), budgets)
     keys, days = condition_days(derived)
-    return Sites(spec.name, derived, metric, park, distances, budgets, tuple(keys), days)
+    distances = measured.result()
+    return Sites(spec.name, derived, metric[1], park, distances, budgets, tuple(keys), days)
 
 
 def _by_road(
     sites: Sites,
     network: RoadNetwork,
     reach: Mapping[str, Reach],
+    access: list[Access],
     targets: Mapping[str, IntArray],
-    pool: Executor,
 ) -> Sites:
-    """``sites`` with their road distances to each kind of target (ids in ``targets``);
-    where the sites reach the network is found in chunks on the pool's threads."""
-    chunks = np.array_split(sites.metric, build_threads()) if len(sites) else [sites.metric]
-    access = Access.concatenate(list(pool.map(network.access, chunks)))
+    """``sites`` with their road distances to each kind of target (ids in ``targets``)
+    from where they reach the network (``access``, of consecutive parts of the sites)."""
+    whole = Access.concatenate(access)
     straight = sites.distances.straight_of
     road = {
-        kind: network.distances(access, reach[kind], ids, partial(straight, kind))
+        kind: network.distances(whole, reach[kind], ids, partial(straight, kind))
         for kind, ids in targets.items()
     }
     return replace(sites, distances=replace(sites.distances, road=road))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 import geopandas as gpd
 import openpyxl
@@ -330,3 +331,22 @@ def test_a_sites_connection_plan_names_its_networks_in_the_pages_language(
     english = client.get(page.url.path, params={"lang": "en"}).text
     plan = english.split('id="detail-site-1"')[1].split('class="connections"')[1]
     assert "<td>highway interchange</td>" in plan.split("</table>")[0]
+
+
+def test_score_contributions_give_distances_from_a_kilometre_in_km(
+    client: TestClient, loaded: Store
+) -> None:
+    """The panel said "3,274 m" where a planner reads 3.27 km."""
+    _signed_in(client, _key(loaded, "planner"))
+    csrf = client.get("/session").json()["csrf_token"]
+    page = client.post("/workspace/project", data=_form(csrf, name="轴承"))
+    panel = page.text.split('id="detail-site-1"')[1].split('class="contrib"')[1]
+    panel = panel.split("</table>")[0]
+    site = loaded.matches.get(page.url.path.rsplit("/", 1)[1]).result["sites"][0]
+    metres = site["criteria"]["interchange"]
+    assert metres >= 1000, "the demo's top site is more than a kilometre from an interchange"
+    shown = re.search(
+        r"高速出入口 \(to highway interchange\)\s*<br><small>([\d.]+) km</small>", panel
+    )
+    assert shown and abs(float(shown[1]) - metres / 1000) <= 0.005
+    assert re.search(r"<small>\d+,\d{3} m</small>", panel) is None  # nothing ≥ 1,000 m

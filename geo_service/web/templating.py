@@ -120,7 +120,9 @@ def render(page: PageContext, template: str, *, status: int = 200, **context: An
     def qty(value: float | int | None, unit: str) -> str:
         """A quantity at its unit's precision, with its unit (layers/units.py); more
         digits where those would show a quantity that is not zero as 0 (a margin of
-        0.04 MVA is not "0.0 MVA")."""
+        0.04 MVA is not "0.0 MVA"). Distances from a kilometre on are in km."""
+        if unit == "m" and value is not None and abs(value) >= 1000:
+            value, unit = value / 1000, "km"
         digits = decimals(unit)
         while value and round(value, digits) == 0 and digits < decimals(unit) + 8:
             digits += 1

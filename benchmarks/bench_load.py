@@ -82,15 +82,14 @@ from locust.exception import StopUser
 from locust.runners import STATE_INIT, STATE_SPAWNING
 
 from benchmarks.bench_stocklist import next_year
+from benchmarks.scratch import BENCH, wipe
 from geo_service import auth
 from geo_service.settings import Settings
 from layers.catalog import LAYERS, PARCELS
 from layers.demo import generate_zone
 from layers.io import write_layer_file
-from layers.store.audit import Actor
 from layers.store.store import Store
 
-BENCH = Actor("benchmark", "admin")
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = "postgresql+psycopg://geo_service:geo_service@127.0.0.1:5432/geo_service_bench"
 TIPG_COLLECTION = "public.parcels_in_force"
@@ -159,19 +158,6 @@ def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
 
 
 # -- setup ----------------------------------------------------------------------------------
-def wipe(db: str) -> None:
-    """An empty database with PostGIS; refuses one whose name does not say ``bench``."""
-    url = sa.make_url(db)
-    if "bench" not in (url.database or ""):
-        raise SystemExit(f"refusing to wipe {url.database!r}: use a database named *bench*")
-    engine = sa.create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
-        conn.execute(sa.text("CREATE SCHEMA public"))
-        conn.execute(sa.text("CREATE EXTENSION postgis"))
-    engine.dispose()
-
-
 @dataclass
 class Zone:
     extent: BBox

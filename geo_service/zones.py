@@ -14,9 +14,12 @@ from typing import TypeVar
 import geopandas as gpd
 from cachetools import LRUCache
 
-from layers.catalog import LAYERS
+from layers.catalog import FACTORIES, INFRASTRUCTURE, LAYERS, PARCELS, PARKS
+from layers.frame_rows import with_rows
 from layers.store.store import Store
+from layers.store.tables import LAYER_TABLES
 from matching.zone import Zone, build_zone
+from matching.zone_patch import NeedsRebuild, patched
 
 log = logging.getLogger(__name__)
 Output = TypeVar("Output", str, bytes)
@@ -27,6 +30,9 @@ _ENTRY_BYTES = 512
 @dataclass
 class _Snapshot:
     versions: dict[str, int]
+    rows_versions: dict[str, int]
+    reserved: dict[str, frozenset[str]]
+    """The sites held by active reservations, per layer."""
     frames: dict[str, gpd.GeoDataFrame]
     zone: Zone
     outputs: LRUCache[Hashable, str | bytes]
@@ -109,12 +115,68 @@ class ZoneCache:
     def _load(self) -> _Snapshot:
         # Versions read first: a write during the reads shows up as a newer version at
         # the next call, and this snapshot is then replaced.
-        versions = self._store.features.versions()
+        versions, rows_versions = self._store.features.stamps()
+        reserved = self._reserved()
+        served = self._snapshot
+        if served is not None:
+            try:
+                return self._patched(served, versions, rows_versions, reserved)
+            except NeedsRebuild:
+                pass
         frames = {name: self._store.features.read(spec) for name, spec in LAYERS.items()}
-        outputs: LRUCache[Hashable, str | bytes] = LRUCache(
-            maxsize=self._max_output_bytes, getsizeof=lambda value: len(value) + _ENTRY_BYTES
+        zone = build_zone(frames, versions=versions)
+        outputs = _outputs(self._max_output_bytes)
+        return _Snapshot(versions, rows_versions, reserved, frames, zone, outputs)
+
+    def _patched(
+        self,
+        served: _Snapshot,
+        versions: dict[str, int],
+        rows_versions: dict[str, int],
+        reserved: dict[str, frozenset[str]],
+    ) -> _Snapshot:
+        """``served`` brought up to date without reading the large layers again, when
+        only reservations and the small layers changed (see :mod:`matching.zone_patch`):
+        the sites whose reservation began or ended are read again, and the parks,
+        infrastructure and factories when they changed."""
+        moved = {name for name, v in rows_versions.items() if v != served.rows_versions[name]}
+        if moved - {PARKS.name, INFRASTRUCTURE.name, FACTORIES.name}:
+            raise NeedsRebuild(f"stored rows changed: {sorted(moved)}")
+        frames, rows = dict(served.frames), {}
+        for spec in (PARCELS, FACTORIES):
+            if spec.name in moved:  # a ledger edit: the layer is small, read it whole
+                fresh = self._store.features.read(spec)
+                if not fresh.index.equals(frames[spec.name].index):
+                    raise NeedsRebuild(f"{spec.name} added or removed")
+                frames[spec.name] = rows[spec.name] = fresh
+                continue
+            ids = reserved.get(spec.name, frozenset()) ^ served.reserved.get(spec.name, frozenset())
+            if ids:
+                column = LAYER_TABLES[spec.name].c[spec.id_field]
+                fresh = self._store.features.read(spec, where=[column.in_(sorted(ids))])
+                at = frames[spec.name].index.get_indexer(fresh.index)
+                if (at < 0).any():
+                    raise NeedsRebuild(f"{spec.name}: a reserved site is not in the zone")
+                frames[spec.name] = with_rows(frames[spec.name], at, fresh)
+                rows[spec.name] = fresh
+        for spec in (PARKS, INFRASTRUCTURE):
+            if versions[spec.name] != served.versions[spec.name]:
+                frames[spec.name] = self._store.features.read(spec)
+        zone = patched(
+            served.zone,
+            sites=rows,
+            parks=frames[PARKS.name],
+            infrastructure=frames[INFRASTRUCTURE.name],
+            versions=versions,
         )
-        return _Snapshot(versions, frames, build_zone(frames, versions=versions), outputs)
+        outputs = _outputs(self._max_output_bytes)
+        return _Snapshot(versions, rows_versions, reserved, frames, zone, outputs)
+
+    def _reserved(self) -> dict[str, frozenset[str]]:
+        held: dict[str, set[str]] = {}
+        for reservation in self._store.reservations.listing(active_only=True):
+            held.setdefault(reservation.layer, set()).add(reservation.site_id)
+        return {layer: frozenset(ids) for layer, ids in held.items()}
 
     def frames(self) -> Mapping[str, gpd.GeoDataFrame]:
         """Every layer as stored (canonical frames indexed by feature id)."""
@@ -151,6 +213,11 @@ class ZoneCache:
         finally:
             with self._lock:
                 del snapshot.building[key]
+
+
+def _outputs(max_bytes: int) -> LRUCache[Hashable, str | bytes]:
+    """An empty cache of pages and tiles, holding at most ``max_bytes``."""
+    return LRUCache(maxsize=max_bytes, getsizeof=lambda value: len(value) + _ENTRY_BYTES)
 
 
 def _covers(loaded: Mapping[str, int], seen: Mapping[str, int]) -> bool:

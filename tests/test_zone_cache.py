@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from geo_service import auth, zones
 from geo_service.app import create_app
 from geo_service.settings import Settings
-from layers.catalog import PARCELS
+from layers.catalog import PARCELS, ROADS
 from layers.store.reservations import Needs
 from layers.store.store import Store
 from matching.zone import build_zone
@@ -37,10 +37,8 @@ def test_requests_during_a_load_get_the_previous_zone_and_a_change_waits(
 ) -> None:
     cache = zones.ZoneCache(loaded)
     before = cache.get()
-    site = _available(loaded)[0]
-    loaded.reservations.reserve(
-        layer="parcels", site_id=site, project="一期", needs=Needs(), actor=TESTER
-    )
+    roads = loaded.features.read(ROADS)  # a road taken away: the zone is built anew
+    loaded.features.write(ROADS, roads.iloc[1:], replace=True, actor=TESTER)
 
     started, go_on = threading.Event(), threading.Event()
     build = zones.build_zone

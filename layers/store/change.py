@@ -85,9 +85,16 @@ class Change:
 
 @contextmanager
 def change(
-    engine: Engine, layers: Iterable[str], *, actor: Actor, override: str | None = None
+    engine: Engine,
+    layers: Iterable[str],
+    *,
+    actor: Actor,
+    override: str | None = None,
+    stored: bool = True,
 ) -> Iterator[Change]:
-    """A unit of work on ``layers`` made by ``actor`` (see the module's docstring)."""
+    """A unit of work on ``layers`` made by ``actor`` (see the module's docstring);
+    ``stored=False`` for one that writes none of their stored rows, only what readers
+    see of them (a reservation: its site reads ``reserved``, its budgets drawn down)."""
     if not isinstance(actor, Actor):  # an untyped caller passing None or a bare name
         raise InvalidInput("修改必须注明操作人 (a change needs the person making it)")
     names = frozenset(layers)
@@ -98,7 +105,7 @@ def change(
         transaction = conn.begin()
         try:
             for name in sorted(names):
-                bump_version(conn, name)
+                bump_version(conn, name, rows=stored)
             work = Change(conn, actor, names, override=override)
             yield work
             if work.recorded == 0:
@@ -112,17 +119,20 @@ def change(
             raise
 
 
-def bump_version(conn: Connection, layer: str) -> None:
-    """Move a layer's version on, creating its row the first time; the statement takes
-    the row's lock, held to the end of the transaction."""
+def bump_version(conn: Connection, layer: str, *, rows: bool = True) -> None:
+    """Move a layer's version on (and its rows version, when the change writes its
+    stored ``rows``), creating its row the first time; the statement takes the row's
+    lock, held to the end of the transaction."""
     now = dt.datetime.now(dt.UTC)
     insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    statement = insert(layer_versions).values(layer=layer, version=1, updated_at=now)
+    statement = insert(layer_versions).values(
+        layer=layer, version=1, rows_version=int(rows), updated_at=now
+    )
+    moved: dict[str, Any] = {"version": layer_versions.c.version + 1, "updated_at": now}
+    if rows:
+        moved["rows_version"] = layer_versions.c.rows_version + 1
     conn.execute(
-        statement.on_conflict_do_update(
-            index_elements=[layer_versions.c.layer],
-            set_={"version": layer_versions.c.version + 1, "updated_at": now},
-        )
+        statement.on_conflict_do_update(index_elements=[layer_versions.c.layer], set_=moved)
     )
 
 

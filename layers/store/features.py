@@ -220,10 +220,21 @@ class Features:
 
     def versions(self) -> dict[str, int]:
         """The version of every layer (0 for a layer never written)."""
+        return self.stamps()[0]
+
+    def stamps(self) -> tuple[dict[str, int], dict[str, int]]:
+        """Every layer's version and rows version (0 for a layer never written), read
+        together: the first moves with every change of what readers see of the layer,
+        the second only when its stored rows change (not with a reservation)."""
+        v = layer_versions.c
         with self.engine.connect() as conn:
-            found = conn.execute(sa.select(layer_versions.c.layer, layer_versions.c.version))
-            known = {str(layer): int(version) for layer, version in found}
-        return {name: known.get(name, 0) for name in LAYER_TABLES}
+            found = list(conn.execute(sa.select(v.layer, v.version, v.rows_version)))
+        versions = {str(layer): int(version) for layer, version, _ in found}
+        rows = {str(layer): int(version) for layer, _, version in found}
+        return (
+            {name: versions.get(name, 0) for name in LAYER_TABLES},
+            {name: rows.get(name, 0) for name in LAYER_TABLES},
+        )
 
     def version(self, spec: LayerSpec) -> int:
         """The version of one layer (0 if never written)."""

@@ -154,7 +154,7 @@ class Reservations:
         self.expire()
         spec = LAYERS[layer]
         try:
-            with change(self.engine, {layer, *DRAWN}, actor=actor) as work:
+            with change(self.engine, {layer, *DRAWN}, actor=actor, stored=False) as work:
                 park_id = _check_site(work.conn, spec, site_id)
                 _check_exists(work.conn, PARKS, park_id)
                 if match_id is not None:
@@ -180,7 +180,7 @@ class Reservations:
         ``reason`` is kept with it and in the audit row."""
         reason = reason.strip() if reason and reason.strip() else None
         layer = self.get(reservation_id).layer  # never changes: read before taking locks
-        with change(self.engine, {layer, *DRAWN}, actor=actor) as work:
+        with change(self.engine, {layer, *DRAWN}, actor=actor, stored=False) as work:
             row = (
                 work.conn.execute(
                     sa.select(reservations)

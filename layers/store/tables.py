@@ -180,6 +180,13 @@ layer_versions = sa.Table(
     sa.Column("layer", sa.Text, primary_key=True),
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column(
+        "rows_version",
+        sa.Integer,
+        nullable=False,
+        server_default=sa.text("0"),
+        comment="Bumped when the layer's stored rows change (not by reservations).",
+    ),
     comment="Bumped on every change of a layer; caches keyed by it (e.g. distance tables).",
 )
 

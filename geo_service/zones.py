@@ -9,7 +9,7 @@ from collections.abc import Callable, Hashable, Iterator, Mapping
 from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TypeVar, overload
 
 import geopandas as gpd
 from cachetools import LRUCache
@@ -47,13 +47,16 @@ class ZoneCache:
     are built once per snapshot. Frames handed out are shared: callers copy before
     changing them (``layers.frames.derive`` does).
 
-    Loading a snapshot takes seconds on a large zone. The first request to see a change
-    loads it; requests arriving meanwhile are served the previous snapshot rather than
-    queue behind the load (they could as well have arrived a moment earlier). A request
-    that may change the layers runs inside :meth:`changing` (every write route does, by
-    its route class: :mod:`geo_service.routing`): until it has loaded the
-    change itself, before it answers, readers that see the change keep the previous
-    snapshot too — so its caller's next request sees the change, and nobody else waits.
+    A change of attributes only — a reservation, its release, a ledger edit — is patched
+    into the served snapshot in milliseconds (:mod:`matching.zone_patch`) by the first
+    request to see it. Anything else — a new stock list, a layer replaced — takes seconds
+    on a large zone: it is built anew on a thread of its own while every reader is served
+    the previous snapshot (they could as well have arrived a moment earlier); only the
+    first load, with nothing to serve, is waited for. A request that may change the layers
+    runs inside :meth:`changing` (every write route does, by its route class:
+    :mod:`geo_service.routing`): until it has loaded the change itself, before it
+    answers, readers that see the change keep the previous snapshot too — so its caller's
+    next request sees the change, and nobody else waits.
     """
 
     def __init__(self, store: Store, *, max_output_bytes: int = 256 * 2**20) -> None:
@@ -62,6 +65,7 @@ class ZoneCache:
         self._loading = threading.Lock()  # one load at a time
         self._lock = threading.Lock()  # the outputs of a snapshot, the count of changes
         self._changes = 0  # changes under way in this process (see changing)
+        self._rebuilding: threading.Thread | None = None
         self._max_output_bytes = max_output_bytes
 
     @contextmanager
@@ -104,15 +108,52 @@ class ZoneCache:
             self._loading.acquire()  # nothing to serve meanwhile
         elif not self._loading.acquire(blocking=wait):
             return served  # being loaded by another request
+        handed_over = False
         try:
             served = self._snapshot
-            if served is None or not _covers(served.versions, versions):
+            if served is None:
                 served = self._snapshot = self._load()
+            elif not _covers(served.versions, versions):
+                fresh = self._load(patch_only=not wait)
+                if fresh is None:  # a rebuild: this reader goes on with the zone it has
+                    self._rebuild_in_background()
+                    handed_over = True
+                    return served
+                served = self._snapshot = fresh
             return served
         finally:
-            self._loading.release()
+            if not handed_over:
+                self._loading.release()
 
-    def _load(self) -> _Snapshot:
+    def _rebuild_in_background(self) -> None:
+        """Load a new snapshot on a thread of its own, which then lets go of the loading
+        lock the caller holds; readers are served the previous snapshot meanwhile."""
+
+        def rebuild() -> None:
+            try:
+                self._snapshot = self._load()
+            except Exception:  # the change is stored: the next reader tries again
+                log.warning("the zone was not rebuilt after a change", exc_info=True)
+            finally:
+                self._loading.release()
+
+        self._rebuilding = threading.Thread(target=rebuild, name="zone-rebuild", daemon=True)
+        self._rebuilding.start()
+
+    def settle(self, timeout: float | None = None) -> None:
+        """Wait for a rebuild under way (tests, and a server shutting down)."""
+        rebuilding = self._rebuilding
+        if rebuilding is not None:
+            rebuilding.join(timeout)
+
+    @overload
+    def _load(self) -> _Snapshot: ...
+    @overload
+    def _load(self, *, patch_only: bool) -> _Snapshot | None: ...
+
+    def _load(self, *, patch_only: bool = False) -> _Snapshot | None:
+        """A snapshot of the store now: the served one patched where only reservations and
+        the small layers changed, else built anew — unless ``patch_only`` (then None)."""
         # Versions read first: a write during the reads shows up as a newer version at
         # the next call, and this snapshot is then replaced.
         versions, rows_versions = self._store.features.stamps()
@@ -122,7 +163,8 @@ class ZoneCache:
             try:
                 return self._patched(served, versions, rows_versions, reserved)
             except NeedsRebuild:
-                pass
+                if patch_only:
+                    return None
         frames = {name: self._store.features.read(spec) for name, spec in LAYERS.items()}
         zone = build_zone(frames, versions=versions)
         outputs = _outputs(self._max_output_bytes)

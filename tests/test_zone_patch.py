@@ -157,6 +157,8 @@ def test_a_site_redrawn_or_a_road_changed_builds_the_zone_anew(
         moved.geometry.iloc[0], xoff=0.001
     )
     loaded.features.write(FACTORIES, moved, replace=True, actor=TESTER)
+    assert cache.get() is before  # the reader goes on with it while the zone is rebuilt
+    cache.settle(30)
     after = cache.get()
     assert builds == [1] and after is not before
     frames = {name: loaded.features.read(spec) for name, spec in LAYERS.items()}

@@ -201,9 +201,12 @@ def test_match_is_for_planners(client: TestClient, loaded: Store, planner_key: s
     assert response.content == TypeAdapter(Any).dump_json(built)
 
 
-def test_match_sees_new_data_at_once(
+def test_match_sees_new_data_once_the_zone_is_built_and_never_waits_for_it(
     client: TestClient, loaded: Store, planner_key: str, zone: dict[str, gpd.GeoDataFrame]
 ) -> None:
+    """A layer replaced outside the service (the command line, another process): the
+    next match is answered from the zone in memory while the new one is built aside,
+    and the matches after that from the new one."""
     headers = {"X-API-Key": planner_key}
     request = {"name": "小项目", "industry": "装备制造", "area": {"min_mu": 20, "max_mu": 200}}
     first = client.post("/match", json=request, headers=headers).json()
@@ -212,6 +215,12 @@ def test_match_sees_new_data_at_once(
     parcels = loaded.features.read(LAYERS["parcels"]).reset_index(drop=True)
     parcels.loc[parcels["parcel_id"] == taken[0][0], "status"] = "transferred"
     loaded.features.write(LAYERS["parcels"], parcels, replace=True, actor=TESTER)
+    meanwhile = client.post("/match", json=request, headers=headers).json()
+    assert meanwhile["data_versions"]["parcels"] in (
+        first["data_versions"]["parcels"],
+        first["data_versions"]["parcels"] + 1,
+    )
+    client.app.state.zones.settle(30)  # type: ignore[attr-defined]
     again = client.post("/match", json=request, headers=headers).json()
     assert taken[0] not in [site["ids"] for site in again["sites"]]
     assert again["data_versions"]["parcels"] == first["data_versions"]["parcels"] + 1

@@ -166,7 +166,8 @@ class ZoneCache:
                 if patch_only:
                     return None
         frames = {name: self._store.features.read(spec) for name, spec in LAYERS.items()}
-        zone = build_zone(frames, versions=versions)
+        previous = None if served is None else served.zone  # its network, if roads are alike
+        zone = build_zone(frames, versions=versions, previous=previous)
         outputs = _outputs(self._max_output_bytes)
         return _Snapshot(versions, rows_versions, reserved, frames, zone, outputs)
 

@@ -168,6 +168,9 @@ class Zone:
     metric_epsg: int
     network: RoadNetwork
     versions: Mapping[str, int] = field(default_factory=dict)
+    reach: Mapping[str, Reach] = field(default_factory=dict, repr=False)
+    """Per kind in :data:`NEAREST_KINDS`, every network vertex's way to the nearest one;
+    kept so that a zone built anew with the same roads and nodes reuses it."""
     _node_columns: dict[str, npt.NDArray[Any]] = field(
         default_factory=dict, init=False, compare=False, repr=False
     )
@@ -196,9 +199,14 @@ class Zone:
 
 
 def build_zone(
-    frames: Mapping[str, gpd.GeoDataFrame], *, versions: Mapping[str, int] | None = None
+    frames: Mapping[str, gpd.GeoDataFrame],
+    *,
+    versions: Mapping[str, int] | None = None,
+    previous: Zone | None = None,
 ) -> Zone:
-    """Build a :class:`Zone` from canonical layer frames (as the store returns them).
+    """Build a :class:`Zone` from canonical layer frames (as the store returns them);
+    the road network and its shortest paths are taken from a ``previous`` zone with the
+    same roads and nodes (a new stock list changes neither).
 
     Examples
     --------
@@ -208,48 +216,82 @@ def build_zone(
     (50, 4547)
     """
     epsg = _metric_epsg(frames)
-
-    def to_metric(layer: str) -> Geometries:
-        return np.asarray(frames[layer].geometry.values.to_crs(epsg))
-
-    nodes, lines = to_metric(INFRASTRUCTURE.name), to_metric(ROADS.name)
+    metric = _metric(frames, epsg, INFRASTRUCTURE, ROADS)
+    nodes = metric[INFRASTRUCTURE.name]
     infrastructure = _positional(frames[INFRASTRUCTURE.name])
     roads = _positional(frames[ROADS.name])
     kinds = infrastructure["kind"].to_numpy()
     targets = {kind: np.flatnonzero(kinds == kind) for kind in NEAREST_KINDS}
+    kept = previous if _same_network(previous, epsg, roads, infrastructure) else None
     with ThreadPoolExecutor(build_threads()) as pool:
         # GEOS and SciPy release the GIL: the road network and the distances are worked
         # out on the pool's threads while this one derives the layers' fields (pandas).
-        grades = roads["grade"].to_numpy(dtype=object)
-        network_built = pool.submit(RoadNetwork.build, lines, grades)
-        metric = {spec.name: to_metric(spec.name) for spec in (PARCELS, FACTORIES)}
-        measured = {n: pool.submit(Distances.build, g, nodes, kinds) for n, g in metric.items()}
+        network_built = (
+            _done(kept.network)
+            if kept
+            else pool.submit(RoadNetwork.build, metric[ROADS.name], roads["grade"].to_numpy())
+        )
+        sited = _metric(frames, epsg, PARCELS, FACTORIES)
+        measured = {n: pool.submit(Distances.build, g, nodes, kinds) for n, g in sited.items()}
         parks = _positional(derive(frames[PARKS.name], PARKS))
         sites = {
             spec.name: _sites(spec, frames[spec.name], (epsg, g), parks, measured[spec.name])
-            for spec, g in zip((PARCELS, FACTORIES), metric.values(), strict=True)
+            for spec, g in zip((PARCELS, FACTORIES), sited.values(), strict=True)
         }
         network = network_built.result()
-        reached = {kind: pool.submit(network.reach, nodes[i]) for kind, i in targets.items()}
+        reached = {
+            kind: _done(kept.reach[kind]) if kept else pool.submit(network.reach, nodes[i])
+            for kind, i in targets.items()
+        }
         accessed = {
             name: [pool.submit(network.access, part) for part in np.array_split(g, build_threads())]
-            for name, g in metric.items()
+            for name, g in sited.items()
         }
         reach = {kind: future.result() for kind, future in reached.items()}
         parcels, factories = (
             _by_road(sites[n], network, reach, [f.result() for f in accessed[n]], targets)
             for n in (PARCELS.name, FACTORIES.name)
         )
-    return Zone(
-        parcels=parcels,
-        factories=factories,
-        parks=parks,
-        infrastructure=infrastructure,
-        roads=roads,
-        metric_epsg=epsg,
-        network=network,
-        versions=dict(versions or {}),
+    tagged = dict(versions or {})
+    return Zone(parcels, factories, parks, infrastructure, roads, epsg, network, tagged, reach)
+
+
+def _same_network(
+    previous: Zone | None, epsg: int, roads: pd.DataFrame, infrastructure: gpd.GeoDataFrame
+) -> bool:
+    """Whether ``previous`` has these roads and infrastructure nodes (ids, kinds and
+    geometries; other attributes, such as spare capacities, do not reach the network)."""
+    if previous is None or previous.metric_epsg != epsg or not previous.roads.equals(roads):
+        return False
+    return same_nodes(previous.infrastructure, infrastructure)
+
+
+def same_nodes(old: gpd.GeoDataFrame, new: gpd.GeoDataFrame) -> bool:
+    """Whether two infrastructure layers (positional, as a zone holds them) have the same
+    nodes: ids, kinds and geometries; what distances and the network depend on."""
+    return (
+        len(old) == len(new)
+        and old["fid"].equals(new["fid"])
+        and old["kind"].astype(object).equals(new["kind"].astype(object))
+        and bool(shapely.equals_exact(old.geometry.values, new.geometry.values, 0).all())
     )
+
+
+def _metric(
+    frames: Mapping[str, gpd.GeoDataFrame], epsg: int, *specs: LayerSpec
+) -> dict[str, Geometries]:
+    """The geometries of layers ``specs`` in the zone's CRS ``epsg``, by layer name."""
+    return {s.name: np.asarray(frames[s.name].geometry.values.to_crs(epsg)) for s in specs}
+
+
+_T = TypeVar("_T")
+
+
+def _done(value: _T) -> Future[_T]:
+    """A future that has ``value`` already (a part of the build taken as it is)."""
+    future: Future[_T] = Future()
+    future.set_result(value)
+    return future
 
 
 def _metric_epsg(frames: Mapping[str, gpd.GeoDataFrame]) -> int:

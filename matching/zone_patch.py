@@ -28,7 +28,7 @@ from layers.frame_rows import with_rows
 from layers.frames import derive
 from layers.readiness import condition_days
 from layers.schema import LayerSpec
-from matching.zone import Sites, Zone, _budgets, _positional
+from matching.zone import Sites, Zone, _budgets, _positional, same_nodes
 
 
 class NeedsRebuild(Exception):
@@ -48,15 +48,10 @@ def patched(
     ``infrastructure`` layers (canonical) in place of its own, tagged ``versions``."""
     nodes = _positional(infrastructure)
     old = zone.infrastructure
-    if not (
-        len(nodes) == len(old)
-        and nodes["fid"].equals(old["fid"])
-        and nodes["kind"].astype(object).equals(old["kind"].astype(object))
-        and shapely.equals_exact(nodes.geometry.values, old.geometry.values, 0).all()
-    ):
+    if not same_nodes(old, nodes):
         raise NeedsRebuild("infrastructure nodes added, removed or moved")
     # Pairs cache orders by node values (spare capacity): start afresh if those changed.
-    same_nodes = nodes.drop(columns="geometry").equals(old.drop(columns="geometry"))
+    unchanged = nodes.drop(columns="geometry").equals(old.drop(columns="geometry"))
     parks_frame = _positional(derive(parks, PARKS))
     layers = {
         spec.name: _patched_sites(
@@ -64,7 +59,7 @@ def patched(
             spec,
             sites.get(spec.name),
             parks_frame,
-            fresh_pairs=not same_nodes,
+            fresh_pairs=not unchanged,
         )
         for spec in (PARCELS, FACTORIES)
     }
@@ -73,7 +68,7 @@ def patched(
         parcels=layers[PARCELS.name],
         factories=layers[FACTORIES.name],
         parks=parks_frame,
-        infrastructure=nodes if not same_nodes else old,
+        infrastructure=old if unchanged else nodes,
         versions=dict(versions),
     )
 

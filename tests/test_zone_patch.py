@@ -19,7 +19,7 @@ from layers.store.reservations import Needs
 from layers.store.store import Store
 from matching.engine import match
 from matching.request import parse_request
-from matching.zone import Sites, Zone
+from matching.zone import Sites, Zone, build_zone
 from tests.people import TESTER
 
 QUARTER = "2026Q4"
@@ -163,3 +163,19 @@ def test_a_site_redrawn_or_a_road_changed_builds_the_zone_anew(
     assert builds == [1] and after is not before
     frames = {name: loaded.features.read(spec) for name, spec in LAYERS.items()}
     _assert_same_zone(after, build(frames, versions=loaded.features.versions()))
+
+
+def test_a_zone_built_anew_with_the_same_roads_reuses_the_network_and_equals_a_fresh_one(
+    zone: dict[str, gpd.GeoDataFrame],
+) -> None:
+    first = build_zone(zone)
+    listed = dict(zone)  # next year's list: some parcels gone, one price changed
+    parcels = zone[PARCELS.name].iloc[10:].copy()
+    parcels.loc[parcels.index[0], "price_wmu"] = 99.0
+    listed[PARCELS.name] = parcels
+    again = build_zone(listed, previous=first)
+    assert again.network is first.network
+    assert all(again.reach[kind] is way for kind, way in first.reach.items())
+    _assert_same_zone(again, build_zone(listed))
+    roads = dict(listed, roads=zone["roads"].iloc[1:])
+    assert build_zone(roads, previous=first).network is not first.network

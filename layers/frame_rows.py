@@ -7,6 +7,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from layers.values import is_null
+
 
 def with_rows(
     frame: gpd.GeoDataFrame, positions: npt.NDArray[np.int64], rows: pd.DataFrame
@@ -30,11 +32,12 @@ def with_rows(
     out = frame.copy(deep=False)
     if not len(positions):
         return out
+    before = frame.take(positions).to_dict("list")  # a few rows: plain values, at once
+    after = rows.to_dict("list")
     for name in frame.columns:
-        old = frame[name].iloc[positions].reset_index(drop=True)
-        new = rows[name].reset_index(drop=True)
-        if old.astype(object).equals(new.astype(object)):
+        if all(_same(a, b) for a, b in zip(before[name], after[name], strict=True)):
             continue
+        new = rows[name]
         if isinstance(frame[name].dtype, pd.CategoricalDtype):
             values = frame[name].astype(object).to_numpy(copy=True)
             values[positions] = new.astype(object).to_numpy()
@@ -44,3 +47,10 @@ def with_rows(
             column.iloc[positions] = new.array
             out[name] = column
     return out
+
+
+def _same(a: object, b: object) -> bool:
+    """Equal values, missing ones (None, NaN, NA) all equal."""
+    if is_null(a) or is_null(b):
+        return is_null(a) and is_null(b)
+    return bool(a == b)

@@ -53,6 +53,8 @@ def patched(
     # Pairs cache orders by node values (spare capacity): start afresh if those changed.
     unchanged = nodes.drop(columns="geometry").equals(old.drop(columns="geometry"))
     parks_frame = _positional(derive(parks, PARKS))
+    # Sites index parks by position: kept where the parks are the same, in the same order.
+    same_parks = parks_frame[PARKS.id_field].equals(zone.parks[PARKS.id_field])
     layers = {
         spec.name: _patched_sites(
             zone.parcels if spec is PARCELS else zone.factories,
@@ -60,6 +62,7 @@ def patched(
             sites.get(spec.name),
             parks_frame,
             fresh_pairs=not unchanged,
+            same_parks=same_parks,
         )
         for spec in (PARCELS, FACTORIES)
     }
@@ -80,8 +83,11 @@ def _patched_sites(
     parks: pd.DataFrame,
     *,
     fresh_pairs: bool,
+    same_parks: bool,
 ) -> Sites:
     frame, days = old.frame, old.condition_days
+    parks_index = pd.Index(parks[PARKS.id_field])
+    park = old.park if same_parks else parks_index.get_indexer(frame["park_id"]).astype(np.int64)
     if rows is not None and len(rows):
         new = _positional(derive(rows, spec))
         at = pd.Index(frame["fid"]).get_indexer(new["fid"])
@@ -96,7 +102,8 @@ def _patched_sites(
                 raise NeedsRebuild("readiness conditions changed")
             days = days.copy(order="F")
             days[at] = changed
-    park = pd.Index(parks[PARKS.id_field]).get_indexer(frame["park_id"]).astype(np.int64)
+        park = park.copy()
+        park[at] = parks_index.get_indexer(new["park_id"])
     distances = old.distances
     if fresh_pairs:
         distances = replace(distances, pairs={k: replace(p) for k, p in distances.pairs.items()})

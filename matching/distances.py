@@ -14,7 +14,7 @@ Distances are exact (polygon to point, in metres):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -140,6 +140,14 @@ class Distances:
             for kind in NODE_KINDS
         }
         return cls(sites, nodes, kinds, pairs)
+
+    def revalued(self) -> Distances:
+        """These distances for nodes whose values changed (spare capacities): the pairs'
+        orders by value are made again when asked for; the straight lines, which depend
+        on geometry alone, are kept."""
+        out = replace(self, pairs={kind: replace(p) for kind, p in self.pairs.items()})
+        out._straight.update(self._straight)
+        return out
 
     def straight(self, kind: str) -> tuple[FloatArray, IntArray]:
         """Metres in a straight line to the nearest ``kind`` (inf if none) and which one

@@ -104,10 +104,7 @@ def _patched_sites(
             days[at] = changed
         park = park.copy()
         park[at] = parks_index.get_indexer(new["park_id"])
-    distances = old.distances
-    if fresh_pairs:
-        distances = replace(distances, pairs={k: replace(p) for k, p in distances.pairs.items()})
-        distances._straight.update(old.distances._straight)  # geometry only: still true
+    distances = old.distances.revalued() if fresh_pairs else old.distances
     out = Sites(
         old.layer,
         frame,

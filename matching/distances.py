@@ -38,24 +38,63 @@ Geometries = npt.NDArray[np.object_]
 class Pairs:
     """Sites and the utility nodes of one kind within reach, nearest first per site.
 
-    ``starts`` are the offsets where each site's run of pairs begins (see :meth:`of_site`);
-    per-request searches pick the first usable pair of each site, nearest first or, in
-    :meth:`by_value` order, largest value first (:func:`matching.networks.best_node`).
+    The pairs of site *s* are positions ``start[s]`` to ``end[s]`` (none for a site with
+    no node within reach; see :meth:`of_site`), and its first pair is also kept per site
+    (``first_node`` -1 and ``first_dist_m`` inf where there is none): the search for the
+    nearest usable node settles most sites there (:func:`matching.networks.best_node`).
+    The pairs are also kept node by node, nearest site first (:meth:`of_node`), for the
+    search of the most spare capacity within reach.
     """
 
     site: IntArray
     node: IntArray
     dist_m: FloatArray
-    starts: IntArray
-    run_of_site: IntArray
-    """Index into ``starts`` of each site's run, -1 for a site with no node within reach."""
+    start: IntArray
+    end: IntArray
+    first_node: IntArray
+    first_dist_m: FloatArray
+    nodes: IntArray
+    """The nodes that have pairs, ascending."""
+    node_start: IntArray
+    """Offsets of each of ``nodes``' pairs in ``node_site`` and ``node_dist_m``, and the end."""
+    node_site: IntArray
+    node_dist_m: FloatArray
 
     @classmethod
     def build(cls, site: IntArray, node: IntArray, dist_m: FloatArray, n_sites: int) -> Pairs:
-        starts = np.flatnonzero(np.r_[True, site[1:] != site[:-1]]) if len(site) else site
-        run_of_site = np.full(n_sites, -1, dtype=np.int64)
-        run_of_site[site[starts]] = np.arange(len(starts))
-        return cls(site, node, dist_m, starts.astype(np.int64), run_of_site)
+        """Pairs from arrays sorted by site, then distance."""
+        start = np.searchsorted(site, np.arange(n_sites)).astype(np.int64)
+        end = np.r_[start[1:], len(site)].astype(np.int64)
+        has = np.flatnonzero(end > start)
+        first_node = np.full(n_sites, -1, dtype=np.int64)
+        first_node[has] = node[start[has]]
+        first_dist = np.full(n_sites, np.inf)
+        first_dist[has] = dist_m[start[has]]
+        by_node = np.lexsort((dist_m, node))
+        nodes, node_start = np.unique(node[by_node], return_index=True)
+        return cls(
+            site,
+            node,
+            dist_m,
+            start,
+            end,
+            first_node,
+            first_dist,
+            nodes.astype(np.int64),
+            np.r_[node_start, len(site)].astype(np.int64),
+            site[by_node],
+            dist_m[by_node],
+        )
+
+    def of_site(self, site: int) -> tuple[IntArray, FloatArray]:
+        """The nodes within reach of one site and their distances, nearest first."""
+        start, end = int(self.start[site]), int(self.end[site])
+        return self.node[start:end], self.dist_m[start:end]
+
+    def of_node(self, k: int) -> tuple[IntArray, FloatArray]:
+        """The sites within reach of ``nodes[k]`` and their distances, nearest first."""
+        start, end = int(self.node_start[k]), int(self.node_start[k + 1])
+        return self.node_site[start:end], self.node_dist_m[start:end]
 
     @classmethod
     def within_reach(
@@ -82,33 +121,6 @@ class Pairs:
             dist[order],
             len(sites),
         )
-
-    _by_value: dict[str, tuple[IntArray, IntArray, FloatArray, FloatArray]] = field(
-        default_factory=dict, init=False, compare=False, repr=False
-    )
-
-    def by_value(
-        self, key: str, node_values: FloatArray
-    ) -> tuple[IntArray, IntArray, FloatArray, FloatArray]:
-        """The pairs' site, node, distance and node value, sorted by site and then by the
-        value, largest first (NaN last). ``node_values`` is the zone's column ``key`` per
-        node, fixed per data version: the order is made once and cached (see
-        :meth:`matching.zone.Sites._cached` for why concurrent requests may share it)."""
-        found = self._by_value.get(key)
-        if found is None:
-            value = node_values[self.node]
-            order = np.lexsort((-value, self.site))
-            sorted_ = (self.site[order], self.node[order], self.dist_m[order], value[order])
-            found = self._by_value.setdefault(key, sorted_)
-        return found
-
-    def of_site(self, site: int) -> tuple[IntArray, FloatArray]:
-        """The nodes within reach of one site and their distances, nearest first."""
-        run = int(self.run_of_site[site])
-        if run < 0:
-            return np.array([], dtype=np.int64), np.array([], dtype=float)
-        end = int(self.starts[run + 1]) if run + 1 < len(self.starts) else len(self.site)
-        return self.node[self.starts[run] : end], self.dist_m[self.starts[run] : end]
 
 
 @dataclass(frozen=True)

@@ -233,7 +233,7 @@ def networks(s: Situation) -> list[Constraint]:
             len(s.sites),
             reach_m=reach * 1000,
             qualifies=spare >= need,
-            spare=(network.spare_column, spare),
+            spare=spare,
         )
         margin = best - need
         out.append(

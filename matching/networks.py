@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from layers.catalog import POWER
-from matching.distances import REACH_M, Pairs
+from matching.distances import Pairs
 from matching.request import ProjectRequest
 from matching.zone import Sites, Zone
 
@@ -28,50 +28,66 @@ def best_node(
     *,
     reach_m: float,
     qualifies: BoolArray,
-    spare: tuple[str, FloatArray],
+    spare: FloatArray,
     counts: BoolArray | None = None,
 ) -> tuple[IntArray, FloatArray, FloatArray]:
     """Per site: the nearest qualifying node within reach (-1 if none), its distance (inf),
-    and the largest spare capacity among the nodes within reach whose spare ``counts``
+    and the largest ``spare`` capacity among the nodes within reach whose spare ``counts``
     (all by default; NaN where none has a value, e.g. none of the voltage asked for).
 
-    ``qualifies`` and ``counts`` are per node; ``spare`` is the zone's column (its name,
-    and its values per node), fixed per data version, so the pairs are sorted by it once
-    (:meth:`~matching.distances.Pairs.by_value`) and each request only picks, per site, the
-    first usable pair: by distance for the nearest, by spare for the most."""
-    node = np.full(n_sites, -1, dtype=np.int64)
-    dist = np.full(n_sites, np.inf)
-    best = np.full(n_sites, np.nan)
+    ``qualifies``, ``spare`` and ``counts`` are per node of the zone."""
     if not len(pairs.site):
-        return node, dist, best
-    # Pairs only exist within REACH_M, so a request at full reach needs no distance test.
-    full_reach = reach_m >= REACH_M
-    keep = qualifies[pairs.node]
-    if not full_reach:
-        keep &= pairs.dist_m <= reach_m
-    # Pairs are sorted by site, then distance: the first kept pair of a site is the nearest.
-    first = _first_per_site(pairs.site, keep)
-    node[pairs.site[first]] = pairs.node[first]
-    dist[pairs.site[first]] = pairs.dist_m[first]
-    key, values = spare
-    site_v, node_v, dist_v, spare_v = pairs.by_value(key, values)
-    usable = ~np.isnan(spare_v)
-    if counts is not None:
-        usable &= counts[node_v]
-    if not full_reach:
-        usable &= dist_v <= reach_m
-    most = _first_per_site(site_v, usable)
-    best[site_v[most]] = spare_v[most]
-    return node, dist, best
+        return (
+            np.full(n_sites, -1, dtype=np.int64),
+            np.full(n_sites, np.inf),
+            np.full(n_sites, np.nan),
+        )
+    node, dist = _nearest(pairs, qualifies, reach_m)
+    usable = ~np.isnan(spare) if counts is None else counts & ~np.isnan(spare)
+    return node, dist, _most(pairs, n_sites, spare, usable, reach_m)
 
 
-def _first_per_site(site: IntArray, keep: BoolArray) -> IntArray:
-    """Positions of the first kept pair of each site (``site`` sorted)."""
-    kept = np.flatnonzero(keep)
-    if not len(kept):
-        return kept
-    of = site[kept]
-    return kept[np.r_[True, of[1:] != of[:-1]]]
+def _nearest(pairs: Pairs, qualifies: BoolArray, reach_m: float) -> tuple[IntArray, FloatArray]:
+    """Per site, the nearest qualifying node within ``reach_m`` (-1 if none) and its
+    distance (inf).
+
+    All sites walk their pairs together, nearest first, one pair a step, and a site
+    leaves the walk at a qualifying pair, its last pair or its first out of reach (every
+    later one is farther). Most settle at their first pair, kept per site and read in
+    order, so a request reads a fraction of the pairs."""
+    near = pairs.first_dist_m <= reach_m  # False where a site has no pair (its node is -1)
+    ok = near & qualifies[pairs.first_node]
+    node = np.where(ok, pairs.first_node, -1)
+    dist = np.where(ok, pairs.first_dist_m, np.inf)
+    site = np.flatnonzero(near & ~ok)
+    at = pairs.start[site] + 1
+    while len(site):
+        more = at < pairs.end[site]
+        site, at = site[more], at[more]
+        near = pairs.dist_m[at] <= reach_m
+        ok = near & qualifies[pairs.node[at]]
+        node[site[ok]] = pairs.node[at[ok]]
+        dist[site[ok]] = pairs.dist_m[at[ok]]
+        going = near & ~ok
+        site, at = site[going], at[going] + 1
+    return node, dist
+
+
+def _most(
+    pairs: Pairs, n_sites: int, spare: FloatArray, usable: BoolArray, reach_m: float
+) -> FloatArray:
+    """Per site, the largest ``spare`` of a ``usable`` node within ``reach_m`` (NaN if none).
+
+    Node by node, least spare first, each writes its spare to the sites within reach (the
+    first of its pairs, nearest first), so the most is written last. A zone has tens of
+    nodes of a kind against 100,000s of pairs, and at a reach short of
+    :data:`~matching.distances.REACH_M` most pairs are never read."""
+    best = np.full(n_sites, np.nan)
+    keep = np.flatnonzero(usable[pairs.nodes])
+    for k in keep[np.argsort(spare[pairs.nodes[keep]], kind="stable")]:
+        site, dist = pairs.of_node(int(k))
+        best[site[: np.searchsorted(dist, reach_m, side="right")]] = spare[pairs.nodes[k]]
+    return best
 
 
 @dataclass(frozen=True)
@@ -98,7 +114,7 @@ def substation_access(request: ProjectRequest, zone: Zone, sites: Sites) -> Acce
         len(sites),
         reach_m=request.power_reach_km * 1000,
         qualifies=voltage_ok & (spare >= need),
-        spare=(POWER.spare_column, spare),
+        spare=spare,
         counts=voltage_ok,
     )
     return Access(node, dist, best)

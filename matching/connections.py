@@ -55,12 +55,12 @@ class Link:
 
 def links(s: Situation, networks: tuple[Utility, ...]) -> list[Link]:
     """The request's need of each network and the nodes that can meet it."""
-    request, infra = s.request, s.zone.infrastructure
-    kinds = infra["kind"].to_numpy(dtype=object)
+    request, zone = s.request, s.zone
+    kinds = zone.node_column("kind")
     out = []
     for network in networks:
         need = getattr(request, network.need_field)
-        spare = infra[network.spare_column].to_numpy(dtype=float)
+        spare = zone.node_floats(network.spare_column)
         power = network.name == "power"
         if power:
             mva = request.power_mva
@@ -68,10 +68,10 @@ def links(s: Situation, networks: tuple[Utility, ...]) -> list[Link]:
             spare = spare * 1000.0  # MVA → kVA, the unit of site capacities
         qualifies = (kinds == network.node_kind) & (spare >= (need or 0.0))  # unknown: never
         if power and request.min_voltage_kv:
-            voltage = np.nan_to_num(infra["voltage_kv"].to_numpy(dtype=float))
+            voltage = np.nan_to_num(zone.node_floats("voltage_kv"))
             qualifies &= voltage >= request.min_voltage_kv
         reach_km = request.power_reach_km if power else request.utility_reach_km
-        capacity = s.sites.frame[network.site_column].to_numpy(dtype=float)
+        capacity = s.sites.floats(network.site_column)
         out.append(
             Link(
                 network.name,
@@ -151,11 +151,10 @@ def _road(s: Situation, members: tuple[int, ...], *, has_access: bool) -> Connec
         note, needs_road = "临路 (fronts the road)", False
     else:
         note, needs_road = "需修建连接道路 (needs an access road)", True
-    roads = s.zone.roads
     return Connection(
         "road",
-        str(roads["name"].iloc[int(road[k])]),
-        str(roads["road_id"].iloc[int(road[k])]),
+        str(s.zone.road_column("name")[road[k]]),
+        str(s.zone.road_column("road_id")[road[k]]),
         float(road_dist[k]),
         None,
         "m",

@@ -302,7 +302,7 @@ def group_rows(
     s: Situation, criteria: tuple[Criterion, ...], raw: FloatArray, groups: list[Group]
 ) -> FloatArray:
     """Raw criterion values of assembled groups, from their members' rows of ``raw``."""
-    area = s.sites.frame["area_mu"].to_numpy(dtype=float)
+    area = s.sites.floats("area_mu")
     rows = []
     for g in groups:
         members = np.array(g.members)

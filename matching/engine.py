@@ -165,7 +165,7 @@ def _groups(ev: Evaluation, table: _Table) -> list[Group]:
         if len(ev.constraints)
         else np.arange(len(sites))
     )
-    area = sites.frame["area_mu"].to_numpy(dtype=float)
+    area = sites.floats("area_mu")
     found = assemble(
         sites.metric[pool],
         area[pool],

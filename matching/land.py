@@ -63,7 +63,7 @@ def area(s: Situation) -> list[Constraint]:
     """The parcel's area is within the range asked for."""
     if s.request.area is None:
         return []
-    size = s.sites.frame["area_mu"].to_numpy(dtype=float)
+    size = s.sites.floats("area_mu")
     lo, hi = s.request.area.min_mu, s.request.area.max_mu
     short = size - lo
     over = (hi - size) if hi is not None else np.full(len(size), np.inf)
@@ -220,14 +220,13 @@ def _network_texts(
 
 def networks(s: Situation) -> list[Constraint]:
     """For each utility but power: a node within reach with the spare capacity needed."""
-    infra = s.zone.infrastructure
     reach = s.request.utility_reach_km
     out = []
     for network in UTILITIES:
         need = getattr(s.request, network.need_field)
         if network.name == "power" or need is None:
             continue
-        spare = infra[network.spare_column].to_numpy(dtype=float)
+        spare = s.zone.node_floats(network.spare_column)
         _, _, best = best_node(
             s.sites.distances.pairs[network.node_kind],
             len(s.sites),
@@ -287,12 +286,12 @@ def standard_land(s: Situation) -> list[Constraint]:
     """The project's committed indicators against each parcel's control-indicator bounds.
 
     A bound the project gives no figure for is not checked (and says so)."""
-    frame = s.sites.frame
-    figures = committed_indicators(s.request, frame["area_mu"].to_numpy(dtype=float))
+    sites = s.sites
+    figures = committed_indicators(s.request, sites.floats("area_mu"))
     out = []
     for key, value in figures.items():
-        lo = frame[f"{key}_lo"].to_numpy(dtype=float)
-        hi = frame[f"{key}_hi"].to_numpy(dtype=float)
+        lo = sites.floats(f"{key}_lo")
+        hi = sites.floats(f"{key}_hi")
         if np.isnan(value).all() or (np.isnan(lo).all() and np.isnan(hi).all()):
             continue
         margin = np.fmin(value - lo, hi - value)  # NaN where the parcel sets no bound

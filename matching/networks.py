@@ -105,9 +105,8 @@ def substation_access(request: ProjectRequest, zone: Zone, sites: Sites) -> Acce
     """Computed once per request and shared by the power constraint and the substation
     criterion."""
     need = request.power_mva or 0.0
-    infra = zone.infrastructure
-    voltage = infra["voltage_kv"].to_numpy(dtype=float)
-    spare = infra[POWER.spare_column].to_numpy(dtype=float)
+    voltage = zone.node_floats("voltage_kv")
+    spare = zone.node_floats(POWER.spare_column)
     voltage_ok = np.nan_to_num(voltage) >= (request.min_voltage_kv or 0.0)
     node, dist, best = best_node(
         sites.distances.pairs[POWER.node_kind],

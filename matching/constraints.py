@@ -218,7 +218,7 @@ def budgets(s: Situation) -> list[Constraint]:
             constraint(
                 f"budget_{budget.check}",
                 f"{label} ({en})",
-                np.nan_to_num(margin, nan=-np.inf) >= 0,
+                margin >= 0,  # NaN (unknown) fails
                 margin,
                 unit,
                 _budget_texts(available, own, label, unit, en, need),

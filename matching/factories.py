@@ -259,7 +259,7 @@ def rent(s: Situation) -> list[Constraint]:
         constraint(
             "rent",
             "租金 (rent)",
-            np.nan_to_num(margin, nan=-np.inf) >= 0,
+            margin >= 0,  # NaN (unknown) fails
             margin,
             unit,
             _rent_texts(have, price, limit),

@@ -164,7 +164,7 @@ def power(s: Situation) -> list[Constraint]:
         constraint(
             "power",
             "电力容量 (power)",
-            np.nan_to_num(margin, nan=-np.inf) >= 0,
+            margin >= 0,  # NaN (none within reach) fails
             margin,
             "MVA",
             _power_texts(best, need, reach, min_kv),
@@ -239,7 +239,7 @@ def networks(s: Situation) -> list[Constraint]:
             constraint(
                 network.name,
                 f"{network.zh} ({network.name})",
-                np.nan_to_num(margin, nan=-np.inf) >= 0,
+                margin >= 0,  # NaN (none within reach) fails
                 margin,
                 network.unit,
                 _network_texts(best, need, network, reach),

@@ -6,6 +6,7 @@ measures in a straight line."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -99,14 +100,13 @@ def connection_plan(
 
 
 def _network(s: Situation, members: tuple[int, ...], link: Link) -> Connection:
+    pairs, reach_m = s.sites.distances.pairs[link.kind], link.reach_km * 1000
     found: tuple[float, int] | None = None
     for member in members:
-        nodes, dists = s.sites.distances.pairs[link.kind].of_site(member)
-        usable = np.flatnonzero((dists <= link.reach_km * 1000) & link.qualifies[nodes])
+        nodes, dists = pairs.of_site(member)
+        usable = np.flatnonzero((dists <= reach_m) & link.qualifies[nodes])
         if len(usable) and (found is None or dists[usable[0]] < found[0]):
             found = (float(dists[usable[0]]), int(nodes[usable[0]]))
-    capacity = link.capacity[list(members)]
-    have = float(np.nanmax(capacity)) if not np.isnan(capacity).all() else float("nan")
     if found is None:
         # With no demand there is nothing to build: say so, as when a source is in reach.
         note = (
@@ -117,17 +117,24 @@ def _network(s: Situation, members: tuple[int, ...], link: Link) -> Connection:
         )
         return Connection(link.name, None, None, None, None, link.unit, link.need is not None, note)
     distance, node = found
-    short = link.need is not None and not have >= link.need
+    short = False
     if link.need is None:
         note = NO_DEMAND
-    elif not short:
-        note = "红线处容量满足 (boundary capacity suffices)"
-    elif np.isnan(have):
-        note = "红线处容量未知, 需核实 (boundary capacity unknown)"
     else:
-        note = (
-            f"红线处可接 {have:,.0f} {link.unit}, 需增容接入 (boundary connection needs upgrading)"
-        )
+        # The boundary capacity matters only against a demand; the best member's counts.
+        capacity = link.capacity[list(members)]
+        known = capacity[~np.isnan(capacity)]
+        have = float(known.max()) if len(known) else math.nan
+        short = not have >= link.need
+        if not short:
+            note = "红线处容量满足 (boundary capacity suffices)"
+        elif math.isnan(have):
+            note = "红线处容量未知, 需核实 (boundary capacity unknown)"
+        else:
+            note = (
+                f"红线处可接 {have:,.0f} {link.unit}, 需增容接入 "
+                "(boundary connection needs upgrading)"
+            )
     return Connection(
         link.name,
         str(s.zone.node_column("name")[node]),

@@ -114,7 +114,7 @@ def _readiness(s: Situation, rows: IntArray) -> FloatArray:
 def _substation(s: Situation, rows: IntArray) -> FloatArray:
     if s.access is None:
         return np.full(len(rows), np.nan)
-    d = s.access.dist_m[rows]
+    d = s.access.nearest(rows)[1]
     return np.where(np.isfinite(d), d, np.nan)
 
 

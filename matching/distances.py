@@ -41,9 +41,9 @@ class Pairs:
     The pairs of site *s* are positions ``start[s]`` to ``end[s]`` (none for a site with
     no node within reach; see :meth:`of_site`), and its first pair is also kept per site
     (``first_node`` -1 and ``first_dist_m`` inf where there is none): the search for the
-    nearest usable node settles most sites there (:func:`matching.networks.best_node`).
+    nearest usable node settles most sites there (:func:`matching.networks.nearest_node`).
     The pairs are also kept node by node, nearest site first (:meth:`of_node`), for the
-    search of the most spare capacity within reach.
+    search of the most spare capacity within reach (:func:`matching.networks.most_spare`).
     """
 
     site: IntArray

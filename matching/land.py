@@ -19,7 +19,7 @@ from matching.constraints import (
     constraint,
     unmeasured,
 )
-from matching.networks import best_node
+from matching.networks import most_spare
 from matching.request import ProjectRequest
 from matching.situation import Situation
 from matching.zone import Sites
@@ -226,13 +226,11 @@ def networks(s: Situation) -> list[Constraint]:
         need = getattr(s.request, network.need_field)
         if network.name == "power" or need is None:
             continue
-        spare = s.zone.node_floats(network.spare_column)
-        _, _, best = best_node(
+        best = most_spare(
             s.sites.distances.pairs[network.node_kind],
             len(s.sites),
             reach_m=reach * 1000,
-            qualifies=spare >= need,
-            spare=spare,
+            spare=s.zone.node_floats(network.spare_column),
         )
         margin = best - need
         out.append(

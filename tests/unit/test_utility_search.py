@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from matching.distances import REACH_M, Pairs
-from matching.networks import best_node
+from matching.networks import most_spare, nearest_node
 
 
 def _random_pairs(seed: int, n_sites: int, n_nodes: int) -> Pairs:
@@ -56,32 +56,34 @@ def test_search_finds_what_a_loop_over_every_pair_finds(
     spare = np.round(rng.uniform(0, 50, n_nodes) / 10) * 10  # ties in spare too
     spare[rng.random(n_nodes) < 0.2] = np.nan
     counts = None if seed % 2 else rng.random(n_nodes) < 0.7
-    node, dist, best = best_node(
-        pairs, n_sites, reach_m=reach_m, qualifies=qualifies, spare=spare, counts=counts
-    )
     want_node, want_dist, want_best = _by_loop(pairs, n_sites, reach_m, qualifies, spare, counts)
-    assert node.tolist() == want_node
-    assert dist.tolist() == want_dist
+    best = most_spare(pairs, n_sites, reach_m=reach_m, spare=spare, counts=counts)
     np.testing.assert_array_equal(best, want_best)
+    every = np.arange(n_sites)
+    some = rng.permutation(n_sites)[:40]  # any sites, in any order
+    for rows in (every, some):
+        node, dist = nearest_node(pairs, rows, reach_m=reach_m, qualifies=qualifies)
+        assert node.tolist() == [want_node[r] for r in rows]
+        assert dist.tolist() == [want_dist[r] for r in rows]
 
 
 def test_the_random_pairs_reach_the_cases_the_search_has() -> None:
     """Sites settled after their first pair, ended by a pair out of reach, and with none."""
     pairs = _random_pairs(0, 300, 12)
     qualifies = np.arange(12) % 5 == 0
-    node, _, _ = best_node(
-        pairs, 300, reach_m=4_000.0, qualifies=qualifies, spare=np.ones(12), counts=None
-    )
+    node, _ = nearest_node(pairs, np.arange(300), reach_m=4_000.0, qualifies=qualifies)
     first_fails = ~qualifies[pairs.first_node] & (pairs.first_dist_m <= 4_000.0)
     assert (first_fails & (node >= 0)).sum() > 10  # found past the first pair
-    assert (first_fails & (node < 0)).sum() > 10  # walked until out of reach or the end
-    assert (pairs.end == pairs.start).any()  # no pair at all
+    has = pairs.end > pairs.start
+    last_m = np.where(has, pairs.dist_m[np.maximum(pairs.end - 1, 0)], np.inf)
+    assert (first_fails & (node < 0) & (last_m > 4_000.0)).sum() > 10  # ended out of reach
+    assert (first_fails & (node < 0) & (last_m <= 4_000.0)).sum() > 0  # at its last pair
+    assert (~has).any()  # no pair at all
 
 
 def test_no_pairs_means_no_node() -> None:
     empty = np.array([], dtype=np.int64)
     pairs = Pairs.build(empty, empty, np.array([]), 3)
-    node, dist, best = best_node(
-        pairs, 3, reach_m=REACH_M, qualifies=np.ones(2, bool), spare=np.ones(2)
-    )
+    node, dist = nearest_node(pairs, np.arange(3), reach_m=REACH_M, qualifies=np.ones(0, bool))
+    best = most_spare(pairs, 3, reach_m=REACH_M, spare=np.ones(0))
     assert node.tolist() == [-1] * 3 and np.isinf(dist).all() and np.isnan(best).all()

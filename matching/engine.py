@@ -123,7 +123,8 @@ class _Table:
     kept for those ``rows`` only (ascending), a few hundred of 100,000 sites."""
 
     ev: Evaluation
-    n_failed: IntArray
+    n_failed: npt.NDArray[np.uint8]
+    feasible: IntArray
     rows: IntArray
     values: FloatArray
     """The raw criteria of ``rows`` (rows × criteria)."""
@@ -135,14 +136,11 @@ class _Table:
         failed = np.zeros(len(ev.situation.sites), dtype=np.uint8)
         for c in ev.constraints:
             failed += ~c.ok
+        feasible = np.flatnonzero(failed == 0)
         none = np.zeros((0, len(ev.profile.criteria)))
-        table = cls(ev, failed.astype(np.int64), np.array([], dtype=np.int64), none)
-        table.fill(table.feasible)
+        table = cls(ev, failed, feasible, np.array([], dtype=np.int64), none)
+        table.fill(feasible)
         return table
-
-    @property
-    def feasible(self) -> IntArray:
-        return np.flatnonzero(self.n_failed == 0)
 
     def raw(self, rows: IntArray) -> FloatArray:
         """The raw criteria of ``rows``, all filled."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import numpy.typing as npt
 
 from layers.units import amount
 from matching.constraints import REMEDY_KINDS, STATUS, Constraint
@@ -33,7 +34,9 @@ def _actionable(constraints: list[Constraint], rows: IntArray) -> BoolArray:
     return keep
 
 
-def near_misses_of(ev: Evaluation, n_failed: IntArray, *, limit: int) -> list[NearMiss]:
+def near_misses_of(
+    ev: Evaluation, n_failed: npt.NDArray[np.uint8], *, limit: int
+) -> list[NearMiss]:
     """The sites that lack least, by the shortfall of their failures relative to the
     requirements (docs/matching.md, "Near misses").
 

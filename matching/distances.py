@@ -38,21 +38,18 @@ Geometries = npt.NDArray[np.object_]
 class Pairs:
     """Sites and the utility nodes of one kind within reach, nearest first per site.
 
-    The pairs of site *s* are positions ``start[s]`` to ``end[s]`` (none for a site with
-    no node within reach; see :meth:`of_site`), and its first pair is also kept per site
-    (``first_node`` -1 and ``first_dist_m`` inf where there is none): the search for the
-    nearest usable node settles most sites there (:func:`matching.networks.nearest_node`).
-    The pairs are also kept node by node, nearest site first (:meth:`of_node`), for the
-    search of the most spare capacity within reach (:func:`matching.networks.most_spare`).
+    The pairs of site *s* are positions ``start[s]`` to ``start[s + 1]`` (none for a site
+    with no node within reach; see :meth:`of_site`), searched for the nearest usable node
+    (:func:`matching.networks.nearest_node`). They are also kept node by node, nearest
+    site first (:meth:`of_node`), for the search of the most spare capacity within reach
+    (:func:`matching.networks.most_spare`).
     """
 
     site: IntArray
     node: IntArray
     dist_m: FloatArray
     start: IntArray
-    end: IntArray
-    first_node: IntArray
-    first_dist_m: FloatArray
+    """Offsets of each site's pairs, and the end (one more than there are sites)."""
     nodes: IntArray
     """The nodes that have pairs, ascending."""
     node_start: IntArray
@@ -63,13 +60,7 @@ class Pairs:
     @classmethod
     def build(cls, site: IntArray, node: IntArray, dist_m: FloatArray, n_sites: int) -> Pairs:
         """Pairs from arrays sorted by site, then distance."""
-        start = np.searchsorted(site, np.arange(n_sites)).astype(np.int64)
-        end = np.r_[start[1:], len(site)].astype(np.int64)
-        has = np.flatnonzero(end > start)
-        first_node = np.full(n_sites, -1, dtype=np.int64)
-        first_node[has] = node[start[has]]
-        first_dist = np.full(n_sites, np.inf)
-        first_dist[has] = dist_m[start[has]]
+        start = np.searchsorted(site, np.arange(n_sites + 1)).astype(np.int64)
         by_node = np.lexsort((dist_m, node))
         nodes, node_start = np.unique(node[by_node], return_index=True)
         return cls(
@@ -77,9 +68,6 @@ class Pairs:
             node,
             dist_m,
             start,
-            end,
-            first_node,
-            first_dist,
             nodes.astype(np.int64),
             np.r_[node_start, len(site)].astype(np.int64),
             site[by_node],
@@ -88,7 +76,7 @@ class Pairs:
 
     def of_site(self, site: int) -> tuple[IntArray, FloatArray]:
         """The nodes within reach of one site and their distances, nearest first."""
-        start, end = int(self.start[site]), int(self.end[site])
+        start, end = int(self.start[site]), int(self.start[site + 1])
         return self.node[start:end], self.dist_m[start:end]
 
     def of_node(self, k: int) -> tuple[IntArray, FloatArray]:

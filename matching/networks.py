@@ -55,17 +55,12 @@ def nearest_node(
 
     The sites walk their pairs together, nearest first, one pair a step, and a site
     leaves the walk at a qualifying pair, its last pair or its first out of reach (every
-    later one is farther). Most settle at their first pair, kept per site, so a request
-    reads a fraction of the pairs."""
-    if not len(pairs.site):
-        return np.full(len(rows), -1, dtype=np.int64), np.full(len(rows), np.inf)
-    first, first_m = pairs.first_node[rows], pairs.first_dist_m[rows]
-    near = first_m <= reach_m  # False where a site has no pair (its node is -1)
-    ok = near & qualifies[first]
-    node = np.where(ok, first, -1)
-    dist = np.where(ok, first_m, np.inf)
-    todo = np.flatnonzero(near & ~ok)  # positions in ``rows``
-    at, end = pairs.start[rows[todo]] + 1, pairs.end[rows[todo]]
+    later one is farther). Most settle at their first pair or two, so a search reads a
+    fraction of the sites' pairs."""
+    node = np.full(len(rows), -1, dtype=np.int64)
+    dist = np.full(len(rows), np.inf)
+    todo = np.arange(len(rows))  # positions in ``rows``
+    at, end = pairs.start[rows], pairs.start[rows + 1]
     while len(todo):
         more = at < end
         todo, at, end = todo[more], at[more], end[more]

@@ -72,10 +72,13 @@ def test_the_random_pairs_reach_the_cases_the_search_has() -> None:
     pairs = _random_pairs(0, 300, 12)
     qualifies = np.arange(12) % 5 == 0
     node, _ = nearest_node(pairs, np.arange(300), reach_m=4_000.0, qualifies=qualifies)
-    first_fails = ~qualifies[pairs.first_node] & (pairs.first_dist_m <= 4_000.0)
+    start, end = pairs.start[:-1], pairs.start[1:]
+    has = end > start
+    first_node = np.where(has, pairs.node[np.minimum(start, len(pairs.site) - 1)], 0)
+    first_m = np.where(has, pairs.dist_m[np.minimum(start, len(pairs.site) - 1)], np.inf)
+    first_fails = ~qualifies[first_node] & (first_m <= 4_000.0)
     assert (first_fails & (node >= 0)).sum() > 10  # found past the first pair
-    has = pairs.end > pairs.start
-    last_m = np.where(has, pairs.dist_m[np.maximum(pairs.end - 1, 0)], np.inf)
+    last_m = np.where(has, pairs.dist_m[np.maximum(end - 1, 0)], np.inf)
     assert (first_fails & (node < 0) & (last_m > 4_000.0)).sum() > 10  # ended out of reach
     assert (first_fails & (node < 0) & (last_m <= 4_000.0)).sum() > 0  # at its last pair
     assert (~has).any()  # no pair at all

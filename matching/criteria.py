@@ -304,8 +304,8 @@ def group_rows(
     raw: Callable[[IntArray], FloatArray],
     groups: list[Group],
 ) -> FloatArray:
-    """Raw criterion values of assembled groups, from their members' (``raw`` of rows:
-    rows × criteria)."""
+    """Raw criterion values of assembled groups, from their members' (``raw`` gives those
+    of some sites' rows, one row of criteria each)."""
     area = s.sites.floats("area_mu")
     rows = []
     for g in groups:

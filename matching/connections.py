@@ -6,6 +6,7 @@ measures in a straight line."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -55,12 +56,12 @@ class Link:
 
 def links(s: Situation, networks: tuple[Utility, ...]) -> list[Link]:
     """The request's need of each network and the nodes that can meet it."""
-    request, infra = s.request, s.zone.infrastructure
-    kinds = infra["kind"].to_numpy(dtype=object)
+    request, zone = s.request, s.zone
+    kinds = zone.node_column("kind")
     out = []
     for network in networks:
         need = getattr(request, network.need_field)
-        spare = infra[network.spare_column].to_numpy(dtype=float)
+        spare = zone.node_floats(network.spare_column)
         power = network.name == "power"
         if power:
             mva = request.power_mva
@@ -68,10 +69,10 @@ def links(s: Situation, networks: tuple[Utility, ...]) -> list[Link]:
             spare = spare * 1000.0  # MVA → kVA, the unit of site capacities
         qualifies = (kinds == network.node_kind) & (spare >= (need or 0.0))  # unknown: never
         if power and request.min_voltage_kv:
-            voltage = np.nan_to_num(infra["voltage_kv"].to_numpy(dtype=float))
+            voltage = np.nan_to_num(zone.node_floats("voltage_kv"))
             qualifies &= voltage >= request.min_voltage_kv
         reach_km = request.power_reach_km if power else request.utility_reach_km
-        capacity = s.sites.frame[network.site_column].to_numpy(dtype=float)
+        capacity = s.sites.floats(network.site_column)
         out.append(
             Link(
                 network.name,
@@ -99,14 +100,13 @@ def connection_plan(
 
 
 def _network(s: Situation, members: tuple[int, ...], link: Link) -> Connection:
+    pairs, reach_m = s.sites.distances.pairs[link.kind], link.reach_km * 1000
     found: tuple[float, int] | None = None
     for member in members:
-        nodes, dists = s.sites.distances.pairs[link.kind].of_site(member)
-        usable = np.flatnonzero((dists <= link.reach_km * 1000) & link.qualifies[nodes])
+        nodes, dists = pairs.of_site(member)
+        usable = np.flatnonzero((dists <= reach_m) & link.qualifies[nodes])
         if len(usable) and (found is None or dists[usable[0]] < found[0]):
             found = (float(dists[usable[0]]), int(nodes[usable[0]]))
-    capacity = link.capacity[list(members)]
-    have = float(np.nanmax(capacity)) if not np.isnan(capacity).all() else float("nan")
     if found is None:
         # With no demand there is nothing to build: say so, as when a source is in reach.
         note = (
@@ -117,17 +117,24 @@ def _network(s: Situation, members: tuple[int, ...], link: Link) -> Connection:
         )
         return Connection(link.name, None, None, None, None, link.unit, link.need is not None, note)
     distance, node = found
-    short = link.need is not None and not have >= link.need
+    short = False
     if link.need is None:
         note = NO_DEMAND
-    elif not short:
-        note = "红线处容量满足 (boundary capacity suffices)"
-    elif np.isnan(have):
-        note = "红线处容量未知, 需核实 (boundary capacity unknown)"
     else:
-        note = (
-            f"红线处可接 {have:,.0f} {link.unit}, 需增容接入 (boundary connection needs upgrading)"
-        )
+        # The boundary capacity matters only against a demand; the best member's counts.
+        capacity = link.capacity[list(members)]
+        known = capacity[~np.isnan(capacity)]
+        have = float(known.max()) if len(known) else math.nan
+        short = not have >= link.need
+        if not short:
+            note = "红线处容量满足 (boundary capacity suffices)"
+        elif math.isnan(have):
+            note = "红线处容量未知, 需核实 (boundary capacity unknown)"
+        else:
+            note = (
+                f"红线处可接 {have:,.0f} {link.unit}, 需增容接入 "
+                "(boundary connection needs upgrading)"
+            )
     return Connection(
         link.name,
         str(s.zone.node_column("name")[node]),
@@ -151,11 +158,10 @@ def _road(s: Situation, members: tuple[int, ...], *, has_access: bool) -> Connec
         note, needs_road = "临路 (fronts the road)", False
     else:
         note, needs_road = "需修建连接道路 (needs an access road)", True
-    roads = s.zone.roads
     return Connection(
         "road",
-        str(roads["name"].iloc[int(road[k])]),
-        str(roads["road_id"].iloc[int(road[k])]),
+        str(s.zone.road_column("name")[road[k]]),
+        str(s.zone.road_column("road_id")[road[k]]),
         float(road_dist[k]),
         None,
         "m",

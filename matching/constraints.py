@@ -136,8 +136,9 @@ def constraint(
 
 
 def unmeasured(n: int) -> FloatArray:
-    """The margin of a yes/no constraint: no quantity at any site."""
-    return np.full(n, np.nan)
+    """The margin of a yes/no constraint: no quantity at any site (a read-only view of
+    one NaN, as a scalar ``scale`` is: nothing is written per site)."""
+    return np.broadcast_to(np.float64(np.nan), (n,))
 
 
 def fixed(text: str) -> Text:
@@ -218,7 +219,7 @@ def budgets(s: Situation) -> list[Constraint]:
             constraint(
                 f"budget_{budget.check}",
                 f"{label} ({en})",
-                np.nan_to_num(margin, nan=-np.inf) >= 0,
+                margin >= 0,  # NaN (unknown) fails
                 margin,
                 unit,
                 _budget_texts(available, own, label, unit, en, need),
@@ -296,22 +297,22 @@ def logistics(s: Situation) -> list[Constraint]:
 
 
 def committed_indicators(request: ProjectRequest, area_mu: FloatArray) -> dict[str, FloatArray]:
-    """The project's standard-land figures per site: committed per-亩 values, or totals on
-    the request divided by each site's area (so a larger site lowers the intensity)."""
-    n = len(area_mu)
+    """The project's standard-land figures per site, for each indicator it gives a figure
+    for: committed per-亩 values, or totals on the request divided by each site's area (so
+    a larger site lowers the intensity). An indicator without one is left out, not NaN at
+    every site: it is checked nowhere."""
     c = request.committed
+    given = {
+        "inv": (c.invest_wan_per_mu, request.investment_yi),
+        "tax": (c.tax_wan_per_mu, request.annual_tax_yi),
+        "out": (c.output_wan_per_mu, request.annual_output_yi),
+        "egy": (c.energy_tce_per_wan, None),
+    }
+    figures = {}
     with np.errstate(divide="ignore", invalid="ignore"):
-
-        def per_mu(committed: float | None, total_yi: float | None) -> FloatArray:
+        for key, (committed, total_yi) in given.items():
             if committed is not None:
-                return np.full(n, committed)
-            if total_yi is not None:
-                return total_yi * 10_000.0 / area_mu  # 亿元 → 万元
-            return np.full(n, np.nan)
-
-        return {
-            "inv": per_mu(c.invest_wan_per_mu, request.investment_yi),
-            "tax": per_mu(c.tax_wan_per_mu, request.annual_tax_yi),
-            "out": per_mu(c.output_wan_per_mu, request.annual_output_yi),
-            "egy": np.full(n, np.nan if c.energy_tce_per_wan is None else c.energy_tce_per_wan),
-        }
+                figures[key] = np.full(len(area_mu), committed)
+            elif total_yi is not None:
+                figures[key] = total_yi * 10_000.0 / area_mu  # 亿元 → 万元
+    return figures

@@ -114,7 +114,7 @@ def _readiness(s: Situation, rows: IntArray) -> FloatArray:
 def _substation(s: Situation, rows: IntArray) -> FloatArray:
     if s.access is None:
         return np.full(len(rows), np.nan)
-    d = s.access.dist_m[rows]
+    d = s.access.nearest(rows)[1]
     return np.where(np.isfinite(d), d, np.nan)
 
 
@@ -299,19 +299,21 @@ def criteria_matrix(s: Situation, criteria: tuple[Criterion, ...], rows: IntArra
 
 
 def group_rows(
-    s: Situation, criteria: tuple[Criterion, ...], raw: FloatArray, groups: list[Group]
+    s: Situation,
+    criteria: tuple[Criterion, ...],
+    raw: Callable[[IntArray], FloatArray],
+    groups: list[Group],
 ) -> FloatArray:
-    """Raw criterion values of assembled groups, from their members' rows of ``raw``."""
-    area = s.sites.frame["area_mu"].to_numpy(dtype=float)
+    """Raw criterion values of assembled groups, from their members' (``raw`` gives those
+    of some sites' rows, one row of criteria each)."""
+    area = s.sites.floats("area_mu")
     rows = []
     for g in groups:
         members = np.array(g.members)
         shares = area[members] / area[members].sum()
+        known = raw(members)
         rows.append(
-            [
-                c.of_group(s, Member(raw[members, j], shares, g.area_mu))
-                for j, c in enumerate(criteria)
-            ]
+            [c.of_group(s, Member(known[:, j], shares, g.area_mu)) for j, c in enumerate(criteria)]
         )
     return np.array(rows, dtype=float).reshape(len(groups), len(criteria))
 

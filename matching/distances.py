@@ -14,7 +14,7 @@ Distances are exact (polygon to point, in metres):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -38,24 +38,51 @@ Geometries = npt.NDArray[np.object_]
 class Pairs:
     """Sites and the utility nodes of one kind within reach, nearest first per site.
 
-    ``starts`` are the offsets where each site's run of pairs begins (see :meth:`of_site`);
-    per-request searches pick the first usable pair of each site, nearest first or, in
-    :meth:`by_value` order, largest value first (:func:`matching.networks.best_node`).
+    The pairs of site *s* are positions ``start[s]`` to ``start[s + 1]`` (none for a site
+    with no node within reach; see :meth:`of_site`), searched for the nearest usable node
+    (:func:`matching.networks.nearest_node`). They are also kept node by node, nearest
+    site first (:meth:`of_node`), for the search of the most spare capacity within reach
+    (:func:`matching.networks.most_spare`).
     """
 
     site: IntArray
     node: IntArray
     dist_m: FloatArray
-    starts: IntArray
-    run_of_site: IntArray
-    """Index into ``starts`` of each site's run, -1 for a site with no node within reach."""
+    start: IntArray
+    """Offsets of each site's pairs, and the end (one more than there are sites)."""
+    nodes: IntArray
+    """The nodes that have pairs, ascending."""
+    node_start: IntArray
+    """Offsets of each of ``nodes``' pairs in ``node_site`` and ``node_dist_m``, and the end."""
+    node_site: IntArray
+    node_dist_m: FloatArray
 
     @classmethod
     def build(cls, site: IntArray, node: IntArray, dist_m: FloatArray, n_sites: int) -> Pairs:
-        starts = np.flatnonzero(np.r_[True, site[1:] != site[:-1]]) if len(site) else site
-        run_of_site = np.full(n_sites, -1, dtype=np.int64)
-        run_of_site[site[starts]] = np.arange(len(starts))
-        return cls(site, node, dist_m, starts.astype(np.int64), run_of_site)
+        """Pairs from arrays sorted by site, then distance."""
+        start = np.searchsorted(site, np.arange(n_sites + 1)).astype(np.int64)
+        by_node = np.lexsort((dist_m, node))
+        nodes, node_start = np.unique(node[by_node], return_index=True)
+        return cls(
+            site,
+            node,
+            dist_m,
+            start,
+            nodes.astype(np.int64),
+            np.r_[node_start, len(site)].astype(np.int64),
+            site[by_node],
+            dist_m[by_node],
+        )
+
+    def of_site(self, site: int) -> tuple[IntArray, FloatArray]:
+        """The nodes within reach of one site and their distances, nearest first."""
+        start, end = int(self.start[site]), int(self.start[site + 1])
+        return self.node[start:end], self.dist_m[start:end]
+
+    def of_node(self, k: int) -> tuple[IntArray, FloatArray]:
+        """The sites within reach of ``nodes[k]`` and their distances, nearest first."""
+        start, end = int(self.node_start[k]), int(self.node_start[k + 1])
+        return self.node_site[start:end], self.node_dist_m[start:end]
 
     @classmethod
     def within_reach(
@@ -82,33 +109,6 @@ class Pairs:
             dist[order],
             len(sites),
         )
-
-    _by_value: dict[str, tuple[IntArray, IntArray, FloatArray, FloatArray]] = field(
-        default_factory=dict, init=False, compare=False, repr=False
-    )
-
-    def by_value(
-        self, key: str, node_values: FloatArray
-    ) -> tuple[IntArray, IntArray, FloatArray, FloatArray]:
-        """The pairs' site, node, distance and node value, sorted by site and then by the
-        value, largest first (NaN last). ``node_values`` is the zone's column ``key`` per
-        node, fixed per data version: the order is made once and cached (see
-        :meth:`matching.zone.Sites._cached` for why concurrent requests may share it)."""
-        found = self._by_value.get(key)
-        if found is None:
-            value = node_values[self.node]
-            order = np.lexsort((-value, self.site))
-            sorted_ = (self.site[order], self.node[order], self.dist_m[order], value[order])
-            found = self._by_value.setdefault(key, sorted_)
-        return found
-
-    def of_site(self, site: int) -> tuple[IntArray, FloatArray]:
-        """The nodes within reach of one site and their distances, nearest first."""
-        run = int(self.run_of_site[site])
-        if run < 0:
-            return np.array([], dtype=np.int64), np.array([], dtype=float)
-        end = int(self.starts[run + 1]) if run + 1 < len(self.starts) else len(self.site)
-        return self.node[self.starts[run] : end], self.dist_m[self.starts[run] : end]
 
 
 @dataclass(frozen=True)
@@ -140,14 +140,6 @@ class Distances:
             for kind in NODE_KINDS
         }
         return cls(sites, nodes, kinds, pairs)
-
-    def revalued(self) -> Distances:
-        """These distances for nodes whose values changed (spare capacities): the pairs'
-        orders by value are made again when asked for; the straight lines, which depend
-        on geometry alone, are kept."""
-        out = replace(self, pairs={kind: replace(p) for kind, p in self.pairs.items()})
-        out._straight.update(self._straight)
-        return out
 
     def straight(self, kind: str) -> tuple[FloatArray, IntArray]:
         """Metres in a straight line to the nearest ``kind`` (inf if none) and which one

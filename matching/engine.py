@@ -91,7 +91,9 @@ def match(
         constant=_constant(criteria, ranking.normalised),
         sites=tuple(ranked),
         near_misses=tuple(misses),
-        excluded_counts={c.name: int((~c.ok).sum()) for c in constraints if (~c.ok).any()},
+        excluded_counts={
+            c.name: int(np.count_nonzero(~c.ok)) for c in constraints if not c.ok.all()
+        },
         n_sites=len(sites),
         n_feasible=len(table.feasible),
         n_groups=len(groups),
@@ -114,43 +116,44 @@ def evaluate(request: ProjectRequest, zone: Zone) -> Evaluation:
 
 @dataclass
 class _Table:
-    """Per site: how many constraints it fails, and its raw criterion values.
+    """Per site, how many constraints it fails; the raw criterion values of some.
 
     Criteria are needed only where a site can be ranked: feasible sites and the parcels
-    assembly may use (near misses are ordered by their shortfall, not scored). Everything
-    else stays NaN."""
+    assembly may use (near misses are ordered by their shortfall, not scored). They are
+    kept for those ``rows`` only (ascending), a few hundred of 100,000 sites."""
 
     ev: Evaluation
-    failing: BoolArray
-    """Per constraint (rows) and site (columns)."""
-    n_failed: IntArray
-    raw: FloatArray
-    filled: BoolArray
+    n_failed: npt.NDArray[np.uint8]
+    feasible: IntArray
+    rows: IntArray
+    values: FloatArray
+    """The raw criteria of ``rows`` (rows × criteria)."""
 
     @classmethod
     def of(cls, ev: Evaluation) -> _Table:
-        n = len(ev.situation.sites)
-        failing = (
-            np.vstack([~c.ok for c in ev.constraints])
-            if ev.constraints
-            else np.zeros((0, n), dtype=bool)
-        )
-        n_failed = failing.sum(axis=0)
-        raw = np.full((n, len(ev.profile.criteria)), np.nan)
-        table = cls(ev, failing, n_failed, raw, np.zeros(n, dtype=bool))
-        table.fill(np.flatnonzero(n_failed == 0))
+        # Counted in bytes (a request has tens of constraints): a sum of booleans into
+        # 64-bit integers costs several times as much at 100,000 sites.
+        failed = np.zeros(len(ev.situation.sites), dtype=np.uint8)
+        for c in ev.constraints:
+            failed += ~c.ok
+        feasible = np.flatnonzero(failed == 0)
+        none = np.zeros((0, len(ev.profile.criteria)))
+        table = cls(ev, failed, feasible, np.array([], dtype=np.int64), none)
+        table.fill(feasible)
         return table
 
-    @property
-    def feasible(self) -> IntArray:
-        return np.flatnonzero(self.n_failed == 0)
+    def raw(self, rows: IntArray) -> FloatArray:
+        """The raw criteria of ``rows``, all filled."""
+        return self.values[np.searchsorted(self.rows, rows)]
 
     def fill(self, rows: IntArray) -> None:
         """Work out the criteria of ``rows`` not yet known."""
-        todo = rows[~self.filled[rows]]
+        todo = np.setdiff1d(rows, self.rows)
         if len(todo):
-            self.raw[todo] = criteria_matrix(self.ev.situation, self.ev.profile.criteria, todo)
-            self.filled[todo] = True
+            known = criteria_matrix(self.ev.situation, self.ev.profile.criteria, todo)
+            rows = np.concatenate([self.rows, todo])
+            order = np.argsort(rows)
+            self.rows, self.values = rows[order], np.vstack([self.values, known])[order]
 
 
 def _groups(ev: Evaluation, table: _Table) -> list[Group]:
@@ -159,13 +162,9 @@ def _groups(ev: Evaluation, table: _Table) -> list[Group]:
     request, sites = ev.situation.request, ev.situation.sites
     if request.area is None:
         raise ValueError("assembly needs a land request with an area")
-    by_area = np.array([c.area_dependent for c in ev.constraints])
-    pool = (
-        np.flatnonzero(~table.failing[~by_area].any(axis=0))
-        if len(ev.constraints)
-        else np.arange(len(sites))
-    )
-    area = sites.frame["area_mu"].to_numpy(dtype=float)
+    kept = [c.ok for c in ev.constraints if not c.area_dependent]
+    pool = np.flatnonzero(np.logical_and.reduce(kept)) if kept else np.arange(len(sites))
+    area = sites.floats("area_mu")
     found = assemble(
         sites.metric[pool],
         area[pool],
@@ -210,7 +209,7 @@ class _Ranking:
 
 def _rank(ev: Evaluation, table: _Table, groups: list[Group]) -> _Ranking:
     feasible = table.feasible
-    raw = table.raw[feasible]
+    raw = table.raw(feasible)
     if groups:
         raw = np.vstack([raw, group_rows(ev.situation, ev.profile.criteria, table.raw, groups)])
     norm = scaled(ev.situation, ev.profile.criteria, raw)

@@ -82,10 +82,9 @@ def lease(s: Situation) -> Lease:
     [2000.0, 2000.0, 2000.0, 2000.0]
     """
     wanted = _needs(s).floor
-    frame = s.sites.frame
-    have = frame["floor_m2"].to_numpy(dtype=float)
-    divisible = frame["divisible"].fillna(False).to_numpy(dtype=bool)
-    unit = np.where(divisible, frame["unit_m2"].to_numpy(dtype=float), np.nan)
+    have = s.sites.floats("floor_m2")
+    divisible = s.sites.frame["divisible"].fillna(False).to_numpy(dtype=bool)
+    unit = np.where(divisible, s.sites.floats("unit_m2"), np.nan)
     unit = np.where(unit > 0, unit, np.nan)
     # A count within a billionth of a whole number is that number: 1.1 / 0.1 is 11, not 12.
     part = np.ceil(wanted.min_m2 / unit - 1e-9) * unit
@@ -201,7 +200,7 @@ def building(s: Situation) -> list[Constraint]:
     ]:
         if need is None:
             continue
-        recorded = s.sites.frame[column].to_numpy(dtype=float)
+        recorded = s.sites.floats(column)
         margin = np.nan_to_num(recorded, nan=0.0) - need
         out.append(
             constraint(
@@ -251,8 +250,8 @@ def rent(s: Situation) -> list[Constraint]:
     limit = _needs(s).max_rent_yuan_m2_month
     if limit is None:
         return []
-    have = s.sites.frame["rent_ym"].to_numpy(dtype=float)
-    price = s.sites.frame["price_w"].to_numpy(dtype=float)
+    have = s.sites.floats("rent_ym")
+    price = s.sites.floats("price_w")
     margin = limit - have
     unit = "元/m²/月"
 
@@ -260,7 +259,7 @@ def rent(s: Situation) -> list[Constraint]:
         constraint(
             "rent",
             "租金 (rent)",
-            np.nan_to_num(margin, nan=-np.inf) >= 0,
+            margin >= 0,  # NaN (unknown) fails
             margin,
             unit,
             _rent_texts(have, price, limit),

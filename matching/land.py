@@ -19,7 +19,7 @@ from matching.constraints import (
     constraint,
     unmeasured,
 )
-from matching.networks import best_node
+from matching.networks import most_spare
 from matching.request import ProjectRequest
 from matching.situation import Situation
 from matching.zone import Sites
@@ -63,7 +63,7 @@ def area(s: Situation) -> list[Constraint]:
     """The parcel's area is within the range asked for."""
     if s.request.area is None:
         return []
-    size = s.sites.frame["area_mu"].to_numpy(dtype=float)
+    size = s.sites.floats("area_mu")
     lo, hi = s.request.area.min_mu, s.request.area.max_mu
     short = size - lo
     over = (hi - size) if hi is not None else np.full(len(size), np.inf)
@@ -164,7 +164,7 @@ def power(s: Situation) -> list[Constraint]:
         constraint(
             "power",
             "电力容量 (power)",
-            np.nan_to_num(margin, nan=-np.inf) >= 0,
+            margin >= 0,  # NaN (none within reach) fails
             margin,
             "MVA",
             _power_texts(best, need, reach, min_kv),
@@ -220,27 +220,24 @@ def _network_texts(
 
 def networks(s: Situation) -> list[Constraint]:
     """For each utility but power: a node within reach with the spare capacity needed."""
-    infra = s.zone.infrastructure
     reach = s.request.utility_reach_km
     out = []
     for network in UTILITIES:
         need = getattr(s.request, network.need_field)
         if network.name == "power" or need is None:
             continue
-        spare = infra[network.spare_column].to_numpy(dtype=float)
-        _, _, best = best_node(
+        best = most_spare(
             s.sites.distances.pairs[network.node_kind],
             len(s.sites),
             reach_m=reach * 1000,
-            qualifies=spare >= need,
-            spare=(network.spare_column, spare),
+            spare=s.zone.node_floats(network.spare_column),
         )
         margin = best - need
         out.append(
             constraint(
                 network.name,
                 f"{network.zh} ({network.name})",
-                np.nan_to_num(margin, nan=-np.inf) >= 0,
+                margin >= 0,  # NaN (none within reach) fails
                 margin,
                 network.unit,
                 _network_texts(best, need, network, reach),
@@ -287,12 +284,12 @@ def standard_land(s: Situation) -> list[Constraint]:
     """The project's committed indicators against each parcel's control-indicator bounds.
 
     A bound the project gives no figure for is not checked (and says so)."""
-    frame = s.sites.frame
-    figures = committed_indicators(s.request, frame["area_mu"].to_numpy(dtype=float))
+    sites = s.sites
+    figures = committed_indicators(s.request, sites.floats("area_mu"))
     out = []
     for key, value in figures.items():
-        lo = frame[f"{key}_lo"].to_numpy(dtype=float)
-        hi = frame[f"{key}_hi"].to_numpy(dtype=float)
+        lo = sites.floats(f"{key}_lo")
+        hi = sites.floats(f"{key}_hi")
         if np.isnan(value).all() or (np.isnan(lo).all() and np.isnan(hi).all()):
             continue
         margin = np.fmin(value - lo, hi - value)  # NaN where the parcel sets no bound

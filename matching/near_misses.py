@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import numpy.typing as npt
 
 from layers.units import amount
 from matching.constraints import REMEDY_KINDS, STATUS, Constraint
@@ -33,7 +34,9 @@ def _actionable(constraints: list[Constraint], rows: IntArray) -> BoolArray:
     return keep
 
 
-def near_misses_of(ev: Evaluation, n_failed: IntArray, *, limit: int) -> list[NearMiss]:
+def near_misses_of(
+    ev: Evaluation, n_failed: npt.NDArray[np.uint8], *, limit: int
+) -> list[NearMiss]:
     """The sites that lack least, by the shortfall of their failures relative to the
     requirements (docs/matching.md, "Near misses").
 
@@ -45,6 +48,8 @@ def near_misses_of(ev: Evaluation, n_failed: IntArray, *, limit: int) -> list[Ne
     constraints = ev.constraints
     picked = np.array([], dtype=np.int64)
     for count in (1, 2):  # all that fail one before any that fail two
+        if len(picked) == limit:
+            break
         rows = np.flatnonzero(n_failed == count)
         rows = rows[_actionable(constraints, rows)]
         picked = np.concatenate([picked, _closest(constraints, rows, limit - len(picked))])
@@ -65,7 +70,9 @@ def _closest(constraints: list[Constraint], rows: IntArray, limit: int) -> IntAr
         return rows[:0]
     total = np.zeros(len(rows))
     for c in constraints:
-        total += c.shortfall(rows)
+        # Rows that pass add 0: measure only the few that fail (a row fails one or two).
+        failing = np.flatnonzero(~c.ok[rows])
+        total[failing] += c.shortfall(rows[failing])
     if len(rows) > limit:  # only the rows that can be among the closest are sorted
         near = total <= np.partition(total, limit - 1)[limit - 1]
         rows, total = rows[near], total[near]

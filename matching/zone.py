@@ -115,14 +115,32 @@ class Sites:
             found = self._cached(self._columns, f"span:{name}", lo_hi)
         return float(found[0]), float(found[1])
 
+    def floats(self, name: str) -> FloatArray:
+        """A numeric frame column as floats (NaN where missing), cached like :meth:`column`."""
+        found = self._columns.get(f"float:{name}")
+        if found is None:
+            values = self.frame[name].to_numpy(dtype=float)
+            found = self._cached(self._columns, f"float:{name}", values)
+        return found
+
     def isin(self, name: str, values: Iterable[str]) -> npt.NDArray[np.bool_]:
         """Whether each site's coded column ``name`` is one of ``values`` (compares the
-        categorical codes, ~10× faster than comparing strings)."""
-        column = self.frame[name]
+        categorical codes, cached like :meth:`column`: ~10× faster than comparing strings)."""
+        codes = self._columns.get(f"codes:{name}")
+        categories = self._columns.get(f"categories:{name}")
+        if codes is None or categories is None:
+            column = self.frame[name].cat
+            codes = self._cached(self._columns, f"codes:{name}", column.codes.to_numpy())
+            categories = self._cached(
+                self._columns, f"categories:{name}", column.categories.to_numpy(dtype=object)
+            )
         wanted = set(values)
-        # A lookup table by category code; the extra last entry answers code -1 (missing).
-        table = np.array([c in wanted for c in column.cat.categories] + [False])
-        return np.asarray(table[column.cat.codes.to_numpy()])
+        # One comparison per code wanted, ~3 µs at 100,000 sites: a lookup table indexed
+        # by the (int8) codes takes ~180 µs. A missing value's code, -1, is never wanted.
+        found = np.zeros(len(codes), dtype=bool)
+        for code in (k for k, category in enumerate(categories) if category in wanted):
+            found |= codes == code
+        return found
 
     @staticmethod
     def _cached(cache: dict[_K, _V], key: _K, value: _V) -> _V:
@@ -171,18 +189,30 @@ class Zone:
     reach: Mapping[str, Reach] = field(default_factory=dict, repr=False)
     """Per kind in :data:`NEAREST_KINDS`, every network vertex's way to the nearest one;
     kept so that a zone built anew with the same roads and nodes reuses it."""
-    _node_columns: dict[str, npt.NDArray[Any]] = field(
+    _columns: dict[tuple[str, str, str], npt.NDArray[Any]] = field(
         default_factory=dict, init=False, compare=False, repr=False
     )
 
     def node_column(self, name: str) -> npt.NDArray[Any]:
-        """An infrastructure column as an array, cached (as :meth:`Sites.column`): the
-        connection plans of a result read a few values of it per site."""
-        found = self._node_columns.get(name)
+        """An infrastructure column as an array of objects, cached (as
+        :meth:`Sites.column`): the connection plans of a result read a few values of it
+        per site."""
+        return self._column(self.infrastructure, INFRASTRUCTURE.name, name, object)
+
+    def node_floats(self, name: str) -> FloatArray:
+        """A numeric infrastructure column as floats (NaN where missing), cached: every
+        request reads the nodes' capacities."""
+        return self._column(self.infrastructure, INFRASTRUCTURE.name, name, float)
+
+    def road_column(self, name: str) -> npt.NDArray[Any]:
+        """A road column as an array of objects, cached as :meth:`node_column`."""
+        return self._column(self.roads, ROADS.name, name, object)
+
+    def _column(self, frame: pd.DataFrame, layer: str, name: str, dtype: type) -> npt.NDArray[Any]:
+        key = (layer, name, dtype.__name__)
+        found = self._columns.get(key)
         if found is None:
-            found = self._node_columns.setdefault(
-                name, self.infrastructure[name].to_numpy(dtype=object)
-            )
+            found = Sites._cached(self._columns, key, frame[name].to_numpy(dtype=dtype))
         return found
 
     def nearest_road(self, geometries: npt.NDArray[np.object_]) -> tuple[IntArray, FloatArray]:

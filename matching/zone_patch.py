@@ -47,11 +47,8 @@ def patched(
     returns them: the changed rows, each with its feature id) and the whole ``parks`` and
     ``infrastructure`` layers (canonical) in place of its own, tagged ``versions``."""
     nodes = _positional(infrastructure)
-    old = zone.infrastructure
-    if not same_nodes(old, nodes):
+    if not same_nodes(zone.infrastructure, nodes):
         raise NeedsRebuild("infrastructure nodes added, removed or moved")
-    # Pairs cache orders by node values (spare capacity): start afresh if those changed.
-    unchanged = nodes.drop(columns="geometry").equals(old.drop(columns="geometry"))
     parks_frame = _positional(derive(parks, PARKS))
     # Sites index parks by position: kept where the parks are the same, in the same order.
     same_parks = parks_frame[PARKS.id_field].equals(zone.parks[PARKS.id_field])
@@ -61,7 +58,6 @@ def patched(
             spec,
             sites.get(spec.name),
             parks_frame,
-            fresh_pairs=not unchanged,
             same_parks=same_parks,
         )
         for spec in (PARCELS, FACTORIES)
@@ -71,7 +67,7 @@ def patched(
         parcels=layers[PARCELS.name],
         factories=layers[FACTORIES.name],
         parks=parks_frame,
-        infrastructure=old if unchanged else nodes,
+        infrastructure=nodes,
         versions=dict(versions),
     )
 
@@ -82,7 +78,6 @@ def _patched_sites(
     rows: gpd.GeoDataFrame | None,
     parks: pd.DataFrame,
     *,
-    fresh_pairs: bool,
     same_parks: bool,
 ) -> Sites:
     frame, days = old.frame, old.condition_days
@@ -104,13 +99,12 @@ def _patched_sites(
             days[at] = changed
         park = park.copy()
         park[at] = parks_index.get_indexer(new["park_id"])
-    distances = old.distances.revalued() if fresh_pairs else old.distances
     out = Sites(
         old.layer,
         frame,
         old.metric,
         park,
-        distances,
+        old.distances,  # geometry alone: distances, pairs, access points
         _budgets(frame, park, parks),
         old.condition_keys,
         days,

@@ -314,6 +314,7 @@ class Features:
                 conn.execute(table.delete())
                 rows.insert(conn, table, records, progress)
             work.record("layer.load", spec.name, before={"features": existing}, after=after)
+            work.stale.add(table.name)
         return len(records)
 
 

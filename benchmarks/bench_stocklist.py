@@ -12,10 +12,14 @@ Timed, once each: the baseline, ``pyogrio.read_dataframe`` of that same file (GD
 reading it); then the steps of an import one by one — ``validate`` (with the parks),
 ``store.features.read`` of the list in force, ``diff``, ``store.releases.stage``,
 ``store.releases.publish``; then, with the old list put back in force, the path a user
-waits for: ``import_list`` + ``publish_release``. Seconds are wall-clock (``cpu s`` is this
-process's CPU time: on a busy machine the wall time grows, the CPU time much less; a
-database server's work shows in wall time only). Ratios are against the baseline read.
-The run fails (exit 1) if ``import_list`` + publish takes longer than --budget seconds.
+waits for: ``import_list`` + ``publish_release``. Around the steps, the bounding-box page
+``/items?bbox=…&limit=1000`` reads (``store.features.read`` over the middle of the zone,
+on an engine set up as the service's) is timed before the import and after the publish:
+the median of seven, and their ratio (a publish must leave the planner its statistics).
+Seconds are wall-clock (``cpu s`` is this process's CPU time: on a busy machine the wall
+time grows, the CPU time much less; a database server's work shows in wall time only).
+Ratios are against the baseline read. The run fails (exit 1) if ``import_list`` + publish
+takes longer than --budget seconds.
 
 Memory: each of the three (baseline, steps, import + publish) runs in a fresh Python
 process, so no step inherits another's heap. Peak memory is the process's peak resident
@@ -37,6 +41,7 @@ import ctypes
 import gc
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -56,6 +61,7 @@ from layers.stocklist import import_list
 from layers.stocklist_diff import diff
 from layers.stocklist_validation import validate
 from layers.store.audit import Actor
+from layers.store.features import BBox
 from layers.store.store import Store
 
 BENCH = Actor("benchmark", "admin")
@@ -114,6 +120,26 @@ def measured(name: str, out: list[dict[str, Any]]) -> Iterator[None]:
     )
 
 
+def page_ms(store: Store, box: BBox, repeat: int = 7) -> float:
+    """Median milliseconds of the bounding-box page ``/items`` reads (after one warm-up)."""
+    store.features.read(PARCELS, bbox=box, limit=1000)
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        store.features.read(PARCELS, bbox=box, limit=1000)
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+def middle(store: Store) -> BBox:
+    """A box over the middle tenth of the zone's extent (thousands of parcels)."""
+    extent = store.features.extent(PARCELS)
+    assert extent is not None
+    minx, miny, maxx, maxy = extent
+    w, h = maxx - minx, maxy - miny
+    return (minx + 0.3 * w, miny + 0.3 * h, minx + 0.6 * w, miny + 0.6 * h)
+
+
 def child(step: str, db: str, path: Path, year: int) -> dict[str, Any]:
     """One of the three measured runs, in this (fresh) process."""
     out: list[dict[str, Any]] = []
@@ -131,6 +157,9 @@ def child(step: str, db: str, path: Path, year: int) -> dict[str, Any]:
         return {"steps": out, "info": info}
     store = Store.open(db)
     if step == "steps":
+        served = Store.open(db, statement_timeout_ms=30_000)  # as the service's engine
+        box = middle(served)
+        info["page_before_ms"] = page_ms(served, box)
         parks = store.features.read(PARKS)
         source = (path.name, path.read_bytes())
         with measured("validate (with the parks)", out):
@@ -152,6 +181,8 @@ def child(step: str, db: str, path: Path, year: int) -> dict[str, Any]:
             )
         with measured("store.releases.publish", out):
             store.releases.publish(release.id, actor=BENCH)
+        info["page_after_ms"] = page_ms(served, box)
+        served.close()
         priced = sum(1 for c in changes.changed if set(c["fields"]) != {"list_year"})
         info.update(
             warnings=len(report.warnings),
@@ -256,6 +287,11 @@ def main() -> None:
         f"diff: {info['added']:,} added, {info['removed']:,} removed, {info['changed']:,} "
         f"changed ({info['changed_beyond_year']:,} beyond list_year); "
         f"{info['warnings']:,} warnings; release report JSON {info['report_json_mb']:.1f} MB"
+    )
+    before, after = info["page_before_ms"], info["page_after_ms"]
+    print(
+        f"bbox page (limit 1,000, middle of the zone): {before:.1f} ms before the import, "
+        f"{after:.1f} ms after the publish ({after / before:.2f}× before)"
     )
     print(f"{'':<45} {'wall s':>7} {'× read':>7} {'cpu s':>7} {'peak MB':>8} {'+MB':>6}")
 

@@ -137,12 +137,17 @@ class FieldType(Kind):
         spreadsheet cell).
     column
         Values read from the database as a column of the canonical dtype.
+    from_text
+        A column of values the database keeps as text (SQLite keeps dates as
+        ``YYYY-MM-DD``), as this kind's values, converted at once; ``None`` for kinds
+        whose values every driver gives as they are.
     """
 
     dtype: str
     parse: Parse
     plain: Callable[[Any], Any]
     column: Callable[[Any], Any]
+    from_text: Callable[[Any], Any] | None = None
 
     @classmethod
     def extending(
@@ -152,12 +157,14 @@ class FieldType(Kind):
         parse: Parse,
         plain: Callable[[Any], Any],
         column: Callable[[Any], Any],
+        from_text: Callable[[Any], Any] | None = None,
     ) -> FieldType:
         """The kind as :data:`layers.kinds.KINDS` describes it, with pandas' part."""
         k = KINDS[kind]
         return cls(
-            k.sql, k.json_type, k.json_format, k.family, k.words, dtype, parse, plain, column
-        )
+            k.sql, k.json_type, k.json_format, k.family, k.words, dtype, parse, plain, column,
+            from_text,
+        )  # fmt: skip
 
 
 def _objects(values: Any) -> Any:
@@ -166,6 +173,13 @@ def _objects(values: Any) -> Any:
 
 def _as_is(value: Any) -> Any:
     return value
+
+
+def _dates_from_text(text: Any) -> Any:
+    """``YYYY-MM-DD`` text (None for missing) as dates (None), parsed for the whole
+    column at once (pandas' parser: twice as fast as numpy's); other text raises."""
+    parsed = pd.to_datetime(pd.Series(text, dtype=object, copy=False), format="%Y-%m-%d")
+    return parsed.to_numpy(dtype="datetime64[D]").astype(object)
 
 
 TYPES: dict[FieldKind, FieldType] = {
@@ -183,7 +197,9 @@ TYPES: dict[FieldKind, FieldType] = {
     "bool": FieldType.extending(
         "bool", "boolean", _parse_bool, bool, lambda values: pd.array(values, dtype="boolean")
     ),
-    "date": FieldType.extending("date", "object", _parse_date, _as_is, _objects),
+    "date": FieldType.extending(
+        "date", "object", _parse_date, _as_is, _objects, from_text=_dates_from_text
+    ),
 }
 """Each kind of :data:`layers.kinds.KINDS` with how pandas holds it: the registry the
 project reads wherever it needs pandas too."""

@@ -12,7 +12,9 @@ A change names the layers it may alter and the person making it. In one transact
    what active reservations draw (unless the change carries an override with a reason,
    which is audited);
 4. commits with its audit rows — or, if it recorded none, changed nothing and is rolled
-   back, so no layer version moves and no cache is thrown away.
+   back, so no layer version moves and no cache is thrown away;
+5. once committed, refreshes the planner's statistics of the tables it marked stale
+   (:mod:`layers.store.statistics`).
 
 Checking after the writes, still under the locks, is what makes races harmless: whichever
 of a publish and a reservation takes the ``parcels`` version lock second sees the other's
@@ -33,7 +35,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from layers.catalog import BUDGETS, INFRASTRUCTURE, LAYERS, ON_OFFER, PARKS, POWER
 from layers.errors import Conflict, InvalidInput, StoreError
-from layers.store import audit
+from layers.store import audit, statistics
 from layers.store.audit import Actor
 from layers.store.reserved import active_reservations, by_park, by_substation
 from layers.store.tables import LAYER_TABLES, in_force, layer_versions
@@ -60,6 +62,9 @@ class Change:
     budgets: set[tuple[str, str, str]] = field(default_factory=set)
     needs: dict[tuple[str, str, str], float] = field(default_factory=dict)
     sites: set[tuple[str, str]] = field(default_factory=set)
+    stale: set[str] = field(default_factory=set)
+    """Tables whose planner statistics this change makes stale (a layer replaced, a list
+    published): analyzed once it has committed."""
 
     def record(self, action: str, target: str, *, before: Any = None, after: Any = None) -> None:
         """The audit row of this change (or one of its rows), in its own transaction; an
@@ -117,6 +122,7 @@ def change(
             if transaction.is_active:
                 transaction.rollback()
             raise
+        statistics.refresh(conn, work.stale)
 
 
 def bump_version(conn: Connection, layer: str, *, rows: bool = True) -> None:

@@ -154,6 +154,8 @@ class Releases:
                 "stock_list.publish", f"release {release}",
                 before={"current": current}, after={"current": release},
             )  # fmt: skip
+            # Readers now ask for the new release's rows: the planner must know them.
+            work.stale.add(LAYER_TABLES[RELEASED[0]].name)
         return self.get(release)
 
     def discard(self, release: int, *, actor: Actor) -> Release:

@@ -4,9 +4,10 @@ and the hash of a frame's data (equal for equal data whichever store or file).""
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, cast
 
 import geopandas as gpd
 import numpy as np
@@ -26,19 +27,39 @@ WRITE_CHUNK = 2_000
 """Rows sent to the database in one statement."""
 
 
-def to_frame(spec: LayerSpec, rows: Sequence[sa.Row[Any]]) -> gpd.GeoDataFrame:
-    """A canonical frame from rows of (fid, stored fields…, WKB), indexed by fid."""
-    if not rows:
+def read_frame(spec: LayerSpec, result: sa.CursorResult[Any], *, as_text: bool) -> gpd.GeoDataFrame:
+    """A canonical frame from a query's rows of (fid, stored fields…, WKB), indexed by fid.
+
+    Read column-wise: the driver's values stream into one 2-D array (each row tuple is
+    dropped as soon as it is read, so the garbage collector has next to nothing to
+    walk), then each column is converted with one vectorised call and the geometries
+    decoded at once. The rows come from the DBAPI cursor as the driver gives them,
+    without SQLAlchemy's per-value processing (on SQLite a regular expression for each
+    date): the store's events (its statement deadline) still apply, as the statement was
+    executed through SQLAlchemy. ``as_text``: the driver gives the values the database
+    keeps as text (SQLite's dates) as text, read with their kind's ``from_text``.
+    """
+    # Both drivers' cursors iterate over their rows (PEP 249's optional iterator).
+    cursor = cast("Iterable[tuple[Any, ...]]", result.cursor)
+    try:
+        width = len(result.cursor.description)
+        flat = np.fromiter(itertools.chain.from_iterable(cursor), dtype=object)
+    finally:
+        result.close()
+    table = flat.reshape(-1, width)
+    if not len(table):
         frame = empty_frame(spec)
         frame.index = pd.Index([], dtype="int64", name="fid")
         return frame
-    fid, *values, geometries = zip(*rows, strict=True)  # one tuple per column
-    index = pd.Index(np.array(fid, dtype="int64"), name="fid")
+    index = pd.Index(table[:, 0].astype("int64"), name="fid")
     data: dict[str, Any] = {}
-    for f, column in zip(spec.stored_fields, values, strict=True):
+    for i, f in enumerate(spec.stored_fields, start=1):
         ft = field_type(f)
-        data[f.name] = pd.Series(ft.column(column), index=index, dtype=ft.dtype)
-    shapes = shapely.from_wkb(np.array([bytes(g) for g in geometries], dtype=object))
+        values = table[:, i]
+        if as_text and ft.from_text is not None:
+            values = ft.from_text(values)
+        data[f.name] = pd.Series(ft.column(values), index=index, dtype=ft.dtype)
+    shapes = shapely.from_wkb(table[:, -1])
     geometry = gpd.GeoSeries(shapes, index=index, crs=STORAGE_EPSG)
     return gpd.GeoDataFrame(data, geometry=geometry, crs=STORAGE_EPSG)
 

@@ -199,7 +199,11 @@ def new_map(
     m.default_css = [(name, name) for name in CSS]
     root: Any = m.get_root()  # a branca Figure; typed as its base Element
     root.header.add_child(Element(f"<title>{escape(title)}</title>"))
-    m.fit_bounds([latlng(minx, miny), latlng(maxx, maxy)])
+    # Fitted at once, not animated from zoom_start: Leaflet drops a zoom asked for during
+    # an animation, so a person zooming as the map appeared was put back where it opened.
+    fit = folium.map.FitBounds([latlng(minx, miny), latlng(maxx, maxy)])
+    fit.options["animate"] = False
+    m.add_child(fit)
     _basemap(m, basemap)
     if context:
         _context(m, context, basemap)

@@ -20,6 +20,7 @@ from jinja2 import Template
 from layers.catalog import PARKS, ROADS
 from layers.geojson import plain
 from layers.schema import LayerSpec
+from layers.tiling import DETAIL_ZOOM
 from maps.basemap import GAODE, TIANDITU, Basemap
 from maps.gcj02 import shift_geometries
 from maps.html import escape, table
@@ -27,8 +28,9 @@ from maps.page import CSS, JS
 
 Popups = Literal["embed", "fetch"]
 """Popups in the page, or fetched from the service when opened (served pages only)."""
-TILES_MIN_ZOOM = 12
-"""Vector-tile layers draw from this zoom on (a tile about 10 km across)."""
+TILES_MIN_ZOOM = DETAIL_ZOOM
+"""Vector-tile layers draw from this zoom on (a tile about 10 km across): the first zoom
+whose tiles carry each site rather than counts per cell."""
 PRECISION_DEG = 1e-6
 """Coordinates are rounded to 1e-6° (≈10 cm) for display: a third less page weight."""
 

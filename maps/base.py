@@ -205,6 +205,9 @@ def new_map(
         prefer_canvas=True,
         control_scale=True,
     )
+    # The map's own lowest zoom: without one Leaflet takes the layers' lowest (vector tiles
+    # draw from zoom 12) and jumps there, so a large zone would never open whole.
+    m.options["minZoom"] = 0
     m.default_js = [(name, name) for name in JS]
     m.default_css = [(name, name) for name in CSS]
     root: Any = m.get_root()  # a branca Figure; typed as its base Element

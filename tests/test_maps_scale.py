@@ -13,6 +13,7 @@ from geo_service.app import create_app
 from geo_service.settings import Settings
 from layers.catalog import LAYERS
 from layers.store.store import Store
+from layers.tiling import DETAIL_ZOOM
 from tests.browser import MAP, MAP_DRAWN, serve, visit, wait_until
 from tests.people import TESTER
 
@@ -68,3 +69,23 @@ def test_a_zoom_right_after_the_map_appears_is_kept(browser: Browser, tiled: Set
                 wait_until(v.page, f"{SITES} > 0")
                 assert v.console_errors == [] and v.blocked == []
         assert lost == [], f"the zoom to {opened + 1} was lost in {len(lost)} of {VISITS} visits"
+
+
+def test_zooming_out_below_the_sites_says_to_zoom_in(browser: Browser, tiled: Settings) -> None:
+    """Sites are drawn from zoom 12; below it the map still zooms (a large zone opens
+    whole) and says to zoom in. Leaflet would otherwise take the tiles' lowest zoom as the
+    map's: a 100,000-parcel zone opened at zoom 12, and − stopped there."""
+    with serve(create_app(tiled)) as base, visit(browser, f"{base}/maps/investor") as v:
+        opened = int(v.page.evaluate(f"{MAP}.getZoom()"))
+        hint = v.page.get_by_text("放大地图以显示地块与厂房")
+        assert hint.count() == 0
+        for _ in range(opened - DETAIL_ZOOM + 1):
+            v.page.locator(".leaflet-control-zoom-out").click()
+            v.page.wait_for_timeout(400)  # one press per zoom animation, as a person
+        wait_until(v.page, f"{MAP}.getZoom() === {DETAIL_ZOOM - 1} && !{MAP}._animatingZoom")
+        assert hint.is_visible()
+        assert v.page.evaluate(SITES) == 0
+        v.page.locator(".leaflet-control-zoom-in").click()
+        wait_until(v.page, f"{MAP}.getZoom() === {DETAIL_ZOOM} && {SITES} > 0")
+        assert hint.count() == 0
+        assert v.console_errors == [] and v.blocked == []

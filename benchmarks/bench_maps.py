@@ -12,13 +12,15 @@ Vector tiles (``--tiles``): runs the service on a zone of that many parcels (a t
 embedded store, or ``--db``, whose layers are REPLACED) and times the readiness page to
 paint its overview, then a jump to zoom 13 at the zone's centre until every tile is
 painted — cold (the service encodes each tile) and warm (a new browser, the service's
-tile cache filled) — and one zoom in from there.
+tile cache filled) — and one zoom in from there; and what the public downloads: the
+investor page's bytes and the parcels' tiles over the zone at zooms 10–12.
 """
 
 from __future__ import annotations
 
 import argparse
 import http.server
+import math
 import statistics
 import threading
 import time
@@ -72,6 +74,7 @@ def tile_mode(browser: Browser, n: int, db: str | None, repeat: int) -> None:
         for name, frame in generate_zone(parcels=n).items():
             store.features.write(LAYERS[name], frame, replace=True, actor=BENCH)
         key = auth.create_key(store, name="bench", role="planner", actor=BENCH)[1]
+        store_bounds = tuple(store.features.read(LAYERS["parcels"]).total_bounds)
         backend = "PostGIS" if store.is_postgis else "embedded"
         store.close()
         settings = Settings(db_url=url, data_dir=Path(tmp))
@@ -98,6 +101,7 @@ def tile_mode(browser: Browser, n: int, db: str | None, repeat: int) -> None:
                 with visit(browser, page_url, headers={"X-API-Key": key}) as v:
                     wait_until(v.page, "window.geoServiceFeatureCount() > 0")
                     warms.append(v.page.evaluate(TILES_PAINTED, [lat, lon, 13])[0])
+            print(f"{n:>8,} parcels, {backend}: {_public_weights(browser, base, store_bounds)}")
             print(
                 f"{n:>8,} parcels, {backend}: page {size:.2f} MB; first page after an edit "
                 f"{server_first * 1000:,.0f} ms (reads the zone); overview load→paint "
@@ -105,6 +109,32 @@ def tile_mode(browser: Browser, n: int, db: str | None, repeat: int) -> None:
                 f"cold {statistics.median(colds):,.0f} ms, warm "
                 f"{statistics.median(warms):,.0f} ms; zoom in {statistics.median(zooms):,.0f} ms"
             )
+
+
+def _public_weights(browser: Browser, base: str, bounds: tuple[float, float, float, float]) -> str:
+    """What the public downloads: the investor page, and the parcels' tiles over the
+    zone at zooms 10–12 (largest and median, and the median time to serve one, cold)."""
+    request = browser.new_context().request
+    out = [f"investor page {len(request.get(f'{base}/maps/investor').body()) / 1e6:.2f} MB"]
+    for z in (10, 11, 12):
+        (x0, y0), (x1, y1) = _tile(bounds[0], bounds[3], z), _tile(bounds[2], bounds[1], z)
+        sizes, times = [], []
+        for x in range(x0, x1 + 1):
+            for y in range(y0, y1 + 1):
+                start = time.perf_counter()
+                sizes.append(len(request.get(f"{base}/tiles/parcels/{z}/{x}/{y}.pbf").body()))
+                times.append(time.perf_counter() - start)
+        out.append(
+            f"zoom {z} tiles max {max(sizes) / 1e3:,.0f} KB, median "
+            f"{statistics.median(sizes) / 1e3:,.0f} KB, {statistics.median(times) * 1e3:,.0f} ms"
+        )
+    return "; ".join(out)
+
+
+def _tile(lon: float, lat: float, z: int) -> tuple[int, int]:
+    n = 2**z
+    y = (1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n
+    return int((lon + 180) / 360 * n), int(y)
 
 
 def site(folder: Path) -> tuple[str, http.server.ThreadingHTTPServer]:

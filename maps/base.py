@@ -20,6 +20,7 @@ from jinja2 import Template
 from layers.catalog import PARKS, ROADS
 from layers.geojson import plain
 from layers.schema import LayerSpec
+from layers.tiling import DETAIL_ZOOM
 from maps.basemap import GAODE, TIANDITU, Basemap
 from maps.gcj02 import shift_geometries
 from maps.html import escape, table
@@ -27,8 +28,9 @@ from maps.page import CSS, JS
 
 Popups = Literal["embed", "fetch"]
 """Popups in the page, or fetched from the service when opened (served pages only)."""
-TILES_MIN_ZOOM = 12
-"""Vector-tile layers draw from this zoom on (a tile about 10 km across)."""
+TILES_MIN_ZOOM = DETAIL_ZOOM
+"""Vector-tile layers draw from this zoom on (a tile about 10 km across): the first zoom
+whose tiles carry each site rather than counts per cell."""
 PRECISION_DEG = 1e-6
 """Coordinates are rounded to 1e-6° (≈10 cm) for display: a third less page weight."""
 
@@ -44,6 +46,14 @@ def display_geometries(
     """Geometries as drawn: rounded to :data:`PRECISION_DEG`, shifted for a GCJ-02 basemap."""
     shown = shift_geometries(geometries) if basemap.shifts else geometries
     return np.asarray(shapely.set_precision(shown, PRECISION_DEG, mode="pointwise"))
+
+
+def outlines(geometries: gpd.GeoSeries) -> npt.NDArray[np.object_]:
+    """The parks' and roads' geometries without the vertices a map cannot show: those
+    within :data:`PRECISION_DEG` of the line through their neighbours. Surveyed and
+    densified linework is mostly such vertices (the 100,000-parcel demo zone's roads:
+    109k vertices, 2.5 MB in the page; 11k and 0.28 MB without them)."""
+    return np.asarray(shapely.simplify(geometries.values.to_numpy(), PRECISION_DEG))
 
 
 def feature_collection(
@@ -195,11 +205,18 @@ def new_map(
         prefer_canvas=True,
         control_scale=True,
     )
+    # The map's own lowest zoom: without one Leaflet takes the layers' lowest (vector tiles
+    # draw from zoom 12) and jumps there, so a large zone would never open whole.
+    m.options["minZoom"] = 0
     m.default_js = [(name, name) for name in JS]
     m.default_css = [(name, name) for name in CSS]
     root: Any = m.get_root()  # a branca Figure; typed as its base Element
     root.header.add_child(Element(f"<title>{escape(title)}</title>"))
-    m.fit_bounds([latlng(minx, miny), latlng(maxx, maxy)])
+    # Fitted at once, not animated from zoom_start: Leaflet drops a zoom asked for during
+    # an animation, so a person zooming as the map appeared was put back where it opened.
+    fit = folium.map.FitBounds([latlng(minx, miny), latlng(maxx, maxy)])
+    fit.options["animate"] = False
+    m.add_child(fit)
     _basemap(m, basemap)
     if context:
         _context(m, context, basemap)
@@ -261,7 +278,7 @@ def _context(m: folium.Map, context: dict[str, gpd.GeoDataFrame], basemap: Basem
         ]
         m.add_child(
             FeatureLayer(
-                feature_collection(parks.geometry.values.to_numpy(), props, basemap),
+                feature_collection(outlines(parks.geometry), props, basemap),
                 {
                     "park": {
                         "color": "#4a6fa5",
@@ -282,7 +299,7 @@ def _context(m: folium.Map, context: dict[str, gpd.GeoDataFrame], basemap: Basem
         ]
         m.add_child(
             FeatureLayer(
-                feature_collection(roads.geometry.values.to_numpy(), props, basemap),
+                feature_collection(outlines(roads.geometry), props, basemap),
                 {
                     "trunk": {"color": "#9a9a9a", "weight": 5},
                     "main": {"color": "#b0b0b0", "weight": 4},

@@ -20,8 +20,12 @@ from layers.frames import derive
 from layers.schema import LayerSpec
 from layers.tiling import (
     BUFFER,
+    CELL,
+    COUNT,
+    DETAIL_ZOOM,
     EXTENT,
     WEB_MERCATOR,
+    cell_middle,
     check,
     mercator_bounds,
 )
@@ -43,20 +47,20 @@ def encode(
     frame: gpd.GeoDataFrame, spec: LayerSpec, z: int, x: int, y: int, *, public: bool
 ) -> bytes:
     """One tile of ``frame`` (canonical, indexed by feature id, already selected by the
-    tile's :func:`storage_bounds`): public callers get only listed sites and public fields."""
+    tile's :func:`storage_bounds`): public callers get only listed sites and public fields.
+    Below :data:`DETAIL_ZOOM` the tile holds the number of sites per cell, not sites."""
     check(z, x, y)
+    bounds = mercator_bounds(z, x, y)
+    if z < DETAIL_ZOOM:
+        if public:
+            frame = frame[frame["status"] == LISTED[spec.name]]
+        return _encode(spec, _cells(_mercator(frame), bounds))
     out = derive(frame, spec)
     if public:
         out = out[out["status"] == LISTED[spec.name]]
-    bounds = mercator_bounds(z, x, y)
     pad = (bounds[2] - bounds[0]) * BUFFER / EXTENT
     clip = shapely.box(bounds[0] - pad, bounds[1] - pad, bounds[2] + pad, bounds[3] + pad)
-    to_mercator = transformer(STORAGE_EPSG, WEB_MERCATOR)
-    geoms = shapely.transform(
-        out.geometry.values.to_numpy(),
-        lambda xy: np.column_stack(to_mercator.transform(xy[:, 0], xy[:, 1])),
-    )
-    geoms = _on_grid(shapely.intersection(geoms, clip), bounds)
+    geoms = _on_grid(shapely.intersection(_mercator(out), clip), bounds)
     keep = ~shapely.is_empty(geoms)
     fields = tile_fields(spec, public=public)
     rows = out.loc[keep, fields].to_dict("records")
@@ -64,6 +68,10 @@ def encode(
         {"geometry": geom, "properties": _properties(row), "id": int(fid)}
         for fid, geom, row in zip(out.index[keep], geoms[keep], rows, strict=True)
     ]
+    return _encode(spec, features)
+
+
+def _encode(spec: LayerSpec, features: list[dict[str, object]]) -> bytes:
     if not features:
         return b""
     # Geometries arrive on the tile grid, valid and wound as MVT wants: the library's
@@ -74,6 +82,41 @@ def encode(
             default_options={"extents": EXTENT, "check_winding_order": False},
         )
     )
+
+
+def _mercator(frame: gpd.GeoDataFrame) -> npt.NDArray[np.object_]:
+    to_mercator = transformer(STORAGE_EPSG, WEB_MERCATOR)
+    return np.asarray(
+        shapely.transform(
+            frame.geometry.values.to_numpy(),
+            lambda xy: np.column_stack(to_mercator.transform(xy[:, 0], xy[:, 1])),
+        )
+    )
+
+
+def _cells(
+    geoms: npt.NDArray[np.object_], bounds: tuple[float, float, float, float]
+) -> list[dict[str, object]]:
+    """A low-zoom tile's features: the number of sites whose centroid (in Web Mercator)
+    lies in each :data:`CELL` of the tile, as a point at the cell's middle. Cells are
+    counted from the north-west corner, as PostGIS's tiles count them."""
+    minx, miny, maxx, maxy = bounds
+    middle = shapely.centroid(geoms)
+    column = np.floor((shapely.get_x(middle) - minx) / (maxx - minx) * EXTENT / CELL)
+    row = np.floor((maxy - shapely.get_y(middle)) / (maxy - miny) * EXTENT / CELL)
+    side = EXTENT // CELL
+    inside = (column >= 0) & (column < side) & (row >= 0) & (row < side)
+    cells, counts = np.unique(
+        column[inside].astype(int) * side + row[inside].astype(int), return_counts=True
+    )
+    return [
+        {
+            # The encoder takes y up and flips it.
+            "geometry": shapely.Point(cell_middle(c // side), EXTENT - cell_middle(c % side)),
+            "properties": {COUNT: int(n)},
+        }
+        for c, n in zip(cells.tolist(), counts.tolist(), strict=True)
+    ]
 
 
 def _on_grid(

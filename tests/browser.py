@@ -68,9 +68,11 @@ def visit(
     headers: dict[str, str] | None = None,
     viewport: tuple[int, int] = (1400, 900),
     ready: str | None = MAP_DRAWN,
+    loaded: bool = True,
 ) -> Iterator[Visit]:
     """Open ``url`` with the network cut off; wait until ``ready`` is true in the page
-    (by default: the map has drawn; ``None`` for a page without script)."""
+    (by default: the map has drawn; ``None`` for a page without script), after the
+    page's load event unless ``loaded`` is false (a person acts once they see the map)."""
     context = browser.new_context(
         viewport={"width": viewport[0], "height": viewport[1]}, extra_http_headers=headers or {}
     )
@@ -97,7 +99,7 @@ def visit(
 
     page.on("dialog", dialog)
     try:
-        page.goto(url, wait_until="load")
+        page.goto(url, wait_until="load" if loaded else "commit")
         if ready is not None:
             wait_until(page, ready)
         yield result
@@ -170,7 +172,7 @@ def click_each_kind(v: Visit, drawn: Sequence[Drawn]) -> dict[str, str]:
     pans the map to fit: the view is put back before the next click (and, for vector
     tiles, the tiles drawn again), so each click starts from the view the page opened with.
     """
-    # A page opens zoomed to its data, animated; Leaflet drops a click made meanwhile.
+    # Leaflet drops a click made during a zoom animation: start from a still map.
     wait_until(v.page, f"!{MAP}._animatingZoom")
     view = v.page.evaluate(f"(m => [m.getCenter().lat, m.getCenter().lng, m.getZoom()])({MAP})")
     clear_deg = PICK_PX * 360 / (256 * 2 ** view[2])

@@ -17,6 +17,7 @@ from layers.catalog import LAYERS
 from layers.demo import generate_zone
 from layers.schema import Audience
 from layers.store.store import Store
+from layers.tiling import CELL, DETAIL_ZOOM, MIN_ZOOM
 from maps.tiles import EXTENT, TILE_FIELDS, mercator_bounds
 from tests.people import TESTER
 
@@ -117,6 +118,19 @@ def test_postgis_tiles_match_the_python_encoder(postgis_store: Store) -> None:
         parcels = store.features.read(LAYERS["parcels"])
         centre = parcels.geometry.union_all().centroid
         spec = LAYERS["parcels"]
+        for z in (10, 11):  # counts per cell: the same cells, the same counts
+            x, y = tile_of(centre.x, centre.y, z)
+            for public in (True, False):
+                in_python = encode(parcels, spec, z, x, y, public=public)
+                assert (
+                    _cells(in_python)
+                    == _cells(
+                        store.tiles.vector(
+                            spec, z, x, y, fields=[], status=None if not public else "available"
+                        )
+                    )
+                    != {}
+                )
         for z in (13, 15):
             x, y = tile_of(centre.x, centre.y, z)
             for public in (True, False):
@@ -147,3 +161,37 @@ def test_postgis_tiles_match_the_python_encoder(postgis_store: Store) -> None:
         store.features.write(
             LAYERS["parcels"], frames["parcels"].iloc[:0], replace=True, actor=TESTER
         )
+
+
+def _cells(data: bytes) -> dict[tuple[int, int], int]:
+    """A low-zoom tile's counts by the cell's middle (tile units, y down)."""
+    decoded = mapbox_vector_tile.decode(data, default_options={"y_coord_down": True})
+    features = decoded["parcels"]["features"] if "parcels" in decoded else []
+    return {
+        tuple(f["geometry"]["coordinates"]): f["properties"]["sites"]  # type: ignore[misc]
+        for f in features
+    }
+
+
+def test_low_zoom_tiles_count_the_sites_per_cell(
+    client: TestClient, store: Store, zone: dict[str, gpd.GeoDataFrame]
+) -> None:
+    """Below DETAIL_ZOOM a tile holds no site, only how many listed sites (all sites, for
+    staff) have their centroid in each cell: every site counted once over the tiles."""
+    parcels = store.features.read(LAYERS["parcels"])
+    listed = int((parcels["status"] == "available").sum())
+    key = auth.create_key(store, name="规划 测试", role="planner", actor=TESTER)[1]
+    minx, miny, maxx, maxy = parcels.total_bounds
+    for z in range(MIN_ZOOM, DETAIL_ZOOM):
+        x0, y1 = tile_of(minx, miny, z)
+        x1, y0 = tile_of(maxx, maxy, z)
+        tiles = [(x, y) for x in range(x0 - 1, x1 + 2) for y in range(y0 - 1, y1 + 2)]
+        for headers, expected in (({}, listed), ({"X-API-Key": key}, len(parcels))):
+            counted = 0
+            for x, y in tiles:
+                data = client.get(f"/tiles/parcels/{z}/{x}/{y}.pbf", headers=headers).content
+                assert SENTINEL.encode() not in data
+                cells = _cells(data)
+                assert all(c % CELL == CELL // 2 for xy in cells for c in xy)
+                counted += sum(cells.values())
+            assert counted == expected, (z, headers)

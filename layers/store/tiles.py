@@ -15,7 +15,17 @@ from layers.readiness import readiness_expression
 from layers.schema import LayerSpec
 from layers.store.features import bbox_clause, column
 from layers.store.tables import LAYER_TABLES, in_force
-from layers.tiling import BUFFER, EXTENT, WEB_MERCATOR, check, storage_bounds
+from layers.tiling import (
+    BUFFER,
+    CELL,
+    COUNT,
+    DETAIL_ZOOM,
+    EXTENT,
+    WEB_MERCATOR,
+    check,
+    mercator_bounds,
+    storage_bounds,
+)
 
 
 class Tiles:
@@ -42,6 +52,8 @@ class Tiles:
                 "ST_AsMVT needs PostGIS; the embedded store encodes tiles in Python (maps.tiles)"
             )
         check(z, x, y)
+        if z < DETAIL_ZOOM:
+            return self._cells(spec, z, x, y, status=status)
         table = LAYER_TABLES[spec.name]
         columns = [_tile_column(spec, name) for name in fields]
         envelope = sa.func.ST_TileEnvelope(z, x, y)
@@ -61,6 +73,37 @@ class Tiles:
         )
         with self.engine.connect() as conn:
             data = conn.execute(query).scalar_one_or_none()
+        return bytes(data or b"")
+
+    def _cells(self, spec: LayerSpec, z: int, x: int, y: int, *, status: str | None) -> bytes:
+        """A low-zoom tile: the number of sites per cell, as :func:`maps.tiles.encode`
+        counts them (centroid in Web Mercator, cells from the north-west corner)."""
+        table = LAYER_TABLES[spec.name]
+        minx, miny, maxx, maxy = mercator_bounds(z, x, y)
+        middle = sa.func.ST_Centroid(sa.func.ST_Transform(table.c.geom, WEB_MERCATOR))
+        scale = EXTENT / CELL
+        found = sa.select(
+            sa.func.floor((sa.func.ST_X(middle) - minx) / (maxx - minx) * scale).label("cell_x"),
+            sa.func.floor((maxy - sa.func.ST_Y(middle)) / (maxy - miny) * scale).label("cell_y"),
+        ).where(bbox_clause(spec, storage_bounds(z, x, y), postgis=True), *in_force(table))
+        if status is not None:
+            found = found.where(column(spec, "status") == status)
+        points = found.subquery("points")
+        side = EXTENT // CELL
+        cells = (
+            sa.select(
+                sa.func.ST_MakePoint(
+                    points.c.cell_x * CELL + CELL // 2, points.c.cell_y * CELL + CELL // 2
+                ).label("geom"),
+                sa.cast(sa.func.count(), sa.Integer).label(COUNT),
+            )
+            .where(points.c.cell_x.between(0, side - 1), points.c.cell_y.between(0, side - 1))
+            .group_by(points.c.cell_x, points.c.cell_y)
+            .subquery("mvt")
+        )
+        query = sa.select(sa.func.ST_AsMVT(sa.literal_column("mvt"), spec.name, EXTENT, "geom"))
+        with self.engine.connect() as conn:
+            data = conn.execute(query.select_from(cells)).scalar_one_or_none()
         return bytes(data or b"")
 
 

@@ -39,11 +39,8 @@
       },
       onEachFeature: function (feature, item) {
         var p = feature.properties;
-        var url = options.popupUrl && p._id !== undefined ? options.popupUrl + p._id : null;
-        if (p._popup || url) {
-          // Served pages fetch the popup when it opens; embedded ones are escaped on the server.
-          item.bindPopup(p._popup || "…", popupOptions(map));
-          if (url) { item.on("popupopen", function (e) { fetchInto(e.popup, url); }); }
+        if (p._popup) {  // embedded: built and escaped on the server
+          item.bindPopup(p._popup, popupOptions(map));
           // A site drawn from vector tiles lies above this feature: the map's click opens it.
           item.off("click").on("click", function (e) {
             if (tileSiteAt(map, e.latlng)) { return; }
@@ -62,6 +59,17 @@
         }
       }
     });
+    if (options.popupUrl) {
+      // Served pages fetch a feature's popup when it is clicked: one handler for the layer,
+      // not a popup bound to each of tens of thousands of features before the first paint.
+      layer.on("click", function (e) {
+        var p = e.layer.feature.properties;
+        if (p._popup || p._id === undefined || tileSiteAt(map, e.latlng)) { return; }
+        L.DomEvent.stop(e);
+        var popup = L.popup(popupOptions(map)).setLatLng(e.latlng).setContent("…").openOn(map);
+        fetchInto(popup, options.popupUrl + p._id);
+      });
+    }
     layer._gsAll = data.features;
     layer._gsFilterable = !!options.filterable;
     layer.addData(data);

@@ -248,8 +248,8 @@ def build_zone(
     epsg = _metric_epsg(frames)
     metric = _metric(frames, epsg, INFRASTRUCTURE, ROADS)
     nodes = metric[INFRASTRUCTURE.name]
-    infrastructure = _positional(frames[INFRASTRUCTURE.name])
-    roads = _positional(frames[ROADS.name])
+    infrastructure = positional(frames[INFRASTRUCTURE.name])
+    roads = positional(frames[ROADS.name])
     kinds = infrastructure["kind"].to_numpy()
     targets = {kind: np.flatnonzero(kinds == kind) for kind in NEAREST_KINDS}
     kept = previous if _same_network(previous, epsg, roads, infrastructure) else None
@@ -263,7 +263,7 @@ def build_zone(
         )
         sited = _metric(frames, epsg, PARCELS, FACTORIES)
         measured = {n: pool.submit(Distances.build, g, nodes, kinds) for n, g in sited.items()}
-        parks = _positional(derive(frames[PARKS.name], PARKS))
+        parks = positional(derive(frames[PARKS.name], PARKS))
         sites = {
             spec.name: _sites(spec, frames[spec.name], (epsg, g), parks, measured[spec.name])
             for spec, g in zip((PARCELS, FACTORIES), sited.values(), strict=True)
@@ -346,9 +346,9 @@ def _sites(
     """A layer's sites, but for their road distances (:func:`_by_road`), given their
     geometries in the zone's CRS (``metric``, with its EPSG code) and their distances
     being ``measured`` meanwhile."""
-    derived = _positional(derive(frame, spec, projected=metric))
+    derived = positional(derive(frame, spec, projected=metric))
     park = pd.Index(parks[PARKS.id_field]).get_indexer(derived["park_id"]).astype(np.int64)
-    budgets = _budgets(derived, park, parks)
+    budgets = site_budgets(derived, park, parks)
     if spec is not PARCELS:  # only land is made ready (净地); a building is there
         return Sites(spec.name, derived, metric[1], park, measured.result(), budgets)
     keys, days = condition_days(derived)
@@ -374,7 +374,7 @@ def _by_road(
     return replace(sites, distances=replace(sites.distances, road=road))
 
 
-def _budgets(
+def site_budgets(
     frame: pd.DataFrame, park: IntArray, parks: pd.DataFrame
 ) -> dict[str, tuple[FloatArray, npt.NDArray[np.bool_]]]:
     """A site's own earmarked quota where it has one, else its park's remaining budget."""
@@ -388,7 +388,7 @@ def _budgets(
     return out
 
 
-def _positional(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+def positional(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Keep the store's feature id as a column and index rows 0…n-1; coded columns that
     every request compares become categoricals (integer comparisons, not strings)."""
     fid = frame.index.to_numpy() if frame.index.name == "fid" else np.arange(len(frame))

@@ -28,7 +28,7 @@ from layers.frame_rows import with_rows
 from layers.frames import derive
 from layers.readiness import condition_days
 from layers.schema import LayerSpec
-from matching.zone import Sites, Zone, _budgets, _positional, same_nodes
+from matching.zone import Sites, Zone, positional, same_nodes, site_budgets
 
 
 class NeedsRebuild(Exception):
@@ -46,10 +46,10 @@ def patched(
     """``zone`` with the rows of ``sites`` (per layer, canonical frames as the store
     returns them: the changed rows, each with its feature id) and the whole ``parks`` and
     ``infrastructure`` layers (canonical) in place of its own, tagged ``versions``."""
-    nodes = _positional(infrastructure)
+    nodes = positional(infrastructure)
     if not same_nodes(zone.infrastructure, nodes):
         raise NeedsRebuild("infrastructure nodes added, removed or moved")
-    parks_frame = _positional(derive(parks, PARKS))
+    parks_frame = positional(derive(parks, PARKS))
     # Sites index parks by position: kept where the parks are the same, in the same order.
     same_parks = parks_frame[PARKS.id_field].equals(zone.parks[PARKS.id_field])
     layers = {
@@ -84,7 +84,7 @@ def _patched_sites(
     parks_index = pd.Index(parks[PARKS.id_field])
     park = old.park if same_parks else parks_index.get_indexer(frame["park_id"]).astype(np.int64)
     if rows is not None and len(rows):
-        new = _positional(derive(rows, spec))
+        new = positional(derive(rows, spec))
         at = pd.Index(frame["fid"]).get_indexer(new["fid"])
         if (at < 0).any() or not shapely.equals_exact(
             frame.geometry.values[at], new.geometry.values, 0
@@ -105,7 +105,7 @@ def _patched_sites(
         old.metric,
         park,
         old.distances,  # geometry alone: distances, pairs, access points
-        _budgets(frame, park, parks),
+        site_budgets(frame, park, parks),
         old.condition_keys,
         days,
     )

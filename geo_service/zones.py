@@ -42,8 +42,8 @@ class _Snapshot:
 class ZoneCache:
     """One snapshot of the store per set of layer versions.
 
-    Each call asks the store for the layer versions (one small query); the layers are read
-    again and the matching zone rebuilt only when one changed, and map pages and tiles
+    Each call asks the store for the layer versions (one small query); the layers that
+    changed are read again and the matching zone rebuilt only then, and map pages and tiles
     are built once per snapshot. Frames handed out are shared: callers copy before
     changing them (``layers.frames.derive`` does).
 
@@ -165,7 +165,12 @@ class ZoneCache:
             except NeedsRebuild:
                 if patch_only:
                     return None
-        frames = {name: self._store.features.read(spec) for name, spec in LAYERS.items()}
+        frames = {
+            name: served.frames[name]
+            if served is not None and served.versions[name] == versions[name]
+            else self._store.features.read(spec)
+            for name, spec in LAYERS.items()
+        }  # the layers that did not change are not read again
         previous = None if served is None else served.zone  # its network, if roads are alike
         zone = build_zone(frames, versions=versions, previous=previous)
         outputs = _outputs(self._max_output_bytes)

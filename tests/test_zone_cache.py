@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from geo_service import auth, zones
 from geo_service.app import create_app
 from geo_service.settings import Settings
-from layers.catalog import PARCELS, ROADS
+from layers.catalog import LAYERS, PARCELS, ROADS
 from layers.store.reservations import Needs
 from layers.store.store import Store
 from matching.zone import build_zone
@@ -73,6 +73,29 @@ def test_a_rebuild_runs_aside_while_readers_get_the_previous_zone_and_a_change_w
     assert after is not before
     assert after.versions == loaded.features.versions() != before.versions
     assert len(after.roads) == len(before.roads) - 1
+
+
+def test_a_rebuild_reads_again_only_the_layers_that_changed(
+    loaded: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = zones.ZoneCache(loaded)
+    before = cache.frames()
+    roads = loaded.features.read(ROADS)
+    loaded.features.write(ROADS, roads.iloc[1:], replace=True, actor=TESTER)
+    read: list[str] = []
+    reader = loaded.features.read
+    monkeypatch.setattr(
+        loaded.features, "read", lambda spec, **kw: read.append(spec.name) or reader(spec, **kw)
+    )
+    with cache.changing():
+        pass
+    assert read == [ROADS.name]  # 100,000 parcels are not read again for a road
+    after = cache.frames()
+    assert after[PARCELS.name] is before[PARCELS.name]
+    assert len(after[ROADS.name]) == len(roads) - 1
+    for name, spec in LAYERS.items():  # as the store has them now
+        assert after[name].equals(reader(spec)), name
+    assert len(cache.get().roads) == len(roads) - 1
 
 
 def test_while_a_change_is_under_way_readers_keep_the_zone_and_the_change_loads_it(

@@ -82,11 +82,17 @@ def _assert_same(new: gpd.GeoDataFrame, old: gpd.GeoDataFrame) -> None:
         assert [type(v) for v in new[name]] == [type(v) for v in old[name]], name
 
 
+@pytest.mark.parametrize("chunk", [rows.READ_CHUNK, 7])
 @pytest.mark.parametrize("layer", list(LAYERS))
 def test_a_layer_read_column_wise_equals_it_read_row_by_row(
-    loaded: Store, layer: str, zone: dict[str, gpd.GeoDataFrame], monkeypatch: pytest.MonkeyPatch
+    loaded: Store,
+    layer: str,
+    chunk: int,
+    zone: dict[str, gpd.GeoDataFrame],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     spec = LAYERS[layer]
+    monkeypatch.setattr(rows, "READ_CHUNK", chunk)  # 7: many chunks, shared values
     new = loaded.features.read(spec)
     with monkeypatch.context() as patched:
         patched.setattr(rows, "read_frame", _row_wise)
@@ -122,3 +128,13 @@ def test_pages_and_an_empty_read_equal_the_row_wise_ones(
         _assert_same(new, old)
     assert loaded.features.read(PARCELS, bbox=nowhere).empty
     assert loaded.features.read(PARCELS, bbox=nowhere).crs == STORAGE_EPSG
+
+
+def test_equal_text_and_dates_read_are_held_once(loaded: Store) -> None:
+    """A column of a few distinct values (statuses, conditions) holds one object per
+    value, not one per row: what keeps a large zone's frames small."""
+    parcels = loaded.features.read(PARCELS)
+    for name in ("status", "stock_cat", "acq_st"):
+        present = parcels[name].dropna()
+        assert present.nunique() < len(present) / 2, name  # a column worth sharing
+        assert len({id(v) for v in present}) == present.nunique(), name

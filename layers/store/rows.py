@@ -6,8 +6,8 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-from collections.abc import Callable, Iterable
-from typing import Any, cast
+from collections.abc import Callable
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -25,43 +25,90 @@ from layers.values import field_type, is_null
 
 WRITE_CHUNK = 2_000
 """Rows sent to the database in one statement."""
+READ_CHUNK = 10_000
+"""Rows taken from the driver at once when reading a frame."""
 
 
 def read_frame(spec: LayerSpec, result: sa.CursorResult[Any], *, as_text: bool) -> gpd.GeoDataFrame:
     """A canonical frame from a query's rows of (fid, stored fields…, WKB), indexed by fid.
 
-    Read column-wise: the driver's values stream into one 2-D array (each row tuple is
-    dropped as soon as it is read, so the garbage collector has next to nothing to
-    walk), then each column is converted with one vectorised call and the geometries
-    decoded at once. The rows come from the DBAPI cursor as the driver gives them,
-    without SQLAlchemy's per-value processing (on SQLite a regular expression for each
-    date): the store's events (its statement deadline) still apply, as the statement was
-    executed through SQLAlchemy. ``as_text``: the driver gives the values the database
-    keeps as text (SQLite's dates) as text, read with their kind's ``from_text``.
+    Read column-wise, :data:`READ_CHUNK` rows at a time: the driver's values of a chunk
+    go into one 2-D array (each row tuple dropped as soon as it is read), each column is
+    converted with one vectorised call and the geometries decoded at once. Text and dates
+    are held once per distinct value (:class:`_Column`): a column of 100,000 statuses
+    is 100,000 pointers to four strings, not 100,000 strings — and as each chunk's own
+    strings are freed before the next is read, the memory they took is used again
+    rather than kept by the allocator. The rows come from the DBAPI cursor as the driver
+    gives them, without SQLAlchemy's per-value processing (on SQLite a regular
+    expression for each date): the store's events (its statement deadline) still apply,
+    as the statement was executed through SQLAlchemy. ``as_text``: the driver gives the
+    values the database keeps as text (SQLite's dates) as text, read with their kind's
+    ``from_text``.
     """
-    # Both drivers' cursors iterate over their rows (PEP 249's optional iterator).
-    cursor = cast("Iterable[tuple[Any, ...]]", result.cursor)
+    cursor = result.cursor
     try:
-        width = len(result.cursor.description)
-        flat = np.fromiter(itertools.chain.from_iterable(cursor), dtype=object)
+        width = len(cursor.description)
+        columns = [_Column(f, as_text=as_text) for f in spec.stored_fields]
+        fids: list[npt.NDArray[np.int64]] = []
+        wkb: list[npt.NDArray[np.object_]] = []
+        while chunk := cursor.fetchmany(READ_CHUNK):
+            flat = itertools.chain.from_iterable(chunk)
+            table = np.fromiter(flat, dtype=object, count=len(chunk) * width)
+            del chunk, flat
+            table = table.reshape(-1, width)
+            fids.append(table[:, 0].astype("int64"))
+            for i, c in enumerate(columns, start=1):
+                c.add(table[:, i])
+            wkb.append(table[:, -1].copy())  # not a view: the chunk's own values go
     finally:
         result.close()
-    table = flat.reshape(-1, width)
-    if not len(table):
+    if not fids:
         frame = empty_frame(spec)
         frame.index = pd.Index([], dtype="int64", name="fid")
         return frame
-    index = pd.Index(table[:, 0].astype("int64"), name="fid")
-    data: dict[str, Any] = {}
-    for i, f in enumerate(spec.stored_fields, start=1):
-        ft = field_type(f)
-        values = table[:, i]
-        if as_text and ft.from_text is not None:
-            values = ft.from_text(values)
-        data[f.name] = pd.Series(ft.column(values), index=index, dtype=ft.dtype)
-    shapes = shapely.from_wkb(table[:, -1])
-    geometry = gpd.GeoSeries(shapes, index=index, crs=STORAGE_EPSG)
+    index = pd.Index(np.concatenate(fids), name="fid")
+    data = {c.field.name: c.series(index) for c in columns}
+    geometry = gpd.GeoSeries(shapely.from_wkb(np.concatenate(wkb)), index=index, crs=STORAGE_EPSG)
     return gpd.GeoDataFrame(data, geometry=geometry, crs=STORAGE_EPSG)
+
+
+class _Column:
+    """One stored field's values read chunk by chunk, converted to its canonical type.
+
+    Values held as Python objects (text, dates) are kept once per distinct value across
+    the chunks: each chunk's distinct values are converted once and replaced by the
+    first equal object seen. A column of mostly distinct values (names, ids) is kept as
+    read: there is nothing to share.
+    """
+
+    def __init__(self, field: FieldSpec, *, as_text: bool) -> None:
+        self.field = field
+        self.type = field_type(field)
+        self.as_text = as_text
+        self.parts: list[Any] = []
+        self.seen: dict[Any, Any] = {}
+
+    def _converted(self, values: npt.NDArray[np.object_]) -> Any:
+        if self.as_text and self.type.from_text is not None:
+            values = self.type.from_text(values)
+        return self.type.column(values)
+
+    def add(self, values: npt.NDArray[np.object_]) -> None:
+        if self.type.dtype != "object":
+            self.parts.append(self._converted(values))
+            return
+        codes, distinct = pd.factorize(values)
+        if 2 * len(distinct) > len(values):
+            self.parts.append(self._converted(values))
+            return
+        converted = self._converted(distinct.astype(object))
+        shared = np.array([self.seen.setdefault(v, v) for v in converted] + [None], dtype=object)
+        self.parts.append(shared[codes])  # code -1 (missing) takes the last: None
+
+    def series(self, index: pd.Index) -> pd.Series:
+        parts = [pd.Series(p, dtype=self.type.dtype, copy=False) for p in self.parts]
+        joined = pd.concat(parts, ignore_index=True)
+        return pd.Series(joined.array, index=index, dtype=self.type.dtype)
 
 
 def records(spec: LayerSpec, frame: gpd.GeoDataFrame) -> list[dict[str, Any]]:

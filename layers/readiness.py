@@ -90,16 +90,17 @@ def conditions_met(frame: pd.DataFrame, *, as_of: dt.date | None = None) -> dict
     return met
 
 
-ALWAYS = np.iinfo(np.int64).min
+ALWAYS = np.iinfo(np.int32).min
 """Day number of a condition that is met on any date (done or exempt)."""
-NEVER = np.iinfo(np.int64).max
+NEVER = np.iinfo(np.int32).max
 """Day number of a condition with no date by which it will be met."""
 
 
 def condition_days(frame: pd.DataFrame) -> tuple[list[str], np.ndarray]:
     """The day (days since 1970-01-01) each readiness condition of each parcel is met.
 
-    Returns the condition keys and an (n parcels × n conditions) int64 matrix: ``ALWAYS``
+    Returns the condition keys and an (n parcels × n conditions) int32 matrix (a day
+    number fits, at half the memory of int64): ``ALWAYS``
     for done or exempt facts and set indicators, the expected date for planned facts,
     ``NEVER`` otherwise. A parcel is ready on day *d* when every entry is ≤ *d*, which lets
     a request judge readiness on any start date with one array comparison.
@@ -115,13 +116,13 @@ def condition_days(frame: pd.DataFrame) -> tuple[list[str], np.ndarray]:
     met = conditions_met(frame)
     keys = list(met)
     # Column-major: each condition's column is written in one contiguous pass.
-    days = np.full((len(frame), len(keys)), NEVER, dtype=np.int64, order="F")
+    days = np.full((len(frame), len(keys)), NEVER, dtype=np.int32, order="F")
     for j, key in enumerate(keys):
         days[met[key], j] = ALWAYS
         if key in FACTS and f"{key}_st" in frame and f"{key}_dt" in frame:
             when = pd.to_datetime(frame[f"{key}_dt"], errors="coerce").to_numpy("datetime64[D]")
             planned = (frame[f"{key}_st"].to_numpy(dtype=object) == "planned") & ~np.isnat(when)
-            days[planned, j] = when[planned].astype(np.int64)
+            days[planned, j] = when[planned].astype(np.int32)
     return keys, days
 
 

@@ -38,7 +38,7 @@ from layers.catalog import (
 )
 from layers.crs import metric_epsg_for
 from layers.frames import derive
-from layers.readiness import condition_days
+from layers.readiness import NEVER, condition_days
 from layers.schema import LayerSpec
 from matching.distances import NEAREST_KINDS, Distances
 from matching.roadnet import Access, Reach, RoadNetwork
@@ -65,8 +65,8 @@ class Sites:
     """Per budget (by :class:`~layers.catalog.Budget` key): what each site may draw, and whether
     that is its own earmarked quota (True) or its park's remaining budget (False)."""
     condition_keys: tuple[str, ...] = ()
-    condition_days: npt.NDArray[np.int64] = field(
-        default_factory=lambda: np.zeros((0, 0), dtype=np.int64)
+    condition_days: npt.NDArray[np.int32] = field(
+        default_factory=lambda: np.zeros((0, 0), dtype=np.int32)
     )
     """Day each readiness condition is met, per parcel (see layers.readiness)."""
     # A lazily filled cache (see :meth:`column`). Declared so that the
@@ -79,11 +79,11 @@ class Sites:
         return len(self.frame)
 
     @cached_property
-    def ready_day(self) -> npt.NDArray[np.int64]:
+    def ready_day(self) -> npt.NDArray[np.int32]:
         """The day each parcel becomes ready (its last condition met); a parcel is ready
         on day *d* when this is ≤ *d*."""
         if not self.condition_days.size:
-            return np.full(len(self), np.iinfo(np.int64).max)
+            return np.full(len(self), NEVER, dtype=np.int32)
         return np.asarray(self.condition_days.max(axis=1))
 
     def column(self, name: str) -> npt.NDArray[Any]:

@@ -3,13 +3,16 @@ held in memory and replaced as soon as any layer changes."""
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import logging
 import threading
 from collections.abc import Callable, Hashable, Iterator, Mapping
 from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TypeVar, overload
+from functools import cache
+from typing import TypeVar, cast, overload
 
 import geopandas as gpd
 from cachetools import LRUCache
@@ -174,7 +177,9 @@ class ZoneCache:
         previous = None if served is None else served.zone  # its network, if roads are alike
         zone = build_zone(frames, versions=versions, previous=previous)
         outputs = _outputs(self._max_output_bytes)
-        return _Snapshot(versions, rows_versions, reserved, frames, zone, outputs)
+        snapshot = _Snapshot(versions, rows_versions, reserved, frames, zone, outputs)
+        give_back_memory()
+        return snapshot
 
     def _patched(
         self,
@@ -261,6 +266,24 @@ class ZoneCache:
         finally:
             with self._lock:
                 del snapshot.building[key]
+
+
+@cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's ``malloc_trim``, or None where the C library has none (musl, macOS)."""
+    name = ctypes.util.find_library("c")
+    trim = getattr(ctypes.CDLL(name), "malloc_trim", None) if name else None
+    return cast("Callable[[int], int] | None", trim)
+
+
+def give_back_memory() -> None:
+    """Return to the system the memory a build freed. glibc keeps freed memory in its
+    heaps (one per thread the build ran on) for reuse, and a zone's build frees several
+    times what the zone keeps: without this, a served 100,000-parcel zone held about
+    110 MB more than it used (1.1 KiB per parcel). It costs a few milliseconds."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
 
 
 def _outputs(max_bytes: int) -> LRUCache[Hashable, str | bytes]:

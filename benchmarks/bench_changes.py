@@ -1,7 +1,7 @@
 """What a planner waits for after a change, over HTTP, on a large zone: the first match
 (the zone loaded cold), a reservation and the match after it, a release, a ledger edit,
-and a change of the road layer (which builds the zone anew, aside: the time until matches
-use it is given too).
+a change of the road layer and a new stock list put in force (both build the zone anew,
+aside: the time until matches use it is given too); and the memory the served zone takes.
 
 Run on demand (not part of the test suite), on the embedded store or PostGIS:
 
@@ -18,6 +18,7 @@ follows shows the zone the change left.
 from __future__ import annotations
 
 import argparse
+import gc
 import statistics
 import tempfile
 import time
@@ -25,13 +26,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 from fastapi.testclient import TestClient
 from rich.progress import track
 
+from benchmarks.bench_matching import rss_mib
 from benchmarks.scratch import BENCH, wipe
 from geo_service import auth
 from geo_service.app import create_app
 from geo_service.settings import Settings
+from geo_service.zones import give_back_memory
 from layers.catalog import LAYERS, PARCELS, ROADS
 from layers.demo import generate_zone
 from layers.store.store import Store
@@ -68,6 +72,7 @@ def main() -> None:
     zone = generate_zone(parcels=args.parcels)
     for name, frame in track(zone.items(), description="storing the zone"):
         store.features.write(LAYERS[name], frame, actor=BENCH)
+    del zone, frame  # not counted in the served zone's memory
     _, key = auth.create_key(store, name="benchmark planner", role="planner", actor=BENCH)
     _, admin = auth.create_key(store, name="benchmark admin", role="admin", actor=BENCH)
     planner, bureau = {"X-API-Key": key}, {"X-API-Key": admin}
@@ -78,7 +83,12 @@ def main() -> None:
         def matched() -> float:
             return timed(client.post, "/match", json=REQUEST, headers=planner)
 
+        gc.collect()
+        give_back_memory()  # what the set-up freed is not counted either
+        started_mib = rss_mib()
         rows.append(("first match (zone loaded cold)", [matched()]))
+        gc.collect()
+        loaded_mib = rss_mib()
         rows.append(("match, zone in memory", [matched() for _ in range(args.repeat)]))
         parcels = store.features.read(PARCELS)
         free = parcels.loc[parcels["status"] == "available", "parcel_id"][: args.repeat]
@@ -107,21 +117,44 @@ def main() -> None:
         meanwhile, ready = [], []
         for i in range(min(args.repeat, 2)):
             store.features.write(ROADS, roads.iloc[i + 1 :], replace=True, actor=BENCH)
-            start = time.perf_counter()
             meanwhile.append(matched())  # answered from the zone in memory
-            versions = store.features.versions()
-            while (
-                client.post("/match", json=REQUEST, headers=planner).json()["data_versions"]
-                != versions
-            ):
-                time.sleep(0.05)
-            ready.append(time.perf_counter() - start)
+            ready.append(until_used(client, store, planner) + meanwhile[-1])
         rows += [("match right after a road change (previous zone)", meanwhile),
                  ("…until matches use the zone built anew", ready)]  # fmt: skip
+        listed, listed_ready = [], []
+        for i in range(min(args.repeat, 2)):
+            publish_list(store, parcels.iloc[i + 1 :], year=2030 + i)
+            listed.append(matched())
+            listed_ready.append(until_used(client, store, planner) + listed[-1])
+        rows += [("match right after a new stock list (previous zone)", listed),
+                 ("…until matches use the new list's zone", listed_ready)]  # fmt: skip
     print(f"{args.parcels:,} parcels, {db.split(':')[0]}; server time, median (min–max) of runs")
     for label, seconds in rows:
         ms = [s * 1000 for s in seconds]
         print(f"{label:<48} {statistics.median(ms):>9.1f} ms  ({min(ms):.1f}–{max(ms):.1f})")
+    served = (loaded_mib - started_mib) * 2**20 / args.parcels
+    print(f"memory: the served zone {served / 1024:.2f} KiB per parcel (resident, after the "
+          f"first match; the process {loaded_mib:.0f} MiB)")  # fmt: skip
+
+
+def until_used(client: TestClient, store: Store, planner: dict[str, str]) -> float:
+    """Seconds until matches are made on the layers now in the store."""
+    start = time.perf_counter()
+    versions = store.features.versions()
+    while client.post("/match", json=REQUEST, headers=planner).json()["data_versions"] != versions:
+        time.sleep(0.05)
+    return time.perf_counter() - start
+
+
+def publish_list(store: Store, parcels: gpd.GeoDataFrame, *, year: int) -> None:
+    """A new stock list put in force outside the service (as another process would)."""
+    listed = parcels.assign(list_year=year)
+    source = ("bench.gpkg", b"benchmark")
+    current = store.releases.current_id()
+    staged = store.releases.stage(
+        listed, year=year, source=source, report={}, actor=BENCH, base=current
+    )
+    store.releases.publish(staged.id, actor=BENCH)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote_plus
 
 import geopandas as gpd
@@ -21,8 +22,11 @@ from sqlalchemy.exc import OperationalError
 
 from geo_service.app import create_app
 from geo_service.settings import Settings
-from layers.catalog import LAYERS
+from geo_service.zones import ZoneCache
+from layers.catalog import LAYERS, PARCELS
+from layers.store import rows
 from layers.store.store import Store
+from tests.people import TESTER
 
 ITEMS = "/collections/parcels/items"
 # A statement that runs for minutes unless stopped: counting to a billion.
@@ -123,3 +127,34 @@ def test_the_store_stops_a_runaway_statement_only_when_asked(store_url: str, sto
     )
     with store.engine.connect() as conn:
         assert conn.execute(sa.text(long)).scalar_one() == 3_000_000
+
+
+def test_the_zone_is_read_whole_however_long_its_read_takes(
+    tmp_path: Path, zone: dict[str, gpd.GeoDataFrame], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The deadline stops a request's statement, not the service's read of a whole layer
+    for its zone: on SQLite the deadline runs while the rows are read, and a million
+    parcels take longer than 30 s to read into a frame. Here the read is slowed so that
+    400 parcels take longer than the deadline."""
+    url = f"sqlite:///{tmp_path / 'zone.db'}"
+    writer = Store.open(url)
+    for name, frame in zone.items():
+        writer.features.write(LAYERS[name], frame, actor=TESTER)
+    writer.close()
+    column_add = rows._Column.add
+
+    def slow_add(self: Any, values: Any) -> None:
+        time.sleep(0.002)
+        column_add(self, values)
+
+    monkeypatch.setattr(rows, "READ_CHUNK", 50)
+    monkeypatch.setattr(rows._Column, "add", slow_add)  # 8 chunks × 87 columns × 2 ms
+    bounded = Store.open(url, statement_timeout_ms=200)
+    try:
+        with pytest.raises(OperationalError):  # a request's read of them is stopped
+            bounded.features.read(PARCELS)
+        assert len(bounded.features.read(PARCELS, deadline=False)) == len(zone["parcels"])
+        served = ZoneCache(bounded).get()
+        assert len(served.parcels) == len(zone["parcels"])
+    finally:
+        bounded.close()

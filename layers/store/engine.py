@@ -70,6 +70,9 @@ def create_engine(url: str, *, statement_timeout_ms: int | None = None) -> Engin
     return sa.create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
 
 
+UNBOUNDED_OPTION = "geo_service_unbounded"
+"""Execution option of a connection whose statements the deadline does not stop (see
+:meth:`layers.store.features.Features.read`'s ``deadline``)."""
 _PROGRESS_STEPS = 1_000
 """SQLite virtual-machine steps between two looks at the clock (microseconds of work)."""
 
@@ -109,7 +112,8 @@ def _bound_sqlite_statements(engine: Engine, seconds: float) -> None:
     @sa.event.listens_for(engine, "before_cursor_execute")
     def _start(conn: Connection, *_args: Any) -> None:
         if (deadline := _deadline(conn)) is not None:
-            deadline.at = time.monotonic() + seconds
+            unbounded = conn.get_execution_options().get(UNBOUNDED_OPTION, False)
+            deadline.at = None if unbounded else time.monotonic() + seconds
 
     @sa.event.listens_for(engine, "commit")
     @sa.event.listens_for(engine, "rollback")

@@ -46,6 +46,7 @@ def read_frame(spec: LayerSpec, result: sa.CursorResult[Any], *, as_text: bool) 
     ``from_text``.
     """
     cursor = result.cursor
+    dbapi_error = result.context.dialect.loaded_dbapi.Error
     try:
         width = len(cursor.description)
         columns = [_Column(f, as_text=as_text) for f in spec.stored_fields]
@@ -60,6 +61,8 @@ def read_frame(spec: LayerSpec, result: sa.CursorResult[Any], *, as_text: bool) 
             for i, c in enumerate(columns, start=1):
                 c.add(table[:, i])
             wkb.append(table[:, -1].copy())  # not a view: the chunk's own values go
+    except dbapi_error as exc:  # as SQLAlchemy raises it (e.g. the deadline: 503, not 500)
+        raise sa.exc.DBAPIError.instance(None, None, exc, dbapi_error) from exc
     finally:
         result.close()
     if not fids:

@@ -327,7 +327,39 @@ def _popup(spec: LayerSpec, row: dict[str, Any]) -> str:
     return table(str(plain(row.get("name")) or row[spec.id_field]), rows)
 
 
+PHONE = "(max-width: 600px)"
+"""Screens on which map controls start collapsed (WEB.md: map controls collapse on phones)."""
+
+
+class LayerControl(folium.LayerControl):
+    """folium's layer control, open on wide screens and collapsed to its button on
+    :data:`PHONE` screens, where the open list would cover a popup: a tap on the button
+    opens it, a tap on the map closes it. Not by hovering: a tap's emulated mouse
+    events opened the list under the finger and closed it again at once."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }}_phone = window.matchMedia({{ this.phone|tojson }}).matches;
+        var {{ this.get_name() }} = L.control.layers({
+            {%- for key, val in this.base_layers.items() %}{{ key|tojson }}: {{ val }},{% endfor %}
+        }, {
+            {%- for key, val in this.overlays.items() %}{{ key|tojson }}: {{ val }},{% endfor %}
+        }, Object.assign({{ this.options|tojson }}, {collapsed: {{ this.get_name() }}_phone})
+        ).addTo({{ this._parent.get_name() }});
+        if ({{ this.get_name() }}_phone) {
+            L.DomEvent.off({{ this.get_name() }}.getContainer(), "mouseenter mouseleave");
+        }
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__(collapsed=False)
+        self.phone = PHONE
+
+
 def finish(m: folium.Map) -> folium.Map:
     """Add the layer control (it lists the layers added before it)."""
-    folium.LayerControl(collapsed=False).add_to(m)
+    LayerControl().add_to(m)
     return m

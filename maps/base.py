@@ -390,6 +390,11 @@ class LayerControl(folium.LayerControl):
 
 
 def finish(m: folium.Map) -> folium.Map:
-    """Add the layer control (it lists the layers added before it)."""
+    """Put tiled roads after the sites, then add the layer control (it lists the layers
+    added before it). A layer asks for its tiles in the order it was added, and a browser
+    opens six connections to a host: the sites, which a person waits for, go first."""
+    for key, child in list(m._children.items()):
+        if isinstance(child, VectorTiles) and child.options["pane"] == "gsContext":
+            m._children.move_to_end(key)
     LayerControl().add_to(m)
     return m

@@ -21,8 +21,28 @@
       .catch(function () { popup.setContent("无法加载详情 (could not load)"); });
   }
 
+  var PHONE = window.matchMedia("(max-width: 600px)");  // as maps.base.PHONE
+
+  function depth(map, corners, fromBottom) {  // px of the map's height its controls there take
+    var box = map.getContainer().getBoundingClientRect(), out = 0;
+    map.getContainer().querySelectorAll(corners).forEach(function (corner) {
+      Array.prototype.forEach.call(corner.children, function (control) {
+        var r = control.getBoundingClientRect();
+        out = Math.max(out, fromBottom ? box.bottom - r.top : r.bottom - box.top);
+      });
+    });
+    return out;
+  }
+
   function popupOptions(map) {  // a long popup (a site's score breakdown) scrolls in the window
-    return { maxWidth: 360, maxHeight: Math.max(200, Math.round(map.getSize().y * 0.7)) };
+    var height = map.getSize().y;
+    if (!PHONE.matches) { return { maxWidth: 360, maxHeight: Math.max(200, Math.round(height * 0.7)) }; }
+    // On a phone a popup is as wide as the map: it opens between the controls above and
+    // below it, not under them.
+    var top = depth(map, ".leaflet-top", false) + 8, bottom = depth(map, ".leaflet-bottom", true) + 8;
+    return { maxWidth: Math.min(360, map.getSize().x - 50),
+             maxHeight: Math.max(160, height - top - bottom - 40),
+             autoPanPaddingTopLeft: [5, top], autoPanPaddingBottomRight: [5, bottom] };
   }
 
   function tileSiteAt(map, latlng) {  // a site drawn from vector tiles (above every layer here)
@@ -502,10 +522,24 @@
     control.onAdd = function () {
       var div = L.DomUtil.create("div", "gs-panel");
       div.innerHTML = html;  // built and escaped on the server
+      var title = PHONE.matches && /^bottom/.test(control.getPosition()) && div.querySelector("b");
+      if (title) { fold(div, title); }
       return div;
     };
     control.addTo(map);
   };
+
+  function fold(div, title) {  // a phone folds a panel below the map to its title; a tap opens it
+    var details = document.createElement("details"), summary = L.DomUtil.create("summary", "", details);
+    summary.textContent = title.textContent;
+    var parent = title.parentNode;
+    parent.removeChild(title);
+    if (parent !== div && !parent.textContent.trim()) { parent.parentNode.removeChild(parent); }
+    while (div.firstChild) { details.appendChild(div.firstChild); }
+    details.insertBefore(summary, details.firstChild);
+    div.appendChild(details);
+    L.DomEvent.disableClickPropagation(div);
+  }
 
   window.geoServiceFullscreen = function (map) {
     var control = L.control({ position: "topleft" });

@@ -13,7 +13,8 @@ embedded store, or ``--db``, whose layers are REPLACED) and times the readiness 
 paint its overview, then a jump to zoom 13 at the zone's centre until every tile is
 painted — cold (the service encodes each tile) and warm (a new browser, the service's
 tile cache filled) — and one zoom in from there; and what the public downloads: the
-investor page's bytes and the parcels' tiles over the zone at zooms 10–12.
+investor page's bytes, the parcels' tiles over the zone at zooms 8–12 (counts per cell
+below 12) and the roads' tiles over the zone at zooms 8–11 and around its centre at 14.
 """
 
 from __future__ import annotations
@@ -56,7 +57,8 @@ ZOOM = """() => new Promise(done => {
 BENCH = Actor("benchmark", "admin")
 TILES_PAINTED = """([lat, lon, z]) => new Promise(done => {
     const map = Object.values(window).find(o => o instanceof L.Map);
-    const layer = Object.values(window).find(o => o && o._gsCount);
+    const layer = Object.values(window).find(o => o && o._gsCount
+                                                  && o.options.gs.layer === 'parcels');
     const start = performance.now();
     layer.once('load', () => requestAnimationFrame(() => requestAnimationFrame(
         () => done([performance.now() - start, layer._gsCount()]))));
@@ -75,6 +77,8 @@ def tile_mode(browser: Browser, n: int, db: str | None, repeat: int) -> None:
             store.features.write(LAYERS[name], frame, replace=True, actor=BENCH)
         key = auth.create_key(store, name="bench", role="planner", actor=BENCH)[1]
         store_bounds = tuple(store.features.read(LAYERS["parcels"]).total_bounds)
+        road = store.features.read(LAYERS["roads"]).geometry.iloc[0]
+        road = road.interpolate(0.5, normalized=True)
         backend = "PostGIS" if store.is_postgis else "embedded"
         store.close()
         settings = Settings(db_url=url, data_dir=Path(tmp))
@@ -101,7 +105,8 @@ def tile_mode(browser: Browser, n: int, db: str | None, repeat: int) -> None:
                 with visit(browser, page_url, headers={"X-API-Key": key}) as v:
                     wait_until(v.page, "window.geoServiceFeatureCount() > 0")
                     warms.append(v.page.evaluate(TILES_PAINTED, [lat, lon, 13])[0])
-            print(f"{n:>8,} parcels, {backend}: {_public_weights(browser, base, store_bounds)}")
+            weights = _public_weights(browser, base, store_bounds, (road.x, road.y))
+            print(f"{n:>8,} parcels, {backend}: {weights}")
             print(
                 f"{n:>8,} parcels, {backend}: page {size:.2f} MB; first page after an edit "
                 f"{server_first * 1000:,.0f} ms (reads the zone); overview load→paint "
@@ -111,24 +116,35 @@ def tile_mode(browser: Browser, n: int, db: str | None, repeat: int) -> None:
             )
 
 
-def _public_weights(browser: Browser, base: str, bounds: tuple[float, float, float, float]) -> str:
-    """What the public downloads: the investor page, and the parcels' tiles over the
-    zone at zooms 10–12 (largest and median, and the median time to serve one, cold)."""
+def _public_weights(
+    browser: Browser,
+    base: str,
+    bounds: tuple[float, float, float, float],
+    road: tuple[float, float],
+) -> str:
+    """What the public downloads: the investor page, the parcels' tiles over the zone at
+    zooms 8–12 and the roads' at 8–11 and 14 (a 5 × 5 block around a ``road``'s middle):
+    largest and median, and the median time to serve one, cold."""
     request = browser.new_context().request
     out = [f"investor page {len(request.get(f'{base}/maps/investor').body()) / 1e6:.2f} MB"]
-    for z in (10, 11, 12):
-        (x0, y0), (x1, y1) = _tile(bounds[0], bounds[3], z), _tile(bounds[2], bounds[1], z)
-        sizes, times = [], []
-        for x in range(x0, x1 + 1):
-            for y in range(y0, y1 + 1):
-                start = time.perf_counter()
-                sizes.append(len(request.get(f"{base}/tiles/parcels/{z}/{x}/{y}.pbf").body()))
-                times.append(time.perf_counter() - start)
-        out.append(
-            f"zoom {z} tiles max {max(sizes) / 1e3:,.0f} KB, median "
-            f"{statistics.median(sizes) / 1e3:,.0f} KB, {statistics.median(times) * 1e3:,.0f} ms"
-        )
-    return "; ".join(out)
+    centre = _tile(*road, 14)
+    for layer, zooms in (("parcels", (8, 9, 10, 11, 12)), ("roads", (8, 9, 10, 11, 14))):
+        for z in zooms:
+            (x0, y0), (x1, y1) = _tile(bounds[0], bounds[3], z), _tile(bounds[2], bounds[1], z)
+            if z == 14:
+                (x0, y0), (x1, y1) = (centre[0] - 2, centre[1] - 2), (centre[0] + 2, centre[1] + 2)
+            sizes, times = [], []
+            for x in range(x0, x1 + 1):
+                for y in range(y0, y1 + 1):
+                    start = time.perf_counter()
+                    sizes.append(len(request.get(f"{base}/tiles/{layer}/{z}/{x}/{y}.pbf").body()))
+                    times.append(time.perf_counter() - start)
+            out.append(
+                f"{layer} zoom {z} tiles max {max(sizes) / 1e3:,.1f} KB, median "
+                f"{statistics.median(sizes) / 1e3:,.1f} KB, "
+                f"{statistics.median(times) * 1e3:,.0f} ms"
+            )
+    return "\n    ".join(out)
 
 
 def _tile(lon: float, lat: float, z: int) -> tuple[int, int]:

@@ -31,11 +31,12 @@ from geo_service.pages import page_response, render_page
 from geo_service.routing import ProjectRoute, keeps_zone
 from geo_service.schemas import PROJECT_EXAMPLES
 from geo_service.settings import Settings
-from layers.catalog import FACTORIES, LAYERS, ON_OFFER, PARCELS, PARKS
+from layers.catalog import FACTORIES, LAYERS, ON_OFFER, PARCELS, PARKS, ROADS
 from layers.errors import InvalidInput, NotFound
 from layers.frames import derive
 from layers.tiling import MAX_ZOOM, MIN_ZOOM, check, storage_bounds
 from maps import tiles
+from maps.base import context_popup
 from maps.investor import factory_popup, investor_map, listed, parcel_popup
 from maps.page import ASSETS
 from maps.preselect import preselect_map
@@ -131,6 +132,13 @@ def readiness_popup(
     return HTMLResponse(readiness_parcel_popup(row), headers=_FRAGMENT)
 
 
+@router.get("/maps/popup/roads/{fid}", response_class=HTMLResponse, include_in_schema=False)
+def road_popup(store: StoreDep, fid: Annotated[int, Path(ge=1, le=2**31 - 1)]) -> HTMLResponse:
+    """A road's popup on a map whose roads are drawn from tiles (public fields only)."""
+    row = store.features.get(ROADS, fid).iloc[0].to_dict()
+    return HTMLResponse(context_popup(ROADS, row), headers=_FRAGMENT)
+
+
 async def _preselect(
     request: ProjectRequest, zones: ZonesDep, settings: Settings, top: int
 ) -> HTMLResponse:
@@ -184,14 +192,15 @@ def tile(
     store: StoreDep,
     zones: ZonesDep,
     caller: CallerDep,
-    layer: Annotated[str, Path(pattern=f"^({'|'.join(ON_OFFER)})$")],
+    layer: Annotated[str, Path(pattern=f"^({'|'.join(tiles.TILE_FIELDS)})$")],
     z: Annotated[int, Path(ge=MIN_ZOOM, le=MAX_ZOOM)],
     x: Annotated[int, Path(ge=0, le=2**MAX_ZOOM - 1)],
     y: Annotated[int, Path(ge=0, le=2**MAX_ZOOM - 1)],
 ) -> Response:
-    """Public callers get listed sites and public fields only; staff get every site.
-    Tiles are encoded once per edit of the layers (PostGIS ``ST_AsMVT``, or in process
-    from the zone held in memory on the embedded store)."""
+    """Public callers get listed sites and public fields only; staff get every site;
+    roads are the same for everyone. Tiles are encoded once per edit of the layers
+    (PostGIS ``ST_AsMVT``, or in process from the zone held in memory on the embedded
+    store)."""
     spec = LAYERS[layer]
     public = not caller.sees_internal
     check(z, x, y)
@@ -204,7 +213,7 @@ def tile(
                 x,
                 y,
                 fields=tiles.tile_fields(spec, public=public),
-                status=tiles.LISTED[spec.name] if public else None,
+                status=tiles.LISTED.get(spec.name) if public else None,
             )
         frame = zones.frames()[layer]
         hits = frame.sindex.query(shapely.box(*storage_bounds(z, x, y)), predicate="intersects")

@@ -9,8 +9,10 @@ from layers.errors import InvalidInput
 
 EXTENT = 4096
 BUFFER = 64  # tile units beyond the edge, so strokes do not break at tile borders
-MIN_ZOOM, MAX_ZOOM = 10, 20
-"""Below zoom 10 a tile would hold a whole region; such views are refused, not thinned."""
+MIN_ZOOM, MAX_ZOOM = 8, 20
+"""Below zoom 8 a tile would hold a whole province; such views are refused, not thinned.
+Zoom 8 is where a large zone (100,000 parcels, 100 km across) opens on a phone: its tiles
+carry counts per cell and simplified roads, a few KB each."""
 WEB_MERCATOR = 3857
 DETAIL_ZOOM = 12
 """From this zoom on a tile carries each site; below it, a parcel is a pixel or two and a
@@ -19,6 +21,9 @@ carries the number of sites per :data:`CELL` instead, a few tens of KB at most."
 CELL = 64
 """Tile units per side of a low-zoom cell (4 px of a 256 px tile); its count is drawn at
 its middle, as a point with the one property :data:`COUNT`."""
+LINE_TOLERANCE = 4
+"""Tile units (a quarter of a pixel) within which a tile's lines are simplified: a
+zoom-8 tile draws a road with a few vertices, not the surveyed thousands."""
 COUNT = "sites"
 """A low-zoom cell's property: how many of the sites the caller may see lie in it."""
 _HALF = 20037508.342789244  # half the Web Mercator world width, m

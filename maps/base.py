@@ -20,7 +20,7 @@ from jinja2 import Template
 from layers.catalog import PARKS, ROADS
 from layers.geojson import plain
 from layers.schema import LayerSpec
-from layers.tiling import DETAIL_ZOOM
+from layers.tiling import COUNT, DETAIL_ZOOM, MIN_ZOOM
 from maps.basemap import GAODE, TIANDITU, Basemap
 from maps.gcj02 import shift_geometries
 from maps.html import escape, table
@@ -29,8 +29,17 @@ from maps.page import CSS, JS
 Popups = Literal["embed", "fetch"]
 """Popups in the page, or fetched from the service when opened (served pages only)."""
 TILES_MIN_ZOOM = DETAIL_ZOOM
-"""Vector-tile layers draw from this zoom on (a tile about 10 km across): the first zoom
-whose tiles carry each site rather than counts per cell."""
+"""Vector-tile layers draw each site from this zoom on (a tile about 10 km across): the
+first zoom whose tiles carry each site rather than counts per cell. From :data:`MIN_ZOOM`
+to here they draw the counts, and roads are drawn from tiles at every zoom from
+:data:`MIN_ZOOM` on."""
+ROAD_STYLES = {
+    "trunk": {"color": "#9a9a9a", "weight": 5},
+    "main": {"color": "#b0b0b0", "weight": 4},
+    "branch": {"color": "#c8c8c8", "weight": 2.5},
+}
+ROAD_STYLES["default"] = ROAD_STYLES["branch"]  # a road without a grade
+ROADS_POPUP_URL = "/maps/popup/roads/"
 PRECISION_DEG = 1e-6
 """Coordinates are rounded to 1e-6° (≈10 cm) for display: a third less page weight."""
 
@@ -117,8 +126,12 @@ class VectorTiles(folium.map.Layer):
     """Sites loaded as vector tiles from the service's ``/tiles/{layer}/…`` (served pages
     only), drawn on canvas by maps.js, styled by the ``cls_field`` property or one ``cls``,
     filterable by park, size and type like :class:`FeatureLayer`; a click fetches the
-    popup of the site under it from ``popup_url``. Below ``min_zoom`` a hint says to zoom
-    in: a tile there would hold thousands of sites, each a pixel or two."""
+    popup of the site under it from ``popup_url``. Below :data:`TILES_MIN_ZOOM` a site
+    there would be a pixel or two: the layer draws the number of sites per square,
+    labelled ``cells`` (Chinese and English) on ``cell_colour`` (at the square's foot
+    with ``cell_foot``, under another layer's count), and a click on a square zooms in;
+    below :data:`MIN_ZOOM` a hint says to zoom in. A layer without ``cells`` (roads) draws
+    its features at every zoom, in a pane under the sites."""
 
     _template = Template(
         """
@@ -142,6 +155,9 @@ class VectorTiles(folium.map.Layer):
         size: tuple[str, float] | None = None,
         filterable: bool = False,
         prefix: str = "",
+        cells: str | None = None,
+        cell_colour: str = "#1c6a9c",
+        cell_foot: bool = False,
     ) -> None:
         super().__init__(name=name, overlay=True, control=True, show=True)
         self._name = "VectorTiles"
@@ -155,7 +171,11 @@ class VectorTiles(folium.map.Layer):
             "size": size,
             "popupUrl": popup_url,
             "filterable": filterable,
-            "minZoom": TILES_MIN_ZOOM,
+            "minZoom": MIN_ZOOM,
+            "detailZoom": TILES_MIN_ZOOM if cells else MIN_ZOOM,
+            "cells": cells
+            and {"label": cells, "color": cell_colour, "count": COUNT, "foot": cell_foot},
+            "pane": "gsSites" if cells else "gsContext",
         }
 
 
@@ -191,9 +211,11 @@ def new_map(
     title: str,
     basemap: Basemap,
     context: dict[str, gpd.GeoDataFrame] | None = None,
+    tiles: bool = False,
 ) -> folium.Map:
     """A map fitted to ``bounds`` (EPSG:4490) with the basemap, scale, layer control comes
-    last (see :func:`finish`), fullscreen, and the parks and roads as context."""
+    last (see :func:`finish`), fullscreen, and the parks and roads as context (the roads
+    drawn from the service's tiles when ``tiles``, so the page does not grow with them)."""
     empty = not np.isfinite(bounds).all()
     if empty:  # nothing loaded yet: show China, and say so
         bounds = (73.5, 18.0, 135.0, 53.5)
@@ -219,7 +241,7 @@ def new_map(
     m.add_child(fit)
     _basemap(m, basemap)
     if context:
-        _context(m, context, basemap)
+        _context(m, context, basemap, tiles=tiles)
     m.add_child(Script("geoServiceFullscreen"))
     if empty:
         m.add_child(
@@ -269,11 +291,13 @@ def _basemap(m: folium.Map, basemap: Basemap) -> None:
         )
 
 
-def _context(m: folium.Map, context: dict[str, gpd.GeoDataFrame], basemap: Basemap) -> None:
+def _context(
+    m: folium.Map, context: dict[str, gpd.GeoDataFrame], basemap: Basemap, *, tiles: bool
+) -> None:
     parks = context.get(PARKS.name)
     if parks is not None and len(parks):
         props = [
-            {"_cls": "park", "_label": escape(row["name"]), "_popup": _popup(PARKS, row)}
+            {"_cls": "park", "_label": escape(row["name"]), "_popup": context_popup(PARKS, row)}
             for row in parks.to_dict("records")
         ]
         m.add_child(
@@ -292,19 +316,25 @@ def _context(m: folium.Map, context: dict[str, gpd.GeoDataFrame], basemap: Basem
             )
         )
     roads = context.get(ROADS.name)
-    if roads is not None and len(roads):
+    if roads is not None and len(roads) and tiles:
+        m.add_child(
+            VectorTiles(
+                ROADS.name,
+                ROAD_STYLES,
+                name="道路 Roads",
+                cls_field="grade",
+                popup_url=ROADS_POPUP_URL,
+            )
+        )
+    elif roads is not None and len(roads):
         props = [
-            {"_cls": str(row["grade"] or "branch"), "_popup": _popup(ROADS, row)}
+            {"_cls": str(row["grade"] or "branch"), "_popup": context_popup(ROADS, row)}
             for row in roads.to_dict("records")
         ]
         m.add_child(
             FeatureLayer(
                 feature_collection(outlines(roads.geometry), props, basemap),
-                {
-                    "trunk": {"color": "#9a9a9a", "weight": 5},
-                    "main": {"color": "#b0b0b0", "weight": 4},
-                    "branch": {"color": "#c8c8c8", "weight": 2.5},
-                },
+                ROAD_STYLES,
                 name="道路 Roads",
             )
         )
@@ -317,7 +347,7 @@ CONTEXT_FIELDS = {
 """What the popup of a park or road shows under its name: public fields only."""
 
 
-def _popup(spec: LayerSpec, row: dict[str, Any]) -> str:
+def context_popup(spec: LayerSpec, row: dict[str, Any]) -> str:
     """A park's or road's popup: its name (or id), then :data:`CONTEXT_FIELDS`, labelled
     as the catalog labels them (escaped)."""
     rows = [
@@ -327,7 +357,44 @@ def _popup(spec: LayerSpec, row: dict[str, Any]) -> str:
     return table(str(plain(row.get("name")) or row[spec.id_field]), rows)
 
 
+PHONE = "(max-width: 600px)"
+"""Screens on which map controls start collapsed (WEB.md: map controls collapse on phones)."""
+
+
+class LayerControl(folium.LayerControl):
+    """folium's layer control, open on wide screens and collapsed to its button on
+    :data:`PHONE` screens, where the open list would cover a popup: a tap on the button
+    opens it, a tap on the map closes it. Not by hovering: a tap's emulated mouse
+    events opened the list under the finger and closed it again at once."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }}_phone = window.matchMedia({{ this.phone|tojson }}).matches;
+        var {{ this.get_name() }} = L.control.layers({
+            {%- for key, val in this.base_layers.items() %}{{ key|tojson }}: {{ val }},{% endfor %}
+        }, {
+            {%- for key, val in this.overlays.items() %}{{ key|tojson }}: {{ val }},{% endfor %}
+        }, Object.assign({{ this.options|tojson }}, {collapsed: {{ this.get_name() }}_phone})
+        ).addTo({{ this._parent.get_name() }});
+        if ({{ this.get_name() }}_phone) {
+            L.DomEvent.off({{ this.get_name() }}.getContainer(), "mouseenter mouseleave");
+        }
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__(collapsed=False)
+        self.phone = PHONE
+
+
 def finish(m: folium.Map) -> folium.Map:
-    """Add the layer control (it lists the layers added before it)."""
-    folium.LayerControl(collapsed=False).add_to(m)
+    """Put tiled roads after the sites, then add the layer control (it lists the layers
+    added before it). A layer asks for its tiles in the order it was added, and a browser
+    opens six connections to a host: the sites, which a person waits for, go first."""
+    for key, child in list(m._children.items()):
+        if isinstance(child, VectorTiles) and child.options["pane"] == "gsContext":
+            m._children.move_to_end(key)
+    LayerControl().add_to(m)
     return m

@@ -76,6 +76,7 @@ def investor_map(
         title="可用土地与厂房 Available land and factories",
         basemap=basemap,
         context={PARKS.name: parks, ROADS.name: frames[ROADS.name]},
+        tiles=tiles,
     )
     for frame, kind, layer, name in (
         (parcels, "land", PARCELS.name, "可出让地块 Land"),
@@ -101,6 +102,9 @@ def _tiles_layer(kind: str, layer: str, name: str) -> VectorTiles:
         size=("area_mu", M2_PER_MU) if kind == "land" else ("floor_m2", 1.0),
         popup_url=f"{POPUP_URL}{layer}/",
         filterable=True,
+        cells="宗地 parcels" if kind == "land" else "厂房 factories",
+        cell_colour="#1c6a9c" if kind == "land" else "#8c2d04",  # white text on them: AA
+        cell_foot=kind == "factory",
     )
 
 

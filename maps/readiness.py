@@ -61,6 +61,7 @@ def readiness_map(
         title="标准地净地条件 Standard-land readiness",
         basemap=basemap,
         context={PARKS.name: parks, ROADS.name: frames[ROADS.name]},
+        tiles=tiles,
     )
     if tiles:
         m.add_child(
@@ -71,6 +72,7 @@ def readiness_map(
                 cls_field="readiness",
                 popup_url=POPUP_URL,
                 filterable=True,
+                cells="宗地 parcels",
             )
         )
     else:

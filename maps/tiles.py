@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 import shapely
 
-from layers.catalog import FACTORIES, ON_OFFER, PARCELS
+from layers.catalog import FACTORIES, ON_OFFER, PARCELS, ROADS
 from layers.crs import STORAGE_EPSG, transformer
 from layers.frames import derive
 from layers.schema import LayerSpec
@@ -24,6 +24,7 @@ from layers.tiling import (
     COUNT,
     DETAIL_ZOOM,
     EXTENT,
+    LINE_TOLERANCE,
     WEB_MERCATOR,
     cell_middle,
     check,
@@ -33,9 +34,11 @@ from layers.tiling import (
 TILE_FIELDS: dict[str, tuple[str, ...]] = {
     PARCELS.name: ("parcel_id", "park_id", "status", "land_use", "readiness", "area_mu"),
     FACTORIES.name: ("factory_id", "park_id", "status", "floor_m2"),
+    ROADS.name: ("grade",),
 }
+"""The layers served as tiles, and the fields their tiles carry."""
 LISTED = ON_OFFER
-"""What the public sees of each layer: the sites on offer."""
+"""What the public sees of each site layer: the sites on offer. Roads are public context."""
 
 
 def tile_fields(spec: LayerSpec, *, public: bool) -> list[str]:
@@ -48,19 +51,22 @@ def encode(
 ) -> bytes:
     """One tile of ``frame`` (canonical, indexed by feature id, already selected by the
     tile's :func:`storage_bounds`): public callers get only listed sites and public fields.
-    Below :data:`DETAIL_ZOOM` the tile holds the number of sites per cell, not sites."""
+    Below :data:`DETAIL_ZOOM` a site layer's tile holds the number of sites per cell, not
+    sites; a road tile holds the roads at every zoom, simplified to what it can show."""
     check(z, x, y)
     bounds = mercator_bounds(z, x, y)
-    if z < DETAIL_ZOOM:
-        if public:
+    listed = public and spec.name in LISTED
+    if z < DETAIL_ZOOM and spec.name in LISTED:
+        if listed:
             frame = frame[frame["status"] == LISTED[spec.name]]
         return _encode(spec, _cells(_mercator(frame), bounds))
     out = derive(frame, spec)
-    if public:
+    if listed:
         out = out[out["status"] == LISTED[spec.name]]
     pad = (bounds[2] - bounds[0]) * BUFFER / EXTENT
     clip = shapely.box(bounds[0] - pad, bounds[1] - pad, bounds[2] + pad, bounds[3] + pad)
-    geoms = _on_grid(shapely.intersection(_mercator(out), clip), bounds)
+    lines = spec.geometry_types[0].endswith("LineString")
+    geoms = _on_grid(shapely.intersection(_mercator(out), clip), bounds, lines=lines)
     keep = ~shapely.is_empty(geoms)
     fields = tile_fields(spec, public=public)
     rows = out.loc[keep, fields].to_dict("records")
@@ -120,13 +126,16 @@ def _cells(
 
 
 def _on_grid(
-    geoms: npt.NDArray[np.object_], bounds: tuple[float, float, float, float]
+    geoms: npt.NDArray[np.object_], bounds: tuple[float, float, float, float], *, lines: bool
 ) -> npt.NDArray[np.object_]:
     """Web Mercator geometries in tile units (y up, as the encoder expects), snapped to the
-    integer grid keeping them valid (parts that collapse drop out), exteriors clockwise."""
+    integer grid keeping them valid (parts that collapse drop out), exteriors clockwise.
+    Lines are first simplified within :data:`LINE_TOLERANCE`, as PostGIS's tiles are."""
     minx, miny, maxx, maxy = bounds
     scale = np.array([EXTENT / (maxx - minx), EXTENT / (maxy - miny)])
     local = shapely.transform(geoms, lambda xy: (xy - (minx, miny)) * scale)
+    if lines:
+        local = shapely.simplify(local, LINE_TOLERANCE)
     return np.asarray(shapely.orient_polygons(shapely.set_precision(local, 1.0), exterior_cw=True))
 
 

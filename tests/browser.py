@@ -69,12 +69,16 @@ def visit(
     viewport: tuple[int, int] = (1400, 900),
     ready: str | None = MAP_DRAWN,
     loaded: bool = True,
+    touch: bool = False,
 ) -> Iterator[Visit]:
     """Open ``url`` with the network cut off; wait until ``ready`` is true in the page
     (by default: the map has drawn; ``None`` for a page without script), after the
-    page's load event unless ``loaded`` is false (a person acts once they see the map)."""
+    page's load event unless ``loaded`` is false (a person acts once they see the map).
+    ``touch``: a touch screen, as a phone's (``locator.tap()``)."""
     context = browser.new_context(
-        viewport={"width": viewport[0], "height": viewport[1]}, extra_http_headers=headers or {}
+        viewport={"width": viewport[0], "height": viewport[1]},
+        extra_http_headers=headers or {},
+        has_touch=touch,
     )
     page = context.new_page()
     result = Visit(page)

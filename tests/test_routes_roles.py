@@ -35,7 +35,7 @@ from geo_service.openapi import dependency_calls
 from geo_service.routing import ServiceRoute
 from geo_service.settings import Settings
 from geo_service.zones import ZoneCache
-from layers.catalog import LAYERS, PARCELS
+from layers.catalog import LAYERS, PARCELS, ROADS
 from layers.io import write_layer_file
 from layers.store.rows import data_hash
 from layers.store.store import Store
@@ -57,6 +57,7 @@ class Demo:
 
     parcel_fid: int
     listed_parcel_fid: int
+    road_fid: int
     free_parcel: str
     park_id: str
     park_version: int
@@ -153,6 +154,7 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/maps/popup/readiness/parcels/{fid}"): Rule(
         STAFF, "/maps/popup/readiness/parcels/{d.parcel_fid}"
     ),
+    ("GET", "/maps/popup/roads/{fid}"): Rule(ANYONE, "/maps/popup/roads/{d.road_fid}"),
     ("POST", "/maps/preselect"): Rule(
         PLANNERS, body=_json(lambda d: d.daheng), invalid=NOT_A_REQUEST
     ),
@@ -169,6 +171,7 @@ POLICY: dict[tuple[str, str], Rule] = {
     # The browser workspaces' shell.
     ("GET", "/workspace"): Rule(STAFF),
     ("GET", "/assets/{name}"): Rule(ANYONE, "/assets/web.css"),
+    ("GET", "/favicon.ico"): Rule(ANYONE),
     ("GET", "/workspace/project"): Rule(PLANNERS),
     ("GET", "/workspace/matches"): Rule(PLANNERS),
     ("GET", "/workspace/matches/{match_id}"): Rule(
@@ -409,6 +412,7 @@ def demo(loaded: Store, zone: dict[str, gpd.GeoDataFrame], tmp_path: Path) -> De
     return Demo(
         parcel_fid=int(parcels.index[0]),
         listed_parcel_fid=int(available.index[0]),
+        road_fid=int(loaded.features.read(ROADS).index[0]),
         free_parcel=str(available["parcel_id"].iloc[0]),
         park_id=park_id,
         park_version=int(loaded.ledgers.row("parks", park_id)["version"]),

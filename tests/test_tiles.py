@@ -195,3 +195,52 @@ def test_low_zoom_tiles_count_the_sites_per_cell(
                 assert all(c % CELL == CELL // 2 for xy in cells for c in xy)
                 counted += sum(cells.values())
             assert counted == expected, (z, headers)
+
+
+def _roads(data: bytes) -> dict[int, shapely.Geometry]:
+    decoded = mapbox_vector_tile.decode(data)
+    features = decoded["roads"]["features"] if "roads" in decoded else []
+    return {f["id"]: shapely.geometry.shape(f["geometry"]) for f in features}
+
+
+def test_road_tiles_carry_roads_at_every_zoom_simplified(postgis_store: Store) -> None:
+    """Roads are tiles too, at every zoom from MIN_ZOOM (lines, never counts), the same
+    roads from both encoders; a low-zoom tile carries a few vertices per road, not the
+    surveyed thousands."""
+    from maps.tiles import encode
+
+    store = postgis_store
+    frames = generate_zone(parcels=150)
+    spec = LAYERS["roads"]
+    store.features.write(spec, frames["roads"], replace=True, actor=TESTER)
+    try:
+        roads = store.features.read(spec)
+        centre = roads.geometry.union_all().centroid
+        for z in (MIN_ZOOM, DETAIL_ZOOM - 1, 14):
+            x, y = tile_of(centre.x, centre.y, z)
+            ours = _roads(encode(roads, spec, z, x, y, public=True))
+            theirs = _roads(store.tiles.vector(spec, z, x, y, fields=["grade"]))
+            assert ours.keys() == theirs.keys() and ours, z
+            for fid, line in ours.items():
+                assert line.geom_type.endswith("LineString")
+                assert line.hausdorff_distance(theirs[fid]) <= 8, (z, fid)  # tile units
+            if z == MIN_ZOOM:
+                vertices = sum(shapely.count_coordinates(g) for g in ours.values())
+                assert vertices < int(shapely.count_coordinates(roads.geometry.values)) / 5
+    finally:
+        store.features.write(spec, frames["roads"].iloc[:0], replace=True, actor=TESTER)
+
+
+def test_public_road_tiles_hold_the_grade_only(
+    client: TestClient, store: Store, zone: dict[str, gpd.GeoDataFrame]
+) -> None:
+    roads = store.features.read(LAYERS["roads"])
+    centre = roads.geometry.union_all().centroid
+    for z in (MIN_ZOOM, 15):
+        x, y = tile_of(centre.x, centre.y, z)
+        answer = client.get(f"/tiles/roads/{z}/{x}/{y}.pbf")
+        assert answer.status_code == 200
+        features = mapbox_vector_tile.decode(answer.content)["roads"]["features"]
+        assert {f["id"] for f in features} <= set(roads.index)
+        assert all(set(f["properties"]) <= {"grade"} for f in features)
+        assert SENTINEL.encode() not in answer.content

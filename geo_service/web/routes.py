@@ -104,6 +104,12 @@ async def home(
     return render(page, "home.html", tasks=cards)
 
 
+@router.get("/favicon.ico")
+def favicon() -> FileResponse:
+    """The icon a browser asks for on the first page it opens (map pages name none)."""
+    return asset("favicon.ico")
+
+
 @router.get("/assets/{name}")
 def asset(name: str) -> FileResponse:
     path = ASSETS.get(name)

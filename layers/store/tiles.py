@@ -21,6 +21,7 @@ from layers.tiling import (
     COUNT,
     DETAIL_ZOOM,
     EXTENT,
+    LINE_TOLERANCE,
     WEB_MERCATOR,
     check,
     mercator_bounds,
@@ -46,20 +47,24 @@ class Tiles:
     ) -> bytes:
         """Tile z/x/y of a layer encoded by PostGIS (``ST_AsMVT``), with ``fields`` (stored
         fields, or the derived ``readiness`` and ``area_mu``) and the feature id; only
-        features with ``status`` when given. The embedded store has no encoder."""
+        features with ``status`` when given. Below :data:`DETAIL_ZOOM` a site layer's
+        tile holds counts per cell; lines are simplified within :data:`LINE_TOLERANCE`.
+        The embedded store has no encoder."""
         if self.engine.dialect.name != "postgresql":
             raise StoreError(
                 "ST_AsMVT needs PostGIS; the embedded store encodes tiles in Python (maps.tiles)"
             )
         check(z, x, y)
-        if z < DETAIL_ZOOM:
+        if z < DETAIL_ZOOM and spec.on_offer is not None:
             return self._cells(spec, z, x, y, status=status)
         table = LAYER_TABLES[spec.name]
         columns = [_tile_column(spec, name) for name in fields]
         envelope = sa.func.ST_TileEnvelope(z, x, y)
-        mvt_geom = sa.func.ST_AsMVTGeom(
-            sa.func.ST_Transform(table.c.geom, WEB_MERCATOR), envelope, EXTENT, BUFFER, True
-        )
+        geom = sa.func.ST_Transform(table.c.geom, WEB_MERCATOR)
+        if spec.geometry_types[0].endswith("LineString"):
+            minx, _, maxx, _ = mercator_bounds(z, x, y)
+            geom = sa.func.ST_Simplify(geom, (maxx - minx) / EXTENT * LINE_TOLERANCE)
+        mvt_geom = sa.func.ST_AsMVTGeom(geom, envelope, EXTENT, BUFFER, True)
         found = sa.select(mvt_geom.label("geom"), table.c.fid.label("id"), *columns).where(
             bbox_clause(spec, storage_bounds(z, x, y), postgis=True), *in_force(table)
         )

@@ -21,8 +21,28 @@
       .catch(function () { popup.setContent("无法加载详情 (could not load)"); });
   }
 
+  var PHONE = window.matchMedia("(max-width: 600px)");  // as maps.base.PHONE
+
+  function depth(map, corners, fromBottom) {  // px of the map's height its controls there take
+    var box = map.getContainer().getBoundingClientRect(), out = 0;
+    map.getContainer().querySelectorAll(corners).forEach(function (corner) {
+      Array.prototype.forEach.call(corner.children, function (control) {
+        var r = control.getBoundingClientRect();
+        out = Math.max(out, fromBottom ? box.bottom - r.top : r.bottom - box.top);
+      });
+    });
+    return out;
+  }
+
   function popupOptions(map) {  // a long popup (a site's score breakdown) scrolls in the window
-    return { maxWidth: 360, maxHeight: Math.max(200, Math.round(map.getSize().y * 0.7)) };
+    var height = map.getSize().y;
+    if (!PHONE.matches) { return { maxWidth: 360, maxHeight: Math.max(200, Math.round(height * 0.7)) }; }
+    // On a phone a popup is as wide as the map: it opens between the controls above and
+    // below it, not under them.
+    var top = depth(map, ".leaflet-top", false) + 8, bottom = depth(map, ".leaflet-bottom", true) + 8;
+    return { maxWidth: Math.min(360, map.getSize().x - 50),
+             maxHeight: Math.max(160, height - top - bottom - 40),
+             autoPanPaddingTopLeft: [5, top], autoPanPaddingBottomRight: [5, bottom] };
   }
 
   function tileSiteAt(map, latlng) {  // a site drawn from vector tiles (above every layer here)
@@ -212,25 +232,50 @@
     return hit;
   }
 
+  function near(rings, x, y, tolerance) {  // a point within tolerance of a line's segments
+    return rings.some(function (ring) {
+      for (var i = 2; i < ring.length; i += 2) {
+        var ax = ring[i - 2], ay = ring[i - 1], dx = ring[i] - ax, dy = ring[i + 1] - ay;
+        var t = dx || dy ? ((x - ax) * dx + (y - ay) * dy) / (dx * dx + dy * dy) : 0;
+        t = Math.max(0, Math.min(1, t));
+        var ex = ax + t * dx - x, ey = ay + t * dy - y;
+        if (ex * ex + ey * ey <= tolerance * tolerance) { return true; }
+      }
+      return false;
+    });
+  }
+
+  var CELLS = 2;  // squares per tile side below the detail zoom: 128 px, room for a label
+  var groupNumber = new Intl.NumberFormat("en");
+
   var TileSites = L.GridLayer.extend({
     createTile: function (coords, done) {
-      var tile = L.DomUtil.create("canvas", "leaflet-tile");
+      var o = this.options.gs, self = this;
+      var cells = o.cells && coords.z < o.detailZoom;
+      var tile = cells ? L.DomUtil.create("div", "leaflet-tile gs-cells")
+        : L.DomUtil.create("canvas", "leaflet-tile");
       var size = this.getTileSize(), ratio = window.devicePixelRatio || 1;
-      tile.width = size.x * ratio;
-      tile.height = size.y * ratio;
+      if (!cells) {
+        tile.width = size.x * ratio;
+        tile.height = size.y * ratio;
+      }
       tile._gsCoords = coords;
-      var self = this, url = L.Util.template(this.options.gs.url, coords);
+      var url = L.Util.template(o.url, coords);
       fetch(url, { credentials: "same-origin" })
         .then(function (r) {
           if (r.status === 204) { return null; }
           return r.ok ? r.arrayBuffer() : Promise.reject(new Error(url + ": " + r.status));
         })
         .then(function (buffer) {
-          var data = buffer ? readTile(buffer, self.options.gs.layer)
-            : { extent: 4096, features: [] };
+          var data = buffer ? readTile(buffer, o.layer) : { extent: 4096, features: [] };
           tile._gsExtent = data.extent;
-          tile._gsFeatures = data.features.map(function (f) { return self._site(f); });
-          self._paint(tile);
+          if (cells) {
+            tile._gsCells = self._squares(data);
+            self._label(tile);
+          } else {
+            tile._gsFeatures = data.features.map(function (f) { return self._site(f); });
+            self._paint(tile);
+          }
           done(null, tile);
         })
         .catch(function (error) {
@@ -239,6 +284,30 @@
           done(error, tile);
         });
       return tile;
+    },
+    _squares: function (data) {  // the tile's counts per cell summed into CELLS² squares
+      var side = data.extent / CELLS, count = this.options.gs.cells.count, out = {};
+      data.features.forEach(function (f) {
+        var ring = f.rings[0];
+        var key = Math.floor(ring[0] / side) + ":" + Math.floor(ring[1] / side);
+        out[key] = (out[key] || 0) + (f.properties[count] || 0);
+      });
+      return out;
+    },
+    _label: function (tile) {  // each square's count, as text a person reads (and a test)
+      var c = this.options.gs.cells, size = this.getTileSize().x / CELLS;
+      Object.keys(tile._gsCells).forEach(function (key) {
+        var ij = key.split(":").map(Number), n = tile._gsCells[key];
+        if (!n || ij[0] < 0 || ij[1] < 0 || ij[0] >= CELLS || ij[1] >= CELLS) { return; }
+        var div = L.DomUtil.create("div", "gs-cell" + (c.foot ? " gs-cell-foot" : ""), tile);
+        div.style.left = ij[0] * size + "px";
+        div.style.top = ij[1] * size + "px";
+        div.style.width = div.style.height = size + "px";
+        var box = L.DomUtil.create("span", "", div);
+        box.style.background = c.color;
+        L.DomUtil.create("b", "", box).textContent = groupNumber.format(n);
+        box.appendChild(document.createTextNode(" " + c.label));
+      });
     },
     _site: function (f) {  // the same properties the embedded layers carry
       var o = this.options.gs, p = f.properties;
@@ -305,39 +374,65 @@
       this._gsKeep = keep;
       this._current().forEach(this._paint, this);
     },
-    _gsAt: function (latlng) {  // the site under a point, topmost first
+    _gsAt: function (latlng) {  // the square, site or line under a point, topmost first
       var z = this._tileZoom, size = this.getTileSize();
       var point = this._map.project(latlng, z);
       var coords = point.unscaleBy(size).floor();
       var tile = this._tiles[coords.x + ":" + coords.y + ":" + z];
-      if (!tile || !tile.el._gsFeatures) { return null; }
-      var e = tile.el._gsExtent;
-      var x = (point.x / size.x - coords.x) * e, y = (point.y / size.y - coords.y) * e;
-      var keep = this._gsKeep, features = tile.el._gsFeatures;
-      for (var i = features.length - 1; i >= 0; i--) {
-        var f = features[i];
-        if (f.type === 3 && (!keep || keep(f.properties)) && inside(f.rings, x, y)) { return f; }
+      if (!tile) { return null; }
+      var fx = point.x / size.x - coords.x, fy = point.y / size.y - coords.y;
+      if (tile.el._gsCells) {
+        var i = Math.floor(fx * CELLS), j = Math.floor(fy * CELLS);
+        if (!tile.el._gsCells[i + ":" + j]) { return null; }
+        var nw = coords.scaleBy(size).add(L.point(i, j).multiplyBy(size.x / CELLS));
+        return { cell: L.latLngBounds(this._map.unproject(nw, z),
+                                      this._map.unproject(nw.add([size.x / CELLS, size.x / CELLS]), z)) };
+      }
+      if (!tile.el._gsFeatures) { return null; }
+      var e = tile.el._gsExtent, x = fx * e, y = fy * e, px = e / size.x;
+      var keep = this._gsKeep, features = tile.el._gsFeatures, styles = this.options.gs.styles;
+      for (var k = features.length - 1; k >= 0; k--) {
+        var f = features[k];
+        if (keep && !keep(f.properties)) { continue; }
+        if (f.type === 3 && inside(f.rings, x, y)) { return f; }
+        var weight = styleOf(styles, f).weight;
+        if (f.type === 2 && near(f.rings, x, y, (4 + (weight === undefined ? 3 : weight) / 2) * px)) {
+          return f;
+        }
       }
       return null;
     }
   });
 
+  var PANES = { gsContext: 420, gsSites: 450 };  // tiled roads above the parks, sites on top
+
+  function covered(map, layer, latlng) {  // a tile layer drawn above this one has a hit here
+    var mine = registry.indexOf(layer), z = PANES[layer.options.pane];
+    return registry.some(function (other, i) {
+      if (other === layer || other._gsAt === undefined || !map.hasLayer(other)) { return false; }
+      var above = PANES[other.options.pane] > z || (PANES[other.options.pane] === z && i > mine);
+      return above && other._gsAt(latlng) !== null;
+    });
+  }
+
   window.geoServiceTiles = function (map, options) {
-    if (!map.getPane("gsSites")) {  // above the parks and roads, as embedded sites are
-      map.createPane("gsSites").style.zIndex = 450;
+    if (!map.getPane(options.pane)) {  // above the parks (and roads), as embedded sites are
+      map.createPane(options.pane).style.zIndex = PANES[options.pane];
     }
     var layer = new TileSites({ gs: options, minZoom: options.minZoom, maxZoom: 20,
-                                pane: "gsSites", updateWhenZooming: false, keepBuffer: 1 });
+                                pane: options.pane, updateWhenZooming: false, keepBuffer: 1 });
     layer._gsFilterable = !!options.filterable;
     registry.push(layer);
     map.on("click", function (e) {
-      if (!map.hasLayer(layer) || !options.popupUrl) { return; }
-      var site = layer._gsAt(e.latlng);
-      if (!site) { return; }
+      if (!map.hasLayer(layer)) { return; }
+      var hit = layer._gsAt(e.latlng);
+      if (!hit || covered(map, layer, e.latlng)) { return; }
+      if (hit.cell) { map.fitBounds(hit.cell); return; }  // a square of counts: zoom into it
+      if (!options.popupUrl) { return; }
       var popup = L.popup(popupOptions(map)).setLatLng(e.latlng).setContent("…").openOn(map);
-      fetchInto(popup, options.popupUrl + site.properties._id);
+      fetchInto(popup, options.popupUrl + hit.properties._id);
     });
-    if (!hints[L.stamp(map)]) {  // one hint per map, below the zoom the sites appear at
+    if (options.cells && !hints[L.stamp(map)]) {  // one hint per map, below the tiles' zooms
       var hint = hints[L.stamp(map)] = L.control({ position: "topright" });
       hint.onAdd = function () {
         var div = L.DomUtil.create("div", "gs-panel gs-message");
@@ -427,10 +522,24 @@
     control.onAdd = function () {
       var div = L.DomUtil.create("div", "gs-panel");
       div.innerHTML = html;  // built and escaped on the server
+      var title = PHONE.matches && /^bottom/.test(control.getPosition()) && div.querySelector("b");
+      if (title) { fold(div, title); }
       return div;
     };
     control.addTo(map);
   };
+
+  function fold(div, title) {  // a phone folds a panel below the map to its title; a tap opens it
+    var details = document.createElement("details"), summary = L.DomUtil.create("summary", "", details);
+    summary.textContent = title.textContent;
+    var parent = title.parentNode;
+    parent.removeChild(title);
+    if (parent !== div && !parent.textContent.trim()) { parent.parentNode.removeChild(parent); }
+    while (div.firstChild) { details.appendChild(div.firstChild); }
+    details.insertBefore(summary, details.firstChild);
+    div.appendChild(details);
+    L.DomEvent.disableClickPropagation(div);
+  }
 
   window.geoServiceFullscreen = function (map) {
     var control = L.control({ position: "topleft" });

@@ -16,7 +16,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from layers.crs import STORAGE_EPSG
 from layers.errors import InvalidInput, NotFound
@@ -119,15 +119,7 @@ class Features:
         else:
             columns.append(sa.type_coerce(table.c.geom, sa.LargeBinary))
         with self.engine.connect() as conn:
-            if not deadline:
-                conn.execution_options(**{UNBOUNDED_OPTION: True})
-            if self.postgis:
-                # A correlated subquery (reserved_status) inflates the planner's cost of
-                # a large read past the JIT thresholds: compiling took 0.3–1.2 s of
-                # reading 100,000 parcels, a query that runs in 0.2–0.4 s without.
-                conn.exec_driver_sql("SET LOCAL jit = off")
-                if not deadline:
-                    conn.exec_driver_sql("SET LOCAL statement_timeout = 0")
+            self._prepare_read(conn, deadline=deadline)
             if release is None and spec.released:
                 # One release for the whole read, even across the two queries below.
                 current = releases.current_id(conn)
@@ -140,6 +132,18 @@ class Features:
             if spec.drawn_down and not as_stored:
                 frame = draw_down(conn, spec, frame)
         return frame
+
+    def _prepare_read(self, conn: Connection, *, deadline: bool) -> None:
+        """The settings of a read's transaction (see :meth:`read`)."""
+        if not deadline:
+            conn.execution_options(**{UNBOUNDED_OPTION: True})
+        if self.postgis:
+            # A correlated subquery (reserved_status) inflates the planner's cost of
+            # a large read past the JIT thresholds: compiling took 0.3–1.2 s of
+            # reading 100,000 parcels, a query that runs in 0.2–0.4 s without.
+            conn.exec_driver_sql("SET LOCAL jit = off")
+            if not deadline:
+                conn.exec_driver_sql("SET LOCAL statement_timeout = 0")
 
     def ids(
         self,

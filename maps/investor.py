@@ -158,6 +158,13 @@ def _zh(name: str, row: Mapping[str, Any], otherwise: Any) -> Any:
     return label[0] if label else otherwise
 
 
+def _both(name: str, row: Mapping[str, Any]) -> Any:
+    """A parcel's coded value as its labels, "中文 (English)" (an investor may read
+    either), or as it is when its field has no label for it."""
+    label = PARCELS.field(name).label(row[name])
+    return f"{label[0]} ({label[1]})" if label else row[name]
+
+
 def parcel_popup(row: Mapping[str, Any]) -> str:
     """The investor's popup of one public parcel row (bilingual, escaped)."""
     return table(
@@ -173,7 +180,7 @@ def parcel_popup(row: Mapping[str, Any]) -> str:
             ("容积率 Plot ratio", _range(row["far_lo"], row["far_hi"])),
             ("建筑密度上限 Building density (≤ %)", row.get("dens_hi")),
             ("建筑退线 Setback (m)", row.get("setback_m")),
-            ("净地程度 Readiness", row["readiness"]),
+            ("净地程度 Readiness", _both("readiness", row)),
             ("可接电力 Power (kVA)", row["power_kva"]),
             ("可供水 Water (m³/d)", row["water_m3d"]),
         ],

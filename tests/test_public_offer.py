@@ -19,9 +19,11 @@ from typer.testing import Result
 
 from geo_service import auth
 from layers.catalog import FACTORIES, ON_OFFER, PARCELS
+from layers.frames import derive
 from layers.schema import LayerSpec
 from layers.store.reservations import Needs
 from layers.store.store import Store
+from layers.vocabulary import READINESS
 from tests.people import TESTER
 
 
@@ -125,3 +127,13 @@ def test_the_public_zone_export_holds_the_sites_on_offer(
         frame = offered.features.read(spec)
         listed = frame[frame["status"] == ON_OFFER[spec.name]]
         assert sorted(exported[spec.id_field]) == sorted(listed[spec.id_field]), spec.name
+
+
+def test_a_parcels_popup_names_its_readiness_in_words(client: TestClient, loaded: Store) -> None:
+    """An investor reads "部分就绪 (partly ready)", not the code ``partly_ready``."""
+    parcels = derive(loaded.features.read(PARCELS), PARCELS)
+    listed = parcels[parcels["status"] == ON_OFFER[PARCELS.name]]
+    for fid, readiness in listed["readiness"].drop_duplicates().items():
+        zh, en = READINESS[readiness]
+        text = client.get(f"/maps/popup/investor/parcels/{fid}").text
+        assert f"{zh} ({en})" in text and f">{readiness}<" not in text

@@ -15,7 +15,7 @@ have bounding boxes so long that a nearest-neighbour search over them is ~100× 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import cached_property, partial
@@ -254,32 +254,32 @@ def build_zone(
     targets = {kind: np.flatnonzero(kinds == kind) for kind in NEAREST_KINDS}
     kept = previous if _same_network(previous, epsg, roads, infrastructure) else None
     with ThreadPoolExecutor(build_threads()) as pool:
-        # GEOS and SciPy release the GIL: the road network and the distances are worked
-        # out on the pool's threads while this one derives the layers' fields (pandas).
-        network_built = (
+        # GEOS and SciPy release the GIL: the network, distances, access points and
+        # shortest paths are worked out on the pool while this thread derives fields
+        # (pandas); what needs the network queues behind it, the longest first.
+        built = (
             _done(kept.network)
             if kept
             else pool.submit(RoadNetwork.build, metric[ROADS.name], roads["grade"].to_numpy())
         )
         sited = _metric(frames, epsg, PARCELS, FACTORIES)
         measured = {n: pool.submit(Distances.build, g, nodes, kinds) for n, g in sited.items()}
+        parts = {n: dict(enumerate(np.array_split(g, build_threads()))) for n, g in sited.items()}
+        accessed = {n: _after(pool, built, RoadNetwork.access, p) for n, p in parts.items()}
+        reached = (
+            {kind: _done(kept.reach[kind]) for kind in targets}
+            if kept
+            else _after(pool, built, RoadNetwork.reach, {k: nodes[i] for k, i in targets.items()})
+        )
         parks = positional(derive(frames[PARKS.name], PARKS))
         sites = {
             spec.name: _sites(spec, frames[spec.name], (epsg, g), parks, measured[spec.name])
             for spec, g in zip((PARCELS, FACTORIES), sited.values(), strict=True)
         }
-        network = network_built.result()
-        reached = {
-            kind: _done(kept.reach[kind]) if kept else pool.submit(network.reach, nodes[i])
-            for kind, i in targets.items()
-        }
-        accessed = {
-            name: [pool.submit(network.access, part) for part in np.array_split(g, build_threads())]
-            for name, g in sited.items()
-        }
+        network = built.result()
         reach = {kind: future.result() for kind, future in reached.items()}
         parcels, factories = (
-            _by_road(sites[n], network, reach, [f.result() for f in accessed[n]], targets)
+            _by_road(sites[n], network, reach, [f.result() for f in accessed[n].values()], targets)
             for n in (PARCELS.name, FACTORIES.name)
         )
     tagged = dict(versions or {})
@@ -322,6 +322,16 @@ def _done(value: _T) -> Future[_T]:
     future: Future[_T] = Future()
     future.set_result(value)
     return future
+
+
+def _after(
+    pool: ThreadPoolExecutor,
+    network: Future[RoadNetwork],
+    method: Callable[[RoadNetwork, Geometries], _T],
+    parts: Mapping[_K, Geometries],
+) -> dict[_K, Future[_T]]:
+    """The network's ``method`` for each of ``parts``, on the pool once it is built."""
+    return {k: pool.submit(lambda g: method(network.result(), g), g) for k, g in parts.items()}
 
 
 def _metric_epsg(frames: Mapping[str, gpd.GeoDataFrame]) -> int:

@@ -1,6 +1,7 @@
-"""The road network's shortcuts give what the plain computations give, ties included: a
-site's access point (``RoadNetwork.access`` prunes the segments it measures) and the road
-each noded piece lies on (looked up among pieces of lines, not single segments)."""
+"""The road network's shortcuts give what the plain computations give, to the bit and ties
+included: a site's access point (``RoadNetwork.access`` prunes the segments it measures and
+locates the point on its segment in numpy) and the road each noded piece lies on (looked up
+among pieces of lines, not single segments)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,15 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from matching.roadnet import DEFAULT_KMH, NEAR_M, SPEED_KMH, Access, RoadNetwork, _roads_of
+from matching.roadnet import (
+    DEFAULT_KMH,
+    NEAR_M,
+    SPEED_KMH,
+    Access,
+    RoadNetwork,
+    _located,
+    _roads_of,
+)
 
 
 def _every_candidate(network: RoadNetwork, sites: np.ndarray) -> Access:
@@ -112,3 +121,21 @@ def test_the_road_of_a_noded_piece_is_found_as_among_single_segments(seed: int) 
     found, oracle = _roads_of(noded, lines, grades), _roads_of_segments(noded, lines, grades)
     np.testing.assert_array_equal(found[0], oracle[0])
     np.testing.assert_array_equal(found[1], oracle[1])
+
+
+@settings(max_examples=100, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_a_point_is_located_on_its_segment_as_geos_locates_it(seed: int) -> None:
+    """At zone coordinates (~10⁶ m): points on the segment, at its ends, off them, beside
+    it; and segments of no length."""
+    rng = np.random.default_rng(seed)
+    n = 500
+    start = rng.uniform(4e5, 6e5, (n, 2)) + rng.uniform(0, 1, (n, 2))
+    end = start + rng.normal(0, 50, (n, 2)) * (rng.random((n, 1)) < 0.95)
+    segments = shapely.linestrings(np.stack([start, end], axis=1))
+    share = rng.uniform(-0.2, 1.2, (n, 1))
+    points = start + share * (end - start) + rng.normal(0, 5, (n, 2)) * (rng.random((n, 1)) < 0.5)
+    points[::7], points[3::7] = start[::7], end[3::7]
+    oracle = shapely.line_locate_point(segments, shapely.points(points))
+    located = _located(shapely.get_coordinates(segments), points)
+    np.testing.assert_array_equal(located, oracle)

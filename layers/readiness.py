@@ -83,10 +83,10 @@ def conditions_met(frame: pd.DataFrame, *, as_of: dt.date | None = None) -> dict
             [frame.get(f"{key}_{side}", missing).isna().to_numpy() for side in sides]
         )
         met[f"{key}_set"] = ~unset
-    standard = frame.get(EMISSION_STANDARD, missing)
-    met[f"{EMISSION_STANDARD}_set"] = standard.map(
-        lambda v: isinstance(v, str) and bool(v.strip())
-    ).to_numpy(dtype=bool)
+    # A zone has a few standards: each distinct value is judged once (missing: code -1).
+    codes, values = pd.factorize(frame.get(EMISSION_STANDARD, missing), use_na_sentinel=True)
+    named = [isinstance(v, str) and bool(v.strip()) for v in values]
+    met[f"{EMISSION_STANDARD}_set"] = np.array([*named, False], dtype=bool)[codes]
     return met
 
 

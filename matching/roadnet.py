@@ -44,8 +44,9 @@ DETOUR = 1.3
 NEAR_M = 50.0
 """Sites are first looked for among the segments this near (a speed-up only)."""
 BOUND_SLACK_M = 1e-6
-"""Added to the bound that prunes a site's candidate segments (:meth:`RoadNetwork.access`):
-rounding in a distance measured at zone coordinates (~10⁶ m) is ~10⁻⁹ m, far below it."""
+"""Added to a bound that prunes candidates by the distance of their boxes
+(:meth:`RoadNetwork.access`, :meth:`matching.distances.Pairs.within_reach`): rounding in a
+distance measured at zone coordinates (~10⁶ m) is ~10⁻⁹ m, far below it."""
 
 
 @dataclass(frozen=True)
@@ -197,7 +198,7 @@ class RoadNetwork:
         the others' box distances must not pass. Segments exactly as near stay (the first
         the tree lists wins). At 1,000,000 sites this measures ~40 % of the pairs."""
         segments = self.geometries
-        lower = _box_gap(bounds, site, shapely.bounds(segments), hit)
+        lower = box_gap(bounds, site, shapely.bounds(segments), hit)
         first = _nearest_in_runs(site, lower)
         gap = np.full(len(site), np.nan)
         gap[first] = shapely.distance(geometries[site[first]], segments[hit[first]])
@@ -366,7 +367,7 @@ def _located(ends: FloatArray, points: FloatArray) -> FloatArray:
     return np.where(factor <= 0.0, 0.0, np.where(factor <= 1.0, factor * length, length))
 
 
-def _box_gap(a: FloatArray, i: IntArray, b: FloatArray, j: IntArray) -> FloatArray:
+def box_gap(a: FloatArray, i: IntArray, b: FloatArray, j: IntArray) -> FloatArray:
     """Distance between boxes ``a[i]`` and ``b[j]`` (rows of minx, miny, maxx, maxy)."""
     a, b = np.ascontiguousarray(a.T), np.ascontiguousarray(b.T)  # a column is gathered faster
     gap = []

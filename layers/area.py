@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from layers.crs import STORAGE_EPSG, gk3_epsg, gk3_zones
+from layers.crs import STORAGE_EPSG, gk3_epsg, gk3_zones, zone_holding
 
 M2_PER_MU = 10_000.0 / 15.0
 """One 亩 in square metres (1 ha = 15 亩)."""
@@ -51,8 +51,13 @@ def area_m2(
     present = ~(shapely.is_missing(values) | shapely.is_empty(values))
     if not present.any():
         return out
-    zones = gk3_zones(shapely.get_x(shapely.centroid(values[present])))
     index = np.flatnonzero(present)
+    zone = zone_holding(np.asarray(values[present]))
+    zones = (
+        np.full(len(index), zone)
+        if zone is not None
+        else gk3_zones(shapely.get_x(shapely.centroid(values[present])))
+    )
     for zone in np.unique(zones):
         rows = index[zones == zone]
         epsg = gk3_epsg(int(zone))

@@ -17,6 +17,7 @@ from functools import lru_cache
 import numpy as np
 import numpy.typing as npt
 import pyproj
+import shapely
 from pyproj import CRS, Transformer
 
 from layers.errors import CRSMismatch
@@ -88,6 +89,39 @@ def gk3_zone_of_epsg(epsg: int) -> tuple[int, bool] | None:
 def metric_epsg_for(lon: float) -> int:
     """The unprefixed GK3 code to measure areas and distances at a longitude."""
     return gk3_epsg(gk3_zone(lon))
+
+
+def zone_holding(geometries: npt.NDArray[np.object_]) -> int | None:
+    """The GK3 zone that holds all of ``geometries`` (EPSG:4490) if one does (None when
+    not, or when there are none): it holds each one's centroid then, which need not be
+    computed (~0.7 s per 1,000,000 parcels).
+
+    Examples
+    --------
+    >>> import shapely
+    >>> zone_holding(np.array([shapely.box(113, 30, 114, 31), None])), zone_holding(
+    ...     np.array([shapely.box(113, 30, 116, 31)]))
+    (38, None)
+    """
+    west, _, east, _ = shapely.total_bounds(geometries)
+    # A centroid lies in its geometry's box; computed, it may stray from it by rounding.
+    ends = np.floor((np.array([west - 1e-9, east + 1e-9]) + 1.5) / 3.0)
+    if ends[0] == ends[1] and _FIRST_ZONE <= ends[0] <= _LAST_ZONE:
+        return int(ends[0])
+    return None
+
+
+def metric_epsg_of(geometries: npt.NDArray[np.object_]) -> int:
+    """The unprefixed GK3 code at the median longitude of the centroids of ``geometries``
+    (EPSG:4490), at 114°E when they have none or one is empty."""
+    zone = zone_holding(geometries)
+    if (
+        zone is not None
+        and not (shapely.is_missing(geometries) | shapely.is_empty(geometries)).any()
+    ):
+        return gk3_epsg(zone)
+    lon = float(np.median(shapely.get_x(shapely.centroid(geometries))))
+    return metric_epsg_for(lon if np.isfinite(lon) else 114.0)
 
 
 @lru_cache(maxsize=64)

@@ -36,7 +36,7 @@ from layers.catalog import (
     PARKS,
     ROADS,
 )
-from layers.crs import metric_epsg_for
+from layers.crs import metric_epsg_of
 from layers.frames import derive
 from layers.readiness import condition_days
 from layers.schema import LayerSpec
@@ -337,8 +337,7 @@ def _after(
 def _metric_epsg(frames: Mapping[str, gpd.GeoDataFrame]) -> int:
     """The Gauss-Krüger zone of the sites' median longitude (of their centroids)."""
     reference = frames[PARCELS.name] if len(frames[PARCELS.name]) else frames[FACTORIES.name]
-    lon = float(np.median(shapely.get_x(shapely.centroid(reference.geometry.values))))
-    return metric_epsg_for(lon if np.isfinite(lon) else 114.0)
+    return metric_epsg_of(np.asarray(reference.geometry.values))
 
 
 def build_threads() -> int:

@@ -119,9 +119,12 @@ def condition_days(frame: pd.DataFrame) -> tuple[list[str], np.ndarray]:
     for j, key in enumerate(keys):
         days[met[key], j] = ALWAYS
         if key in FACTS and f"{key}_st" in frame and f"{key}_dt" in frame:
-            when = pd.to_datetime(frame[f"{key}_dt"], errors="coerce").to_numpy("datetime64[D]")
-            planned = (frame[f"{key}_st"].to_numpy(dtype=object) == "planned") & ~np.isnat(when)
-            days[planned, j] = when[planned].astype(np.int64)
+            # Only a planned fact's date counts: the others' (~90 %) are not parsed.
+            rows = np.flatnonzero(frame[f"{key}_st"].to_numpy(dtype=object) == "planned")
+            dates = frame[f"{key}_dt"].iloc[rows]
+            when = pd.to_datetime(dates, errors="coerce").to_numpy("datetime64[D]")
+            dated = ~np.isnat(when)
+            days[rows[dated], j] = when[dated].astype(np.int64)
     return keys, days
 
 

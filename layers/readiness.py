@@ -18,6 +18,7 @@ be ready by then.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -96,13 +97,17 @@ NEVER = np.iinfo(np.int64).max
 """Day number of a condition with no date by which it will be met."""
 
 
-def condition_days(frame: pd.DataFrame) -> tuple[list[str], np.ndarray]:
+def condition_days(
+    frame: pd.DataFrame, *, met: Mapping[str, np.ndarray] | None = None
+) -> tuple[list[str], np.ndarray]:
     """The day (days since 1970-01-01) each readiness condition of each parcel is met.
 
     Returns the condition keys and an (n parcels × n conditions) int64 matrix: ``ALWAYS``
     for done or exempt facts and set indicators, the expected date for planned facts,
     ``NEVER`` otherwise. A parcel is ready on day *d* when every entry is ≤ *d*, which lets
-    a request judge readiness on any start date with one array comparison.
+    a request judge readiness on any start date with one array comparison. ``met``, the
+    frame's :func:`conditions_met` (no ``as_of``) when the caller has it, spares working
+    it out again.
 
     Examples
     --------
@@ -112,7 +117,7 @@ def condition_days(frame: pd.DataFrame) -> tuple[list[str], np.ndarray]:
     >>> int(days[0, keys.index("as_env")]), bool(days[0, keys.index("as_geo")] == NEVER)
     (10, True)
     """
-    met = conditions_met(frame)
+    met = conditions_met(frame) if met is None else met
     keys = list(met)
     # Column-major: each condition's column is written in one contiguous pass.
     days = np.full((len(frame), len(keys)), NEVER, dtype=np.int64, order="F")
@@ -147,9 +152,14 @@ def _condition_name(key: str) -> str:
 
 
 def readiness_table(
-    frame: pd.DataFrame, *, as_of: dt.date | None = None
+    frame: pd.DataFrame,
+    *,
+    as_of: dt.date | None = None,
+    met: Mapping[str, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Readiness level and gap list (joined by "、") for every parcel row.
+    """Readiness level and gap list (joined by "、") for every parcel row; ``met``, the
+    frame's :func:`conditions_met` with the same ``as_of`` when the caller has it, spares
+    working it out again.
 
     Examples
     --------
@@ -161,7 +171,7 @@ def readiness_table(
     >>> list(levels), list(gaps)
     (['ready', 'partly_ready'], ['', '地质灾害评估'])
     """
-    met = conditions_met(frame, as_of=as_of)
+    met = conditions_met(frame, as_of=as_of) if met is None else met
     names = [_condition_name(key) for key in met]
     unmet = ~np.column_stack(list(met.values()))
     # Parcels share few patterns of unmet conditions (one bit each): join each pattern's

@@ -38,7 +38,7 @@ from layers.catalog import (
 )
 from layers.crs import metric_epsg_of
 from layers.frames import derive
-from layers.readiness import condition_days
+from layers.readiness import condition_days, conditions_met
 from layers.schema import LayerSpec
 from matching.distances import NEAREST_KINDS, Distances
 from matching.roadnet import Access, Reach, RoadNetwork
@@ -355,12 +355,13 @@ def _sites(
     """A layer's sites, but for their road distances (:func:`_by_road`), given their
     geometries in the zone's CRS (``metric``, with its EPSG code) and their distances
     being ``measured`` meanwhile."""
-    derived = positional(derive(frame, spec, projected=metric))
+    met = conditions_met(frame) if spec is PARCELS else None  # for readiness, and its days
+    derived = positional(derive(frame, spec, projected=metric, met=met))
     park = pd.Index(parks[PARKS.id_field]).get_indexer(derived["park_id"]).astype(np.int64)
     budgets = site_budgets(derived, park, parks)
     if spec is not PARCELS:  # only land is made ready (净地); a building is there
         return Sites(spec.name, derived, metric[1], park, measured.result(), budgets)
-    keys, days = condition_days(derived)
+    keys, days = condition_days(derived, met=met)
     distances = measured.result()
     return Sites(spec.name, derived, metric[1], park, distances, budgets, tuple(keys), days)
 

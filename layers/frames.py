@@ -11,7 +11,7 @@ column types); geometry is checked here and stored in EPSG:4490.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import geopandas as gpd
 import numpy as np
@@ -363,38 +363,45 @@ def _repair(geom: shapely.Geometry, spec: LayerSpec) -> tuple[shapely.Geometry |
 
 Projected = tuple[int, np.ndarray]
 """An EPSG code and a frame's geometries already projected to it (see :func:`area_m2`)."""
+Met = Mapping[str, np.ndarray]
+"""Which readiness conditions each parcel meets, as :func:`conditions_met` gives them."""
 
 
-def _derive_parcels(frame: gpd.GeoDataFrame, projected: Projected | None) -> None:
+def _derive_parcels(frame: gpd.GeoDataFrame, projected: Projected | None, met: Met | None) -> None:
     m2 = area_m2(frame.geometry, projected=projected)
     frame["area_m2"] = np.round(m2, 2)
     frame["area_mu"] = np.round(mu_from_m2(m2), 3)
     frame["area_warn"] = pd.array(
         area_mismatch(frame["decl_mu"], np.asarray(mu_from_m2(m2))), dtype="boolean"
     )
-    levels, gaps = readiness_table(frame)
+    levels, gaps = readiness_table(frame, met=met)
     frame["readiness"] = levels
     frame["gaps"] = gaps
 
 
-def _derive_parks(frame: gpd.GeoDataFrame, projected: Projected | None) -> None:
+def _derive_parks(frame: gpd.GeoDataFrame, projected: Projected | None, met: Met | None) -> None:
     for budget in BUDGETS:
         frame[budget.left] = frame[budget.total] - frame[budget.allocated]
 
 
-_DERIVATIONS: dict[str, Callable[[gpd.GeoDataFrame, Projected | None], None]] = {
+_DERIVATIONS: dict[str, Callable[[gpd.GeoDataFrame, Projected | None, Met | None], None]] = {
     PARCELS.name: _derive_parcels,
     PARKS.name: _derive_parks,
 }
 
 
 def derive(
-    frame: gpd.GeoDataFrame, spec: LayerSpec, *, projected: Projected | None = None
+    frame: gpd.GeoDataFrame,
+    spec: LayerSpec,
+    *,
+    projected: Projected | None = None,
+    met: Met | None = None,
 ) -> gpd.GeoDataFrame:
     """A copy of a canonical frame with the layer's derived fields added, in spec order.
 
-    ``projected`` spares :func:`area_m2` projecting geometries the caller has projected."""
+    ``projected`` spares :func:`area_m2` projecting geometries the caller has projected,
+    ``met`` (parcels) working out again the readiness conditions the caller has."""
     out = frame.copy(deep=False)  # derived columns are new arrays; the selection copies
     if spec.name in _DERIVATIONS:
-        _DERIVATIONS[spec.name](out, projected)
+        _DERIVATIONS[spec.name](out, projected, met)
     return out[[*spec.field_names(), out.geometry.name]]

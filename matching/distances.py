@@ -22,7 +22,7 @@ import numpy.typing as npt
 import shapely
 
 from layers.catalog import UTILITIES
-from matching.roadnet import RoadDistance
+from matching.roadnet import BOUND_SLACK_M, RoadDistance, box_gap
 
 REACH_M = 10_000.0
 """How far a site looks for utility nodes; requests may ask for less, never more."""
@@ -62,7 +62,10 @@ class Pairs:
         """Pairs from arrays sorted by site, then distance."""
         start = np.searchsorted(site, np.arange(n_sites + 1)).astype(np.int64)
         by_node = np.lexsort((dist_m, node))
-        nodes, node_start = np.unique(node[by_node], return_index=True)
+        sorted_node = node[by_node]
+        # Sorted already: its runs are the nodes (np.unique would sort it again).
+        node_start = np.flatnonzero(np.r_[True, sorted_node[1:] != sorted_node[:-1]][: len(node)])
+        nodes = sorted_node[node_start]
         return cls(
             site,
             node,
@@ -86,19 +89,31 @@ class Pairs:
 
     @classmethod
     def within_reach(
-        cls, sites: Geometries, tree: shapely.STRtree, nodes: Geometries, candidates: IntArray
+        cls,
+        sites: Geometries,
+        tree: shapely.STRtree,
+        nodes: Geometries,
+        candidates: IntArray,
+        *,
+        bounds: FloatArray | None = None,
     ) -> Pairs:
-        """The pairs of ``sites`` (indexed by ``tree``) and ``nodes[candidates]`` at most
-        :data:`REACH_M` apart.
+        """The pairs of ``sites`` (indexed by ``tree``, boxed by ``bounds``, rows of
+        minx, miny, maxx, maxy) and ``nodes[candidates]`` at most :data:`REACH_M` apart.
 
         The sites' tree is searched with each node's box widened by the reach, and the
         distances of the pairs found are measured once and filtered: a ``dwithin`` search
-        measures every distance itself, and a box per site costs more than the search."""
+        measures every distance itself, and a box per site costs more than the search.
+        A site whose box is beyond the reach of the node is too (the corners of the
+        search's square, a fifth of it) and is not measured."""
         if not len(candidates) or not len(sites):
             empty = np.array([], dtype=np.int64)
             return cls.build(empty, empty, np.array([], dtype=float), len(sites))
-        box = shapely.bounds(nodes[candidates]) + np.array([-REACH_M, -REACH_M, REACH_M, REACH_M])
+        node_box = shapely.bounds(nodes[candidates])
+        box = node_box + np.array([-REACH_M, -REACH_M, REACH_M, REACH_M])
         hit, site = tree.query(shapely.box(*box.T))
+        bounds = shapely.bounds(sites) if bounds is None else bounds
+        boxed = box_gap(node_box, hit, bounds, site) <= REACH_M + BOUND_SLACK_M
+        hit, site = hit[boxed], site[boxed]
         dist = shapely.distance(sites[site], nodes[candidates[hit]])
         near = dist <= REACH_M
         site, hit, dist = site[near], hit[near], dist[near]
@@ -134,9 +149,11 @@ class Distances:
     def build(
         cls, sites: Geometries, nodes: Geometries, kinds: npt.NDArray[np.object_]
     ) -> Distances:
-        tree = shapely.STRtree(sites)
+        tree, bounds = shapely.STRtree(sites), shapely.bounds(sites)
         pairs = {
-            kind: Pairs.within_reach(sites, tree, nodes, np.flatnonzero(kinds == kind))
+            kind: Pairs.within_reach(
+                sites, tree, nodes, np.flatnonzero(kinds == kind), bounds=bounds
+            )
             for kind in NODE_KINDS
         }
         return cls(sites, nodes, kinds, pairs)

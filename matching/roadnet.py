@@ -43,6 +43,10 @@ DETOUR = 1.3
 """Road distance ≈ straight line × this where the network does not reach a target."""
 NEAR_M = 50.0
 """Sites are first looked for among the segments this near (a speed-up only)."""
+BOUND_SLACK_M = 1e-6
+"""Added to a bound that prunes candidates by the distance of their boxes
+(:meth:`RoadNetwork.access`, :meth:`matching.distances.Pairs.within_reach`): rounding in a
+distance measured at zone coordinates (~10⁶ m) is ~10⁻⁹ m, far below it."""
 
 
 @dataclass(frozen=True)
@@ -162,9 +166,10 @@ class RoadNetwork:
         # Most sites front a road: the segments in their box widened by NEAR_M hold their
         # nearest, found by a box search and vectorised distances (twice as fast as a
         # nearest-neighbour search per site); the others take that search.
-        box = shapely.bounds(geometries) + np.array([-NEAR_M, -NEAR_M, NEAR_M, NEAR_M])
+        bounds = shapely.bounds(geometries)
+        box = bounds + np.array([-NEAR_M, -NEAR_M, NEAR_M, NEAR_M])
         site, hit = self.segments.query(shapely.box(*box.T))  # sorted by site
-        gap = shapely.distance(geometries[site], self.geometries[hit])
+        site, hit, gap = self._measured(geometries, bounds, site, hit)
         first = _nearest_in_runs(site, gap)
         near = first[gap[first] <= NEAR_M]
         segment[site[near]], leg[site[near]] = hit[near], gap[near]
@@ -176,9 +181,35 @@ class RoadNetwork:
             segment[rest[rows]], leg[rest[rows]] = found, dist
         on = np.flatnonzero(segment >= 0)
         lines = self.geometries[segment[on]]
-        on_road = shapely.get_point(shapely.shortest_line(geometries[on], lines), 1)
-        along[on] = shapely.line_locate_point(lines, on_road)
+        on_road = shapely.get_coordinates(shapely.shortest_line(geometries[on], lines))[1::2]
+        along[on] = _located(shapely.get_coordinates(lines), on_road)
         return Access(segment, leg, along)
+
+    def _measured(
+        self, geometries: Geometries, bounds: FloatArray, site: IntArray, hit: IntArray
+    ) -> tuple[IntArray, IntArray, FloatArray]:
+        """Of the (site, segment) pairs found (sorted by site, each site's in the tree's
+        order), those that may hold the site's nearest segment, in the same order, and
+        their distances, m.
+
+        The distance between two bounding boxes never exceeds that between the geometries
+        in them, and the distance to any one segment is at least the nearest's: so of a
+        site's pairs, the one with the least box distance gives, measured, a bound that
+        the others' box distances must not pass. Segments exactly as near stay (the first
+        the tree lists wins). At 1,000,000 sites this measures ~40 % of the pairs."""
+        segments = self.geometries
+        lower = box_gap(bounds, site, shapely.bounds(segments), hit)
+        first = _nearest_in_runs(site, lower)
+        gap = np.full(len(site), np.nan)
+        gap[first] = shapely.distance(geometries[site[first]], segments[hit[first]])
+        bound = np.repeat(gap[first], np.diff(np.r_[_run_starts(site), len(site)]))
+        keep = lower <= bound + BOUND_SLACK_M
+        keep[first] = False  # measured already
+        rest = np.flatnonzero(keep)
+        gap[rest] = shapely.distance(geometries[site[rest]], segments[hit[rest]])
+        keep[first] = True
+        kept = np.flatnonzero(keep)
+        return site[kept], hit[kept], gap[kept]
 
     def _graph(self, weight: FloatArray, extra: tuple[IntArray, FloatArray]) -> sp.csr_array:
         """The undirected graph with one extra vertex per pair of ``extra`` edges: to
@@ -286,14 +317,9 @@ def _roads_of(
     """km/h of each noded piece and the line it lies on (of overlapping lines, the
     fastest; -1 and :data:`DEFAULT_KMH` for none found)."""
     middles = shapely.line_interpolate_point(noded, 0.5, normalized=True)
-    # Searched among the lines' segments: a whole line's box is too large to search fast.
-    coords, owner = shapely.get_coordinates(lines, return_index=True)
-    same = np.flatnonzero(owner[1:] == owner[:-1])
-    segments = shapely.linestrings(np.stack([coords[same], coords[same + 1]], axis=1))
-    piece, hit = shapely.STRtree(np.asarray(segments)).query(
-        middles, predicate="dwithin", distance=1e-3
-    )
-    line = owner[same[hit]]
+    chunks, owner = _chunks(lines)
+    piece, hit = shapely.STRtree(chunks).query(middles, predicate="dwithin", distance=1e-3)
+    line = owner[hit]
     kmh = np.array([SPEED_KMH.get(g, DEFAULT_KMH) for g in grades], dtype=float)
     order = np.lexsort((line, -kmh[line], piece))
     first = _firsts(order, piece)
@@ -302,12 +328,67 @@ def _roads_of(
     return out_kmh, out_line
 
 
+CHUNK = 8
+"""Segments per piece of a line that the pieces of the noded network are looked up in."""
+
+
+def _chunks(lines: Geometries) -> tuple[Geometries, IntArray]:
+    """``lines`` cut into pieces of :data:`CHUNK` consecutive segments (the last piece of
+    a line may have fewer), and the line each piece is of.
+
+    A whole line's box is too large to search fast; pieces of a few segments search as
+    fast as single segments, and there are :data:`CHUNK` times fewer to make. A point is
+    within a distance of a piece exactly when it is of one of the piece's segments."""
+    coords, owner = shapely.get_coordinates(lines, return_index=True)
+    segment = np.flatnonzero(owner[1:] == owner[:-1])  # where each segment starts
+    k = np.arange(len(segment))
+    new_line = np.r_[True, owner[segment][1:] != owner[segment][:-1]]
+    in_line = k - np.maximum.accumulate(np.where(new_line, k, 0))
+    start = np.flatnonzero(in_line % CHUNK == 0)  # a piece's segments: start to next start
+    first, end = segment[start], segment[np.r_[start[1:], len(segment)][: len(start)] - 1] + 1
+    counts = end + 1 - first
+    at = np.repeat(first - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+    pieces = shapely.linestrings(coords[at], indices=np.repeat(np.arange(len(first)), counts))
+    return np.asarray(pieces), owner[first]
+
+
+def _located(ends: FloatArray, points: FloatArray) -> FloatArray:
+    """Metres from the start of each two-point segment (``ends``: coordinate rows, two per
+    segment) to the point of it nearest ``points`` (rows), as GEOS's ``line_locate_point``
+    measures them (``LineSegment::projectionFactor`` clamped to [0, 1], times the length),
+    in the same float64 steps, so to the bit, but without a point object per segment
+    (GEOS's own cases for a point at either end give the same as the formula)."""
+    x0, y0, x1, y1 = (np.ascontiguousarray(ends[k::2, j]) for k in (0, 1) for j in (0, 1))
+    px, py = np.ascontiguousarray(points[:, 0]), np.ascontiguousarray(points[:, 1])
+    dx, dy = x1 - x0, y1 - y0
+    with np.errstate(invalid="ignore", divide="ignore"):  # a segment of no length: NaN
+        factor = ((px - x0) * dx + (py - y0) * dy) / (dx * dx + dy * dy)
+    length = np.sqrt(dx * dx + dy * dy)
+    return np.where(factor <= 0.0, 0.0, np.where(factor <= 1.0, factor * length, length))
+
+
+def box_gap(a: FloatArray, i: IntArray, b: FloatArray, j: IntArray) -> FloatArray:
+    """Distance between boxes ``a[i]`` and ``b[j]`` (rows of minx, miny, maxx, maxy)."""
+    a, b = np.ascontiguousarray(a.T), np.ascontiguousarray(b.T)  # a column is gathered faster
+    gap = []
+    for lo, hi in ((0, 2), (1, 3)):
+        before = b[lo][j] - a[hi][i]
+        np.maximum(before, a[lo][i] - b[hi][j], out=before)
+        gap.append(np.maximum(before, 0.0, out=before))
+    return np.asarray(np.hypot(gap[0], gap[1]))
+
+
+def _run_starts(key: IntArray) -> IntArray:
+    """Where each run of equal ``key`` (sorted) starts."""
+    return np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else key
+
+
 def _nearest_in_runs(key: IntArray, value: FloatArray) -> IntArray:
     """Per run of equal ``key`` (sorted), the position of its least ``value``, the first
     of equal ones."""
     if not len(key):
         return key
-    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    starts = _run_starts(key)
     least = np.repeat(np.minimum.reduceat(value, starts), np.diff(np.r_[starts, len(key)]))
     return _firsts(np.flatnonzero(value == least), key)
 

@@ -15,7 +15,7 @@ have bounding boxes so long that a nearest-neighbour search over them is ~100× 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import cached_property, partial
@@ -36,9 +36,9 @@ from layers.catalog import (
     PARKS,
     ROADS,
 )
-from layers.crs import metric_epsg_for
+from layers.crs import metric_epsg_of
 from layers.frames import derive
-from layers.readiness import NEVER, condition_days
+from layers.readiness import NEVER, condition_days, conditions_met
 from layers.schema import LayerSpec
 from matching.distances import NEAREST_KINDS, Distances
 from matching.roadnet import Access, Reach, RoadNetwork
@@ -254,32 +254,32 @@ def build_zone(
     targets = {kind: np.flatnonzero(kinds == kind) for kind in NEAREST_KINDS}
     kept = previous if _same_network(previous, epsg, roads, infrastructure) else None
     with ThreadPoolExecutor(build_threads()) as pool:
-        # GEOS and SciPy release the GIL: the road network and the distances are worked
-        # out on the pool's threads while this one derives the layers' fields (pandas).
-        network_built = (
+        # GEOS and SciPy release the GIL: the network, distances, access points and
+        # shortest paths are worked out on the pool while this thread derives fields
+        # (pandas); what needs the network queues behind it, the longest first.
+        built = (
             _done(kept.network)
             if kept
             else pool.submit(RoadNetwork.build, metric[ROADS.name], roads["grade"].to_numpy())
         )
         sited = _metric(frames, epsg, PARCELS, FACTORIES)
         measured = {n: pool.submit(Distances.build, g, nodes, kinds) for n, g in sited.items()}
+        parts = {n: dict(enumerate(np.array_split(g, build_threads()))) for n, g in sited.items()}
+        accessed = {n: _after(pool, built, RoadNetwork.access, p) for n, p in parts.items()}
+        reached = (
+            {kind: _done(kept.reach[kind]) for kind in targets}
+            if kept
+            else _after(pool, built, RoadNetwork.reach, {k: nodes[i] for k, i in targets.items()})
+        )
         parks = positional(derive(frames[PARKS.name], PARKS))
         sites = {
             spec.name: _sites(spec, frames[spec.name], (epsg, g), parks, measured[spec.name])
             for spec, g in zip((PARCELS, FACTORIES), sited.values(), strict=True)
         }
-        network = network_built.result()
-        reached = {
-            kind: _done(kept.reach[kind]) if kept else pool.submit(network.reach, nodes[i])
-            for kind, i in targets.items()
-        }
-        accessed = {
-            name: [pool.submit(network.access, part) for part in np.array_split(g, build_threads())]
-            for name, g in sited.items()
-        }
+        network = built.result()
         reach = {kind: future.result() for kind, future in reached.items()}
         parcels, factories = (
-            _by_road(sites[n], network, reach, [f.result() for f in accessed[n]], targets)
+            _by_road(sites[n], network, reach, [f.result() for f in accessed[n].values()], targets)
             for n in (PARCELS.name, FACTORIES.name)
         )
     tagged = dict(versions or {})
@@ -324,11 +324,20 @@ def _done(value: _T) -> Future[_T]:
     return future
 
 
+def _after(
+    pool: ThreadPoolExecutor,
+    network: Future[RoadNetwork],
+    method: Callable[[RoadNetwork, Geometries], _T],
+    parts: Mapping[_K, Geometries],
+) -> dict[_K, Future[_T]]:
+    """The network's ``method`` for each of ``parts``, on the pool once it is built."""
+    return {k: pool.submit(lambda g: method(network.result(), g), g) for k, g in parts.items()}
+
+
 def _metric_epsg(frames: Mapping[str, gpd.GeoDataFrame]) -> int:
     """The Gauss-Krüger zone of the sites' median longitude (of their centroids)."""
     reference = frames[PARCELS.name] if len(frames[PARCELS.name]) else frames[FACTORIES.name]
-    lon = float(np.median(shapely.get_x(shapely.centroid(reference.geometry.values))))
-    return metric_epsg_for(lon if np.isfinite(lon) else 114.0)
+    return metric_epsg_of(np.asarray(reference.geometry.values))
 
 
 def build_threads() -> int:
@@ -346,12 +355,13 @@ def _sites(
     """A layer's sites, but for their road distances (:func:`_by_road`), given their
     geometries in the zone's CRS (``metric``, with its EPSG code) and their distances
     being ``measured`` meanwhile."""
-    derived = positional(derive(frame, spec, projected=metric))
+    met = conditions_met(frame) if spec is PARCELS else None  # for readiness, and its days
+    derived = positional(derive(frame, spec, projected=metric, met=met))
     park = pd.Index(parks[PARKS.id_field]).get_indexer(derived["park_id"]).astype(np.int64)
     budgets = site_budgets(derived, park, parks)
     if spec is not PARCELS:  # only land is made ready (净地); a building is there
         return Sites(spec.name, derived, metric[1], park, measured.result(), budgets)
-    keys, days = condition_days(derived)
+    keys, days = condition_days(derived, met=met)
     distances = measured.result()
     return Sites(spec.name, derived, metric[1], park, distances, budgets, tuple(keys), days)
 

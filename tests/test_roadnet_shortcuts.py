@@ -1,0 +1,141 @@
+"""The road network's shortcuts give what the plain computations give, to the bit and ties
+included: a site's access point (``RoadNetwork.access`` prunes the segments it measures and
+locates the point on its segment in numpy) and the road each noded piece lies on (looked up
+among pieces of lines, not single segments)."""
+
+from __future__ import annotations
+
+import numpy as np
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from matching.roadnet import (
+    DEFAULT_KMH,
+    NEAR_M,
+    SPEED_KMH,
+    Access,
+    RoadNetwork,
+    _located,
+    _roads_of,
+)
+
+
+def _every_candidate(network: RoadNetwork, sites: np.ndarray) -> Access:
+    """The access without pruning: every segment in a site's box widened by
+    :data:`NEAR_M` measured, the first (in the tree's order) of the nearest kept; a site
+    with none that near takes the tree's nearest-neighbour search."""
+    n = len(sites)
+    segment, leg, along = np.full(n, -1, dtype=np.int64), np.full(n, np.inf), np.zeros(n)
+    segments = network.geometries
+    box = shapely.bounds(sites) + np.array([-NEAR_M, -NEAR_M, NEAR_M, NEAR_M])
+    site, hit = network.segments.query(shapely.box(*box.T))
+    gap = shapely.distance(sites[site], segments[hit])
+    for s in np.unique(site):
+        rows = np.flatnonzero(site == s)
+        best = rows[np.argmin(gap[rows])]  # argmin: the first of equal ones
+        if gap[best] <= NEAR_M:
+            segment[s], leg[s] = hit[best], gap[best]
+    rest = np.flatnonzero(segment < 0)
+    (rows, found), dist = network.segments.query_nearest(
+        sites[rest], return_distance=True, all_matches=False
+    )
+    segment[rest[rows]], leg[rest[rows]] = found, dist
+    lines = segments[segment]
+    along = shapely.line_locate_point(
+        lines, shapely.get_point(shapely.shortest_line(sites, lines), 1)
+    )
+    return Access(segment, leg, along)
+
+
+def _layout(seed: int, *, snapped: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Random roads and sites: on a 10 m grid (boxes and axis-parallel roads, so that many
+    segments are exactly as near as each other) or anywhere (oblique roads, rotated
+    sites, convex hulls of random
+    points); a few sites lie farther than NEAR_M from every road."""
+    rng = np.random.default_rng(seed)
+    n_roads, n_sites = rng.integers(1, 25), rng.integers(1, 60)
+    if snapped:
+        start = rng.integers(0, 40, (n_roads, 2)) * 10.0
+        step = rng.integers(-20, 21, n_roads) * 10.0
+        along_x = rng.random(n_roads) < 0.5
+        end = start + np.where(along_x[:, None], np.c_[step, 0 * step], np.c_[0 * step, step])
+        corner = rng.integers(-5, 45, (n_sites, 2)) * 10.0
+        size = rng.integers(1, 6, (n_sites, 2)) * 10.0
+        sites = shapely.box(*corner.T, *(corner + size).T)
+    else:
+        start = rng.uniform(0, 400, (n_roads, 2))
+        end = start + rng.uniform(-200, 200, (n_roads, 2))
+        corners = rng.uniform(-100, 500, (n_sites, 1, 2)) + rng.uniform(-30, 30, (n_sites, 5, 2))
+        sites = shapely.convex_hull(shapely.multipoints(corners))
+    keep = np.any(start != end, axis=1)
+    lines = shapely.linestrings(np.stack([start[keep], end[keep]], axis=1))
+    if not len(lines):
+        lines = shapely.linestrings([[[0.0, 0.0], [10.0, 0.0]]])
+    return np.asarray(lines), np.asarray(sites)
+
+
+@settings(max_examples=150, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), snapped=st.booleans())
+def test_pruned_access_equals_measuring_every_candidate(seed: int, snapped: bool) -> None:
+    lines, sites = _layout(seed, snapped=snapped)
+    network = RoadNetwork.build(lines, np.full(len(lines), "main", dtype=object))
+    found, oracle = network.access(sites), _every_candidate(network, sites)
+    np.testing.assert_array_equal(found.segment, oracle.segment)
+    np.testing.assert_array_equal(found.leg_m, oracle.leg_m)
+    np.testing.assert_array_equal(found.along_m, oracle.along_m)
+
+
+def _roads_of_segments(
+    noded: np.ndarray, lines: np.ndarray, grades: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """km/h and line of each noded piece, looked up among the lines' single segments."""
+    middles = shapely.line_interpolate_point(noded, 0.5, normalized=True)
+    coords, owner = shapely.get_coordinates(lines, return_index=True)
+    same = np.flatnonzero(owner[1:] == owner[:-1])
+    segments = shapely.linestrings(np.stack([coords[same], coords[same + 1]], axis=1))
+    kmh = np.array([SPEED_KMH.get(g, DEFAULT_KMH) for g in grades])
+    out_kmh, out_line = np.full(len(noded), DEFAULT_KMH), np.full(len(noded), -1)
+    for piece, middle in enumerate(middles):
+        near = owner[same[shapely.dwithin(middle, segments, 1e-3)]]
+        if len(near):
+            best = near[np.lexsort((near, -kmh[near]))[0]]
+            out_kmh[piece], out_line[piece] = kmh[best], best
+    return out_kmh, out_line
+
+
+@settings(max_examples=100, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_the_road_of_a_noded_piece_is_found_as_among_single_segments(seed: int) -> None:
+    """Lines of up to 40 vertices (several pieces each), some drawn twice or in two parts."""
+    rng = np.random.default_rng(seed)
+    walks = [
+        np.cumsum(rng.integers(-3, 4, (rng.integers(2, 40), 2)) * 10.0, axis=0)
+        for _ in range(rng.integers(1, 12))
+    ]
+    lines = [shapely.LineString(w) for w in walks]
+    lines += [lines[0], shapely.MultiLineString([walks[0][:2], walks[-1][:3]])]
+    lines = np.array(lines, dtype=object)
+    grades = rng.choice(np.array([*SPEED_KMH, None], dtype=object), len(lines))
+    noded = shapely.get_parts(shapely.node(shapely.multilinestrings(shapely.get_parts(lines))))
+    found, oracle = _roads_of(noded, lines, grades), _roads_of_segments(noded, lines, grades)
+    np.testing.assert_array_equal(found[0], oracle[0])
+    np.testing.assert_array_equal(found[1], oracle[1])
+
+
+@settings(max_examples=100, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_a_point_is_located_on_its_segment_as_geos_locates_it(seed: int) -> None:
+    """At zone coordinates (~10⁶ m): points on the segment, at its ends, off them, beside
+    it; and segments of no length."""
+    rng = np.random.default_rng(seed)
+    n = 500
+    start = rng.uniform(4e5, 6e5, (n, 2)) + rng.uniform(0, 1, (n, 2))
+    end = start + rng.normal(0, 50, (n, 2)) * (rng.random((n, 1)) < 0.95)
+    segments = shapely.linestrings(np.stack([start, end], axis=1))
+    share = rng.uniform(-0.2, 1.2, (n, 1))
+    points = start + share * (end - start) + rng.normal(0, 5, (n, 2)) * (rng.random((n, 1)) < 0.5)
+    points[::7], points[3::7] = start[::7], end[3::7]
+    oracle = shapely.line_locate_point(segments, shapely.points(points))
+    located = _located(shapely.get_coordinates(segments), points)
+    np.testing.assert_array_equal(located, oracle)

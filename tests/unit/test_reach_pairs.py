@@ -1,0 +1,37 @@
+"""The utility pairs within reach (``Pairs.within_reach``) skip measuring the sites whose box
+is beyond the reach: they must be exactly the pairs that measuring every site gives."""
+
+from __future__ import annotations
+
+import numpy as np
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from matching.distances import REACH_M, Pairs
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_pairs_within_reach_are_those_measuring_every_site_finds(seed: int) -> None:
+    """Sites all over the search's square (its corners are beyond the reach), some with a
+    side exactly at the reach from a node."""
+    rng = np.random.default_rng(seed)
+    xy = rng.integers(0, 5, (rng.integers(1, 6), 2)) * 1_000.0
+    nodes = shapely.points(xy)
+    corner = rng.uniform(-REACH_M * 1.2, REACH_M * 1.2 + 4_000, (200, 2))
+    sites = shapely.box(*corner.T, *(corner + rng.uniform(1, 50, (len(corner), 2))).T)
+    at = xy[rng.integers(0, len(xy), 20)]  # boxes 20 m high, a side at the reach
+    right, left = at[:, 0] + REACH_M, at[:, 0] - REACH_M
+    sites = np.r_[
+        sites,
+        shapely.box(right, at[:, 1] - 10, right + 20, at[:, 1] + 10),
+        shapely.box(left - 20, at[:, 1] - 10, left, at[:, 1] + 10),
+    ]
+    pairs = Pairs.within_reach(sites, shapely.STRtree(sites), nodes, np.arange(len(nodes)))
+    dist = shapely.distance(sites[:, None], nodes[None, :])
+    site, node = np.nonzero(dist <= REACH_M)
+    expected = sorted(zip(site.tolist(), node.tolist(), dist[site, node].tolist(), strict=True))
+    found = zip(pairs.site.tolist(), pairs.node.tolist(), pairs.dist_m.tolist(), strict=True)
+    assert sorted(found) == expected
+    assert (dist == REACH_M).any()

@@ -280,7 +280,7 @@ def give_back_memory() -> None:
     """Return to the system the memory a build freed. glibc keeps freed memory in its
     heaps (one per thread the build ran on) for reuse, and a zone's build frees several
     times what the zone keeps: without this, a served 100,000-parcel zone held about
-    110 MB more than it used (1.1 KiB per parcel). It costs a few milliseconds."""
+    110 MB more than it used (1.1 KiB per parcel). It takes about 10 ms there."""
     trim = _malloc_trim()
     if trim is not None:
         trim(0)

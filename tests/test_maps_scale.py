@@ -267,9 +267,9 @@ FROM_CENTRE_PX = (
 def test_on_a_phone_the_layer_list_is_folded_away_from_a_popup(
     browser: Browser, tiled: Settings, demo_zone: Callable[..., dict[str, gpd.GeoDataFrame]]
 ) -> None:
-    """At 390 px the layer list and the panels below the map start folded, and a parcel's
-    popup opened by a tap is under no control, however near the top the parcel lies. A
-    tap on the button opens the list, a tap on a panel's title the panel."""
+    """At 390 px the layer list, the filter and the panels below the map start folded, and
+    a parcel's popup opened by a tap is under no control, however near the top the parcel
+    lies. A tap on the button opens the list, a tap on a panel's title the panel."""
     parcels, parks = demo_zone()[PARCELS.name], demo_zone()[PARKS.name]
     listed = parcels[parcels["status"] == ON_OFFER[PARCELS.name]]
     with (
@@ -280,6 +280,9 @@ def test_on_a_phone_the_layer_list_is_folded_away_from_a_popup(
         control = v.page.locator(".leaflet-control-layers")
         assert "leaflet-control-layers-expanded" not in (control.get_attribute("class") or "")
         assert not v.page.get_by_text("道路 Roads").is_visible()
+        park = v.page.locator('.gs-filter [data-f="park"]')  # the filter: folded to its title
+        filter_box = v.page.locator(".gs-filter").bounding_box()
+        assert not park.is_visible() and filter_box is not None and filter_box["height"] < 40
         while v.page.evaluate(SITES) == 0:  # squares of counts: tap one to zoom in
             _, x, y, _ = max(_squares(v, "宗地 parcels"))
             v.page.mouse.click(x, y)
@@ -313,6 +316,8 @@ def test_on_a_phone_the_layer_list_is_folded_away_from_a_popup(
         assert not tel.is_visible()
         v.page.get_by_text("招商服务 Investment service desk").tap()
         assert tel.is_visible()
+        v.page.get_by_text("筛选 Filter").tap()
+        assert park.is_visible()
         assert v.console_errors == [] and v.blocked == []
 
 

@@ -473,6 +473,7 @@
         });
       }
       div.innerHTML = html;  // config strings are escaped on the server
+      if (PHONE.matches) { fold(div, div.querySelector("b")); }  // the map's top stays clear
       L.DomEvent.disableClickPropagation(div);
       div.addEventListener("change", function () { apply(div); });
       div.addEventListener("input", function () { apply(div); });
@@ -529,10 +530,13 @@
     control.addTo(map);
   };
 
-  function fold(div, title) {  // a phone folds a panel below the map to its title; a tap opens it
+  function fold(div, title) {  // a phone folds a panel to its title; a tap opens it
     var details = document.createElement("details"), summary = L.DomUtil.create("summary", "", details);
     summary.textContent = title.textContent;
     var parent = title.parentNode;
+    if (title.nextSibling && title.nextSibling.nodeName === "BR") {
+      parent.removeChild(title.nextSibling);  // the summary is a line of its own
+    }
     parent.removeChild(title);
     if (parent !== div && !parent.textContent.trim()) { parent.parentNode.removeChild(parent); }
     while (div.firstChild) { details.appendChild(div.firstChild); }

@@ -171,7 +171,7 @@ class ZoneCache:
         frames = {
             name: served.frames[name]
             if served is not None and served.versions[name] == versions[name]
-            else self._store.features.read(spec, deadline=False)
+            else self._store.features.read(spec, long_read=True)
             for name, spec in LAYERS.items()
         }  # the layers that did not change are not read again
         previous = None if served is None else served.zone  # its network, if roads are alike

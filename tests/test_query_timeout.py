@@ -24,7 +24,7 @@ from geo_service.app import create_app
 from geo_service.settings import Settings
 from geo_service.zones import ZoneCache
 from layers.catalog import LAYERS, PARCELS
-from layers.store import rows
+from layers.store import engine, rows
 from layers.store.store import Store
 from tests.people import TESTER
 
@@ -132,10 +132,10 @@ def test_the_store_stops_a_runaway_statement_only_when_asked(store_url: str, sto
 def test_the_zone_is_read_whole_however_long_its_read_takes(
     tmp_path: Path, zone: dict[str, gpd.GeoDataFrame], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The deadline stops a request's statement, not the service's read of a whole layer
-    for its zone: on SQLite the deadline runs while the rows are read, and a million
-    parcels take longer than 30 s to read into a frame. Here the read is slowed so that
-    400 parcels take longer than the deadline."""
+    """The deadline stops a request's statement; the service's read of a whole layer for
+    its zone has a longer bound of its own (on SQLite the deadline runs while the rows
+    are read, and a million parcels take longer than 30 s to read into a frame). Here the
+    read is slowed so that 400 parcels take longer than the deadline."""
     url = f"sqlite:///{tmp_path / 'zone.db'}"
     writer = Store.open(url)
     for name, frame in zone.items():
@@ -153,8 +153,11 @@ def test_the_zone_is_read_whole_however_long_its_read_takes(
     try:
         with pytest.raises(OperationalError):  # a request's read of them is stopped
             bounded.features.read(PARCELS)
-        assert len(bounded.features.read(PARCELS, deadline=False)) == len(zone["parcels"])
+        assert len(bounded.features.read(PARCELS, long_read=True)) == len(zone["parcels"])
         served = ZoneCache(bounded).get()
         assert len(served.parcels) == len(zone["parcels"])
+        monkeypatch.setattr(engine, "LONG_READ_SECONDS", 0.2)  # a long read has its bound
+        with pytest.raises(OperationalError):
+            bounded.features.read(PARCELS, long_read=True)
     finally:
         bounded.close()

@@ -70,9 +70,13 @@ def create_engine(url: str, *, statement_timeout_ms: int | None = None) -> Engin
     return sa.create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
 
 
-UNBOUNDED_OPTION = "geo_service_unbounded"
-"""Execution option of a connection whose statements the deadline does not stop (see
-:meth:`layers.store.features.Features.read`'s ``deadline``)."""
+LONG_READ_OPTION = "geo_service_long_read"
+"""Execution option of a connection whose statements are bounded by
+:data:`LONG_READ_SECONDS`, not the store's deadline (see
+:meth:`layers.store.features.Features.read`'s ``long_read``)."""
+LONG_READ_SECONDS = 600
+"""The bound of a whole layer's read for the zone: a million parcels take more than the
+service's 30 s to read into a frame on SQLite; a hung read still ends."""
 _PROGRESS_STEPS = 1_000
 """SQLite virtual-machine steps between two looks at the clock (microseconds of work)."""
 
@@ -112,8 +116,8 @@ def _bound_sqlite_statements(engine: Engine, seconds: float) -> None:
     @sa.event.listens_for(engine, "before_cursor_execute")
     def _start(conn: Connection, *_args: Any) -> None:
         if (deadline := _deadline(conn)) is not None:
-            unbounded = conn.get_execution_options().get(UNBOUNDED_OPTION, False)
-            deadline.at = None if unbounded else time.monotonic() + seconds
+            long_read = conn.get_execution_options().get(LONG_READ_OPTION, False)
+            deadline.at = time.monotonic() + (LONG_READ_SECONDS if long_read else seconds)
 
     @sa.event.listens_for(engine, "commit")
     @sa.event.listens_for(engine, "rollback")

@@ -24,7 +24,7 @@ from layers.schema import FieldSpec, LayerSpec
 from layers.store import filters, releases, rows
 from layers.store.audit import Actor
 from layers.store.change import ALL, change
-from layers.store.engine import UNBOUNDED_OPTION
+from layers.store.engine import LONG_READ_OPTION, LONG_READ_SECONDS
 from layers.store.feature_query import FeaturePage, FeatureQuery, compile_query
 from layers.store.relate import SQLITE_RELATE
 from layers.store.reserved import draw_down, reserved_status
@@ -91,7 +91,7 @@ class Features:
         as_stored: bool | None = None,
         where: Sequence[sa.ColumnElement[bool]] = (),
         order_by: Sequence[sa.ColumnElement[Any]] = (),
-        deadline: bool = True,
+        long_read: bool = False,
     ) -> gpd.GeoDataFrame:
         """Features ordered by ``order_by`` then ``fid`` (the frame's index), optionally
         those meeting ``bbox`` and ``where`` (see :meth:`scope`).
@@ -102,10 +102,11 @@ class Features:
         drawn down); ``as_stored`` gives the values as stored (the default for a
         ``release`` asked for by id).
 
-        ``deadline=False`` lifts the store's statement deadline for this read: the service
-        reading a whole layer for its zone, whose size is the zone's, not a request's (a
-        million parcels take more than 30 s to read into a frame on SQLite, where the
-        deadline runs while the rows are read).
+        ``long_read`` bounds this read by :data:`~layers.store.engine.LONG_READ_SECONDS`
+        instead of the store's statement deadline: the service reading a whole layer for
+        its zone, whose size is the zone's, not a request's (a million parcels take more
+        than 30 s to read into a frame on SQLite, where the deadline runs while the rows
+        are read).
         """
         as_stored = (release is not None) if as_stored is None else as_stored
         table = LAYER_TABLES[spec.name]
@@ -119,7 +120,7 @@ class Features:
         else:
             columns.append(sa.type_coerce(table.c.geom, sa.LargeBinary))
         with self.engine.connect() as conn:
-            self._prepare_read(conn, deadline=deadline)
+            self._prepare_read(conn, long_read=long_read)
             if release is None and spec.released:
                 # One release for the whole read, even across the two queries below.
                 current = releases.current_id(conn)
@@ -133,17 +134,17 @@ class Features:
                 frame = draw_down(conn, spec, frame)
         return frame
 
-    def _prepare_read(self, conn: Connection, *, deadline: bool) -> None:
+    def _prepare_read(self, conn: Connection, *, long_read: bool) -> None:
         """The settings of a read's transaction (see :meth:`read`)."""
-        if not deadline:
-            conn.execution_options(**{UNBOUNDED_OPTION: True})
+        if long_read:
+            conn.execution_options(**{LONG_READ_OPTION: True})
         if self.postgis:
             # A correlated subquery (reserved_status) inflates the planner's cost of
             # a large read past the JIT thresholds: compiling took 0.3–1.2 s of
             # reading 100,000 parcels, a query that runs in 0.2–0.4 s without.
             conn.exec_driver_sql("SET LOCAL jit = off")
-            if not deadline:
-                conn.exec_driver_sql("SET LOCAL statement_timeout = 0")
+            if long_read:
+                conn.exec_driver_sql(f"SET LOCAL statement_timeout = {LONG_READ_SECONDS * 1000}")
 
     def ids(
         self,

@@ -18,7 +18,7 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from functools import cached_property, partial
+from functools import cached_property
 from typing import Any, TypeVar
 
 import geopandas as gpd
@@ -42,6 +42,7 @@ from layers.readiness import NEVER, condition_days, conditions_met
 from layers.schema import LayerSpec
 from matching.distances import NEAREST_KINDS, Distances
 from matching.roadnet import Access, Reach, RoadNetwork
+from matching.zone_reuse import Unchanged, same_network
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -193,6 +194,10 @@ class Zone:
         default_factory=dict, init=False, compare=False, repr=False
     )
 
+    def layer(self, name: str) -> Sites:
+        """The parcels or the factories, by layer name."""
+        return self.parcels if name == PARCELS.name else self.factories
+
     def node_column(self, name: str) -> npt.NDArray[Any]:
         """An infrastructure column as an array of objects, cached (as
         :meth:`Sites.column`): the connection plans of a result read a few values of it
@@ -236,7 +241,9 @@ def build_zone(
 ) -> Zone:
     """Build a :class:`Zone` from canonical layer frames (as the store returns them);
     the road network and its shortest paths are taken from a ``previous`` zone with the
-    same roads and nodes (a new stock list changes neither).
+    same roads and nodes (a new stock list changes neither), and so are the projected
+    geometries and road distances of the sites whose geometry it has
+    (:mod:`matching.zone_reuse`).
 
     Examples
     --------
@@ -246,13 +253,15 @@ def build_zone(
     (50, 4547)
     """
     epsg = _metric_epsg(frames)
-    metric = _metric(frames, epsg, INFRASTRUCTURE, ROADS)
-    nodes = metric[INFRASTRUCTURE.name]
+    nodes, lines = (
+        np.asarray(frames[s.name].geometry.values.to_crs(epsg)) for s in (INFRASTRUCTURE, ROADS)
+    )
     infrastructure = positional(frames[INFRASTRUCTURE.name])
     roads = positional(frames[ROADS.name])
     kinds = infrastructure["kind"].to_numpy()
     targets = {kind: np.flatnonzero(kinds == kind) for kind in NEAREST_KINDS}
-    kept = previous if _same_network(previous, epsg, roads, infrastructure) else None
+    kept = previous if same_network(previous, epsg, roads, infrastructure) else None
+    same = {s.name: Unchanged.find(kept, s.name, frames[s.name]) for s in (PARCELS, FACTORIES)}
     with ThreadPoolExecutor(build_threads()) as pool:
         # GEOS and SciPy release the GIL: the network, distances, access points and
         # shortest paths are worked out on the pool while this thread derives fields
@@ -260,12 +269,11 @@ def build_zone(
         built = (
             _done(kept.network)
             if kept
-            else pool.submit(RoadNetwork.build, metric[ROADS.name], roads["grade"].to_numpy())
+            else pool.submit(RoadNetwork.build, lines, roads["grade"].to_numpy())
         )
-        sited = _metric(frames, epsg, PARCELS, FACTORIES)
+        sited = {n: u.metric(frames[n].geometry, epsg) for n, u in same.items()}
         measured = {n: pool.submit(Distances.build, g, nodes, kinds) for n, g in sited.items()}
-        parts = {n: dict(enumerate(np.array_split(g, build_threads()))) for n, g in sited.items()}
-        accessed = {n: _after(pool, built, RoadNetwork.access, p) for n, p in parts.items()}
+        accessed = {n: _access(pool, built, same[n], g) for n, g in sited.items()}
         reached = (
             {kind: _done(kept.reach[kind]) for kind in targets}
             if kept
@@ -276,42 +284,13 @@ def build_zone(
             spec.name: _sites(spec, frames[spec.name], (epsg, g), parks, measured[spec.name])
             for spec, g in zip((PARCELS, FACTORIES), sited.values(), strict=True)
         }
-        network = built.result()
-        reach = {kind: future.result() for kind, future in reached.items()}
+        on = (built.result(), {kind: f.result() for kind, f in reached.items()}, targets)
         parcels, factories = (
-            _by_road(sites[n], network, reach, [f.result() for f in accessed[n].values()], targets)
-            for n in (PARCELS.name, FACTORIES.name)
+            _by_road(sites[n], same[n], on, accessed[n]) for n in (PARCELS.name, FACTORIES.name)
         )
+    network, reach = on[0], on[1]
     tagged = dict(versions or {})
     return Zone(parcels, factories, parks, infrastructure, roads, epsg, network, tagged, reach)
-
-
-def _same_network(
-    previous: Zone | None, epsg: int, roads: pd.DataFrame, infrastructure: gpd.GeoDataFrame
-) -> bool:
-    """Whether ``previous`` has these roads and infrastructure nodes (ids, kinds and
-    geometries; other attributes, such as spare capacities, do not reach the network)."""
-    if previous is None or previous.metric_epsg != epsg or not previous.roads.equals(roads):
-        return False
-    return same_nodes(previous.infrastructure, infrastructure)
-
-
-def same_nodes(old: gpd.GeoDataFrame, new: gpd.GeoDataFrame) -> bool:
-    """Whether two infrastructure layers (positional, as a zone holds them) have the same
-    nodes: ids, kinds and geometries; what distances and the network depend on."""
-    return (
-        len(old) == len(new)
-        and old["fid"].equals(new["fid"])
-        and old["kind"].astype(object).equals(new["kind"].astype(object))
-        and bool(shapely.equals_exact(old.geometry.values, new.geometry.values, 0).all())
-    )
-
-
-def _metric(
-    frames: Mapping[str, gpd.GeoDataFrame], epsg: int, *specs: LayerSpec
-) -> dict[str, Geometries]:
-    """The geometries of layers ``specs`` in the zone's CRS ``epsg``, by layer name."""
-    return {s.name: np.asarray(frames[s.name].geometry.values.to_crs(epsg)) for s in specs}
 
 
 _T = TypeVar("_T")
@@ -334,6 +313,27 @@ def _after(
     return {k: pool.submit(lambda g: method(network.result(), g), g) for k, g in parts.items()}
 
 
+def _access(
+    pool: ThreadPoolExecutor, network: Future[RoadNetwork], same: Unchanged, metric: Geometries
+) -> list[Future[Access]]:
+    """Where the sites not taken from the previous zone (of all, in ``metric``) reach the
+    network, worked out in parts on the pool once it is built."""
+    parts = dict(enumerate(np.array_split(metric[same.rest], build_threads())))
+    return list(_after(pool, network, RoadNetwork.access, parts).values())
+
+
+def _by_road(
+    sites: Sites,
+    same: Unchanged,
+    on: tuple[RoadNetwork, Mapping[str, Reach], Mapping[str, IntArray]],
+    access: list[Future[Access]],
+) -> Sites:
+    """``sites`` with their road distances (:meth:`Unchanged.road`)."""
+    whole = Access.concatenate([part.result() for part in access])
+    road = same.road(on, whole, sites.distances.straight_of)
+    return replace(sites, distances=replace(sites.distances, road=road))
+
+
 def _metric_epsg(frames: Mapping[str, gpd.GeoDataFrame]) -> int:
     """The Gauss-Krüger zone of the sites' median longitude (of their centroids)."""
     reference = frames[PARCELS.name] if len(frames[PARCELS.name]) else frames[FACTORIES.name]
@@ -352,7 +352,7 @@ def _sites(
     parks: pd.DataFrame,
     measured: Future[Distances],
 ) -> Sites:
-    """A layer's sites, but for their road distances (:func:`_by_road`), given their
+    """A layer's sites, but for their road distances (:meth:`Unchanged.road`), given their
     geometries in the zone's CRS (``metric``, with its EPSG code) and their distances
     being ``measured`` meanwhile."""
     met = conditions_met(frame) if spec is PARCELS else None  # for readiness, and its days
@@ -364,24 +364,6 @@ def _sites(
     keys, days = condition_days(derived, met=met)
     distances = measured.result()
     return Sites(spec.name, derived, metric[1], park, distances, budgets, tuple(keys), days)
-
-
-def _by_road(
-    sites: Sites,
-    network: RoadNetwork,
-    reach: Mapping[str, Reach],
-    access: list[Access],
-    targets: Mapping[str, IntArray],
-) -> Sites:
-    """``sites`` with their road distances to each kind of target (ids in ``targets``)
-    from where they reach the network (``access``, of consecutive parts of the sites)."""
-    whole = Access.concatenate(access)
-    straight = sites.distances.straight_of
-    road = {
-        kind: network.distances(whole, reach[kind], ids, partial(straight, kind))
-        for kind, ids in targets.items()
-    }
-    return replace(sites, distances=replace(sites.distances, road=road))
 
 
 def site_budgets(

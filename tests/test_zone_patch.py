@@ -108,8 +108,9 @@ def _assert_same_sites(ours: Sites, theirs: Sites) -> None:
             other = theirs.distances.pairs[kind]
             np.testing.assert_array_equal(getattr(pairs, name), getattr(other, name))
     for kind, road in ours.distances.road.items():
-        np.testing.assert_array_equal(road.dist_m, theirs.distances.road[kind].dist_m)
-        np.testing.assert_array_equal(road.target, theirs.distances.road[kind].target)
+        for name in ("dist_m", "minutes", "target", "estimated"):
+            other = theirs.distances.road[kind]
+            np.testing.assert_array_equal(getattr(road, name), getattr(other, name))
 
 
 def _assert_same_zone(ours: Zone, theirs: Zone) -> None:
@@ -169,13 +170,24 @@ def test_a_zone_built_anew_with_the_same_roads_reuses_the_network_and_equals_a_f
     zone: dict[str, gpd.GeoDataFrame],
 ) -> None:
     first = build_zone(zone)
-    listed = dict(zone)  # next year's list: some parcels gone, one price changed
+    listed = dict(zone)  # next year's list: parcels gone, one redrawn, one added, a price
     parcels = zone[PARCELS.name].iloc[10:].copy()
     parcels.loc[parcels.index[0], "price_wmu"] = 99.0
-    listed[PARCELS.name] = parcels
+    redrawn, added = parcels.index[1], zone[PARCELS.name].iloc[[0]].copy()
+    parcels.loc[redrawn, "geometry"] = shapely.affinity.translate(
+        parcels.geometry.loc[redrawn], xoff=0.002
+    )
+    added.index, added["parcel_id"] = [10**6], ["NEW-1"]
+    added = added.set_geometry(added.geometry.translate(yoff=-0.003))
+    listed[PARCELS.name] = pd.concat([parcels, added])
     again = build_zone(listed, previous=first)
     assert again.network is first.network
     assert all(again.reach[kind] is way for kind, way in first.reach.items())
+    # Unchanged parcels keep their projected geometry (the same objects); the redrawn
+    # and the added one are projected and reached anew.
+    kept = [again.parcels.metric[k] is first.parcels.metric[k + 10] for k in range(len(parcels))]
+    assert kept[0] and not kept[1] and all(kept[2:])
+    assert not any(again.parcels.metric[-1] is g for g in first.parcels.metric)
     _assert_same_zone(again, build_zone(listed))
     roads = dict(listed, roads=zone["roads"].iloc[1:])
     assert build_zone(roads, previous=first).network is not first.network

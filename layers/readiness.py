@@ -21,6 +21,7 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -175,14 +176,14 @@ def readiness_table(
     met = conditions_met(frame, as_of=as_of) if met is None else met
     names = [_condition_name(key) for key in met]
     unmet = ~np.column_stack(list(met.values()))
-    # Parcels share few patterns of unmet conditions (one bit each): join each pattern's
-    # names once.
+    # Parcels share fewer patterns of unmet conditions (one bit each): join each pattern's
+    # names once, from one parcel that has it (its unmet conditions, in order).
     bits = unmet.astype(np.int64) @ (np.int64(1) << np.arange(len(names), dtype=np.int64))
-    patterns, which = np.unique(bits, return_inverse=True)
-    texts = np.array(
-        ["、".join(n for k, n in enumerate(names) if p >> k & 1) for p in patterns.tolist()],
-        dtype=object,
-    )
+    _, first, which = np.unique(bits, return_index=True, return_inverse=True)
+    row, column = np.nonzero(unmet[first])
+    listed = np.array(names, dtype=object)[column].tolist()
+    ends = np.searchsorted(row, np.arange(1, len(first) + 1)).tolist()
+    texts = np.array(["、".join(listed[a:b]) for a, b in pairwise([0, *ends])], dtype=object)
     gaps = texts[which]
     blocked = ~np.logical_and.reduce([met[key] for key in BLOCKING_FACTS])
     levels = np.where(

@@ -79,9 +79,10 @@ class _Column:
     """One stored field's values read chunk by chunk, converted to its canonical type.
 
     Values held as Python objects (text, dates) are kept once per distinct value across
-    the chunks: each chunk's distinct values are converted once and replaced by the
-    first equal object seen. A column of mostly distinct values (names, ids) is kept as
-    read: there is nothing to share.
+    the chunks: each distinct value the driver gives is converted once in the whole read
+    (a date's text parsed once, not once per chunk) and replaced by the first equal
+    object seen. A column of mostly distinct values (names, ids) is kept as read: there
+    is nothing to share.
     """
 
     def __init__(self, field: FieldSpec, *, as_text: bool) -> None:
@@ -90,6 +91,8 @@ class _Column:
         self.as_text = as_text
         self.parts: list[Any] = []
         self.seen: dict[Any, Any] = {}
+        self.known: dict[Any, Any] = {}
+        """Each value the driver gave, converted (the object kept: one of ``seen``)."""
 
     def _converted(self, values: npt.NDArray[np.object_]) -> Any:
         if self.as_text and self.type.from_text is not None:
@@ -104,8 +107,11 @@ class _Column:
         if 2 * len(distinct) > len(values):
             self.parts.append(self._converted(values))
             return
-        converted = self._converted(distinct.astype(object))
-        shared = np.array([self.seen.setdefault(v, v) for v in converted] + [None], dtype=object)
+        known = self.known
+        if new := [v for v in distinct if v not in known]:
+            converted = self._converted(np.array(new, dtype=object))
+            known.update(zip(new, (self.seen.setdefault(v, v) for v in converted), strict=True))
+        shared = np.array([known[v] for v in distinct] + [None], dtype=object)
         self.parts.append(shared[codes])  # code -1 (missing) takes the last: None
 
     def series(self, index: pd.Index) -> pd.Series:

@@ -271,7 +271,7 @@ def build_zone(
             if kept
             else pool.submit(RoadNetwork.build, lines, roads["grade"].to_numpy())
         )
-        sited = {n: u.metric(frames[n].geometry, epsg) for n, u in same.items()}
+        sited = {n: u.metric(frames[n].geometry, epsg, pool) for n, u in same.items()}
         measured = {n: pool.submit(Distances.build, g, nodes, kinds) for n, g in sited.items()}
         accessed = {n: _access(pool, built, same[n], g) for n, g in sited.items()}
         reached = (

@@ -20,6 +20,7 @@ utility pairs — is worked out again. The result equals a zone built from nothi
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from concurrent.futures import Executor
 from dataclasses import dataclass, fields
 from functools import partial
 from typing import Protocol
@@ -117,13 +118,17 @@ class Unchanged:
         hit = found >= 0
         return cls(before, everyone[hit], np.flatnonzero(first)[found[hit]], everyone[~hit])
 
-    def metric(self, now: gpd.GeoSeries, epsg: int) -> Geometries:
+    def metric(self, now: gpd.GeoSeries, epsg: int, pool: Executor) -> Geometries:
         """The sites' geometries in the zone's CRS ``epsg``: the previous zone's where
-        unchanged, projected anew for the rest."""
+        unchanged, projected anew for the rest — half of them on ``pool`` meanwhile
+        (PROJ and GEOS release the GIL)."""
         out = np.empty(len(now), dtype=object)
         if self.before is not None:
             out[self.new] = self.before.metric[self.old]
-        out[self.rest] = np.asarray(now.values[self.rest].to_crs(epsg))
+        here, there = np.array_split(self.rest, 2)
+        later = pool.submit(lambda: np.asarray(now.values[there].to_crs(epsg)))
+        out[here] = np.asarray(now.values[here].to_crs(epsg))
+        out[there] = later.result()
         return out
 
     def road(

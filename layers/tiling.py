@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from layers.area import M2_PER_MU
+from layers.catalog import FACTORIES, PARCELS
 from layers.crs import STORAGE_EPSG, transformer
 from layers.errors import InvalidInput
 
@@ -30,8 +31,8 @@ zoom-8 tile draws a road with a few vertices, not the surveyed thousands."""
 COUNT = "sites"
 """A low-zoom cell's property: how many of the sites the caller may see lie in it."""
 SIZE_M2: dict[str, tuple[str, float]] = {
-    "parcels": ("area_mu", M2_PER_MU),
-    "factories": ("floor_m2", 1.0),
+    PARCELS.name: ("area_mu", M2_PER_MU),
+    FACTORIES.name: ("floor_m2", 1.0),
 }
 """A site's size in m² as a map's filter compares it: a field its tile carries times a
 factor, the very arithmetic the page does (on the value as rounded in the tile), so a

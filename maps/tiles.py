@@ -103,14 +103,17 @@ def _kept(
     if only.min_m2 is None and only.max_m2 is None:
         return keep
     field, factor = SIZE_M2[spec.name]
-    values = frame[field] if field in frame.columns else derive(frame, spec)[field]
+    rest = frame[keep]  # sized only when still kept: deriving an area takes time
+    values = rest[field] if field in rest.columns else derive(rest, spec)[field]
     # The value the tile carries (None when unknown: it passes, as on the page).
     carried = [_value(v) for v in values.tolist()]
     size = np.array([np.nan if v is None else v for v in carried], dtype=float) * factor
+    sized = np.ones(len(rest), dtype=bool)
     if only.min_m2 is not None:
-        keep &= ~(size < only.min_m2)
+        sized &= ~(size < only.min_m2)
     if only.max_m2 is not None:
-        keep &= ~(size > only.max_m2)
+        sized &= ~(size > only.max_m2)
+    keep[keep] = sized
     return keep
 
 

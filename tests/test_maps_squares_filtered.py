@@ -6,6 +6,7 @@ square counts only the sites kept — on the investor map (public) and on the re
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -56,10 +57,23 @@ def _count(
     return int(((frame["park_id"] == park).to_numpy() & (sizes >= low) & (sizes <= high)).sum())
 
 
-def _total(v: Visit, word: str) -> int:
-    """What the squares labelled ``word`` add up to, once the map has redrawn them."""
-    _settled(v)
-    return sum(n for n, *_ in _squares(v, word))
+def _total(v: Visit, word: str, expected: int) -> int:
+    """What the squares labelled ``word`` add up to once they show ``expected``, as a
+    person looks until the numbers change (the page asks again once the filter rests);
+    what they show after 10 s otherwise."""
+    deadline = time.monotonic() + 10
+    while True:
+        _settled(v)
+        shown = sum(n for n, *_ in _squares(v, word))
+        if shown == expected or time.monotonic() > deadline:
+            return shown
+        v.page.wait_for_timeout(200)
+
+
+def _shown(v: Visit, land: int, factories: int) -> tuple[int, int]:
+    """The squares' totals of parcels and of factories, once they show these (see
+    :func:`_total`)."""
+    return _total(v, LAND, land), _total(v, FACTORY, factories)
 
 
 def _zoomed_out(v: Visit) -> None:
@@ -88,7 +102,7 @@ def test_investor_squares_count_what_the_filter_keeps(
         visit(browser, f"{base}/maps/investor", viewport=size, touch=phone) as v,
     ):
         _zoomed_out(v)
-        assert _total(v, LAND) == len(land) and _total(v, FACTORY) == len(idle)
+        assert _shown(v, len(land), len(idle)) == (len(land), len(idle))
         squares = len(_squares(v, LAND))
         if phone:  # the filter starts folded to its title: a tap opens it
             v.page.get_by_text("筛选 Filter").tap()
@@ -98,25 +112,25 @@ def test_investor_squares_count_what_the_filter_keeps(
             _count(idle, FACTORIES.name, park=park),
         )
         assert 0 < parcels < len(land) and 0 < factories < len(idle)
-        assert (_total(v, LAND), _total(v, FACTORY)) == (parcels, factories)
+        assert _shown(v, parcels, factories) == (parcels, factories)
         assert len(_squares(v, LAND)) < squares  # none where the park has no parcel
         if SHOTS:
             screenshot(v, Path(SHOTS) / f"investor-squares-park-{size[0]}.png")
         low, high = _bounds(_sizes(land[land["park_id"] == park], PARCELS.name))
-        v.page.get_by_label("面积 Area (m²) 最小 min").press_sequentially(str(low), delay=30)
+        v.page.get_by_label("面积 Area (m²) 最小 min").press_sequentially(str(low), delay=120)
         v.page.get_by_label("面积 Area (m²) 最大 max").fill(str(high))
         parcels = _count(land, PARCELS.name, park=park, low=low, high=high)
         factories = _count(idle, FACTORIES.name, park=park, low=low, high=high)
         assert 0 < parcels < _count(land, PARCELS.name, park=park)
-        assert (_total(v, LAND), _total(v, FACTORY)) == (parcels, factories)
+        assert _shown(v, parcels, factories) == (parcels, factories)
         v.page.get_by_label("厂房 factory", exact=True).uncheck()
-        assert _total(v, LAND) == parcels and _squares(v, FACTORY) == []
+        assert _shown(v, parcels, 0) == (parcels, 0) and _squares(v, FACTORY) == []
         v.page.get_by_label("面积 Area (m²) 最小 min").fill("")
         v.page.get_by_label("面积 Area (m²) 最大 max").fill("")
         v.page.get_by_label("园区 Park", exact=True).select_option("")
-        assert _total(v, LAND) == len(land) and _squares(v, FACTORY) == []
+        assert _shown(v, len(land), 0) == (len(land), 0)
         v.page.get_by_label("厂房 factory", exact=True).check()
-        assert _total(v, FACTORY) == len(idle)
+        assert _shown(v, len(land), len(idle)) == (len(land), len(idle))
         assert v.console_errors == [] and v.blocked == []
 
 
@@ -151,11 +165,12 @@ def test_readiness_squares_count_the_park_chosen(
     ):
         sign_in(v.page, key)
         _zoomed_out(v)
-        assert _total(v, LAND) == len(parcels)
+        assert _total(v, LAND, len(parcels)) == len(parcels)
         v.page.get_by_label("园区", exact=True).select_option(park)
-        assert _total(v, LAND) == int((parcels["park_id"] == park).sum()) < len(parcels)
+        of_park = int((parcels["park_id"] == park).sum())
+        assert _total(v, LAND, of_park) == of_park < len(parcels)
         if SHOTS:
             screenshot(v, Path(SHOTS) / "readiness-squares-park-1440.png")
         v.page.get_by_label("园区", exact=True).select_option("")
-        assert _total(v, LAND) == len(parcels)
+        assert _total(v, LAND, len(parcels)) == len(parcels)
         assert v.console_errors == [] and v.blocked == []

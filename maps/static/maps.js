@@ -383,11 +383,17 @@
       if (!this.options.gs.cells) { return; }
       var query = this._query(chosen);
       if (query === (this._gsQuery === undefined ? "" : this._gsQuery)) { return; }
-      this._gsQuery = query;
-      if (this._map && this._tileZoom < this.options.gs.detailZoom) {
-        this._gsDrawing = (this._gsDrawing || 0) + 1;  // answers to the old query are dropped
-        this.redraw();
-      }
+      this._gsQuery = query;  // tiles made from now on ask with it
+      // The squares in view are asked again once the filter rests: "66667" typed asks the
+      // service once, not once per digit.
+      var self = this;
+      clearTimeout(this._gsWait);
+      this._gsWait = setTimeout(function () {
+        if (self._map && self._tileZoom < self.options.gs.detailZoom) {
+          self._gsDrawing = (self._gsDrawing || 0) + 1;  // answers to older queries: dropped
+          self.redraw();
+        }
+      }, 300);
     },
     _query: function (chosen) {  // the filter as a tile's query; null: none of these sites
       var o = this.options.gs, q = [];

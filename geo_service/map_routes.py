@@ -28,6 +28,7 @@ from geo_service.deps import (
 )
 from geo_service.errors import error_responses
 from geo_service.pages import page_response, render_page
+from geo_service.reservation_bodies import PRINTABLE
 from geo_service.routing import ProjectRoute, keeps_zone
 from geo_service.schemas import PROJECT_EXAMPLES
 from geo_service.settings import Settings
@@ -197,7 +198,8 @@ def tile(
     x: Annotated[int, Path(ge=0, le=2**MAX_ZOOM - 1)],
     y: Annotated[int, Path(ge=0, le=2**MAX_ZOOM - 1)],
     park: Annotated[
-        str | None, Query(max_length=40, description="只含此园区 (one park's sites)")
+        str | None,
+        Query(max_length=40, pattern=PRINTABLE, description="只含此园区的 (of this park only)"),
     ] = None,
     min_m2: Annotated[
         float | None, Query(allow_inf_nan=False, description="面积不小于 (size at least, m²)")

@@ -127,12 +127,11 @@ def test_low_zoom_tiles_count_the_sites_the_filter_keeps(
         assert 0 < _kept(sites, spec.name, filters[0]) < len(sites)
 
 
-def test_a_filter_on_roads_is_refused(
-    client: TestClient, zone: dict[str, gpd.GeoDataFrame]
-) -> None:
+def test_a_bad_filter_is_refused(client: TestClient, zone: dict[str, gpd.GeoDataFrame]) -> None:
     assert client.get("/tiles/roads/10/843/388.pbf?park=P1").status_code == 400
     assert client.get("/tiles/parcels/10/843/388.pbf?min_m2=inf").status_code == 400
     assert client.get("/tiles/parcels/10/843/388.pbf?park=" + "x" * 41).status_code == 400
+    assert client.get("/tiles/parcels/10/843/388.pbf?park=P%00").status_code == 400  # NUL
 
 
 def test_postgis_filtered_tiles_match_the_python_encoder(postgis_store: Store) -> None:

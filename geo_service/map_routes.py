@@ -28,13 +28,14 @@ from geo_service.deps import (
 )
 from geo_service.errors import error_responses
 from geo_service.pages import page_response, render_page
+from geo_service.reservation_bodies import PRINTABLE
 from geo_service.routing import ProjectRoute, keeps_zone
 from geo_service.schemas import PROJECT_EXAMPLES
 from geo_service.settings import Settings
 from layers.catalog import FACTORIES, LAYERS, ON_OFFER, PARCELS, PARKS, ROADS
 from layers.errors import InvalidInput, NotFound
 from layers.frames import derive
-from layers.tiling import MAX_ZOOM, MIN_ZOOM, check, storage_bounds
+from layers.tiling import MAX_ZOOM, MIN_ZOOM, SiteFilter, check, storage_bounds
 from maps import tiles
 from maps.base import context_popup
 from maps.investor import factory_popup, investor_map, listed, parcel_popup
@@ -196,14 +197,27 @@ def tile(
     z: Annotated[int, Path(ge=MIN_ZOOM, le=MAX_ZOOM)],
     x: Annotated[int, Path(ge=0, le=2**MAX_ZOOM - 1)],
     y: Annotated[int, Path(ge=0, le=2**MAX_ZOOM - 1)],
+    park: Annotated[
+        str | None,
+        Query(max_length=40, pattern=PRINTABLE, description="只含此园区的 (of this park only)"),
+    ] = None,
+    min_m2: Annotated[
+        float | None, Query(allow_inf_nan=False, description="面积不小于 (size at least, m²)")
+    ] = None,
+    max_m2: Annotated[
+        float | None, Query(allow_inf_nan=False, description="面积不大于 (size at most, m²)")
+    ] = None,
 ) -> Response:
     """Public callers get listed sites and public fields only; staff get every site;
-    roads are the same for everyone. Tiles are encoded once per edit of the layers
-    (PostGIS ``ST_AsMVT``, or in process from the zone held in memory on the embedded
-    store)."""
+    roads are the same for everyone. ``park``, ``min_m2`` and ``max_m2`` keep only the
+    sites (parcels: area, factories: floor area) a map's filter panel keeps: its squares
+    of counts below zoom 12 then count only those. Tiles are encoded once per edit of the
+    layers (PostGIS ``ST_AsMVT``, or in process from the zone held in memory on the
+    embedded store)."""
     spec = LAYERS[layer]
     public = not caller.sees_internal
     check(z, x, y)
+    only = SiteFilter(park=park, min_m2=min_m2, max_m2=max_m2)
 
     def build() -> bytes:
         if store.is_postgis:
@@ -214,12 +228,13 @@ def tile(
                 y,
                 fields=tiles.tile_fields(spec, public=public),
                 status=tiles.LISTED.get(spec.name) if public else None,
+                only=only,
             )
         frame = zones.frames()[layer]
         hits = frame.sindex.query(shapely.box(*storage_bounds(z, x, y)), predicate="intersects")
-        return tiles.encode(frame.iloc[np.sort(hits)], spec, z, x, y, public=public)
+        return tiles.encode(frame.iloc[np.sort(hits)], spec, z, x, y, public=public, only=only)
 
-    data = zones.output(("tile", layer, public, z, x, y), build)
+    data = zones.output(("tile", layer, public, z, x, y, only), build)
     # The service keeps each tile until the layers change; browsers and proxies must ask
     # again (a site reserved a moment ago is gone from the public's tiles at once), and
     # what they get depends on who asks.

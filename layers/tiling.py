@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
+from layers.area import M2_PER_MU
+from layers.catalog import FACTORIES, PARCELS
 from layers.crs import STORAGE_EPSG, transformer
 from layers.errors import InvalidInput
 
@@ -26,6 +30,13 @@ LINE_TOLERANCE = 4
 zoom-8 tile draws a road with a few vertices, not the surveyed thousands."""
 COUNT = "sites"
 """A low-zoom cell's property: how many of the sites the caller may see lie in it."""
+SIZE_M2: dict[str, tuple[str, float]] = {
+    PARCELS.name: ("area_mu", M2_PER_MU),
+    FACTORIES.name: ("floor_m2", 1.0),
+}
+"""A site's size in m² as a map's filter compares it: a field its tile carries times a
+factor, the very arithmetic the page does (on the value as rounded in the tile), so a
+bound filters the counts of a low-zoom tile exactly as it filters the sites drawn."""
 _HALF = 20037508.342789244  # half the Web Mercator world width, m
 
 
@@ -66,3 +77,29 @@ def storage_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
         np.array([minx - pad, maxx + pad]), np.array([miny - pad, maxy + pad])
     )
     return float(lon[0]), float(lat[0]), float(lon[1]), float(lat[1])
+
+
+@dataclass(frozen=True)
+class SiteFilter:
+    """The sites a tile holds, as a map's filter panel chooses them: of ``park``, of a size
+    (:data:`SIZE_M2`) from ``min_m2`` to ``max_m2``, both included. A site whose size is
+    unknown passes a size bound, as it does on the page (which cannot tell).
+
+    Examples
+    --------
+    >>> SiteFilter().empty, SiteFilter(min_m2=0.0).empty
+    (True, False)
+    """
+
+    park: str | None = None
+    min_m2: float | None = None
+    max_m2: float | None = None
+
+    @property
+    def empty(self) -> bool:
+        """Whether it keeps every site."""
+        return self.park is None and self.min_m2 is None and self.max_m2 is None
+
+
+EVERY_SITE = SiteFilter()
+"""The filter that keeps every site."""

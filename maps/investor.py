@@ -12,10 +12,10 @@ from typing import Any
 import folium
 import geopandas as gpd
 
-from layers.area import M2_PER_MU
 from layers.catalog import FACTORIES, ON_OFFER, PARCELS, PARKS, ROADS
 from layers.frames import derive
 from layers.schema import LayerSpec
+from layers.tiling import SIZE_M2
 from maps.base import (
     FeatureLayer,
     Popups,
@@ -99,7 +99,7 @@ def _tiles_layer(kind: str, layer: str, name: str) -> VectorTiles:
         STYLES,
         name=name,
         cls=kind,
-        size=("area_mu", M2_PER_MU) if kind == "land" else ("floor_m2", 1.0),
+        size=SIZE_M2[layer],  # as the tiles' squares are filtered
         popup_url=f"{POPUP_URL}{layer}/",
         filterable=True,
         cells="宗地 parcels" if kind == "land" else "厂房 factories",

@@ -16,6 +16,7 @@ import shapely
 
 from layers.catalog import FACTORIES, ON_OFFER, PARCELS, ROADS
 from layers.crs import STORAGE_EPSG, transformer
+from layers.errors import InvalidInput
 from layers.frames import derive
 from layers.schema import LayerSpec
 from layers.tiling import (
@@ -23,9 +24,12 @@ from layers.tiling import (
     CELL,
     COUNT,
     DETAIL_ZOOM,
+    EVERY_SITE,
     EXTENT,
     LINE_TOLERANCE,
+    SIZE_M2,
     WEB_MERCATOR,
+    SiteFilter,
     cell_middle,
     check,
     mercator_bounds,
@@ -47,22 +51,31 @@ def tile_fields(spec: LayerSpec, *, public: bool) -> list[str]:
 
 
 def encode(
-    frame: gpd.GeoDataFrame, spec: LayerSpec, z: int, x: int, y: int, *, public: bool
+    frame: gpd.GeoDataFrame,
+    spec: LayerSpec,
+    z: int,
+    x: int,
+    y: int,
+    *,
+    public: bool,
+    only: SiteFilter = EVERY_SITE,
 ) -> bytes:
     """One tile of ``frame`` (canonical, indexed by feature id, already selected by the
-    tile's :func:`storage_bounds`): public callers get only listed sites and public fields.
-    Below :data:`DETAIL_ZOOM` a site layer's tile holds the number of sites per cell, not
-    sites; a road tile holds the roads at every zoom, simplified to what it can show."""
+    tile's :func:`storage_bounds`): public callers get only listed sites and public fields;
+    a site layer's tile holds only the sites ``only`` keeps. Below :data:`DETAIL_ZOOM` a
+    site layer's tile holds the number of sites per cell, not sites; a road tile holds the
+    roads at every zoom, simplified to what it can show."""
     check(z, x, y)
     bounds = mercator_bounds(z, x, y)
-    listed = public and spec.name in LISTED
-    if z < DETAIL_ZOOM and spec.name in LISTED:
-        if listed:
-            frame = frame[frame["status"] == LISTED[spec.name]]
+    site = spec.name in LISTED
+    if not (site or only.empty):
+        raise InvalidInput(f"只筛选地块与厂房 ({spec.en} are not filtered)")
+    if z < DETAIL_ZOOM and site:
+        frame = frame[_kept(frame, spec, public=public, only=only)]
         return _encode(spec, _cells(_mercator(frame), bounds))
     out = derive(frame, spec)
-    if listed:
-        out = out[out["status"] == LISTED[spec.name]]
+    if site:
+        out = out[_kept(out, spec, public=public, only=only)]
     pad = (bounds[2] - bounds[0]) * BUFFER / EXTENT
     clip = shapely.box(bounds[0] - pad, bounds[1] - pad, bounds[2] + pad, bounds[3] + pad)
     lines = spec.geometry_types[0].endswith("LineString")
@@ -75,6 +88,33 @@ def encode(
         for fid, geom, row in zip(out.index[keep], geoms[keep], rows, strict=True)
     ]
     return _encode(spec, features)
+
+
+def _kept(
+    frame: gpd.GeoDataFrame, spec: LayerSpec, *, public: bool, only: SiteFilter
+) -> npt.NDArray[np.bool_]:
+    """Which sites of ``frame`` a tile holds: listed ones for the public, those ``only``
+    keeps, compared as the page compares them (:data:`SIZE_M2`)."""
+    keep = np.ones(len(frame), dtype=bool)
+    if public:
+        keep &= (frame["status"] == LISTED[spec.name]).to_numpy(dtype=bool, na_value=False)
+    if only.park is not None:
+        keep &= (frame["park_id"] == only.park).to_numpy(dtype=bool, na_value=False)
+    if only.min_m2 is None and only.max_m2 is None:
+        return keep
+    field, factor = SIZE_M2[spec.name]
+    rest = frame[keep]  # sized only when still kept: deriving an area takes time
+    values = rest[field] if field in rest.columns else derive(rest, spec)[field]
+    # The value the tile carries (None when unknown: it passes, as on the page).
+    carried = [_value(v) for v in values.tolist()]
+    size = np.array([np.nan if v is None else v for v in carried], dtype=float) * factor
+    sized = np.ones(len(rest), dtype=bool)
+    if only.min_m2 is not None:
+        sized &= ~(size < only.min_m2)
+    if only.max_m2 is not None:
+        sized &= ~(size > only.max_m2)
+    keep[keep] = sized
+    return keep
 
 
 def _encode(spec: LayerSpec, features: list[dict[str, object]]) -> bytes:

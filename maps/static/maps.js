@@ -260,13 +260,19 @@
         tile.height = size.y * ratio;
       }
       tile._gsCoords = coords;
-      var url = L.Util.template(o.url, coords);
-      fetch(url, { credentials: "same-origin" })
+      // Squares count only the sites the filter keeps: the service counts them (exactly,
+      // over sites this page never loads), asked by the tile's query; null: none kept.
+      var query = cells && this._gsQuery !== undefined ? this._gsQuery : "";
+      var drawing = this._gsDrawing;
+      var url = L.Util.template(o.url, coords) + (query || "");
+      var got = query === null ? Promise.resolve(null) : fetch(url, { credentials: "same-origin" })
         .then(function (r) {
           if (r.status === 204) { return null; }
           return r.ok ? r.arrayBuffer() : Promise.reject(new Error(url + ": " + r.status));
-        })
+        });
+      got
         .then(function (buffer) {
+          if (drawing !== self._gsDrawing) { return; }  // the filter changed: drawn again
           var data = buffer ? readTile(buffer, o.layer) : { extent: 4096, features: [] };
           tile._gsExtent = data.extent;
           if (cells) {
@@ -279,6 +285,7 @@
           done(null, tile);
         })
         .catch(function (error) {
+          if (drawing !== self._gsDrawing) { return; }
           tile._gsFeatures = [];
           console.error("geo-service: tile " + url + " not drawn: " + error);
           done(error, tile);
@@ -370,9 +377,31 @@
       });
       return n;
     },
-    _gsFilter: function (keep) {
+    _gsFilter: function (keep, chosen) {
       this._gsKeep = keep;
       this._current().forEach(this._paint, this);
+      if (!this.options.gs.cells) { return; }
+      var query = this._query(chosen);
+      if (query === (this._gsQuery === undefined ? "" : this._gsQuery)) { return; }
+      this._gsQuery = query;  // tiles made from now on ask with it
+      // The squares in view are asked again once the filter rests: "66667" typed asks the
+      // service once, not once per digit.
+      var self = this;
+      clearTimeout(this._gsWait);
+      this._gsWait = setTimeout(function () {
+        if (self._map && self._tileZoom < self.options.gs.detailZoom) {
+          self._gsDrawing = (self._gsDrawing || 0) + 1;  // answers to older queries: dropped
+          self.redraw();
+        }
+      }, 300);
+    },
+    _query: function (chosen) {  // the filter as a tile's query; null: none of these sites
+      var o = this.options.gs, q = [];
+      if (chosen.types && chosen.types.indexOf(o.type) < 0) { return null; }
+      if (chosen.park) { q.push("park=" + encodeURIComponent(chosen.park)); }
+      if (isFinite(chosen.min)) { q.push("min_m2=" + encodeURIComponent(chosen.min)); }
+      if (isFinite(chosen.max)) { q.push("max_m2=" + encodeURIComponent(chosen.max)); }
+      return q.length ? "?" + q.join("&") : "";
     },
     _gsAt: function (latlng) {  // the square, site or line under a point, topmost first
       var z = this._tileZoom, size = this.getTileSize();
@@ -455,16 +484,17 @@
       var div = L.DomUtil.create("div", "gs-panel gs-filter");
       var html = "<b>" + config.title + "</b><br>";
       if (config.parks) {
-        html += config.parkLabel + ' <select data-f="park"><option value="">' + config.all +
-          "</option>";
+        html += "<label>" + config.parkLabel + ' <select data-f="park" aria-label="' +
+          config.parkLabel + '"><option value="">' + config.all + "</option>";
         config.parks.forEach(function (p) {
           html += '<option value="' + p[0] + '">' + p[1] + "</option>";
         });
-        html += "</select><br>";
+        html += "</select></label><br>";
       }
-      if (config.area) {
-        html += config.areaLabel + ' <input data-f="min" type="number" style="width:60px"> – ' +
-          '<input data-f="max" type="number" style="width:60px"><br>';
+      if (config.area) {  // each box named for a screen reader (and a test): min, max
+        html += config.areaLabel + ' <input data-f="min" type="number" style="width:60px" ' +
+          'aria-label="' + config.areaLabel + ' 最小 min"> – <input data-f="max" ' +
+          'type="number" style="width:60px" aria-label="' + config.areaLabel + ' 最大 max"><br>';
       }
       if (config.types) {
         config.types.forEach(function (t) {
@@ -492,9 +522,10 @@
         if (config.types && types.indexOf(p._type) < 0) { return false; }
         return true;
       };
+      var chosen = { park: park, min: min, max: max, types: config.types ? types : null };
       registry.forEach(function (layer) {
         if (!layer._gsFilterable) { return; }
-        if (layer._gsFilter) { layer._gsFilter(keep); return; }  // vector tiles: repaint
+        if (layer._gsFilter) { layer._gsFilter(keep, chosen); return; }  // vector tiles
         layer.clearLayers();
         layer.addData({ type: "FeatureCollection", features: layer._gsAll.filter(function (f) {
           return keep(f.properties);

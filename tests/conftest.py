@@ -521,6 +521,19 @@ def settings(store: Store, tmp_path: Path, request: pytest.FixtureRequest) -> Se
     return _settings(store, tmp_path)
 
 
+@pytest.fixture
+def tiled(
+    store: Store, settings: Settings, demo_zone: Callable[..., dict[str, gpd.GeoDataFrame]]
+) -> Settings:
+    """The demo zone stored, and settings that draw every map's sites from vector tiles."""
+    from layers.catalog import LAYERS
+    from tests.people import TESTER
+
+    for name, frame in demo_zone().items():
+        store.features.write(LAYERS[name], frame, actor=TESTER)
+    return settings.model_copy(update={"map_tile_threshold": 0})
+
+
 @pytest.fixture(scope="module")
 def module_settings(module_loaded: Store, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return _settings(module_loaded, tmp_path_factory.mktemp("shared"))

@@ -7,15 +7,13 @@ import io
 from collections.abc import Callable
 
 import geopandas as gpd
-import pytest
 import shapely
 from PIL import Image
 from playwright.sync_api import Browser
 
 from geo_service.app import create_app
 from geo_service.settings import Settings
-from layers.catalog import FACTORIES, LAYERS, ON_OFFER, PARCELS, PARKS, ROADS
-from layers.store.store import Store
+from layers.catalog import FACTORIES, ON_OFFER, PARCELS, PARKS, ROADS
 from layers.tiling import DETAIL_ZOOM, MIN_ZOOM
 from tests.browser import (
     MAP,
@@ -28,7 +26,6 @@ from tests.browser import (
     visit,
     wait_until,
 )
-from tests.people import TESTER
 
 VISITS = 16
 """Visits per way of zooming: the old page lost a zoom in about half of them."""
@@ -37,16 +34,6 @@ SITES = (
     ".reduce((n, layer) => n + layer._gsCount(), 0)"
 )
 """Sites drawn from vector tiles in the view."""
-
-
-@pytest.fixture
-def tiled(
-    store: Store, settings: Settings, demo_zone: Callable[..., dict[str, gpd.GeoDataFrame]]
-) -> Settings:
-    """The demo zone stored, and settings that draw every map's sites from vector tiles."""
-    for name, frame in demo_zone().items():
-        store.features.write(LAYERS[name], frame, actor=TESTER)
-    return settings.model_copy(update={"map_tile_threshold": 0})
 
 
 def _zoom_in_button(browser: Browser, url: str) -> tuple[int, tuple[float, float]]:

@@ -31,16 +31,6 @@ LAND, FACTORY = "宗地 parcels", "厂房 factories"
 SHOTS = os.environ.get("GEO_SERVICE_SCREENSHOTS")
 
 
-@pytest.fixture
-def tiled(
-    store: Store, settings: Settings, demo_zone: Callable[..., dict[str, gpd.GeoDataFrame]]
-) -> Settings:
-    """The demo zone stored, and settings that draw every map's sites from vector tiles."""
-    for name, frame in demo_zone().items():
-        store.features.write(LAYERS[name], frame, actor=TESTER)
-    return settings.model_copy(update={"map_tile_threshold": 0})
-
-
 def _sizes(frame: gpd.GeoDataFrame, layer: str) -> np.ndarray:
     """Each site's size in m² as the page compares it: the value its tile carries (3
     decimals) times the factor."""

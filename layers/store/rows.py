@@ -125,9 +125,10 @@ class _Blobs:
     """The geometries' WKB read chunk by chunk, each chunk's packed into one bytes object
     and decoded once every row is read.
 
-    The driver's 100,000 bytes objects, kept until then, would be spread among the
-    chunks' freed values and hold much of their memory: a 100,000-parcel frame read took
-    1.8 instead of 2.3 KiB per parcel, resident, once packed."""
+    The driver's bytes objects, kept until then, would be spread among the chunks' freed
+    values and hold some of their memory: packed, a 100,000-parcel frame takes 0.1 KiB
+    per parcel less, resident (1.8 KiB; freeing each chunk before the next is read took
+    it from 2.3 to 1.9)."""
 
     def __init__(self) -> None:
         self.parts: list[tuple[bytes, npt.NDArray[np.int64], npt.NDArray[np.bool_]]] = []

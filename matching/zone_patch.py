@@ -55,7 +55,7 @@ def patched(
     same_parks = parks_frame[PARKS.id_field].equals(zone.parks[PARKS.id_field])
     layers = {
         spec.name: _patched_sites(
-            zone.parcels if spec is PARCELS else zone.factories,
+            zone.layer(spec.name),
             spec,
             sites.get(spec.name),
             parks_frame,

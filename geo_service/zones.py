@@ -15,10 +15,12 @@ from functools import cache
 from typing import TypeVar, cast, overload
 
 import geopandas as gpd
+import pandas as pd
 from cachetools import LRUCache
 
 from layers.catalog import FACTORIES, INFRASTRUCTURE, LAYERS, PARCELS, PARKS
 from layers.frame_rows import with_rows
+from layers.store.release_rows import Held, read_release
 from layers.store.store import Store
 from layers.store.tables import LAYER_TABLES
 from matching.zone import Zone, build_zone
@@ -37,6 +39,8 @@ class _Snapshot:
     reserved: dict[str, frozenset[str]]
     """The sites held by active reservations, per layer."""
     frames: dict[str, gpd.GeoDataFrame]
+    hashes: dict[str, pd.Series]
+    """The released layers' rows' hashes (see :mod:`layers.store.release_rows`)."""
     zone: Zone
     outputs: LRUCache[Hashable, str | bytes]
     building: dict[Hashable, Future[str | bytes]] = field(default_factory=dict)
@@ -168,18 +172,33 @@ class ZoneCache:
             except NeedsRebuild:
                 if patch_only:
                     return None
-        frames = {
-            name: served.frames[name]
-            if served is not None and served.versions[name] == versions[name]
-            else self._store.features.read(spec, long_read=True)
-            for name, spec in LAYERS.items()
-        }  # the layers that did not change are not read again
+        frames, hashes = self._read(served, versions)
         previous = None if served is None else served.zone  # its network, if roads are alike
         zone = build_zone(frames, versions=versions, previous=previous)
         outputs = _outputs(self._max_output_bytes)
-        snapshot = _Snapshot(versions, rows_versions, reserved, frames, zone, outputs)
+        snapshot = _Snapshot(versions, rows_versions, reserved, frames, hashes, zone, outputs)
         give_back_memory()
         return snapshot
+
+    def _read(
+        self, served: _Snapshot | None, versions: dict[str, int]
+    ) -> tuple[dict[str, gpd.GeoDataFrame], dict[str, pd.Series]]:
+        """Every layer's frame, and the released layers' rows' hashes: the layers that
+        did not change are not read again, and of a new release only the rows that the
+        served one does not have (:func:`~layers.store.release_rows.read_release`)."""
+        frames, hashes = {}, {}
+        for name, spec in LAYERS.items():
+            if served is not None and served.versions[name] == versions[name]:
+                frames[name] = served.frames[name]
+                if name in served.hashes:
+                    hashes[name] = served.hashes[name]
+            elif spec.released:
+                held = None if served is None else Held(served.frames[name], served.hashes[name])
+                fresh = read_release(self._store.features, spec, held)
+                frames[name], hashes[name] = fresh.frame, fresh.hashes
+            else:
+                frames[name] = self._store.features.read(spec, long_read=True)
+        return frames, hashes
 
     def _patched(
         self,
@@ -223,7 +242,8 @@ class ZoneCache:
             versions=versions,
         )
         outputs = _outputs(self._max_output_bytes)
-        return _Snapshot(versions, rows_versions, reserved, frames, zone, outputs)
+        hashes = served.hashes  # the same rows
+        return _Snapshot(versions, rows_versions, reserved, frames, hashes, zone, outputs)
 
     def _reserved(self) -> dict[str, frozenset[str]]:
         held: dict[str, set[str]] = {}

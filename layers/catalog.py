@@ -361,6 +361,10 @@ ON_OFFER = {name: spec.on_offer for name, spec in LAYERS.items() if spec.on_offe
 (what investors see)."""
 DRAWN = tuple(name for name, spec in LAYERS.items() if spec.drawn_down)
 """Layers whose budgets active reservations draw down when read."""
+ROUTINE = frozenset({"list_year"})
+"""Fields every row of a new year's list changes: a parcel whose only change is one of
+these is unchanged for the list's diff, and is taken from the list held in memory when
+the zone reads the new one (:mod:`layers.store.release_rows`)."""
 
 
 ENERGY = Budget(

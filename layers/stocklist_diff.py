@@ -11,7 +11,7 @@ import numpy.typing as npt
 import pandas as pd
 import shapely
 
-from layers.catalog import PARCELS
+from layers.catalog import PARCELS, ROUTINE
 from layers.frames import GEOMETRY, derive
 from layers.geojson import plain as _plain
 from layers.text import normalise_id
@@ -49,9 +49,6 @@ class Diff:
         )
 
 
-ROUTINE = frozenset({"list_year"})
-"""Fields every row of a new year's list changes: a parcel whose only change is one of
-these is counted as unchanged (its other changes still list them)."""
 _COMPARED = [f.name for f in PARCELS.stored_fields]
 
 
@@ -127,4 +124,4 @@ def _differs(a: pd.Series, b: pd.Series) -> npt.NDArray[np.bool_]:
     return np.asarray(~same, dtype=bool)
 
 
-__all__ = ["ROUTINE", "Diff", "diff"]
+__all__ = ["Diff", "diff"]

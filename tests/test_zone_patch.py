@@ -191,3 +191,24 @@ def test_a_zone_built_anew_with_the_same_roads_reuses_the_network_and_equals_a_f
     _assert_same_zone(again, build_zone(listed))
     roads = dict(listed, roads=zone["roads"].iloc[1:])
     assert build_zone(roads, previous=first).network is not first.network
+
+
+def test_a_new_list_that_only_drops_parcels_is_built_without_reading_a_parcel_again(
+    loaded: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = zones.ZoneCache(loaded)
+    before = cache.get()
+    listed = loaded.features.read(PARCELS, as_stored=True).iloc[5:]
+    loaded.features.write(PARCELS, listed, replace=True, actor=TESTER)
+    read, layers_read = loaded.features.read, []
+    monkeypatch.setattr(
+        loaded.features, "read", lambda spec, **k: layers_read.append(spec.name) or read(spec, **k)
+    )
+    assert cache.get() is before  # served while the new list is read and built
+    cache.settle(30)
+    after = cache.get()
+    assert after is not before and PARCELS.name not in layers_read
+    frames = {name: read(spec) for name, spec in LAYERS.items()}
+    for name, frame in cache.frames().items():
+        pd.testing.assert_frame_equal(frame, frames[name], obj=name)
+    _assert_same_zone(after, build_zone(frames, versions=loaded.features.versions()))

@@ -120,7 +120,7 @@ class Features:
         else:
             columns.append(sa.type_coerce(table.c.geom, sa.LargeBinary))
         with self.engine.connect() as conn:
-            self._prepare_read(conn, long_read=long_read)
+            self.prepare_read(conn, long_read=long_read)
             if release is None and spec.released:
                 # One release for the whole read, even across the two queries below.
                 current = releases.current_id(conn)
@@ -134,8 +134,9 @@ class Features:
                 frame = draw_down(conn, spec, frame)
         return frame
 
-    def _prepare_read(self, conn: Connection, *, long_read: bool) -> None:
-        """The settings of a read's transaction (see :meth:`read`)."""
+    def prepare_read(self, conn: Connection, *, long_read: bool) -> None:
+        """The settings of a read's transaction (see :meth:`read`): set before its
+        first query."""
         if long_read:
             conn.execution_options(**{LONG_READ_OPTION: True})
         if self.postgis:

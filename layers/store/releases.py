@@ -284,6 +284,7 @@ def stage_rows(
         )
         .returning(stock_releases.c.id)
     ).scalar_one()
+    rows.stamp(spec, records)
     for record in records:
         record["release_id"] = release
     rows.insert(conn, LAYER_TABLES[spec.name], records, progress)

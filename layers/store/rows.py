@@ -6,7 +6,8 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import geopandas as gpd
@@ -17,6 +18,7 @@ import shapely
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from layers.catalog import ROUTINE
 from layers.crs import STORAGE_EPSG
 from layers.frames import empty_frame
 from layers.schema import FieldSpec, LayerSpec
@@ -39,19 +41,17 @@ def read_frame(spec: LayerSpec, result: sa.CursorResult[Any], *, as_text: bool) 
     is 100,000 pointers to four strings, not 100,000 strings — and as each chunk's own
     strings are freed before the next is read, the memory they took is used again
     rather than kept by the allocator. The rows come from the DBAPI cursor as the driver
-    gives them, without SQLAlchemy's per-value processing (on SQLite a regular
-    expression for each date): the store's events (its statement deadline) still apply,
-    as the statement was executed through SQLAlchemy. ``as_text``: the driver gives the
-    values the database keeps as text (SQLite's dates) as text, read with their kind's
-    ``from_text``.
+    gives them (:func:`driver_rows`), without SQLAlchemy's per-value processing (on
+    SQLite a regular expression for each date): the store's events (its statement
+    deadline) still apply, as the statement was executed through SQLAlchemy.
+    ``as_text``: the driver gives the values the database keeps as text (SQLite's dates)
+    as text, read with their kind's ``from_text``.
     """
-    cursor = result.cursor
-    dbapi_error = result.context.dialect.loaded_dbapi.Error
-    try:
+    columns = [_Column(f, as_text=as_text) for f in spec.stored_fields]
+    fids: list[npt.NDArray[np.int64]] = []
+    wkb = _Blobs()
+    with driver_rows(result) as cursor:
         width = len(cursor.description)
-        columns = [_Column(f, as_text=as_text) for f in spec.stored_fields]
-        fids: list[npt.NDArray[np.int64]] = []
-        wkb = _Blobs()
         while chunk := cursor.fetchmany(READ_CHUNK):
             flat = itertools.chain.from_iterable(chunk)
             table = np.fromiter(flat, dtype=object, count=len(chunk) * width)
@@ -62,10 +62,6 @@ def read_frame(spec: LayerSpec, result: sa.CursorResult[Any], *, as_text: bool) 
                 c.add(table[:, i])
             wkb.add(table[:, -1])
             del table  # the chunk's values are freed before the next chunk is read
-    except dbapi_error as exc:  # as SQLAlchemy raises it (e.g. the deadline: 503, not 500)
-        raise sa.exc.DBAPIError.instance(None, None, exc, dbapi_error) from exc
-    finally:
-        result.close()
     if not fids:
         frame = empty_frame(spec)
         frame.index = pd.Index([], dtype="int64", name="fid")
@@ -74,6 +70,20 @@ def read_frame(spec: LayerSpec, result: sa.CursorResult[Any], *, as_text: bool) 
     data = {c.field.name: c.series(index) for c in columns}
     geometry = gpd.GeoSeries(wkb.geometries(), index=index, crs=STORAGE_EPSG)
     return gpd.GeoDataFrame(data, geometry=geometry, crs=STORAGE_EPSG)
+
+
+@contextmanager
+def driver_rows(result: sa.CursorResult[Any]) -> Iterator[Any]:
+    """The DBAPI cursor of an executed statement, to take its rows as the driver gives
+    them (without SQLAlchemy's rows and per-value processing); the driver's errors
+    raised as SQLAlchemy raises them (the deadline: 503, not 500), the result closed."""
+    dbapi_error = result.context.dialect.loaded_dbapi.Error
+    try:
+        yield result.cursor
+    except dbapi_error as exc:
+        raise sa.exc.DBAPIError.instance(None, None, exc, dbapi_error) from exc
+    finally:
+        result.close()
 
 
 class _Column:
@@ -170,6 +180,31 @@ def records(spec: LayerSpec, frame: gpd.GeoDataFrame) -> list[dict[str, Any]]:
         record.update(zip(BBOX_COLUMNS, map(float, bounds[i]), strict=True))
         out.append(record)
     return out
+
+
+def stamp(spec: LayerSpec, records: Sequence[dict[str, Any]]) -> None:
+    """Set each record's ``row_hash``: 64 bits of BLAKE2b over its geometry's WKB and its
+    stored fields' values but the :data:`~layers.catalog.ROUTINE` ones (a new year's list
+    changes them on every row). Equal hashes of one layer's rows mean rows equal in all
+    but those fields."""
+    names = [f.name for f in spec.stored_fields if f.name not in ROUTINE]
+    wkb = shapely.to_wkb(np.array([r["geom"] for r in records], dtype=object))
+    for record, geometry in zip(records, wkb.tolist(), strict=True):
+        values = repr(tuple(record[name] for name in names)).encode()
+        digest = hashlib.blake2b(values + geometry, digest_size=8).digest()
+        record["row_hash"] = int.from_bytes(digest, "little", signed=True)
+
+
+def read_column(
+    field: FieldSpec, values: Sequence[Any], index: pd.Index, *, as_text: bool
+) -> pd.Series:
+    """A stored field's values as the driver gave them, as :func:`read_frame` makes
+    them a frame's column."""
+    column = _Column(field, as_text=as_text)
+    if not len(values):
+        return pd.Series(index=index, dtype=column.type.dtype)
+    column.add(np.fromiter(values, dtype=object, count=len(values)))
+    return column.series(index)
 
 
 def insert(

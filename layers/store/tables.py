@@ -26,21 +26,24 @@ metadata = sa.MetaData(
 )
 
 BBOX_COLUMNS = ("minx", "miny", "maxx", "maxy")
+ROW_HASH_COMMENT = "Hash of the row as staged; NULL: unknown (staged before it was kept)."
 
 
 def _layer_table(spec: LayerSpec) -> sa.Table:
     """A layer's table: released layers' rows carry ``release_id`` (readers see the release
-    the ``stock_current`` pointer names), ledgers' rows ``row_version``."""
+    the ``stock_current`` pointer names) and ``row_hash`` (see
+    :mod:`layers.store.release_rows`), ledgers' rows ``row_version``."""
     released = spec.released
     release = sa.Column(
         "release_id", sa.Integer, sa.ForeignKey("stock_releases.id"), nullable=False, index=True
     )
+    row_hash = sa.Column("row_hash", sa.BigInteger, comment=ROW_HASH_COMMENT)
     version = sa.Column("row_version", sa.Integer, nullable=False, server_default=sa.text("1"))
     return sa.Table(
         spec.name,
         metadata,
         sa.Column("fid", sa.Integer, primary_key=True, autoincrement=True),
-        *([release] if released else []),
+        *([release, row_hash] if released else []),
         *([version] if spec.ledger else []),
         *(
             sa.Column(f.name, kind_of(f).sql(), nullable=not f.required, comment=f"{f.zh} {f.en}")

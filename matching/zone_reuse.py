@@ -19,11 +19,11 @@ utility pairs — is worked out again. The result equals a zone built from nothi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, fields
 from functools import partial
-from typing import Protocol
+from typing import Any, Protocol
 
 import geopandas as gpd
 import numpy as np
@@ -110,13 +110,18 @@ class Unchanged:
         if before is None or not len(before) or not len(now):
             none = np.zeros(0, dtype=np.int64)
             return cls(None, none, none, everyone)
-        old = pd.Index(shapely.to_wkb(np.asarray(before.frame.geometry.values)))
-        first = ~old.duplicated()  # equal geometries have equal results: any one will do
-        found = pd.Index(old[first]).get_indexer(
-            pd.Index(shapely.to_wkb(np.asarray(now.geometry.values)))
-        )
+        old = np.asarray(before.frame.geometry.values)
+        new = np.asarray(now.geometry.values)
+        # The same objects first (a new list's frame takes the rows it repeats from the
+        # last one's: see layers.store.release_rows), then equal WKB among the others.
+        found = _positions(list(map(id, old)), list(map(id, new)))
+        new_left = np.flatnonzero(found < 0)
+        old_left = np.setdiff1d(np.arange(len(old)), found)
+        if len(new_left) and len(old_left):
+            by_wkb = _positions(shapely.to_wkb(old[old_left]), shapely.to_wkb(new[new_left]))
+            found[new_left] = np.where(by_wkb >= 0, old_left[by_wkb], -1)
         hit = found >= 0
-        return cls(before, everyone[hit], np.flatnonzero(first)[found[hit]], everyone[~hit])
+        return cls(before, everyone[hit], found[hit], everyone[~hit])
 
     def metric(self, now: gpd.GeoSeries, epsg: int, pool: Executor) -> Geometries:
         """The sites' geometries in the zone's CRS ``epsg``: the previous zone's where
@@ -164,3 +169,16 @@ class Unchanged:
                 out[self.new] = getattr(self.before.distances.road[kind], f.name)[self.old]
             merged.append(out)
         return RoadDistance(*merged)
+
+
+def _positions(
+    old: Sequence[Any] | npt.NDArray[Any], new: Sequence[Any] | npt.NDArray[Any]
+) -> IntArray:
+    """For each value of ``new``, the position of an equal one in ``old`` (-1: none).
+    Equal geometries have equal results: any one will do."""
+    index = pd.Index(old)
+    first = np.flatnonzero(~index.duplicated())
+    if not len(first):
+        return np.full(len(new), -1, dtype=np.int64)
+    at = index[first].get_indexer(pd.Index(new))
+    return np.where(at >= 0, first[at], -1).astype(np.int64)

@@ -12,6 +12,7 @@ from typing import Any
 import folium
 import geopandas as gpd
 
+from layers.area import M2_PER_MU
 from layers.catalog import FACTORIES, ON_OFFER, PARCELS, PARKS, ROADS
 from layers.frames import derive
 from layers.schema import LayerSpec
@@ -133,8 +134,9 @@ def _legend() -> str:
 
 
 def _filter(parks: gpd.GeoDataFrame) -> dict[str, object]:
-    """The filter panel's options: parks (escaped), area, and land or factory (the
-    panel's option names, not layer names)."""
+    """The filter panel's options: parks (escaped), area (typed in m² or 亩: land is
+    reckoned in 亩, floor space in m²), and land or factory (the panel's option names,
+    not layer names)."""
     return dict(
         title="筛选 Filter",
         parks=[
@@ -144,7 +146,9 @@ def _filter(parks: gpd.GeoDataFrame) -> dict[str, object]:
         parkLabel="园区 Park",
         all="全部 all",
         area=True,
-        areaLabel="面积 Area (m²)",
+        areaLabel="面积 Area",
+        unitLabel="面积单位 Unit",
+        units=[("m²", 1.0), ("亩 mu", M2_PER_MU)],  # sizes compared in m² (SIZE_M2)
         types=[("land", "土地 land"), ("factory", "厂房 factory")],
     )
 

@@ -19,6 +19,7 @@ from playwright.sync_api import Browser
 from geo_service import auth
 from geo_service.app import create_app
 from geo_service.settings import Settings
+from layers.area import M2_PER_MU
 from layers.catalog import FACTORIES, LAYERS, ON_OFFER, PARCELS
 from layers.frames import derive
 from layers.store.store import Store
@@ -107,21 +108,40 @@ def test_investor_squares_count_what_the_filter_keeps(
         if SHOTS:
             screenshot(v, Path(SHOTS) / f"investor-squares-park-{size[0]}.png")
         low, high = _bounds(_sizes(land[land["park_id"] == park], PARCELS.name))
-        v.page.get_by_label("面积 Area (m²) 最小 min").press_sequentially(str(low), delay=120)
-        v.page.get_by_label("面积 Area (m²) 最大 max").fill(str(high))
+        v.page.get_by_label("面积 Area 最小 min").press_sequentially(str(low), delay=120)
+        v.page.get_by_label("面积 Area 最大 max").fill(str(high))
         parcels = _count(land, PARCELS.name, park=park, low=low, high=high)
         factories = _count(idle, FACTORIES.name, park=park, low=low, high=high)
         assert 0 < parcels < _count(land, PARCELS.name, park=park)
         assert _shown(v, parcels, factories) == (parcels, factories)
         v.page.get_by_label("厂房 factory", exact=True).uncheck()
         assert _shown(v, parcels, 0) == (parcels, 0) and _squares(v, FACTORY) == []
-        v.page.get_by_label("面积 Area (m²) 最小 min").fill("")
-        v.page.get_by_label("面积 Area (m²) 最大 max").fill("")
+        # Land is reckoned in 亩: the same boxes read in 亩 once it is chosen.
+        v.page.get_by_label("面积单位 Unit").select_option(label="亩 mu")
+        v.page.get_by_label("面积 Area 最大 max").fill("")
+        low_mu = _bound_mu(_sizes(land[land["park_id"] == park], PARCELS.name))
+        v.page.get_by_label("面积 Area 最小 min").fill(f"{low_mu:g}")
+        parcels = _count(land, PARCELS.name, park=park, low=low_mu * M2_PER_MU)
+        assert 0 < parcels < _count(land, PARCELS.name, park=park)
+        assert _shown(v, parcels, 0) == (parcels, 0)
+        if SHOTS:
+            screenshot(v, Path(SHOTS) / f"investor-squares-mu-{size[0]}.png")
+        v.page.get_by_label("面积 Area 最小 min").fill("")
+        v.page.get_by_label("面积 Area 最大 max").fill("")
         v.page.get_by_label("园区 Park", exact=True).select_option("")
         assert _shown(v, len(land), 0) == (len(land), 0)
         v.page.get_by_label("厂房 factory", exact=True).check()
         assert _shown(v, len(land), len(idle)) == (len(land), len(idle))
         assert v.console_errors == [] and v.blocked == []
+
+
+def _bound_mu(sizes: np.ndarray) -> float:
+    """A least area in 亩 a person would type (one decimal), keeping about half of
+    ``sizes`` (m²), none within 2 m² of it (see :func:`_bounds`)."""
+    low = round(float(np.median(sizes)) / M2_PER_MU, 1)
+    while np.abs(sizes - low * M2_PER_MU).min() < 2:
+        low = round(low + 0.1, 1)
+    return low
 
 
 def _bounds(sizes: np.ndarray) -> tuple[int, int]:

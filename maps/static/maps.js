@@ -494,7 +494,12 @@
       if (config.area) {  // each box named for a screen reader (and a test): min, max
         html += config.areaLabel + ' <input data-f="min" type="number" style="width:60px" ' +
           'aria-label="' + config.areaLabel + ' 最小 min"> – <input data-f="max" ' +
-          'type="number" style="width:60px" aria-label="' + config.areaLabel + ' 最大 max"><br>';
+          'type="number" style="width:60px" aria-label="' + config.areaLabel + ' 最大 max"> ' +
+          '<select data-f="unit" aria-label="' + config.unitLabel + '">';
+        config.units.forEach(function (u) {  // [label, m² in one of it]
+          html += '<option value="' + u[1] + '">' + u[0] + "</option>";
+        });
+        html += "</select><br>";
       }
       if (config.types) {
         config.types.forEach(function (t) {
@@ -511,8 +516,9 @@
     };
     function apply(div) {
       var park = (div.querySelector('[data-f="park"]') || {}).value || "";
-      var min = parseFloat((div.querySelector('[data-f="min"]') || {}).value);
-      var max = parseFloat((div.querySelector('[data-f="max"]') || {}).value);
+      var unit = parseFloat((div.querySelector('[data-f="unit"]') || {}).value) || 1;
+      var min = parseFloat((div.querySelector('[data-f="min"]') || {}).value) * unit;
+      var max = parseFloat((div.querySelector('[data-f="max"]') || {}).value) * unit;
       var types = Array.prototype.filter.call(div.querySelectorAll('[data-f="type"]'),
         function (box) { return box.checked; }).map(function (box) { return box.value; });
       var keep = function (p) {

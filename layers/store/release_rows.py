@@ -46,7 +46,9 @@ def read_release(features: Features, spec: LayerSpec, held: Held | None) -> Held
     """The release in force of ``spec`` as :meth:`Features.read` gives it (readers' view),
     with its rows' hashes: the rows ``held`` has taken from it, the others read."""
     table = LAYER_TABLES[spec.name]
-    fresh = [
+    if spec.drawn_down:  # budgets drawn down as read: a row taken would lack them
+        held = None
+    fresh = [] if held is None else [  # nothing to take: the hashes alone
         f for f in spec.stored_fields
         if f.name in ROUTINE or column(spec, f.name) is not table.c[f.name]
     ]  # fmt: skip

@@ -148,7 +148,7 @@ def _network(s: Situation, members: tuple[int, ...], link: Link) -> Connection:
 
 
 def _road(s: Situation, members: tuple[int, ...], *, has_access: bool) -> Connection | None:
-    road, road_dist = s.zone.nearest_road(s.sites.metric[np.array(members)])
+    road, road_dist = s.zone.network.nearest_road(s.sites.metric[np.array(members)])
     k = int(np.argmin(road_dist))
     if road[k] < 0:
         return None

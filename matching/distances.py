@@ -22,7 +22,8 @@ import numpy.typing as npt
 import shapely
 
 from layers.catalog import UTILITIES
-from matching.roadnet import BOUND_SLACK_M, RoadDistance, box_gap
+from matching.linework import box_gap
+from matching.roadnet import BOUND_SLACK_M, RoadDistance
 
 REACH_M = 10_000.0
 """How far a site looks for utility nodes; requests may ask for less, never more."""

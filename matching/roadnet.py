@@ -19,14 +19,17 @@ distance is the straight line × :data:`DETOUR`, flagged as estimated.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 import shapely
 from scipy.sparse.csgraph import dijkstra
+
+from matching.linework import box_gap, chunks, firsts, located, nearest_in_runs, run_starts
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -43,6 +46,8 @@ DETOUR = 1.3
 """Road distance ≈ straight line × this where the network does not reach a target."""
 NEAR_M = 50.0
 """Sites are first looked for among the segments this near (a speed-up only)."""
+_SEGMENTS_MADE = threading.Lock()
+_TREE0 = shapely.STRtree([])
 BOUND_SLACK_M = 1e-6
 """Added to a bound that prunes candidates by the distance of their boxes
 (:meth:`RoadNetwork.access`, :meth:`matching.distances.Pairs.within_reach`): rounding in a
@@ -99,9 +104,14 @@ class RoadNetwork:
     length_m: FloatArray
     speed_ms: FloatArray
     n_vertices: int
-    segments: shapely.STRtree
+    ends: FloatArray
+    """Per edge, the coordinates of its tail and of its head (edges × 2 × 2)."""
     road: IntArray
     """Per edge, the index (into the lines it was built from) of the road it lies on."""
+    pieces: shapely.STRtree
+    """The road lines cut into pieces of a few segments (:func:`matching.linework.chunks`)."""
+    piece_road: IntArray
+    """Per piece, the index (into the lines it was built from) of its road."""
 
     @classmethod
     def build(cls, lines: Geometries, grades: npt.NDArray[np.object_]) -> RoadNetwork:
@@ -119,8 +129,8 @@ class RoadNetwork:
         drawn = np.flatnonzero(~shapely.is_empty(lines) & ~shapely.is_missing(lines))
         lines, grades = lines[drawn], grades[drawn]
         if not len(lines):
-            empty = np.array([], dtype=np.int64)
-            return cls(empty, empty, np.array([]), np.array([]), 0, shapely.STRtree([]), empty)
+            none, nowhere = np.array([], dtype=np.int64), np.zeros((0, 2, 2))
+            return cls(none, none, np.array([]), np.array([]), 0, nowhere, none, _TREE0, none)
         noded = shapely.get_parts(shapely.node(shapely.multilinestrings(shapely.get_parts(lines))))
         coords, piece = shapely.get_coordinates(noded, return_index=True)
         start = np.flatnonzero(piece[1:] == piece[:-1])
@@ -137,22 +147,57 @@ class RoadNetwork:
         first = np.r_[True, (lo[order][1:] != lo[order][:-1]) | (hi[order][1:] != hi[order][:-1])]
         keep = np.sort(order[first & (lo[order] != hi[order])])
         start, lo, hi, length = start[keep], lo[keep], hi[keep], length[keep]
-        segments = shapely.linestrings(np.stack([coords[start], coords[start + 1]], axis=1))
-        kmh, line = _roads_of(noded, lines, grades)
+        cut, owner = chunks(lines)
+        pieces = shapely.STRtree(cut)
+        kmh, line = _roads_of(noded, pieces, owner, grades)
         return cls(
             vertex[start],
             vertex[start + 1],
             length,
             kmh[piece[start]] / 3.6,
             len(vertex_xy),
-            shapely.STRtree(np.asarray(segments)),
+            np.stack([coords[start], coords[start + 1]], axis=1),
             np.where(line >= 0, drawn[line], -1)[piece[start]],
+            pieces,
+            drawn[owner],
         )
+
+    @property
+    def segments(self) -> shapely.STRtree:
+        """The tree of the two-point segments, in edge order, made when first asked for.
+        Only working out where sites reach the network (:meth:`access`) needs it, and a
+        served zone keeps its network :meth:`lean`: at 100,000 parcels the segments and
+        their tree take 420 bytes per parcel, and making them about 0.25 s."""
+        tree = self.__dict__.get("_segments")
+        if tree is None:
+            with _SEGMENTS_MADE:  # by one thread: a build's threads share one network
+                tree = self.__dict__.get("_segments")
+                if tree is None:
+                    tree = shapely.STRtree(np.asarray(shapely.linestrings(self.ends)))
+                    self.__dict__["_segments"] = tree  # a cache, as functools.cached_property
+        return tree
+
+    def lean(self) -> RoadNetwork:
+        """This network without the tree of its segments (:attr:`segments`)."""
+        return replace(self)
 
     @property
     def geometries(self) -> Geometries:
         """The two-point segments, in edge order."""
         return np.asarray(self.segments.geometries)
+
+    def nearest_road(self, geometries: Geometries) -> tuple[IntArray, FloatArray]:
+        """Index into the lines the network was built from, and metres, of the road
+        nearest each metric geometry (-1 and inf when there are no roads; of equally near
+        ones, the first the tree lists)."""
+        road = np.full(len(geometries), -1, dtype=np.int64)
+        dist = np.full(len(geometries), np.inf)
+        if len(self.piece_road) and len(geometries):
+            (site, piece), found = self.pieces.query_nearest(
+                geometries, return_distance=True, all_matches=False
+            )
+            road[site], dist[site] = self.piece_road[piece], found
+        return road, dist
 
     def access(self, geometries: Geometries) -> Access:
         """Where each metric geometry reaches the network: the nearest point of the
@@ -170,7 +215,7 @@ class RoadNetwork:
         box = bounds + np.array([-NEAR_M, -NEAR_M, NEAR_M, NEAR_M])
         site, hit = self.segments.query(shapely.box(*box.T))  # sorted by site
         site, hit, gap = self._measured(geometries, bounds, site, hit)
-        first = _nearest_in_runs(site, gap)
+        first = nearest_in_runs(site, gap)
         near = first[gap[first] <= NEAR_M]
         segment[site[near]], leg[site[near]] = hit[near], gap[near]
         rest = np.flatnonzero(segment < 0)
@@ -182,7 +227,7 @@ class RoadNetwork:
         on = np.flatnonzero(segment >= 0)
         lines = self.geometries[segment[on]]
         on_road = shapely.get_coordinates(shapely.shortest_line(geometries[on], lines))[1::2]
-        along[on] = _located(shapely.get_coordinates(lines), on_road)
+        along[on] = located(shapely.get_coordinates(lines), on_road)
         return Access(segment, leg, along)
 
     def _measured(
@@ -199,10 +244,10 @@ class RoadNetwork:
         the tree lists wins). At 1,000,000 sites this measures ~40 % of the pairs."""
         segments = self.geometries
         lower = box_gap(bounds, site, shapely.bounds(segments), hit)
-        first = _nearest_in_runs(site, lower)
+        first = nearest_in_runs(site, lower)
         gap = np.full(len(site), np.nan)
         gap[first] = shapely.distance(geometries[site[first]], segments[hit[first]])
-        bound = np.repeat(gap[first], np.diff(np.r_[_run_starts(site), len(site)]))
+        bound = np.repeat(gap[first], np.diff(np.r_[run_starts(site), len(site)]))
         keep = lower <= bound + BOUND_SLACK_M
         keep[first] = False  # measured already
         rest = np.flatnonzero(keep)
@@ -312,89 +357,17 @@ class RoadNetwork:
 
 
 def _roads_of(
-    noded: Geometries, lines: Geometries, grades: npt.NDArray[np.object_]
+    noded: Geometries, pieces: shapely.STRtree, owner: IntArray, grades: npt.NDArray[np.object_]
 ) -> tuple[FloatArray, IntArray]:
     """km/h of each noded piece and the line it lies on (of overlapping lines, the
-    fastest; -1 and :data:`DEFAULT_KMH` for none found)."""
+    fastest; -1 and :data:`DEFAULT_KMH` for none found), given the tree of the lines'
+    short ``pieces`` and the line each is of."""
     middles = shapely.line_interpolate_point(noded, 0.5, normalized=True)
-    chunks, owner = _chunks(lines)
-    piece, hit = shapely.STRtree(chunks).query(middles, predicate="dwithin", distance=1e-3)
+    piece, hit = pieces.query(middles, predicate="dwithin", distance=1e-3)
     line = owner[hit]
     kmh = np.array([SPEED_KMH.get(g, DEFAULT_KMH) for g in grades], dtype=float)
     order = np.lexsort((line, -kmh[line], piece))
-    first = _firsts(order, piece)
+    first = firsts(order, piece)
     out_kmh, out_line = np.full(len(noded), DEFAULT_KMH), np.full(len(noded), -1, dtype=np.int64)
     out_kmh[piece[first]], out_line[piece[first]] = kmh[line[first]], line[first]
     return out_kmh, out_line
-
-
-CHUNK = 8
-"""Segments per piece of a line that the pieces of the noded network are looked up in."""
-
-
-def _chunks(lines: Geometries) -> tuple[Geometries, IntArray]:
-    """``lines`` cut into pieces of :data:`CHUNK` consecutive segments (the last piece of
-    a line may have fewer), and the line each piece is of.
-
-    A whole line's box is too large to search fast; pieces of a few segments search as
-    fast as single segments, and there are :data:`CHUNK` times fewer to make. A point is
-    within a distance of a piece exactly when it is of one of the piece's segments."""
-    coords, owner = shapely.get_coordinates(lines, return_index=True)
-    segment = np.flatnonzero(owner[1:] == owner[:-1])  # where each segment starts
-    k = np.arange(len(segment))
-    new_line = np.r_[True, owner[segment][1:] != owner[segment][:-1]]
-    in_line = k - np.maximum.accumulate(np.where(new_line, k, 0))
-    start = np.flatnonzero(in_line % CHUNK == 0)  # a piece's segments: start to next start
-    first, end = segment[start], segment[np.r_[start[1:], len(segment)][: len(start)] - 1] + 1
-    counts = end + 1 - first
-    at = np.repeat(first - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
-    pieces = shapely.linestrings(coords[at], indices=np.repeat(np.arange(len(first)), counts))
-    return np.asarray(pieces), owner[first]
-
-
-def _located(ends: FloatArray, points: FloatArray) -> FloatArray:
-    """Metres from the start of each two-point segment (``ends``: coordinate rows, two per
-    segment) to the point of it nearest ``points`` (rows), as GEOS's ``line_locate_point``
-    measures them (``LineSegment::projectionFactor`` clamped to [0, 1], times the length),
-    in the same float64 steps, so to the bit, but without a point object per segment
-    (GEOS's own cases for a point at either end give the same as the formula)."""
-    x0, y0, x1, y1 = (np.ascontiguousarray(ends[k::2, j]) for k in (0, 1) for j in (0, 1))
-    px, py = np.ascontiguousarray(points[:, 0]), np.ascontiguousarray(points[:, 1])
-    dx, dy = x1 - x0, y1 - y0
-    with np.errstate(invalid="ignore", divide="ignore"):  # a segment of no length: NaN
-        factor = ((px - x0) * dx + (py - y0) * dy) / (dx * dx + dy * dy)
-    length = np.sqrt(dx * dx + dy * dy)
-    return np.where(factor <= 0.0, 0.0, np.where(factor <= 1.0, factor * length, length))
-
-
-def box_gap(a: FloatArray, i: IntArray, b: FloatArray, j: IntArray) -> FloatArray:
-    """Distance between boxes ``a[i]`` and ``b[j]`` (rows of minx, miny, maxx, maxy)."""
-    a, b = np.ascontiguousarray(a.T), np.ascontiguousarray(b.T)  # a column is gathered faster
-    gap = []
-    for lo, hi in ((0, 2), (1, 3)):
-        before = b[lo][j] - a[hi][i]
-        np.maximum(before, a[lo][i] - b[hi][j], out=before)
-        gap.append(np.maximum(before, 0.0, out=before))
-    return np.asarray(np.hypot(gap[0], gap[1]))
-
-
-def _run_starts(key: IntArray) -> IntArray:
-    """Where each run of equal ``key`` (sorted) starts."""
-    return np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else key
-
-
-def _nearest_in_runs(key: IntArray, value: FloatArray) -> IntArray:
-    """Per run of equal ``key`` (sorted), the position of its least ``value``, the first
-    of equal ones."""
-    if not len(key):
-        return key
-    starts = _run_starts(key)
-    least = np.repeat(np.minimum.reduceat(value, starts), np.diff(np.r_[starts, len(key)]))
-    return _firsts(np.flatnonzero(value == least), key)
-
-
-def _firsts(order: IntArray, key: IntArray) -> IntArray:
-    """The first of ``order`` (positions sorted by ``key`` first) for each value of key."""
-    if not len(order):
-        return order
-    return order[np.r_[True, key[order][1:] != key[order][:-1]]]

@@ -8,8 +8,9 @@ airport and logistics park along the road network (:mod:`matching.roadnet`) or, 
 request asks, in a straight line.
 
 The distance to the nearest road decides nothing, so it is computed per request for the
-few sites shown (:meth:`Zone.nearest_road`) on the road network's tree of segments: whole roads
-have bounding boxes so long that a nearest-neighbour search over them is ~100× slower.
+few sites shown (:meth:`matching.roadnet.RoadNetwork.nearest_road`) on a tree of the roads
+cut into short pieces: whole roads have bounding boxes so long that a nearest-neighbour
+search over them is ~100× slower.
 """
 
 from __future__ import annotations
@@ -220,18 +221,6 @@ class Zone:
             found = Sites._cached(self._columns, key, frame[name].to_numpy(dtype=dtype))
         return found
 
-    def nearest_road(self, geometries: npt.NDArray[np.object_]) -> tuple[IntArray, FloatArray]:
-        """Index into ``roads`` and metres to the road nearest each metric geometry."""
-        road = np.full(len(geometries), -1, dtype=np.int64)
-        dist = np.full(len(geometries), np.inf)
-        if len(self.network.road) and len(geometries):
-            (site, segment), found = self.network.segments.query_nearest(
-                geometries, return_distance=True, all_matches=False
-            )
-            road[site] = self.network.road[segment]
-            dist[site] = found
-        return road, dist
-
 
 def build_zone(
     frames: Mapping[str, gpd.GeoDataFrame],
@@ -288,7 +277,7 @@ def build_zone(
         parcels, factories = (
             _by_road(sites[n], same[n], on, accessed[n]) for n in (PARCELS.name, FACTORIES.name)
         )
-    network, reach = on[0], on[1]
+    network, reach = on[0].lean(), on[1]  # see RoadNetwork.segments
     tagged = dict(versions or {})
     return Zone(parcels, factories, parks, infrastructure, roads, epsg, network, tagged, reach)
 

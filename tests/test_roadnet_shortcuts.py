@@ -10,13 +10,13 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from matching.linework import chunks, located
 from matching.roadnet import (
     DEFAULT_KMH,
     NEAR_M,
     SPEED_KMH,
     Access,
     RoadNetwork,
-    _located,
     _roads_of,
 )
 
@@ -118,7 +118,9 @@ def test_the_road_of_a_noded_piece_is_found_as_among_single_segments(seed: int) 
     lines = np.array(lines, dtype=object)
     grades = rng.choice(np.array([*SPEED_KMH, None], dtype=object), len(lines))
     noded = shapely.get_parts(shapely.node(shapely.multilinestrings(shapely.get_parts(lines))))
-    found, oracle = _roads_of(noded, lines, grades), _roads_of_segments(noded, lines, grades)
+    pieces, owner = chunks(lines)
+    found = _roads_of(noded, shapely.STRtree(pieces), owner, grades)
+    oracle = _roads_of_segments(noded, lines, grades)
     np.testing.assert_array_equal(found[0], oracle[0])
     np.testing.assert_array_equal(found[1], oracle[1])
 
@@ -137,5 +139,35 @@ def test_a_point_is_located_on_its_segment_as_geos_locates_it(seed: int) -> None
     points = start + share * (end - start) + rng.normal(0, 5, (n, 2)) * (rng.random((n, 1)) < 0.5)
     points[::7], points[3::7] = start[::7], end[3::7]
     oracle = shapely.line_locate_point(segments, shapely.points(points))
-    located = _located(shapely.get_coordinates(segments), points)
-    np.testing.assert_array_equal(located, oracle)
+    ours = located(shapely.get_coordinates(segments), points)
+    np.testing.assert_array_equal(ours, oracle)
+
+
+@settings(max_examples=100, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), snapped=st.booleans())
+def test_the_nearest_road_is_the_nearest_of_every_line_measured_whole(
+    seed: int, snapped: bool
+) -> None:
+    """Lines of many vertices (several pieces each), one drawn twice, one empty (it is
+    skipped, and the others keep their indices)."""
+    rng = np.random.default_rng(seed)
+    _, sites = _layout(seed, snapped=snapped)
+    walks = [
+        np.cumsum(rng.integers(-3, 4, (rng.integers(2, 40), 2)) * 10.0, axis=0) + 100.0
+        for _ in range(rng.integers(1, 8))
+    ]
+    lines = np.array(
+        [shapely.LineString(), *map(shapely.LineString, walks), shapely.LineString(walks[0])],
+        dtype=object,
+    )
+    network = RoadNetwork.build(lines, np.full(len(lines), "main", dtype=object))
+    road, metres = network.nearest_road(sites)
+    every = shapely.distance(sites[:, None], lines[None, 1:])  # the empty line: NaN
+    np.testing.assert_array_equal(metres, every.min(axis=1))
+    np.testing.assert_array_equal(every[np.arange(len(sites)), road - 1], metres)
+
+
+def test_with_no_roads_no_road_is_nearest() -> None:
+    network = RoadNetwork.build(np.array([shapely.LineString()]), np.array(["main"], dtype=object))
+    road, metres = network.nearest_road(np.array([shapely.Point(0, 0)]))
+    assert road.tolist() == [-1] and metres.tolist() == [np.inf]

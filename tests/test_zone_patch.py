@@ -181,7 +181,9 @@ def test_a_zone_built_anew_with_the_same_roads_reuses_the_network_and_equals_a_f
     added = added.set_geometry(added.geometry.translate(yoff=-0.003))
     listed[PARCELS.name] = pd.concat([parcels, added])
     again = build_zone(listed, previous=first)
-    assert again.network is first.network
+    assert again.network.ends is first.network.ends  # the network is not built again
+    assert again.network.pieces is first.network.pieces
+    assert "_segments" not in vars(again.network)  # nor kept whole (RoadNetwork.segments)
     assert all(again.reach[kind] is way for kind, way in first.reach.items())
     # Unchanged parcels keep their projected geometry (the same objects); the redrawn
     # and the added one are projected and reached anew.
@@ -190,7 +192,7 @@ def test_a_zone_built_anew_with_the_same_roads_reuses_the_network_and_equals_a_f
     assert not any(again.parcels.metric[-1] is g for g in first.parcels.metric)
     _assert_same_zone(again, build_zone(listed))
     roads = dict(listed, roads=zone["roads"].iloc[1:])
-    assert build_zone(roads, previous=first).network is not first.network
+    assert build_zone(roads, previous=first).network.ends is not first.network.ends
 
 
 def test_a_new_list_that_only_drops_parcels_is_built_without_reading_a_parcel_again(

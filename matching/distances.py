@@ -78,6 +78,20 @@ class Pairs:
             dist_m[by_node],
         )
 
+    def taken(self, rows: IntArray, at: IntArray, fresh: Pairs, fresh_at: IntArray) -> Pairs:
+        """The pairs of a layer whose sites ``at`` are this one's ``rows`` (the same
+        geometries, and the nodes the same) and whose sites ``fresh_at`` are ``fresh``'s,
+        in order: as :meth:`within_reach` finds them, nearest first and of equally near
+        nodes the first (each site's pairs come whole from one of the two, in that order)."""
+        counts = self.start[rows + 1] - self.start[rows]
+        first = np.repeat(self.start[rows] - np.cumsum(counts) + counts, counts)
+        taken = first + np.arange(counts.sum(), dtype=np.int64)
+        site = np.r_[np.repeat(at, counts), fresh_at[fresh.site]]
+        node = np.r_[self.node[taken], fresh.node]
+        dist = np.r_[self.dist_m[taken], fresh.dist_m]
+        order = np.argsort(site, kind="stable")
+        return Pairs.build(site[order], node[order], dist[order], len(at) + len(fresh_at))
+
     def of_site(self, site: int) -> tuple[IntArray, FloatArray]:
         """The nodes within reach of one site and their distances, nearest first."""
         start, end = int(self.start[site]), int(self.start[site + 1])

@@ -261,7 +261,7 @@ def build_zone(
             else pool.submit(RoadNetwork.build, lines, roads["grade"].to_numpy())
         )
         sited = {n: u.metric(frames[n].geometry, epsg, pool) for n, u in same.items()}
-        measured = {n: pool.submit(Distances.build, g, nodes, kinds) for n, g in sited.items()}
+        measured = {n: pool.submit(same[n].distances, g, nodes, kinds) for n, g in sited.items()}
         accessed = {n: _access(pool, built, same[n], g) for n, g in sited.items()}
         reached = (
             {kind: _done(kept.reach[kind]) for kind in targets}

@@ -12,9 +12,11 @@ zone had:
   finding where each reaches the network was about half of the CPU a new list's build
   took at 100,000 parcels.
 
-What depends on the other sites or on attributes — areas, readiness, budgets, the
-utility pairs — is worked out again. The result equals a zone built from nothing
-(``tests/test_zone_patch.py``).
+- for the same sites, their utility nodes within reach (:meth:`Unchanged.distances`):
+  measuring them was the longest part left of such a build.
+
+What depends on attributes — areas, readiness, budgets — is worked out again. The result
+equals a zone built from nothing (``tests/test_zone_patch.py``).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ Straight = Callable[[str, IntArray], tuple[FloatArray, IntArray]]
 """Metres in a straight line from some sites (rows) to the nearest target of a kind, and
 which target (:meth:`matching.distances.Distances.straight_of`)."""
 Geometries = npt.NDArray[np.object_]
+Kinds = npt.NDArray[np.object_]
 
 
 def same_network(
@@ -135,6 +138,18 @@ class Unchanged:
         out[here] = np.asarray(now.values[here].to_crs(epsg))
         out[there] = later.result()
         return out
+
+    def distances(self, metric: Geometries, nodes: Geometries, kinds: Kinds) -> Distances:
+        """The sites' distances to the utility nodes (of ``kinds``) within reach, given
+        their geometries in the zone's CRS: the previous zone's pairs where unchanged
+        (its nodes are these), measured anew for the rest; road distances to come
+        (:meth:`road`)."""
+        if self.before is None:
+            return Distances.build(metric, nodes, kinds)
+        fresh = Distances.build(metric[self.rest], nodes, kinds).pairs
+        before = self.before.distances.pairs
+        pairs = {k: p.taken(self.old, self.new, fresh[k], self.rest) for k, p in before.items()}
+        return Distances(metric, nodes, kinds, pairs)
 
     def road(
         self,

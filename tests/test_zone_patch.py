@@ -3,6 +3,7 @@ rebuild, and the patched zone is the one a rebuild would make (issue 16, item 1)
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections.abc import Callable
 from typing import Any
@@ -17,6 +18,7 @@ from geo_service import zones
 from layers.catalog import FACTORIES, INFRASTRUCTURE, LAYERS, PARCELS, PARKS, POWER
 from layers.store.reservations import Needs
 from layers.store.store import Store
+from matching.distances import Pairs
 from matching.engine import match
 from matching.request import parse_request
 from matching.zone import Sites, Zone, build_zone
@@ -104,7 +106,7 @@ def _assert_same_sites(ours: Sites, theirs: Sites) -> None:
     np.testing.assert_array_equal(ours.condition_days, theirs.condition_days)
     np.testing.assert_array_equal(ours.ready_day, theirs.ready_day)
     for kind, pairs in ours.distances.pairs.items():
-        for name in ("site", "node", "dist_m"):
+        for name in (f.name for f in dataclasses.fields(Pairs)):
             other = theirs.distances.pairs[kind]
             np.testing.assert_array_equal(getattr(pairs, name), getattr(other, name))
     for kind, road in ours.distances.road.items():

@@ -35,3 +35,35 @@ def test_pairs_within_reach_are_those_measuring_every_site_finds(seed: int) -> N
     found = zip(pairs.site.tolist(), pairs.node.tolist(), pairs.dist_m.tolist(), strict=True)
     assert sorted(found) == expected
     assert (dist == REACH_M).any()
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_pairs_taken_from_a_previous_layer_are_those_a_search_finds(seed: int) -> None:
+    """A new layer (as a new stock list makes it) repeats some of the old sites, one of
+    them twice, in another order, and adds others; sites and nodes on a 1 km grid, so
+    that many nodes are exactly as near a site as each other."""
+    rng = np.random.default_rng(seed)
+    nodes = shapely.points(rng.integers(0, 12, (rng.integers(1, 30), 2)) * 1_000.0)
+    kind = np.flatnonzero(rng.random(len(nodes)) < 0.7)  # the nodes of one kind
+
+    def drawn(n: int) -> np.ndarray:
+        corner = rng.integers(-3, 15, (n, 2)) * 1_000.0
+        return np.asarray(shapely.box(*corner.T, *(corner + rng.integers(1, 3, (n, 2))).T))
+
+    def found(sites: np.ndarray) -> Pairs:
+        return Pairs.within_reach(sites, shapely.STRtree(sites), nodes, kind)
+
+    old = drawn(int(rng.integers(1, 80)))
+    rows = rng.permutation(len(old))[: rng.integers(0, len(old) + 1)]
+    rows = np.r_[rows, rows[:1]].astype(np.int64)
+    added = drawn(int(rng.integers(0, 20)))
+    where = rng.permutation(len(rows) + len(added))
+    at, fresh_at = where[: len(rows)], where[len(rows) :]
+    new = np.empty(len(where), dtype=object)
+    new[at], new[fresh_at] = old[rows], added
+    ours = found(old).taken(rows, at, found(added), fresh_at)
+    theirs = found(new)
+    for name in ("site", "node", "dist_m", "start", "nodes", "node_start", "node_site"):
+        np.testing.assert_array_equal(getattr(ours, name), getattr(theirs, name), err_msg=name)
+    np.testing.assert_array_equal(ours.node_dist_m, theirs.node_dist_m)

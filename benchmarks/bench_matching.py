@@ -173,7 +173,7 @@ def road_network(zone: Zone) -> RoadNetwork:
     network = RoadNetwork.build(lines, zone.roads["grade"].to_numpy(dtype=object))
     kinds = zone.infrastructure["kind"].to_numpy()
     nodes = zone.infrastructure.to_crs(zone.metric_epsg).geometry.to_numpy()
-    access = network.access(zone.parcels.metric)
+    access = network.access(zone.parcels.metric[:])
     straight = zone.parcels.distances
     for kind in NEAREST_KINDS:
         ids = np.flatnonzero(kinds == kind)
@@ -221,7 +221,7 @@ def main() -> None:
     build_cpu_s = (time.process_time() - cpu) / 3
     kinds = zone.infrastructure["kind"].to_numpy()
     nodes = zone.infrastructure.to_crs(zone.metric_epsg).geometry.to_numpy()
-    precompute_s, _ = timed(lambda: Distances.build(zone.parcels.metric, nodes, kinds), 3)
+    precompute_s, _ = timed(lambda: Distances.build(zone.parcels.metric[:], nodes, kinds), 3)
 
     def straight_lines() -> None:
         distances = zone.parcels.distances

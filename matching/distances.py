@@ -24,6 +24,7 @@ import shapely
 from layers.catalog import UTILITIES
 from matching.linework import box_gap
 from matching.roadnet import BOUND_SLACK_M, RoadDistance
+from matching.shapes import Shapes
 
 REACH_M = 10_000.0
 """How far a site looks for utility nodes; requests may ask for less, never more."""
@@ -145,7 +146,7 @@ class Pairs:
 class Distances:
     """Distances from every site of one layer to the infrastructure."""
 
-    sites: Geometries
+    sites: Shapes
     """The sites' geometries in the zone's metric CRS."""
     nodes: Geometries
     """``Zone.infrastructure``'s geometries in the same CRS."""
@@ -171,7 +172,7 @@ class Distances:
             )
             for kind in NODE_KINDS
         }
-        return cls(sites, nodes, kinds, pairs)
+        return cls(Shapes.of(sites), nodes, kinds, pairs)
 
     def straight(self, kind: str) -> tuple[FloatArray, IntArray]:
         """Metres in a straight line to the nearest ``kind`` (inf if none) and which one

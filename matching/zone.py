@@ -43,6 +43,7 @@ from layers.readiness import NEVER, condition_days, conditions_met
 from layers.schema import LayerSpec
 from matching.distances import NEAREST_KINDS, Distances
 from matching.roadnet import Access, Reach, RoadNetwork
+from matching.shapes import Shapes
 from matching.zone_reuse import Unchanged, same_network
 
 IntArray = npt.NDArray[np.int64]
@@ -59,7 +60,8 @@ class Sites:
     layer: str
     frame: gpd.GeoDataFrame
     """Derived frame (areas, readiness), positional index; ``fid`` is the store id."""
-    metric: npt.NDArray[np.object_]
+    metric: Shapes
+    """The sites' geometries in the zone's metric CRS (also ``distances.sites``)."""
     park: IntArray
     """Index into ``Zone.parks``, -1 when the site's park is unknown."""
     distances: Distances
@@ -165,7 +167,7 @@ class Sites:
         CRS, to the millimetre (storage in EPSG:4490 moves corners by far less), 0 where
         the rectangle degenerates to a line or point; net buildable width reads it
         (:mod:`matching.buildable`)."""
-        rect = shapely.minimum_rotated_rectangle(self.metric)
+        rect = shapely.minimum_rotated_rectangle(self.metric[:])
         coords = shapely.get_coordinates(rect)
         counts = shapely.get_num_coordinates(rect)
         first = np.cumsum(counts) - counts
@@ -349,10 +351,12 @@ def _sites(
     park = pd.Index(parks[PARKS.id_field]).get_indexer(derived["park_id"]).astype(np.int64)
     budgets = site_budgets(derived, park, parks)
     if spec is not PARCELS:  # only land is made ready (净地); a building is there
-        return Sites(spec.name, derived, metric[1], park, measured.result(), budgets)
+        distances = measured.result()
+        return Sites(spec.name, derived, distances.sites, park, distances, budgets)
     keys, days = condition_days(derived, met=met)
     distances = measured.result()
-    return Sites(spec.name, derived, metric[1], park, distances, budgets, tuple(keys), days)
+    shapes = distances.sites
+    return Sites(spec.name, derived, shapes, park, distances, budgets, tuple(keys), days)
 
 
 def site_budgets(

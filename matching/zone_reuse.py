@@ -35,6 +35,7 @@ import shapely
 
 from matching.distances import Distances
 from matching.roadnet import Access, Reach, RoadDistance, RoadNetwork
+from matching.shapes import Shapes
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -72,7 +73,7 @@ class Layer(Protocol):
     @property
     def frame(self) -> gpd.GeoDataFrame: ...
     @property
-    def metric(self) -> Geometries: ...
+    def metric(self) -> Shapes: ...
     @property
     def distances(self) -> Distances: ...
     def __len__(self) -> int: ...
@@ -128,15 +129,20 @@ class Unchanged:
 
     def metric(self, now: gpd.GeoSeries, epsg: int, pool: Executor) -> Geometries:
         """The sites' geometries in the zone's CRS ``epsg``: the previous zone's where
-        unchanged, projected anew for the rest — half of them on ``pool`` meanwhile
-        (PROJ and GEOS release the GIL)."""
+        unchanged (made from its WKB), projected anew for the rest — half of each on
+        ``pool`` meanwhile (PROJ and GEOS release the GIL)."""
         out = np.empty(len(now), dtype=object)
-        if self.before is not None:
-            out[self.new] = self.before.metric[self.old]
-        here, there = np.array_split(self.rest, 2)
-        later = pool.submit(lambda: np.asarray(now.values[there].to_crs(epsg)))
-        out[here] = np.asarray(now.values[here].to_crs(epsg))
-        out[there] = later.result()
+        before = self.before.metric if self.before is not None else Shapes.of(out[:0])
+
+        def made(rows: IntArray, old: IntArray, rest: IntArray) -> None:
+            out[rows] = before[old]
+            out[rest] = np.asarray(now.values[rest].to_crs(epsg))
+
+        halves = zip(*(np.array_split(a, 2) for a in (self.new, self.old, self.rest)), strict=True)
+        here, there = list(halves)
+        later = pool.submit(made, *there)
+        made(*here)
+        later.result()
         return out
 
     def distances(self, metric: Geometries, nodes: Geometries, kinds: Kinds) -> Distances:
@@ -146,10 +152,10 @@ class Unchanged:
         (:meth:`road`)."""
         if self.before is None:
             return Distances.build(metric, nodes, kinds)
-        fresh = Distances.build(metric[self.rest], nodes, kinds).pairs
-        before = self.before.distances.pairs
-        pairs = {k: p.taken(self.old, self.new, fresh[k], self.rest) for k, p in before.items()}
-        return Distances(metric, nodes, kinds, pairs)
+        fresh = Distances.build(metric[self.rest], nodes, kinds)
+        before, taken = self.before.distances, (self.old, self.new)
+        pairs = {k: p.taken(*taken, fresh.pairs[k], self.rest) for k, p in before.pairs.items()}
+        return Distances(before.sites.taken(*taken, fresh.sites, self.rest), nodes, kinds, pairs)
 
     def road(
         self,

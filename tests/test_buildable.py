@@ -20,6 +20,7 @@ from layers.demo.setting import METRIC_EPSG
 from matching.buildable import allowance_m2, usable_width_m
 from matching.engine import match
 from matching.request import parse_request
+from matching.shapes import Shapes
 from matching.zone import Zone, build_zone
 
 # (id, width m, depth m, rotation °, density cap %, least green ratio %, setback m)
@@ -128,5 +129,5 @@ def test_width_of_any_turned_rectangle(
     box = affinity.rotate(shapely.box(0, 0, w, d), turn, origin="centroid")
     frame = sites.frame.iloc[:1].copy()
     frame["setback_m"] = setback
-    one = dataclasses.replace(sites, frame=frame, metric=np.array([box], dtype=object))
+    one = dataclasses.replace(sites, frame=frame, metric=Shapes.of(np.array([box], dtype=object)))
     assert usable_width_m(one)[0] == pytest.approx(min(w, d) - 2 * setback, abs=6e-4)  # to the mm

@@ -1,0 +1,46 @@
+"""Geometries kept compactly, as WKB, and made into shapely objects when asked for.
+
+A zone keeps its sites' geometries in its metric CRS for the few things that read them
+after the build: the sites a result shows (their nearest road), the parcels an assembly
+joins, the width of each parcel (once) and the next build, which takes those of unchanged
+sites instead of projecting them again. As GEOS objects, a parcel of five corners takes
+about 400 bytes; as WKB, 93 and the 41 of its Python ``bytes`` object and pointer. At
+100,000 parcels that is 27 MB less, against about 0.14 s to make them all into objects
+again (a build with the previous zone does, a request makes only the few it reads).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import shapely
+
+IntArray = npt.NDArray[np.int64]
+Geometries = npt.NDArray[np.object_]
+
+
+@dataclass(frozen=True, eq=False)
+class Shapes:
+    """Geometries as WKB, exact to the bit (coordinates are written as they are)."""
+
+    wkb: npt.NDArray[np.object_]
+
+    @classmethod
+    def of(cls, geometries: Geometries) -> Shapes:
+        return cls(np.asarray(shapely.to_wkb(geometries), dtype=object))
+
+    def __len__(self) -> int:
+        return len(self.wkb)
+
+    def __getitem__(self, rows: IntArray | slice) -> Geometries:
+        """The geometries of ``rows``, as new shapely objects."""
+        return np.asarray(shapely.from_wkb(self.wkb[rows]), dtype=object)
+
+    def taken(self, rows: IntArray, at: IntArray, fresh: Shapes, fresh_at: IntArray) -> Shapes:
+        """The shapes of a layer whose sites ``at`` are this one's ``rows`` and whose
+        sites ``fresh_at`` are ``fresh``'s, in order."""
+        wkb = np.empty(len(at) + len(fresh_at), dtype=object)
+        wkb[at], wkb[fresh_at] = self.wkb[rows], fresh.wkb
+        return Shapes(wkb)

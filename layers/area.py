@@ -28,13 +28,13 @@ def mu_from_m2(area_m2: float | np.ndarray) -> float | np.ndarray:
 
 
 def area_m2(
-    geometries: gpd.GeoSeries, *, projected: tuple[int, np.ndarray] | None = None
+    geometries: gpd.GeoSeries, *, measured: tuple[int, np.ndarray] | None = None
 ) -> np.ndarray:
     """Area in m² of each geometry, each measured in the 3-degree GK zone of its centre.
 
     ``geometries`` must be in the storage CRS (EPSG:4490). Missing geometries give NaN.
-    ``projected``, an EPSG code and the same geometries already in that GK zone, saves
-    projecting again those measured in it.
+    ``measured``, an EPSG code and the areas of the same geometries already measured in
+    that GK zone, spares projecting and measuring again those whose zone it is.
 
     Examples
     --------
@@ -56,8 +56,8 @@ def area_m2(
     for zone in np.unique(zones):
         rows = index[zones == zone]
         epsg = gk3_epsg(int(zone))
-        if projected is not None and projected[0] == epsg:
-            out[rows] = shapely.area(projected[1][rows])
+        if measured is not None and measured[0] == epsg:
+            out[rows] = measured[1][rows]
         else:
             out[rows] = shapely.area(np.asarray(values[rows].to_crs(epsg)))
     return out

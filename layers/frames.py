@@ -361,14 +361,15 @@ def _repair(geom: shapely.Geometry, spec: LayerSpec) -> tuple[shapely.Geometry |
     return fixed, f"{note} (repaired on request)"
 
 
-Projected = tuple[int, np.ndarray]
-"""An EPSG code and a frame's geometries already projected to it (see :func:`area_m2`)."""
+Measured = tuple[int, np.ndarray]
+"""An EPSG code and the areas, m², of a frame's geometries measured in that CRS (see
+:func:`area_m2`)."""
 Met = Mapping[str, np.ndarray]
 """Which readiness conditions each parcel meets, as :func:`conditions_met` gives them."""
 
 
-def _derive_parcels(frame: gpd.GeoDataFrame, projected: Projected | None, met: Met | None) -> None:
-    m2 = area_m2(frame.geometry, projected=projected)
+def _derive_parcels(frame: gpd.GeoDataFrame, measured: Measured | None, met: Met | None) -> None:
+    m2 = area_m2(frame.geometry, measured=measured)
     frame["area_m2"] = np.round(m2, 2)
     frame["area_mu"] = np.round(mu_from_m2(m2), 3)
     frame["area_warn"] = pd.array(
@@ -379,12 +380,12 @@ def _derive_parcels(frame: gpd.GeoDataFrame, projected: Projected | None, met: M
     frame["gaps"] = gaps
 
 
-def _derive_parks(frame: gpd.GeoDataFrame, projected: Projected | None, met: Met | None) -> None:
+def _derive_parks(frame: gpd.GeoDataFrame, measured: Measured | None, met: Met | None) -> None:
     for budget in BUDGETS:
         frame[budget.left] = frame[budget.total] - frame[budget.allocated]
 
 
-_DERIVATIONS: dict[str, Callable[[gpd.GeoDataFrame, Projected | None, Met | None], None]] = {
+_DERIVATIONS: dict[str, Callable[[gpd.GeoDataFrame, Measured | None, Met | None], None]] = {
     PARCELS.name: _derive_parcels,
     PARKS.name: _derive_parks,
 }
@@ -394,14 +395,14 @@ def derive(
     frame: gpd.GeoDataFrame,
     spec: LayerSpec,
     *,
-    projected: Projected | None = None,
+    measured: Measured | None = None,
     met: Met | None = None,
 ) -> gpd.GeoDataFrame:
     """A copy of a canonical frame with the layer's derived fields added, in spec order.
 
-    ``projected`` spares :func:`area_m2` projecting geometries the caller has projected,
+    ``measured`` spares :func:`area_m2` measuring areas the caller has measured,
     ``met`` (parcels) working out again the readiness conditions the caller has."""
     out = frame.copy(deep=False)  # derived columns are new arrays; the selection copies
     if spec.name in _DERIVATIONS:
-        _DERIVATIONS[spec.name](out, projected, met)
+        _DERIVATIONS[spec.name](out, measured, met)
     return out[[*spec.field_names(), out.geometry.name]]

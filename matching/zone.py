@@ -262,9 +262,11 @@ def build_zone(
             if kept
             else pool.submit(RoadNetwork.build, lines, roads["grade"].to_numpy())
         )
-        sited = {n: u.metric(frames[n].geometry, epsg, pool) for n, u in same.items()}
-        measured = {n: pool.submit(same[n].distances, g, nodes, kinds) for n, g in sited.items()}
-        accessed = {n: _access(pool, built, same[n], g) for n, g in sited.items()}
+        sited = {n: u.sited(frames[n].geometry, epsg, pool) for n, u in same.items()}
+        measured = {
+            n: pool.submit(same[n].distances, s.rest, nodes, kinds) for n, s in sited.items()
+        }
+        accessed = {n: _access(pool, built, s.rest) for n, s in sited.items()}
         reached = (
             {kind: _done(kept.reach[kind]) for kind in targets}
             if kept
@@ -272,8 +274,14 @@ def build_zone(
         )
         parks = positional(derive(frames[PARKS.name], PARKS))
         sites = {
-            spec.name: _sites(spec, frames[spec.name], (epsg, g), parks, measured[spec.name])
-            for spec, g in zip((PARCELS, FACTORIES), sited.values(), strict=True)
+            spec.name: _sites(
+                spec,
+                frames[spec.name],
+                (epsg, sited[spec.name].area_m2),
+                parks,
+                measured[spec.name],
+            )
+            for spec in (PARCELS, FACTORIES)
         }
         on = (built.result(), {kind: f.result() for kind, f in reached.items()}, targets)
         parcels, factories = (
@@ -305,11 +313,11 @@ def _after(
 
 
 def _access(
-    pool: ThreadPoolExecutor, network: Future[RoadNetwork], same: Unchanged, metric: Geometries
+    pool: ThreadPoolExecutor, network: Future[RoadNetwork], rest: Geometries
 ) -> list[Future[Access]]:
-    """Where the sites not taken from the previous zone (of all, in ``metric``) reach the
-    network, worked out in parts on the pool once it is built."""
-    parts = dict(enumerate(np.array_split(metric[same.rest], build_threads())))
+    """Where the sites not taken from the previous zone (``rest``, in the zone's CRS)
+    reach the network, worked out in parts on the pool once it is built."""
+    parts = dict(enumerate(np.array_split(rest, build_threads())))
     return list(_after(pool, network, RoadNetwork.access, parts).values())
 
 
@@ -339,15 +347,15 @@ def build_threads() -> int:
 def _sites(
     spec: LayerSpec,
     frame: gpd.GeoDataFrame,
-    metric: tuple[int, Geometries],
+    areas: tuple[int, FloatArray],
     parks: pd.DataFrame,
     measured: Future[Distances],
 ) -> Sites:
     """A layer's sites, but for their road distances (:meth:`Unchanged.road`), given their
-    geometries in the zone's CRS (``metric``, with its EPSG code) and their distances
-    being ``measured`` meanwhile."""
+    areas in the zone's CRS (with its EPSG code) and their distances being ``measured``
+    meanwhile."""
     met = conditions_met(frame) if spec is PARCELS else None  # for readiness, and its days
-    derived = positional(derive(frame, spec, projected=metric, met=met))
+    derived = positional(derive(frame, spec, measured=areas, met=met))
     park = pd.Index(parks[PARKS.id_field]).get_indexer(derived["park_id"]).astype(np.int64)
     budgets = site_budgets(derived, park, parks)
     if spec is not PARCELS:  # only land is made ready (净地); a building is there

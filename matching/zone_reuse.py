@@ -7,16 +7,16 @@ zone had:
 - the road network and each kind's shortest paths, when the roads and the infrastructure
   nodes are the same (:func:`same_network`);
 - for every site whose stored geometry is exactly one of the previous zone's, its
-  geometry in the zone's CRS and its road distances (:class:`Unchanged`): the same
-  geometry on the same network reaches it at the same point. Projecting the sites and
-  finding where each reaches the network was about half of the CPU a new list's build
-  took at 100,000 parcels.
+  geometry in the zone's CRS (as WKB, :mod:`matching.shapes`) and its area there, its
+  road distances and its utility nodes within reach (:class:`Unchanged`): the same
+  geometry on the same network, among the same nodes, has the same ones. Projecting the
+  sites and finding where each reaches the network was about half of the CPU a new
+  list's build took at 100,000 parcels; measuring the utility pairs, the longest part
+  left after that.
 
-- for the same sites, their utility nodes within reach (:meth:`Unchanged.distances`):
-  measuring them was the longest part left of such a build.
-
-What depends on attributes — areas, readiness, budgets — is worked out again. The result
-equals a zone built from nothing (``tests/test_zone_patch.py``).
+The fields derived from attributes (readiness, budgets, areas in 亩 from the areas kept)
+are worked out again. The result equals a zone built from nothing
+(``tests/test_zone_patch.py``).
 """
 
 from __future__ import annotations
@@ -92,6 +92,16 @@ class Built(Protocol):
 
 
 @dataclass(frozen=True)
+class Sited:
+    """A layer's sites in the zone's CRS, as a build needs them."""
+
+    rest: Geometries
+    """The geometries of :attr:`Unchanged.rest`, projected."""
+    area_m2: FloatArray
+    """Every site's area, m²."""
+
+
+@dataclass(frozen=True)
 class Unchanged:
     """A layer's sites whose stored geometry a site of the previous zone's layer
     (``before``) has, byte for byte (as WKB: a corner moved by any amount is a new
@@ -127,32 +137,29 @@ class Unchanged:
         hit = found >= 0
         return cls(before, everyone[hit], found[hit], everyone[~hit])
 
-    def metric(self, now: gpd.GeoSeries, epsg: int, pool: Executor) -> Geometries:
-        """The sites' geometries in the zone's CRS ``epsg``: the previous zone's where
-        unchanged (made from its WKB), projected anew for the rest — half of each on
-        ``pool`` meanwhile (PROJ and GEOS release the GIL)."""
-        out = np.empty(len(now), dtype=object)
-        before = self.before.metric if self.before is not None else Shapes.of(out[:0])
+    def sited(self, now: gpd.GeoSeries, epsg: int, pool: Executor) -> Sited:
+        """The sites in the zone's CRS ``epsg``: the rest projected anew (half of them on
+        ``pool`` meanwhile: PROJ releases the GIL), and every site's area, the previous
+        zone's where unchanged."""
+        halves = np.array_split(np.arange(len(self.rest)), 2)
+        later = pool.submit(lambda: np.asarray(now.values[self.rest[halves[1]]].to_crs(epsg)))
+        rest = np.empty(len(self.rest), dtype=object)
+        rest[halves[0]] = np.asarray(now.values[self.rest[halves[0]]].to_crs(epsg))
+        rest[halves[1]] = later.result()
+        area = np.empty(len(now))
+        area[self.rest] = shapely.area(rest)
+        if self.before is not None:
+            area[self.new] = self.before.metric.area_m2[self.old]
+        return Sited(rest, area)
 
-        def made(rows: IntArray, old: IntArray, rest: IntArray) -> None:
-            out[rows] = before[old]
-            out[rest] = np.asarray(now.values[rest].to_crs(epsg))
-
-        halves = zip(*(np.array_split(a, 2) for a in (self.new, self.old, self.rest)), strict=True)
-        here, there = list(halves)
-        later = pool.submit(made, *there)
-        made(*here)
-        later.result()
-        return out
-
-    def distances(self, metric: Geometries, nodes: Geometries, kinds: Kinds) -> Distances:
+    def distances(self, rest: Geometries, nodes: Geometries, kinds: Kinds) -> Distances:
         """The sites' distances to the utility nodes (of ``kinds``) within reach, given
-        their geometries in the zone's CRS: the previous zone's pairs where unchanged
-        (its nodes are these), measured anew for the rest; road distances to come
-        (:meth:`road`)."""
+        the rest's geometries in the zone's CRS (:meth:`sited`): the previous zone's
+        pairs and geometries where unchanged (its nodes are these), measured anew for the
+        rest; road distances to come (:meth:`road`)."""
+        fresh = Distances.build(rest, nodes, kinds)
         if self.before is None:
-            return Distances.build(metric, nodes, kinds)
-        fresh = Distances.build(metric[self.rest], nodes, kinds)
+            return fresh  # the rest is every site
         before, taken = self.before.distances, (self.old, self.new)
         pairs = {k: p.taken(*taken, fresh.pairs[k], self.rest) for k, p in before.pairs.items()}
         return Distances(before.sites.taken(*taken, fresh.sites, self.rest), nodes, kinds, pairs)

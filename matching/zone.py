@@ -233,8 +233,8 @@ def build_zone(
     """Build a :class:`Zone` from canonical layer frames (as the store returns them);
     the road network and its shortest paths are taken from a ``previous`` zone with the
     same roads and nodes (a new stock list changes neither), and so are the projected
-    geometries and road distances of the sites whose geometry it has
-    (:mod:`matching.zone_reuse`).
+    geometries, areas, utility pairs and road distances of the sites whose geometry it
+    has (:mod:`matching.zone_reuse`).
 
     Examples
     --------
@@ -363,8 +363,7 @@ def _sites(
         return Sites(spec.name, derived, distances.sites, park, distances, budgets)
     keys, days = condition_days(derived, met=met)
     distances = measured.result()
-    shapes = distances.sites
-    return Sites(spec.name, derived, shapes, park, distances, budgets, tuple(keys), days)
+    return Sites(spec.name, derived, distances.sites, park, distances, budgets, tuple(keys), days)
 
 
 def site_budgets(

@@ -46,12 +46,12 @@ DETOUR = 1.3
 """Road distance ≈ straight line × this where the network does not reach a target."""
 NEAR_M = 50.0
 """Sites are first looked for among the segments this near (a speed-up only)."""
-_SEGMENTS_MADE = threading.Lock()
-_TREE0 = shapely.STRtree([])
 BOUND_SLACK_M = 1e-6
 """Added to a bound that prunes candidates by the distance of their boxes
 (:meth:`RoadNetwork.access`, :meth:`matching.distances.Pairs.within_reach`): rounding in a
 distance measured at zone coordinates (~10⁶ m) is ~10⁻⁹ m, far below it."""
+_SEGMENTS_MADE = threading.Lock()  # see RoadNetwork.segments
+_TREE0 = shapely.STRtree([])  # the pieces of no roads
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,7 @@ from layers.schema import LayerSpec
 from matching.distances import NEAREST_KINDS, Distances
 from matching.roadnet import Access, Reach, RoadNetwork
 from matching.shapes import Shapes
-from matching.zone_reuse import Unchanged, same_network
+from matching.zone_reuse import Sited, Unchanged, same_network
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -274,14 +274,8 @@ def build_zone(
         )
         parks = positional(derive(frames[PARKS.name], PARKS))
         sites = {
-            spec.name: _sites(
-                spec,
-                frames[spec.name],
-                (epsg, sited[spec.name].area_m2),
-                parks,
-                measured[spec.name],
-            )
-            for spec in (PARCELS, FACTORIES)
+            s.name: _sites(s, frames[s.name], sited[s.name], parks, measured[s.name])
+            for s in (PARCELS, FACTORIES)
         }
         on = (built.result(), {kind: f.result() for kind, f in reached.items()}, targets)
         parcels, factories = (
@@ -347,15 +341,14 @@ def build_threads() -> int:
 def _sites(
     spec: LayerSpec,
     frame: gpd.GeoDataFrame,
-    areas: tuple[int, FloatArray],
+    sited: Sited,
     parks: pd.DataFrame,
     measured: Future[Distances],
 ) -> Sites:
     """A layer's sites, but for their road distances (:meth:`Unchanged.road`), given their
-    areas in the zone's CRS (with its EPSG code) and their distances being ``measured``
-    meanwhile."""
+    areas in the zone's CRS (``sited``) and their distances being ``measured`` meanwhile."""
     met = conditions_met(frame) if spec is PARCELS else None  # for readiness, and its days
-    derived = positional(derive(frame, spec, measured=areas, met=met))
+    derived = positional(derive(frame, spec, measured=(sited.epsg, sited.area_m2), met=met))
     park = pd.Index(parks[PARKS.id_field]).get_indexer(derived["park_id"]).astype(np.int64)
     budgets = site_budgets(derived, park, parks)
     if spec is not PARCELS:  # only land is made ready (净地); a building is there

@@ -95,6 +95,8 @@ class Built(Protocol):
 class Sited:
     """A layer's sites in the zone's CRS, as a build needs them."""
 
+    epsg: int
+    """The zone's CRS."""
     rest: Geometries
     """The geometries of :attr:`Unchanged.rest`, projected."""
     area_m2: FloatArray
@@ -150,7 +152,7 @@ class Unchanged:
         area[self.rest] = shapely.area(rest)
         if self.before is not None:
             area[self.new] = self.before.metric.area_m2[self.old]
-        return Sited(rest, area)
+        return Sited(epsg, rest, area)
 
     def distances(self, rest: Geometries, nodes: Geometries, kinds: Kinds) -> Distances:
         """The sites' distances to the utility nodes (of ``kinds``) within reach, given

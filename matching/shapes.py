@@ -44,12 +44,3 @@ class Shapes:
     def __getitem__(self, rows: IntArray | slice) -> Geometries:
         """The geometries of ``rows``, as new shapely objects."""
         return np.asarray(shapely.from_wkb(self.wkb[rows]), dtype=object)
-
-    def taken(self, rows: IntArray, at: IntArray, fresh: Shapes, fresh_at: IntArray) -> Shapes:
-        """The shapes of a layer whose sites ``at`` are this one's ``rows`` and whose
-        sites ``fresh_at`` are ``fresh``'s, in order."""
-        n = len(at) + len(fresh_at)
-        wkb, area = np.empty(n, dtype=object), np.empty(n)
-        wkb[at], wkb[fresh_at] = self.wkb[rows], fresh.wkb
-        area[at], area[fresh_at] = self.area_m2[rows], fresh.area_m2
-        return Shapes(wkb, area)

@@ -148,11 +148,8 @@ class Unchanged:
         rest = np.empty(len(self.rest), dtype=object)
         rest[halves[0]] = np.asarray(now.values[self.rest[halves[0]]].to_crs(epsg))
         rest[halves[1]] = later.result()
-        area = np.empty(len(now))
-        area[self.rest] = shapely.area(rest)
-        if self.before is not None:
-            area[self.new] = self.before.metric.area_m2[self.old]
-        return Sited(epsg, rest, area)
+        before = None if self.before is None else self.before.metric.area_m2
+        return Sited(epsg, rest, self._spliced(before, shapely.area(rest)))
 
     def distances(self, rest: Geometries, nodes: Geometries, kinds: Kinds) -> Distances:
         """The sites' distances to the utility nodes (of ``kinds``) within reach, given
@@ -164,7 +161,9 @@ class Unchanged:
             return fresh  # the rest is every site
         before, taken = self.before.distances, (self.old, self.new)
         pairs = {k: p.taken(*taken, fresh.pairs[k], self.rest) for k, p in before.pairs.items()}
-        return Distances(before.sites.taken(*taken, fresh.sites, self.rest), nodes, kinds, pairs)
+        old, new = before.sites, fresh.sites
+        shapes = Shapes(self._spliced(old.wkb, new.wkb), self._spliced(old.area_m2, new.area_m2))
+        return Distances(shapes, nodes, kinds, pairs)
 
     def road(
         self,
@@ -189,16 +188,24 @@ class Unchanged:
         return straight(kind, self.rest[rows])  # rows of the rest
 
     def _merged(self, kind: str, fresh: RoadDistance) -> RoadDistance:
-        n = len(self.new) + len(self.rest)
-        merged = []
-        for f in fields(RoadDistance):
-            values = getattr(fresh, f.name)
-            out = np.empty(n, dtype=values.dtype)
-            out[self.rest] = values
-            if self.before is not None:
-                out[self.new] = getattr(self.before.distances.road[kind], f.name)[self.old]
-            merged.append(out)
-        return RoadDistance(*merged)
+        old = None if self.before is None else self.before.distances.road[kind]
+        return RoadDistance(
+            *(
+                self._spliced(None if old is None else getattr(old, f.name), getattr(fresh, f.name))
+                for f in fields(RoadDistance)
+            )
+        )
+
+    def _spliced(
+        self, before: npt.NDArray[Any] | None, fresh: npt.NDArray[Any]
+    ) -> npt.NDArray[Any]:
+        """Per site, the previous zone's value (``before``, by its positions) where
+        unchanged, and ``fresh``'s (of :attr:`rest`, in order) for the rest."""
+        out = np.empty(len(self.new) + len(self.rest), dtype=fresh.dtype)
+        out[self.rest] = fresh
+        if before is not None:
+            out[self.new] = before[self.old]
+        return out
 
 
 def _positions(

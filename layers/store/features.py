@@ -139,12 +139,7 @@ class Features:
         first query."""
         if long_read:
             conn.execution_options(**{LONG_READ_OPTION: True})
-        if self.postgis:
-            # A correlated subquery (reserved_status) inflates the planner's cost of
-            # a large read past the JIT thresholds: compiling took 0.3–1.2 s of
-            # reading 100,000 parcels, a query that runs in 0.2–0.4 s without.
-            conn.exec_driver_sql("SET LOCAL jit = off")
-            if long_read:
+            if self.postgis:
                 conn.exec_driver_sql(f"SET LOCAL statement_timeout = {LONG_READ_SECONDS * 1000}")
 
     def ids(

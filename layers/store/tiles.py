@@ -90,13 +90,23 @@ class Tiles:
         counts them (centroid in Web Mercator, cells from the north-west corner)."""
         table = LAYER_TABLES[spec.name]
         minx, miny, maxx, maxy = mercator_bounds(z, x, y)
+        # Each site's middle is worked out once (materialised): inlined, the planner
+        # repeated the transform and centroid for each use of a cell (0.24 → 0.13 s
+        # for a zoom-10 tile of 15,000 parcels).
         middle = sa.func.ST_Centroid(sa.func.ST_Transform(table.c.geom, WEB_MERCATOR))
+        inside = bbox_clause(spec, storage_bounds(z, x, y), postgis=True)
+        middles = (
+            sa.select(middle.label("at"))
+            .where(inside, *in_force(table), *kept)
+            .cte("middles")
+            .prefix_with("MATERIALIZED")
+        )
         scale = EXTENT / CELL
-        found = sa.select(
-            sa.func.floor((sa.func.ST_X(middle) - minx) / (maxx - minx) * scale).label("cell_x"),
-            sa.func.floor((maxy - sa.func.ST_Y(middle)) / (maxy - miny) * scale).label("cell_y"),
-        ).where(bbox_clause(spec, storage_bounds(z, x, y), postgis=True), *in_force(table), *kept)
-        points = found.subquery("points")
+        at = middles.c.at
+        points = sa.select(
+            sa.func.floor((sa.func.ST_X(at) - minx) / (maxx - minx) * scale).label("cell_x"),
+            sa.func.floor((maxy - sa.func.ST_Y(at)) / (maxy - miny) * scale).label("cell_y"),
+        ).subquery("points")
         side = EXTENT // CELL
         cells = (
             sa.select(
@@ -107,6 +117,7 @@ class Tiles:
             )
             .where(points.c.cell_x.between(0, side - 1), points.c.cell_y.between(0, side - 1))
             .group_by(points.c.cell_x, points.c.cell_y)
+            .order_by(points.c.cell_x, points.c.cell_y)  # as maps.tiles lists them
             .subquery("mvt")
         )
         query = sa.select(sa.func.ST_AsMVT(sa.literal_column("mvt"), spec.name, EXTENT, "geom"))
@@ -128,10 +139,10 @@ def _kept(spec: LayerSpec, status: str | None, only: SiteFilter) -> list[sa.Colu
     field, factor = SIZE_M2[spec.name]
     value = _area_mu(spec) if field == "area_mu" else column(spec, field)
     size = sa.cast(value, sa.Float) * sa.literal(factor, sa.Float)
-    if only.min_m2 is not None:
-        kept.append(sa.or_(value.is_(None), size >= only.min_m2))
-    if only.max_m2 is not None:
-        kept.append(sa.or_(value.is_(None), size <= only.max_m2))
+    bounds = [size >= only.min_m2] if only.min_m2 is not None else []
+    bounds += [size <= only.max_m2] if only.max_m2 is not None else []
+    if bounds:  # unknown (NULL) passes; each bound works the size out once
+        kept.append(sa.func.coalesce(sa.and_(*bounds), sa.true()))
     return kept
 
 

@@ -22,7 +22,7 @@ import numpy.typing as npt
 import shapely
 
 from layers.catalog import UTILITIES
-from matching.linework import box_gap
+from matching.linework import Index, box_gap
 from matching.roadnet import BOUND_SLACK_M, RoadDistance
 from matching.shapes import Shapes
 
@@ -47,34 +47,36 @@ class Pairs:
     (:func:`matching.networks.most_spare`).
     """
 
-    site: IntArray
-    node: IntArray
+    site: Index
+    node: Index
     dist_m: FloatArray
-    start: IntArray
+    start: Index
     """Offsets of each site's pairs, and the end (one more than there are sites)."""
-    nodes: IntArray
+    nodes: Index
     """The nodes that have pairs, ascending."""
-    node_start: IntArray
+    node_start: Index
     """Offsets of each of ``nodes``' pairs in ``node_site`` and ``node_dist_m``, and the end."""
-    node_site: IntArray
+    node_site: Index
     node_dist_m: FloatArray
 
     @classmethod
-    def build(cls, site: IntArray, node: IntArray, dist_m: FloatArray, n_sites: int) -> Pairs:
+    def build(
+        cls, site: npt.ArrayLike, node: npt.ArrayLike, dist_m: FloatArray, n_sites: int
+    ) -> Pairs:
         """Pairs from arrays sorted by site, then distance."""
-        start = np.searchsorted(site, np.arange(n_sites + 1)).astype(np.int64)
+        site, node = np.asarray(site, dtype=np.int32), np.asarray(node, dtype=np.int32)
+        start = np.searchsorted(site, np.arange(n_sites + 1, dtype=np.int32))
         by_node = np.lexsort((dist_m, node))
         sorted_node = node[by_node]
         # Sorted already: its runs are the nodes (np.unique would sort it again).
         node_start = np.flatnonzero(np.r_[True, sorted_node[1:] != sorted_node[:-1]][: len(node)])
-        nodes = sorted_node[node_start]
         return cls(
             site,
             node,
             dist_m,
-            start,
-            nodes.astype(np.int64),
-            np.r_[node_start, len(site)].astype(np.int64),
+            start.astype(np.int32),
+            sorted_node[node_start],
+            np.r_[node_start, len(site)].astype(np.int32),
             site[by_node],
             dist_m[by_node],
         )
@@ -93,12 +95,12 @@ class Pairs:
         order = np.argsort(site, kind="stable")
         return Pairs.build(site[order], node[order], dist[order], len(at) + len(fresh_at))
 
-    def of_site(self, site: int) -> tuple[IntArray, FloatArray]:
+    def of_site(self, site: int) -> tuple[Index, FloatArray]:
         """The nodes within reach of one site and their distances, nearest first."""
         start, end = int(self.start[site]), int(self.start[site + 1])
         return self.node[start:end], self.dist_m[start:end]
 
-    def of_node(self, k: int) -> tuple[IntArray, FloatArray]:
+    def of_node(self, k: int) -> tuple[Index, FloatArray]:
         """The sites within reach of ``nodes[k]`` and their distances, nearest first."""
         start, end = int(self.node_start[k]), int(self.node_start[k + 1])
         return self.node_site[start:end], self.node_dist_m[start:end]
@@ -134,12 +136,7 @@ class Pairs:
         near = dist <= REACH_M
         site, hit, dist = site[near], hit[near], dist[near]
         order = np.lexsort((dist, site))
-        return cls.build(
-            site[order].astype(np.int64),
-            candidates[hit[order]].astype(np.int64),
-            dist[order],
-            len(sites),
-        )
+        return cls.build(site[order], candidates[hit[order]], dist[order], len(sites))
 
 
 @dataclass(frozen=True)

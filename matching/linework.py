@@ -13,6 +13,9 @@ import shapely
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+Index = npt.NDArray[np.int32]
+"""Positions a zone keeps (its edges' vertices, its utility pairs and their offsets):
+half the memory of int64, and far more than a zone's vertices or pairs will number."""
 Geometries = npt.NDArray[np.object_]
 
 CHUNK = 8

@@ -29,7 +29,7 @@ import scipy.sparse as sp
 import shapely
 from scipy.sparse.csgraph import dijkstra
 
-from matching.linework import box_gap, chunks, firsts, located, nearest_in_runs, run_starts
+from matching.linework import Index, box_gap, chunks, firsts, located, nearest_in_runs, run_starts
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -91,7 +91,7 @@ class Reach:
 
     dist_m: FloatArray
     time_s: FloatArray
-    target: IntArray
+    target: Index
     access: Access
 
 
@@ -99,14 +99,14 @@ class Reach:
 class RoadNetwork:
     """The noded road network as edges between vertices (two-point segments)."""
 
-    tail: IntArray
-    head: IntArray
+    tail: Index
+    head: Index
     length_m: FloatArray
     speed_ms: FloatArray
     n_vertices: int
     ends: FloatArray
     """Per edge, the coordinates of its tail and of its head (edges × 2 × 2)."""
-    road: IntArray
+    road: Index
     """Per edge, the index (into the lines it was built from) of the road it lies on."""
     pieces: shapely.STRtree
     """The road lines cut into pieces of a few segments (:func:`matching.linework.chunks`)."""
@@ -129,15 +129,16 @@ class RoadNetwork:
         drawn = np.flatnonzero(~shapely.is_empty(lines) & ~shapely.is_missing(lines))
         lines, grades = lines[drawn], grades[drawn]
         if not len(lines):
-            none, nowhere = np.array([], dtype=np.int64), np.zeros((0, 2, 2))
-            return cls(none, none, np.array([]), np.array([]), 0, nowhere, none, _TREE0, none)
+            none, nowhere = np.array([], dtype=np.int32), np.zeros((0, 2, 2))
+            unowned = np.array([], dtype=np.int64)
+            return cls(none, none, np.array([]), np.array([]), 0, nowhere, none, _TREE0, unowned)
         noded = shapely.get_parts(shapely.node(shapely.multilinestrings(shapely.get_parts(lines))))
         coords, piece = shapely.get_coordinates(noded, return_index=True)
         start = np.flatnonzero(piece[1:] == piece[:-1])
         # Vertices are points with equal coordinates (noding gives crossings exactly equal
         # coordinates in both lines); x + iy sorts as (x, y), three times faster than rows.
         vertex_xy, vertex = np.unique(coords[:, 0] + 1j * coords[:, 1], return_inverse=True)
-        vertex = vertex.astype(np.int64)
+        vertex = vertex.astype(np.int32)
         lo = np.minimum(vertex[start], vertex[start + 1])
         hi = np.maximum(vertex[start], vertex[start + 1])
         length = np.hypot(*(coords[start + 1] - coords[start]).T)
@@ -157,7 +158,7 @@ class RoadNetwork:
             kmh[piece[start]] / 3.6,
             len(vertex_xy),
             np.stack([coords[start], coords[start + 1]], axis=1),
-            np.where(line >= 0, drawn[line], -1)[piece[start]],
+            np.where(line >= 0, drawn[line], -1)[piece[start]].astype(np.int32),
             pieces,
             drawn[owner],
         )
@@ -281,7 +282,7 @@ class RoadNetwork:
         n = self.n_vertices
         if not len(on):
             none = np.full(n, np.inf)
-            return Reach(none, none, np.full(n, -1, dtype=np.int64), access)
+            return Reach(none, none, np.full(n, -1, dtype=np.int32), access)
         seg = access.segment[on]
         virtual = n + np.arange(len(on), dtype=np.int64)
         ends = np.r_[self.tail[seg], self.head[seg]]
@@ -300,7 +301,7 @@ class RoadNetwork:
             runs.append((dist[:n], source[:n]))
         (dist_m, source), (time_s, _) = runs
         target = np.where(source >= n, on[np.maximum(source - n, 0)], -1)
-        return Reach(dist_m, time_s, target.astype(np.int64), access)
+        return Reach(dist_m, time_s, target.astype(np.int32), access)
 
     def distances(
         self,

@@ -35,6 +35,7 @@ from geo_service.settings import Settings
 from layers.catalog import FACTORIES, LAYERS, ON_OFFER, PARCELS, PARKS, ROADS
 from layers.errors import InvalidInput, NotFound
 from layers.frames import derive
+from layers.schema import LayerSpec
 from layers.tiling import MAX_ZOOM, MIN_ZOOM, SiteFilter, check, storage_bounds
 from maps import tiles
 from maps.base import context_popup
@@ -45,6 +46,7 @@ from maps.readiness import parcel_popup as readiness_parcel_popup
 from maps.readiness import readiness_map
 from matching.engine import match
 from matching.request import ProjectRequest, load_request
+from matching.zone import Zone
 
 router = APIRouter(tags=["maps"], route_class=ProjectRoute)
 MVT = "application/vnd.mapbox-vector-tile"
@@ -230,9 +232,7 @@ def tile(
                 status=tiles.LISTED.get(spec.name) if public else None,
                 only=only,
             )
-        frame = zones.frames()[layer]
-        hits = frame.sindex.query(shapely.box(*storage_bounds(z, x, y)), predicate="intersects")
-        return tiles.encode(frame.iloc[np.sort(hits)], spec, z, x, y, public=public, only=only)
+        return _encoded(zones.get(), spec, (z, x, y), public=public, only=only)
 
     data = zones.output(("tile", layer, public, z, x, y, only), build)
     # The service keeps each tile until the layers change; browsers and proxies must ask
@@ -247,6 +247,18 @@ def tile(
             "Vary": "Authorization, X-API-Key, Cookie",
         },
     )
+
+
+def _encoded(
+    zone: Zone, spec: LayerSpec, zxy: tuple[int, int, int], *, public: bool, only: SiteFilter
+) -> bytes:
+    """A tile encoded in process from the zone's frames: a site layer's has its areas and
+    readiness already, which a tile would otherwise work out again (1.0 of 1.4 s for a
+    zoom-8 tile of 100,000 parcels with an area filter)."""
+    frame = zone.roads if spec.name == ROADS.name else zone.layer(spec.name).frame
+    hits = frame.sindex.query(shapely.box(*storage_bounds(*zxy)), predicate="intersects")
+    chosen = frame.iloc[np.sort(hits)].set_index("fid")
+    return tiles.encode(chosen, spec, *zxy, public=public, only=only)
 
 
 @router.get("/static/{name:path}", include_in_schema=False)

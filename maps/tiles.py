@@ -60,11 +60,12 @@ def encode(
     public: bool,
     only: SiteFilter = EVERY_SITE,
 ) -> bytes:
-    """One tile of ``frame`` (canonical, indexed by feature id, already selected by the
-    tile's :func:`storage_bounds`): public callers get only listed sites and public fields;
-    a site layer's tile holds only the sites ``only`` keeps. Below :data:`DETAIL_ZOOM` a
-    site layer's tile holds the number of sites per cell, not sites; a road tile holds the
-    roads at every zoom, simplified to what it can show."""
+    """One tile of ``frame`` (canonical, or with its derived fields already; indexed by
+    feature id, already selected by the tile's :func:`storage_bounds`): public callers get
+    only listed sites and public fields; a site layer's tile holds only the sites ``only``
+    keeps. Below :data:`DETAIL_ZOOM` a site layer's tile holds the number of sites per
+    cell, not sites; a road tile holds the roads at every zoom, simplified to what it can
+    show."""
     check(z, x, y)
     bounds = mercator_bounds(z, x, y)
     site = spec.name in LISTED
@@ -73,7 +74,7 @@ def encode(
     if z < DETAIL_ZOOM and site:
         frame = frame[_kept(frame, spec, public=public, only=only)]
         return _encode(spec, _cells(_mercator(frame), bounds))
-    out = derive(frame, spec)
+    out = frame if set(spec.field_names()) <= set(frame.columns) else derive(frame, spec)
     if site:
         out = out[_kept(out, spec, public=public, only=only)]
     pad = (bounds[2] - bounds[0]) * BUFFER / EXTENT

@@ -11,7 +11,6 @@ changes that POST and PATCH make are thrown away with it.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -51,7 +50,8 @@ CONFIG = schemathesis.Config.from_dict(
         # and patterned parameters make it discard many draws: neither is a problem here.
         "suppress-health-check": ["too_slow", "filter_too_much"],
         # A PDF dossier draws a map per site: seconds, not the 10 s default's fraction.
-        "request-timeout": 30,
+        # The bound only ends a hung request; speed is measured by the benchmarks.
+        "request-timeout": 120,
     }
 )
 # The document as the service serves it; the app is only built, no store is opened.
@@ -140,8 +140,10 @@ def session(client: TestClient, existing: None) -> Iterator[Any]:
 
 @schema.parametrize()
 @hypothesis.settings(
-    # Per request: a map page takes about a second, a PDF dossier of 10 sites about four.
-    deadline=dt.timedelta(seconds=20),
+    # No deadline: a PDF dossier of 10 sites takes about 4 s alone, 7 s on a machine
+    # running slow, and over 20 s beside the other tier's browsers on such a day (CI,
+    # 2026-12-03). How fast is for the benchmarks; this test checks what is answered.
+    deadline=None,
     # The store is per test, not per example: the examples of one operation share it.
     suppress_health_check=[hypothesis.HealthCheck.function_scoped_fixture],
 )

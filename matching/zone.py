@@ -44,7 +44,7 @@ from layers.schema import LayerSpec
 from matching.distances import NEAREST_KINDS, Distances
 from matching.roadnet import Access, Reach, RoadNetwork
 from matching.shapes import Shapes
-from matching.zone_reuse import Sited, Unchanged, same_network
+from matching.zone_reuse import Reused, Routes, Sited, Unchanged, positional, same_network
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -228,13 +228,12 @@ def build_zone(
     frames: Mapping[str, gpd.GeoDataFrame],
     *,
     versions: Mapping[str, int] | None = None,
-    previous: Zone | None = None,
+    previous: Zone | Routes | None = None,
 ) -> Zone:
-    """Build a :class:`Zone` from canonical layer frames (as the store returns them);
-    the road network and its shortest paths are taken from a ``previous`` zone with the
-    same roads and nodes (a new stock list changes neither), and so are the projected
-    geometries, areas, utility pairs and road distances of the sites whose geometry it
-    has (:mod:`matching.zone_reuse`).
+    """Build a :class:`Zone` from canonical layer frames (as the store returns them),
+    taking from a ``previous`` zone (or :class:`Routes`) what did not change: the road
+    network and shortest paths, and the sites' projections, utility pairs and road
+    distances (:class:`matching.zone_reuse.Reused`).
 
     Examples
     --------
@@ -244,15 +243,13 @@ def build_zone(
     (50, 4547)
     """
     epsg = _metric_epsg(frames)
-    nodes, lines = (
-        np.asarray(frames[s.name].geometry.values.to_crs(epsg)) for s in (INFRASTRUCTURE, ROADS)
-    )
-    infrastructure = positional(frames[INFRASTRUCTURE.name])
-    roads = positional(frames[ROADS.name])
+    infrastructure, roads = (positional(frames[s.name]) for s in (INFRASTRUCTURE, ROADS))
+    nodes, lines = (np.asarray(f.geometry.values.to_crs(epsg)) for f in (infrastructure, roads))
     kinds = infrastructure["kind"].to_numpy()
     targets = {kind: np.flatnonzero(kinds == kind) for kind in NEAREST_KINDS}
     kept = previous if same_network(previous, epsg, roads, infrastructure) else None
-    same = {s.name: Unchanged.find(kept, s.name, frames[s.name]) for s in (PARCELS, FACTORIES)}
+    same = (previous, kept is not None, epsg, infrastructure)
+    reused = {n: Reused.find(*same, n, frames[n]) for n in (PARCELS.name, FACTORIES.name)}
     with ThreadPoolExecutor(build_threads()) as pool:
         # GEOS and SciPy release the GIL: the network, distances, access points and
         # shortest paths are worked out on the pool while this thread derives fields
@@ -262,11 +259,12 @@ def build_zone(
             if kept
             else pool.submit(RoadNetwork.build, lines, roads["grade"].to_numpy())
         )
-        sited = {n: u.sited(frames[n].geometry, epsg, pool) for n, u in same.items()}
+        sited = {n: r.placed.sited(frames[n].geometry, epsg, pool) for n, r in reused.items()}
+        anew = {n: reused[n].anew(s) for n, s in sited.items()}
         measured = {
-            n: pool.submit(same[n].distances, s.rest, nodes, kinds) for n, s in sited.items()
+            n: pool.submit(reused[n].paired.distances, anew[n][0], nodes, kinds) for n in anew
         }
-        accessed = {n: _access(pool, built, s.rest) for n, s in sited.items()}
+        accessed = {n: _access(pool, built, anew[n][1]) for n in anew}
         reached = (
             {kind: _done(kept.reach[kind]) for kind in targets}
             if kept
@@ -279,7 +277,8 @@ def build_zone(
         }
         on = (built.result(), {kind: f.result() for kind, f in reached.items()}, targets)
         parcels, factories = (
-            _by_road(sites[n], same[n], on, accessed[n]) for n in (PARCELS.name, FACTORIES.name)
+            _by_road(sites[n], reused[n].routed, on, accessed[n])
+            for n in (PARCELS.name, FACTORIES.name)
         )
     network, reach = on[0].lean(), on[1]  # see RoadNetwork.segments
     tagged = dict(versions or {})
@@ -370,16 +369,4 @@ def site_budgets(
         from_park = np.where(park >= 0, left[np.maximum(park, 0)], np.nan)
         has_own = ~np.isnan(own)
         out[budget.key] = (np.where(has_own, own, from_park), has_own)
-    return out
-
-
-def positional(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Keep the store's feature id as a column and index rows 0…n-1; coded columns that
-    every request compares become categoricals (integer comparisons, not strings)."""
-    fid = frame.index.to_numpy() if frame.index.name == "fid" else np.arange(len(frame))
-    out = frame.reset_index(drop=True)  # copy-on-write: the caller's frame stays as it is
-    out["fid"] = fid
-    for column in ("status", "land_use", "kind"):
-        if column in out.columns:
-            out[column] = out[column].astype("category")
     return out

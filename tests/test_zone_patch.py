@@ -4,7 +4,9 @@ rebuild, and the patched zone is the one a rebuild would make (issue 16, item 1)
 from __future__ import annotations
 
 import dataclasses
+import operator
 import random
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -15,12 +17,13 @@ import pytest
 import shapely
 
 from geo_service import zones
-from layers.catalog import FACTORIES, INFRASTRUCTURE, LAYERS, PARCELS, PARKS, POWER
+from layers.catalog import FACTORIES, INFRASTRUCTURE, LAYERS, PARCELS, PARKS, POWER, ROADS
 from layers.store.reservations import Needs
 from layers.store.store import Store
 from matching.distances import Pairs
 from matching.engine import match
 from matching.request import parse_request
+from matching.roadnet import RoadNetwork
 from matching.zone import Sites, Zone, build_zone
 from tests.people import TESTER
 
@@ -115,6 +118,12 @@ def _assert_same_sites(ours: Sites, theirs: Sites) -> None:
             np.testing.assert_array_equal(getattr(road, name), getattr(other, name))
 
 
+def _same_pairs(ours: Zone, theirs: Zone) -> bool:
+    """Whether the parcels of two zones have the same substations within reach, as far."""
+    mine, other = (z.parcels.distances.pairs["substation"] for z in (ours, theirs))
+    return np.array_equal(mine.node, other.node) and np.array_equal(mine.dist_m, other.dist_m)
+
+
 def _assert_same_zone(ours: Zone, theirs: Zone) -> None:
     _assert_same_sites(ours.parcels, theirs.parcels)
     _assert_same_sites(ours.factories, theirs.factories)
@@ -194,8 +203,26 @@ def test_a_zone_built_anew_with_the_same_roads_reuses_the_network_and_equals_a_f
     assert kept[0] and not kept[1] and all(kept[2:])
     assert not any(new[-1] is g for g in old)
     _assert_same_zone(again, build_zone(listed))
-    roads = dict(listed, roads=zone["roads"].iloc[1:])
-    assert build_zone(roads, previous=first).network.ends is not first.network.ends
+    # Half the roads taken away: the network and every road distance are worked out
+    # anew, but the sites lie where they did, with the same nodes within reach.
+    roads = dict(listed, roads=zone["roads"].iloc[::2])
+    rerouted = build_zone(roads, previous=again)
+    assert rerouted.network.ends is not again.network.ends
+    assert not np.array_equal(
+        rerouted.parcels.distances.road["rail"].dist_m, again.parcels.distances.road["rail"].dist_m
+    )
+    assert all(map(operator.is_, rerouted.parcels.metric.wkb, again.parcels.metric.wkb))
+    _assert_same_zone(rerouted, build_zone(roads))
+    # A substation moved: the utility pairs are measured anew too.
+    nodes = zone[INFRASTRUCTURE.name].copy()
+    substation = nodes.index[nodes["kind"] == "substation"][0]
+    nodes.loc[substation, "geometry"] = shapely.affinity.translate(
+        nodes.geometry.loc[substation], xoff=0.01
+    )
+    moved = dict(roads, infrastructure=nodes)
+    renoded = build_zone(moved, previous=rerouted)
+    assert not _same_pairs(renoded, rerouted)
+    _assert_same_zone(renoded, build_zone(moved))
 
 
 def test_a_new_list_that_only_drops_parcels_is_built_without_reading_a_parcel_again(
@@ -217,3 +244,26 @@ def test_a_new_list_that_only_drops_parcels_is_built_without_reading_a_parcel_ag
     for name, frame in cache.frames().items():
         pd.testing.assert_frame_equal(frame, frames[name], obj=name)
     _assert_same_zone(after, build_zone(frames, versions=loaded.features.versions()))
+
+
+def test_a_zone_loaded_cold_builds_its_road_network_while_the_sites_are_read(
+    loaded: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events: list[str] = []
+    build, read = RoadNetwork.build, loaded.features.read
+
+    def building(lines: Any, grades: Any) -> RoadNetwork:
+        events.append(f"network on {threading.current_thread().name.split('_')[0]}")
+        return build(lines, grades)
+
+    monkeypatch.setattr(RoadNetwork, "build", building)
+    monkeypatch.setattr(
+        loaded.features, "read", lambda spec, **k: events.append(spec.name) or read(spec, **k)
+    )
+    zone = zones.ZoneCache(loaded).get()
+    # Roads and nodes first; the network then built once, on a thread of its own.
+    assert events.index(INFRASTRUCTURE.name) < events.index(PARCELS.name)
+    assert events.index(ROADS.name) < events.index(PARCELS.name)
+    assert [e for e in events if e.startswith("network")] == ["network on zone-routes"]
+    frames = {name: read(spec) for name, spec in LAYERS.items()}
+    _assert_same_zone(zone, build_zone(frames, versions=loaded.features.versions()))

@@ -8,6 +8,7 @@ import itertools
 import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
@@ -116,7 +117,9 @@ class _Column:
             return
         codes, distinct = pd.factorize(values)
         if 2 * len(distinct) > len(values):
-            self.parts.append(self._converted(values))
+            as_is = not (self.as_text and self.type.from_text is not None)
+            text = as_is and all(isinstance(v, str) for v in distinct)
+            self.parts.append(_Text.packed_from(values) if text else self._converted(values))
             return
         known = self.known
         if new := [v for v in distinct if v not in known]:
@@ -126,9 +129,40 @@ class _Column:
         self.parts.append(shared[codes])  # code -1 (missing) takes the last: None
 
     def series(self, index: pd.Index) -> pd.Series:
-        parts = [pd.Series(p, dtype=self.type.dtype, copy=False) for p in self.parts]
+        parts = [
+            pd.Series(p.strings() if isinstance(p, _Text) else p, dtype=self.type.dtype, copy=False)
+            for p in self.parts
+        ]
         joined = pd.concat(parts, ignore_index=True)
         return pd.Series(joined.array, index=index, dtype=self.type.dtype)
+
+
+@dataclass(frozen=True)
+class _Text:
+    """A chunk of mostly distinct text (names, ids) packed into one string, made into a
+    string per value only once every row is read.
+
+    The driver's strings, kept, would be spread over the memory of the chunk's other
+    values, freed, and hold part of it: made together at the end, they lie together."""
+
+    packed: str
+    ends: npt.NDArray[np.int64]
+    missing: npt.NDArray[np.bool_]
+
+    @classmethod
+    def packed_from(cls, values: npt.NDArray[np.object_]) -> _Text:
+        texts = ["" if v is None else v for v in values.tolist()]
+        missing = np.array([v is None for v in values.tolist()], dtype=bool)
+        return cls("".join(texts), np.cumsum([len(t) for t in texts], dtype=np.int64), missing)
+
+    def strings(self) -> npt.NDArray[np.object_]:
+        starts = [0, *self.ends[:-1].tolist()]
+        out = np.array(
+            [self.packed[a:b] for a, b in zip(starts, self.ends.tolist(), strict=True)],
+            dtype=object,
+        )
+        out[self.missing] = None
+        return out
 
 
 class _Blobs:

@@ -316,6 +316,28 @@ def test_ties_keep_order_and_ranks_agree_with_their_range() -> None:
     assert low.tolist() == [1, 2, 3] and high.tolist() == [1, 2, 3]
 
 
+@pytest.mark.parametrize("method", ["weighted_sum", "topsis"])
+def test_rank_stability_is_the_best_and_worst_rank_under_each_moved_weight(method: str) -> None:
+    """The ranges come from one matrix product per sum: they equal ranking the sites
+    again with :func:`score` under each weight moved ±20 % (the definition)."""
+    from matching.scoring import STABILITY_STEP, ranks_of, score, stability, top
+
+    rng = np.random.default_rng(7)
+    norm = rng.random((2_000, 6)) ** 3  # skewed, as scaled criteria are
+    weights = np.array([0.3, 0.25, 0.2, 0.1, 0.1, 0.05])
+    best = top(score(norm, weights, method), 25)
+    low = high = ranks_of(score(norm, weights, method), best)
+    for j in range(len(weights)):
+        for factor in (1 - STABILITY_STEP, 1 + STABILITY_STEP):
+            moved = weights.copy()
+            moved[j] *= factor
+            ranks = ranks_of(score(norm, moved / moved.sum(), method), best)
+            low, high = np.minimum(low, ranks), np.maximum(high, ranks)
+    found = stability(norm, weights, method, best)
+    assert found[0].tolist() == low.tolist() and found[1].tolist() == high.tolist()
+    assert (high > low).any()  # the weights do move some ranks
+
+
 TIGHTER = [
     (
         "area.min_mu",

@@ -191,19 +191,19 @@ def _groups(ev: Evaluation, table: _Table) -> list[Group]:
 class _Ranking:
     """The candidates (feasible single sites, then distinct groups), scored."""
 
-    members: list[tuple[int, ...]]
-    single: BoolArray
+    sites: IntArray
+    """The rows of the single sites: the first candidates."""
+    groups: list[tuple[int, ...]]
+    """The members of the groups: the candidates after them."""
     raw: FloatArray
     normalised: FloatArray
     scores: FloatArray
 
     def candidate(self, row: int) -> Candidate:
+        single = row < len(self.sites)
+        members = (int(self.sites[row]),) if single else self.groups[row - len(self.sites)]
         return Candidate(
-            self.members[row],
-            bool(self.single[row]),
-            float(self.scores[row]),
-            self.normalised[row],
-            self.raw[row],
+            members, single, float(self.scores[row]), self.normalised[row], self.raw[row]
         )
 
 
@@ -214,12 +214,12 @@ def _rank(ev: Evaluation, table: _Table, groups: list[Group]) -> _Ranking:
         raw = np.vstack([raw, group_rows(ev.situation, ev.profile.criteria, table.raw, groups)])
     norm = scaled(ev.situation, ev.profile.criteria, raw)
     scores = score(norm, ev.weights, ev.situation.request.method)
-    members = [(int(i),) for i in feasible] + [g.members for g in groups]
-    keep = _distinct(scores, members, len(feasible))
-    single = np.arange(len(members)) < len(feasible)
+    n = len(feasible)
+    kept = _distinct(feasible, scores[:n], [g.members for g in groups], scores[n:])
+    keep = np.r_[np.arange(n), n + np.array(kept, dtype=np.int64)]
     return _Ranking(
-        members=[members[i] for i in np.flatnonzero(keep)],
-        single=single[keep],
+        sites=feasible,
+        groups=[groups[k].members for k in kept],
         raw=raw[keep],
         normalised=norm[keep],
         scores=scores[keep],
@@ -235,22 +235,28 @@ def _constant(criteria: tuple[Criterion, ...], normalised: FloatArray) -> tuple[
     return tuple(c.key for c, flat in zip(criteria, same, strict=True) if flat)
 
 
-def _distinct(scores: FloatArray, members_of: list[tuple[int, ...]], n_single: int) -> BoolArray:
-    """Which candidates to keep: every single site, and each assembled group unless a
-    better-scoring single site inside it or a better group sharing half its parcels is
-    already offered (near-duplicates are noise to a planner)."""
-    keep = np.ones(len(scores), dtype=bool)
-    single_score = {members_of[i][0]: scores[i] for i in range(n_single)}
-    kept: list[set[int]] = []
-    for row in sorted(range(n_single, len(scores)), key=lambda r: -scores[r]):
-        members = set(members_of[row])
-        inside = any(single_score.get(m, -1.0) >= scores[row] for m in members)
-        shared = any(len(members & k) * 2 >= min(len(members), len(k)) for k in kept)
-        if inside or shared:
-            keep[row] = False
-        else:
-            kept.append(members)
-    return keep
+def _distinct(
+    sites: IntArray, site_scores: FloatArray, groups: list[tuple[int, ...]], scores: FloatArray
+) -> list[int]:
+    """Which assembled groups to offer beside every single site (``sites``, scored
+    ``site_scores``): each unless a better-scoring single site inside it or a
+    better group sharing half its parcels is already offered (near-duplicates are noise
+    to a planner)."""
+    by_site = np.argsort(sites, kind="stable")
+    kept: list[int] = []
+    for g in sorted(range(len(groups)), key=lambda g: -scores[g]):
+        members, inside = set(groups[g]), False
+        if len(sites):
+            wanted = np.array(groups[g])
+            found = np.minimum(np.searchsorted(sites, wanted, sorter=by_site), len(sites) - 1)
+            at = by_site[found]
+            inside = bool(((sites[at] == wanted) & (site_scores[at] >= scores[g])).any())
+        shared = any(
+            len(members & set(groups[k])) * 2 >= min(len(members), len(groups[k])) for k in kept
+        )
+        if not (inside or shared):
+            kept.append(g)
+    return sorted(kept)  # in the order they were found, as the singles
 
 
 __all__ = ["DEFAULT_TOP", "NEAR_MISSES", "evaluate", "match"]

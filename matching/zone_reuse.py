@@ -12,7 +12,11 @@ zone had:
   geometry on the same network, among the same nodes, has the same ones. Projecting the
   sites and finding where each reaches the network was about half of the CPU a new
   list's build took at 100,000 parcels; measuring the utility pairs, the longest part
-  left after that.
+  left after that. A road changed keeps the sites' projections and utility pairs, a
+  node moved their projections (:class:`Reused`).
+
+A zone loaded cold has no previous zone, but its road network and shortest paths are
+built from the roads and nodes while its sites are read (:func:`routes`).
 
 The fields derived from attributes (readiness, budgets, areas in 亩 from the areas kept)
 are worked out again. The result equals a zone built from nothing
@@ -143,15 +147,13 @@ class Reused:
         """The geometries whose utility pairs and whose road distances are worked out
         anew, in the zone's CRS: those of :attr:`Unchanged.rest` (``sited.rest``), or of
         every site."""
-        every = None
-        out = []
-        for part in (self.paired, self.routed):
-            if part is self.placed:
-                out.append(sited.rest)
-                continue
-            every = self.placed.whole(sited.rest) if every is None else every
-            out.append(every)
-        return out[0], out[1]
+        if self.paired is self.placed and self.routed is self.placed:
+            return sited.rest, sited.rest
+        every = self.placed.whole(sited.rest)
+        return (
+            sited.rest if self.paired is self.placed else every,
+            sited.rest if self.routed is self.placed else every,
+        )
 
 
 @dataclass(frozen=True)

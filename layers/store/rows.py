@@ -117,8 +117,7 @@ class _Column:
             return
         codes, distinct = pd.factorize(values)
         if 2 * len(distinct) > len(values):
-            as_is = not (self.as_text and self.type.from_text is not None)
-            text = as_is and all(isinstance(v, str) for v in distinct)
+            text = all(isinstance(v, str) for v in distinct)  # converted once unpacked
             self.parts.append(_Text.packed_from(values) if text else self._converted(values))
             return
         known = self.known
@@ -130,7 +129,11 @@ class _Column:
 
     def series(self, index: pd.Index) -> pd.Series:
         parts = [
-            pd.Series(p.strings() if isinstance(p, _Text) else p, dtype=self.type.dtype, copy=False)
+            pd.Series(
+                self._converted(p.strings()) if isinstance(p, _Text) else p,
+                dtype=self.type.dtype,
+                copy=False,
+            )
             for p in self.parts
         ]
         joined = pd.concat(parts, ignore_index=True)
@@ -151,8 +154,9 @@ class _Text:
 
     @classmethod
     def packed_from(cls, values: npt.NDArray[np.object_]) -> _Text:
-        texts = ["" if v is None else v for v in values.tolist()]
-        missing = np.array([v is None for v in values.tolist()], dtype=bool)
+        listed = values.tolist()
+        texts = ["" if v is None else v for v in listed]
+        missing = np.array([v is None for v in listed], dtype=bool)
         return cls("".join(texts), np.cumsum([len(t) for t in texts], dtype=np.int64), missing)
 
     def strings(self) -> npt.NDArray[np.object_]:

@@ -175,6 +175,7 @@ class ZoneCache:
                     return None
         frames, hashes, previous = self._read(served, versions)
         zone = build_zone(frames, versions=versions, previous=previous)
+        del previous  # a cold load's road network and its segments' tree: freed, then trimmed
         outputs = _outputs(self._max_output_bytes)
         snapshot = _Snapshot(versions, rows_versions, reserved, frames, hashes, zone, outputs)
         give_back_memory()

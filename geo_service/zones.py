@@ -8,7 +8,7 @@ import ctypes.util
 import logging
 import threading
 from collections.abc import Callable, Hashable, Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
@@ -18,14 +18,13 @@ import geopandas as gpd
 import pandas as pd
 from cachetools import LRUCache
 
-from layers.catalog import FACTORIES, INFRASTRUCTURE, LAYERS, PARCELS, PARKS, ROADS
+from layers.catalog import FACTORIES, INFRASTRUCTURE, LAYERS, PARCELS, PARKS
 from layers.frame_rows import with_rows
 from layers.store.release_rows import Held, read_release
 from layers.store.store import Store
 from layers.store.tables import LAYER_TABLES
 from matching.zone import Zone, build_zone
 from matching.zone_patch import NeedsRebuild, patched
-from matching.zone_reuse import Routes, routes
 
 log = logging.getLogger(__name__)
 Output = TypeVar("Output", str, bytes)
@@ -173,9 +172,9 @@ class ZoneCache:
             except NeedsRebuild:
                 if patch_only:
                     return None
-        frames, hashes, previous = self._read(served, versions)
+        frames, hashes = self._read(served, versions)
+        previous = None if served is None else served.zone  # its network, if roads are alike
         zone = build_zone(frames, versions=versions, previous=previous)
-        del previous  # a cold load's road network and its segments' tree: freed, then trimmed
         outputs = _outputs(self._max_output_bytes)
         snapshot = _Snapshot(versions, rows_versions, reserved, frames, hashes, zone, outputs)
         give_back_memory()
@@ -183,41 +182,23 @@ class ZoneCache:
 
     def _read(
         self, served: _Snapshot | None, versions: dict[str, int]
-    ) -> tuple[dict[str, gpd.GeoDataFrame], dict[str, pd.Series], Zone | Routes | None]:
-        """Every layer's frame (:meth:`_layer`), the released layers' rows' hashes, and
-        what the build may take from before (``build_zone``'s ``previous``). With no zone
-        served, the small layers are read first and the road network is built from them
-        while the sites are read (:func:`matching.zone_reuse.routes`)."""
+    ) -> tuple[dict[str, gpd.GeoDataFrame], dict[str, pd.Series]]:
+        """Every layer's frame, and the released layers' rows' hashes: the layers that
+        did not change are not read again, and of a new release only the rows that the
+        served one does not have (:func:`~layers.store.release_rows.read_release`)."""
         frames, hashes = {}, {}
-        early: Future[Routes | None] | None = None
-        with ThreadPoolExecutor(1, thread_name_prefix="zone-routes") as pool:
-            for name in sorted(LAYERS, key=lambda n: n in (PARCELS.name, FACTORIES.name)):
-                frames[name], rows_hashes = self._layer(served, versions, name)
-                if rows_hashes is not None:
-                    hashes[name] = rows_hashes
-                if (
-                    served is None
-                    and early is None
-                    and {ROADS.name, INFRASTRUCTURE.name} <= set(frames)
-                ):
-                    early = pool.submit(routes, frames[ROADS.name], frames[INFRASTRUCTURE.name])
-            previous = served.zone if served is not None else _routes(early)
-        return {name: frames[name] for name in LAYERS}, hashes, previous
-
-    def _layer(
-        self, served: _Snapshot | None, versions: dict[str, int], name: str
-    ) -> tuple[gpd.GeoDataFrame, pd.Series | None]:
-        """A layer's frame, and its rows' hashes if it is released: the served one's if
-        it did not change, and of a new release only the rows that the served one does
-        not have read (:func:`~layers.store.release_rows.read_release`)."""
-        spec = LAYERS[name]
-        if served is not None and served.versions[name] == versions[name]:
-            return served.frames[name], served.hashes.get(name)
-        if not spec.released:
-            return self._store.features.read(spec, long_read=True), None
-        held = None if served is None else Held(served.frames[name], served.hashes[name])
-        fresh = read_release(self._store.features, spec, held)
-        return fresh.frame, fresh.hashes
+        for name, spec in LAYERS.items():
+            if served is not None and served.versions[name] == versions[name]:
+                frames[name] = served.frames[name]
+                if name in served.hashes:
+                    hashes[name] = served.hashes[name]
+            elif spec.released:
+                held = None if served is None else Held(served.frames[name], served.hashes[name])
+                fresh = read_release(self._store.features, spec, held)
+                frames[name], hashes[name] = fresh.frame, fresh.hashes
+            else:
+                frames[name] = self._store.features.read(spec, long_read=True)
+        return frames, hashes
 
     def _patched(
         self,
@@ -328,17 +309,6 @@ def give_back_memory() -> None:
 def _outputs(max_bytes: int) -> LRUCache[Hashable, str | bytes]:
     """An empty cache of pages and tiles, holding at most ``max_bytes``."""
     return LRUCache(maxsize=max_bytes, getsizeof=lambda value: len(value) + _ENTRY_BYTES)
-
-
-def _routes(early: Future[Routes | None] | None) -> Routes | None:
-    """The road network built while the sites were read; None, and the build works it
-    out, if that failed (the build then fails the same way, or the sites' CRS put it
-    right)."""
-    try:
-        return None if early is None else early.result()
-    except Exception:
-        log.warning("the road network was not built ahead of the zone", exc_info=True)
-        return None
 
 
 def _covers(loaded: Mapping[str, int], seen: Mapping[str, int]) -> bool:

@@ -44,7 +44,7 @@ from layers.schema import LayerSpec
 from matching.distances import NEAREST_KINDS, Distances
 from matching.roadnet import Access, Reach, RoadNetwork
 from matching.shapes import Shapes
-from matching.zone_reuse import Reused, Routes, Sited, Unchanged, positional, same_network
+from matching.zone_reuse import Reused, Sited, Unchanged, same_network
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -228,10 +228,10 @@ def build_zone(
     frames: Mapping[str, gpd.GeoDataFrame],
     *,
     versions: Mapping[str, int] | None = None,
-    previous: Zone | Routes | None = None,
+    previous: Zone | None = None,
 ) -> Zone:
     """Build a :class:`Zone` from canonical layer frames (as the store returns them),
-    taking from a ``previous`` zone (or :class:`Routes`) what did not change: the road
+    taking from a ``previous`` zone what did not change: the road
     network and shortest paths, and the sites' projections, utility pairs and road
     distances (:class:`matching.zone_reuse.Reused`).
 
@@ -369,4 +369,16 @@ def site_budgets(
         from_park = np.where(park >= 0, left[np.maximum(park, 0)], np.nan)
         has_own = ~np.isnan(own)
         out[budget.key] = (np.where(has_own, own, from_park), has_own)
+    return out
+
+
+def positional(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Keep the store's feature id as a column and index rows 0…n-1; coded columns that
+    every request compares become categoricals (integer comparisons, not strings)."""
+    fid = frame.index.to_numpy() if frame.index.name == "fid" else np.arange(len(frame))
+    out = frame.reset_index(drop=True)  # copy-on-write: the caller's frame stays as it is
+    out["fid"] = fid
+    for column in ("status", "land_use", "kind"):
+        if column in out.columns:
+            out[column] = out[column].astype("category")
     return out

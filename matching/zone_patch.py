@@ -28,8 +28,8 @@ from layers.frame_rows import with_rows
 from layers.frames import derive
 from layers.readiness import condition_days
 from layers.schema import LayerSpec
-from matching.zone import Sites, Zone, site_budgets
-from matching.zone_reuse import positional, same_nodes
+from matching.zone import Sites, Zone, positional, site_budgets
+from matching.zone_reuse import same_nodes
 
 
 class NeedsRebuild(Exception):

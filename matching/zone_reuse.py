@@ -15,9 +15,6 @@ zone had:
   left after that. A road changed keeps the sites' projections and utility pairs, a
   node moved their projections (:class:`Reused`).
 
-A zone loaded cold has no previous zone, but its road network and shortest paths are
-built from the roads and nodes while its sites are read (:func:`routes`).
-
 The fields derived from attributes (readiness, budgets, areas in 亩 from the areas kept)
 are worked out again. The result equals a zone built from nothing
 (``tests/test_zone_patch.py``).
@@ -37,8 +34,7 @@ import numpy.typing as npt
 import pandas as pd
 import shapely
 
-from layers.crs import metric_epsg_of
-from matching.distances import NEAREST_KINDS, Distances
+from matching.distances import Distances
 from matching.roadnet import Access, Reach, RoadDistance, RoadNetwork
 from matching.shapes import Shapes
 
@@ -93,7 +89,7 @@ class Built(Protocol):
     def roads(self) -> pd.DataFrame: ...
     @property
     def infrastructure(self) -> gpd.GeoDataFrame: ...
-    def layer(self, name: str) -> Layer | None: ...
+    def layer(self, name: str) -> Layer: ...
 
 
 @dataclass(frozen=True)
@@ -290,53 +286,3 @@ def _positions(
         return np.full(len(new), -1, dtype=np.int64)
     at = index[first].get_indexer(pd.Index(new))
     return np.where(at >= 0, first[at], -1).astype(np.int64)
-
-
-@dataclass(frozen=True)
-class Routes:
-    """A zone's road network and each kind's shortest paths, built from its roads and
-    nodes alone (:func:`routes`), before its sites are known: a build given it as its
-    ``previous`` takes them when the roads, the nodes and the CRS are the ones it has."""
-
-    metric_epsg: int
-    roads: gpd.GeoDataFrame
-    infrastructure: gpd.GeoDataFrame
-    network: RoadNetwork
-    reach: Mapping[str, Reach]
-
-    def layer(self, name: str) -> None:
-        """No sites (:class:`matching.zone_reuse.Built`)."""
-        return None
-
-
-def routes(roads: gpd.GeoDataFrame, infrastructure: gpd.GeoDataFrame) -> Routes | None:
-    """The road network and shortest paths of ``roads`` and ``infrastructure`` (canonical
-    frames), in the CRS of the roads' median longitude (None without roads). A zone's
-    CRS is its sites' (:func:`matching.zone.build_zone`): the same, but where a zone
-    straddles the edge of a Gauss-Krüger zone; a build then works them out again.
-
-    The service works them out while it reads the sites of a zone it loads cold (a
-    road network of 100,000 parcels takes about a second, as long as reading a tenth of
-    the parcels)."""
-    lines = np.asarray(roads.geometry.values)
-    if not len(lines):
-        return None
-    epsg = metric_epsg_of(lines)
-    lines, nodes = (np.asarray(f.geometry.values.to_crs(epsg)) for f in (roads, infrastructure))
-    positioned = positional(infrastructure)
-    kinds = positioned["kind"].to_numpy()
-    network = RoadNetwork.build(lines, roads["grade"].to_numpy())
-    reach = {kind: network.reach(nodes[kinds == kind]) for kind in NEAREST_KINDS}
-    return Routes(epsg, positional(roads), positioned, network, reach)
-
-
-def positional(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Keep the store's feature id as a column and index rows 0…n-1; coded columns that
-    every request compares become categoricals (integer comparisons, not strings)."""
-    fid = frame.index.to_numpy() if frame.index.name == "fid" else np.arange(len(frame))
-    out = frame.reset_index(drop=True)  # copy-on-write: the caller's frame stays as it is
-    out["fid"] = fid
-    for column in ("status", "land_use", "kind"):
-        if column in out.columns:
-            out[column] = out[column].astype("category")
-    return out

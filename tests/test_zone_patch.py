@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import operator
 import random
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -17,13 +16,12 @@ import pytest
 import shapely
 
 from geo_service import zones
-from layers.catalog import FACTORIES, INFRASTRUCTURE, LAYERS, PARCELS, PARKS, POWER, ROADS
+from layers.catalog import FACTORIES, INFRASTRUCTURE, LAYERS, PARCELS, PARKS, POWER
 from layers.store.reservations import Needs
 from layers.store.store import Store
 from matching.distances import Pairs
 from matching.engine import match
 from matching.request import parse_request
-from matching.roadnet import RoadNetwork
 from matching.zone import Sites, Zone, build_zone
 from tests.people import TESTER
 
@@ -244,26 +242,3 @@ def test_a_new_list_that_only_drops_parcels_is_built_without_reading_a_parcel_ag
     for name, frame in cache.frames().items():
         pd.testing.assert_frame_equal(frame, frames[name], obj=name)
     _assert_same_zone(after, build_zone(frames, versions=loaded.features.versions()))
-
-
-def test_a_zone_loaded_cold_builds_its_road_network_while_the_sites_are_read(
-    loaded: Store, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    events: list[str] = []
-    build, read = RoadNetwork.build, loaded.features.read
-
-    def building(lines: Any, grades: Any) -> RoadNetwork:
-        events.append(f"network on {threading.current_thread().name.split('_')[0]}")
-        return build(lines, grades)
-
-    monkeypatch.setattr(RoadNetwork, "build", building)
-    monkeypatch.setattr(
-        loaded.features, "read", lambda spec, **k: events.append(spec.name) or read(spec, **k)
-    )
-    zone = zones.ZoneCache(loaded).get()
-    # Roads and nodes first; the network then built once, on a thread of its own.
-    assert events.index(INFRASTRUCTURE.name) < events.index(PARCELS.name)
-    assert events.index(ROADS.name) < events.index(PARCELS.name)
-    assert [e for e in events if e.startswith("network")] == ["network on zone-routes"]
-    frames = {name: read(spec) for name, spec in LAYERS.items()}
-    _assert_same_zone(zone, build_zone(frames, versions=loaded.features.versions()))

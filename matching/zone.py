@@ -231,9 +231,9 @@ def build_zone(
     previous: Zone | None = None,
 ) -> Zone:
     """Build a :class:`Zone` from canonical layer frames (as the store returns them),
-    taking from a ``previous`` zone what did not change: the road
-    network and shortest paths, and the sites' projections, utility pairs and road
-    distances (:class:`matching.zone_reuse.Reused`).
+    taking from a ``previous`` zone what did not change: the road network and shortest
+    paths, and the sites' projections, utility pairs and road distances
+    (:class:`matching.zone_reuse.Reused`).
 
     Examples
     --------

@@ -10,8 +10,9 @@ at the speed of its road's grade (:data:`SPEED_KMH`).
 A site or target reaches the network at its *access point*: the nearest point on the
 nearest segment. The access leg (site → access point, access point → target) counts as
 straight-line metres, driven at :data:`DEFAULT_KMH`. Per target kind one multi-source
-shortest-path run (``scipy.sparse.csgraph.dijkstra``, ``min_only=True``) gives every
-vertex its distance to the nearest target, and a second run its time to the fastest; a
+shortest-path run (``scipy.sparse.csgraph.dijkstra``, ``min_only=True``, over the
+network's junctions: :mod:`matching.chains`) gives every vertex its distance to the
+nearest target, and a second run its time to the fastest; a
 site then adds its access leg and the better of its segment's two ends. Where no target
 of the kind can be reached (another component of the network, or no roads at all) the
 distance is the straight line × :data:`DETOUR`, flagged as estimated.
@@ -22,13 +23,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
-import scipy.sparse as sp
 import shapely
-from scipy.sparse.csgraph import dijkstra
 
+from matching.chains import Chains
 from matching.linework import Index, box_gap, chunks, firsts, located, nearest_in_runs, run_starts
 
 FloatArray = npt.NDArray[np.float64]
@@ -50,7 +51,8 @@ BOUND_SLACK_M = 1e-6
 """Added to a bound that prunes candidates by the distance of their boxes
 (:meth:`RoadNetwork.access`, :meth:`matching.distances.Pairs.within_reach`): rounding in a
 distance measured at zone coordinates (~10⁶ m) is ~10⁻⁹ m, far below it."""
-_SEGMENTS_MADE = threading.Lock()  # see RoadNetwork.segments
+_MADE = threading.Lock()  # see RoadNetwork._cached
+_T = TypeVar("_T")
 _TREE0 = shapely.STRtree([])  # the pieces of no roads
 
 
@@ -169,17 +171,24 @@ class RoadNetwork:
         Only working out where sites reach the network (:meth:`access`) needs it, and a
         served zone keeps its network :meth:`lean`: at 100,000 parcels the segments and
         their tree take 420 bytes per parcel, and making them about 0.25 s."""
-        tree = self.__dict__.get("_segments")
-        if tree is None:
-            with _SEGMENTS_MADE:  # by one thread: a build's threads share one network
-                tree = self.__dict__.get("_segments")
-                if tree is None:
-                    tree = shapely.STRtree(np.asarray(shapely.linestrings(self.ends)))
-                    self.__dict__["_segments"] = tree  # a cache, as functools.cached_property
-        return tree
+        return self._cached(
+            "_segments", lambda: shapely.STRtree(np.asarray(shapely.linestrings(self.ends)))
+        )
+
+    def _cached(self, name: str, make: Callable[[], _T]) -> _T:
+        """``make()``, made once, by one thread (a build's threads share one network) and
+        kept as functools.cached_property keeps its values."""
+        found = self.__dict__.get(name)
+        if found is None:
+            with _MADE:
+                found = self.__dict__.get(name)
+                if found is None:
+                    found = self.__dict__[name] = make()
+        return found
 
     def lean(self) -> RoadNetwork:
-        """This network without the tree of its segments (:attr:`segments`)."""
+        """This network without the tree of its segments (:attr:`segments`) nor its
+        :attr:`chains`."""
         return replace(self)
 
     @property
@@ -257,50 +266,37 @@ class RoadNetwork:
         kept = np.flatnonzero(keep)
         return site[kept], hit[kept], gap[kept]
 
-    def _graph(self, weight: FloatArray, extra: tuple[IntArray, FloatArray]) -> sp.csr_array:
-        """The undirected graph with one extra vertex per pair of ``extra`` edges: to
-        ends ``extra[0]`` (first halves, then second halves), weighted ``extra[1]``."""
-        n_extra = len(extra[0]) // 2
-        virtual = self.n_vertices + np.arange(n_extra, dtype=np.int64)
-        n = self.n_vertices + n_extra
-        return sp.csr_array(
-            (
-                np.r_[weight, extra[1]],
-                (np.r_[self.tail, virtual, virtual], np.r_[self.head, extra[0]]),
-            ),
-            shape=(n, n),
+    @property
+    def chains(self) -> Chains:
+        """The network's chains (:mod:`matching.chains`), made when first asked for (by
+        :meth:`reach`, which a build runs once per target kind); not kept by :meth:`lean`."""
+        return self._cached(
+            "_chains", lambda: Chains.of(self.tail, self.head, self._weights(), self.n_vertices)
         )
+
+    def _weights(self) -> tuple[FloatArray, FloatArray]:
+        """Each edge's metres and seconds."""
+        return self.length_m, self.length_m / self.speed_ms
 
     def reach(self, targets: Geometries) -> Reach:
         """Distance (shortest route) and time (fastest route) from every vertex to the
         nearest of ``targets``; one Dijkstra run each, from every target at once.
 
-        Each target is a vertex of its own, joined to both ends of its access segment
-        by its access leg plus the metres along the segment to that end."""
+        Each target is a vertex of its own, joined to both ends of its access segment's
+        chain by its access leg plus the metres along the chain to that end."""
         access = self.access(targets)
         on = np.flatnonzero(access.segment >= 0)
         n = self.n_vertices
         if not len(on):
             none = np.full(n, np.inf)
             return Reach(none, none, np.full(n, -1, dtype=np.int32), access)
-        seg = access.segment[on]
-        virtual = n + np.arange(len(on), dtype=np.int64)
-        ends = np.r_[self.tail[seg], self.head[seg]]
-        to_end = np.r_[access.along_m[on], self.length_m[seg] - access.along_m[on]]
-        legs = np.r_[access.leg_m[on], access.leg_m[on]]
-        speed = np.r_[self.speed_ms[seg], self.speed_ms[seg]]
-        runs = []
-        for weight, extra in (
-            (self.length_m, legs + to_end),
-            (self.length_m / self.speed_ms, legs / ACCESS_MS + to_end / speed),
-        ):
-            graph = self._graph(weight, (ends, extra))
-            dist, _, source = dijkstra(
-                graph, directed=False, indices=virtual, min_only=True, return_predecessors=True
-            )
-            runs.append((dist[:n], source[:n]))
-        (dist_m, source), (time_s, _) = runs
-        target = np.where(source >= n, on[np.maximum(source - n, 0)], -1)
+        seg, along = access.segment[on], access.along_m[on]
+        legs = (access.leg_m[on], access.leg_m[on] / ACCESS_MS)
+        alongs = (along, along / self.speed_ms[seg])
+        (dist_m, source), (time_s, _) = (
+            self.chains.nearest(k, seg, alongs[k], legs[k]) for k in (0, 1)
+        )
+        target = np.where(source >= 0, on[np.maximum(source, 0)], -1)
         return Reach(dist_m, time_s, target.astype(np.int32), access)
 
     def distances(

@@ -326,9 +326,10 @@ class RoadNetwork:
             )
             # A target on the site's own segment is reached along it, not via an end.
             t = reach.access
+            near = np.flatnonzero(np.isin(seg, t.segment))  # of the sites, those a target is on
             for j in np.flatnonzero(t.segment >= 0):
-                here = seg == t.segment[j]
-                if not here.any():
+                here = near[seg[near] == t.segment[j]]
+                if not len(here):
                     continue
                 gap = np.abs(along[here] - t.along_m[j])
                 direct = gap + t.leg_m[j]

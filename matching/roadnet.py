@@ -270,13 +270,11 @@ class RoadNetwork:
     def chains(self) -> Chains:
         """The network's chains (:mod:`matching.chains`), made when first asked for (by
         :meth:`reach`, which a build runs once per target kind); not kept by :meth:`lean`."""
-        return self._cached(
-            "_chains", lambda: Chains.of(self.tail, self.head, self._weights(), self.n_vertices)
-        )
+        return self._cached("_chains", self._find_chains)
 
-    def _weights(self) -> tuple[FloatArray, FloatArray]:
-        """Each edge's metres and seconds."""
-        return self.length_m, self.length_m / self.speed_ms
+    def _find_chains(self) -> Chains:
+        weights = (self.length_m, self.length_m / self.speed_ms)  # metres, seconds
+        return Chains.of(self.tail, self.head, weights, self.n_vertices)
 
     def reach(self, targets: Geometries) -> Reach:
         """Distance (shortest route) and time (fastest route) from every vertex to the

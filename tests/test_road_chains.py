@@ -2,7 +2,8 @@
 networkx over every vertex, on winding roads: chains of many vertices, a closed ring
 road with no crossing, a ring that crosses, a road drawn twice, two roads between the
 same two crossings (one shorter, the other faster), targets inside chains and two on one
-chain."""
+chain; and on any lines of a small integer grid, where roads touch, overlap, close on
+themselves and cross themselves."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import networkx as nx
 import numpy as np
 import pytest
 import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from matching.roadnet import ACCESS_MS, RoadNetwork
 
@@ -101,3 +104,27 @@ def test_shortest_paths_over_junctions_equal_those_over_every_vertex(seed: int) 
     assert (reach.target[on_ring] == 0).all()  # the ring with no crossing has its own target
     assert (reach.target == by_metres).mean() > 0.999  # ties may go either way
     assert (by_metres != by_secs).any()  # the faster road is not the shorter
+
+
+@settings(max_examples=150, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_shortest_paths_over_junctions_equal_networkx_on_lines_of_a_small_grid(seed: int) -> None:
+    """Up to 8 lines of 2–12 vertices on a 6 × 6 grid: many meet at a vertex, run along
+    one another, repeat a vertex, return to where they began or cross themselves."""
+    rng = np.random.default_rng(seed)
+    lines = []
+    for _ in range(int(rng.integers(1, 9))):
+        walk = rng.integers(0, 6, (int(rng.integers(2, 13)), 2)).astype(float) * 100.0
+        if rng.random() < 0.2:
+            walk = np.r_[walk, walk[:1]]  # closed
+        if (walk != walk[0]).any():
+            lines.append(shapely.LineString(walk))
+    if not lines:
+        lines.append(shapely.LineString([(0, 0), (100, 0)]))
+    grades = rng.choice(np.array(["trunk", "main", "branch", None], dtype=object), len(lines))
+    network = RoadNetwork.build(np.array(lines, dtype=object), grades)
+    targets = shapely.points(rng.uniform(-50, 550, (int(rng.integers(1, 5)), 2)))
+    reach = network.reach(np.asarray(targets))
+    metres, _, secs, _ = _oracle(network, np.asarray(targets))
+    np.testing.assert_allclose(reach.dist_m, metres, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(reach.time_s, secs, rtol=0, atol=1e-6)

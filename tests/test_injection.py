@@ -137,11 +137,17 @@ def test_injection_corpus_is_refused_quickly_without_database_text(
 ) -> None:
     before = _state(loaded)
     for parameter, value in CORPUS:
-        started = time.perf_counter()
-        response = client.get("/collections/parcels/items", params={parameter: value})
-        elapsed = time.perf_counter() - started
+        # Slow on both of two tries: an input that costs time, not a stall of the machine
+        # (a CI run once took 4.2 s for a value refused in 0.1 s on its own).
+        elapsed = []
+        for _ in range(2):
+            started = time.perf_counter()
+            response = client.get("/collections/parcels/items", params={parameter: value})
+            elapsed.append(time.perf_counter() - started)
+            if elapsed[-1] < 1.0:
+                break
         assert response.status_code == 400, (parameter, value, response.text)
-        assert elapsed < 1.0, (parameter, value, elapsed)
+        assert min(elapsed) < 1.0, (parameter, value, elapsed)
         body = response.json()
         assert set(body) == {"code", "message", "details"}, (parameter, value)
         for word in DATABASE_TEXT:

@@ -49,6 +49,8 @@ class Chains:
     """The vertices inside chains, chain by chain, each chain's in its order."""
     inner_at: tuple[FloatArray, FloatArray]
     """Per inner vertex and weight, the chain's weight from its first junction to it."""
+    inner_chain: IntArray
+    """Per inner vertex, its chain."""
     inner_start: IntArray
     """Offsets of each chain's inner vertices in ``inner``, and the end."""
     links: tuple[Link, Link]
@@ -80,7 +82,8 @@ class Chains:
             before.append(before_edge)
             total.append(before_edge[last] + weight[last])
             inner_at.append(before_edge[within + 1])
-        inner_start = np.searchsorted(chain[within], np.arange(len(first) + 1))
+        inner_chain = chain[within]
+        inner_start = np.searchsorted(inner_chain, np.arange(len(first) + 1))
         ends = (tail[first], head[last])
         return cls(
             n_vertices,
@@ -90,6 +93,7 @@ class Chains:
             (total[0], total[1]),
             head[within],
             (inner_at[0], inner_at[1]),
+            inner_chain,
             inner_start,
             (_links(*ends, total[0], n_vertices), _links(*ends, total[1], n_vertices)),
         )
@@ -112,7 +116,7 @@ class Chains:
         )
         dist, source = dist[:n], np.where(source >= n, source - n, -1)[:n]
         inner, lo, hi = self.inner, self.inner_start[:-1], self.inner_start[1:]
-        owner = np.repeat(np.arange(len(lo)), hi - lo)
+        owner = self.inner_chain
         from_first = dist[self.first[owner]] + self.inner_at[k]
         from_last = dist[self.last[owner]] + (self.total[k][owner] - self.inner_at[k])
         dist[inner] = np.minimum(from_first, from_last)
@@ -142,8 +146,9 @@ class Chains:
 
 
 def _links(first: Index, last: Index, weight: FloatArray, n_vertices: int) -> Link:
-    """The edges of junctions ``first`` → ``last`` weighing ``weight`` (per chain), but
-    for closed chains, of parallel ones the least, as (lesser end, greater end, weight)."""
+    """The junctions' edges: per chain from ``first`` to ``last`` weighing ``weight``,
+    closed chains left out and of parallel ones the least, as (lesser end, greater end,
+    weight)."""
     links = np.flatnonzero(first != last)
     first, last, weight = first[links], last[links], weight[links]
     lo, hi = np.minimum(first, last), np.maximum(first, last)

@@ -49,8 +49,10 @@ class Chains:
     """The vertices inside chains, chain by chain, each chain's in its order."""
     inner_at: tuple[FloatArray, FloatArray]
     """Per inner vertex and weight, the chain's weight from its first junction to it."""
-    inner_chain: IntArray
-    """Per inner vertex, its chain."""
+    inner_ends: tuple[Index, Index]
+    """Per inner vertex, its chain's ``first`` and ``last``."""
+    inner_rest: tuple[FloatArray, FloatArray]
+    """Per inner vertex and weight, the chain's weight from it to its last junction."""
     inner_start: IntArray
     """Offsets of each chain's inner vertices in ``inner``, and the end."""
     links: tuple[Link, Link]
@@ -74,7 +76,8 @@ class Chains:
         first = np.flatnonzero(starts)
         last = np.r_[first[1:], len(tail)] - 1
         within = np.flatnonzero(~starts[1:])  # edges followed by one of their chain
-        before, total, inner_at = [], [], []
+        inner_chain = chain[within]
+        before, total, inner_at, inner_rest = [], [], [], []
         for weight in weights:
             upto = np.cumsum(weight)
             # Each chain's own running sum: the whole network's, less that before the chain.
@@ -82,7 +85,7 @@ class Chains:
             before.append(before_edge)
             total.append(before_edge[last] + weight[last])
             inner_at.append(before_edge[within + 1])
-        inner_chain = chain[within]
+            inner_rest.append(total[-1][inner_chain] - inner_at[-1])
         inner_start = np.searchsorted(inner_chain, np.arange(len(first) + 1))
         ends = (tail[first], head[last])
         return cls(
@@ -93,7 +96,8 @@ class Chains:
             (total[0], total[1]),
             head[within],
             (inner_at[0], inner_at[1]),
-            inner_chain,
+            (ends[0][inner_chain], ends[1][inner_chain]),
+            (inner_rest[0], inner_rest[1]),
             inner_start,
             (_links(*ends, total[0], n_vertices), _links(*ends, total[1], n_vertices)),
         )
@@ -116,13 +120,11 @@ class Chains:
         )
         dist, source = dist[:n], np.where(source >= n, source - n, -1)[:n]
         inner, lo, hi = self.inner, self.inner_start[:-1], self.inner_start[1:]
-        owner = self.inner_chain
-        from_first = dist[self.first[owner]] + self.inner_at[k]
-        from_last = dist[self.last[owner]] + (self.total[k][owner] - self.inner_at[k])
+        first, last = self.inner_ends
+        from_first = dist[first] + self.inner_at[k]
+        from_last = dist[last] + self.inner_rest[k]
         dist[inner] = np.minimum(from_first, from_last)
-        source[inner] = np.where(
-            from_first <= from_last, source[self.first[owner]], source[self.last[owner]]
-        )
+        source[inner] = np.where(from_first <= from_last, source[first], source[last])
         for j in range(len(edge)):  # a target on a chain reaches its inner vertices along it
             rows = slice(lo[chain[j]], hi[chain[j]])
             direct = leg[j] + np.abs(self.inner_at[k][rows] - at[j])

@@ -22,7 +22,7 @@ import numpy.typing as npt
 import shapely
 
 from layers.catalog import UTILITIES
-from matching.linework import Index, box_gap
+from matching.linework import Index, box_gap, columns
 from matching.roadnet import BOUND_SLACK_M, RoadDistance
 from matching.shapes import Shapes
 
@@ -63,17 +63,17 @@ class Pairs:
     def build(
         cls, site: npt.ArrayLike, node: npt.ArrayLike, dist_m: FloatArray, n_sites: int
     ) -> Pairs:
-        """Pairs from arrays sorted by site, then distance."""
+        """Pairs from arrays in any order (no site twice with one node)."""
         site, node = np.asarray(site, dtype=np.int32), np.asarray(node, dtype=np.int32)
-        start = np.searchsorted(site, np.arange(n_sites + 1, dtype=np.int32))
-        by_node = np.lexsort((dist_m, node))
-        sorted_node = node[by_node]
+        by_site, by_node = _orders(site, node, dist_m)
+        sorted_site, sorted_node = site[by_site], node[by_node]
+        start = np.searchsorted(sorted_site, np.arange(n_sites + 1, dtype=np.int32))
         # Sorted already: its runs are the nodes (np.unique would sort it again).
         node_start = np.flatnonzero(np.r_[True, sorted_node[1:] != sorted_node[:-1]][: len(node)])
         return cls(
-            site,
-            node,
-            dist_m,
+            sorted_site,
+            node[by_site],
+            dist_m[by_site],
             start.astype(np.int32),
             sorted_node[node_start],
             np.r_[node_start, len(site)].astype(np.int32),
@@ -92,8 +92,7 @@ class Pairs:
         site = np.r_[np.repeat(at, counts), fresh_at[fresh.site]]
         node = np.r_[self.node[taken], fresh.node]
         dist = np.r_[self.dist_m[taken], fresh.dist_m]
-        order = np.argsort(site, kind="stable")
-        return Pairs.build(site[order], node[order], dist[order], len(at) + len(fresh_at))
+        return Pairs.build(site, node, dist, len(at) + len(fresh_at))
 
     def of_site(self, site: int) -> tuple[Index, FloatArray]:
         """The nodes within reach of one site and their distances, nearest first."""
@@ -113,10 +112,10 @@ class Pairs:
         nodes: Geometries,
         candidates: IntArray,
         *,
-        bounds: FloatArray | None = None,
+        boxes: FloatArray | None = None,
     ) -> Pairs:
-        """The pairs of ``sites`` (indexed by ``tree``, boxed by ``bounds``, rows of
-        minx, miny, maxx, maxy) and ``nodes[candidates]`` at most :data:`REACH_M` apart.
+        """The pairs of ``sites`` (indexed by ``tree``, boxed by ``boxes``, as
+        :func:`matching.linework.columns`) and ``nodes[candidates]`` at most :data:`REACH_M` apart.
 
         The sites' tree is searched with each node's box widened by the reach, and the
         distances of the pairs found are measured once and filtered: a ``dwithin`` search
@@ -129,14 +128,48 @@ class Pairs:
         node_box = shapely.bounds(nodes[candidates])
         box = node_box + np.array([-REACH_M, -REACH_M, REACH_M, REACH_M])
         hit, site = tree.query(shapely.box(*box.T))
-        bounds = shapely.bounds(sites) if bounds is None else bounds
-        boxed = box_gap(node_box, hit, bounds, site) <= REACH_M + BOUND_SLACK_M
+        boxes = columns(shapely.bounds(sites)) if boxes is None else boxes
+        boxed = box_gap(columns(node_box), hit, boxes, site) <= REACH_M + BOUND_SLACK_M
         hit, site = hit[boxed], site[boxed]
         dist = shapely.distance(sites[site], nodes[candidates[hit]])
         near = dist <= REACH_M
-        site, hit, dist = site[near], hit[near], dist[near]
-        order = np.lexsort((dist, site))
-        return cls.build(site[order], candidates[hit[order]], dist[order], len(sites))
+        return cls.build(site[near], candidates[hit[near]], dist[near], len(sites))
+
+
+def _orders(site: Index, node: Index, dist_m: FloatArray) -> tuple[IntArray, IntArray]:
+    """Positions of pairs (no site twice with one node) by site, then distance, then node;
+    and by node, then distance, then site: ``np.lexsort((node, dist_m, site))`` and
+    ``np.lexsort((site, dist_m, node))``, from one sort of the distances (one sort instead
+    of four: a million parcels' 3.9 million pairs sort in 1 s less).
+
+    The distances sorted (stable), equal ones are put in the order of the key that breaks
+    their ties; then a stable sort by site, or by node, 16 bits at a time (NumPy's radix
+    sort), keeps that order within each site's or node's pairs."""
+    by_dist = np.argsort(dist_m, kind="stable")
+    sorted_dist = dist_m[by_dist]
+    tied = np.flatnonzero(sorted_dist[1:] == sorted_dist[:-1])
+    tied = np.union1d(tied, tied + 1)  # the runs of equal distances, whole
+    out = []
+    for first, then in ((site, node), (node, site)):
+        base = by_dist.copy()
+        base[tied] = by_dist[tied][np.lexsort((then[by_dist[tied]], sorted_dist[tied]))]
+        out.append(base[_stable_argsort(first[base])])
+    return out[0], out[1]
+
+
+def _stable_argsort(keys: Index) -> IntArray:
+    """``np.argsort(keys, kind="stable")`` for keys ≥ 0, as a radix sort of their 16-bit
+    digits, lowest first (NumPy sorts 16-bit keys by radix: 0.04 s for 3 million, a tenth
+    of a stable sort of 32-bit ones)."""
+    order = np.arange(len(keys))
+    top = int(keys.max()) if len(keys) else 0
+    shift = 0
+    while True:
+        digit = ((keys[order] >> shift) & 0xFFFF).astype(np.uint16)
+        order = order[np.argsort(digit, kind="stable")]
+        shift += 16
+        if top >> shift == 0:
+            return order
 
 
 @dataclass(frozen=True)
@@ -162,11 +195,9 @@ class Distances:
     def build(
         cls, sites: Geometries, nodes: Geometries, kinds: npt.NDArray[np.object_]
     ) -> Distances:
-        tree, bounds = shapely.STRtree(sites), shapely.bounds(sites)
+        tree, boxes = shapely.STRtree(sites), columns(shapely.bounds(sites))
         pairs = {
-            kind: Pairs.within_reach(
-                sites, tree, nodes, np.flatnonzero(kinds == kind), bounds=bounds
-            )
+            kind: Pairs.within_reach(sites, tree, nodes, np.flatnonzero(kinds == kind), boxes=boxes)
             for kind in NODE_KINDS
         }
         return cls(Shapes.of(sites), nodes, kinds, pairs)

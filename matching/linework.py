@@ -59,14 +59,26 @@ def located(ends: FloatArray, points: FloatArray) -> FloatArray:
 
 
 def box_gap(a: FloatArray, i: IntArray, b: FloatArray, j: IntArray) -> FloatArray:
-    """Distance between boxes ``a[i]`` and ``b[j]`` (rows of minx, miny, maxx, maxy)."""
-    a, b = np.ascontiguousarray(a.T), np.ascontiguousarray(b.T)  # a column is gathered faster
+    """Distance between boxes ``a[:, i]`` and ``b[:, j]`` (:func:`columns`)."""
     gap = []
     for lo, hi in ((0, 2), (1, 3)):
         before = b[lo][j] - a[hi][i]
         np.maximum(before, a[lo][i] - b[hi][j], out=before)
         gap.append(np.maximum(before, 0.0, out=before))
     return np.asarray(np.hypot(gap[0], gap[1]))
+
+
+def columns(bounds: FloatArray) -> FloatArray:
+    """Boxes (rows of minx, miny, maxx, maxy, as :func:`shapely.bounds` gives them) as
+    four contiguous columns, as :func:`box_gap` takes them: a column is gathered faster."""
+    return np.ascontiguousarray(bounds.T)
+
+
+def segment_boxes(ends: FloatArray) -> FloatArray:
+    """The boxes of two-point segments (``ends``: segments × 2 × 2) as :func:`columns`,
+    equal to their geometries' :func:`shapely.bounds` without making them."""
+    low, high = ends.min(axis=1), ends.max(axis=1)
+    return np.ascontiguousarray(np.c_[low, high].T)
 
 
 def run_starts(key: IntArray) -> IntArray:

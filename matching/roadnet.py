@@ -30,7 +30,17 @@ import numpy.typing as npt
 import shapely
 
 from matching.chains import Chains
-from matching.linework import Index, box_gap, chunks, firsts, located, nearest_in_runs, run_starts
+from matching.linework import (
+    Index,
+    box_gap,
+    chunks,
+    columns,
+    firsts,
+    located,
+    nearest_in_runs,
+    run_starts,
+    segment_boxes,
+)
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -237,7 +247,7 @@ class RoadNetwork:
         on = np.flatnonzero(segment >= 0)
         lines = self.geometries[segment[on]]
         on_road = shapely.get_coordinates(shapely.shortest_line(geometries[on], lines))[1::2]
-        along[on] = located(shapely.get_coordinates(lines), on_road)
+        along[on] = located(self.ends[segment[on]].reshape(-1, 2), on_road)
         return Access(segment, leg, along)
 
     def _measured(
@@ -253,7 +263,8 @@ class RoadNetwork:
         the others' box distances must not pass. Segments exactly as near stay (the first
         the tree lists wins). At 1,000,000 sites this measures ~40 % of the pairs."""
         segments = self.geometries
-        lower = box_gap(bounds, site, shapely.bounds(segments), hit)
+        boxes = self._cached("_boxes", lambda: segment_boxes(self.ends))
+        lower = box_gap(columns(bounds), site, boxes, hit)
         first = nearest_in_runs(site, lower)
         gap = np.full(len(site), np.nan)
         gap[first] = shapely.distance(geometries[site[first]], segments[hit[first]])

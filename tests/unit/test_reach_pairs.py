@@ -67,3 +67,34 @@ def test_pairs_taken_from_a_previous_layer_are_those_a_search_finds(seed: int) -
     for name in ("site", "node", "dist_m", "start", "nodes", "node_start", "node_site"):
         np.testing.assert_array_equal(getattr(ours, name), getattr(theirs, name), err_msg=name)
     np.testing.assert_array_equal(ours.node_dist_m, theirs.node_dist_m)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), wide=st.booleans())
+def test_pairs_are_ordered_as_lexsort_orders_them(seed: int, wide: bool) -> None:
+    """Pairs given in any order, many exactly as far as others (whole 250 m), and site and
+    node numbers beyond 16 bits (``wide``): per site nearest first, of equally near nodes
+    the first; per node nearest first, of equally near sites the first."""
+    rng = np.random.default_rng(seed)
+    n_sites, n_nodes = (300_000, 70_000) if wide else (60, 9)
+    sites = rng.choice(n_sites, int(rng.integers(1, 40)), replace=False)
+    nodes = rng.choice(n_nodes, int(rng.integers(1, 9)), replace=False)
+    site, node = (a.ravel() for a in np.meshgrid(sites, nodes))
+    kept = rng.permutation(len(site))[: rng.integers(0, len(site) + 1)]
+    site, node = site[kept], node[kept]
+    dist = rng.integers(0, 4, len(site)) * 250.0
+    pairs = Pairs.build(site, node, dist, n_sites)
+    per_site, per_node = np.lexsort((node, dist, site)), np.lexsort((site, dist, node))
+    np.testing.assert_array_equal(pairs.site, site[per_site])
+    np.testing.assert_array_equal(pairs.node, node[per_site])
+    np.testing.assert_array_equal(pairs.dist_m, dist[per_site])
+    np.testing.assert_array_equal(
+        pairs.start, np.searchsorted(site[per_site], np.arange(n_sites + 1))
+    )
+    np.testing.assert_array_equal(pairs.nodes, np.unique(node))
+    np.testing.assert_array_equal(pairs.node_site, site[per_node])
+    np.testing.assert_array_equal(pairs.node_dist_m, dist[per_node])
+    counts = np.bincount(
+        np.searchsorted(np.unique(node), node[per_node]), minlength=len(pairs.nodes)
+    )
+    np.testing.assert_array_equal(np.diff(pairs.node_start), counts)

@@ -22,7 +22,7 @@ import numpy.typing as npt
 import shapely
 
 from layers.catalog import UTILITIES
-from matching.linework import Index, box_gap, columns
+from matching.linework import Index, box_gap, columns, search_boxes
 from matching.roadnet import BOUND_SLACK_M, RoadDistance
 from matching.shapes import Shapes
 
@@ -127,7 +127,7 @@ class Pairs:
             return cls.build(empty, empty, np.array([], dtype=float), len(sites))
         node_box = shapely.bounds(nodes[candidates])
         box = node_box + np.array([-REACH_M, -REACH_M, REACH_M, REACH_M])
-        hit, site = tree.query(shapely.box(*box.T))
+        hit, site = tree.query(search_boxes(box))
         boxes = columns(shapely.bounds(sites)) if boxes is None else boxes
         boxed = box_gap(columns(node_box), hit, boxes, site) <= REACH_M + BOUND_SLACK_M
         hit, site = hit[boxed], site[boxed]

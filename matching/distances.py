@@ -139,8 +139,9 @@ class Pairs:
 def _orders(site: Index, node: Index, dist_m: FloatArray) -> tuple[IntArray, IntArray]:
     """Positions of pairs (no site twice with one node) by site, then distance, then node;
     and by node, then distance, then site: ``np.lexsort((node, dist_m, site))`` and
-    ``np.lexsort((site, dist_m, node))``, from one sort of the distances (one sort instead
-    of four: a million parcels' 3.9 million pairs sort in 1 s less).
+    ``np.lexsort((site, dist_m, node))``, from one sort of the distances (a million
+    parcels' 3.9 million pairs are built in 1.2–1.3 s, against 2.4–2.6 s with the two
+    lexsorts).
 
     The distances sorted (stable), equal ones are put in the order of the key that breaks
     their ties; then a stable sort by site, or by node, 16 bits at a time (NumPy's radix

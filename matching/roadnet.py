@@ -198,8 +198,8 @@ class RoadNetwork:
         return found
 
     def lean(self) -> RoadNetwork:
-        """This network without the tree of its segments (:attr:`segments`) nor its
-        :attr:`chains`."""
+        """This network without the tree of its segments (:attr:`segments`), their boxes,
+        nor its :attr:`chains`: what only a build needs."""
         return replace(self)
 
     @property

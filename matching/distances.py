@@ -164,13 +164,10 @@ def _stable_argsort(keys: Index) -> IntArray:
     of a stable sort of 32-bit ones)."""
     order = np.arange(len(keys))
     top = int(keys.max()) if len(keys) else 0
-    shift = 0
-    while True:
+    for shift in range(0, top.bit_length(), 16):
         digit = ((keys[order] >> shift) & 0xFFFF).astype(np.uint16)
         order = order[np.argsort(digit, kind="stable")]
-        shift += 16
-        if top >> shift == 0:
-            return order
+    return order
 
 
 @dataclass(frozen=True)

@@ -94,7 +94,7 @@ def segment_boxes(ends: FloatArray) -> FloatArray:
     """The boxes of two-point segments (``ends``: segments × 2 × 2) as :func:`columns`,
     equal to their geometries' :func:`shapely.bounds` without making them."""
     low, high = ends.min(axis=1), ends.max(axis=1)
-    return np.ascontiguousarray(np.c_[low, high].T)
+    return columns(np.c_[low, high])
 
 
 def run_starts(key: IntArray) -> IntArray:

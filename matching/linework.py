@@ -19,8 +19,8 @@ half the memory of int64, and far more than a zone's vertices or pairs will numb
 Geometries = npt.NDArray[np.object_]
 
 CHUNK = 8
-"""Segments per piece of a road line (:func:`chunks`): the pieces of the noded network
-are looked up in them, and so is the road nearest a site."""
+"""Segments per piece of a road line (:func:`chunks`): the road nearest a site is looked
+up among them."""
 
 
 def chunks(lines: Geometries) -> tuple[Geometries, IntArray]:

@@ -2,10 +2,11 @@
 highway interchange, rail freight station, airport and logistics park.
 
 The network is built once per data version (:func:`matching.zone.build_zone`) from the
-road centre lines in the zone's metric CRS. Lines are noded (split wherever two cross or
-touch) and cut into their two-point segments; each segment is an edge between its two
-end vertices, weighted by its length in metres and, separately, by the seconds it takes
-at the speed of its road's grade (:data:`SPEED_KMH`).
+road centre lines in the zone's metric CRS. Their two-point segments are noded (split
+wherever two cross or touch, and where a road ends within a millimetre of another:
+:mod:`matching.noding`); each piece is an edge between its two end vertices, weighted by
+its length in metres and, separately, by the seconds it takes at the speed of its
+road's grade (:data:`SPEED_KMH`).
 
 A site or target reaches the network at its *access point*: the nearest point on the
 nearest segment. The access leg (site → access point, access point → target) counts as
@@ -42,6 +43,7 @@ from matching.linework import (
     search_boxes,
     segment_boxes,
 )
+from matching.noding import node
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -120,7 +122,8 @@ class RoadNetwork:
     ends: FloatArray
     """Per edge, the coordinates of its tail and of its head (edges × 2 × 2)."""
     road: Index
-    """Per edge, the index (into the lines it was built from) of the road it lies on."""
+    """Per edge, the index (into the lines it was built from) of the road it lies on (of
+    roads drawn over one another, the fastest)."""
     pieces: shapely.STRtree
     """The road lines cut into pieces of a few segments (:func:`matching.linework.chunks`)."""
     piece_road: IntArray
@@ -145,34 +148,31 @@ class RoadNetwork:
             none, nowhere = np.array([], dtype=np.int32), np.zeros((0, 2, 2))
             unowned = np.array([], dtype=np.int64)
             return cls(none, none, np.array([]), np.array([]), 0, nowhere, none, _TREE0, unowned)
-        noded = shapely.get_parts(shapely.node(shapely.multilinestrings(shapely.get_parts(lines))))
-        coords, piece = shapely.get_coordinates(noded, return_index=True)
-        start = np.flatnonzero(piece[1:] == piece[:-1])
-        # Vertices are points with equal coordinates (noding gives crossings exactly equal
-        # coordinates in both lines); x + iy sorts as (x, y), three times faster than rows.
-        vertex_xy, vertex = np.unique(coords[:, 0] + 1j * coords[:, 1], return_inverse=True)
-        vertex = vertex.astype(np.int32)
-        lo = np.minimum(vertex[start], vertex[start + 1])
-        hi = np.maximum(vertex[start], vertex[start + 1])
-        length = np.hypot(*(coords[start + 1] - coords[start]).T)
-        # Of parallel segments (roads drawn twice) the shortest is kept; repeated vertices
-        # would make zero-length loops.
-        order = np.lexsort((length, hi, lo))
-        first = np.r_[True, (lo[order][1:] != lo[order][:-1]) | (hi[order][1:] != hi[order][:-1])]
-        keep = np.sort(order[first & (lo[order] != hi[order])])
-        start, lo, hi, length = start[keep], lo[keep], hi[keep], length[keep]
+        parts, part_line = shapely.get_parts(lines, return_index=True)
+        ends, part = node(parts)
+        line = part_line[part]
+        # Vertices are points with equal coordinates (a crossing splits both its segments
+        # at one point); x + iy sorts as (x, y), three times faster than rows.
+        xy = ends.reshape(-1, 2)
+        vertex_xy, vertex = np.unique(xy[:, 0] + 1j * xy[:, 1], return_inverse=True)
+        vertex = vertex.reshape(-1, 2).astype(np.int32)
+        lo, hi = vertex.min(axis=1), vertex.max(axis=1)
+        kmh = np.array([SPEED_KMH.get(g, DEFAULT_KMH) for g in grades], dtype=float)[line]
+        # Of segments between the same two vertices (a road drawn over another), the one
+        # of the fastest road is kept, of equally fast ones that of the first line.
+        order = np.lexsort((line, -kmh, hi, lo))
+        keep = np.sort(firsts(order, lo.astype(np.int64) * len(vertex_xy) + hi))
+        ends, line, kmh = ends[keep], line[keep], kmh[keep]
         cut, owner = chunks(lines)
-        pieces = shapely.STRtree(cut)
-        kmh, line = _roads_of(noded, pieces, owner, grades)
         return cls(
-            vertex[start],
-            vertex[start + 1],
-            length,
-            kmh[piece[start]] / 3.6,
+            vertex[keep, 0],
+            vertex[keep, 1],
+            np.hypot(*(ends[:, 1] - ends[:, 0]).T),
+            kmh / 3.6,
             len(vertex_xy),
-            np.stack([coords[start], coords[start + 1]], axis=1),
-            np.where(line >= 0, drawn[line], -1)[piece[start]].astype(np.int32),
-            pieces,
+            ends,
+            drawn[line].astype(np.int32),
+            shapely.STRtree(cut),
             drawn[owner],
         )
 
@@ -362,20 +362,3 @@ class RoadNetwork:
             target[rows] = straight_target[np.isfinite(straight_m)]
             time_s[rows] = dist[rows] / ACCESS_MS
         return RoadDistance(dist, time_s / 60.0, target, estimated)
-
-
-def _roads_of(
-    noded: Geometries, pieces: shapely.STRtree, owner: IntArray, grades: npt.NDArray[np.object_]
-) -> tuple[FloatArray, IntArray]:
-    """km/h of each noded piece and the line it lies on (of overlapping lines, the
-    fastest; -1 and :data:`DEFAULT_KMH` for none found), given the tree of the lines'
-    short ``pieces`` and the line each is of."""
-    middles = shapely.line_interpolate_point(noded, 0.5, normalized=True)
-    piece, hit = pieces.query(middles, predicate="dwithin", distance=1e-3)
-    line = owner[hit]
-    kmh = np.array([SPEED_KMH.get(g, DEFAULT_KMH) for g in grades], dtype=float)
-    order = np.lexsort((line, -kmh[line], piece))
-    first = firsts(order, piece)
-    out_kmh, out_line = np.full(len(noded), DEFAULT_KMH), np.full(len(noded), -1, dtype=np.int64)
-    out_kmh[piece[first]], out_line[piece[first]] = kmh[line[first]], line[first]
-    return out_kmh, out_line

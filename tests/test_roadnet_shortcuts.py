@@ -1,7 +1,7 @@
 """The road network's shortcuts give what the plain computations give, to the bit and ties
 included: a site's access point (``RoadNetwork.access`` prunes the segments it measures and
-locates the point on its segment in numpy) and the road each noded piece lies on (looked up
-among pieces of lines, not single segments)."""
+locates the point on its segment in numpy) and the road nearest a site (looked up among
+pieces of lines, not whole lines)."""
 
 from __future__ import annotations
 
@@ -10,15 +10,8 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from matching.linework import chunks, located
-from matching.roadnet import (
-    DEFAULT_KMH,
-    NEAR_M,
-    SPEED_KMH,
-    Access,
-    RoadNetwork,
-    _roads_of,
-)
+from matching.linework import located
+from matching.roadnet import NEAR_M, Access, RoadNetwork
 
 
 def _every_candidate(network: RoadNetwork, sites: np.ndarray) -> Access:
@@ -84,45 +77,6 @@ def test_pruned_access_equals_measuring_every_candidate(seed: int, snapped: bool
     np.testing.assert_array_equal(found.segment, oracle.segment)
     np.testing.assert_array_equal(found.leg_m, oracle.leg_m)
     np.testing.assert_array_equal(found.along_m, oracle.along_m)
-
-
-def _roads_of_segments(
-    noded: np.ndarray, lines: np.ndarray, grades: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """km/h and line of each noded piece, looked up among the lines' single segments."""
-    middles = shapely.line_interpolate_point(noded, 0.5, normalized=True)
-    coords, owner = shapely.get_coordinates(lines, return_index=True)
-    same = np.flatnonzero(owner[1:] == owner[:-1])
-    segments = shapely.linestrings(np.stack([coords[same], coords[same + 1]], axis=1))
-    kmh = np.array([SPEED_KMH.get(g, DEFAULT_KMH) for g in grades])
-    out_kmh, out_line = np.full(len(noded), DEFAULT_KMH), np.full(len(noded), -1)
-    for piece, middle in enumerate(middles):
-        near = owner[same[shapely.dwithin(middle, segments, 1e-3)]]
-        if len(near):
-            best = near[np.lexsort((near, -kmh[near]))[0]]
-            out_kmh[piece], out_line[piece] = kmh[best], best
-    return out_kmh, out_line
-
-
-@settings(max_examples=100, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1))
-def test_the_road_of_a_noded_piece_is_found_as_among_single_segments(seed: int) -> None:
-    """Lines of up to 40 vertices (several pieces each), some drawn twice or in two parts."""
-    rng = np.random.default_rng(seed)
-    walks = [
-        np.cumsum(rng.integers(-3, 4, (rng.integers(2, 40), 2)) * 10.0, axis=0)
-        for _ in range(rng.integers(1, 12))
-    ]
-    lines = [shapely.LineString(w) for w in walks]
-    lines += [lines[0], shapely.MultiLineString([walks[0][:2], walks[-1][:3]])]
-    lines = np.array(lines, dtype=object)
-    grades = rng.choice(np.array([*SPEED_KMH, None], dtype=object), len(lines))
-    noded = shapely.get_parts(shapely.node(shapely.multilinestrings(shapely.get_parts(lines))))
-    pieces, owner = chunks(lines)
-    found = _roads_of(noded, shapely.STRtree(pieces), owner, grades)
-    oracle = _roads_of_segments(noded, lines, grades)
-    np.testing.assert_array_equal(found[0], oracle[0])
-    np.testing.assert_array_equal(found[1], oracle[1])
 
 
 @settings(max_examples=100, deadline=None)

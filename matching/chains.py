@@ -2,7 +2,7 @@
 :meth:`matching.roadnet.RoadNetwork.reach`.
 
 Most vertices of a noded road network lie inside a road, between two crossings: of the
-135,305 vertices of the 100,000-parcel demo zone, 108,150 join just the two edges before
+135,305 vertices of the 100,000-parcel demo zone, 108,285 join just the two edges before
 and after them along one line. A *chain* is a run of consecutive edges (in the network's
 edge order, each starting where the one before ends) whose inner vertices are of that
 kind; its two ends are *junctions*: crossings, the ends of roads, and the vertex where a

@@ -173,18 +173,16 @@ def _split(
     at, point = at[inner], point[inner]
     d = b[at] - a[at]
     along = np.einsum("ij,ij->i", point - a[at], d) / np.einsum("ij,ij->i", d, d)
-    split = np.unique(at)
-    segment = np.r_[split, at, split]
-    order = np.lexsort(
-        (np.r_[np.full(len(split), -np.inf), along, np.full(len(split), np.inf)], segment)
-    )
-    segment, xy = segment[order], np.r_[a[split], point, b[split]][order]
-    piece = np.flatnonzero((segment[1:] == segment[:-1]) & np.any(xy[1:] != xy[:-1], axis=1))
-    whole = np.ones(len(a), dtype=bool)
-    whole[split] = False
-    of = np.r_[np.flatnonzero(whole), segment[piece]]
-    ends = np.r_[
-        np.stack([a[whole], b[whole]], axis=1), np.stack([xy[piece], xy[piece + 1]], axis=1)
-    ]
-    order = np.argsort(of, kind="stable")
-    return ends[order], of[order]
+    order = np.lexsort((along, at))
+    at, point = at[order], point[order]
+    again = np.zeros(len(at), dtype=bool)
+    again[1:] = (at[1:] == at[:-1]) & np.all(point[1:] == point[:-1], axis=1)
+    at, point = at[~again], point[~again]
+    count = np.bincount(at, minlength=len(a)) + 1  # pieces per segment
+    first = np.cumsum(count) - count
+    tail, head = np.empty((count.sum(), 2)), np.empty((count.sum(), 2))
+    tail[first], head[first + count - 1] = a, b
+    # The k-th point of a segment ends its k-th piece and begins the next.
+    ends_piece = first[at] + np.arange(len(at)) - np.searchsorted(at, at)
+    head[ends_piece], tail[ends_piece + 1] = point, point
+    return np.stack([tail, head], axis=1), np.repeat(np.arange(len(a)), count)

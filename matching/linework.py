@@ -29,8 +29,10 @@ def chunks(lines: Geometries) -> tuple[Geometries, IntArray]:
 
     A whole line's box is too large to search fast; pieces of a few segments search as
     fast as single segments, and there are :data:`CHUNK` times fewer to make. A point is
-    within a distance of a piece exactly when it is of one of the piece's segments."""
-    coords, owner = shapely.get_coordinates(lines, return_index=True)
+    within a distance of a piece exactly when it is of one of the piece's segments. The
+    parts of a multi-line are cut apart: no piece bridges the gap between two."""
+    parts, part_line = shapely.get_parts(lines, return_index=True)
+    coords, owner = shapely.get_coordinates(parts, return_index=True)
     segment = np.flatnonzero(owner[1:] == owner[:-1])  # where each segment starts
     k = np.arange(len(segment))
     new_line = np.r_[True, owner[segment][1:] != owner[segment][:-1]]
@@ -40,7 +42,7 @@ def chunks(lines: Geometries) -> tuple[Geometries, IntArray]:
     counts = end + 1 - first
     at = np.repeat(first - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
     pieces = shapely.linestrings(coords[at], indices=np.repeat(np.arange(len(first)), counts))
-    return np.asarray(pieces), owner[first]
+    return np.asarray(pieces), part_line[owner[first]]
 
 
 def located(ends: FloatArray, points: FloatArray) -> FloatArray:

@@ -102,7 +102,8 @@ def test_a_point_is_located_on_its_segment_as_geos_locates_it(seed: int) -> None
 def test_the_nearest_road_is_the_nearest_of_every_line_measured_whole(
     seed: int, snapped: bool
 ) -> None:
-    """Lines of many vertices (several pieces each), one drawn twice, one empty (it is
+    """Lines of many vertices (several pieces each), one drawn twice, one of two parts
+    (a Shapefile's multi-part polyline: nothing lies between its parts), one empty (it is
     skipped, and the others keep their indices)."""
     rng = np.random.default_rng(seed)
     _, sites = _layout(seed, snapped=snapped)
@@ -110,10 +111,12 @@ def test_the_nearest_road_is_the_nearest_of_every_line_measured_whole(
         np.cumsum(rng.integers(-3, 4, (rng.integers(2, 40), 2)) * 10.0, axis=0) + 100.0
         for _ in range(rng.integers(1, 8))
     ]
+    apart = shapely.MultiLineString([walks[-1], walks[0][::-1] + np.array([400.0, 0.0])])
     lines = np.array(
         [shapely.LineString(), *map(shapely.LineString, walks), shapely.LineString(walks[0])],
         dtype=object,
     )
+    lines = np.append(lines, apart)
     network = RoadNetwork.build(lines, np.full(len(lines), "main", dtype=object))
     road, metres = network.nearest_road(sites)
     every = shapely.distance(sites[:, None], lines[None, 1:])  # the empty line: NaN

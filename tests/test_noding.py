@@ -10,7 +10,8 @@ the grid and its diagonals or by any steps of up to 30 m (roads drawn
 twice or over each other, running back over themselves, crossing themselves, repeated
 points, lines in two parts); oblique lines in general position; roads drawn to end on
 another (at a point interpolated on it, a hair off, or at one of its vertices) and roads
-continuing one another end to end; and many roads through one point."""
+continuing one another end to end; many roads through one point; and walks crossed by a
+few long straight roads."""
 
 from __future__ import annotations
 
@@ -74,12 +75,23 @@ def _through_one_point(rng: np.random.Generator) -> list[shapely.Geometry]:
     return lines
 
 
+def _long_over_short(rng: np.random.Generator) -> list[shapely.Geometry]:
+    """Walks crossed by a few long straight roads: one segment as long as many (the
+    noding's grid cuts it into pieces of a cell each to search)."""
+    long = [
+        shapely.LineString([ORIGIN + rng.uniform(-300, 0, 2), ORIGIN + rng.uniform(0, 300, 2)])
+        for _ in range(rng.integers(1, 4))
+    ]
+    return [*_walks(rng), *long]
+
+
 LAYOUTS = {
     "grid": lambda rng: _walks(rng, step=1),  # steps along the grid or its diagonals
     "walks": _walks,
     "oblique": _oblique,
     "ending on others": _ending_on_others,
     "through one point": _through_one_point,
+    "long over short": _long_over_short,
 }
 
 

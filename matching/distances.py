@@ -22,7 +22,7 @@ import numpy.typing as npt
 import shapely
 
 from layers.catalog import UTILITIES
-from matching.linework import Index, box_gap, columns, search_boxes
+from matching.linework import Index, box_gap, columns, ranges, search_boxes
 from matching.roadnet import BOUND_SLACK_M, RoadDistance
 from matching.shapes import Shapes
 
@@ -87,8 +87,7 @@ class Pairs:
         in order: as :meth:`within_reach` finds them, nearest first and of equally near
         nodes the first (each site's pairs come whole from one of the two, in that order)."""
         counts = self.start[rows + 1] - self.start[rows]
-        first = np.repeat(self.start[rows] - np.cumsum(counts) + counts, counts)
-        taken = first + np.arange(counts.sum(), dtype=np.int64)
+        taken = ranges(self.start[rows].astype(np.int64), counts)
         site = np.r_[np.repeat(at, counts), fresh_at[fresh.site]]
         node = np.r_[self.node[taken], fresh.node]
         dist = np.r_[self.dist_m[taken], fresh.dist_m]

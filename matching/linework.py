@@ -40,7 +40,7 @@ def chunks(lines: Geometries) -> tuple[Geometries, IntArray]:
     start = np.flatnonzero(in_line % CHUNK == 0)  # a piece's segments: start to next start
     first, end = segment[start], segment[np.r_[start[1:], len(segment)][: len(start)] - 1] + 1
     counts = end + 1 - first
-    at = np.repeat(first - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+    at = ranges(first, counts)
     pieces = shapely.linestrings(coords[at], indices=np.repeat(np.arange(len(first)), counts))
     return np.asarray(pieces), part_line[owner[first]]
 
@@ -97,6 +97,16 @@ def segment_boxes(ends: FloatArray) -> FloatArray:
     equal to their geometries' :func:`shapely.bounds` without making them."""
     low, high = ends.min(axis=1), ends.max(axis=1)
     return columns(np.c_[low, high])
+
+
+def ranges(start: IntArray, count: IntArray) -> IntArray:
+    """The runs ``start[k]``, ``start[k] + 1``, … of ``count[k]`` integers each, one after
+    another.
+
+    >>> ranges(np.array([10, 0, 5]), np.array([2, 0, 3])).tolist()
+    [10, 11, 5, 6, 7]
+    """
+    return np.repeat(start - np.cumsum(count) + count, count) + np.arange(count.sum())
 
 
 def run_starts(key: IntArray) -> IntArray:

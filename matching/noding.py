@@ -31,7 +31,7 @@ import numpy as np
 import numpy.typing as npt
 import shapely
 
-from matching.linework import run_starts
+from matching.linework import ranges, run_starts
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -96,11 +96,11 @@ def _near(a: FloatArray, b: FloatArray) -> tuple[IntArray, IntArray]:
     if not len(a):
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     of, lo, hi, origin, cell = _pieces(a, b)
-    first, last = np.floor((lo - origin) / cell).astype(np.int64), np.floor((hi - origin) / cell)
-    span = last.astype(np.int64) - first + 1
+    first, last = (np.floor((corner - origin) / cell).astype(np.int64) for corner in (lo, hi))
+    span = last - first + 1
     count = span[:, 0] * span[:, 1]  # cells per piece: at most 3 × 3
     piece = np.repeat(np.arange(len(of)), count)
-    k = np.arange(len(piece)) - np.repeat(np.cumsum(count) - count, count)
+    k = ranges(np.zeros_like(count), count)
     cell_x, cell_y = first[piece, 0] + k % span[piece, 0], first[piece, 1] + k // span[piece, 0]
     key = cell_x * (int(cell_y.max()) + 1) + cell_y
     order = np.argsort(key)
@@ -109,9 +109,7 @@ def _near(a: FloatArray, b: FloatArray) -> tuple[IntArray, IntArray]:
     run = run_starts(key)
     after = np.repeat(np.r_[run[1:], len(key)], np.diff(np.r_[run, len(key)]))
     after -= np.arange(len(key)) + 1
-    u = np.repeat(np.arange(len(key)), after)
-    v = u + 1 + np.arange(len(u)) - np.repeat(np.cumsum(after) - after, after)
-    u, v = piece[u], piece[v]
+    u, v = np.repeat(piece, after), piece[ranges(np.arange(1, len(key) + 1), after)]
     meet = np.all((lo[u] <= hi[v]) & (lo[v] <= hi[u]), axis=1) & (of[u] != of[v])
     i, j = of[u[meet]], of[v[meet]]
     pair = np.sort(np.minimum(i, j) * len(a) + np.maximum(i, j))
@@ -144,7 +142,7 @@ def _pieces(
     count = np.ceil(length / cell).astype(np.int64)
     of = np.repeat(np.arange(len(a)), count)
     step = 1.0 / count[of]
-    share = (np.arange(len(of)) - np.repeat(np.cumsum(count) - count, count)) * step
+    share = ranges(np.zeros_like(count), count) * step
     p = a[of] + share[:, None] * d[of]
     q = a[of] + np.minimum(share + step, 1.0)[:, None] * d[of]
     return of, np.minimum(p, q) - SNAP_M, np.maximum(p, q) + SNAP_M, origin, cell
@@ -246,6 +244,6 @@ def _split(
     tail, head = np.empty((count.sum(), 2)), np.empty((count.sum(), 2))
     tail[first], head[first + count - 1] = a, b
     # The k-th point of a segment ends its k-th piece and begins the next.
-    ends_piece = first[at] + np.arange(len(at)) - np.searchsorted(at, at)
+    ends_piece = ranges(first, count - 1)
     head[ends_piece], tail[ends_piece + 1] = point, point
     return np.stack([tail, head], axis=1), np.repeat(np.arange(len(a)), count)

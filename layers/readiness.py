@@ -122,17 +122,27 @@ def condition_days(
     met = conditions_met(frame) if met is None else met
     keys = list(met)
     # Column-major: each condition's column is written in one contiguous pass.
-    days = np.full((len(frame), len(keys)), NEVER, dtype=np.int32, order="F")
+    days = np.empty((len(frame), len(keys)), dtype=np.int32, order="F")
     for j, key in enumerate(keys):
-        days[met[key], j] = ALWAYS
+        days[:, j] = np.where(met[key], ALWAYS, NEVER)
         if key in FACTS and f"{key}_st" in frame and f"{key}_dt" in frame:
             # Only a planned fact's date counts: the others' (~90 %) are not parsed.
             rows = np.flatnonzero(frame[f"{key}_st"].to_numpy(dtype=object) == "planned")
-            dates = frame[f"{key}_dt"].iloc[rows]
-            when = pd.to_datetime(dates, errors="coerce").to_numpy("datetime64[D]")
-            dated = ~np.isnat(when)
-            days[rows[dated], j] = when[dated].astype(np.int32)
+            when = _days(frame[f"{key}_dt"].to_numpy(dtype=object)[rows])
+            dated = when != NEVER
+            days[rows[dated], j] = when[dated]
     return keys, days
+
+
+def _days(values: np.ndarray) -> np.ndarray:
+    """Day numbers of dates (objects: dates, datetimes or text, as ``pd.to_datetime``
+    reads them), ``NEVER`` where missing or unreadable. A zone's planned dates repeat
+    (the store keeps one object per distinct date): each is read once."""
+    codes, distinct = pd.factorize(values)
+    read = pd.to_datetime(pd.Series(distinct, dtype=object), errors="coerce")
+    day = read.to_numpy("datetime64[D]")
+    known = np.r_[np.where(np.isnat(day), NEVER, day.astype(np.int64)), NEVER]
+    return np.asarray(known[codes], dtype=np.int32)
 
 
 def day_number(day: dt.date) -> int:
@@ -174,24 +184,28 @@ def readiness_table(
     (['ready', 'partly_ready'], ['', '地质灾害评估'])
     """
     met = conditions_met(frame, as_of=as_of) if met is None else met
-    names = [_condition_name(key) for key in met]
-    unmet = ~np.column_stack(list(met.values()))
-    # Parcels share fewer patterns of unmet conditions (one bit each): join each pattern's
-    # names once, from one parcel that has it (its unmet conditions, in order).
-    bits = unmet.astype(np.int64) @ (np.int64(1) << np.arange(len(names), dtype=np.int64))
-    _, first, which = np.unique(bits, return_index=True, return_inverse=True)
-    row, column = np.nonzero(unmet[first])
-    listed = np.array(names, dtype=object)[column].tolist()
-    ends = np.searchsorted(row, np.arange(1, len(first) + 1)).tolist()
+    names = np.array([_condition_name(key) for key in met], dtype=object)
+    # Each parcel's unmet conditions as the bits of one integer (condition j, bit j):
+    # parcels share far fewer patterns, and each pattern's names are joined once.
+    bits = np.zeros(len(frame), dtype=np.int64)
+    for j, done in enumerate(met.values()):
+        bits |= (~np.asarray(done, dtype=bool)).astype(np.int64) << j
+    which, patterns = pd.factorize(bits)
+    unmet = (patterns[:, None] >> np.arange(len(names))) & 1 == 1  # per pattern
+    row, column = np.nonzero(unmet)
+    listed = names[column].tolist()
+    ends = np.searchsorted(row, np.arange(1, len(patterns) + 1)).tolist()
     texts = np.array(["、".join(listed[a:b]) for a, b in pairwise([0, *ends])], dtype=object)
-    gaps = texts[which]
     blocked = ~np.logical_and.reduce([met[key] for key in BLOCKING_FACTS])
-    levels = np.where(
-        blocked,
-        ReadinessLevel.NOT_READY.value,
-        np.where(unmet.any(axis=1), ReadinessLevel.PARTLY_READY.value, ReadinessLevel.READY.value),
-    ).astype(object)
-    return levels, gaps
+    level = np.where(blocked, 0, np.where(bits != 0, 1, 2))
+    return _LEVELS[level], texts[which]
+
+
+_LEVELS = np.array(
+    [ReadinessLevel.NOT_READY.value, ReadinessLevel.PARTLY_READY.value, ReadinessLevel.READY.value],
+    dtype=object,
+)
+"""The levels' values, indexed by 0 (not ready), 1 (partly ready), 2 (ready)."""
 
 
 def readiness_of(parcel: dict[str, object], *, as_of: dt.date | None = None) -> Readiness:

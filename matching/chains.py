@@ -27,7 +27,8 @@ from matching.linework import Index, firsts
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
-Link = tuple[Index, Index, FloatArray]
+Links = tuple[Index, Index, FloatArray]
+"""A graph's edges as the rows of a sparse matrix (its ``indptr``, ``indices``, ``data``)."""
 
 
 @dataclass(frozen=True)
@@ -55,9 +56,9 @@ class Chains:
     """Per inner vertex and weight, the chain's weight from it to its last junction."""
     inner_start: IntArray
     """Offsets of each chain's inner vertices in ``inner``, and the end."""
-    links: tuple[Link, Link]
-    """Per weight, the junctions' edges: the chains that are not closed, of parallel
-    chains the least."""
+    links: tuple[Links, Links]
+    """Per weight, the junctions' edges, each both ways: the chains that are not closed,
+    of parallel chains the least."""
 
     @classmethod
     def of(
@@ -113,7 +114,7 @@ class Chains:
         at = self.before[k][edge] + along  # from the chain's first junction
         dist, _, source = dijkstra(
             self._graph(k, chain, at, leg),
-            directed=False,
+            directed=True,
             indices=n + np.arange(len(edge)),
             min_only=True,
             return_predecessors=True,
@@ -134,25 +135,40 @@ class Chains:
         return dist, source
 
     def _graph(self, k: int, chain: IntArray, at: FloatArray, leg: FloatArray) -> sp.csr_array:
-        """The junctions joined by their chains (by weight ``k``), and one more vertex per
-        target joined to its chain's two ends (once if they are one)."""
-        n, (lo, hi, weight) = self.n_vertices, self.links[k]
-        targets = n + np.arange(len(chain))
+        """The junctions joined by their chains both ways (by weight ``k``), and one more
+        vertex per target, joined from it to its chain's two ends (once if they are one).
+
+        A search from the targets never needs the way back to one: each is settled first,
+        at 0. The targets' rows follow the junctions', so the matrix is the junctions'
+        with rows added (a third faster to search than an undirected graph, which SciPy
+        makes symmetric on every run, and made without sorting)."""
+        n, (indptr, indices, data) = self.n_vertices, self.links[k]
         to_first, to_last = leg + at, leg + (self.total[k][chain] - at)
         closed = self.first[chain] == self.last[chain]
         to_first[closed] = np.minimum(to_first[closed], to_last[closed])
-        i = np.r_[lo, targets, targets[~closed]]
-        j = np.r_[hi, self.first[chain], self.last[chain][~closed]]
+        ends = np.c_[self.first[chain], self.last[chain]]
+        weights = np.c_[to_first, to_last]
+        both = np.c_[np.ones(len(chain), dtype=bool), ~closed]
+        rows = (indptr[-1] + np.cumsum(both.sum(axis=1))).astype(np.int32)
         size = n + len(chain)
-        return sp.csr_array((np.r_[weight, to_first, to_last[~closed]], (i, j)), shape=(size, size))
+        return sp.csr_array(
+            (np.r_[data, weights[both]], np.r_[indices, ends[both]], np.r_[indptr, rows]),
+            shape=(size, size),
+        )
 
 
-def _links(first: Index, last: Index, weight: FloatArray, n_vertices: int) -> Link:
-    """The junctions' edges: per chain from ``first`` to ``last`` weighing ``weight``,
-    closed chains left out and of parallel ones the least, as (lesser end, greater end,
-    weight)."""
+def _links(first: Index, last: Index, weight: FloatArray, n_vertices: int) -> Links:
+    """The junctions' edges, each both ways: per chain from ``first`` to ``last`` weighing
+    ``weight``, closed chains left out and of parallel ones the least."""
     links = np.flatnonzero(first != last)
     first, last, weight = first[links], last[links], weight[links]
     lo, hi = np.minimum(first, last), np.maximum(first, last)
     least = firsts(np.lexsort((weight, hi, lo)), lo.astype(np.int64) * n_vertices + hi)
-    return lo[least], hi[least], weight[least]
+    graph = sp.csr_array(
+        (
+            np.r_[weight[least], weight[least]],
+            (np.r_[lo[least], hi[least]], np.r_[hi[least], lo[least]]),
+        ),
+        shape=(n_vertices, n_vertices),
+    )
+    return graph.indptr.astype(np.int32), graph.indices.astype(np.int32), graph.data

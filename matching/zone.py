@@ -41,6 +41,7 @@ from layers.crs import metric_epsg_of
 from layers.frames import derive
 from layers.readiness import NEVER, condition_days, conditions_met
 from layers.schema import LayerSpec
+from matching.collector import collector_held
 from matching.distances import NEAREST_KINDS, Distances
 from matching.roadnet import Access, Reach, RoadNetwork
 from matching.shapes import Shapes
@@ -224,6 +225,7 @@ class Zone:
         return found
 
 
+@collector_held()
 def build_zone(
     frames: Mapping[str, gpd.GeoDataFrame],
     *,
@@ -233,7 +235,8 @@ def build_zone(
     """Build a :class:`Zone` from canonical layer frames (as the store returns them),
     taking from a ``previous`` zone what did not change: the road network and shortest
     paths, and the sites' projections, utility pairs and road distances
-    (:class:`matching.zone_reuse.Reused`).
+    (:class:`matching.zone_reuse.Reused`). Python's cycle collector is held off meanwhile
+    (:mod:`matching.collector`).
 
     Examples
     --------

@@ -23,6 +23,7 @@ import shapely
 
 from layers.catalog import UTILITIES
 from matching.linework import Index, box_gap, columns, ranges, search_boxes
+from matching.outlines import Outlines
 from matching.roadnet import BOUND_SLACK_M, RoadDistance
 from matching.shapes import Shapes
 
@@ -112,15 +113,18 @@ class Pairs:
         candidates: IntArray,
         *,
         boxes: FloatArray | None = None,
+        outlines: Outlines | None = None,
     ) -> Pairs:
         """The pairs of ``sites`` (indexed by ``tree``, boxed by ``boxes``, as
-        :func:`matching.linework.columns`) and ``nodes[candidates]`` at most :data:`REACH_M` apart.
+        :func:`matching.linework.columns`, drawn by ``outlines``) and ``nodes[candidates]``
+        at most :data:`REACH_M` apart.
 
         The sites' tree is searched with each node's box widened by the reach, and the
         distances of the pairs found are measured once and filtered: a ``dwithin`` search
         measures every distance itself, and a box per site costs more than the search.
         A site whose box is beyond the reach of the node is too (the corners of the
-        search's square, a fifth of it) and is not measured."""
+        search's square, a fifth of it) and is not measured. The distances are GEOS's,
+        measured on the sites' outlines (:mod:`matching.outlines`, ~3× faster)."""
         if not len(candidates) or not len(sites):
             empty = np.array([], dtype=np.int64)
             return cls.build(empty, empty, np.array([], dtype=float), len(sites))
@@ -130,7 +134,9 @@ class Pairs:
         boxes = columns(shapely.bounds(sites)) if boxes is None else boxes
         boxed = box_gap(columns(node_box), hit, boxes, site) <= REACH_M + BOUND_SLACK_M
         hit, site = hit[boxed], site[boxed]
-        dist = shapely.distance(sites[site], nodes[candidates[hit]])
+        outlines = Outlines.of(sites) if outlines is None else outlines
+        at = nodes[candidates]
+        dist = outlines.distance(site, shapely.get_x(at)[hit], shapely.get_y(at)[hit])
         near = dist <= REACH_M
         return cls.build(site[near], candidates[hit[near]], dist[near], len(sites))
 
@@ -192,9 +198,15 @@ class Distances:
     def build(
         cls, sites: Geometries, nodes: Geometries, kinds: npt.NDArray[np.object_]
     ) -> Distances:
-        tree, boxes = shapely.STRtree(sites), columns(shapely.bounds(sites))
+        tree, boxes, outlines = (
+            shapely.STRtree(sites),
+            columns(shapely.bounds(sites)),
+            Outlines.of(sites),
+        )
         pairs = {
-            kind: Pairs.within_reach(sites, tree, nodes, np.flatnonzero(kinds == kind), boxes=boxes)
+            kind: Pairs.within_reach(
+                sites, tree, nodes, np.flatnonzero(kinds == kind), boxes=boxes, outlines=outlines
+            )
             for kind in NODE_KINDS
         }
         return cls(Shapes.of(sites), nodes, kinds, pairs)

@@ -313,7 +313,7 @@ def _access(
 ) -> list[Future[Access]]:
     """Where the sites not taken from the previous zone (``rest``, in the zone's CRS)
     reach the network, worked out in parts on the pool once it is built."""
-    parts = dict(enumerate(np.array_split(rest, build_threads())))
+    parts = dict(enumerate(np.array_split(rest, 4 * build_threads())))
     return list(_after(pool, network, RoadNetwork.access, parts).values())
 
 

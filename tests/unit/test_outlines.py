@@ -1,0 +1,79 @@
+"""Distances from points to polygons measured on their outlines are GEOS's, to the bit."""
+
+from __future__ import annotations
+
+import numpy as np
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from matching.outlines import Outlines
+
+
+def _polygons(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Boxes, boxes with a hole, two boxes as one multipolygon, triangles (oblique
+    edges), an L (concave), a box drawn with a corner twice (an edge of no length), on a
+    grid, so that points fall on corners and edges; and None, and an empty polygon."""
+    out = []
+    for _ in range(n):
+        x, y = (float(v) for v in rng.integers(0, 40, 2))
+        w, h = (float(v) for v in rng.integers(2, 12, 2))
+        shape = int(rng.integers(0, 6))
+        if shape == 0:
+            out.append(shapely.box(x, y, x + w, y + h))
+        elif shape == 1:
+            hole = [(x + 1, y + 1), (x + 1, y + h - 1), (x + w - 1, y + h - 1), (x + w - 1, y + 1)]
+            shell = [(x, y), (x + w, y), (x + w, y + h), (x, y + h)]
+            out.append(shapely.Polygon(shell, [hole]))
+        elif shape == 2:
+            out.append(
+                shapely.MultiPolygon(
+                    [shapely.box(x, y, x + w, y + h), shapely.box(x + w + 3, y, x + 2 * w, y + h)]
+                )
+            )
+        elif shape == 3:
+            out.append(shapely.Polygon([(x, y), (x + w, y + h / 2), (x + w / 3, y + h)]))
+        elif shape == 4:
+            out.append(
+                shapely.Polygon(
+                    [(x, y), (x + w, y), (x + w, y + 2), (x + 2, y + 2), (x + 2, y + h), (x, y + h)]
+                )
+            )
+        else:
+            twice = [(x, y), (x + w, y), (x + w, y), (x + w, y + h), (x, y + h)]
+            out.append(shapely.Polygon(twice))
+    return np.array([None, shapely.Polygon(), *out], dtype=object)
+
+
+@settings(max_examples=80, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_point_distances_are_geos_distances(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    polygons = _polygons(rng, int(rng.integers(1, 30)))
+    corners, owner = shapely.get_coordinates(polygons, return_index=True)
+    own = rng.integers(0, len(corners), 20)  # a polygon's own corners
+    points = np.r_[
+        rng.integers(-2, 55, (300, 2)).astype(float),  # on corners, edges, in holes
+        rng.uniform(-5, 60, (300, 2)),
+        corners[own],
+    ]
+    site = np.r_[rng.integers(0, len(polygons), 600), owner[own]]
+    ours = Outlines.of(polygons).distance(site, points[:, 0], points[:, 1])
+    theirs = shapely.distance(polygons[site], shapely.points(points))
+    np.testing.assert_array_equal(ours, theirs)
+    assert (theirs == 0).any() and (theirs > 0).any()
+
+
+def test_pairs_are_measured_in_batches_alike(monkeypatch: object) -> None:
+    """More edges than one batch holds: the pairs that straddle a batch's end are whole."""
+    import matching.outlines as outlines
+
+    rng = np.random.default_rng(7)
+    polygons = _polygons(rng, 200)
+    points = rng.uniform(-5, 60, (5_000, 2))
+    site = rng.integers(0, len(polygons), len(points))
+    whole = Outlines.of(polygons).distance(site, points[:, 0], points[:, 1])
+    monkeypatch.setattr(outlines, "BATCH", 7)  # type: ignore[attr-defined]
+    batched = Outlines.of(polygons).distance(site, points[:, 0], points[:, 1])
+    np.testing.assert_array_equal(batched, whole)
+    np.testing.assert_array_equal(whole, shapely.distance(polygons[site], shapely.points(points)))

@@ -7,9 +7,15 @@ over arrays of edges takes a fraction of that, and a point-to-polygon distance i
 enough to repeat exactly: GEOS's ``DistanceOp`` gives 0 for a point inside the polygon
 or on its boundary, else the least of ``Distance::pointToSegment`` over the edges of
 every ring. :meth:`Outlines.distance` computes that formula in the same float64 steps,
-so the distances are GEOS's to the bit (a test compares them over hostile layouts), but
-for a point within a rounding error of an edge, which GEOS may put inside (0) and this
-just outside (a distance of that rounding error).
+so the distances are GEOS's to the bit (a test compares them over hostile layouts, and
+all 3.9 million pairs at a million parcels are equal), but for a point within a
+rounding error of an edge: GEOS's exact test of inside and the float one here may then
+disagree, and one side gives 0, the other that rounding error (< 1e-9 m).
+
+The same for two-point segments (road pieces, as sites reach the network) was tried and
+left: GEOS skips the edges whose box is farther than the nearest so far, and with four
+point-to-segment distances per edge, measuring every edge in arrays was slower (1M
+sites: 5.2-5.5 s against 4.1-4.4 s).
 """
 
 from __future__ import annotations

@@ -45,6 +45,15 @@ def _polygons(rng: np.random.Generator, n: int) -> np.ndarray:
     return np.array([None, shapely.Polygon(), *out], dtype=object)
 
 
+def _same_as_geos(ours: np.ndarray, theirs: np.ndarray) -> None:
+    """Equal to the bit (NaN for NaN), but where a point lies within a rounding error of
+    an edge: GEOS's exact test and our float one may then differ on inside (0) or just
+    outside (that rounding error)."""
+    off = (ours != theirs) & ~(np.isnan(ours) & np.isnan(theirs))
+    assert np.all(np.minimum(ours[off], theirs[off]) == 0), (ours[off], theirs[off])
+    assert np.all(np.maximum(ours[off], theirs[off]) < 1e-9), (ours[off], theirs[off])
+
+
 @settings(max_examples=80, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1))
 def test_point_distances_are_geos_distances(seed: int) -> None:
@@ -60,7 +69,7 @@ def test_point_distances_are_geos_distances(seed: int) -> None:
     site = np.r_[rng.integers(0, len(polygons), 600), owner[own]]
     ours = Outlines.of(polygons).distance(site, points[:, 0], points[:, 1])
     theirs = shapely.distance(polygons[site], shapely.points(points))
-    np.testing.assert_array_equal(ours, theirs)
+    _same_as_geos(ours, theirs)
     assert (theirs == 0).any() and (theirs > 0).any()
 
 
@@ -76,4 +85,4 @@ def test_pairs_are_measured_in_batches_alike(monkeypatch: object) -> None:
     monkeypatch.setattr(outlines, "BATCH", 7)  # type: ignore[attr-defined]
     batched = Outlines.of(polygons).distance(site, points[:, 0], points[:, 1])
     np.testing.assert_array_equal(batched, whole)
-    np.testing.assert_array_equal(whole, shapely.distance(polygons[site], shapely.points(points)))
+    _same_as_geos(whole, shapely.distance(polygons[site], shapely.points(points)))

@@ -136,8 +136,8 @@ def condition_days(
 
 def _days(values: np.ndarray) -> np.ndarray:
     """Day numbers of dates (objects: dates, datetimes or text, as ``pd.to_datetime``
-    reads them), ``NEVER`` where missing or unreadable. A zone's planned dates repeat
-    (the store keeps one object per distinct date): each is read once."""
+    reads them), ``NEVER`` where missing or unreadable. A zone's planned dates repeat:
+    each distinct one is read once."""
     codes, distinct = pd.factorize(values)
     read = pd.to_datetime(pd.Series(distinct, dtype=object), errors="coerce")
     day = read.to_numpy("datetime64[D]")
@@ -185,8 +185,8 @@ def readiness_table(
     """
     met = conditions_met(frame, as_of=as_of) if met is None else met
     names = np.array([_condition_name(key) for key in met], dtype=object)
-    # Each parcel's unmet conditions as the bits of one integer (condition j, bit j):
-    # parcels share far fewer patterns, and each pattern's names are joined once.
+    # Each parcel's unmet conditions as the bits of one integer (condition j, bit j; there
+    # are 22): parcels share far fewer patterns, and each pattern's names are joined once.
     bits = np.zeros(len(frame), dtype=np.int64)
     for j, done in enumerate(met.values()):
         bits |= (~np.asarray(done, dtype=bool)).astype(np.int64) << j

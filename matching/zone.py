@@ -312,7 +312,8 @@ def _access(
     pool: ThreadPoolExecutor, network: Future[RoadNetwork], rest: Geometries
 ) -> list[Future[Access]]:
     """Where the sites not taken from the previous zone (``rest``, in the zone's CRS)
-    reach the network, worked out in parts on the pool once it is built."""
+    reach the network, worked out in parts on the pool once it is built: four per
+    thread, so that the threads, free at different times, end together."""
     parts = dict(enumerate(np.array_split(rest, 4 * build_threads())))
     return list(_after(pool, network, RoadNetwork.access, parts).values())
 

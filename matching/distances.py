@@ -198,11 +198,8 @@ class Distances:
     def build(
         cls, sites: Geometries, nodes: Geometries, kinds: npt.NDArray[np.object_]
     ) -> Distances:
-        tree, boxes, outlines = (
-            shapely.STRtree(sites),
-            columns(shapely.bounds(sites)),
-            Outlines.of(sites),
-        )
+        tree, boxes = shapely.STRtree(sites), columns(shapely.bounds(sites))
+        outlines = Outlines.of(sites)
         pairs = {
             kind: Pairs.within_reach(
                 sites, tree, nodes, np.flatnonzero(kinds == kind), boxes=boxes, outlines=outlines

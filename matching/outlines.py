@@ -34,7 +34,7 @@ Geometries = npt.NDArray[np.object_]
 
 BATCH = 1 << 16
 """Edges measured at once (:meth:`Outlines.distance`): a dozen arrays of this many
-floats, ~6 MB, stay in the processor's cache (at 2²⁰ edges a batch the same pairs took
+floats, ~6 MB, stay in the processor's cache (at 2¹⁸ edges a batch the same pairs took
 2.5 times as long), whatever the number of pairs."""
 
 

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from layers.distinct import each_distinct
 from layers.vocabulary import FACTS, INDICATORS, READINESS
 
 BLOCKING_FACTS = ("acq", "clear")
@@ -62,13 +63,24 @@ class Readiness:
 def fact_met(status: pd.Series, date: pd.Series, *, as_of: dt.date | None) -> np.ndarray:
     """Whether each fact is met (done or exempt; planned and due by ``as_of``)."""
     st = status.to_numpy(dtype=object)
-    met = status.isin(["done", "exempt"]).to_numpy(dtype=bool, copy=True)  # hashed, unsorted
+    met = each_distinct(st, _done)
     if as_of is not None:
         due = pd.to_datetime(date, errors="coerce").dt.date.to_numpy(dtype=object)
-        planned = st == "planned"
         by_date = np.array([d is not None and d == d and d <= as_of for d in due], dtype=bool)
-        met |= planned & by_date
+        met |= each_distinct(st, _planned) & by_date
     return np.asarray(met)
+
+
+def _done(status: np.ndarray) -> np.ndarray:
+    return pd.Series(status, dtype=object).isin(["done", "exempt"]).to_numpy(dtype=bool)
+
+
+def _planned(status: np.ndarray) -> np.ndarray:
+    return np.asarray(status == "planned", dtype=bool)
+
+
+def _named(values: np.ndarray) -> np.ndarray:
+    return np.array([isinstance(v, str) and bool(v.strip()) for v in values], dtype=bool)
 
 
 def conditions_met(frame: pd.DataFrame, *, as_of: dt.date | None = None) -> dict[str, np.ndarray]:
@@ -85,10 +97,8 @@ def conditions_met(frame: pd.DataFrame, *, as_of: dt.date | None = None) -> dict
             [frame.get(f"{key}_{side}", missing).isna().to_numpy() for side in sides]
         )
         met[f"{key}_set"] = ~unset
-    # A zone has a few standards: each distinct value is judged once (missing: code -1).
-    codes, values = pd.factorize(frame.get(EMISSION_STANDARD, missing), use_na_sentinel=True)
-    named = [isinstance(v, str) and bool(v.strip()) for v in values]
-    met[f"{EMISSION_STANDARD}_set"] = np.array([*named, False], dtype=bool)[codes]
+    standard = frame.get(EMISSION_STANDARD, missing).to_numpy(dtype=object)
+    met[f"{EMISSION_STANDARD}_set"] = each_distinct(standard, _named)  # a zone has a few
     return met
 
 
@@ -127,8 +137,9 @@ def condition_days(
         days[:, j] = np.where(met[key], ALWAYS, NEVER)
         if key in FACTS and f"{key}_st" in frame and f"{key}_dt" in frame:
             # Only a planned fact's date counts: the others' (~90 %) are not parsed.
-            rows = np.flatnonzero(frame[f"{key}_st"].to_numpy(dtype=object) == "planned")
-            when = _days(frame[f"{key}_dt"].to_numpy(dtype=object)[rows])
+            status, date = (frame[f"{key}_{c}"].to_numpy(dtype=object) for c in ("st", "dt"))
+            rows = np.flatnonzero(each_distinct(status, _planned))
+            when = each_distinct(date[rows], _days)
             dated = when != NEVER
             days[rows[dated], j] = when[dated]
     return keys, days
@@ -136,13 +147,10 @@ def condition_days(
 
 def _days(values: np.ndarray) -> np.ndarray:
     """Day numbers of dates (objects: dates, datetimes or text, as ``pd.to_datetime``
-    reads them), ``NEVER`` where missing or unreadable. A zone's planned dates repeat:
-    each distinct one is read once."""
-    codes, distinct = pd.factorize(values)
-    read = pd.to_datetime(pd.Series(distinct, dtype=object), errors="coerce")
+    reads them), ``NEVER`` where missing or unreadable."""
+    read = pd.to_datetime(pd.Series(values, dtype=object), errors="coerce")
     day = read.to_numpy("datetime64[D]")
-    known = np.r_[np.where(np.isnat(day), NEVER, day.astype(np.int64)), NEVER]
-    return np.asarray(known[codes], dtype=np.int32)
+    return np.where(np.isnat(day), NEVER, day.astype(np.int64)).astype(np.int32)
 
 
 def day_number(day: dt.date) -> int:

@@ -38,6 +38,7 @@ from layers.catalog import (
     ROADS,
 )
 from layers.crs import metric_epsg_of
+from layers.distinct import categorical
 from layers.frames import derive
 from layers.readiness import NEVER, condition_days, conditions_met
 from layers.schema import LayerSpec
@@ -384,5 +385,7 @@ def positional(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     out["fid"] = fid
     for column in ("status", "land_use", "kind"):
         if column in out.columns:
-            out[column] = out[column].astype("category")
+            values = out[column]
+            coded = categorical(values.to_numpy()) if values.dtype == object else values
+            out[column] = pd.Series(coded, index=out.index, dtype="category")
     return out

@@ -48,8 +48,8 @@ def by_object(values: Objects) -> tuple[npt.NDArray[np.intp], Objects]:
         distinct = np.full(len(values) + 1, None, dtype=object)  # a missing value's code,
         distinct[:-1] = values  # -1, takes the last
         return codes.astype(np.intp, copy=False), distinct
-    first = np.empty(len(firsts), dtype=np.intp)
-    first[codes[::-1]] = np.arange(len(held) - 1, -1, -1)  # the lowest row of each code
+    # Codes are numbered as they first appear: a row of a new one raises the running maximum.
+    first = np.flatnonzero(np.diff(np.maximum.accumulate(codes), prepend=-1))
     return codes.astype(np.intp, copy=False), held[first]
 
 

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from layers.distinct import each_distinct
+from layers.distinct import by_object, each_distinct
 from layers.vocabulary import FACTS, INDICATORS, READINESS
 
 BLOCKING_FACTS = ("acq", "clear")
@@ -86,12 +86,17 @@ def _named(values: np.ndarray) -> np.ndarray:
 def conditions_met(frame: pd.DataFrame, *, as_of: dt.date | None = None) -> dict[str, np.ndarray]:
     """Whether each readiness condition is met, per parcel: every fact of
     :data:`layers.vocabulary.FACTS` and every required indicator (as ``"{key}_set"``)."""
-    n = len(frame)
-    missing = pd.Series([None] * n, index=frame.index, dtype=object)
+    missing = pd.Series([None] * len(frame), index=frame.index, dtype=object)
     met = {
         key: fact_met(frame.get(f"{key}_st", missing), frame.get(f"{key}_dt", missing), as_of=as_of)
         for key in FACTS
     }
+    return met | _indicators_set(frame, missing)
+
+
+def _indicators_set(frame: pd.DataFrame, missing: pd.Series) -> dict[str, np.ndarray]:
+    """Whether each required indicator is set (``"{key}_set"``), per parcel."""
+    met = {}
     for key, sides in REQUIRED_INDICATORS.items():
         unset = np.logical_and.reduce(
             [frame.get(f"{key}_{side}", missing).isna().to_numpy() for side in sides]
@@ -108,18 +113,15 @@ NEVER = np.iinfo(np.int32).max
 """Day number of a condition with no date by which it will be met."""
 
 
-def condition_days(
-    frame: pd.DataFrame, *, met: Mapping[str, np.ndarray] | None = None
-) -> tuple[list[str], np.ndarray]:
+def condition_days(frame: pd.DataFrame) -> tuple[list[str], np.ndarray]:
     """The day (days since 1970-01-01) each readiness condition of each parcel is met.
 
-    Returns the condition keys and an (n parcels × n conditions) int32 matrix (a day
-    number fits, at half the memory of int64): ``ALWAYS``
+    Returns the condition keys, those of :func:`conditions_met`, and an (n parcels × n
+    conditions) int32 matrix (a day number fits, at half the memory of int64): ``ALWAYS``
     for done or exempt facts and set indicators, the expected date for planned facts,
     ``NEVER`` otherwise. A parcel is ready on day *d* when every entry is ≤ *d*, which lets
-    a request judge readiness on any start date with one array comparison. ``met``, the
-    frame's :func:`conditions_met` (no ``as_of``) when the caller has it, spares working
-    it out again.
+    a request judge readiness on any start date with one array comparison; a condition
+    is met on any day (:func:`met_always`) where its entry is ``ALWAYS``.
 
     Examples
     --------
@@ -129,20 +131,29 @@ def condition_days(
     >>> int(days[0, keys.index("as_env")]), bool(days[0, keys.index("as_geo")] == NEVER)
     (10, True)
     """
-    met = conditions_met(frame) if met is None else met
-    keys = list(met)
+    missing = pd.Series([None] * len(frame), index=frame.index, dtype=object)
+    indicators = _indicators_set(frame, missing)
+    keys = [*FACTS, *indicators]
     # Column-major: each condition's column is written in one contiguous pass.
     days = np.empty((len(frame), len(keys)), dtype=np.int32, order="F")
-    for j, key in enumerate(keys):
-        days[:, j] = np.where(met[key], ALWAYS, NEVER)
-        if key in FACTS and f"{key}_st" in frame and f"{key}_dt" in frame:
+    for j, key in enumerate(FACTS):
+        # A status column is told apart once (layers.distinct): done or exempt, planned.
+        codes, distinct = by_object(frame.get(f"{key}_st", missing).to_numpy(dtype=object))
+        days[:, j] = np.where(_done(distinct), ALWAYS, NEVER)[codes]
+        if f"{key}_dt" in frame:
             # Only a planned fact's date counts: the others' (~90 %) are not parsed.
-            status, date = (frame[f"{key}_{c}"].to_numpy(dtype=object) for c in ("st", "dt"))
-            rows = np.flatnonzero(each_distinct(status, _planned))
-            when = each_distinct(date[rows], _days)
+            rows = np.flatnonzero(_planned(distinct)[codes])
+            when = each_distinct(frame[f"{key}_dt"].to_numpy(dtype=object)[rows], _days)
             dated = when != NEVER
             days[rows[dated], j] = when[dated]
+    for j, done in enumerate(indicators.values(), start=len(FACTS)):
+        days[:, j] = np.where(done, ALWAYS, NEVER)
     return keys, days
+
+
+def met_always(keys: list[str], days: np.ndarray) -> dict[str, np.ndarray]:
+    """:func:`conditions_met` with no ``as_of``, from :func:`condition_days`."""
+    return {key: days[:, j] == ALWAYS for j, key in enumerate(keys)}
 
 
 def _days(values: np.ndarray) -> np.ndarray:

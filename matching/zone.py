@@ -40,7 +40,7 @@ from layers.catalog import (
 from layers.crs import metric_epsg_of
 from layers.distinct import categorical
 from layers.frames import derive
-from layers.readiness import NEVER, condition_days, conditions_met
+from layers.readiness import NEVER, condition_days, met_always
 from layers.schema import LayerSpec
 from matching.collector import collector_held
 from matching.distances import NEAREST_KINDS, Distances
@@ -351,15 +351,15 @@ def _sites(
 ) -> Sites:
     """A layer's sites, but for their road distances (:meth:`Unchanged.road`), given their
     areas in the zone's CRS (``sited``) and their distances being ``measured`` meanwhile."""
-    met = conditions_met(frame) if spec is PARCELS else None  # for readiness, and its days
+    # Only land is made ready (净地); a building is there. The days give readiness too.
+    keys, days = condition_days(frame) if spec is PARCELS else ([], None)
+    met = met_always(keys, days) if days is not None else None
     derived = positional(derive(frame, spec, measured=(sited.epsg, sited.area_m2), met=met))
     park = pd.Index(parks[PARKS.id_field]).get_indexer(derived["park_id"]).astype(np.int64)
     budgets = site_budgets(derived, park, parks)
-    if spec is not PARCELS:  # only land is made ready (净地); a building is there
-        distances = measured.result()
-        return Sites(spec.name, derived, distances.sites, park, distances, budgets)
-    keys, days = condition_days(derived, met=met)
     distances = measured.result()
+    if days is None:
+        return Sites(spec.name, derived, distances.sites, park, distances, budgets)
     return Sites(spec.name, derived, distances.sites, park, distances, budgets, tuple(keys), days)
 
 

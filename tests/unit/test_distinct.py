@@ -13,7 +13,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from layers.distinct import by_object, categorical, each_distinct
-from layers.readiness import ALWAYS, NEVER, condition_days, day_number
+from layers.readiness import (
+    ALWAYS,
+    NEVER,
+    condition_days,
+    conditions_met,
+    day_number,
+    met_always,
+)
 from layers.vocabulary import FACTS
 
 VALUES = st.sampled_from(["done", "planned", "exempt", "", " ", None, math.nan, "2027-03-01"])
@@ -79,3 +86,7 @@ def test_condition_days_are_those_of_each_row_read_alone(shared: bool) -> None:
                 assert day == NEVER
     standard = days[:, keys.index("env_std_set")]
     assert (standard == ALWAYS).tolist() == [v.startswith("GB") for v in columns["env_std"]]
+    met = conditions_met(frame)
+    assert {k: v.tolist() for k, v in met_always(keys, days).items()} == {
+        k: v.tolist() for k, v in met.items()
+    }

@@ -224,7 +224,9 @@ def main() -> None:
     build_cpu_s = (time.process_time() - cpu) / 3
     kinds = zone.infrastructure["kind"].to_numpy()
     nodes = zone.infrastructure.to_crs(zone.metric_epsg).geometry.to_numpy()
-    precompute_s, _ = timed(lambda: Distances.build(zone.parcels.metric[:], nodes, kinds), 3)
+    precompute_s, _ = timed(
+        lambda: Distances.build(zone.parcels.metric[:], zone.parcels.metric, nodes, kinds), 3
+    )
 
     def straight_lines() -> None:
         distances = zone.parcels.distances

@@ -196,8 +196,10 @@ class Distances:
 
     @classmethod
     def build(
-        cls, sites: Geometries, nodes: Geometries, kinds: npt.NDArray[np.object_]
+        cls, sites: Geometries, shapes: Shapes, nodes: Geometries, kinds: npt.NDArray[np.object_]
     ) -> Distances:
+        """The utility pairs of ``sites`` (metric geometries: all of ``shapes``', or those
+        of some rows when the caller takes the others' pairs from elsewhere)."""
         tree, boxes = shapely.STRtree(sites), columns(shapely.bounds(sites))
         outlines = Outlines.of(sites)
         pairs = {
@@ -206,7 +208,7 @@ class Distances:
             )
             for kind in NODE_KINDS
         }
-        return cls(Shapes.of(sites), nodes, kinds, pairs)
+        return cls(shapes, nodes, kinds, pairs)
 
     def straight(self, kind: str) -> tuple[FloatArray, IntArray]:
         """Metres in a straight line to the nearest ``kind`` (inf if none) and which one

@@ -255,9 +255,8 @@ def build_zone(
     same = (previous, kept is not None, epsg, infrastructure)
     reused = {n: Reused.find(*same, n, frames[n]) for n in (PARCELS.name, FACTORIES.name)}
     with ThreadPoolExecutor(build_threads()) as pool:
-        # GEOS and SciPy release the GIL: the network, distances, access points and
-        # shortest paths are worked out on the pool while this thread derives fields
-        # (pandas); what needs the network queues behind it, the longest first.
+        # On the pool (GEOS and SciPy release the GIL) while this thread derives fields: the
+        # network, distances, then what needs the network (longest first) behind them.
         built = (
             _done(kept.network)
             if kept
@@ -266,7 +265,8 @@ def build_zone(
         sited = {n: r.placed.sited(frames[n].geometry, epsg, pool) for n, r in reused.items()}
         anew = {n: reused[n].anew(s) for n, s in sited.items()}
         measured = {
-            n: pool.submit(reused[n].paired.distances, anew[n][0], nodes, kinds) for n in anew
+            n: pool.submit(reused[n].paired.distances, anew[n][0], s.shapes, nodes, kinds)
+            for n, s in sited.items()
         }
         accessed = {n: _access(pool, built, anew[n][1]) for n in anew}
         reached = (
@@ -354,7 +354,9 @@ def _sites(
     # Only land is made ready (净地); a building is there. The days give readiness too.
     keys, days = condition_days(frame) if spec is PARCELS else ([], None)
     met = met_always(keys, days) if days is not None else None
-    derived = positional(derive(frame, spec, measured=(sited.epsg, sited.area_m2), met=met))
+    derived = positional(
+        derive(frame, spec, measured=(sited.shapes.epsg, sited.shapes.area_m2), met=met)
+    )
     park = pd.Index(parks[PARKS.id_field]).get_indexer(derived["park_id"]).astype(np.int64)
     budgets = site_budgets(derived, park, parks)
     distances = measured.result()

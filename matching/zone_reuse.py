@@ -7,7 +7,7 @@ zone had:
 - the road network and each kind's shortest paths, when the roads and the infrastructure
   nodes are the same (:func:`same_network`);
 - for every site whose stored geometry is exactly one of the previous zone's, its
-  geometry in the zone's CRS (as WKB, :mod:`matching.shapes`) and its area there, its
+  area in the zone's CRS (:mod:`matching.shapes`), its
   road distances and its utility nodes within reach (:class:`Unchanged`): the same
   geometry on the same network, among the same nodes, has the same ones. Projecting the
   sites and finding where each reaches the network was about half of the CPU a new
@@ -36,7 +36,7 @@ import shapely
 
 from matching.distances import Distances
 from matching.roadnet import Access, Reach, RoadDistance, RoadNetwork
-from matching.shapes import Shapes
+from matching.shapes import Shapes, projected
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -96,12 +96,10 @@ class Built(Protocol):
 class Sited:
     """A layer's sites in the zone's CRS, as a build needs them."""
 
-    epsg: int
-    """The zone's CRS."""
     rest: Geometries
     """The geometries of :attr:`Unchanged.rest`, projected."""
-    area_m2: FloatArray
-    """Every site's area, m²."""
+    shapes: Shapes
+    """Every site, with its area (m²) in the zone's CRS."""
 
 
 @dataclass(frozen=True)
@@ -199,7 +197,7 @@ class Unchanged:
 
     def whole(self, rest: Geometries) -> Geometries:
         """Every site in the zone's CRS, given :attr:`rest`'s (:attr:`Sited.rest`): the
-        others made again from the previous zone's WKB."""
+        others projected again from the previous zone's (:class:`Shapes`)."""
         out = np.empty(len(self.new) + len(self.rest), dtype=object)
         out[self.rest] = rest
         if self.before is not None:
@@ -211,25 +209,25 @@ class Unchanged:
         ``pool`` meanwhile: PROJ releases the GIL), and every site's area, the previous
         zone's where unchanged."""
         halves = np.array_split(np.arange(len(self.rest)), 2)
-        later = pool.submit(lambda: np.asarray(now.values[self.rest[halves[1]]].to_crs(epsg)))
+        later = pool.submit(lambda: projected(now.values[self.rest[halves[1]]], epsg))
         rest = np.empty(len(self.rest), dtype=object)
-        rest[halves[0]] = np.asarray(now.values[self.rest[halves[0]]].to_crs(epsg))
+        rest[halves[0]] = projected(now.values[self.rest[halves[0]]], epsg)
         rest[halves[1]] = later.result()
         before = None if self.before is None else self.before.metric.area_m2
-        return Sited(epsg, rest, self._spliced(before, shapely.area(rest)))
+        return Sited(rest, Shapes(now.values, epsg, self._spliced(before, shapely.area(rest))))
 
-    def distances(self, rest: Geometries, nodes: Geometries, kinds: Kinds) -> Distances:
-        """The sites' distances to the utility nodes (of ``kinds``) within reach, given
-        the rest's geometries in the zone's CRS (:meth:`sited`): the previous zone's
-        pairs and geometries where unchanged (its nodes are these), measured anew for the
-        rest; road distances to come (:meth:`road`)."""
-        fresh = Distances.build(rest, nodes, kinds)
+    def distances(
+        self, rest: Geometries, shapes: Shapes, nodes: Geometries, kinds: Kinds
+    ) -> Distances:
+        """The distances to the utility nodes (of ``kinds``) within reach of every site
+        (``shapes``), given the rest's geometries in the zone's CRS (:meth:`sited`): the
+        previous zone's pairs where unchanged (its nodes are these), measured anew for
+        the rest; road distances to come (:meth:`road`)."""
+        fresh = Distances.build(rest, shapes, nodes, kinds)
         if self.before is None:
             return fresh  # the rest is every site
         before, taken = self.before.distances, (self.old, self.new)
         pairs = {k: p.taken(*taken, fresh.pairs[k], self.rest) for k, p in before.pairs.items()}
-        old, new = before.sites, fresh.sites
-        shapes = Shapes(self._spliced(old.wkb, new.wkb), self._spliced(old.area_m2, new.area_m2))
         return Distances(shapes, nodes, kinds, pairs)
 
     def road(

@@ -213,21 +213,27 @@ class Distances:
     def straight(self, kind: str) -> tuple[FloatArray, IntArray]:
         """Metres in a straight line to the nearest ``kind`` (inf if none) and which one
         (index into ``Zone.infrastructure``, -1 if none): measured for every site when
-        first asked for, then cached (as :meth:`matching.zone.Sites.column`)."""
+        first asked for, then cached (as :meth:`matching.zone.Sites.column`). The sites
+        are projected once for this kind and those of :data:`NEAREST_KINDS` together."""
         found = self._straight.get(kind)
         if found is None:
-            every = np.arange(len(self.sites))
-            found = self._straight.setdefault(kind, self.straight_of(kind, every))
+            sites = self.sites[:]
+            for each in dict.fromkeys((kind, *NEAREST_KINDS)):
+                self._straight.setdefault(each, self._nearest(each, sites))
+            found = self._straight[kind]
         return found
 
     def straight_of(self, kind: str, rows: IntArray) -> tuple[FloatArray, IntArray]:
         """As :meth:`straight`, for the sites ``rows`` only (not cached)."""
+        return self._nearest(kind, self.sites[rows])
+
+    def _nearest(self, kind: str, sites: Geometries) -> tuple[FloatArray, IntArray]:
         candidates = np.flatnonzero(self.kinds == kind)
-        dist = np.full(len(rows), np.inf)
-        node = np.full(len(rows), -1, dtype=np.int64)
-        if len(candidates) and len(rows):
+        dist = np.full(len(sites), np.inf)
+        node = np.full(len(sites), -1, dtype=np.int64)
+        if len(candidates) and len(sites):
             (row, hit), found = shapely.STRtree(self.nodes[candidates]).query_nearest(
-                self.sites[rows], return_distance=True, all_matches=False
+                sites, return_distance=True, all_matches=False
             )
             dist[row], node[row] = found, candidates[hit]
         return dist, node

@@ -6,10 +6,11 @@ a status column points to one of four ``str`` objects (:class:`layers.store.rows
 Comparing text row by row (``isin``, ``==``) or hashing it (``factorize``) costs 10–30 ns a
 row, all of it holding the GIL, and a zone build does it for seventeen facts. Telling the
 rows apart by the objects they point to instead — the array's pointers, as integers —
-costs a few ns a row, and the work proper (a comparison, a date parsed)
-is done once per object. Equal values held in different objects are judged once each,
-with the same answer, so the result is exactly that of the row-by-row work; a column whose
-every row is its own object is judged row by row, only slower by the pointers' pass.
+costs a few ns a row, and the work proper (a comparison, a date parsed) is done once per
+object. Equal values held in different objects are judged once each, with the same
+answer, so the result is exactly that of the row-by-row work. A column whose rows mostly
+hold objects of their own (frames not read from the store) is factorised by value, as
+before, only slower by the pointers' pass.
 """
 
 from __future__ import annotations

@@ -8,11 +8,11 @@ for one. The zone's frames hold every site's stored geometry (EPSG:4490) already
 :class:`Shapes` keeps those same objects, with the zone's CRS, and projects the rows read,
 exactly as the build projected them (:func:`projected`, to the bit). As GEOS objects in a
 second CRS, a parcel of five corners would take about 400 bytes more; as WKB, 134 (93 and
-its ``bytes`` object and pointer), and writing it held the GIL for 0.6 µs a site, a tenth
-of a build's. A request projects only the few it reads, and a build with the previous
-zone those of unchanged sites only if a road or node changed: what it needs of an
-unchanged site is its area (kept here), its utility pairs and its road distances
-(:mod:`matching.zone_reuse`).
+its ``bytes`` object and pointer), and writing it held the GIL for 0.6 µs a site, a
+tenth of the time a build held it. A request projects only the few it reads, and a
+build with the previous zone those of unchanged sites only if a road or node changed:
+what it needs of an unchanged site is its area (kept here), its utility pairs and its
+road distances (:mod:`matching.zone_reuse`).
 """
 
 from __future__ import annotations

@@ -62,12 +62,12 @@ class Readiness:
 
 def fact_met(status: pd.Series, date: pd.Series, *, as_of: dt.date | None) -> np.ndarray:
     """Whether each fact is met (done or exempt; planned and due by ``as_of``)."""
-    st = status.to_numpy(dtype=object)
-    met = each_distinct(st, _done)
+    codes, distinct = by_object(status.to_numpy(dtype=object))  # told apart once
+    met = _done(distinct)[codes]
     if as_of is not None:
         due = pd.to_datetime(date, errors="coerce").dt.date.to_numpy(dtype=object)
         by_date = np.array([d is not None and d == d and d <= as_of for d in due], dtype=bool)
-        met |= each_distinct(st, _planned) & by_date
+        met |= _planned(distinct)[codes] & by_date
     return np.asarray(met)
 
 

@@ -198,8 +198,8 @@ class Distances:
     def build(
         cls, sites: Geometries, shapes: Shapes, nodes: Geometries, kinds: npt.NDArray[np.object_]
     ) -> Distances:
-        """The utility pairs of ``sites`` (metric geometries: all of ``shapes``', or those
-        of some rows when the caller takes the others' pairs from elsewhere)."""
+        """The utility pairs of ``sites``, metric geometries: those of every site of
+        ``shapes``, or of the rows whose pairs the caller does not take from elsewhere."""
         tree, boxes = shapely.STRtree(sites), columns(shapely.bounds(sites))
         outlines = Outlines.of(sites)
         pairs = {

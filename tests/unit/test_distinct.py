@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from layers.distinct import by_object, categorical, each_distinct
+from layers.distinct import CAST_MAX, by_object, categorical, each_distinct
 from layers.readiness import (
     ALWAYS,
     NEVER,
@@ -46,6 +46,20 @@ def test_each_distinct_answers_row_for_row(values: list[object], shared: bool, c
         assert got is want or (pd.isna(got) and pd.isna(want)) or got == want
     judged = each_distinct(rows, lambda v: pd.Series(v, dtype=object).isin(["done", "exempt"]))
     assert judged.tolist() == pd.Series(rows, dtype=object).isin(["done", "exempt"]).tolist()
+
+
+@pytest.mark.parametrize("n_distinct", [3, CAST_MAX, CAST_MAX + 1, 9_000])
+def test_the_distinct_objects_are_the_rows_own_in_order_of_first_appearance(
+    n_distinct: int,
+) -> None:
+    # Few distinct objects are made again from their addresses, many found by their first
+    # rows: either way they are the very objects the rows hold.
+    held = [f"2027-{k:06d}" for k in range(n_distinct)]
+    order = np.random.default_rng(n_distinct).permutation(n_distinct)
+    rows = np.array([held[k] for k in np.r_[order, order[::-1], order, order, order]], dtype=object)
+    codes, distinct = by_object(rows)
+    assert [id(v) for v in distinct] == [id(held[k]) for k in order]
+    assert all(got is want for got, want in zip(distinct[codes], rows, strict=True))
 
 
 @settings(max_examples=200, deadline=None)

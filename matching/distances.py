@@ -23,7 +23,7 @@ import shapely
 
 from layers.catalog import UTILITIES
 from matching.linework import Index, box_gap, columns, ranges, search_boxes
-from matching.outlines import Outlines
+from matching.outlines import Corners, Outlines
 from matching.roadnet import BOUND_SLACK_M, RoadDistance
 from matching.shapes import Shapes
 
@@ -196,12 +196,19 @@ class Distances:
 
     @classmethod
     def build(
-        cls, sites: Geometries, shapes: Shapes, nodes: Geometries, kinds: npt.NDArray[np.object_]
+        cls,
+        sites: Geometries,
+        shapes: Shapes,
+        nodes: Geometries,
+        kinds: npt.NDArray[np.object_],
+        *,
+        corners: Corners | None = None,
     ) -> Distances:
-        """The utility pairs of ``sites``, metric geometries: those of every site of
-        ``shapes``, or of the rows whose pairs the caller does not take from elsewhere."""
+        """The utility pairs of ``sites``, metric geometries (with their ``corners`` if
+        at hand): those of every site of ``shapes``, or of the rows whose pairs the
+        caller does not take from elsewhere."""
         tree, boxes = shapely.STRtree(sites), columns(shapely.bounds(sites))
-        outlines = Outlines.of(sites)
+        outlines = Outlines.of(sites, corners)
         pairs = {
             kind: Pairs.within_reach(
                 sites, tree, nodes, np.flatnonzero(kinds == kind), boxes=boxes, outlines=outlines

@@ -21,7 +21,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+import shapely
 from geopandas.array import GeometryArray
+
+from layers.crs import STORAGE_EPSG, epsg_of, transformer
+from matching.outlines import Corners
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -33,6 +37,20 @@ def projected(stored: GeometryArray, epsg: int) -> Geometries:
     projects each point alone, so a site projected with others or alone comes out the
     same to the bit."""
     return np.asarray(stored.to_crs(epsg))
+
+
+def projected_corners(stored: GeometryArray, epsg: int) -> tuple[Geometries, Corners]:
+    """:func:`projected`, to the bit, with the projected geometries' corners (as geopandas
+    projects: the corners read, projected by PROJ and set in copies of the geometries);
+    kept, they need not be read again from the geometries made."""
+    data = np.asarray(stored)
+    if epsg_of(stored.crs) != STORAGE_EPSG or shapely.has_z(data).any():
+        out = projected(stored, epsg)
+        return out, shapely.get_coordinates(out, return_index=True)
+    xy, owner = shapely.get_coordinates(data, return_index=True)
+    x, y = transformer(STORAGE_EPSG, epsg).transform(xy[:, 0], xy[:, 1])
+    corners = np.column_stack([x, y])
+    return shapely.set_coordinates(data.copy(), corners), (corners, owner)
 
 
 @dataclass(frozen=True, eq=False)

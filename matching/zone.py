@@ -265,8 +265,7 @@ def build_zone(
         sited = {n: r.placed.sited(frames[n].geometry, epsg, pool) for n, r in reused.items()}
         anew = {n: reused[n].anew(s) for n, s in sited.items()}
         measured = {
-            n: pool.submit(reused[n].paired.distances, anew[n][0], s.shapes, nodes, kinds)
-            for n, s in sited.items()
+            n: pool.submit(reused[n].paired.distances, a[0], nodes, kinds) for n, a in anew.items()
         }
         accessed = {n: _access(pool, built, anew[n][1]) for n in anew}
         reached = (

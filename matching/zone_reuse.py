@@ -35,8 +35,9 @@ import pandas as pd
 import shapely
 
 from matching.distances import Distances
+from matching.outlines import Corners
 from matching.roadnet import Access, Reach, RoadDistance, RoadNetwork
-from matching.shapes import Shapes, projected
+from matching.shapes import Shapes, projected_corners
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -100,6 +101,8 @@ class Sited:
     """The geometries of :attr:`Unchanged.rest`, projected."""
     shapes: Shapes
     """Every site, with its area (m²) in the zone's CRS."""
+    corners: Corners | None = None
+    """The corners of :attr:`rest` (None: not at hand)."""
 
 
 @dataclass(frozen=True)
@@ -137,15 +140,15 @@ class Reused:
             placed, placed if nodes else placed.anew(), placed if same_roads else placed.anew()
         )
 
-    def anew(self, sited: Sited) -> tuple[Geometries, Geometries]:
-        """The geometries whose utility pairs and whose road distances are worked out
-        anew, in the zone's CRS: those of :attr:`Unchanged.rest` (``sited.rest``), or of
-        every site."""
+    def anew(self, sited: Sited) -> tuple[Sited, Geometries]:
+        """The sites whose utility pairs and the geometries whose road distances are
+        worked out anew, in the zone's CRS: those of :attr:`Unchanged.rest` (``sited``),
+        or every site."""
         if self.paired is self.placed and self.routed is self.placed:
-            return sited.rest, sited.rest
+            return sited, sited.rest
         every = self.placed.whole(sited.rest)
         return (
-            sited.rest if self.paired is self.placed else every,
+            sited if self.paired is self.placed else Sited(every, sited.shapes),
             sited.rest if self.routed is self.placed else every,
         )
 
@@ -208,22 +211,25 @@ class Unchanged:
         """The sites in the zone's CRS ``epsg``: the rest projected anew (half of them on
         ``pool`` meanwhile: PROJ releases the GIL), and every site's area, the previous
         zone's where unchanged."""
-        halves = np.array_split(np.arange(len(self.rest)), 2)
-        later = pool.submit(lambda: projected(now.values[self.rest[halves[1]]], epsg))
-        rest = np.empty(len(self.rest), dtype=object)
-        rest[halves[0]] = projected(now.values[self.rest[halves[0]]], epsg)
-        rest[halves[1]] = later.result()
+        first, second = np.array_split(self.rest, 2)
+        later = pool.submit(projected_corners, now.values[second], epsg)
+        (one, (xy, owner)), (other, (more_xy, more_owner)) = (
+            projected_corners(now.values[first], epsg),
+            later.result(),
+        )
+        rest = np.concatenate([one, other])
+        corners = (np.concatenate([xy, more_xy]), np.r_[owner, more_owner + len(first)])
         before = None if self.before is None else self.before.metric.area_m2
-        return Sited(rest, Shapes(now.values, epsg, self._spliced(before, shapely.area(rest))))
+        areas = self._spliced(before, shapely.area(rest))
+        return Sited(rest, Shapes(now.values, epsg, areas), corners)
 
-    def distances(
-        self, rest: Geometries, shapes: Shapes, nodes: Geometries, kinds: Kinds
-    ) -> Distances:
+    def distances(self, rest: Sited, nodes: Geometries, kinds: Kinds) -> Distances:
         """The distances to the utility nodes (of ``kinds``) within reach of every site
-        (``shapes``), given the rest's geometries in the zone's CRS (:meth:`sited`): the
+        (``rest.shapes``), given the rest in the zone's CRS (:meth:`sited`): the
         previous zone's pairs where unchanged (its nodes are these), measured anew for
         the rest; road distances to come (:meth:`road`)."""
-        fresh = Distances.build(rest, shapes, nodes, kinds)
+        shapes = rest.shapes
+        fresh = Distances.build(rest.rest, shapes, nodes, kinds, corners=rest.corners)
         if self.before is None:
             return fresh  # the rest is every site
         before, taken = self.before.distances, (self.old, self.new)

@@ -180,8 +180,10 @@ def test_a_zone_built_anew_with_the_same_roads_reuses_the_network_and_equals_a_f
     zone: dict[str, gpd.GeoDataFrame], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first = build_zone(zone)
-    projected, project = [], zone_reuse.projected  # the sites a build projects
-    monkeypatch.setattr(zone_reuse, "projected", lambda g, e: projected.extend(g) or project(g, e))
+    projected, project = [], zone_reuse.projected_corners  # the sites a build projects
+    monkeypatch.setattr(
+        zone_reuse, "projected_corners", lambda g, e: projected.extend(g) or project(g, e)
+    )
     listed = dict(zone)  # next year's list: parcels gone, one redrawn, one added, a price
     parcels = zone[PARCELS.name].iloc[10:].copy()
     parcels.loc[parcels.index[0], "price_wmu"] = 99.0

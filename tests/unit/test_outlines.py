@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+import geopandas as gpd
 import numpy as np
 import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from matching.outlines import Outlines
+from matching.shapes import projected, projected_corners
 
 
 def _polygons(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -86,3 +90,23 @@ def test_pairs_are_measured_in_batches_alike(monkeypatch: object) -> None:
     batched = Outlines.of(polygons).distance(site, points[:, 0], points[:, 1])
     np.testing.assert_array_equal(batched, whole)
     _same_as_geos(whole, shapely.distance(polygons[site], shapely.points(points)))
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_sites_projected_with_their_corners_are_the_sites_projected(seed: int) -> None:
+    """A build projects sites keeping their corners, and draws their outlines from those:
+    the geometries, corners and outlines are those of projecting and reading them apart."""
+    rng = np.random.default_rng(seed)
+    local = _polygons(rng, int(rng.integers(1, 30)))  # metres, moved to about Yuci
+    moved = shapely.transform(local, lambda xy: xy * 10 + [450_000.0, 4_170_000.0])
+    stored = gpd.GeoSeries(moved, crs=4547).to_crs(4490).values
+    geometries, corners = projected_corners(stored, 4547)
+    alone = projected(stored, 4547)
+    assert shapely.to_wkb(geometries).tolist() == shapely.to_wkb(alone).tolist()
+    xy, owner = shapely.get_coordinates(alone, return_index=True)
+    np.testing.assert_array_equal(corners[0], xy)
+    np.testing.assert_array_equal(corners[1], owner)
+    given_corners, read = Outlines.of(geometries, corners), Outlines.of(alone)
+    for field in dataclasses.fields(Outlines):
+        np.testing.assert_array_equal(getattr(given_corners, field.name), getattr(read, field.name))

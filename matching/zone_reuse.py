@@ -133,6 +133,8 @@ class Reused:
         nodes."""
         in_crs = previous is not None and previous.metric_epsg == epsg
         placed = Unchanged.find(previous if in_crs else None, name, now)
+        if not len(placed.new):  # none taken: every site is worked out anew, as placed
+            return cls(placed, placed, placed)
         nodes = same_roads or (
             previous is not None and in_crs and same_nodes(previous.infrastructure, infrastructure)
         )

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from layers.crs import STORAGE_EPSG, centroid_zones, gk3_epsg, transformer
+from layers.crs import STORAGE_EPSG, centroid_zones, gk3_epsg, stored_corners_in
 
 M2_PER_MU = 10_000.0 / 15.0
 """One 亩 in square metres (1 ha = 15 亩)."""
@@ -81,10 +81,9 @@ def _projected_areas(geometries: np.ndarray, epsg: int) -> np.ndarray:
     corners = shapely.get_num_coordinates(geometries)
     single &= (corners > 0) & (corners <= RING_MAX)
     out = np.empty(len(geometries))
-    coords, owner = shapely.get_coordinates(geometries[single], return_index=True)
-    x, y = transformer(STORAGE_EPSG, epsg).transform(coords[:, 0], coords[:, 1])
+    xy, owner = stored_corners_in(geometries[single], epsg)
     count = np.bincount(owner, minlength=int(single.sum()))
-    out[single] = _ring_areas(np.asarray(x), np.asarray(y), np.cumsum(count) - count, count)
+    out[single] = _ring_areas(xy[:, 0], xy[:, 1], np.cumsum(count) - count, count)
     other = gpd.GeoSeries(geometries[~single], crs=STORAGE_EPSG)
     out[~single] = shapely.area(np.asarray(other.values.to_crs(epsg)))
     return out

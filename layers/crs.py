@@ -217,3 +217,14 @@ def to_storage_xy(x: np.ndarray, y: np.ndarray, src_epsg: int) -> tuple[np.ndarr
         return x, y
     lon, lat = transformer(src_epsg, STORAGE_EPSG).transform(x, y)
     return np.asarray(lon), np.asarray(lat)
+
+
+def stored_corners_in(
+    geometries: npt.NDArray[np.object_], epsg: int
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+    """Every corner of EPSG:4490 (2D) ``geometries`` in the CRS ``epsg``, in order, and the
+    geometry each belongs to: the corners read and projected by PROJ, point by point, as
+    geopandas' ``to_crs`` projects them (to the bit), with no geometry made."""
+    xy, owner = shapely.get_coordinates(geometries, return_index=True)
+    x, y = transformer(STORAGE_EPSG, epsg).transform(xy[:, 0], xy[:, 1])
+    return np.column_stack([x, y]), owner

@@ -24,7 +24,7 @@ import numpy.typing as npt
 import shapely
 from geopandas.array import GeometryArray
 
-from layers.crs import STORAGE_EPSG, epsg_of, transformer
+from layers.crs import STORAGE_EPSG, epsg_of, stored_corners_in
 from matching.outlines import Corners
 
 IntArray = npt.NDArray[np.int64]
@@ -47,9 +47,7 @@ def projected_corners(stored: GeometryArray, epsg: int) -> tuple[Geometries, Cor
     if epsg_of(stored.crs) != STORAGE_EPSG or shapely.has_z(data).any():
         out = projected(stored, epsg)
         return out, shapely.get_coordinates(out, return_index=True)
-    xy, owner = shapely.get_coordinates(data, return_index=True)
-    x, y = transformer(STORAGE_EPSG, epsg).transform(xy[:, 0], xy[:, 1])
-    corners = np.column_stack([x, y])
+    corners, owner = stored_corners_in(data, epsg)
     return shapely.set_coordinates(data.copy(), corners), (corners, owner)
 
 

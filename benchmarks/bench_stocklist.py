@@ -5,9 +5,10 @@
 
 Setup (not timed): a zone of --parcels parcels from ``generate_zone`` is loaded into the
 store (a temporary embedded SQLite file, or --db, emptied first: releases are kept for
-ever, and an earlier run's would weigh on this one's pages); next year's list is made from it (every
-``list_year`` moved on, a few hundred prices changed, some parcels withdrawn, some renamed,
-i.e. removed and added under a new id) and written as the land bureau would send it.
+ever, and an earlier run's would weigh on this one's pages); next year's list is made
+from it (every ``list_year`` moved on, a few hundred prices changed, some parcels
+withdrawn, some renamed, i.e. removed and added under a new id) and written as the land
+bureau would send it.
 
 Timed, once each: the baseline, ``pyogrio.read_dataframe`` of that same file (GDAL just
 reading it); then the steps of an import one by one — ``validate`` (with the parks),
@@ -172,7 +173,8 @@ def middle(store: Store) -> BBox:
 
 
 def child(step: str, db: str, path: Path, year: int) -> dict[str, Any]:
-    """One of the three measured runs, in this (fresh) process."""
+    """One of the measured runs (the page read, the baseline, the steps, the import), in
+    this (fresh) process."""
     out: list[dict[str, Any]] = []
     info: dict[str, Any] = {"rss_after_imports_mb": _rss_mb()[0]}
     if step == "baseline":

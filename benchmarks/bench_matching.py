@@ -25,13 +25,13 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import sqlalchemy as sa
 
 from benchmarks.naive import rank_parcels
 from layers.catalog import LAYERS
 from layers.demo import generate_zone
 from layers.frames import derive
+from layers.store import rows
 from matching.distances import NEAREST_KINDS, Distances
 from matching.engine import match
 from matching.request import parse_request
@@ -115,24 +115,11 @@ def build_times(frames: dict[str, gpd.GeoDataFrame], repeat: int = 3) -> tuple[f
 
 
 def as_read(frames: dict[str, gpd.GeoDataFrame]) -> dict[str, gpd.GeoDataFrame]:
-    """The frames as the store reads them back: in each column of text or dates whose
-    values repeat (at most half of them distinct, as :class:`layers.store.rows._Column`
-    tells), equal values are one object, and a missing value is ``None``. ``generate_zone``
-    makes an object per cell (74,931 objects for three statuses at 100,000 parcels), which
-    a build tells apart by value, where it tells the store's apart by pointer
-    (``layers/distinct.py``)."""
-    read = {}
-    for name, frame in frames.items():
-        frame = frame.copy()
-        for column in frame.select_dtypes(include="object").columns:
-            values = frame[column].to_numpy(copy=True)
-            codes, distinct = pd.factorize(values)
-            if 2 * len(distinct) <= len(values):
-                values = np.array([*distinct, None], dtype=object)[codes]
-            values[codes == -1] = None  # a missing value, as the stores give it
-            frame[column] = pd.Series(values, index=frame.index, dtype=object)
-        read[name] = frame
-    return read
+    """The frames as the store reads them back (:func:`layers.store.rows.as_read`):
+    ``generate_zone`` makes an object per text or date cell (74,931 objects for three
+    statuses at 100,000 parcels), which a build tells apart by value, where it tells the
+    store's apart by pointer (``layers/distinct.py``)."""
+    return {name: rows.as_read(LAYERS[name], frame) for name, frame in frames.items()}
 
 
 def postgis(
